@@ -1,0 +1,1 @@
+"""The HTTP API, mounted on the same port as the dashboard."""

@@ -1,0 +1,66 @@
+"""The audit log: one row per thing a person or the engine did, always scoped to an organisation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from fleet_dashboard.models import WhatsAppAuditLog
+from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
+
+
+def record(
+    *,
+    session: Session,
+    org_id: uuid.UUID | None,
+    event_type: str,
+    event_data: dict[str, Any] | None = None,
+    actor_id: uuid.UUID | None = None,
+    session_id: uuid.UUID | None = None,
+    ip_address: str | None = None,
+) -> WhatsAppAuditLog:
+    """Add an audit row to the caller's transaction."""
+    row = WhatsAppAuditLog(
+        org_id=org_id,
+        event_type=event_type,
+        event_data=event_data or {},
+        actor_id=actor_id,
+        session_id=session_id,
+        ip_address=ip_address,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_for_org(
+    *,
+    session: Session,
+    org_id: uuid.UUID,
+    event_type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> tuple[list[WhatsAppAuditLog], str | None]:
+    """One page of the organisation's audit log, newest first, and the next page's cursor."""
+    limit = clamp_limit(limit)
+    query = select(WhatsAppAuditLog).where(WhatsAppAuditLog.org_id == org_id)
+    if event_type:
+        query = query.where(WhatsAppAuditLog.event_type == event_type)
+    if since:
+        query = query.where(WhatsAppAuditLog.created_at >= since)
+    if until:
+        query = query.where(WhatsAppAuditLog.created_at < until)
+    query = query.where(before_cursor(WhatsAppAuditLog, cursor))
+    query = query.order_by(WhatsAppAuditLog.created_at.desc(), WhatsAppAuditLog.id.desc()).limit(limit + 1)
+    return page(list(session.exec(query)), limit)
+
+
+def event_types_for_org(*, session: Session, org_id: uuid.UUID) -> list[str]:
+    """The distinct event types this organisation has, for a filter menu."""
+    query = select(WhatsAppAuditLog.event_type).where(WhatsAppAuditLog.org_id == org_id).distinct()
+    return sorted(session.exec(query))

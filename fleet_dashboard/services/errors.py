@@ -1,0 +1,55 @@
+"""Domain errors: each carries a stable code, a readable English message and an HTTP status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A failure the caller can act on; `code` keys the Arabic text in strings.ERRORS."""
+
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, **params: Any):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.params = params
+
+
+class ValidationError(DomainError):
+    status = 422
+    code = "validation"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class InvalidPhone(ValidationError):
+    code = "invalid_phone"
+
+
+class MissingVariables(ValidationError):
+    code = "missing_variables"
+
+
+class NotConnected(Conflict):
+    code = "not_connected"
+
+
+class OptedOut(Conflict):
+    code = "opted_out"

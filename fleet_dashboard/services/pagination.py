@@ -1,0 +1,48 @@
+"""Keyset pagination over (created_at, id), newest first, so deep pages cost no OFFSET scan."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import datetime
+
+from sqlalchemy import and_, or_
+
+from fleet_dashboard.services.errors import ValidationError
+
+MAX_LIMIT = 200
+
+
+def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
+    """An opaque cursor pointing just past this row."""
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{row_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (created_at, id) a cursor points past; ValidationError when it was tampered with."""
+    try:
+        ts, rid = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(ts), uuid.UUID(rid)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("invalid cursor", code="invalid_cursor") from exc
+
+
+def clamp_limit(limit: int | None, default: int = 50) -> int:
+    """A page size between 1 and MAX_LIMIT."""
+    return max(1, min(int(limit or default), MAX_LIMIT))
+
+
+def before_cursor(model, cursor: str | None):
+    """The WHERE clause for rows after the cursor in newest-first order, or True."""
+    if not cursor:
+        return True
+    ts, rid = decode_cursor(cursor)
+    return or_(model.created_at < ts, and_(model.created_at == ts, model.id < rid))
+
+
+def page(rows: list, limit: int) -> tuple[list, str | None]:
+    """Split a limit+1 fetch into the page and the cursor for the next one."""
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, encode_cursor(rows[-1].created_at, rows[-1].id)
+    return rows, None

@@ -1,0 +1,88 @@
+"""Accounts: creation with role rules, and password sign-in."""
+
+from __future__ import annotations
+
+import uuid
+
+from email_validator import EmailNotValidError, validate_email
+from sqlmodel import Session, select
+
+from fleet_dashboard.models import Role, User, utcnow
+from fleet_dashboard.services.errors import Conflict, NotFound, ValidationError
+from fleet_dashboard.services.orgs import get_org, get_org_by_slug
+from fleet_dashboard.services.security import hash_password, verify_password
+
+ORG_ROLES = {Role.owner.value, Role.admin.value, Role.member.value}
+MANAGER_ROLES = {Role.owner.value, Role.admin.value, Role.super_admin.value}
+
+
+def normalize_email(email: str) -> str:
+    """Lower-case, syntax-checked email; no DNS look-up."""
+    try:
+        return validate_email((email or "").strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValidationError(f"invalid email {email!r}: {exc}", code="invalid_email") from exc
+
+
+def create_user(
+    *,
+    session: Session,
+    email: str,
+    password: str,
+    role: str,
+    org_slug: str | None = None,
+    org_id: uuid.UUID | None = None,
+    full_name: str = "",
+) -> User:
+    """Create a user, enforcing that only a super_admin lives outside an organisation."""
+    if role not in {r.value for r in Role}:
+        raise ValidationError(
+            f"unknown role {role!r}: use owner, admin, member or super_admin", code="invalid_role", role=role
+        )
+    if role == Role.super_admin.value and (org_slug or org_id):
+        raise ValidationError("a super_admin belongs to no organisation: drop --org", code="super_admin_org")
+    if role != Role.super_admin.value and not (org_slug or org_id):
+        raise ValidationError(f"a user with role {role} needs an organisation: pass --org", code="role_needs_org")
+    if len(password or "") < 8:
+        raise ValidationError("password must be at least 8 characters", code="weak_password")
+    email = normalize_email(email)
+    if session.exec(select(User).where(User.email == email)).first():
+        raise Conflict(f"a user with email {email} already exists", code="email_exists", email=email)
+    if org_slug:
+        org_id = get_org_by_slug(session=session, slug=org_slug).id
+    elif org_id:
+        org_id = get_org(session=session, org_id=org_id).id
+    user = User(email=email, password_hash=hash_password(password), role=role, org_id=org_id,
+                full_name=full_name.strip())
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(*, session: Session, email: str, password: str) -> User | None:
+    """The active user with these credentials, stamped with last_login_at, or None."""
+    try:
+        email = normalize_email(email)
+    except ValidationError:
+        verify_password(password, None)
+        return None
+    user = session.exec(select(User).where(User.email == email)).first()
+    if not verify_password(password, user.password_hash if user else None) or not user or not user.is_active:
+        return None
+    user.last_login_at = utcnow()
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(*, session: Session, user_id: uuid.UUID) -> User:
+    """The user with this id, or NotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"unknown user {user_id}", code="unknown_user")
+    return user
+
+
+def list_users(*, session: Session, org_id: uuid.UUID) -> list[User]:
+    """The organisation's users, by email."""
+    return list(session.exec(select(User).where(User.org_id == org_id).order_by(User.email)))

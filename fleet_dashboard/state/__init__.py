@@ -1,0 +1,1 @@
+"""Reflex state classes: thin layers over the services."""

@@ -1,0 +1,114 @@
+"""Shared fixtures: a real PostgreSQL database per test run, created, migrated and dropped here."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session
+
+from fleet_dashboard import dbadmin
+from fleet_dashboard.db import EmbeddedPostgres
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A server URL: TEST_DATABASE_URL when reachable, else an embedded server in a temp dir."""
+    url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_SERVER
+    if dbadmin.is_reachable(url):
+        yield url
+        return
+    # Short path: the server's unix socket lives in its data dir.
+    data_dir = tempfile.mkdtemp(prefix="fdpg", dir="/tmp")
+    server = EmbeddedPostgres(data_dir)
+    uri = server.start()
+    try:
+        yield uri
+    finally:
+        server.stop()
+
+
+def reset_caches() -> None:
+    """Forget the cached settings and engine so a changed DATABASE_URL takes effect."""
+    from fleet_dashboard.db import get_engine
+    from fleet_dashboard.settings import get_settings
+
+    get_settings.cache_clear()
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server: str) -> Iterator[str]:
+    """A fresh, migrated database for this run, set as DATABASE_URL, dropped at the end."""
+    name = f"fleet_test_{uuid.uuid4().hex[:12]}"
+    url = dbadmin.create_database(pg_server, name)
+    previous = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
+    reset_caches()
+    try:
+        dbadmin.migrate(url)
+        yield url
+    finally:
+        reset_caches()
+        if previous is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = previous
+        dbadmin.drop_database(pg_server, name)
+
+
+def wipe(session: Session) -> None:
+    """Remove every tenant row; system templates and the schema stay."""
+    session.execute(text("DELETE FROM organizations"))
+    session.execute(text("DELETE FROM users"))
+    session.execute(text("DELETE FROM whatsapp_audit_logs"))
+    session.execute(text("UPDATE whatsapp_templates SET usage_count = 0, last_used_at = NULL"))
+    session.commit()
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Session]:
+    """A session on a wiped database."""
+    from fleet_dashboard.db import get_engine
+
+    with Session(get_engine(), expire_on_commit=False) as session:
+        wipe(session)
+        yield session
+        session.rollback()
+
+
+@pytest.fixture
+def make_org(db: Session):
+    """Create an organisation and commit it."""
+    from fleet_dashboard.services import orgs
+
+    def _make(name: str = "Acme Fleet", slug: str | None = None):
+        org = orgs.create_org(session=db, name=name, slug=slug or f"org-{uuid.uuid4().hex[:8]}")
+        db.commit()
+        return org
+
+    return _make
+
+
+@pytest.fixture
+def make_user(db: Session):
+    """Create a user with a known password and commit it."""
+    from fleet_dashboard.services import users
+
+    def _make(role: str = "owner", org=None, email: str | None = None, password: str = "correct-horse-1"):
+        user = users.create_user(
+            session=db, email=email or f"u{uuid.uuid4().hex[:8]}@example.com", password=password, role=role,
+            org_id=org.id if org is not None else None,
+        )
+        db.commit()
+        return user
+
+    return _make
