@@ -38,14 +38,14 @@ def _json(default: Any) -> Any:
         "'[]'::jsonb" if default is list else "'{}'::jsonb")))
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     owner = "owner"
     admin = "admin"
     member = "member"
     super_admin = "super_admin"
 
 
-class SessionStatus(str, enum.Enum):
+class SessionStatus(enum.StrEnum):
     disconnected = "disconnected"
     connecting = "connecting"
     qr_pending = "qr_pending"
@@ -53,7 +53,7 @@ class SessionStatus(str, enum.Enum):
     error = "error"
 
 
-class MessageStatus(str, enum.Enum):
+class MessageStatus(enum.StrEnum):
     pending = "pending"
     queued = "queued"
     sending = "sending"
@@ -63,14 +63,14 @@ class MessageStatus(str, enum.Enum):
     failed = "failed"
 
 
-class MessageType(str, enum.Enum):
+class MessageType(enum.StrEnum):
     text = "text"
     image = "image"
     document = "document"
     template = "template"
 
 
-class QueueStatus(str, enum.Enum):
+class QueueStatus(enum.StrEnum):
     pending = "pending"
     processing = "processing"
     completed = "completed"

@@ -1,0 +1,31 @@
+"""Service-level tenancy: a second organisation's rows are invisible through every org-scoped service."""
+
+import pytest
+
+from fleet_dashboard.services import audit, templates
+from fleet_dashboard.services.errors import NotFound
+
+
+def test_templates_are_scoped_but_system_ones_are_shared(db, make_org):
+    a, b = make_org("A"), make_org("B")
+    mine = templates.create(session=db, org_id=a.id, name="welcome_a", message_template="hi {{name}}")
+    db.commit()
+    names_a = {t.name for t in templates.list_for_org(session=db, org_id=a.id)}
+    names_b = {t.name for t in templates.list_for_org(session=db, org_id=b.id)}
+    assert "welcome_a" in names_a and "welcome_a" not in names_b
+    assert {"trial_welcome", "payment_reminder"} <= names_a & names_b
+
+    with pytest.raises(NotFound):
+        templates.get_for_org(session=db, org_id=b.id, template_id=mine.id)
+    with pytest.raises(NotFound):
+        templates.delete(session=db, org_id=b.id, template_id=mine.id)
+
+
+def test_audit_is_scoped(db, make_org):
+    a, b = make_org("A"), make_org("B")
+    audit.record(session=db, org_id=a.id, event_type="login", event_data={"who": "a"})
+    db.commit()
+    rows_a, _ = audit.list_for_org(session=db, org_id=a.id)
+    rows_b, _ = audit.list_for_org(session=db, org_id=b.id)
+    assert [r.event_type for r in rows_a] == ["login"]
+    assert rows_b == []
