@@ -1,0 +1,29 @@
+# Fleet Dashboard: dashboard + HTTP API + WhatsApp engine + queue worker on one port.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    REFLEX_USE_NPM=1 \
+    REFLEX_TELEMETRY_ENABLED=false \
+    ENVIRONMENT=production \
+    PORT=3000
+
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends curl unzip && rm -rf /var/lib/apt/lists/*
+
+COPY pyproject.toml README.md ./
+COPY fleet_dashboard ./fleet_dashboard
+RUN pip install .
+
+COPY rxconfig.py alembic.ini ./
+COPY alembic ./alembic
+COPY assets ./assets
+# Build the frontend once at image build time, so a container starts in seconds.
+RUN SECRET_KEY=build-only ENVIRONMENT=development DATABASE_URL=postgresql://build@localhost/build \
+    reflex export --frontend-only --no-zip || true
+
+EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=5s CMD curl -fs http://localhost:${PORT}/api/health || exit 1
+# DATABASE_URL should point at an external PostgreSQL in production; without it the embedded server
+# keeps its data under /app/data (mount a volume there).
+CMD ["fleet-dashboard", "run"]
