@@ -18,9 +18,7 @@ RUN pip install .
 COPY rxconfig.py alembic.ini ./
 COPY alembic ./alembic
 COPY assets ./assets
-# Build the frontend once at image build time, so a container starts in seconds.
-RUN SECRET_KEY=build-only ENVIRONMENT=development DATABASE_URL=postgresql://build@localhost/build \
-    reflex export --frontend-only --no-zip || true
+# The first start installs the frontend's npm packages and builds it (about 20 s) into /app/.web.
 
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s CMD curl -fs http://localhost:${PORT}/api/health || exit 1
