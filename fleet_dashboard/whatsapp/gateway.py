@@ -1,0 +1,149 @@
+"""One interface for a WhatsApp connection, so the engine drives neonize and the simulator alike."""
+
+from __future__ import annotations
+
+import abc
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+ReceiptKind = Literal["delivered", "read"]
+
+
+@dataclass(frozen=True, slots=True)
+class QRCodes:
+    """Codes to show for pairing; the first is current and is valid for `ttl_seconds`."""
+
+    codes: tuple[str, ...]
+    ttl_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Paired:
+    """The phone scanned the code: this device now belongs to that account."""
+
+    jid: str
+    phone: str
+    push_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """The socket is up and authenticated; sends may start."""
+
+    jid: str = ""
+    phone: str = ""
+    push_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    """The socket went down; the device is still paired, so a reconnect may resume it."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedOut:
+    """The device was unlinked (from the phone or by us): only a new scan brings it back."""
+
+    reason: str = "logged out"
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """WhatsApp reports messages delivered to, or read on, the recipient's phone."""
+
+    message_ids: tuple[str, ...]
+    kind: ReceiptKind
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A text message someone sent to this number."""
+
+    sender: str  # E.164
+    text: str
+    message_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TemporaryBan:
+    """WhatsApp banned the number for a while: sending must stop."""
+
+    code: str
+    expires_seconds: float = 0.0
+
+
+GatewayEvent = QRCodes | Paired | Connected | Disconnected | LoggedOut | Receipt | Inbound | TemporaryBan
+EventSink = Callable[[GatewayEvent], None]
+
+
+class GatewayError(Exception):
+    """A gateway call failed; the message is safe to show and store."""
+
+
+class SendFailed(GatewayError):
+    """WhatsApp did not accept the message."""
+
+
+class Gateway(abc.ABC):
+    """One organisation's WhatsApp connection; events go to the sink given at creation, on the loop."""
+
+    def __init__(self, org_id: uuid.UUID, sink: EventSink):
+        self.org_id = org_id
+        self.sink = sink
+
+    @abc.abstractmethod
+    async def start(self, *, resume_jid: str | None) -> None:
+        """Resume the stored device, or pair a new one (QR events follow) when resume_jid is None."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Close the socket and keep the device for a later resume."""
+
+    @abc.abstractmethod
+    async def logout(self) -> None:
+        """Unlink the device from the account; a later start needs a new scan."""
+
+    @abc.abstractmethod
+    async def send_text(self, phone: str, text: str) -> str:
+        """Send a text to an E.164 number and return WhatsApp's message id; raises SendFailed."""
+
+    @abc.abstractmethod
+    async def is_on_whatsapp(self, phone: str) -> bool:
+        """Whether the E.164 number has a WhatsApp account."""
+
+
+class GatewayFactory(abc.ABC):
+    """Makes gateways for the engine and runs whatever process-wide work the backend needs."""
+
+    name = "gateway"
+
+    @abc.abstractmethod
+    def create(self, org_id: uuid.UUID, sink: EventSink) -> Gateway:
+        """A new, unstarted gateway for one organisation."""
+
+    def release(self, org_id: uuid.UUID) -> None:  # noqa: B027 - optional hook
+        """The engine no longer owns this organisation."""
+
+    async def run(self) -> None:  # noqa: B027 - optional hook
+        """Process-wide background work for the engine's life (cancelled on stop)."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Free process-wide resources."""
+
+
+def make_factory(backend: str | None = None) -> GatewayFactory:
+    """The gateway factory for settings.whatsapp_backend; imports neonize only when chosen."""
+    from fleet_dashboard.settings import get_settings
+
+    backend = backend or get_settings().whatsapp_backend
+    if backend == "simulator":
+        from fleet_dashboard.whatsapp.simulator import SimulatorFactory
+
+        return SimulatorFactory()
+    from fleet_dashboard.whatsapp.neonize_adapter import NeonizeFactory
+
+    return NeonizeFactory()
