@@ -38,6 +38,18 @@ ERRORS: dict[str, str] = {
     "rate_limited": "محاولات كثيرة. حاول مرة أخرى بعد قليل.",
     "bad_credentials": "البريد الإلكتروني أو كلمة المرور غير صحيحة.",
     "internal": "حدث خطأ غير متوقع. حاول مرة أخرى.",
+    "template_inactive": "هذا القالب معطّل.",
+    "message_empty": "نص الرسالة مطلوب.",
+    "message_too_long": "الرسالة أطول من {limit} حرف.",
+    "idempotency_key_long": "مفتاح عدم التكرار أطول من {limit} حرف.",
+    "unknown_message": "الرسالة غير موجودة.",
+    "invalid_status": "الحالة غير معروفة.",
+    "unknown_notification": "الإشعار غير موجود.",
+    "not_cancellable": "لا يمكن إلغاء إشعار إلا وهو بانتظار الإرسال.",
+    "not_retryable": "لا تمكن إعادة المحاولة إلا لإشعار فشل أو حالته غير مؤكدة.",
+    "bulk_too_large": "الحد الأقصى {limit} إشعار في الطلب الواحد.",
+    "invalid_priority": "الأولوية رقم من 1 إلى 10.",
+    "invalid_max_attempts": "عدد المحاولات من 1 إلى 20.",
 }
 
 
