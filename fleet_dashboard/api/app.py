@@ -2,16 +2,49 @@
 
 from __future__ import annotations
 
+import importlib
+import logging
+
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
+
+from fleet_dashboard.api import health, messages, notifications, sessions
+from fleet_dashboard.api.errors import install_error_handlers
+from fleet_dashboard.api.limits import RateLimits
+from fleet_dashboard.api.middleware import install_middleware
+from fleet_dashboard.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """The Fleet Dashboard HTTP API: WhatsApp sessions, messages and the notification queue.
+
+Every route but `/api/health` needs `Authorization: Bearer <API key or JWT>` and `X-Org-Id: <org uuid>`.
+Errors answer `{"success": false, "error": "...", "code": "..."}`. See docs/API.md."""
+
+
+def _include_simulator_routes(api: FastAPI) -> None:
+    # The simulator's control routes exist only in simulator mode; that module decides.
+    try:
+        simulator = importlib.import_module("fleet_dashboard.api.simulator")
+    except ModuleNotFoundError as exc:
+        if exc.name != "fleet_dashboard.api.simulator":
+            raise
+        return
+    simulator.include_simulator_routes(api)
 
 
 def create_api() -> FastAPI:
     """Build the API app with every router and middleware."""
-    api = FastAPI(title="Fleet Dashboard API", openapi_url="/api/openapi.json", docs_url="/api/docs",
-                  redoc_url=None)
-
-    @api.get("/api/health")
-    async def health() -> dict:
-        return {"success": True, "status": "healthy"}
-
+    settings = get_settings()
+    api = FastAPIOffline(
+        title="Fleet Dashboard API", version="1", description=DESCRIPTION,
+        openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
+        static_url="/api/docs/static", swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect")
+    api.state.rate_limits = RateLimits(sessions=settings.rate_limit_sessions, send=settings.rate_limit_send,
+                                       enqueue=settings.rate_limit_enqueue)
+    install_error_handlers(api)
+    install_middleware(api, origins=settings.origins, max_body_bytes=settings.max_body_bytes)
+    for module in (health, sessions, messages, notifications):
+        api.include_router(module.router)
+    _include_simulator_routes(api)
     return api

@@ -1,0 +1,160 @@
+"""Who is calling and for which organisation: API keys, user JWTs and the service-role JWT.
+
+Every route but health needs `Authorization: Bearer <credential>` and `X-Org-Id: <org uuid>`.
+401: missing, invalid, expired or revoked credential (alg=none included).
+403: the credential may not act for X-Org-Id, lacks the route's scope, or is a member's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPBearer
+from sqlmodel import Session
+
+from fleet_dashboard.api.errors import ApiError
+from fleet_dashboard.api.tokens import InvalidToken, audience_matches, decode
+from fleet_dashboard.models import Organization, Role, User
+from fleet_dashboard.services import api_keys
+from fleet_dashboard.settings import get_settings
+
+ALL_SCOPES = frozenset(api_keys.SCOPES)
+MANAGER_ROLES = {Role.owner.value, Role.admin.value}
+# Only documents the scheme in OpenAPI (Swagger's Authorize button); the header is parsed below.
+BEARER_DOC = HTTPBearer(auto_error=False, bearerFormat="API key or JWT",
+                        description="an organisation API key (fdk_...) or a JWT")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller, already checked against X-Org-Id."""
+
+    org_id: uuid.UUID
+    kind: str  # "api_key" | "user" | "service_role"
+    scopes: frozenset[str] = field(default=ALL_SCOPES)
+    user_id: uuid.UUID | None = None
+    api_key_id: uuid.UUID | None = None
+    is_super_admin: bool = False
+
+    def check_org(self, org_id: Any) -> None:
+        """A path or body org_id must equal X-Org-Id."""
+        if org_id is None:
+            return
+        try:
+            same = uuid.UUID(str(org_id)) == self.org_id
+        except ValueError:
+            same = False
+        if not same:
+            raise ApiError("org_id does not match the X-Org-Id header", status=403, code="org_mismatch")
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(message, status=401, code="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+
+
+def _bearer(authorization: str | None) -> str:
+    scheme, _, credential = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise _unauthorized("missing bearer credential: send Authorization: Bearer <key or token>")
+    return credential.strip()
+
+
+def _org_header(x_org_id: str | None) -> uuid.UUID:
+    if not x_org_id:
+        raise ApiError("the X-Org-Id header is required", status=400, code="org_header")
+    try:
+        return uuid.UUID(x_org_id.strip())
+    except ValueError as exc:
+        raise ApiError("X-Org-Id must be an organisation UUID", status=400, code="org_header") from exc
+
+
+def _require_org(session: Session, org_id: uuid.UUID) -> None:
+    if session.get(Organization, org_id) is None:
+        raise ApiError(f"unknown organisation {org_id}", status=404, code="unknown_org")
+
+
+def _from_api_key(session: Session, credential: str, org_id: uuid.UUID, scope: str) -> Principal:
+    key = api_keys.authenticate_key(session=session, key=credential)
+    if key is None:
+        raise _unauthorized("invalid or revoked API key")
+    if key.org_id != org_id:
+        raise ApiError("this API key belongs to another organisation", status=403, code="forbidden")
+    if scope not in (key.scopes or []):
+        raise ApiError(f"this API key lacks the {scope!r} scope", status=403, code="missing_scope",
+                       scope=scope)
+    return Principal(org_id=org_id, kind="api_key", scopes=frozenset(key.scopes), api_key_id=key.id)
+
+
+def _from_jwt(session: Session, credential: str, org_id: uuid.UUID) -> Principal:
+    settings = get_settings()
+    try:
+        alg, claims = decode(credential, settings)
+    except InvalidToken as exc:
+        raise _unauthorized(str(exc)) from exc
+    if "aud" in claims and not audience_matches(claims, settings.jwt_audience):
+        raise _unauthorized("token audience is not accepted")
+    if claims.get("role") == "service_role" and "sub" not in claims:
+        # Supabase's service key: no user, no audience; trusted to act for the organisation it names.
+        if alg != "HS256":
+            raise _unauthorized("a service-role token must be HS256")
+        _require_org(session, org_id)
+        return Principal(org_id=org_id, kind="service_role")
+    if "aud" not in claims:
+        raise _unauthorized("token has no audience")
+    try:
+        user = session.get(User, uuid.UUID(str(claims.get("sub"))))
+    except ValueError:
+        user = None
+    if user is None or not user.is_active:
+        raise _unauthorized("token subject is not an active user")
+    if user.role == Role.super_admin.value:
+        _require_org(session, org_id)
+        return Principal(org_id=org_id, kind="user", user_id=user.id, is_super_admin=True)
+    if user.org_id != org_id:
+        raise ApiError("this user belongs to another organisation", status=403, code="forbidden")
+    if user.role not in MANAGER_ROLES:
+        raise ApiError("an owner or admin role is required", status=403, code="forbidden")
+    return Principal(org_id=org_id, kind="user", user_id=user.id)
+
+
+def authenticate(*, session: Session, authorization: str | None, x_org_id: str | None,
+                 scope: str) -> Principal:
+    """The caller behind these headers, allowed `scope` for X-Org-Id, or ApiError 400/401/403/404."""
+    credential = _bearer(authorization)
+    if api_keys.looks_like_key(credential):
+        org_id = _org_header(x_org_id)
+        return _from_api_key(session, credential, org_id, scope)
+    if credential.count(".") != 2:
+        raise _unauthorized("credential is neither an API key nor a JWT")
+    org_id = _org_header(x_org_id)
+    return _from_jwt(session, credential, org_id)
+
+
+def require(scope: str) -> Callable[..., Principal]:
+    """A dependency giving the Principal for routes that need `scope` (send, sessions or read)."""
+
+    def dependency(
+        request: Request,
+        _bearer_doc: Annotated[Any, Depends(BEARER_DOC)],
+        x_org_id: Annotated[str | None, Header(alias="X-Org-Id", description="organisation UUID")] = None,
+    ) -> Principal:
+        from fleet_dashboard.db import session_scope
+
+        with session_scope() as session:
+            principal = authenticate(session=session, authorization=request.headers.get("authorization"),
+                                     x_org_id=x_org_id,
+                                     scope=scope)
+        request.state.principal = principal
+        return principal
+
+    dependency.__name__ = f"require_{scope}"
+    return dependency
+
+
+SendCaller = Annotated[Principal, Depends(require("send"))]
+SessionsCaller = Annotated[Principal, Depends(require("sessions"))]
+ReadCaller = Annotated[Principal, Depends(require("read"))]

@@ -1,0 +1,99 @@
+"""Message routes of the seed guide (send, send-template) plus status look-ups."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from fleet_dashboard.api.auth import Principal, ReadCaller, SendCaller
+from fleet_dashboard.api.errors import error_response
+from fleet_dashboard.api.limits import limits_of
+from fleet_dashboard.api.schemas import (
+    ERROR_RESPONSES,
+    MessageListOut,
+    MessageOut,
+    SendOut,
+    SendTemplate,
+    SendText,
+    message_view,
+)
+from fleet_dashboard.api.sending import SendRequest, public_status, send_and_wait
+from fleet_dashboard.models import MessageStatus
+from fleet_dashboard.services import messaging
+
+router = APIRouter(prefix="/api/messages", tags=["messages"], responses=ERROR_RESPONSES)
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
+                                              description="a repeat returns the first result, sends nothing")]
+SEND_RESPONSES = {502: {"description": "WhatsApp refused or failed the send"}}
+
+
+async def _send(request: Request, principal: Principal, req: SendRequest):
+    limits_of(request).hit("send", str(principal.org_id))
+    message = await send_and_wait(req)
+    if message.status == MessageStatus.failed.value:
+        return error_response(502, message.error or "sending failed", "send_failed",
+                              message_id=str(message.id), whatsapp_message_id=None, status="failed")
+    return SendOut(message_id=str(message.id), whatsapp_message_id=message.whatsapp_message_id,
+                   status=public_status(message))
+
+
+@router.post("/send", response_model=SendOut, responses=SEND_RESPONSES, summary="Send a text message")
+async def send(body: SendText, request: Request, principal: SendCaller,
+               idempotency_key: IdempotencyKey = None) -> SendOut | JSONResponse:
+    principal.check_org(body.org_id)
+    return await _send(request, principal, SendRequest(
+        org_id=principal.org_id, recipient=body.recipient, text=body.message, sent_by=principal.user_id,
+        idempotency_key=idempotency_key))
+
+
+@router.post("/send-template", response_model=SendOut, responses=SEND_RESPONSES,
+             summary="Send a template message (system templates are usable by every organisation)")
+async def send_template(body: SendTemplate, request: Request, principal: SendCaller,
+                        idempotency_key: IdempotencyKey = None) -> SendOut | JSONResponse:
+    principal.check_org(body.org_id)
+    if not body.template_id and not body.template_name:
+        return error_response(422, "template_id or template_name is required", "template_required")
+    return await _send(request, principal, SendRequest(
+        org_id=principal.org_id, recipient=body.recipient, template_id=body.template_id,
+        template_name=body.template_name, variables=body.variables, sent_by=principal.user_id,
+        idempotency_key=idempotency_key))
+
+
+def _get(org_id: uuid.UUID, message_id: str) -> MessageOut:
+    from fleet_dashboard.db import session_scope
+
+    with session_scope() as session:
+        row = messaging.get_for_org(session=session, org_id=org_id, message_id=message_id)
+        return MessageOut(message=message_view(row))
+
+
+def _list(org_id: uuid.UUID, status: str | None, since: datetime | None, limit: int,
+          cursor: str | None) -> MessageListOut:
+    from fleet_dashboard.db import session_scope
+
+    with session_scope() as session:
+        rows, next_cursor = messaging.list_for_org(session=session, org_id=org_id, status=status, since=since,
+                                                   limit=limit, cursor=cursor)
+        return MessageListOut(messages=[message_view(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/{message_id}", response_model=MessageOut, summary="One message and its delivery status")
+async def get_message(message_id: str, principal: ReadCaller) -> MessageOut:
+    return await asyncio.to_thread(_get, principal.org_id, message_id)
+
+
+@router.get("", response_model=MessageListOut, summary="Messages, newest first, by keyset pages")
+async def list_messages(
+    principal: ReadCaller,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> MessageListOut:
+    return await asyncio.to_thread(_list, principal.org_id, status, since, limit, cursor)

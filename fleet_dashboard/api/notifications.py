@@ -1,0 +1,94 @@
+"""Notification queue routes: enqueue one or up to 1,000, look one up, cancel one."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Request
+
+from fleet_dashboard.api.auth import Principal, ReadCaller, SendCaller
+from fleet_dashboard.api.errors import ApiError
+from fleet_dashboard.api.limits import limits_of
+from fleet_dashboard.api.schemas import (
+    ERROR_RESPONSES,
+    EnqueuedManyOut,
+    EnqueuedOut,
+    NotificationIn,
+    NotificationOut,
+    notification_view,
+)
+
+router = APIRouter(prefix="/api/notifications", tags=["notifications"], responses=ERROR_RESPONSES)
+
+MAX_BULK = 1000
+
+
+def _items(principal: Principal, body: NotificationIn | list[NotificationIn]) -> list[dict]:
+    items = body if isinstance(body, list) else [body]
+    if not items:
+        raise ApiError("the list is empty", status=422, code="validation")
+    if len(items) > MAX_BULK:
+        raise ApiError(f"at most {MAX_BULK} notifications per request", status=413, code="too_many",
+                       limit=MAX_BULK)
+    out = []
+    for item in items:
+        principal.check_org(item.org_id)
+        if not item.template_id and not item.template_name:
+            raise ApiError("template_id or template_name is required", status=422, code="template_required")
+        out.append(item.model_dump(exclude={"org_id"}))
+    return out
+
+
+def _enqueue(org_id: uuid.UUID, items: list[dict]) -> list:
+    from fleet_dashboard.db import session_scope
+    from fleet_dashboard.services import queue
+
+    with session_scope() as session:
+        rows = queue.enqueue_many(session=session, org_id=org_id, items=items)
+        return [(str(r.id), r.status) for r in rows]
+
+
+@router.post("", response_model=EnqueuedOut | EnqueuedManyOut, status_code=202,
+             summary="Queue a notification, or a list of up to 1,000")
+async def enqueue(
+    request: Request,
+    principal: SendCaller,
+    body: Annotated[NotificationIn | list[NotificationIn], Body()],
+) -> EnqueuedOut | EnqueuedManyOut:
+    items = _items(principal, body)
+    limits_of(request).hit("enqueue", str(principal.org_id))
+    rows = await asyncio.to_thread(_enqueue, principal.org_id, items)
+    if isinstance(body, list):
+        return EnqueuedManyOut(ids=[r[0] for r in rows], count=len(rows))
+    return EnqueuedOut(id=rows[0][0], status=rows[0][1])
+
+
+def _get(org_id: uuid.UUID, notification_id: str) -> NotificationOut:
+    from fleet_dashboard.db import session_scope
+    from fleet_dashboard.services import queue
+
+    with session_scope() as session:
+        row = queue.get_for_org(session=session, org_id=org_id, notification_id=notification_id)
+        return NotificationOut(notification=notification_view(row))
+
+
+def _cancel(org_id: uuid.UUID, notification_id: str) -> NotificationOut:
+    from fleet_dashboard.db import session_scope
+    from fleet_dashboard.services import queue
+
+    with session_scope() as session:
+        row = queue.cancel(session=session, org_id=org_id, notification_id=notification_id)
+        return NotificationOut(notification=notification_view(row))
+
+
+@router.get("/{notification_id}", response_model=NotificationOut, summary="One queued notification")
+async def get_notification(notification_id: str, principal: ReadCaller) -> NotificationOut:
+    return await asyncio.to_thread(_get, principal.org_id, notification_id)
+
+
+@router.post("/{notification_id}/cancel", response_model=NotificationOut,
+             summary="Cancel a notification that has not been sent yet")
+async def cancel_notification(notification_id: str, principal: SendCaller) -> NotificationOut:
+    return await asyncio.to_thread(_cancel, principal.org_id, notification_id)

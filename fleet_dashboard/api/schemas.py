@@ -1,0 +1,187 @@
+"""Request and response bodies, shaped like the seed guide's so its callers work unchanged."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ORG_ID = Field(default=None, max_length=64, description="optional; must equal X-Org-Id when given")
+RECIPIENT = Field(max_length=64, description="phone number, best in E.164 (+201001234567)",
+                  examples=["+201001234567"])
+TEMPLATE_ID = Field(default=None, max_length=64, description="template UUID (a system or own template)")
+TEMPLATE_NAME = Field(default=None, max_length=64, description="template name, instead of template_id")
+VARIABLES = Field(default=None, description="values for the template's {{variables}}")
+
+
+class _Body(BaseModel):
+    # Unknown fields are ignored, as the Node service did, so richer callers keep working.
+    model_config = ConfigDict(extra="ignore")
+
+
+class SessionInit(_Body):
+    org_id: str | None = ORG_ID
+
+
+class SendText(_Body):
+    org_id: str | None = ORG_ID
+    recipient: str = RECIPIENT
+    message: str = Field(max_length=4096, description="message text")
+    type: Literal["text"] = "text"
+
+
+class SendTemplate(_Body):
+    org_id: str | None = ORG_ID
+    recipient: str = RECIPIENT
+    template_id: str | None = TEMPLATE_ID
+    template_name: str | None = TEMPLATE_NAME
+    variables: dict[str, Any] | None = VARIABLES
+
+
+class NotificationIn(_Body):
+    org_id: str | None = ORG_ID
+    recipient: str = RECIPIENT
+    template_id: str | None = TEMPLATE_ID
+    template_name: str | None = TEMPLATE_NAME
+    variables: dict[str, Any] | None = VARIABLES
+    scheduled_for: datetime | None = Field(default=None, description="send at or after (ISO 8601)")
+    priority: int | None = Field(default=None, ge=0, le=10, description="lower goes first")
+    max_attempts: int | None = Field(default=None, ge=1, le=20)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+
+
+class SessionInitOut(BaseModel):
+    success: bool = True
+    session_id: str
+    status: str
+    qr_code: str | None = None
+    qr_expires_at: str | None = None
+    message: str | None = None
+    connection_error: str | None = None
+
+
+class SessionQrOut(BaseModel):
+    success: bool = True
+    qr_code: str
+    expires_at: str | None = None
+    status: str
+    qr_svg: str
+
+
+class SessionStatusOut(BaseModel):
+    success: bool = True
+    status: str
+    phone_number: str | None = None
+    display_name: str | None = None
+    last_connected_at: str | None = None
+    connection_error: str | None = None
+
+
+class OkOut(BaseModel):
+    success: bool = True
+    message: str
+
+
+class SendOut(BaseModel):
+    success: bool = True
+    message_id: str
+    whatsapp_message_id: str | None = None
+    status: str
+
+
+class MessageView(BaseModel):
+    id: str
+    org_id: str
+    recipient_phone: str
+    message_type: str
+    message_body: str
+    template_name: str | None = None
+    status: str
+    whatsapp_message_id: str | None = None
+    error: str | None = None
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    read_at: datetime | None = None
+    failed_at: datetime | None = None
+    created_at: datetime
+
+
+class MessageOut(BaseModel):
+    success: bool = True
+    message: MessageView
+
+
+class MessageListOut(BaseModel):
+    success: bool = True
+    messages: list[MessageView]
+    next_cursor: str | None = None
+
+
+class NotificationView(BaseModel):
+    id: str
+    org_id: str
+    recipient_phone: str
+    template_id: str | None = None
+    status: str
+    priority: int
+    scheduled_for: datetime
+    attempts: int
+    max_attempts: int
+    error_message: str | None = None
+    message_id: str | None = None
+    whatsapp_message_id: str | None = None
+    created_at: datetime
+    completed_at: datetime | None = None
+
+
+class NotificationOut(BaseModel):
+    success: bool = True
+    notification: NotificationView
+
+
+class EnqueuedOut(BaseModel):
+    success: bool = True
+    id: str
+    status: str
+
+
+class EnqueuedManyOut(BaseModel):
+    success: bool = True
+    ids: list[str]
+    count: int
+
+
+class ErrorOut(BaseModel):
+    success: Literal[False] = False
+    error: str
+    code: str
+
+
+def message_view(row: Any) -> MessageView:
+    """A message row as the API shows it."""
+    return MessageView(
+        id=str(row.id), org_id=str(row.org_id), recipient_phone=row.recipient_phone,
+        message_type=row.message_type, message_body=row.message_body, template_name=row.template_name,
+        status=row.status, whatsapp_message_id=row.whatsapp_message_id, error=row.error, sent_at=row.sent_at,
+        delivered_at=row.delivered_at, read_at=row.read_at, failed_at=row.failed_at, created_at=row.created_at)
+
+
+def notification_view(row: Any) -> NotificationView:
+    """A queue row as the API shows it."""
+    return NotificationView(
+        id=str(row.id), org_id=str(row.org_id), recipient_phone=row.recipient_phone,
+        template_id=str(row.template_id) if row.template_id else None, status=row.status,
+        priority=row.priority, scheduled_for=row.scheduled_for, attempts=row.attempts,
+        max_attempts=row.max_attempts, error_message=row.error_message,
+        message_id=str(row.message_id) if row.message_id else None,
+        whatsapp_message_id=row.whatsapp_message_id, created_at=row.created_at, completed_at=row.completed_at)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text} for code, text in {
+        400: "bad request (malformed JSON, missing X-Org-Id)", 401: "missing or invalid credential",
+        403: "credential may not act for this organisation", 404: "not found",
+        409: "conflict (e.g. WhatsApp not connected)", 413: "body too large", 422: "invalid body",
+        429: "rate limited (see Retry-After)"}.items()
+}

@@ -1,0 +1,96 @@
+"""The synchronous send: write the message, queue it first in line, and wait on the bus for the owner's result."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fleet_dashboard.models import MessageStatus, SessionStatus, WhatsAppMessage
+from fleet_dashboard.services import messaging, sessions
+from fleet_dashboard.services.errors import NotConnected
+
+# How long a send route waits for the engine's answer before replying "queued".
+SEND_WAIT_SECONDS = 15.0
+IN_FLIGHT = {MessageStatus.pending.value, MessageStatus.queued.value, MessageStatus.sending.value}
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """One send, as the routes hand it over."""
+
+    org_id: uuid.UUID
+    recipient: str
+    text: str | None = None
+    template_id: str | None = None
+    template_name: str | None = None
+    variables: dict[str, Any] | None = None
+    sent_by: uuid.UUID | None = None
+    idempotency_key: str | None = None
+
+
+def _enqueue(session: Any, message: WhatsAppMessage) -> None:
+    from fleet_dashboard.services import queue
+
+    queue.enqueue_message(session=session, org_id=message.org_id, message=message)
+
+
+def _create(req: SendRequest) -> tuple[WhatsAppMessage, bool]:
+    """Create and queue the message in one transaction; a repeated Idempotency-Key creates nothing."""
+    from fleet_dashboard.db import session_scope
+
+    with session_scope() as session:
+        key = (req.idempotency_key or "").strip() or None
+        if key is not None:
+            existing, _ = _lookup(session, req.org_id, key)
+            if existing is not None:
+                return existing, False
+        status = sessions.get_status(session=session, org_id=req.org_id)["status"]
+        if status != SessionStatus.connected.value:
+            raise NotConnected("WhatsApp is not connected for this organisation. Connect it first.",
+                               status=status)
+        message, created = messaging.create_message(
+            session=session, org_id=req.org_id, recipient=req.recipient, text=req.text,
+            template_id=req.template_id, template_name=req.template_name, variables=req.variables,
+            sent_by=req.sent_by, idempotency_key=key, status=MessageStatus.queued.value)
+        if created:
+            _enqueue(session, message)
+        return message, created
+
+
+def _lookup(session: Any, org_id: uuid.UUID, key: str) -> tuple[WhatsAppMessage | None, bool]:
+    from sqlmodel import select
+
+    query = select(WhatsAppMessage).where(WhatsAppMessage.org_id == org_id,
+                                          WhatsAppMessage.idempotency_key == key)
+    return session.exec(query).first(), False
+
+
+def _reload(org_id: uuid.UUID, message_id: uuid.UUID) -> WhatsAppMessage:
+    from fleet_dashboard.db import session_scope
+
+    with session_scope() as session:
+        return messaging.get_for_org(session=session, org_id=org_id, message_id=message_id)
+
+
+async def send_and_wait(req: SendRequest, *, wait_seconds: float | None = None) -> WhatsAppMessage:
+    """The message after the owner sent it, failed it, or the wait ran out (then still queued)."""
+    from fleet_dashboard.events import get_bus
+
+    wait = SEND_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    async with get_bus().subscribe(org_id=req.org_id, types=["message.status"]) as events:
+        message, _created = await asyncio.to_thread(_create, req)
+        if message.status in IN_FLIGHT and wait > 0:
+            wanted = str(message.id)
+            with contextlib.suppress(TimeoutError):
+                await events.wait_for(lambda e: e.get("message_id") == wanted
+                                      and e.get("status") not in IN_FLIGHT, wait)
+            message = await asyncio.to_thread(_reload, req.org_id, message.id)
+    return message
+
+
+def public_status(message: WhatsAppMessage) -> str:
+    """What the caller is told: in-flight states all read "queued", as the guide's callers expect."""
+    return "queued" if message.status in IN_FLIGHT else message.status

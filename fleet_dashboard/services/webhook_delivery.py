@@ -1,0 +1,226 @@
+"""Signed webhook delivery with retries, and the dispatcher that feeds it from the event bus."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import logging
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from fleet_dashboard.services import audit
+from fleet_dashboard.services.webhooks import (
+    EVENTS,
+    MESSAGE_STATUSES,
+    SIGNATURE_HEADER,
+    active_for_event,
+    build_payload,
+    sign,
+)
+
+log = logging.getLogger(__name__)
+
+AUDIT_EVENT = "webhook_delivery"
+USER_AGENT = "FleetDashboard-Webhooks/1"
+# Advisory lock key: with the postgres bus every process sees every event, so one process delivers.
+LEADER_LOCK_KEY = 0x46_6C_57_48  # "FlWH"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What delivery needs of a webhook row, detached from any DB session."""
+
+    id: uuid.UUID
+    org_id: uuid.UUID
+    url: str
+    secret: str
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with jitter: attempt n waits base*2^(n-1), capped, times 0.5-1.0."""
+
+    max_attempts: int = 6
+    base_seconds: float = 2.0
+    max_seconds: float = 300.0
+    timeout_seconds: float = 10.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        if retry_after is not None:
+            return min(self.max_seconds, max(0.0, retry_after))
+        capped = min(self.max_seconds, self.base_seconds * 2 ** (attempt - 1))
+        return capped * random.uniform(0.5, 1.0)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return parsed.timestamp() - time.time() if parsed else None
+
+
+def _audit_attempt(target: Target, data: dict[str, Any]) -> None:
+    from fleet_dashboard.db import session_scope
+
+    with session_scope() as session:
+        audit.record(session=session, org_id=target.org_id, event_type=AUDIT_EVENT,
+                     event_data={"webhook_id": str(target.id), "url": target.url, **data})
+
+
+async def deliver(*, client: httpx.AsyncClient, target: Target, event: dict[str, Any],
+                  policy: RetryPolicy | None = None,
+                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> bool:
+    """POST one event until a 2xx, a permanent 4xx, or the attempts run out; audits every attempt."""
+    policy = policy or RetryPolicy()
+    delivery_id = str(uuid.uuid4())
+    body = build_payload(event, delivery_id=delivery_id)
+    for attempt in range(1, policy.max_attempts + 1):
+        status_code, error, retry_after = None, None, None
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+                   "X-Fleet-Event": event["type"], "X-Fleet-Delivery": delivery_id,
+                   SIGNATURE_HEADER: sign(target.secret, body)}
+        try:
+            response = await client.post(target.url, content=body, headers=headers,
+                                         timeout=policy.timeout_seconds)
+            status_code = response.status_code
+            retry_after = _retry_after(response) if status_code == 429 else None
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
+        delivered = status_code is not None and 200 <= status_code < 300
+        # A 4xx other than 429 means the receiver refuses this payload: sending it again cannot help.
+        permanent = status_code is not None and 300 <= status_code < 500 and status_code != 429
+        last = delivered or permanent or attempt == policy.max_attempts
+        outcome = "delivered" if delivered else ("failed" if last else "retrying")
+        wait = None if last else policy.delay(attempt, retry_after)
+        await asyncio.to_thread(_audit_attempt, target, {
+            "delivery_id": delivery_id, "event": event["type"], "attempt": attempt,
+            "status_code": status_code, "error": error, "outcome": outcome,
+            "next_retry_seconds": round(wait, 2) if wait is not None else None,
+        })
+        if last:
+            return delivered
+        await sleep(wait)
+    return False
+
+
+def _wanted(event: dict[str, Any]) -> bool:
+    if event.get("type") not in EVENTS or not event.get("org_id"):
+        return False
+    return event["type"] != "message.status" or event.get("status") in MESSAGE_STATUSES
+
+
+def _targets_for(event: dict[str, Any]) -> list[Target]:
+    from fleet_dashboard.db import session_scope
+
+    with session_scope() as session:
+        rows = active_for_event(session=session, org_id=uuid.UUID(str(event["org_id"])),
+                                event_type=event["type"])
+        return [Target(id=w.id, org_id=w.org_id, url=w.url, secret=w.secret) for w in rows]
+
+
+class Dispatcher:
+    """Turns bus events into deliveries, with bounded concurrency, until stopped."""
+
+    def __init__(self, *, policy: RetryPolicy | None = None, concurrency: int = 32,
+                 client: httpx.AsyncClient | None = None):
+        self.policy = policy or RetryPolicy()
+        self._client = client
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task] = set()
+
+    async def _one(self, client: httpx.AsyncClient, target: Target, event: dict[str, Any]) -> None:
+        async with self._slots:
+            try:
+                await deliver(client=client, target=target, event=event, policy=self.policy)
+            except Exception:
+                log.exception("webhook delivery to %s crashed", target.url)
+
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        """Subscribe and deliver until cancelled; `ready` is set once subscribed."""
+        from fleet_dashboard.events import get_bus
+
+        client = self._client or httpx.AsyncClient(follow_redirects=False)
+        try:
+            async with get_bus().subscribe(types=EVENTS) as events:
+                if ready is not None:
+                    ready.set()
+                async for event in events:
+                    if not _wanted(event):
+                        continue
+                    try:
+                        targets = await asyncio.to_thread(_targets_for, event)
+                    except Exception:
+                        log.exception("could not load webhooks for an event")
+                        continue
+                    for target in targets:
+                        task = asyncio.create_task(self._one(client, target, event))
+                        self._tasks.add(task)
+                        task.add_done_callback(self._tasks.discard)
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            if self._client is None:
+                await client.aclose()
+
+
+def _try_leader_lock():
+    """A connection holding the webhook leader lock, or None when another process holds it."""
+    import psycopg
+
+    from fleet_dashboard.db import database_url, libpq_url
+
+    conn = psycopg.connect(libpq_url(database_url()), autocommit=True, application_name="fleet-webhooks")
+    if conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,)).fetchone()[0]:
+        return conn
+    conn.close()
+    return None
+
+
+async def run_dispatcher_forever(*, poll_seconds: float = 5.0) -> None:
+    """Deliver webhooks for the process's life; with the postgres bus only the lock holder delivers."""
+    from fleet_dashboard.settings import get_settings
+
+    if get_settings().bus_backend == "memory":
+        await Dispatcher().run()
+        return
+    while True:
+        conn, runner = None, None
+        try:
+            conn = await asyncio.to_thread(_try_leader_lock)
+            if conn is None:
+                await asyncio.sleep(poll_seconds)
+                continue
+            log.info("this process delivers webhooks")
+            runner = asyncio.create_task(Dispatcher().run())
+            # Losing the lock's connection means another process may take over: stop delivering.
+            while not runner.done():
+                await asyncio.sleep(poll_seconds)
+                await asyncio.to_thread(conn.execute, "SELECT 1")
+            await runner
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("webhook dispatcher stopped; restarting")
+            await asyncio.sleep(poll_seconds)
+        finally:
+            if runner is not None and not runner.done():
+                runner.cancel()
+                with contextlib.suppress(BaseException):
+                    await runner
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
