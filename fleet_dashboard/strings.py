@@ -48,7 +48,7 @@ ERRORS: dict[str, str] = {
     "not_cancellable": "لا يمكن إلغاء إشعار إلا وهو بانتظار الإرسال.",
     "not_retryable": "لا تمكن إعادة المحاولة إلا لإشعار فشل أو حالته غير مؤكدة.",
     "bulk_too_large": "الحد الأقصى {limit} إشعار في الطلب الواحد.",
-    "invalid_priority": "الأولوية رقم من 1 إلى 10.",
+    "invalid_priority": "الأولوية رقم من 0 (الأعلى) إلى 10.",
     "invalid_max_attempts": "عدد المحاولات من 1 إلى 20.",
 }
 
@@ -97,3 +97,181 @@ LOGIN_EMAIL = "البريد الإلكتروني"
 LOGIN_PASSWORD = "كلمة المرور"
 LOGIN_SUBMIT = "دخول"
 LOGOUT = "تسجيل الخروج"
+
+# ---- Dashboard (pages, state, components) ----
+LOGIN_OIDC = "الدخول عبر مزوّد الهوية"
+LOGIN_OIDC_FAILED = "تعذّر الدخول عبر مزوّد الهوية. حاول مرة أخرى."
+LOGIN_WAIT = "جارٍ التحقق…"
+LOGIN_HINT = "ادخل بحساب مؤسستك لإدارة إشعارات واتساب."
+
+NAV_CONNECT = "ربط الواتساب"
+NAV_SEND = "إرسال رسالة"
+NAV_TEMPLATES = "القوالب"
+NAV_HISTORY = "سجل الرسائل"
+NAV_QUEUE = "الطابور"
+NAV_AUDIT = "سجل التدقيق"
+NAV_ADMIN = "نظرة عامة"
+NAV_MENU = "القائمة"
+READ_ONLY_BANNER = "عرض للقراءة فقط:"
+BACK_TO_OVERVIEW = "العودة إلى النظرة العامة"
+LOADING = "جارٍ التحميل…"
+NONE = "—"
+CANCEL = "إلغاء"
+SAVE = "حفظ"
+CLOSE = "إغلاق"
+BACK = "رجوع"
+ALL = "الكل"
+APPLY = "تطبيق"
+RESET = "مسح"
+NEXT_PAGE = "الصفحة التالية"
+FIRST_PAGE = "الصفحة الأولى"
+FIELD_REQUIRED = "هذا الحقل مطلوب"
+
+FORBIDDEN_TITLE = "403 — غير مسموح"
+FORBIDDEN_BODY = "ليست لديك صلاحية لعرض هذه الصفحة."
+FORBIDDEN_HOME = "العودة إلى الرئيسية"
+NOT_MANAGER = "دورك يتيح العرض فقط: لا يمكنك ربط الواتساب أو قطعه أو تعديل القوالب."
+
+CONNECT_TITLE = "ربط الواتساب"
+CONNECT_INTRO = "قم بربط حساب الواتساب الخاص بك لإرسال الإشعارات التلقائية للعملاء."
+CONNECT_BUTTON = "ربط الواتساب"
+CONNECT_STATUS = "حالة الاتصال"
+CONNECTING_TEXT = "جارٍ الاتصال بواتساب…"
+QR_INSTRUCTIONS = "افتح واتساب على هاتفك، ثم الإعدادات ← الأجهزة المرتبطة ← ربط جهاز، وامسح الرمز."
+QR_ALT = "رمز QR لربط واتساب"
+QR_EXPIRES_IN = "ينتهي الرمز خلال"
+QR_SECONDS = "ثانية"
+QR_EXPIRED = "انتهت صلاحية الرمز، سيظهر رمز جديد تلقائياً."
+PHONE = "الرقم"
+DISPLAY_NAME = "الاسم"
+LAST_CONNECTED = "آخر اتصال"
+ERROR_REASON = "سبب الخطأ"
+RETRY_COUNT = "عدد المحاولات"
+RETRY = "إعادة المحاولة"
+DISCONNECT = "قطع الاتصال"
+DISCONNECT_CONFIRM_TITLE = "قطع الاتصال؟"
+DISCONNECT_CONFIRM_BODY = "سيُسجَّل خروج الرقم من هذه اللوحة، وستحتاج إلى مسح رمز جديد لربطه مرة أخرى."
+DISCONNECT_CONFIRM = "نعم، اقطع الاتصال"
+
+SEND_TITLE = "إرسال رسالة"
+SEND_MODE_TEXT = "نص حر"
+SEND_MODE_TEMPLATE = "قالب"
+RECIPIENT = "رقم المستلم"
+RECIPIENT_PLACEHOLDER = "‎+201001234567"
+MESSAGE_TEXT = "نص الرسالة"
+CHOOSE_TEMPLATE = "اختر قالباً"
+TEMPLATE_VARIABLES = "متغيرات القالب"
+PREVIEW = "المعاينة"
+PREVIEW_EMPTY = "ستظهر المعاينة هنا."
+SEND_NOW = "إرسال الآن"
+SCHEDULE = "جدولة في الطابور"
+SCHEDULE_AT = "موعد الإرسال (اختياري)"
+SENT_OK = "أُرسلت الرسالة."
+QUEUED_OK = "أضيفت الرسالة إلى الطابور."
+SEND_FAILED = "لم تُرسل الرسالة:"
+
+TEMPLATES_TITLE = "القوالب"
+TEMPLATE_NEW = "قالب جديد"
+TEMPLATE_EDIT = "تعديل القالب"
+TEMPLATE_NAME = "الاسم"
+TEMPLATE_NAME_HINT = "حروف إنجليزية صغيرة وأرقام و _، مثل order_ready"
+TEMPLATE_DESCRIPTION = "الوصف"
+TEMPLATE_CATEGORY = "التصنيف"
+TEMPLATE_BODY = "نص القالب"
+TEMPLATE_BODY_HINT = "استخدم {{اسم_المتغير}} للمتغيرات، مثل {{customer_name}}"
+TEMPLATE_VARS = "المتغيرات"
+TEMPLATE_USAGE = "مرات الاستخدام"
+TEMPLATE_LAST_USED = "آخر استخدام"
+TEMPLATE_KIND = "النوع"
+TEMPLATE_SYSTEM = "نظام"
+TEMPLATE_ORG = "المؤسسة"
+TEMPLATE_ACTIVE = "مفعّل"
+TEMPLATE_INACTIVE = "معطّل"
+TEMPLATE_ACTIONS = "إجراءات"
+EDIT = "تعديل"
+DELETE = "حذف"
+DUPLICATE = "نسخ"
+DEACTIVATE = "تعطيل"
+ACTIVATE = "تفعيل"
+TEMPLATE_SAMPLE_PREVIEW = "معاينة بقيم تجريبية"
+TEMPLATE_DELETE_TITLE = "حذف القالب؟"
+TEMPLATE_DELETE_BODY = "لا يمكن التراجع عن الحذف. الرسائل المرسلة تحتفظ بنصها."
+TEMPLATE_CREATED = "أُنشئ القالب."
+TEMPLATE_UPDATED = "حُفظ القالب."
+TEMPLATE_DELETED = "حُذف القالب."
+TEMPLATE_DUPLICATED = "نُسخ القالب إلى قوالب المؤسسة."
+SAMPLE_VALUE = "قيمة تجريبية"
+
+HISTORY_TITLE = "سجل الرسائل"
+FILTER_STATUS = "الحالة"
+FILTER_FROM = "من تاريخ"
+FILTER_TO = "إلى تاريخ"
+FILTER_SEARCH = "بحث برقم أو نص"
+FILTER_TEMPLATE = "القالب"
+EXPORT_CSV = "تصدير CSV"
+COL_RECIPIENT = "المستلم"
+COL_BODY = "النص"
+COL_STATUS = "الحالة"
+COL_TEMPLATE = "القالب"
+COL_DATE = "التاريخ"
+COL_DETAILS = "التفاصيل"
+HISTORY_EMPTY = "لا توجد رسائل."
+DETAILS = "عرض"
+MESSAGE_TITLE = "تفاصيل الرسالة"
+MESSAGE_BODY = "نص الرسالة"
+MESSAGE_ERROR = "الخطأ"
+MESSAGE_CREATED = "أُنشئت"
+MESSAGE_SENT = "أُرسلت"
+MESSAGE_DELIVERED = "سُلّمت"
+MESSAGE_READ = "قُرئت"
+MESSAGE_FAILED = "فشلت"
+MESSAGE_NOT_FOUND = "الرسالة غير موجودة."
+
+AUDIT_TITLE = "سجل التدقيق"
+AUDIT_EVENT = "الحدث"
+AUDIT_ACTOR = "المنفّذ"
+AUDIT_DETAILS = "التفاصيل"
+AUDIT_SYSTEM_ACTOR = "النظام"
+AUDIT_EMPTY = "لا توجد أحداث."
+AUDIT_EVENTS = {
+    "login": "تسجيل دخول",
+    "login_failed": "محاولة دخول فاشلة",
+    "logout": "تسجيل خروج",
+    "connect_requested": "طلب ربط الواتساب",
+    "retry_requested": "إعادة محاولة الاتصال",
+    "logout_requested": "قطع الاتصال",
+    "stop_requested": "إيقاف الجلسة",
+    "message_sent": "إرسال رسالة",
+    "message_scheduled": "جدولة رسالة",
+    "template_created": "إنشاء قالب",
+    "template_updated": "تعديل قالب",
+    "template_deleted": "حذف قالب",
+    "template_duplicated": "نسخ قالب",
+    "queue_cancelled": "إلغاء إشعار",
+    "queue_retried": "إعادة إرسال إشعار",
+    "access_denied": "محاولة مرفوضة",
+}
+
+QUEUE_TITLE = "الطابور"
+QUEUE_EMPTY = "لا توجد إشعارات."
+COL_SCHEDULED = "موعد الإرسال"
+COL_ATTEMPTS = "المحاولات"
+COL_ERROR = "الخطأ"
+COL_ACTIONS = "إجراءات"
+QUEUE_CANCELLED = "أُلغي الإشعار."
+QUEUE_RETRIED = "أعيد الإشعار إلى الطابور."
+
+ADMIN_TITLE = "نظرة عامة على المؤسسات"
+COL_ORG = "المؤسسة"
+COL_SESSION = "حالة الجلسة"
+COL_TODAY = "اليوم"
+COL_WEEK = "آخر 7 أيام"
+COL_FAILURE_RATE = "نسبة الفشل"
+COL_QUEUE_DEPTH = "في الطابور"
+COL_LAST_ERROR = "آخر خطأ"
+OPEN_ORG = "فتح"
+CHART_TITLE = "الرسائل يومياً (آخر 14 يوماً)"
+CHART_MESSAGES = "رسائل"
+CHART_FAILED = "فاشلة"
+ADMIN_EMPTY = "لا توجد مؤسسات."
+ADMIN_PICK_ORG = "اختر مؤسسة من النظرة العامة لعرض صفحاتها."

@@ -40,6 +40,11 @@ def take(org_id: uuid.UUID, whatsapp_message_ids: Iterable[str]) -> dict[str, li
     return out
 
 
+def pending() -> bool:
+    """Whether any receipt is held, so callers skip the replay when none is."""
+    return bool(_held)
+
+
 def clear() -> None:
     """Forget everything held (tests)."""
     with _lock:

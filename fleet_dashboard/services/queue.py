@@ -1,0 +1,259 @@
+"""The durable notification queue: enqueue (one or up to 1,000), look up, cancel and retry."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import Session, select
+
+from fleet_dashboard.models import NotificationQueue, QueueStatus, WhatsAppMessage, utcnow
+from fleet_dashboard.services import phones, templates
+from fleet_dashboard.services.errors import Conflict, DomainError, NotFound, ValidationError
+from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
+
+MAX_BULK = 1000
+TOP_PRIORITY = 0
+DEFAULT_PRIORITY = 5
+PRIORITY_RANGE = range(0, 11)
+ATTEMPTS_RANGE = range(1, 21)
+IDEMPOTENCY_KEY_MAX = 200
+
+
+def wake_event(org_id: uuid.UUID) -> dict[str, Any]:
+    """The `queue.wake` bus event: new due work for this organisation."""
+    return {"type": "queue.wake", "org_id": str(org_id)}
+
+
+def _wake(session: Session, org_id: uuid.UUID) -> None:
+    from fleet_dashboard import events
+
+    events.emit(session, wake_event(org_id))
+
+
+def _prepare(session: Session, org_id: uuid.UUID, item: Mapping[str, Any],
+             cache: dict[Any, Any]) -> dict[str, Any]:
+    """Validate one item the way the worker will send it, so bad input is refused now, not later."""
+    phone = phones.normalize_phone(str(item.get("recipient") or ""))
+    tid, tname = item.get("template_id"), item.get("template_name")
+    key = ("id", str(tid)) if tid else ("name", tname)
+    if key not in cache:
+        cache[key] = templates.get_for_org(session=session, org_id=org_id, template_id=tid, name=tname)
+    template = cache[key]
+    if not template.is_active:
+        raise ValidationError(f"template {template.name!r} is disabled", code="template_inactive",
+                              name=template.name)
+    variables = item.get("variables") or {}
+    if not isinstance(variables, Mapping):
+        raise ValidationError("variables must be an object", code="validation")
+    templates.render(template.message_template, variables)
+    priority = item.get("priority")
+    priority = DEFAULT_PRIORITY if priority is None else priority
+    if not isinstance(priority, int) or priority not in PRIORITY_RANGE:
+        raise ValidationError("priority must be a whole number from 0 to 10", code="invalid_priority")
+    attempts = item.get("max_attempts")
+    attempts = 3 if attempts is None else attempts
+    if not isinstance(attempts, int) or attempts not in ATTEMPTS_RANGE:
+        raise ValidationError("max_attempts must be from 1 to 20", code="invalid_max_attempts")
+    when = item.get("scheduled_for")
+    if isinstance(when, str):
+        try:
+            when = datetime.fromisoformat(when)
+        except ValueError as exc:
+            raise ValidationError("scheduled_for must be an ISO 8601 time", code="validation") from exc
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    idem = (item.get("idempotency_key") or "").strip() or None
+    if idem is not None and len(idem) > IDEMPOTENCY_KEY_MAX:
+        raise ValidationError("idempotency key is too long", code="idempotency_key_long",
+                              limit=IDEMPOTENCY_KEY_MAX)
+    return {
+        "id": uuid.uuid4(), "org_id": org_id, "recipient_phone": phone, "template_id": template.id,
+        "message_data": {str(k): v if isinstance(v, str | int | float | bool) else str(v)
+                         for k, v in variables.items()},
+        "priority": priority, "max_attempts": attempts, "scheduled_for": when or utcnow(),
+        "idempotency_key": idem, "status": QueueStatus.pending.value, "created_at": utcnow(),
+    }
+
+
+def enqueue_many(
+    *, session: Session, org_id: uuid.UUID, items: Sequence[Mapping[str, Any]]
+) -> list[tuple[NotificationQueue, bool]]:
+    """Validate all items, then insert them in one statement; a repeated idempotency key returns the first.
+
+    All or nothing: an invalid item raises its error (with `item`, its index) and nothing is queued."""
+    if len(items) > MAX_BULK:
+        raise ValidationError(f"at most {MAX_BULK} notifications per request", code="bulk_too_large",
+                              limit=MAX_BULK)
+    cache: dict[Any, Any] = {}
+    rows: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        try:
+            rows.append(_prepare(session, org_id, item, cache))
+        except DomainError as exc:
+            prefix = f"item {index}: " if len(items) > 1 else ""
+            raise type(exc)(prefix + exc.message, code=exc.code, item=index, **exc.params) from exc
+    if not rows:
+        return []
+    first_by_key: dict[str, uuid.UUID] = {}
+    unique = []
+    for row in rows:
+        key = row["idempotency_key"]
+        if key is None or key not in first_by_key:
+            unique.append(row)
+            if key is not None:
+                first_by_key[key] = row["id"]
+    stmt = insert(NotificationQueue).on_conflict_do_nothing(
+        index_elements=["org_id", "idempotency_key"], index_where=text("idempotency_key IS NOT NULL"),
+    ).returning(NotificationQueue.id)
+    inserted = set(session.execute(stmt, unique).scalars())
+    keys_lost = [r["idempotency_key"] for r in unique if r["id"] not in inserted]
+    existing = {}
+    if keys_lost:
+        query = select(NotificationQueue).where(NotificationQueue.org_id == org_id,
+                                                NotificationQueue.idempotency_key.in_(keys_lost))
+        existing = {r.idempotency_key: r for r in session.exec(query)}
+    fresh = {r.id: r for r in session.exec(select(NotificationQueue).where(
+        NotificationQueue.id.in_(inserted)))} if inserted else {}
+    if inserted:
+        _wake(session, org_id)
+    out = []
+    for row in rows:
+        key = row["idempotency_key"]
+        if row["id"] in fresh:
+            out.append((fresh[row["id"]], True))
+        elif key in existing:
+            out.append((existing[key], False))
+        else:  # a repeat of a key earlier in this same request
+            out.append((fresh.get(first_by_key[key]) or existing[key], False))
+    return out
+
+
+def enqueue(
+    *,
+    session: Session,
+    org_id: uuid.UUID,
+    recipient: str,
+    template_id: uuid.UUID | str | None = None,
+    template_name: str | None = None,
+    variables: Mapping[str, Any] | None = None,
+    scheduled_for: datetime | str | None = None,
+    priority: int | None = None,
+    max_attempts: int | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[NotificationQueue, bool]:
+    """Queue one template notification; returns the row and whether it is new."""
+    item = {"recipient": recipient, "template_id": template_id, "template_name": template_name,
+            "variables": variables, "scheduled_for": scheduled_for, "priority": priority,
+            "max_attempts": max_attempts, "idempotency_key": idempotency_key}
+    return enqueue_many(session=session, org_id=org_id, items=[item])[0]
+
+
+def enqueue_message(
+    *, session: Session, org_id: uuid.UUID, message: WhatsAppMessage, priority: int = TOP_PRIORITY,
+    max_attempts: int = 1,
+) -> NotificationQueue:
+    """Queue a message row already written by messaging.create_message (the API's send routes).
+
+    One attempt by default, so the caller's wait ends in sent or failed; an unconnected organisation
+    keeps it pending (attempts are not spent) until it connects. Repeats return the existing row."""
+    if message.org_id != org_id:
+        raise NotFound(f"message {message.id} not found", code="unknown_message")
+    found = session.exec(select(NotificationQueue).where(NotificationQueue.org_id == org_id,
+                                                         NotificationQueue.message_id == message.id)).first()
+    if found is not None:
+        return found
+    row = NotificationQueue(
+        org_id=org_id, recipient_phone=message.recipient_phone, template_id=message.template_id,
+        message_data=dict(message.template_params or {}), priority=priority, max_attempts=max_attempts,
+        message_id=message.id, idempotency_key=f"message:{message.id}",
+    )
+    session.add(row)
+    session.flush()
+    _wake(session, org_id)
+    return row
+
+
+def get_for_org(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | str) -> NotificationQueue:
+    """One notification of this organisation; another organisation's id is NotFound."""
+    try:
+        notification_id = uuid.UUID(str(notification_id))
+    except ValueError as exc:
+        raise NotFound(f"notification {notification_id!r} not found", code="unknown_notification") from exc
+    row = session.exec(select(NotificationQueue).where(NotificationQueue.id == notification_id,
+                                                       NotificationQueue.org_id == org_id)).first()
+    if row is None:
+        raise NotFound(f"notification {notification_id} not found", code="unknown_notification")
+    return row
+
+
+def _transition(session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | str,
+                from_statuses: tuple[str, ...], values: dict[str, Any], refusal: DomainError
+                ) -> NotificationQueue:
+    row = get_for_org(session=session, org_id=org_id, notification_id=notification_id)
+    result = session.execute(
+        update(NotificationQueue)
+        .where(NotificationQueue.id == row.id, NotificationQueue.org_id == org_id,
+               NotificationQueue.status.in_(from_statuses))
+        .values(**values)
+    )
+    if not result.rowcount:
+        raise refusal
+    session.refresh(row)
+    return row
+
+
+def cancel(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | str) -> NotificationQueue:
+    """Cancel a notification that is still waiting; one being sent or done cannot be cancelled."""
+    row = _transition(
+        session, org_id, notification_id, (QueueStatus.pending.value,),
+        {"status": QueueStatus.cancelled.value, "completed_at": func.now(), "lease_expires_at": None},
+        Conflict("only a pending notification can be cancelled", code="not_cancellable"),
+    )
+    if row.message_id is not None:  # a queued API send: its message will never go
+        session.execute(update(WhatsAppMessage).where(
+            WhatsAppMessage.id == row.message_id, WhatsAppMessage.org_id == org_id,
+            WhatsAppMessage.status.in_(("pending", "queued")),
+        ).values(status="failed", error="cancelled", failed_at=func.now()))
+    return row
+
+
+def retry(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | str) -> NotificationQueue:
+    """A person's decision to send a failed or unknown notification again, from a fresh attempt count."""
+    row = _transition(
+        session, org_id, notification_id, (QueueStatus.failed.value, QueueStatus.unknown.value),
+        {"status": QueueStatus.pending.value, "attempts": 0, "scheduled_for": func.now(),
+         "completed_at": None, "error_message": None, "lease_expires_at": None},
+        Conflict("only a failed or unknown notification can be retried", code="not_retryable"),
+    )
+    _wake(session, org_id)
+    return row
+
+
+def list_for_org(
+    *, session: Session, org_id: uuid.UUID, status: str | None = None, cursor: str | None = None,
+    limit: int | None = None,
+) -> tuple[list[NotificationQueue], str | None]:
+    """One page of the organisation's notifications, newest first, and the next page's cursor."""
+    limit = clamp_limit(limit)
+    query = select(NotificationQueue).where(NotificationQueue.org_id == org_id)
+    if status:
+        if status not in QueueStatus.__members__:
+            raise ValidationError(f"unknown notification status {status!r}", code="invalid_status")
+        query = query.where(NotificationQueue.status == status)
+    query = query.where(before_cursor(NotificationQueue, cursor))
+    query = query.order_by(NotificationQueue.created_at.desc(), NotificationQueue.id.desc()).limit(limit + 1)
+    return page(list(session.exec(query)), limit)
+
+
+def counts_for_org(*, session: Session, org_id: uuid.UUID) -> dict[str, int]:
+    """How many notifications the organisation has in each status (every status present, 0 if none)."""
+    query = (select(NotificationQueue.status, func.count()).where(NotificationQueue.org_id == org_id)
+             .group_by(NotificationQueue.status))
+    counts = {s.value: 0 for s in QueueStatus}
+    counts.update({status: n for status, n in session.exec(query)})
+    return counts

@@ -1,0 +1,118 @@
+"""One wave of sends: check what was claimed, mark it sending, send, and decide every row's outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fleet_dashboard.models import utcnow
+from fleet_dashboard.services import phones, templates
+from fleet_dashboard.services.errors import DomainError, NotConnected
+from fleet_dashboard.services.queue_claims import Claimed, Outcome
+
+log = logging.getLogger(__name__)
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+TIMEOUT_REASON = ("the send timed out: WhatsApp may have the message, so it is not resent "
+                  "automatically; retry it only after checking")
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with jitter between attempts of one notification."""
+
+    base_seconds: float = 30.0
+    max_seconds: float = 3600.0
+
+    def delay(self, attempts_done: int) -> float:
+        """Seconds to wait after the n-th failed attempt."""
+        raw = min(self.max_seconds, self.base_seconds * 2 ** max(0, attempts_done - 1))
+        return raw * (1 + 0.25 * random.random())
+
+
+def prepare(row: Claimed) -> Outcome | None:
+    """Fill in the body to send; a permanent error (no retry can fix it) returns a failed outcome."""
+    def failed(reason: str) -> Outcome:
+        return Outcome(queue_id=row.id, message_id=row.message_id, kind="failed", error=reason)
+
+    if row.opted_out:
+        return failed(f"{row.message_phone or row.recipient_phone} has opted out of messages")
+    if row.message_id is not None and row.message_body is not None:
+        if row.message_status not in ("pending", "queued", "failed"):
+            return failed(f"the message is already {row.message_status}; not sending it again")
+        row.body, row.recipient_phone = row.message_body, row.message_phone or row.recipient_phone
+    elif row.template_body is None:
+        return failed("unknown template: it was deleted or never existed")
+    elif row.template_active is False:
+        return failed(f"template {row.template_name!r} is disabled")
+    else:
+        try:
+            row.body = templates.render(row.template_body, row.variables)
+        except DomainError as exc:
+            return failed(exc.message)
+    if not E164.match(row.recipient_phone or ""):
+        try:
+            row.recipient_phone = phones.normalize_phone(row.recipient_phone)
+        except DomainError as exc:
+            return failed(exc.message)
+    return None
+
+
+async def send_all(
+    *,
+    engine,
+    rows: list[Claimed],
+    policy: RetryPolicy,
+    timeout: float,
+    stopping: Callable[[], bool],
+) -> list[Outcome]:
+    """Send rows marked sending: one organisation's in order, organisations side by side."""
+    by_org: dict[uuid.UUID, list[Claimed]] = {}
+    for row in rows:
+        by_org.setdefault(row.org_id, []).append(row)
+    results = await asyncio.gather(*(_send_org(engine, org_id, org_rows, policy, timeout, stopping)
+                                     for org_id, org_rows in by_org.items()))
+    return [outcome for org_outcomes in results for outcome in org_outcomes]
+
+
+async def _send_org(engine, org_id: uuid.UUID, rows: list[Claimed], policy: RetryPolicy, timeout: float,
+                    stopping: Callable[[], bool]) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    for index, row in enumerate(rows):
+        if stopping():
+            outcomes += [_release(r) for r in rows[index:]]
+            break
+        try:
+            wid = await asyncio.wait_for(engine.send_text(org_id, row.recipient_phone, row.body), timeout)
+        except NotConnected:
+            # Nothing left the process: hand this and the rest back, at no attempt's cost.
+            outcomes += [_release(r) for r in rows[index:]]
+            break
+        except TimeoutError:
+            outcomes.append(Outcome(queue_id=row.id, message_id=row.message_id, kind="unknown",
+                                    error=TIMEOUT_REASON))
+        except Exception as exc:  # any other failure is this attempt's failure
+            outcomes.append(_failure(row, str(exc) or type(exc).__name__, policy))
+        else:
+            outcomes.append(Outcome(queue_id=row.id, message_id=row.message_id, kind="sent",
+                                    whatsapp_message_id=str(wid)))
+    return outcomes
+
+
+def _release(row: Claimed) -> Outcome:
+    return Outcome(queue_id=row.id, message_id=row.message_id, kind="release")
+
+
+def _failure(row: Claimed, error: str, policy: RetryPolicy) -> Outcome:
+    done = row.attempts + 1
+    if done >= row.max_attempts:
+        return Outcome(queue_id=row.id, message_id=row.message_id, kind="failed",
+                       error=f"{error} (attempt {done} of {row.max_attempts})")
+    return Outcome(queue_id=row.id, message_id=row.message_id, kind="retry",
+                   error=f"{error} (attempt {done} of {row.max_attempts}; retrying)",
+                   retry_at=utcnow() + timedelta(seconds=policy.delay(done)))
