@@ -1,0 +1,125 @@
+"""WhatsApp session rows and the user's requests about them: the engine acts, this only asks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import Session, select
+
+from fleet_dashboard import events
+from fleet_dashboard.models import SessionStatus, WhatsAppSession, utcnow
+from fleet_dashboard.services import audit
+
+COMMAND_ACTIONS = ("connect", "logout", "retry", "stop")
+
+
+def get_or_create(*, session: Session, org_id: uuid.UUID) -> WhatsAppSession:
+    """The organisation's one session row, created disconnected on first use."""
+    session.execute(insert(WhatsAppSession).values(id=uuid.uuid4(), org_id=org_id, status="disconnected",
+                                                   retry_count=0, enabled=False)
+                    .on_conflict_do_nothing(index_elements=["org_id"]))
+    return session.exec(select(WhatsAppSession).where(WhatsAppSession.org_id == org_id)).one()
+
+
+def get_for_update(*, session: Session, org_id: uuid.UUID) -> WhatsAppSession:
+    """The session row locked for this transaction, so two requests do not interleave."""
+    get_or_create(session=session, org_id=org_id)
+    query = (select(WhatsAppSession).where(WhatsAppSession.org_id == org_id).with_for_update()
+             .execution_options(populate_existing=True))
+    return session.exec(query).one()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def status_view(row: WhatsAppSession) -> dict[str, Any]:
+    """The row as the plain dict the UI, the API and `session.status` events share."""
+    return {
+        "org_id": str(row.org_id),
+        "status": row.status,
+        "phone_number": row.phone_number,
+        "display_name": row.display_name,
+        "qr_code": row.qr_code,
+        "qr_expires_at": _iso(row.qr_expires_at),
+        "last_connected_at": _iso(row.last_connected_at),
+        "connection_error": row.connection_error,
+        "retry_count": row.retry_count,
+        "enabled": row.enabled,
+    }
+
+
+def status_event(row: WhatsAppSession) -> dict[str, Any]:
+    """The `session.status` bus event for a row."""
+    return {"type": "session.status", **status_view(row)}
+
+
+def get_status(*, session: Session, org_id: uuid.UUID) -> dict[str, Any]:
+    """The organisation's session as a status dict (a disconnected one if it never had a row)."""
+    row = session.exec(select(WhatsAppSession).where(WhatsAppSession.org_id == org_id)).first()
+    return status_view(row or WhatsAppSession(org_id=org_id))
+
+
+def _command(session: Session, row: WhatsAppSession, action: str, actor_id: uuid.UUID | None,
+             ip_address: str | None) -> WhatsAppSession:
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    audit.record(session=session, org_id=row.org_id, session_id=row.id, actor_id=actor_id,
+                 ip_address=ip_address, event_type=f"{action}_requested", event_data={"status": row.status})
+    events.emit(session, status_event(row))
+    events.emit(session, {"type": "session.command", "org_id": str(row.org_id), "action": action,
+                          "actor_id": str(actor_id) if actor_id else None})
+    return row
+
+
+def request_connect(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None,
+                    ip_address: str | None = None) -> WhatsAppSession:
+    """Ask the engine to bring the session up: resume the paired device, or show a QR to pair one."""
+    row = get_for_update(session=session, org_id=org_id)
+    row.enabled = True
+    if row.status in (SessionStatus.disconnected.value, SessionStatus.error.value):
+        row.status, row.retry_count, row.connection_error = SessionStatus.connecting.value, 0, None
+    return _command(session, row, "connect", actor_id, ip_address)
+
+
+def request_retry(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None,
+                  ip_address: str | None = None) -> WhatsAppSession:
+    """Ask the engine to try again after an error, with the failure count reset."""
+    row = get_for_update(session=session, org_id=org_id)
+    row.enabled = True
+    if row.status != SessionStatus.connected.value:
+        row.status, row.retry_count, row.connection_error = SessionStatus.connecting.value, 0, None
+    return _command(session, row, "retry", actor_id, ip_address)
+
+
+def request_logout(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None,
+                   ip_address: str | None = None) -> WhatsAppSession:
+    """Unlink the device: the engine logs it out; the next connect needs a new scan."""
+    row = get_for_update(session=session, org_id=org_id)
+    # A cleared whatsapp_id is the durable mark of a logout: an owner that misses the command
+    # still sees it when it notices the session was disabled.
+    row.enabled, row.whatsapp_id, row.qr_code, row.qr_expires_at = False, None, None, None
+    row.phone_number, row.display_name = None, None
+    row.status, row.retry_count, row.connection_error = SessionStatus.disconnected.value, 0, None
+    row.last_disconnected_at = utcnow()
+    return _command(session, row, "logout", actor_id, ip_address)
+
+
+def request_stop(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None,
+                 ip_address: str | None = None) -> WhatsAppSession:
+    """Close the socket but keep the paired device, so a later connect resumes without a scan."""
+    row = get_for_update(session=session, org_id=org_id)
+    row.enabled, row.qr_code, row.qr_expires_at = False, None, None
+    row.status, row.connection_error = SessionStatus.disconnected.value, None
+    row.last_disconnected_at = utcnow()
+    return _command(session, row, "stop", actor_id, ip_address)
+
+
+def enabled_org_ids(*, session: Session) -> list[uuid.UUID]:
+    """Organisations whose session should be up (the engine's to-do list)."""
+    query = select(WhatsAppSession.org_id).where(WhatsAppSession.enabled.is_(True))
+    return list(session.exec(query))

@@ -1,0 +1,78 @@
+"""Ownership of organisations across engine processes, by PostgreSQL session-level advisory locks."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Iterable
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+
+def lock_key(org_id: uuid.UUID) -> int:
+    """A signed 64-bit advisory lock key for an organisation's WhatsApp socket."""
+    digest = hashlib.blake2b(f"fleet-engine:{org_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class Leases:
+    """One connection holds every lock this process owns: if the process dies, they all go with it."""
+
+    def __init__(self, url: str, *, name: str = "fleet-engine-leases"):
+        self.url = url
+        self.name = name
+        self.conn: psycopg.AsyncConnection | None = None
+        self.held: set[uuid.UUID] = set()
+
+    async def open(self) -> None:
+        """Connect; every lock held before a lost connection is gone, so forget them."""
+        await self.close()
+        self.held.clear()
+        self.conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True,
+                                                          application_name=self.name[:63])
+
+    async def close(self) -> None:
+        """Disconnect, which releases every lock at once."""
+        if self.conn is not None:
+            try:
+                await self.conn.close()
+            except Exception:  # already broken; nothing left to release
+                log.debug("closing a broken lease connection", exc_info=True)
+            self.conn = None
+        self.held.clear()
+
+    async def alive(self) -> bool:
+        """True when the connection (and so every lock on it) is still there."""
+        if self.conn is None or self.conn.closed:
+            return False
+        try:
+            await self.conn.execute("SELECT 1")
+            return True
+        except psycopg.Error:
+            return False
+
+    async def try_acquire(self, org_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Take the free locks among these organisations, in one round trip; returns the ones won."""
+        wanted = {o: lock_key(o) for o in org_ids if o not in self.held}
+        if not wanted or self.conn is None:
+            return set()
+        by_key = {k: o for o, k in wanted.items()}
+        cur = await self.conn.execute(
+            "SELECT k, pg_try_advisory_lock(k) FROM unnest(%s::bigint[]) AS k", (list(by_key),))
+        won = {by_key[k] for k, ok in await cur.fetchall() if ok}
+        self.held |= won
+        return won
+
+    async def release(self, org_id: uuid.UUID) -> None:
+        """Give an organisation back so another process may take it."""
+        if org_id not in self.held:
+            return
+        self.held.discard(org_id)
+        if self.conn is not None and not self.conn.closed:
+            try:
+                await self.conn.execute("SELECT pg_advisory_unlock(%s)", (lock_key(org_id),))
+            except psycopg.Error:
+                log.warning("could not release the lock of %s; it goes with the connection", org_id)

@@ -1,0 +1,71 @@
+"""The engine's writes to whatsapp_sessions: one transaction per transition, with its audit row and event."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from fleet_dashboard import events
+from fleet_dashboard.db import session_scope
+from fleet_dashboard.models import WhatsAppSession
+from fleet_dashboard.services import audit, optouts
+from fleet_dashboard.services.sessions import status_view
+
+TABLE = WhatsAppSession.__table__
+
+
+def load(org_id: uuid.UUID) -> WhatsAppSession | None:
+    """The organisation's session row, detached."""
+    with session_scope() as session:
+        return session.execute(select(WhatsAppSession).where(WhatsAppSession.org_id == org_id)).scalar()
+
+
+def transition(
+    org_id: uuid.UUID,
+    values: dict[str, Any],
+    *,
+    audit_type: str | None = None,
+    audit_data: dict[str, Any] | None = None,
+    require_enabled: bool = True,
+) -> WhatsAppSession | None:
+    """Write a change, its audit row and its `session.status` event; None if the user disabled it."""
+    with session_scope() as session:
+        query = update(WhatsAppSession).where(WhatsAppSession.org_id == org_id)
+        if require_enabled:
+            query = query.where(WhatsAppSession.enabled.is_(True))
+        query = query.values(**values, updated_at=func.now()).returning(WhatsAppSession)
+        row = session.execute(query).scalar()
+        if row is None:
+            return None
+        if audit_type:
+            audit.record(session=session, org_id=org_id, session_id=row.id, event_type=audit_type,
+                         event_data={"status": row.status, **(audit_data or {})})
+        events.emit(session, {"type": "session.status", **status_view(row)})
+        return row
+
+
+def apply_receipts(groups: dict[tuple[uuid.UUID, str], list[str]]) -> None:
+    """Record receipts, one transaction per organisation and kind so one bad group loses nothing else."""
+    from fleet_dashboard.services import messaging  # written beside the engine; import late
+
+    for (org_id, kind), ids in groups.items():
+        with session_scope() as session:
+            messaging.apply_receipt(session=session, org_id=org_id, whatsapp_message_ids=ids, kind=kind)
+
+
+def record_inbound(org_id: uuid.UUID, sender: str, text: str, message_id: str) -> str | None:
+    """Act on opt-out keywords and publish the message; returns what the opt-out list did."""
+    with session_scope() as session:
+        outcome = optouts.handle_inbound(session=session, org_id=org_id, phone=sender, text=text)
+        events.emit(session, {"type": "message.inbound", "org_id": str(org_id), "from": sender,
+                              "text": text[:3000], "whatsapp_message_id": message_id, "opt_out": outcome})
+        return outcome
+
+
+def live_sessions_count() -> int:
+    """How many sessions say connected (bench and health checks)."""
+    with session_scope() as session:
+        return session.execute(select(func.count()).select_from(TABLE)
+                               .where(TABLE.c.status == "connected")).scalar_one()

@@ -1,0 +1,120 @@
+"""Engine test helpers: fast simulator timings, an engine on a real database, polling of rows."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from fleet_dashboard.models import WhatsAppAuditLog, WhatsAppSession
+
+FAST = {
+    "WHATSAPP_BACKEND": "simulator",
+    "BUS_BACKEND": "postgres",
+    "SIMULATOR_QR_ROTATE_SECONDS": "0.4",
+    "SIMULATOR_RECEIPT_DELAY_SECONDS": "0.1",
+    "RECONNECT_BASE_SECONDS": "0.2",
+    "RECONNECT_MAX_SECONDS": "0.8",
+    "RECONNECT_MAX_FAILURES": "4",
+    "SEND_RATE_PER_MINUTE": "0",
+}
+
+
+def clear_process_state() -> None:
+    """Forget cached settings, bus, throttle and engine so the next use reads the environment."""
+    from fleet_dashboard.events import reset_bus
+    from fleet_dashboard.settings import get_settings
+    from fleet_dashboard.whatsapp import throttle
+    from fleet_dashboard.whatsapp.runtime import reset_engine
+
+    get_settings.cache_clear()
+    reset_bus()
+    throttle.get_throttle.cache_clear()
+    reset_engine()
+
+
+@pytest.fixture
+def sim_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Simulator backend with timings in tenths of a second."""
+    for key, value in FAST.items():
+        monkeypatch.setenv(key, value)
+    clear_process_state()
+    yield {**FAST, "DATABASE_URL": database_url}
+    monkeypatch.undo()
+    clear_process_state()
+
+
+def run(coro_fn: Callable[[], Any], timeout: float = 60) -> Any:
+    """Run an async test body on a fresh loop with the engine's big executor."""
+    from fleet_dashboard.whatsapp.runtime import use_big_executor
+
+    async def main():
+        use_big_executor(asyncio.get_running_loop())
+        return await asyncio.wait_for(coro_fn(), timeout)
+
+    return asyncio.run(main())
+
+
+def load_row(org_id: uuid.UUID) -> WhatsAppSession | None:
+    from fleet_dashboard.db import get_engine
+
+    with Session(get_engine()) as s:
+        return s.exec(select(WhatsAppSession).where(WhatsAppSession.org_id == org_id)).first()
+
+
+def audit_types(org_id: uuid.UUID) -> list[str]:
+    """The organisation's audit event types, oldest first."""
+    from fleet_dashboard.db import get_engine
+
+    with Session(get_engine()) as s:
+        rows = s.exec(select(WhatsAppAuditLog).where(WhatsAppAuditLog.org_id == org_id)
+                      .order_by(WhatsAppAuditLog.created_at))
+        return [r.event_type for r in rows]
+
+
+def audit_rows(org_id: uuid.UUID, event_type: str) -> list[WhatsAppAuditLog]:
+    from fleet_dashboard.db import get_engine
+
+    with Session(get_engine()) as s:
+        return list(s.exec(select(WhatsAppAuditLog).where(WhatsAppAuditLog.org_id == org_id,
+                                                          WhatsAppAuditLog.event_type == event_type)
+                           .order_by(WhatsAppAuditLog.created_at)))
+
+
+async def wait_row(org_id: uuid.UUID, predicate: Callable[[WhatsAppSession], bool],
+                   timeout: float = 10.0) -> WhatsAppSession:
+    """Poll the session row until the predicate holds; fail with the last row seen."""
+    deadline = time.monotonic() + timeout
+    row = None
+    while time.monotonic() < deadline:
+        row = await asyncio.to_thread(load_row, org_id)
+        if row is not None and predicate(row):
+            return row
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"session row never matched; last seen: {row and row.model_dump()}")
+
+
+def wait_row_sync(org_id: uuid.UUID, predicate: Callable[[WhatsAppSession], bool],
+                  timeout: float = 10.0) -> WhatsAppSession:
+    """The same, for tests that drive other processes."""
+    deadline = time.monotonic() + timeout
+    row = None
+    while time.monotonic() < deadline:
+        row = load_row(org_id)
+        if row is not None and predicate(row):
+            return row
+        time.sleep(0.1)
+    raise AssertionError(f"session row never matched; last seen: {row and row.model_dump()}")
+
+
+def connect(db: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None = None) -> None:
+    """What the Connect button does."""
+    from fleet_dashboard.services import sessions
+
+    sessions.request_connect(session=db, org_id=org_id, actor_id=actor_id)
+    db.commit()

@@ -1,0 +1,165 @@
+"""A simulated session from QR to logout, as a user and the API would see it: rows, audit and events."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlmodel import Session
+
+from fleet_dashboard.api.simulator import command
+from fleet_dashboard.events import get_bus
+from fleet_dashboard.models import SimulatorSent, WhatsAppMessage
+from fleet_dashboard.services import messaging, optouts
+from fleet_dashboard.services.errors import NotConnected, OptedOut
+from fleet_dashboard.whatsapp.engine import Engine
+from fleet_dashboard.whatsapp.simulator import SimulatorFactory
+from tests.engine.conftest import audit_rows, audit_types, connect, load_row, run, wait_row
+
+PHONE = "+201001234567"
+
+
+def test_full_lifecycle(sim_env, db: Session, make_org, make_user):
+    org = make_org()
+    owner = make_user(org=org)
+    connect(db, org.id, owner.id)
+
+    async def body():
+        engine = Engine(SimulatorFactory(), reconcile_seconds=0.3)
+        bus = get_bus()
+        async with bus.subscribe(org_id=org.id) as seen:
+            await engine.start()
+            try:
+                # A QR appears and rotates; nothing connects before a scan.
+                first = await wait_row(org.id, lambda r: r.status == "qr_pending" and r.qr_code)
+                assert first.qr_expires_at is not None
+                second = await wait_row(org.id, lambda r: r.qr_code and r.qr_code != first.qr_code)
+                assert second.status == "qr_pending"
+                assert not engine.is_connected(org.id)
+                with pytest.raises(NotConnected):
+                    await engine.send_text(org.id, PHONE, "too early")
+
+                await command(org.id, "scan", {"phone": PHONE, "name": "Fleet Ops"})
+                row = await wait_row(org.id, lambda r: r.status == "connected")
+                assert (row.phone_number, row.display_name) == (PHONE, "Fleet Ops")
+                assert row.whatsapp_id and row.last_connected_at and row.qr_code is None
+                assert engine.is_connected(org.id) and engine.owned_org_ids() == {org.id}
+                assert audit_types(org.id).count("qr_generated") == 1
+                assert audit_rows(org.id, "session_connected")[0].event_data["phone"] == PHONE
+
+                # A message goes out, gets an id, is logged by the network, then delivered and read.
+                msg = await asyncio.to_thread(_create, org.id, "20 100 765 4321")
+                sent = await messaging.deliver(engine=engine, message_id=msg)
+                assert sent.status == "sent" and sent.whatsapp_message_id.startswith("3EB0")
+                delivered = await _wait_message(msg, "delivered")
+                assert delivered.delivered_at is not None
+                await command(org.id, "receipt", {"whatsapp_message_id": sent.whatsapp_message_id,
+                                                  "type": "read"})
+                read = await _wait_message(msg, "read")
+                assert read.read_at is not None
+                logged = await asyncio.to_thread(_sent_ids, org.id)
+                assert logged == [sent.whatsapp_message_id]
+
+                # The drop: reconnects by itself with the stored device, no new QR.
+                await command(org.id, "drop")
+                await wait_row(org.id, lambda r: audit_types(org.id).count("session_connected") == 2)
+                row = await wait_row(org.id, lambda r: r.status == "connected")
+                assert row.retry_count == 0 and row.connection_error is None
+                assert row.last_disconnected_at is not None
+                drop = audit_rows(org.id, "session_disconnected")[-1].event_data
+                assert drop["reason"] == "simulated connection drop" and drop["retry_in_seconds"] <= 0.2
+                assert audit_types(org.id).count("qr_generated") == 1
+
+                # A phone-side logout: disconnected, device forgotten, never retried.
+                await command(org.id, "logout")
+                row = await wait_row(org.id, lambda r: r.status == "disconnected" and not r.enabled)
+                assert row.whatsapp_id is None and row.phone_number is None
+                await asyncio.sleep(0.8)
+                assert (await asyncio.to_thread(load_row, org.id)).status == "disconnected"
+                assert engine.owned_org_ids() == set()
+                assert audit_types(org.id)[-1] == "logged_out"
+            finally:
+                await engine.stop()
+            statuses = []
+            kinds = set()
+            while not seen.queue.empty():
+                event = seen.queue.get_nowait()
+                kinds.add(event["type"])
+                if event["type"] == "session.status":
+                    statuses.append(event["status"])
+        assert {"session.status", "message.status", "simulator.ack"} <= kinds
+        assert statuses[:2] == ["connecting", "qr_pending"]
+        assert "connected" in statuses and statuses[-1] == "disconnected"
+
+    run(body)
+
+
+def test_inbound_stop_and_start_keywords_opt_out_and_back_in(sim_env, db: Session, make_org):
+    org = make_org()
+    connect(db, org.id)
+
+    async def body():
+        engine = Engine(SimulatorFactory(), reconcile_seconds=0.3)
+        await engine.start()
+        try:
+            await wait_row(org.id, lambda r: r.status == "qr_pending")
+            await command(org.id, "scan", {"phone": PHONE, "name": ""})
+            await wait_row(org.id, lambda r: r.status == "connected")
+            async with get_bus().subscribe(org_id=org.id, types={"message.inbound"}) as inbound:
+                await command(org.id, "inbound", {"from": "+201009998887", "text": " إيقاف "})
+                event = await inbound.get(5)
+                assert (event["from"], event["opt_out"]) == ("+201009998887", "opted_out")
+                assert await asyncio.to_thread(_opted_out, org.id, "+201009998887")
+                with pytest.raises(OptedOut):
+                    await asyncio.to_thread(_create, org.id, "+201009998887")
+
+                await command(org.id, "inbound", {"from": "+201009998887", "text": "hello"})
+                assert (await inbound.get(5))["opt_out"] is None
+                await command(org.id, "inbound", {"from": "+201009998887", "text": "START"})
+                assert (await inbound.get(5))["opt_out"] == "opted_in"
+                assert not await asyncio.to_thread(_opted_out, org.id, "+201009998887")
+                assert audit_types(org.id).count("opted_out") == 1
+        finally:
+            await engine.stop()
+
+    run(body)
+
+
+def _create(org_id, phone):
+    from fleet_dashboard.db import session_scope
+
+    with session_scope() as s:
+        msg, _ = messaging.create_message(session=s, org_id=org_id, recipient=phone, text="Your truck is here")
+        return msg.id
+
+
+def _opted_out(org_id, phone):
+    from fleet_dashboard.db import session_scope
+
+    with session_scope() as s:
+        return optouts.is_opted_out(session=s, org_id=org_id, phone=phone)
+
+
+def _sent_ids(org_id):
+    from sqlmodel import select
+
+    from fleet_dashboard.db import session_scope
+
+    with session_scope() as s:
+        return list(s.exec(select(SimulatorSent.whatsapp_message_id).where(SimulatorSent.org_id == org_id)))
+
+
+async def _wait_message(message_id, status, timeout=5.0):
+    from fleet_dashboard.db import session_scope
+
+    def load():
+        with session_scope() as s:
+            return s.get(WhatsAppMessage, message_id)
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        row = await asyncio.to_thread(load)
+        if row.status == status or asyncio.get_running_loop().time() > deadline:
+            assert row.status == status
+            return row
+        await asyncio.sleep(0.05)
