@@ -1,0 +1,167 @@
+"""Messages: validation before anything is written, idempotency, opt-out, forward-only receipts, history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import func, select
+
+from fleet_dashboard.models import WhatsAppMessage, utcnow
+from fleet_dashboard.services import messaging, optouts, receipts_buffer, templates
+from fleet_dashboard.services.errors import InvalidPhone, MissingVariables, NotFound, OptedOut
+
+
+def _count(db) -> int:
+    return db.exec(select(func.count()).select_from(WhatsAppMessage)).one()
+
+
+def _sent(db, org, wid: str, **extra) -> WhatsAppMessage:
+    message, _ = messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text="hi",
+                                          **extra)
+    message.status, message.whatsapp_message_id, message.sent_at = "sent", wid, utcnow()
+    db.add(message)
+    db.commit()
+    return message
+
+
+def test_text_message_is_written_pending_in_e164(db, make_org):
+    org = make_org()
+    message, created = messaging.create_message(session=db, org_id=org.id, recipient="010 0123 4567",
+                                                text="  hello  ")
+    db.commit()
+    assert created and message.status == "pending" and message.message_type == "text"
+    assert message.recipient_phone == "+201001234567" and message.message_body == "hello"
+
+
+def test_template_message_renders_values_as_plain_text(db, make_org):
+    org = make_org()
+    templates.create(session=db, org_id=org.id, name="greet", message_template="Hi {{name}}, {{code}}")
+    message, _ = messaging.create_message(session=db, org_id=org.id, recipient="+201001234567",
+                                          template_name="greet",
+                                          variables={"name": "{{code}}", "code": "7", "extra": "ignored"})
+    db.commit()
+    assert message.message_body == "Hi {{code}}, 7"
+    assert message.message_type == "template" and message.template_name == "greet"
+
+
+@pytest.mark.parametrize(("kwargs", "error", "words"), [
+    ({"recipient": "123", "text": "x"}, InvalidPhone, "123"),
+    ({"recipient": "+201001234567", "template_name": "payment_reminder", "variables": {"customer_name": "A"}},
+     MissingVariables, "amount"),
+    ({"recipient": "+201001234567", "template_name": "no_such"}, NotFound, "no_such"),
+])
+def test_unsendable_messages_are_refused_and_nothing_is_written(db, make_org, kwargs, error, words):
+    org = make_org()
+    with pytest.raises(error) as info:
+        messaging.create_message(session=db, org_id=org.id, **kwargs)
+    assert words in info.value.message
+    db.rollback()
+    assert _count(db) == 0
+
+
+def test_opted_out_number_is_refused_until_it_opts_back_in(db, make_org):
+    org = make_org()
+    assert optouts.handle_inbound(session=db, org_id=org.id, phone="+201001234567", text="STOP") == "opted_out"
+    db.commit()
+    with pytest.raises(OptedOut) as info:
+        messaging.create_message(session=db, org_id=org.id, recipient="01001234567", text="x")
+    assert info.value.code == "opted_out"
+    db.rollback()
+    other = make_org(name="Other")
+    messaging.create_message(session=db, org_id=other.id, recipient="01001234567", text="x")
+    optouts.handle_inbound(session=db, org_id=org.id, phone="+201001234567", text="START")
+    message, created = messaging.create_message(session=db, org_id=org.id, recipient="01001234567", text="x")
+    assert created and message.status == "pending"
+
+
+def test_same_idempotency_key_returns_the_first_message(db, make_org):
+    org = make_org()
+    first, created = messaging.create_message(session=db, org_id=org.id, recipient="+201001234567",
+                                              text="one", idempotency_key="abc")
+    db.commit()
+    again, created_again = messaging.create_message(session=db, org_id=org.id, recipient="+201001234567",
+                                                    text="two", idempotency_key="abc")
+    db.commit()
+    assert created and not created_again and again.id == first.id and again.message_body == "one"
+    assert _count(db) == 1
+
+
+def test_receipts_only_move_forward_and_a_late_delivered_never_downgrades_read(db, make_org):
+    org = make_org()
+    message = _sent(db, org, "W-1")
+    assert messaging.apply_receipt(session=db, org_id=org.id, whatsapp_message_ids=["W-1"], kind="read") == [
+        message.id]
+    db.commit()
+    db.refresh(message)
+    assert message.status == "read" and message.read_at is not None and message.delivered_at is not None
+    read_at = message.read_at
+    assert messaging.apply_receipt(session=db, org_id=org.id, whatsapp_message_ids=["W-1"],
+                                   kind="delivered") == []
+    db.commit()
+    db.refresh(message)
+    assert message.status == "read" and message.read_at == read_at
+
+
+def test_delivered_then_read_sets_both_times(db, make_org):
+    org = make_org()
+    message = _sent(db, org, "W-2")
+    messaging.apply_receipt(session=db, org_id=org.id, whatsapp_message_ids=["W-2"], kind="delivered")
+    db.commit()
+    db.refresh(message)
+    assert message.status == "delivered" and message.delivered_at and message.read_at is None
+    messaging.apply_receipt(session=db, org_id=org.id, whatsapp_message_ids=["W-2"], kind="read")
+    db.commit()
+    db.refresh(message)
+    assert message.status == "read" and message.delivered_at <= message.read_at
+
+
+def test_a_receipt_for_another_organisation_changes_nothing(db, make_org):
+    org, other = make_org(), make_org(name="Other")
+    message = _sent(db, org, "W-3")
+    assert messaging.apply_receipt(session=db, org_id=other.id, whatsapp_message_ids=["W-3"], kind="read") == []
+    db.commit()
+    db.refresh(message)
+    assert message.status == "sent"
+    receipts_buffer.clear()
+
+
+def test_a_receipt_that_overtakes_the_sent_write_is_applied_when_it_lands(db, make_org):
+    org = make_org()
+    receipts_buffer.clear()
+    messaging.apply_receipt(session=db, org_id=org.id, whatsapp_message_ids=["W-early"], kind="delivered")
+    message = _sent(db, org, "W-early")
+    messaging.replay_early_receipts(session=db, org_id=org.id, whatsapp_message_ids=["W-early"])
+    db.commit()
+    db.refresh(message)
+    assert message.status == "delivered"
+    assert not receipts_buffer.pending()
+
+
+def test_history_pages_filters_and_searches_within_the_organisation(db, make_org):
+    org, other = make_org(), make_org(name="Other")
+    for i in range(5):
+        messaging.create_message(session=db, org_id=org.id, recipient=f"+2010012345{i:02d}", text=f"note {i}")
+        db.commit()
+    messaging.create_message(session=db, org_id=other.id, recipient="+201001234500", text="note x")
+    messaging.create_message(session=db, org_id=org.id, recipient="+201001234599", text="50% off_now",
+                             template_name=None)
+    db.commit()
+    seen, cursor = [], None
+    while True:
+        rows, cursor = messaging.list_for_org(session=db, org_id=org.id, cursor=cursor, limit=2)
+        seen += rows
+        if cursor is None:
+            break
+    assert [m.message_body for m in seen] == ["50% off_now", *[f"note {i}" for i in reversed(range(5))]]
+    found, _ = messaging.list_for_org(session=db, org_id=org.id, search="% off_")
+    assert [m.message_body for m in found] == ["50% off_now"]
+    found, _ = messaging.list_for_org(session=db, org_id=org.id, search="234503")
+    assert [m.message_body for m in found] == ["note 3"]
+    none, _ = messaging.list_for_org(session=db, org_id=org.id, status="sent")
+    assert none == []
+    later, _ = messaging.list_for_org(session=db, org_id=org.id, since=utcnow() + timedelta(minutes=1))
+    assert later == []
+    with pytest.raises(NotFound):
+        messaging.get_for_org(session=db, org_id=other.id, message_id=seen[0].id)
+    assert messaging.get_for_org(session=db, org_id=org.id, message_id=str(seen[0].id)).id == seen[0].id
