@@ -43,29 +43,19 @@ def _create(req: SendRequest) -> tuple[WhatsAppMessage, bool]:
 
     with session_scope() as session:
         key = (req.idempotency_key or "").strip() or None
-        if key is not None:
-            existing, _ = _lookup(session, req.org_id, key)
-            if existing is not None:
-                return existing, False
-        status = sessions.get_status(session=session, org_id=req.org_id)["status"]
-        if status != SessionStatus.connected.value:
-            raise NotConnected("WhatsApp is not connected for this organisation. Connect it first.",
-                               status=status)
+        # Validation first (phone, opt-out, template, variables), so callers get the precise error.
         message, created = messaging.create_message(
             session=session, org_id=req.org_id, recipient=req.recipient, text=req.text,
             template_id=req.template_id, template_name=req.template_name, variables=req.variables,
             sent_by=req.sent_by, idempotency_key=key, status=MessageStatus.queued.value)
+        status = sessions.get_status(session=session, org_id=req.org_id)["status"]
+        if created and status != SessionStatus.connected.value:
+            # Raising rolls the new row back: a refused send leaves nothing behind.
+            raise NotConnected("WhatsApp is not connected for this organisation. Connect it first.",
+                               status=status)
         if created:
             _enqueue(session, message)
         return message, created
-
-
-def _lookup(session: Any, org_id: uuid.UUID, key: str) -> tuple[WhatsAppMessage | None, bool]:
-    from sqlmodel import select
-
-    query = select(WhatsAppMessage).where(WhatsAppMessage.org_id == org_id,
-                                          WhatsAppMessage.idempotency_key == key)
-    return session.exec(query).first(), False
 
 
 def _reload(org_id: uuid.UUID, message_id: uuid.UUID) -> WhatsAppMessage:

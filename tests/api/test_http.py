@@ -1,0 +1,151 @@
+"""What any HTTP client sees: health, limits with Retry-After, 4xx for bad bodies, headers, CORS, docs."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests.api.conftest import BASE_URL, headers
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_health_reports_database_and_engine_without_auth(client):
+    r = await client.get("/api/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["success"] is True and body["status"] == "healthy"
+    assert body["checks"]["database"] == "ok" and "status" in body["checks"]["engine"]
+    assert body["timestamp"]
+
+
+async def test_sessions_routes_answer_429_with_retry_after(make_app, api_env, make_org, make_key):
+    api_env.setenv("RATE_LIMIT_SESSIONS", "3/15minutes")
+    org = make_org()
+    key = make_key(org)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=make_app()), base_url=BASE_URL) as c:
+        for _ in range(3):
+            assert (await c.get(f"/api/sessions/{org.id}/status", headers=headers(key, org.id))).status_code == 200
+        r = await c.get(f"/api/sessions/{org.id}/status", headers=headers(key, org.id))
+        assert r.status_code == 429
+        assert 1 <= int(r.headers["Retry-After"]) <= 15 * 60
+        assert r.json()["success"] is False and r.json()["code"] == "rate_limited"
+        # Counted per client before auth, so guessing credentials is limited too.
+        r = await c.get(f"/api/sessions/{org.id}/status", headers=headers("fdk_guess", org.id))
+        assert r.status_code == 429
+
+
+async def test_send_routes_are_limited_per_organisation(make_app, api_env, make_org, make_key):
+    api_env.setenv("RATE_LIMIT_SEND", "2/minute")
+    org, other = make_org(), make_org("Other Fleet")
+    key, other_key = make_key(org), make_key(other)
+    body = {"recipient": "+201001234567", "message": "hello"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=make_app()), base_url=BASE_URL) as c:
+        codes = [(await c.post("/api/messages/send", headers=headers(key, org.id), json=body)).status_code
+                 for _ in range(3)]
+        assert codes[:2] == [409, 409], "not connected: refused fast, but counted"
+        assert codes[2] == 429
+        r = await c.post("/api/messages/send", headers=headers(other_key, other.id), json=body)
+        assert r.status_code == 409, "another organisation has its own budget"
+
+
+@pytest.mark.parametrize(("content", "status"), [
+    (b"{not json", 400),
+    (b'{"recipient": 201001234567, "message": "hi"}', 422),
+    (b'{"recipient": "+201001234567"}', 422),
+    (b'{"recipient": "+201001234567", "message": "hi", "type": "image"}', 422),
+    (b'["+201001234567", "hi"]', 422),
+    (b'"just a string"', 422),
+    (b"null", 422),
+    (b'{"recipient": "not a phone", "message": "hi"}', 422),
+    (b'{"recipient": "+201001234567", "message": ""}', 422),
+])
+async def test_bad_send_bodies_get_a_4xx_with_the_error_shape(client, make_org, make_key, content, status):
+    org = make_org()
+    r = await client.post("/api/messages/send", headers=headers(make_key(org), org.id), content=content)
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["success"] is False and isinstance(body["error"], str) and body["error"]
+
+
+@pytest.mark.parametrize("payload", [
+    {"recipient": "+201001234567", "template_id": "not-a-uuid"},
+    {"recipient": "+201001234567", "template_id": "00000000-0000-0000-0000-000000000000"},
+    {"recipient": "+201001234567", "template_name": "no_such_template"},
+    {"recipient": "+201001234567"},
+    {"recipient": "+201001234567", "template_name": "x", "variables": ["not", "a", "dict"]},
+])
+async def test_unknown_templates_and_bad_template_bodies_get_a_4xx(client, make_org, make_key, payload):
+    org = make_org()
+    r = await client.post("/api/messages/send-template", headers=headers(make_key(org), org.id), json=payload)
+    assert 400 <= r.status_code < 500, r.text
+    assert r.json()["success"] is False
+
+
+async def test_body_size_is_capped(make_app, api_env, make_org, make_key):
+    api_env.setenv("MAX_BODY_BYTES", "1000")
+    org = make_org()
+    key = make_key(org)
+    big = b'{"recipient": "+201001234567", "message": "' + b"x" * 2000 + b'"}'
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=make_app()), base_url=BASE_URL) as c:
+        r = await c.post("/api/messages/send", headers=headers(key, org.id), content=big)
+        assert r.status_code == 413 and r.json()["code"] == "body_too_large"
+
+        async def chunks():  # no Content-Length: the cap must still hold
+            for _ in range(10):
+                yield b"x" * 300
+
+        r = await c.post("/api/messages/send", headers=headers(key, org.id), content=chunks())
+        assert r.status_code == 413
+
+
+async def test_helmet_security_headers_on_api_responses(client):
+    r = await client.get("/api/health")
+    for name, value in {"x-content-type-options": "nosniff", "x-frame-options": "SAMEORIGIN",
+                        "referrer-policy": "no-referrer", "x-dns-prefetch-control": "off",
+                        "cross-origin-opener-policy": "same-origin", "x-xss-protection": "0",
+                        "strict-transport-security": "max-age=31536000; includeSubDomains"}.items():
+        assert r.headers[name] == value
+    assert "default-src 'self'" in r.headers["content-security-policy"]
+    assert "server" not in r.headers
+
+
+async def test_cors_follows_allowed_origins(make_app, api_env):
+    api_env.setenv("ALLOWED_ORIGINS", "https://fleet.example.com, https://admin.example.com")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=make_app()), base_url=BASE_URL) as c:
+        preflight = {"Access-Control-Request-Method": "POST",
+                     "Access-Control-Request-Headers": "authorization,content-type,x-org-id"}
+        r = await c.options("/api/messages/send", headers={"Origin": "https://admin.example.com", **preflight})
+        assert r.status_code == 200
+        assert r.headers["access-control-allow-origin"] == "https://admin.example.com"
+        assert "x-org-id" in r.headers["access-control-allow-headers"].lower()
+        r = await c.options("/api/messages/send", headers={"Origin": "https://evil.example", **preflight})
+        assert r.status_code == 400
+        assert "access-control-allow-origin" not in r.headers
+
+
+async def test_openapi_and_self_hosted_docs(client):
+    spec = (await client.get("/api/openapi.json")).json()
+    for path in ("/api/sessions/init", "/api/sessions/{org_id}/qr", "/api/sessions/{org_id}/status",
+                 "/api/sessions/{org_id}/logout", "/api/messages/send", "/api/messages/send-template",
+                 "/api/messages/{message_id}", "/api/messages", "/api/notifications",
+                 "/api/notifications/{notification_id}", "/api/notifications/{notification_id}/cancel"):
+        assert path in spec["paths"], path
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    docs = await client.get("/api/docs")
+    assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    # Nothing loaded from the internet: every script and stylesheet comes from this server.
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert assets and all(a.startswith("/api/") for a in assets), assets
+    for asset in assets:
+        assert (await client.get(asset)).status_code == 200, asset
+    assert "'unsafe-inline'" in docs.headers["content-security-policy"]
+
+
+async def test_unknown_api_paths_and_methods_answer_json(client):
+    r = await client.get("/api/nope")
+    assert r.status_code == 404 and r.json()["success"] is False
+    r = await client.delete("/api/messages/send")
+    assert r.status_code == 405 and r.json()["success"] is False

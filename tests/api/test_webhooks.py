@@ -1,0 +1,161 @@
+"""Webhooks: signatures a receiver can verify, retries with backoff against a real local receiver, audit rows."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from fleet_dashboard.models import WhatsAppAuditLog
+from fleet_dashboard.services import webhooks
+from fleet_dashboard.services.webhook_delivery import Dispatcher, RetryPolicy, Target, deliver
+from tests.api.receiver import webhook_receiver
+
+pytestmark = pytest.mark.anyio
+
+SECRET = "whsec_test_secret_0123456789"
+FAST = RetryPolicy(max_attempts=4, base_seconds=0.2, max_seconds=2.0, timeout_seconds=5.0)
+
+
+def event(org, status="delivered"):
+    return {"type": "message.status", "org_id": str(org.id), "message_id": "m-1",
+            "whatsapp_message_id": "wa-1", "status": status, "error": None}
+
+
+def attempts(db, org):
+    db.expire_all()
+    rows = db.exec(select(WhatsAppAuditLog).where(WhatsAppAuditLog.org_id == org.id,
+                                                  WhatsAppAuditLog.event_type == "webhook_delivery")
+                   .order_by(WhatsAppAuditLog.created_at)).all()
+    return sorted((r.event_data for r in rows), key=lambda d: d["attempt"])
+
+
+def test_signature_round_trip_and_tampering():
+    body = b'{"id":"1","type":"message.status"}'
+    header = webhooks.sign(SECRET, body)
+    assert header.startswith("t=") and ",v1=" in header
+    assert webhooks.verify_signature(SECRET, header, body)
+    assert not webhooks.verify_signature(SECRET, header, body + b" ")
+    assert not webhooks.verify_signature("whsec_other_secret_0000000", header, body)
+    assert not webhooks.verify_signature(SECRET, "garbage", body)
+    old = webhooks.sign(SECRET, body, timestamp=int(time.time()) - 3600)
+    assert not webhooks.verify_signature(SECRET, old, body), "a replayed old signature must fail"
+
+
+def test_documented_scheme_matches_a_hand_computed_hmac():
+    import hashlib
+    import hmac
+
+    body = b'{"x":1}'
+    ts = 1_700_000_000
+    expected = hmac.new(SECRET.encode(), b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert webhooks.sign(SECRET, body, timestamp=ts) == f"t={ts},v1={expected}"
+
+
+async def test_retries_with_backoff_until_delivered_and_audits_each_attempt(api_env, db, make_org):
+    org = make_org()
+    with webhook_receiver([(500, {}), (503, {}), (200, {})]) as rx:
+        target = Target(id=org.id, org_id=org.id, url=rx.url, secret=SECRET)
+        async with httpx.AsyncClient() as client:
+            ok = await deliver(client=client, target=target, event=event(org), policy=FAST)
+        calls = rx.wait_for(3)
+    assert ok and len(calls) == 3
+    for call in calls:
+        assert webhooks.verify_signature(SECRET, call.headers["x-fleet-signature"], call.body)
+        assert call.headers["x-fleet-event"] == "message.status"
+        payload = call.json()
+        assert payload["type"] == "message.status" and payload["org_id"] == str(org.id)
+        assert payload["data"]["status"] == "delivered" and payload["data"]["whatsapp_message_id"] == "wa-1"
+    # One delivery id across retries, so the receiver can drop duplicates.
+    assert len({c.headers["x-fleet-delivery"] for c in calls}) == 1
+    gap1, gap2 = calls[1].at - calls[0].at, calls[2].at - calls[1].at
+    assert 0.1 <= gap1 < 1.0, gap1  # 0.2 s * jitter 0.5-1.0
+    assert 0.2 <= gap2 < 1.5, gap2  # 0.4 s * jitter 0.5-1.0
+    audited = attempts(db, org)
+    assert [a["outcome"] for a in audited] == ["retrying", "retrying", "delivered"]
+    assert [a["status_code"] for a in audited] == [500, 503, 200]
+
+
+async def test_a_4xx_other_than_429_is_not_retried(api_env, db, make_org):
+    org = make_org()
+    with webhook_receiver([(410, {})]) as rx:
+        target = Target(id=org.id, org_id=org.id, url=rx.url, secret=SECRET)
+        async with httpx.AsyncClient() as client:
+            ok = await deliver(client=client, target=target, event=event(org), policy=FAST)
+        assert not ok and len(rx.requests) == 1
+    assert [a["outcome"] for a in attempts(db, org)] == ["failed"]
+
+
+async def test_429_is_retried_after_retry_after(api_env, db, make_org):
+    org = make_org()
+    with webhook_receiver([(429, {"Retry-After": "1"}), (200, {})]) as rx:
+        target = Target(id=org.id, org_id=org.id, url=rx.url, secret=SECRET)
+        async with httpx.AsyncClient() as client:
+            assert await deliver(client=client, target=target, event=event(org), policy=FAST)
+        calls = rx.wait_for(2)
+    assert calls[1].at - calls[0].at >= 0.95
+    assert [a["next_retry_seconds"] for a in attempts(db, org)] == [1.0, None]
+
+
+async def test_gives_up_after_max_attempts_on_an_unreachable_url(api_env, db, make_org):
+    org = make_org()
+    # A port nothing listens on: connection refused at once.
+    target = Target(id=org.id, org_id=org.id, url="http://127.0.0.1:9/hook", secret=SECRET)
+    policy = RetryPolicy(max_attempts=3, base_seconds=0.01, max_seconds=0.05)
+    async with httpx.AsyncClient() as client:
+        assert not await deliver(client=client, target=target, event=event(org), policy=policy)
+    audited = attempts(db, org)
+    assert [a["outcome"] for a in audited] == ["retrying", "retrying", "failed"]
+    assert all(a["error"] and "Connect" in a["error"] for a in audited)
+
+
+async def test_dispatcher_delivers_subscribed_bus_events_only(api_env, db, make_org):
+    from fleet_dashboard.events import get_bus
+
+    org, quiet = make_org(), make_org("Quiet Fleet")
+    with webhook_receiver() as rx:
+        webhooks.set_webhook(session=db, org_id=org.id, url=rx.url, secret=SECRET)
+        webhooks.set_webhook(session=db, org_id=quiet.id, url=rx.url, secret=SECRET,
+                             events=["session.status"])
+        db.commit()
+        ready = asyncio.Event()
+        task = asyncio.create_task(Dispatcher(policy=FAST).run(ready))
+        await asyncio.wait_for(ready.wait(), 5)
+        bus = get_bus()
+        await bus.publish(event(org, status="queued"))  # internal step: not sent out
+        await bus.publish(event(quiet))  # quiet org did not subscribe to message.status
+        await bus.publish({"type": "message.inbound", "org_id": str(org.id), "from": "+201001234567",
+                           "text": "STOP", "whatsapp_message_id": "in-1"})
+        await bus.publish(event(org, status="read"))
+        calls = await asyncio.to_thread(rx.wait_for, 2)
+        await asyncio.sleep(0.3)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    payloads = [json.loads(c.body) for c in rx.requests]
+    assert [(p["type"], p["org_id"]) for p in payloads] == [("message.inbound", str(org.id)),
+                                                           ("message.status", str(org.id))]
+    assert payloads[1]["data"]["status"] == "read"
+    assert all(webhooks.verify_signature(SECRET, c.headers["x-fleet-signature"], c.body) for c in calls)
+
+
+def test_webhook_config_rules(db, make_org):
+    from fleet_dashboard.services.errors import ValidationError
+
+    org = make_org()
+    row, generated = webhooks.set_webhook(session=db, org_id=org.id, url="https://example.com/hook")
+    assert generated and generated.startswith("whsec_") and row.secret == generated
+    assert row.events == list(webhooks.EVENTS)
+    again, generated2 = webhooks.set_webhook(session=db, org_id=org.id, url="https://example.com/hook",
+                                             events=["session.status"])
+    assert again.id == row.id and generated2 is None and again.secret == generated
+    for bad in ("ftp://x/y", "not a url", "https://"):
+        with pytest.raises(ValidationError):
+            webhooks.set_webhook(session=db, org_id=org.id, url=bad)
+    with pytest.raises(ValidationError):
+        webhooks.set_webhook(session=db, org_id=org.id, url="https://e.com", events=["message.bogus"])
+    with pytest.raises(ValidationError):
+        webhooks.set_webhook(session=db, org_id=org.id, url="https://e.com", secret="short")
