@@ -1,0 +1,165 @@
+"""Dashboard sign-in, free of Reflex: signed expiring session tokens, the login rate limit, and OIDC."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+
+import httpx
+from authlib.common.security import generate_token
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from fleet_dashboard.settings import get_settings
+
+TOKEN_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SessionClaims:
+    """Who a session token speaks for and until when."""
+
+    user_id: uuid.UUID
+    issued_at: int
+    expires_at: int
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signing_key() -> bytes:
+    # A key derived for this one purpose, so a signature here is useless anywhere else SECRET_KEY signs.
+    return hmac.new(get_settings().secret_key.encode(), b"fleet-dashboard/session/v1", hashlib.sha256).digest()
+
+
+def _sign(payload: str) -> str:
+    return _b64(hmac.new(_signing_key(), payload.encode(), hashlib.sha256).digest())
+
+
+def issue_token(*, user_id: uuid.UUID, ttl_seconds: int | None = None, now: float | None = None) -> str:
+    """A signed token naming the user, valid for SESSION_TTL_HOURS unless told otherwise."""
+    issued = int(now if now is not None else time.time())
+    ttl = ttl_seconds if ttl_seconds is not None else get_settings().session_ttl_hours * 3600
+    body = {"v": TOKEN_VERSION, "uid": str(user_id), "iat": issued, "exp": issued + ttl,
+            "n": generate_token(8)}
+    payload = _b64(json.dumps(body, separators=(",", ":")).encode())
+    return f"{payload}.{_sign(payload)}"
+
+
+def read_token(token: str | None, *, now: float | None = None) -> SessionClaims | None:
+    """The claims of a genuine, unexpired token; None for anything forged, altered or stale."""
+    if not token or token.count(".") != 1:
+        return None
+    payload, signature = token.split(".")
+    if not hmac.compare_digest(_sign(payload), signature):
+        return None
+    try:
+        body = json.loads(_unb64(payload))
+        claims = SessionClaims(uuid.UUID(body["uid"]), int(body["iat"]), int(body["exp"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    if body.get("v") != TOKEN_VERSION or claims.expires_at <= (now if now is not None else time.time()):
+        return None
+    return claims
+
+
+class LoginLimiter:
+    """Counts failed sign-ins per email and per client address; only failures count."""
+
+    def __init__(self, rule: str | None = None):
+        self.rule = parse(rule or get_settings().rate_limit_login)
+        # One address may mistype several accounts (a shared office), so it gets more room than one email.
+        self.ip_rule = parse(f"{self.rule.amount * 4}/{self.rule.multiples} {self.rule.GRANULARITY.name}")
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def _keys(self, email: str, ip: str) -> list[tuple]:
+        return [(self.rule, "login-email", (email or "").strip().lower()), (self.ip_rule, "login-ip", ip or "-")]
+
+    def allowed(self, *, email: str, ip: str) -> bool:
+        """False once either the email or the address has used up its failures."""
+        return all(self._limiter.test(rule, ns, key) for rule, ns, key in self._keys(email, ip))
+
+    def failed(self, *, email: str, ip: str) -> None:
+        """Count one failed attempt against both keys."""
+        for rule, ns, key in self._keys(email, ip):
+            self._limiter.hit(rule, ns, key)
+
+    def succeeded(self, *, email: str) -> None:
+        """Forget the email's failures after a good password."""
+        self._limiter.clear(self.rule, "login-email", (email or "").strip().lower())
+
+
+@lru_cache
+def login_limiter() -> LoginLimiter:
+    """The process's login limiter."""
+    return LoginLimiter()
+
+
+# ---- OIDC (authorization code + PKCE), offered only when all three settings are present ----
+
+def oidc_enabled() -> bool:
+    """True when OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are all configured."""
+    s = get_settings()
+    return bool(s.oidc_issuer and s.oidc_client_id and s.oidc_client_secret)
+
+
+@dataclass(frozen=True)
+class OidcStart:
+    """Where to send the browser, and what to remember until it comes back."""
+
+    url: str
+    state: str
+    code_verifier: str
+
+
+async def _discovery() -> dict:
+    issuer = get_settings().oidc_issuer.rstrip("/")
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(f"{issuer}/.well-known/openid-configuration")
+        response.raise_for_status()
+        return response.json()
+
+
+async def oidc_start(*, redirect_uri: str) -> OidcStart:
+    """Build the provider's authorization URL with a fresh state and PKCE verifier."""
+    meta = await _discovery()
+    state, verifier = generate_token(24), generate_token(48)
+    url = add_params_to_uri(meta["authorization_endpoint"], [
+        ("response_type", "code"), ("client_id", get_settings().oidc_client_id),
+        ("redirect_uri", redirect_uri), ("scope", "openid email profile"), ("state", state),
+        ("code_challenge", create_s256_code_challenge(verifier)), ("code_challenge_method", "S256"),
+    ])
+    return OidcStart(url=url, state=state, code_verifier=verifier)
+
+
+async def oidc_finish(*, code: str, redirect_uri: str, code_verifier: str) -> str | None:
+    """Exchange the code and return the provider's verified email, or None."""
+    s = get_settings()
+    meta = await _discovery()
+    async with httpx.AsyncClient(timeout=10) as client:
+        token = await client.post(meta["token_endpoint"], data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+            "code_verifier": code_verifier,
+        }, auth=(s.oidc_client_id, s.oidc_client_secret))
+        token.raise_for_status()
+        access_token = token.json().get("access_token")
+        info = await client.get(meta["userinfo_endpoint"], headers={"Authorization": f"Bearer {access_token}"})
+        info.raise_for_status()
+        claims = info.json()
+    if claims.get("email_verified") is False:
+        return None
+    return claims.get("email") or None

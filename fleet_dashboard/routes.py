@@ -1,0 +1,48 @@
+"""Every dashboard route and URL builder in one place, so links and redirects never drift apart."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+LOGIN = "/login"
+OIDC_CALLBACK = "/login/oidc"
+HOME = "/"
+CONNECT = "/connect"
+SEND = "/send"
+TEMPLATES = "/templates"
+HISTORY = "/history"
+MESSAGE = "/history/[message_id]"
+AUDIT = "/audit"
+QUEUE = "/queue"
+ADMIN = "/admin"
+ADMIN_ORG = "/admin/org/[org_slug]"
+
+# Pages whose data belongs to one organisation; a super_admin sees them only after picking one.
+ORG_PAGES = (HOME, CONNECT, SEND, TEMPLATES, HISTORY, MESSAGE, AUDIT, QUEUE)
+
+
+def message_url(message_id: str) -> str:
+    """The detail page of one message."""
+    return f"/history/{quote(str(message_id))}"
+
+
+def admin_org_url(slug: str) -> str:
+    """The super_admin's read-only entry into one organisation's pages."""
+    return f"/admin/org/{quote(slug)}"
+
+
+def login_url(next_path: str | None = None) -> str:
+    """The login page, remembering where to return after signing in."""
+    if next_path and len(next_path) > 1:
+        next_path = next_path.rstrip("/") or "/"  # the static host adds a trailing slash
+    if next_path and next_path.startswith("/") and not next_path.startswith("//") and next_path != LOGIN:
+        return f"{LOGIN}?next={quote(next_path)}"
+    return LOGIN
+
+
+def safe_next(next_path: str | None) -> str:
+    """A local path to go to after login; anything else (another host, the login page) goes home."""
+    if next_path and next_path.startswith("/") and not next_path.startswith("//") and \
+            not next_path.startswith(LOGIN) and "\\" not in next_path:
+        return next_path
+    return HOME

@@ -1,0 +1,107 @@
+"""The Connect page: the organisation's WhatsApp session, kept live from the engine's event bus."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import reflex as rx
+
+from fleet_dashboard import routes
+from fleet_dashboard.db import session_scope
+from fleet_dashboard.services import qr, sessions
+from fleet_dashboard.state import live
+from fleet_dashboard.state.auth import AuthState, guarded
+
+ROUTE_IDS = (routes.HOME, routes.CONNECT, "index")
+
+
+def _seconds_until(iso: str | None) -> int:
+    if not iso:
+        return 0
+    remaining = (datetime.fromisoformat(iso) - datetime.now(UTC)).total_seconds()
+    return max(0, int(remaining + 0.999))
+
+
+class ConnectState(AuthState):
+    """One organisation's session as the page shows it."""
+
+    status: str = "disconnected"
+    phone: str = ""
+    display_name: str = ""
+    last_connected_at: str = ""
+    connection_error: str = ""
+    retry_count: int = 0
+    qr_src: str = ""
+    qr_seconds_left: int = 0
+    # Bumped on every QR change, so tests and the page can tell a rotation happened.
+    qr_version: int = 0
+    _qr_code: str = ""
+    _qr_expires_at: str = ""
+    _watch_gen: int = 0
+    _live_org_id: str = ""
+
+    def _show(self, view: dict[str, Any]) -> None:
+        self.status = view.get("status") or "disconnected"
+        self.phone = view.get("phone_number") or ""
+        self.display_name = view.get("display_name") or ""
+        self.last_connected_at = view.get("last_connected_at") or ""
+        self.connection_error = view.get("connection_error") or ""
+        self.retry_count = int(view.get("retry_count") or 0)
+        code = (view.get("qr_code") or "") if self.status == "qr_pending" else ""
+        if code != self._qr_code:
+            self._qr_code = code
+            self.qr_src = qr.qr_data_uri(code) if code else ""
+            self.qr_version += 1
+        self._qr_expires_at = view.get("qr_expires_at") or ""
+        self.qr_seconds_left = _seconds_until(self._qr_expires_at) if code else 0
+
+    @rx.event
+    @guarded
+    def load(self):
+        """Read the session row, then follow its changes live."""
+        ctx = self._authorize()
+        with session_scope() as session:
+            self._show(sessions.get_status(session=session, org_id=ctx.org_id))
+        self._live_org_id = str(ctx.org_id)
+        return ConnectState.watch
+
+    @rx.event(background=True)
+    async def watch(self):
+        """Apply `session.status` events for this organisation while the page stays open."""
+        async with self:
+            org_id = self._live_org_id
+
+        def apply(state: ConnectState, batch: list[dict[str, Any]]) -> None:
+            for event in batch:
+                state._show(event)
+            if state._qr_code:
+                state.qr_seconds_left = _seconds_until(state._qr_expires_at)
+
+        await live.follow(self, gen_attr="_watch_gen", route_ids=ROUTE_IDS, org_id=org_id,
+                          types=("session.status",), apply=apply,
+                          tick=lambda s: 1.0 if s._qr_code else 5.0)
+
+    def _request(self, action: str, request) -> None:
+        ctx = self._authorize(action, manage=True)
+        with session_scope() as session:
+            row = request(session=session, org_id=ctx.org_id, actor_id=ctx.user_id, ip_address=self._client_ip())
+            self._show(sessions.status_view(row))
+
+    @rx.event
+    @guarded
+    def connect(self):
+        """Ask the engine to pair or resume ("ربط الواتساب")."""
+        self._request("connect", sessions.request_connect)
+
+    @rx.event
+    @guarded
+    def retry(self):
+        """Try again after an error."""
+        self._request("retry", sessions.request_retry)
+
+    @rx.event
+    @guarded
+    def disconnect(self):
+        """Log the device out, after the confirmation dialog."""
+        self._request("disconnect", sessions.request_logout)
