@@ -130,6 +130,7 @@ class Worker:
             org_ids = list(connected) if not self._backlog else []
             per_org = None
         if not org_ids:
+            self._more_due = False
             return
         self._last_claim = time.monotonic()
         rows = await self._db_call(lambda s: queue_claims.claim_batch(
@@ -213,9 +214,15 @@ class Worker:
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Loop until stopped: woken by `queue.wake` events, and polling in case one was missed."""
+        stop = stop or asyncio.Event()
+        try:
+            await self._loop(stop)
+        finally:
+            await self.close()
+
+    async def _loop(self, stop: asyncio.Event) -> None:
         from fleet_dashboard.events import get_bus
 
-        stop = stop or asyncio.Event()
         async with get_bus().subscribe(types={"queue.wake"}) as wakes:
             failures = 0
             while not stop.is_set():
@@ -235,7 +242,6 @@ class Worker:
                     self._more_due = True
                     while not wakes.queue.empty():
                         wakes.queue.get_nowait()
-        await self.close()
 
     async def close(self) -> None:
         """Hand back rows not yet sent and free the worker's connections."""
@@ -254,42 +260,39 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
 
 
-async def _engine_when_ready(timeout: float | None = None) -> Any:
-    """This process's engine, once its lifespan task has started it."""
-    from fleet_dashboard.whatsapp.runtime import current_engine
-
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while (engine := current_engine()) is None:
-        if deadline is not None and time.monotonic() > deadline:
-            raise RuntimeError("no WhatsApp engine is running in this process")
-        await asyncio.sleep(0.2)
-    return engine
-
-
 async def worker_lifespan() -> None:
     """Reflex lifespan task: the worker beside the engine of the app process, until the server stops."""
-    worker = Worker(await _engine_when_ready())
-    try:
-        await worker.run()
-    finally:
-        await worker.close()
+    from fleet_dashboard.settings import get_settings
+    from fleet_dashboard.whatsapp.runtime import current_engine
+
+    if not get_settings().run_worker:
+        log.info("RUN_WORKER is off: this process sends no queued notifications")
+        return
+    await Worker(current_engine()).run()
 
 
-async def run_worker_forever() -> None:
+async def run_worker_forever(config: WorkerConfig | None = None) -> None:
     """`fleet-dashboard worker`: an engine (taking organisations by advisory lock) and its worker.
 
     A worker can only send through a socket it owns, so the worker tier is also an engine tier; the
     advisory locks keep it to one socket per organisation across every process."""
-    from fleet_dashboard.whatsapp.runtime import current_engine, run_engine_forever
+    import signal
 
-    if current_engine() is not None:
-        await worker_lifespan()
+    from fleet_dashboard.whatsapp.runtime import current_engine, start_with_retry, use_big_executor
+
+    loop = asyncio.get_running_loop()
+    use_big_executor(loop)
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    engine = current_engine()
+    started_here = not engine.running
+    if started_here and not await start_with_retry(engine, stop):
         return
-    engine_task = asyncio.create_task(run_engine_forever(), name="engine")
-    worker_task = asyncio.create_task(worker_lifespan(), name="queue-worker")
-    done, pending = await asyncio.wait({engine_task, worker_task}, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
-    for task in done:
-        task.result()
+    log.info("queue worker running for engine %s", engine.engine_id)
+    try:
+        await Worker(engine, config=config).run(stop)
+    finally:
+        if started_here:
+            await engine.stop()
+        log.info("queue worker stopped")

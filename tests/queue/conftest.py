@@ -1,10 +1,25 @@
-"""Queue fixtures: an organisation with a one-variable template, and helpers to read rows back."""
+"""Queue fixtures: an organisation with a one-variable template, simulator settings, paired sessions."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
 import pytest
+from sqlalchemy import text
+from sqlmodel import Session
 
 from fleet_dashboard.services import templates
+
+SIM_ENV = {
+    "WHATSAPP_BACKEND": "simulator",
+    "BUS_BACKEND": "postgres",
+    "SIMULATOR_RECEIPT_DELAY_SECONDS": "0.1",
+    "SEND_RATE_PER_MINUTE": "0",
+}
 
 
 @pytest.fixture
@@ -14,3 +29,69 @@ def org_tpl(db, make_org):
     tpl = templates.create(session=db, org_id=org.id, name="greet", message_template="Hi {{name}}")
     db.commit()
     return org, tpl
+
+
+def reset_process_state() -> None:
+    """Forget cached settings, bus, throttle and engine so the next use reads the environment."""
+    from fleet_dashboard.events import reset_bus
+    from fleet_dashboard.services import receipts_buffer
+    from fleet_dashboard.settings import get_settings
+    from fleet_dashboard.whatsapp import throttle
+    from fleet_dashboard.whatsapp.runtime import reset_engine
+
+    get_settings.cache_clear()
+    reset_bus()
+    throttle.get_throttle.cache_clear()
+    reset_engine()
+    receipts_buffer.clear()
+
+
+@pytest.fixture
+def sim(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The simulator backend with fast receipts and no throttle; returns the env for child processes."""
+    for key, value in SIM_ENV.items():
+        monkeypatch.setenv(key, value)
+    reset_process_state()
+    yield {**SIM_ENV, "DATABASE_URL": database_url}
+    monkeypatch.undo()
+    reset_process_state()
+
+
+def pair(db: Session, org_id: uuid.UUID, phone: str = "+201000000001") -> None:
+    """An organisation whose phone was paired earlier: an engine resumes it without a QR."""
+    from fleet_dashboard.services import sessions
+    from fleet_dashboard.whatsapp.simulator import jid_for
+
+    row = sessions.get_or_create(session=db, org_id=org_id)
+    row.enabled, row.whatsapp_id, row.phone_number = True, jid_for(phone), phone
+    db.add(row)
+    db.commit()
+
+
+def run(coro_fn: Callable[[], Any], timeout: float = 60) -> Any:
+    """Run an async test body on a fresh loop with the engine's big executor."""
+    from fleet_dashboard.whatsapp.runtime import use_big_executor
+
+    async def main():
+        use_big_executor(asyncio.get_running_loop())
+        return await asyncio.wait_for(coro_fn(), timeout)
+
+    return asyncio.run(main())
+
+
+def scalar(sql: str, **params: Any) -> Any:
+    """One value from the test database."""
+    from fleet_dashboard.db import get_engine
+
+    with get_engine().connect() as conn:
+        return conn.execute(text(sql), params).scalar()
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
+    """Poll (off the loop) until the predicate holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await asyncio.to_thread(predicate):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
