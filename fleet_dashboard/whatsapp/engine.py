@@ -214,8 +214,11 @@ class Engine:
         async with self._own_lock:
             sup = self._sups.get(org_id)
             if action in ("connect", "retry"):
+                # A connect reaching a running supervisor only wakes one that gave up; a retry
+                # also skips the current backoff wait.
                 if sup is not None and sup.stop_mode is None:
-                    sup.retry()
+                    if action == "retry" or sup.state == "error":
+                        sup.retry()
                 elif sup is None and self.leases is not None and await self.leases.try_acquire({org_id}):
                     self._start_supervisor(org_id)
             elif action in ("logout", "stop") and sup is not None:

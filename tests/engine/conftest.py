@@ -118,3 +118,32 @@ def connect(db: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None = None) -
 
     sessions.request_connect(session=db, org_id=org_id, actor_id=actor_id)
     db.commit()
+
+
+def spawn(args: list[str], env: dict[str, str], log_path) -> Any:
+    """Start a child process of this project with the test's settings, output to a log file."""
+    import os
+    import subprocess
+    import sys
+
+    full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+    log = open(log_path, "w")  # noqa: SIM115 - closed with the process by the caller
+    proc = subprocess.Popen([sys.executable, *args], env=full_env, stdout=log, stderr=subprocess.STDOUT,
+                            cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]))
+    proc.log_path = log_path
+    return proc
+
+
+def stop_process(proc, sig=None, timeout: float = 20.0) -> int:
+    """Signal a child (SIGTERM by default) and wait for it; kill it if it does not exit."""
+    import signal
+    import subprocess
+
+    if proc.poll() is None:
+        proc.send_signal(sig or signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    return proc.returncode
