@@ -29,11 +29,11 @@ class ApiError(DomainError):
         self.headers = headers or {}
 
 
-def error_response(status: int, message: str, code: str | None = None,
+def error_response(http_status: int, message: str, code: str | None = None,
                    headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
-    """The one error shape every route answers with."""
-    body = {"success": False, "error": message, "code": code or _STATUS_CODES.get(status, "error"), **extra}
-    return JSONResponse(body, status_code=status, headers=headers)
+    """The one error shape every route answers with; `extra` adds fields (e.g. message_id, status)."""
+    body = {"success": False, "error": message, "code": code or _STATUS_CODES.get(http_status, "error"), **extra}
+    return JSONResponse(body, status_code=http_status, headers=headers)
 
 
 def _loc(error: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ from fleet_dashboard.api.schemas import (
     SendText,
     message_view,
 )
-from fleet_dashboard.api.sending import SendRequest, public_status, send_and_wait
+from fleet_dashboard.api.sending import SendRequest, send_and_wait
 from fleet_dashboard.models import MessageStatus
 from fleet_dashboard.services import messaging
 
@@ -35,12 +35,12 @@ SEND_RESPONSES = {502: {"description": "WhatsApp refused or failed the send"}}
 
 async def _send(request: Request, principal: Principal, req: SendRequest):
     limits_of(request).hit("send", str(principal.org_id))
-    message = await send_and_wait(req)
-    if message.status == MessageStatus.failed.value:
+    message, status = await send_and_wait(req)
+    if status == MessageStatus.failed.value:
         return error_response(502, message.error or "sending failed", "send_failed",
                               message_id=str(message.id), whatsapp_message_id=None, status="failed")
     return SendOut(message_id=str(message.id), whatsapp_message_id=message.whatsapp_message_id,
-                   status=public_status(message))
+                   status=status)
 
 
 @router.post("/send", response_model=SendOut, responses=SEND_RESPONSES, summary="Send a text message")

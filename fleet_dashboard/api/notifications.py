@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Request
 from fleet_dashboard.api.auth import Principal, ReadCaller, SendCaller
 from fleet_dashboard.api.errors import ApiError
 from fleet_dashboard.api.limits import limits_of
+from fleet_dashboard.api.messages import IdempotencyKey
 from fleet_dashboard.api.schemas import (
     ERROR_RESPONSES,
     EnqueuedManyOut,
@@ -25,7 +26,8 @@ router = APIRouter(prefix="/api/notifications", tags=["notifications"], response
 MAX_BULK = 1000
 
 
-def _items(principal: Principal, body: NotificationIn | list[NotificationIn]) -> list[dict]:
+def _items(principal: Principal, body: NotificationIn | list[NotificationIn],
+           idempotency_key: str | None) -> list[dict]:
     items = body if isinstance(body, list) else [body]
     if not items:
         raise ApiError("the list is empty", status=422, code="validation")
@@ -38,6 +40,9 @@ def _items(principal: Principal, body: NotificationIn | list[NotificationIn]) ->
         if not item.template_id and not item.template_name:
             raise ApiError("template_id or template_name is required", status=422, code="template_required")
         out.append(item.model_dump(exclude={"org_id"}))
+    # The header names a single notification; in a list each item carries its own key.
+    if idempotency_key and not isinstance(body, list) and not out[0]["idempotency_key"]:
+        out[0]["idempotency_key"] = idempotency_key
     return out
 
 
@@ -47,7 +52,7 @@ def _enqueue(org_id: uuid.UUID, items: list[dict]) -> list:
 
     with session_scope() as session:
         rows = queue.enqueue_many(session=session, org_id=org_id, items=items)
-        return [(str(r.id), r.status) for r in rows]
+        return [(str(row.id), row.status) for row, _created in rows]
 
 
 @router.post("", response_model=EnqueuedOut | EnqueuedManyOut, status_code=202,
@@ -56,8 +61,9 @@ async def enqueue(
     request: Request,
     principal: SendCaller,
     body: Annotated[NotificationIn | list[NotificationIn], Body()],
+    idempotency_key: IdempotencyKey = None,
 ) -> EnqueuedOut | EnqueuedManyOut:
-    items = _items(principal, body)
+    items = _items(principal, body, idempotency_key)
     limits_of(request).hit("enqueue", str(principal.org_id))
     rows = await asyncio.to_thread(_enqueue, principal.org_id, items)
     if isinstance(body, list):

@@ -65,22 +65,29 @@ def _reload(org_id: uuid.UUID, message_id: uuid.UUID) -> WhatsAppMessage:
         return messaging.get_for_org(session=session, org_id=org_id, message_id=message_id)
 
 
-async def send_and_wait(req: SendRequest, *, wait_seconds: float | None = None) -> WhatsAppMessage:
-    """The message after the owner sent it, failed it, or the wait ran out (then still queued)."""
+async def send_and_wait(req: SendRequest, *, wait_seconds: float | None = None) -> tuple[WhatsAppMessage, str]:
+    """The message and the status to report: the owner's verdict (sent/failed), or "queued" if none came in time."""
     from fleet_dashboard.events import get_bus
 
     wait = SEND_WAIT_SECONDS if wait_seconds is None else wait_seconds
     async with get_bus().subscribe(org_id=req.org_id, types=["message.status"]) as events:
         message, _created = await asyncio.to_thread(_create, req)
-        if message.status in IN_FLIGHT and wait > 0:
+        if message.status not in IN_FLIGHT:  # a repeated Idempotency-Key for a settled message
+            return message, send_verdict(message.status)
+        verdict = None
+        if wait > 0:
             wanted = str(message.id)
             with contextlib.suppress(TimeoutError):
-                await events.wait_for(lambda e: e.get("message_id") == wanted
-                                      and e.get("status") not in IN_FLIGHT, wait)
-            message = await asyncio.to_thread(_reload, req.org_id, message.id)
-    return message
+                event = await events.wait_for(lambda e: e.get("message_id") == wanted
+                                              and e.get("status") not in IN_FLIGHT, wait)
+                verdict = event["status"]
+        # Receipts may already have moved the row past "sent": report the send's verdict, the row's ids.
+        message = await asyncio.to_thread(_reload, req.org_id, message.id)
+    return message, verdict or send_verdict(message.status)
 
 
-def public_status(message: WhatsAppMessage) -> str:
-    """What the caller is told: in-flight states all read "queued", as the guide's callers expect."""
-    return "queued" if message.status in IN_FLIGHT else message.status
+def send_verdict(status: str) -> str:
+    """What a send route reports: sent, failed or queued; receipts are for GET /api/messages/{id}."""
+    if status in IN_FLIGHT:
+        return "queued"
+    return MessageStatus.failed.value if status == MessageStatus.failed.value else MessageStatus.sent.value

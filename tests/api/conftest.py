@@ -106,3 +106,24 @@ def make_key(db):
         return plain
 
     return _make
+
+
+@pytest.fixture
+def live_env(api_env):
+    """The live stack's settings: simulator with fast timings, PostgreSQL bus, no throttle."""
+    from tests.api.live import LIVE_ENV, clear_process_state
+
+    for key, value in LIVE_ENV.items():
+        api_env.setenv(key, value)
+    clear_process_state()
+    yield api_env
+    clear_process_state()
+
+
+@pytest.fixture
+async def live(live_env, make_app):
+    """Engine + simulator + worker + API in this test's event loop."""
+    from tests.api.live import live_stack
+
+    async with live_stack(make_app) as stack:
+        yield stack
