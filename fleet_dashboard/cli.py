@@ -192,4 +192,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Under `python -m` this file is __main__; extensions register into fleet_dashboard.cli, so run that one.
+    from fleet_dashboard.cli import main as _main
+
+    sys.exit(_main())
