@@ -107,6 +107,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
         reflex = [str(bin_dir / "reflex"), "run", "--env", "prod", "--single-port",
                   "--frontend-port", port, "--backend-port", port]
+        if os.environ.get("BACKEND_HOST"):  # e.g. 127.0.0.1 for tests; reflex binds 0.0.0.0 otherwise
+            reflex += ["--backend-host", os.environ["BACKEND_HOST"]]
         child = subprocess.Popen(reflex, cwd=ROOT, env=env)
         # Forward SIGTERM so the server exits first and the finally below stops PostgreSQL.
         signal.signal(signal.SIGTERM, lambda *_: child.terminate())
