@@ -25,13 +25,12 @@ def _database() -> str:
 
 
 def _engine() -> dict:
-    """The in-process engine's view, or "not running" when another process runs it."""
-    try:
-        from fleet_dashboard.whatsapp.runtime import current_engine
-    except ImportError:
-        return {"status": "not running"}
-    engine = current_engine()
-    if engine is None:
+    """The in-process engine's view, or "not running" when another process (or none) runs it."""
+    from fleet_dashboard.whatsapp import runtime
+
+    # Peek, never create: creating an engine would load the gateway (neonize) just to answer a probe.
+    engine = getattr(runtime, "_engine", None)
+    if engine is None or not getattr(engine, "running", False):
         return {"status": "not running"}
     owned = engine.owned_org_ids()
     return {"status": "ok", "owned_sessions": len(owned),
