@@ -190,12 +190,13 @@ def _try_leader_lock():
     return None
 
 
-async def run_dispatcher_forever(*, poll_seconds: float = 5.0) -> None:
+async def run_dispatcher_forever(*, poll_seconds: float = 5.0, policy: RetryPolicy | None = None,
+                                 ready: asyncio.Event | None = None) -> None:
     """Deliver webhooks for the process's life; with the postgres bus only the lock holder delivers."""
     from fleet_dashboard.settings import get_settings
 
     if get_settings().bus_backend == "memory":
-        await Dispatcher().run()
+        await Dispatcher(policy=policy).run(ready)
         return
     while True:
         conn, runner = None, None
@@ -205,7 +206,7 @@ async def run_dispatcher_forever(*, poll_seconds: float = 5.0) -> None:
                 await asyncio.sleep(poll_seconds)
                 continue
             log.info("this process delivers webhooks")
-            runner = asyncio.create_task(Dispatcher().run())
+            runner = asyncio.create_task(Dispatcher(policy=policy).run(ready))
             # Losing the lock's connection means another process may take over: stop delivering.
             while not runner.done():
                 await asyncio.sleep(poll_seconds)

@@ -159,3 +159,46 @@ def test_webhook_config_rules(db, make_org):
         webhooks.set_webhook(session=db, org_id=org.id, url="https://e.com", events=["message.bogus"])
     with pytest.raises(ValidationError):
         webhooks.set_webhook(session=db, org_id=org.id, url="https://e.com", secret="short")
+
+
+async def test_live_events_reach_the_webhook_signed_and_only_one_process_delivers(live, db, make_org, make_key):
+    """Connect, send, receipt and an inbound STOP, end to end; a second dispatcher stays idle (leader lock)."""
+    from fleet_dashboard.services.webhook_delivery import run_dispatcher_forever
+    from tests.api.conftest import headers
+
+    org = make_org()
+    key = make_key(org)
+    with webhook_receiver() as rx:
+        webhooks.set_webhook(session=db, org_id=org.id, url=rx.url, secret=SECRET)
+        db.commit()
+        ready, standby_ready = asyncio.Event(), asyncio.Event()
+        leader = asyncio.create_task(run_dispatcher_forever(poll_seconds=0.2, policy=FAST, ready=ready))
+        await asyncio.wait_for(ready.wait(), 10)
+        standby = asyncio.create_task(run_dispatcher_forever(poll_seconds=0.2, policy=FAST, ready=standby_ready))
+        try:
+            await live.client.post("/api/sessions/init", headers=headers(key, org.id), json={})
+            await live.scan(org.id, phone="+201001112223")
+            r = await live.client.post("/api/messages/send", headers=headers(key, org.id),
+                                       json={"recipient": "+201001234567", "message": "مرحبا"})
+            wamid = r.json()["whatsapp_message_id"]
+            await live.client.post(f"/api/simulator/{org.id}/inbound", json={"from": "+201001234567", "text": "STOP"})
+
+            def seen(kind, **match):
+                return [c.json() for c in rx.requests if c.json()["type"] == kind
+                        and all(c.json()["data"].get(k) == v for k, v in match.items())]
+
+            await live.until(lambda: seen("message.status", status="delivered"), what="delivered webhook")
+            await live.until(lambda: seen("message.inbound"), what="inbound webhook")
+            await live.until(lambda: seen("session.status", status="connected"), what="session webhook")
+            assert not standby_ready.is_set(), "the standby process must not deliver while the leader lives"
+        finally:
+            for task in (leader, standby):
+                task.cancel()
+            await asyncio.gather(leader, standby, return_exceptions=True)
+        calls = list(rx.requests)
+    assert all(webhooks.verify_signature(SECRET, c.headers["x-fleet-signature"], c.body) for c in calls)
+    sent = seen("message.status", status="sent")
+    assert len(sent) == 1 and sent[0]["data"]["whatsapp_message_id"] == wamid
+    assert seen("message.inbound")[0]["data"]["text"] == "STOP"
+    deliveries = [c.headers["x-fleet-delivery"] for c in calls]
+    assert len(deliveries) == len(set(deliveries)), "each event delivered once"
