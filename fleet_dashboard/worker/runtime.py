@@ -165,7 +165,9 @@ class Worker:
             else:
                 outcomes.append(verdict)
         if sendable:
-            allowed = await self._db_call(lambda s: queue_claims.mark_sending(conn=s.connection(), rows=sendable))
+            margin = self.config.lease_seconds * 0.1
+            allowed = await self._db_call(lambda s: queue_claims.mark_sending(
+                conn=s.connection(), rows=sendable, margin_seconds=margin))
             # Rows whose lease ran out meanwhile belong to the reclaimer now: leave them alone.
             sendable = [row for row in sendable if row.message_id in allowed]
             outcomes += await send_all(engine=self.engine, rows=sendable, policy=self.config.retry,
