@@ -129,6 +129,8 @@ def page_frame(content: rx.Component, title: str) -> rx.Component:
             flex="1", min_width="0",
         ),
         direction="row", width="100%", min_height="100vh",
+        on_mount=rx.call_script("Intl.DateTimeFormat().resolvedOptions().timeZone",
+                                callback=AuthState.set_timezone),
     )
 
 

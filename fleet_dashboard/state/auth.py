@@ -6,6 +6,7 @@ import functools
 import inspect
 import uuid
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import reflex as rx
 
@@ -85,6 +86,8 @@ class AuthState(rx.State):
     login_busy: bool = False
     # A super_admin's chosen organisation; only the admin pages set it, after checking the role.
     _view_org_id: str = ""
+    # The browser's IANA time zone, so dates typed into filters and schedules mean local time.
+    _tz: str = ""
 
     # ---- identity ----
     def _user(self) -> User | None:
@@ -216,6 +219,18 @@ class AuthState(rx.State):
         self._view_org_id = ""
         self.org_label = ""
         return rx.redirect(routes.ADMIN)
+
+    @rx.event
+    def set_timezone(self, tz: str):
+        """Remember the browser's time zone (sent once per page by the frame)."""
+        try:
+            ZoneInfo(str(tz))
+        except (ZoneInfoNotFoundError, ValueError):
+            return
+        self._tz = str(tz)
+
+    def _zone(self) -> ZoneInfo:
+        return ZoneInfo(self._tz or "UTC")
 
     @rx.var
     def oidc_enabled(self) -> bool:

@@ -13,7 +13,7 @@ from fleet_dashboard.services import qr, sessions
 from fleet_dashboard.state import live
 from fleet_dashboard.state.auth import AuthState, guarded
 
-ROUTE_IDS = (routes.HOME, routes.CONNECT, "index")
+ROUTE_IDS = (routes.HOME, routes.CONNECT)
 
 
 def _seconds_until(iso: str | None) -> int:

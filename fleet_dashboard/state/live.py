@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -28,6 +29,12 @@ def _app() -> Any:
     return getattr(module, "app", None)
 
 
+def route_key(route: str) -> str:
+    """Route patterns as Reflex reports them ("/index" for "/"), compared without a trailing slash."""
+    route = (route or "/").rstrip("/") or "/"
+    return "/" if route in ("/index", "index") else route
+
+
 async def tab_connected(token: str) -> bool:
     """True while the browser tab behind this client token holds a socket to the server."""
     app = _app()
@@ -44,19 +51,16 @@ async def follow(
     route_ids: Iterable[str],
     org_id: str,
     types: Iterable[str],
-    apply: Callable[[Any, list[dict[str, Any]]], None],
+    apply: Callable[[Any, list[dict[str, Any]]], Awaitable[None] | None],
     tick: Callable[[Any], float] = lambda _s: 5.0,
-    refresh: Callable[[list[dict[str, Any]]], Awaitable[Any]] | None = None,
-    apply_refresh: Callable[[Any, Any], None] | None = None,
 ) -> None:
     """Feed bus events for one organisation into a background state until it is no longer wanted.
 
     It ends when a newer watcher of the same page starts (`gen_attr`), the tab moves to another
     route, or the tab's socket has been gone for GONE_GRACE_SECONDS. `apply` mutates state under its
-    lock on every wake-up (an empty batch is a clock tick); `refresh` does I/O outside the lock and
-    `apply_refresh` stores its result.
+    lock on every wake-up (an empty batch is a clock tick); it may be async to re-read a page of rows.
     """
-    route_ids = set(route_ids)
+    route_ids = {route_key(r) for r in route_ids}
     async with state:
         generation = getattr(state, gen_attr) + 1
         setattr(state, gen_attr, generation)
@@ -78,11 +82,10 @@ async def follow(
                 gone_since = time.monotonic()
             elif time.monotonic() - gone_since > GONE_GRACE_SECONDS:
                 return
-            fresh = await refresh(batch) if refresh is not None and batch else None
             async with state:
-                if getattr(state, gen_attr) != generation or state.router.route_id not in route_ids:
+                if getattr(state, gen_attr) != generation or route_key(state.router.route_id) not in route_ids:
                     return
-                apply(state, batch)
-                if fresh is not None and apply_refresh is not None:
-                    apply_refresh(state, fresh)
+                pending = apply(state, batch)
+                if inspect.isawaitable(pending):
+                    await pending
                 wait = tick(state)

@@ -75,19 +75,30 @@ def app_server(e2e_database: str, tmp_path_factory: pytest.TempPathFactory) -> I
         "SEND_JITTER_SECONDS": "0",
         "SEND_RATE_PER_MINUTE": "600",
         "RECONNECT_BASE_SECONDS": "0.5",
+        "BACKEND_HOST": "127.0.0.1",
         "REFLEX_USE_NPM": "1",
         "REFLEX_TELEMETRY_ENABLED": "false",
     }
-    log_file = open(log_path, "wb")  # noqa: SIM115  (closed after the server stops)
-    proc = subprocess.Popen([str(ROOT / ".venv/bin/fleet-dashboard"), "run"], cwd=ROOT, env=env,
-                            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+    # The engine and queue worker run in their own process, as in a split deployment: every live
+    # update the pages show has to cross PostgreSQL LISTEN/NOTIFY.
+    web_env = {**env, "RUN_ENGINE": "false", "RUN_WORKER": "false"}
+    procs: list[tuple[subprocess.Popen, object]] = []
     server = AppServer(base_url=f"http://127.0.0.1:{port}", log_path=log_path, database_url=e2e_database)
     try:
-        _wait_for_ping(server, proc)
+        for argv, proc_env, path in (
+            (["worker"], env, log_path.with_name("worker.log")),
+            (["run"], web_env, log_path),
+        ):
+            log_file = open(path, "wb")  # noqa: SIM115  (closed after the process stops)
+            procs.append((subprocess.Popen([str(ROOT / ".venv/bin/fleet-dashboard"), *argv], cwd=ROOT,
+                                           env=proc_env, stdout=log_file, stderr=subprocess.STDOUT,
+                                           start_new_session=True), log_file))
+        _wait_for_ping(server, procs[-1][0])
         yield server
     finally:
-        _stop(proc)
-        log_file.close()
+        for proc, log_file in reversed(procs):
+            _stop(proc)
+            log_file.close()
         server.close()
 
 

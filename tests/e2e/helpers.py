@@ -27,3 +27,36 @@ def at(path: str, query: str = "") -> re.Pattern[str]:
     """A URL matcher for a route; the static host may add a trailing slash."""
     tail = re.escape("?" + query) if query else ""
     return re.compile(rf"^https?://[^/]+{re.escape(path.rstrip('/'))}/?{tail}$")
+
+
+def watch_texts(page: Page, test_id: str):
+    """Record every text an element shows from now on (short-lived states included); call to read them."""
+    page.evaluate(
+        """(id) => {
+            window.__seen = window.__seen || {};
+            const seen = window.__seen[id] = [];
+            const observer = new MutationObserver(() => {
+                const el = document.querySelector(`[data-testid="${id}"]`);
+                const text = el ? el.textContent : null;
+                if (text !== null && seen[seen.length - 1] !== text) seen.push(text);
+            });
+            observer.observe(document.body, {subtree: true, childList: true, characterData: true});
+        }""",
+        test_id,
+    )
+    return lambda: page.evaluate("(id) => window.__seen[id]", test_id)
+
+
+def connect_whatsapp(page: Page, server, account: Account, phone: str = "+201009998887") -> None:
+    """Pair the account's organisation through the Connect page and a simulated scan."""
+    page.goto("/connect")
+    page.get_by_role("button", name="ربط الواتساب").click()
+    expect(page.get_by_role("img", name="رمز QR لربط واتساب")).to_be_visible()
+    server.simulate(account.org_id, "scan", phone=phone, name="هاتف الاختبار")
+    expect(page.get_by_test_id("session-status")).to_have_text("متصل")
+
+
+def pick_option(page: Page, label: str, option: str) -> None:
+    """Choose an option in a labelled select."""
+    page.get_by_label(label).click()
+    page.get_by_role("option", name=option, exact=True).click()

@@ -1,0 +1,42 @@
+"""Labelled form fields with their inline Arabic error, so every form reads and tests the same way."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+
+def field_error(message: rx.Var | str, test_id: str) -> rx.Component:
+    """The red line under a field; only rendered when there is something to say."""
+    return rx.cond(message != "", rx.text(message, color_scheme="red", size="2", role="alert",
+                                          data_testid=test_id))
+
+
+def labelled(label: str | rx.Var, control: rx.Component, field_id: str | rx.Var, *,
+             error: rx.Component | None = None, hint: str | None = None) -> rx.Component:
+    """A label tied to its control by id, the control, an optional hint and an optional error."""
+    return rx.vstack(
+        rx.el.label(label, html_for=field_id, style={"fontWeight": "600"}),
+        control,
+        rx.text(hint, size="1", color_scheme="gray") if hint else rx.fragment(),
+        error if error is not None else rx.fragment(),
+        spacing="1", width="100%",
+    )
+
+
+def filter_bar(*children: rx.Component) -> rx.Component:
+    """A row of filters that wraps on narrow screens."""
+    return rx.flex(*children, gap="0.75rem", wrap="wrap", align="end", width="100%", margin_bottom="1rem")
+
+
+def pager(*, has_prev: rx.Var, has_next: rx.Var, on_first, on_prev, on_next) -> rx.Component:
+    """First / previous / next buttons for keyset pages."""
+    from fleet_dashboard import strings
+
+    return rx.hstack(
+        rx.button(strings.FIRST_PAGE, variant="soft", disabled=~has_prev, on_click=on_first, data_testid="page-first"),
+        rx.button(rx.icon("chevron-right", size=16), variant="soft", disabled=~has_prev, on_click=on_prev,
+                  aria_label="الصفحة السابقة", data_testid="page-prev"),
+        rx.button(strings.NEXT_PAGE, rx.icon("chevron-left", size=16), variant="soft", disabled=~has_next,
+                  on_click=on_next, data_testid="page-next"),
+        spacing="2", margin_top="1rem", justify="center", width="100%",
+    )

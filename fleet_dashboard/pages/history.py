@@ -1,0 +1,113 @@
+"""History (`/history`) and one message (`/history/<id>`): filters, keyset pages, CSV, live chips."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from fleet_dashboard import routes, strings
+from fleet_dashboard.components.forms import filter_bar, labelled, pager
+from fleet_dashboard.components.status import ltr, message_chip, when
+from fleet_dashboard.pages.template import dashboard_page
+from fleet_dashboard.state.history import ALL
+from fleet_dashboard.state.history import HistoryState as S
+from fleet_dashboard.state.message import MessageState as M
+
+
+def _select(label: str, field_id: str, value, on_change, options) -> rx.Component:
+    return labelled(label, rx.select.root(
+        rx.select.trigger(id=field_id, min_width="9rem"),
+        rx.select.content(rx.select.item(strings.ALL, value=ALL), *options),
+        value=value, on_change=on_change,
+    ), field_id)
+
+
+def _filters() -> rx.Component:
+    return rx.vstack(
+        filter_bar(
+            _select(strings.FILTER_STATUS, "filter-status", S.status_filter, S.set_status_filter,
+                    [rx.select.item(label, value=key) for key, label in strings.MESSAGE_STATUS.items()]),
+            _select(strings.FILTER_TEMPLATE, "filter-template", S.template_filter, S.set_template_filter,
+                    [rx.foreach(S.template_names, lambda n: rx.select.item(n, value=n))]),
+        ),
+        rx.form(filter_bar(
+            labelled(strings.FILTER_SEARCH, rx.input(id="filter-search", name="search", default_value=S.search,
+                                                     type="search"), "filter-search"),
+            labelled(strings.FILTER_FROM, rx.input(id="filter-from", name="date_from", type="date",
+                                                   default_value=S.date_from, dir="ltr"), "filter-from"),
+            labelled(strings.FILTER_TO, rx.input(id="filter-to", name="date_to", type="date",
+                                                 default_value=S.date_to, dir="ltr"), "filter-to"),
+            rx.button(strings.APPLY, type="submit", data_testid="apply-filters"),
+            rx.button(strings.RESET, type="button", variant="soft", color_scheme="gray", on_click=S.reset_filters),
+            rx.spacer(),
+            rx.button(rx.icon("download", size=16), strings.EXPORT_CSV, type="button", variant="outline",
+                      on_click=S.export_csv, data_testid="export-csv"),
+        ), on_submit=S.apply_filters, reset_on_submit=False),
+        width="100%", spacing="0",
+    )
+
+
+def _row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(ltr(row["recipient"])),
+        rx.table.cell(rx.text(row["body"], size="2"), max_width="22rem"),
+        rx.table.cell(message_chip(row["status"], data_testid="status-" + row["id"])),
+        rx.table.cell(rx.text(row["template"], size="2", class_name="ltr")),
+        rx.table.cell(when(row["created_at"]), white_space="nowrap"),
+        rx.table.cell(rx.link(strings.DETAILS, href=row["url"])),
+        data_testid="message-row", data_id=row["id"],
+    )
+
+
+@dashboard_page(route=routes.HISTORY, title=strings.HISTORY_TITLE, on_load=S.load)
+def history() -> rx.Component:
+    return rx.vstack(
+        _filters(),
+        rx.cond(
+            S.rows.length() > 0,
+            rx.box(rx.table.root(
+                rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in (
+                    strings.COL_RECIPIENT, strings.COL_BODY, strings.COL_STATUS, strings.COL_TEMPLATE,
+                    strings.COL_DATE, strings.COL_DETAILS)))),
+                rx.table.body(rx.foreach(S.rows, _row)),
+                variant="surface", size="2", width="100%",
+            ), class_name="table-wrap"),
+            rx.text(strings.HISTORY_EMPTY, color_scheme="gray", data_testid="history-empty"),
+        ),
+        pager(has_prev=S.page_no > 1, has_next=S.has_next, on_first=S.first_page, on_prev=S.prev_page,
+              on_next=S.next_page),
+        width="100%",
+    )
+
+
+def _stamp(label: str, key: str) -> rx.Component:
+    return rx.data_list.item(rx.data_list.label(label), rx.data_list.value(when(M.message[key])))
+
+
+@dashboard_page(route=routes.MESSAGE, title=strings.MESSAGE_TITLE, on_load=M.load)
+def message() -> rx.Component:
+    return rx.cond(
+        M.not_found,
+        rx.callout.root(rx.callout.text(strings.MESSAGE_NOT_FOUND), color_scheme="red", data_testid="not-found"),
+        rx.card(rx.vstack(
+            rx.data_list.root(
+                rx.data_list.item(rx.data_list.label(strings.COL_RECIPIENT),
+                                  rx.data_list.value(ltr(M.message["recipient"]))),
+                rx.data_list.item(rx.data_list.label(strings.COL_STATUS),
+                                  rx.data_list.value(message_chip(M.message["status"], data_testid="detail-status"))),
+                rx.data_list.item(rx.data_list.label(strings.COL_TEMPLATE),
+                                  rx.data_list.value(ltr(M.message["template"]))),
+                _stamp(strings.MESSAGE_CREATED, "created_at"),
+                _stamp(strings.MESSAGE_SENT, "sent_at"),
+                _stamp(strings.MESSAGE_DELIVERED, "delivered_at"),
+                _stamp(strings.MESSAGE_READ, "read_at"),
+                _stamp(strings.MESSAGE_FAILED, "failed_at"),
+            ),
+            rx.heading(strings.MESSAGE_BODY, size="3"),
+            rx.text(M.message["body"], white_space="pre-wrap", data_testid="detail-body"),
+            rx.cond(M.message["error"] != "", rx.callout.root(
+                rx.callout.text(strings.MESSAGE_ERROR, ": ", M.message["error"]), color_scheme="red",
+                data_testid="detail-error")),
+            rx.link(strings.BACK, href=routes.HISTORY),
+            spacing="3", width="100%",
+        ), max_width="48rem", width="100%"),
+    )

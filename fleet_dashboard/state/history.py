@@ -1,0 +1,185 @@
+"""History: the organisation's messages by keyset pages, filtered, exported, with live status chips."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import uuid
+from typing import Any
+
+import reflex as rx
+
+from fleet_dashboard import routes, strings
+from fleet_dashboard.db import session_scope
+from fleet_dashboard.models import WhatsAppMessage
+from fleet_dashboard.services import messaging, templates
+from fleet_dashboard.services.errors import DomainError
+from fleet_dashboard.state import live
+from fleet_dashboard.state.auth import AuthState, guarded
+from fleet_dashboard.state.format import day_range, iso, short
+
+PAGE_SIZE = 25
+EXPORT_MAX_ROWS = 50_000
+ALL = "all"
+
+
+def message_row(m: WhatsAppMessage) -> dict[str, str]:
+    """A message as a table row of plain strings."""
+    return {"id": str(m.id), "recipient": m.recipient_phone, "body": short(m.message_body), "status": m.status,
+            "template": m.template_name or "", "created_at": iso(m.created_at), "error": short(m.error, 60),
+            "url": routes.message_url(str(m.id))}
+
+
+class HistoryState(AuthState):
+    """One page of rows, the filters that chose them, and the cursors to walk pages."""
+
+    rows: list[dict[str, str]] = []
+    status_filter: str = ALL
+    template_filter: str = ALL
+    date_from: str = ""
+    date_to: str = ""
+    search: str = ""
+    template_names: list[str] = []
+    page_no: int = 1
+    has_next: bool = False
+    _cursors: list[str] = [""]
+    _next_cursor: str = ""
+    _live_org_id: str = ""
+    _watch_gen: int = 0
+
+    def _filters(self) -> dict[str, Any]:
+        since, until = day_range(self.date_from, self.date_to, self._zone())
+        return {"status": None if self.status_filter == ALL else self.status_filter,
+                "template_name": None if self.template_filter == ALL else self.template_filter,
+                "search": self.search.strip() or None, "since": since, "until": until}
+
+    def _fetch(self, org_id: uuid.UUID) -> None:
+        with session_scope() as session:
+            rows, next_cursor = messaging.list_for_org(session=session, org_id=org_id, limit=PAGE_SIZE,
+                                                       cursor=self._cursors[-1] or None, **self._filters())
+        self.rows = [message_row(m) for m in rows]
+        self._next_cursor = next_cursor or ""
+        self.has_next = bool(next_cursor)
+        self.page_no = len(self._cursors)
+
+    def _first_page(self) -> None:
+        ctx = self._authorize()
+        self._cursors = [""]
+        self._fetch(ctx.org_id)
+
+    @rx.event
+    @guarded
+    def load(self):
+        """Fill the template filter, show the newest page, and follow status changes live."""
+        ctx = self._authorize()
+        with session_scope() as session:
+            self.template_names = [t.name for t in templates.list_for_org(session=session, org_id=ctx.org_id)]
+        self._cursors = [""]
+        self._fetch(ctx.org_id)
+        self._live_org_id = str(ctx.org_id)
+        return HistoryState.watch
+
+    @rx.event
+    @guarded
+    def set_status_filter(self, value: str):
+        self.status_filter = value if value in strings.MESSAGE_STATUS else ALL
+        self._first_page()
+
+    @rx.event
+    @guarded
+    def set_template_filter(self, value: str):
+        self.template_filter = value if value in self.template_names else ALL
+        self._first_page()
+
+    @rx.event
+    @guarded
+    def apply_filters(self, form_data: dict):
+        """Search text and date range come together from the filter form."""
+        self.search = str(form_data.get("search", ""))[:200]
+        self.date_from = str(form_data.get("date_from", ""))[:10]
+        self.date_to = str(form_data.get("date_to", ""))[:10]
+        self._first_page()
+
+    @rx.event
+    @guarded
+    def reset_filters(self):
+        self.status_filter = self.template_filter = ALL
+        self.search = self.date_from = self.date_to = ""
+        self._first_page()
+
+    @rx.event
+    @guarded
+    def next_page(self):
+        if self._next_cursor:
+            ctx = self._authorize()
+            self._cursors = [*self._cursors, self._next_cursor]
+            self._fetch(ctx.org_id)
+
+    @rx.event
+    @guarded
+    def prev_page(self):
+        if len(self._cursors) > 1:
+            ctx = self._authorize()
+            self._cursors = self._cursors[:-1]
+            self._fetch(ctx.org_id)
+
+    @rx.event
+    @guarded
+    def first_page(self):
+        self._first_page()
+
+    @rx.event
+    @guarded
+    def export_csv(self):
+        """Every message matching the current filters as a CSV download (UTC timestamps)."""
+        ctx = self._authorize("export")
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["id", "created_at", "recipient_phone", "status", "template_name", "message_body",
+                         "error", "sent_at", "delivered_at", "read_at", "failed_at"])
+        cursor, written = None, 0
+        with session_scope() as session:
+            while written < EXPORT_MAX_ROWS:
+                rows, cursor = messaging.list_for_org(session=session, org_id=ctx.org_id, cursor=cursor, limit=200,
+                                                      **self._filters())
+                for m in rows:
+                    writer.writerow([m.id, iso(m.created_at), m.recipient_phone, m.status, m.template_name or "",
+                                     m.message_body, m.error or "", iso(m.sent_at), iso(m.delivered_at),
+                                     iso(m.read_at), iso(m.failed_at)])
+                written += len(rows)
+                if not cursor:
+                    break
+        self._audit(ctx, "messages_exported", rows=written, filters={k: str(v) for k, v in self._filters().items()
+                                                                      if v is not None})
+        return rx.download(data=buffer.getvalue(), filename="messages.csv", mime_type="text/csv")
+
+    @rx.event(background=True)
+    async def watch(self):
+        """Turn status chips as receipts arrive; on the first page, show new messages as they are made."""
+        async with self:
+            org_id = self._live_org_id
+
+        async def apply(state: HistoryState, batch: list[dict[str, Any]]) -> None:
+            by_id = {e.get("message_id"): e for e in batch}
+            known = {row["id"] for row in state.rows}
+            if state.page_no == 1 and set(by_id) - known:
+                rows, next_cursor = await asyncio.to_thread(_first_page_rows, uuid.UUID(org_id), state._filters())
+                state.rows, state._next_cursor, state.has_next = rows, next_cursor, bool(next_cursor)
+                return
+            if by_id.keys() & known:
+                state.rows = [{**row, "status": by_id[row["id"]].get("status") or row["status"],
+                               "error": short(by_id[row["id"]].get("error"), 60) or row["error"]}
+                              if row["id"] in by_id else row for row in state.rows]
+
+        await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.HISTORY,), org_id=org_id,
+                          types=("message.status",), apply=apply)
+
+
+def _first_page_rows(org_id: uuid.UUID, filters: dict[str, Any]) -> tuple[list[dict[str, str]], str]:
+    try:
+        with session_scope() as session:
+            rows, cursor = messaging.list_for_org(session=session, org_id=org_id, limit=PAGE_SIZE, **filters)
+    except DomainError:
+        return [], ""
+    return [message_row(m) for m in rows], cursor or ""

@@ -1,0 +1,63 @@
+"""One message's detail page: body, error and every timestamp, with its status kept live."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from fleet_dashboard import routes
+from fleet_dashboard.db import session_scope
+from fleet_dashboard.services import messaging
+from fleet_dashboard.services.errors import NotFound
+from fleet_dashboard.state import live
+from fleet_dashboard.state.auth import AuthState, guarded
+from fleet_dashboard.state.format import iso
+
+
+class MessageState(AuthState):
+    """The message named in the URL, if it belongs to the caller's organisation."""
+
+    message: dict[str, str] = {}
+    not_found: bool = False
+    _live_org_id: str = ""
+    _watch_gen: int = 0
+
+    def _message_id(self) -> str:
+        return self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+
+    def _load_row(self, org_id) -> None:
+        with session_scope() as session:
+            m = messaging.get_for_org(session=session, org_id=org_id, message_id=self._message_id())
+            self.message = {
+                "id": str(m.id), "recipient": m.recipient_phone, "body": m.message_body, "status": m.status,
+                "template": m.template_name or "", "error": m.error or "", "whatsapp_id": m.whatsapp_message_id or "",
+                "created_at": iso(m.created_at), "sent_at": iso(m.sent_at), "delivered_at": iso(m.delivered_at),
+                "read_at": iso(m.read_at), "failed_at": iso(m.failed_at),
+            }
+
+    @rx.event
+    @guarded
+    def load(self):
+        """Another organisation's message id looks exactly like a missing one."""
+        ctx = self._authorize()
+        self.message, self.not_found = {}, False
+        try:
+            self._load_row(ctx.org_id)
+        except NotFound:
+            self.not_found = True
+            return
+        self._live_org_id = str(ctx.org_id)
+        return MessageState.watch
+
+    @rx.event(background=True)
+    async def watch(self):
+        async with self:
+            org_id = self._live_org_id
+
+        def apply(state: MessageState, batch: list[dict[str, Any]]) -> None:
+            if any(e.get("message_id") == state.message.get("id") for e in batch):
+                state._load_row(org_id)
+
+        await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.MESSAGE,), org_id=org_id,
+                          types=("message.status",), apply=apply)

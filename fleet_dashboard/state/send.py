@@ -1,0 +1,245 @@
+"""The Send page: compose text or fill a template, preview it, then send now or schedule on the queue."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import reflex as rx
+
+from fleet_dashboard import routes, strings
+from fleet_dashboard.db import session_scope
+from fleet_dashboard.events import get_bus
+from fleet_dashboard.models import MessageStatus, WhatsAppMessage
+from fleet_dashboard.services import messaging, phones, queue, templates
+from fleet_dashboard.services.errors import DomainError
+from fleet_dashboard.state.auth import AuthState, Ctx, guarded
+from fleet_dashboard.state.format import parse_local
+
+RESULT_WAIT_SECONDS = 15.0
+SETTLED = {"sent", "delivered", "read", "failed"}
+
+
+class SendState(AuthState):
+    """The form, its inline errors, and the outcome of the last send."""
+
+    mode: str = "text"
+    recipient: str = ""
+    text: str = ""
+    template_id: str = ""
+    templates: list[dict[str, str]] = []
+    variables: list[str] = []
+    values: dict[str, str] = {}
+    schedule_at: str = ""
+    phone_error: str = ""
+    text_error: str = ""
+    template_error: str = ""
+    missing: list[str] = []
+    result_text: str = ""
+    result_status: str = ""
+    result_message_id: str = ""
+    result_error: str = ""
+    _bodies: dict[str, str] = {}
+    _result_org_id: str = ""
+
+    @rx.event
+    @guarded
+    def load(self):
+        """Offer the organisation's active templates."""
+        ctx = self._authorize()
+        with session_scope() as session:
+            rows = templates.list_for_org(session=session, org_id=ctx.org_id, active_only=True)
+        self.templates = [{"id": str(t.id), "name": t.name} for t in rows]
+        self._bodies = {str(t.id): t.message_template for t in rows}
+        if self.template_id not in self._bodies:
+            self._pick(rows[0].id if rows else "")
+        self._clear_errors()
+
+    def _pick(self, template_id: Any) -> None:
+        self.template_id = str(template_id or "")
+        body = self._bodies.get(self.template_id, "")
+        self.variables = templates.extract_variables(body)
+        self.values = {name: self.values.get(name, "") for name in self.variables}
+
+    def _clear_errors(self) -> None:
+        self.phone_error = self.text_error = self.template_error = ""
+        self.missing = []
+
+    @rx.event
+    def set_mode(self, mode: str | list[str]):
+        self.mode = "template" if mode == "template" else "text"
+        self._clear_errors()
+
+    @rx.event
+    def pick_template(self, template_id: str):
+        self._pick(template_id)
+        self.missing = []
+        self.template_error = ""
+
+    @rx.event
+    def set_value(self, name: str, value: str):
+        if name in self.variables:
+            self.values = {**self.values, name: value}
+            if value.strip() and name in self.missing:
+                self.missing = [m for m in self.missing if m != name]
+
+    @rx.event
+    def set_recipient(self, value: str):
+        self.recipient = value
+        self.phone_error = ""
+
+    @rx.event
+    def set_text(self, value: str):
+        self.text = value
+        self.text_error = ""
+
+    @rx.event
+    def set_schedule_at(self, value: str):
+        self.schedule_at = value
+
+    @rx.event
+    def check_phone(self):
+        """Validate the number when the field loses focus, before anything is sent."""
+        if self.recipient.strip():
+            self._phone()
+
+    @rx.var
+    def preview(self) -> str:
+        if self.mode == "text":
+            return self.text
+        body = self._bodies.get(self.template_id, "")
+        return templates.VARIABLE_RE.sub(lambda m: self.values.get(m.group(1), "").strip() or m.group(0), body)
+
+    def _phone(self) -> str | None:
+        try:
+            phone = phones.normalize_phone(self.recipient)
+        except DomainError as exc:
+            self.phone_error = strings.error_text(exc.code, **exc.params)
+            return None
+        self.phone_error = ""
+        return phone
+
+    def _valid(self) -> bool:
+        """Every check a person can fix in the form, run before anything is written."""
+        self._clear_errors()
+        ok = self._phone() is not None
+        if self.mode == "text" and not self.text.strip():
+            self.text_error, ok = strings.error_text("message_empty"), False
+        if self.mode == "template":
+            if self.template_id not in self._bodies:
+                self.template_error, ok = strings.error_text("template_required"), False
+            self.missing = [name for name in self.variables if not self.values.get(name, "").strip()]
+            ok = ok and not self.missing
+        return ok
+
+    def _message_args(self) -> dict[str, Any]:
+        if self.mode == "template":
+            return {"template_id": self.template_id, "variables": dict(self.values)}
+        return {"text": self.text}
+
+    def _show_error(self, exc: DomainError) -> None:
+        text = strings.error_text(exc.code, **exc.params)
+        if exc.code == "invalid_phone":
+            self.phone_error = text
+        elif exc.code == "missing_variables":
+            self.missing = list(exc.params.get("missing") or [])
+        elif self.mode == "text":
+            self.text_error = text
+        else:
+            self.template_error = text
+
+    @rx.event
+    @guarded
+    def send_now(self):
+        """Write the message, queue it at top priority for the engine that owns the session, then follow it."""
+        ctx = self._authorize("send", write=True)
+        if not self._valid():
+            return
+        try:
+            with session_scope() as session:
+                message, _ = messaging.create_message(session=session, org_id=ctx.org_id, recipient=self.recipient,
+                                                      sent_by=ctx.user_id, status=MessageStatus.queued.value,
+                                                      **self._message_args())
+                queue.enqueue_message(session=session, org_id=ctx.org_id, message=message)
+        except DomainError as exc:
+            self._show_error(exc)
+            return
+        self._audit(ctx, "message_sent", message_id=str(message.id), recipient=message.recipient_phone,
+                    template=message.template_name)
+        self.result_message_id, self.result_status, self.result_error = str(message.id), message.status, ""
+        self._result_org_id = str(ctx.org_id)
+        self.result_text = strings.QUEUED_OK
+        return SendState.follow_result
+
+    @rx.event
+    @guarded
+    def schedule(self):
+        """Put the notification on the durable queue for later (or as soon as the worker can)."""
+        ctx = self._authorize("schedule", write=True)
+        if not self._valid():
+            return
+        when = parse_local(self.schedule_at, self._zone())
+        try:
+            with session_scope() as session:
+                row = self._enqueue(session, ctx, when)
+        except DomainError as exc:
+            self._show_error(exc)
+            return
+        self._audit(ctx, "message_scheduled", notification_id=str(row.id), recipient=row.recipient_phone,
+                    scheduled_for=row.scheduled_for.isoformat() if row.scheduled_for else None)
+        self.result_message_id = self.result_status = self.result_error = ""
+        self.result_text = strings.QUEUED_OK
+        return rx.toast.success(strings.QUEUED_OK)
+
+    def _enqueue(self, session, ctx: Ctx, when):
+        if self.mode == "template":
+            row, _ = queue.enqueue(session=session, org_id=ctx.org_id, recipient=self.recipient,
+                                   template_id=self.template_id, variables=dict(self.values), scheduled_for=when)
+            return row
+        # Free text has no template to render later, so the message row is written now and queued.
+        message, _ = messaging.create_message(session=session, org_id=ctx.org_id, recipient=self.recipient,
+                                              text=self.text, sent_by=ctx.user_id,
+                                              status=MessageStatus.queued.value)
+        row = queue.enqueue_message(session=session, org_id=ctx.org_id, message=message,
+                                    priority=queue.DEFAULT_PRIORITY, max_attempts=3)
+        if when is not None:
+            row.scheduled_for = when
+            session.add(row)
+        return row
+
+    @rx.event(background=True)
+    async def follow_result(self):
+        """Show the outcome of the send just made, for a few seconds, from the bus."""
+        async with self:
+            org_id, message_id = self._result_org_id, self.result_message_id
+        if not message_id or not org_id:
+            return
+        async with get_bus().subscribe(org_id=org_id, types=("message.status",)) as sub:
+            row = await asyncio.to_thread(_message, org_id, message_id)
+            status, error = (row.status, row.error) if row else ("", None)
+            deadline = asyncio.get_running_loop().time() + RESULT_WAIT_SECONDS
+            while status not in SETTLED:
+                try:
+                    event = await sub.get(timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
+                except TimeoutError:
+                    return
+                if event.get("message_id") == message_id:
+                    status, error = event.get("status") or status, event.get("error")
+        async with self:
+            if self.result_message_id != message_id:
+                return
+            self.result_status, self.result_error = status, error or ""
+            self.result_text = strings.SENT_OK if status != "failed" else strings.SEND_FAILED
+
+    @rx.var
+    def result_url(self) -> str:
+        return routes.message_url(self.result_message_id) if self.result_message_id else ""
+
+
+def _message(org_id: str, message_id: str) -> WhatsAppMessage | None:
+    with session_scope() as session:
+        try:
+            return messaging.get_for_org(session=session, org_id=uuid.UUID(org_id), message_id=message_id)
+        except DomainError:
+            return None
