@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib
 import logging
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from starlette.routing import Match
 
 from fleet_dashboard.api import health, messages, notifications, sessions
-from fleet_dashboard.api.errors import install_error_handlers
+from fleet_dashboard.api.errors import error_response, install_error_handlers
 from fleet_dashboard.api.limits import RateLimits
 from fleet_dashboard.api.middleware import install_middleware
 from fleet_dashboard.settings import get_settings
@@ -47,4 +49,23 @@ def create_api() -> FastAPI:
     for module in (health, sessions, messages, notifications):
         api.include_router(module.router)
     _include_simulator_routes(api)
+    _add_api_not_found(api)
     return api
+
+
+def _add_api_not_found(api: FastAPI) -> None:
+    """Unknown /api paths answer JSON here instead of falling through to the dashboard's HTML 404."""
+
+    @api.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                   include_in_schema=False)
+    async def api_not_found(request: Request, rest: str) -> JSONResponse:
+        # Reached also when a real route matched the path but not the method: that is a 405.
+        scope = {"type": "http", "path": request.url.path, "method": request.method,
+                 "root_path": request.scope.get("root_path", "")}
+        for route in api.router.routes:
+            matches = getattr(route, "matches", None)
+            if route is not catch_all and matches and matches(scope)[0] == Match.PARTIAL:
+                return error_response(405, "method not allowed", "method_not_allowed")
+        return error_response(404, f"no API route {request.url.path}", "not_found")
+
+    catch_all = api.router.routes[-1]
