@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fleet_dashboard.services.errors import DomainError
@@ -63,6 +64,12 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     return error_response(422, _validation_message(errors), "validation", details=details)
 
 
+async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
+    log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig or exc)
+    return error_response(503, "the database is unavailable; try again shortly", "database_unavailable",
+                          headers={"Retry-After": "5"})
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "internal server error", "internal")
@@ -73,4 +80,5 @@ def install_error_handlers(api: FastAPI) -> None:
     api.add_exception_handler(DomainError, _domain_error)
     api.add_exception_handler(StarletteHTTPException, _http_error)
     api.add_exception_handler(RequestValidationError, _validation_error)
+    api.add_exception_handler(OperationalError, _database_down)
     api.add_exception_handler(Exception, _unexpected)

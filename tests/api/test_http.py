@@ -149,3 +149,23 @@ async def test_unknown_api_paths_and_methods_answer_json(client):
     assert r.status_code == 404 and r.json()["success"] is False
     r = await client.delete("/api/messages/send")
     assert r.status_code == 405 and r.json()["success"] is False
+
+
+async def test_database_down_is_503_not_500(make_app, api_env, make_org, make_key):
+    from tests.conftest import reset_caches
+
+    org = make_org()
+    key = make_key(org)
+    app = make_app()
+    api_env.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/unreachable")
+    reset_caches()
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as c:
+            r = await c.get(f"/api/sessions/{org.id}/status", headers=headers(key, org.id))
+            assert r.status_code == 503 and r.json()["code"] == "database_unavailable"
+            assert r.headers["Retry-After"] == "5"
+            r = await c.get("/api/health")
+            assert r.status_code == 503 and r.json()["checks"]["database"] == "unreachable"
+    finally:
+        api_env.undo()
+        reset_caches()
