@@ -166,8 +166,10 @@ class MemoryBus(Bus):
     def publish_after_commit(self, session: Any, payload: str) -> None:
         if not session.info.get("fleet_events_hooked"):
             sa_event.listen(session, "after_commit", _flush_pending)
-            sa_event.listen(session, "after_rollback", _drop_pending)
+            sa_event.listen(session, "after_soft_rollback", _drop_pending)
             session.info["fleet_events_hooked"] = True
+        if not session.in_transaction():
+            session.begin()  # so a rollback of this unit of work is seen even if it ran no SQL
         session.info.setdefault("fleet_events_pending", []).append(payload)
 
 
@@ -177,8 +179,10 @@ def _flush_pending(session: Any) -> None:
         get_bus().dispatch_many([json.loads(p) for p in pending])
 
 
-def _drop_pending(session: Any) -> None:
-    session.info.pop("fleet_events_pending", None)
+def _drop_pending(session: Any, previous_transaction: Any) -> None:
+    # A rolled-back savepoint keeps the outer transaction's events (they may still commit).
+    if not previous_transaction.nested:
+        session.info.pop("fleet_events_pending", None)
 
 
 class PostgresBus(Bus):

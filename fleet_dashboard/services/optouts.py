@@ -37,15 +37,16 @@ def opt_out(*, session: Session, org_id: uuid.UUID, phone: str, keyword_used: st
     """Put a number on the list; True when it was not on it already."""
     result = session.execute(
         insert(OptOut).values(id=uuid.uuid4(), org_id=org_id, phone=phone, keyword=keyword_used[:32])
-        .on_conflict_do_nothing(constraint="uq_whatsapp_opt_outs_org_phone")
+        .on_conflict_do_nothing(constraint="uq_whatsapp_opt_outs_org_phone").returning(OptOut.id)
     )
-    return bool(result.rowcount)
+    return result.first() is not None
 
 
 def opt_in(*, session: Session, org_id: uuid.UUID, phone: str) -> bool:
     """Take a number off the list; True when it was on it."""
-    result = session.execute(delete(OptOut).where(OptOut.org_id == org_id, OptOut.phone == phone))
-    return bool(result.rowcount)
+    result = session.execute(delete(OptOut).where(OptOut.org_id == org_id, OptOut.phone == phone)
+                             .returning(OptOut.id))
+    return result.first() is not None
 
 
 def handle_inbound(*, session: Session, org_id: uuid.UUID, phone: str, text: str | None) -> str | None:
