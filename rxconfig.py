@@ -5,6 +5,10 @@ import reflex as rx
 from fleet_dashboard.settings import get_settings
 
 _settings = get_settings()
+# Reflex answers CORS (and checks websocket origins) before our API sees a request, so it gets the same
+# list: ALLOWED_ORIGINS plus the dashboard's own local origins. Serve the dashboard under another host
+# name and that origin belongs in ALLOWED_ORIGINS too.
+_origins = [*_settings.origins, f"http://localhost:{_settings.port}", f"http://127.0.0.1:{_settings.port}"]
 
 config = rx.Config(
     app_name="fleet_dashboard",
@@ -12,6 +16,7 @@ config = rx.Config(
     backend_port=_settings.port,
     telemetry_enabled=False,
     show_built_with_reflex=False,
+    cors_allowed_origins=list(dict.fromkeys(_origins)),
     plugins=[rx.plugins.RadixThemesPlugin()],
     disable_plugins=[rx.plugins.SitemapPlugin],
 )
