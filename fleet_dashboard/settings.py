@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     rate_limit_enqueue: str = "600/minute"
     rate_limit_login: str = "5/minute"
     max_body_bytes: int = Field(default=2 * 1024 * 1024)
+    # Bearer token for GET /api/metrics; unset = the endpoint is open (keep it on a private network).
+    metrics_token: str | None = None
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
 import importlib
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from starlette.routing import Match
 
+from fleet_dashboard import metrics
 from fleet_dashboard.api import health, messages, notifications, sessions
 from fleet_dashboard.api.errors import error_response, install_error_handlers
 from fleet_dashboard.api.limits import RateLimits
@@ -49,8 +51,34 @@ def create_api() -> FastAPI:
     for module in (health, sessions, messages, notifications):
         api.include_router(module.router)
     _include_simulator_routes(api)
+    _add_metrics_route(api)
     _add_api_not_found(api)
     return api
+
+
+def _metrics_authorized(authorization: str | None, token: str | None) -> bool:
+    """No METRICS_TOKEN: open (private networks only). Else `Bearer <token>`, compared in constant time."""
+    if not token:
+        return True
+    scheme, _, credential = (authorization or "").strip().partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(credential.strip().encode(), token.encode())
+
+
+def _add_metrics_route(api: FastAPI) -> None:
+    """GET /api/metrics: Prometheus exposition (fleet_dashboard/metrics.py); kept out of the OpenAPI schema."""
+
+    @api.get("/api/metrics", include_in_schema=False)
+    async def prometheus_metrics(request: Request) -> Response:
+        if not _metrics_authorized(request.headers.get("authorization"), get_settings().metrics_token):
+            return error_response(401, "missing or wrong metrics token: send Authorization: Bearer <METRICS_TOKEN>",
+                                  "unauthorized", headers={"WWW-Authenticate": "Bearer"})
+        try:
+            body, content_type = await metrics.scrape(request.headers.get("accept"))
+        except metrics.DatabaseUnavailable as exc:
+            log.warning("metrics: database unavailable: %s", exc)
+            return error_response(503, "the database is unavailable; try again shortly", "database_unavailable",
+                                  headers={"Retry-After": "5"})
+        return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
 
 
 def _add_api_not_found(api: FastAPI) -> None:

@@ -1,0 +1,137 @@
+"""Prometheus metrics: fleet-wide totals read from the database at scrape time, plus process/python metrics.
+
+Labels are low-cardinality on purpose: only `status`. No organisation ids, phone numbers or template
+names ever become labels; per-organisation detail belongs in the dashboard, not in a time series.
+Every known status is always exported (0 when absent), so series do not appear and vanish.
+
+The HTTP route is `GET /api/metrics` (api/app.py); this module knows nothing about HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from fleet_dashboard.models import MessageStatus, QueueStatus, SessionStatus
+
+log = logging.getLogger(__name__)
+
+# The database side of a scrape is bounded twice: in PostgreSQL, and for the HTTP caller.
+STATEMENT_TIMEOUT_MS = 5000
+SCRAPE_TIMEOUT_SECONDS = 10.0
+
+# One round trip, every part an aggregate. Messages are counted through a lateral join on
+# organizations so each organisation's slice uses ix_whatsapp_messages_org_created (org_id, created_at)
+# instead of a scan of the whole table; the loop over organisations happens inside PostgreSQL.
+# The oldest due pending row comes from ix_notification_queue_due (status, scheduled_for, ...).
+_QUERY = text("""
+SELECT 'sessions' AS family, status, count(*)::float8 AS value
+  FROM whatsapp_sessions GROUP BY status
+UNION ALL
+SELECT 'sessions_enabled', NULL, count(*)::float8 FROM whatsapp_sessions WHERE enabled
+UNION ALL
+SELECT 'queue', status, count(*)::float8 FROM notification_queue GROUP BY status
+UNION ALL
+SELECT 'queue_oldest_due', NULL,
+       COALESCE(EXTRACT(EPOCH FROM now() - min(scheduled_for)), 0)::float8
+  FROM notification_queue WHERE status = 'pending' AND scheduled_for <= now()
+UNION ALL
+SELECT 'messages_24h', m.status, count(*)::float8
+  FROM organizations o
+  CROSS JOIN LATERAL (SELECT status FROM whatsapp_messages
+                       WHERE org_id = o.id AND created_at >= now() - interval '24 hours') m
+ GROUP BY m.status
+UNION ALL
+SELECT 'organizations', NULL, count(*)::float8 FROM organizations
+""")
+
+
+class DatabaseUnavailable(Exception):
+    """The scrape could not read the database (down, too slow, or refusing the query)."""
+
+
+def _read_rows() -> list[tuple[str, str | None, float]]:
+    from fleet_dashboard.db import get_engine
+
+    with get_engine().begin() as conn:
+        conn.execute(text(f"SET LOCAL statement_timeout = {int(STATEMENT_TIMEOUT_MS)}"))
+        return [(r.family, r.status, float(r.value)) for r in conn.execute(_QUERY)]
+
+
+def _by_status(name: str, doc: str, statuses: list[str], counts: dict[str, float]) -> GaugeMetricFamily:
+    gauge = GaugeMetricFamily(name, doc, labels=["status"])
+    # Known statuses first and always present; anything unexpected still shows rather than vanishing.
+    for status in [*statuses, *sorted(s for s in counts if s not in statuses)]:
+        gauge.add_metric([status], counts.get(status, 0.0))
+    return gauge
+
+
+class FleetCollector(Collector):
+    """Fleet-wide gauges computed from the database on every collect (one query)."""
+
+    def __init__(self, read_rows: Callable[[], list[tuple[str, str | None, float]]] = _read_rows):
+        self._read_rows = read_rows
+
+    def describe(self) -> list[Metric]:
+        # Declared without reading the database, so registering never queries it.
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        families: dict[str, dict[str, float]] = {}
+        for family, status, value in self._read_rows():
+            families.setdefault(family, {})[status or ""] = value
+        yield _by_status("fleet_whatsapp_sessions", "WhatsApp sessions by status (all organisations).",
+                         [s.value for s in SessionStatus], families.get("sessions", {}))
+        yield GaugeMetricFamily("fleet_whatsapp_sessions_enabled",
+                                "WhatsApp sessions the users want up (the engine supervises these).",
+                                value=families.get("sessions_enabled", {}).get("", 0.0))
+        yield _by_status("fleet_notification_queue_rows", "Notification queue rows by status.",
+                         [s.value for s in QueueStatus], families.get("queue", {}))
+        yield GaugeMetricFamily("fleet_notification_queue_oldest_due_pending_age_seconds",
+                                "Seconds since the oldest pending, already due queue row was due (0 if none).",
+                                value=families.get("queue_oldest_due", {}).get("", 0.0))
+        yield _by_status("fleet_whatsapp_messages_last_24h",
+                         "WhatsApp messages created in the last 24 hours, by current status.",
+                         [s.value for s in MessageStatus], families.get("messages_24h", {}))
+        yield GaugeMetricFamily("fleet_organizations", "Organisations.",
+                                value=families.get("organizations", {}).get("", 0.0))
+
+
+@lru_cache
+def get_registry() -> CollectorRegistry:
+    """This process's metrics registry: the fleet gauges plus the default process and python collectors."""
+    registry = CollectorRegistry(auto_describe=False)
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    registry.register(FleetCollector())
+    return registry
+
+
+def render(accept: str | None = None, registry: CollectorRegistry | None = None) -> tuple[bytes, str]:
+    """The exposition for `accept` (Prometheus text by default, OpenMetrics when asked) and its content type.
+
+    Raises DatabaseUnavailable when the fleet gauges cannot be read.
+    """
+    encoder, content_type = choose_encoder(accept or "")
+    try:
+        return encoder(registry or get_registry()), content_type
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailable(str(getattr(exc, "orig", None) or exc)) from exc
+
+
+async def scrape(accept: str | None = None) -> tuple[bytes, str]:
+    """`render` off the event loop, bounded by SCRAPE_TIMEOUT_SECONDS."""
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(render, accept), SCRAPE_TIMEOUT_SECONDS)
+    except TimeoutError as exc:
+        raise DatabaseUnavailable(f"metrics scrape took over {SCRAPE_TIMEOUT_SECONDS:g} s") from exc

@@ -1,0 +1,158 @@
+"""GET /api/metrics: fleet gauges from the database, METRICS_TOKEN enforcement, exposition format, 503s."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from fleet_dashboard.models import utcnow
+from tests.api.conftest import BASE_URL, headers
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "metrics-token-for-the-test-suite"
+
+
+def _samples(body: str) -> dict[tuple[str, tuple], float]:
+    """{(sample name, sorted label items): value} from a Prometheus text exposition."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(body) for s in family.samples}
+
+
+def _status(samples: dict, name: str, status: str) -> float:
+    return samples[(name, (("status", status),))]
+
+
+@pytest.fixture
+def fleet(db, make_org):
+    """Two organisations: a session, a message and three queue rows (one overdue, one future, one cancelled)."""
+    from fleet_dashboard.services import messaging, queue, sessions, templates
+
+    org, other = make_org(), make_org("Other Fleet")
+    templates.create(session=db, org_id=org.id, name="greet", message_template="Hi {{name}}")
+    sessions.get_or_create(session=db, org_id=org.id)
+    sessions.get_or_create(session=db, org_id=other.id)
+    messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text="hello")
+    queue.enqueue(session=db, org_id=org.id, recipient="+201001234567", template_name="greet",
+                  variables={"name": "Mona"}, scheduled_for=utcnow() - timedelta(minutes=10))
+    queue.enqueue(session=db, org_id=org.id, recipient="+201001234568", template_name="greet",
+                  variables={"name": "Later"}, scheduled_for=utcnow() + timedelta(hours=1))
+    cancelled, _ = queue.enqueue(session=db, org_id=org.id, recipient="+201001234569", template_name="greet",
+                                 variables={"name": "Gone"})
+    db.commit()
+    queue.cancel(session=db, org_id=org.id, notification_id=cancelled.id)
+    db.commit()
+    return org, other
+
+
+async def test_metrics_reflect_rows_created_through_the_services(client, fleet):
+    org, other = fleet
+    r = await client.get("/api/metrics")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert r.headers["cache-control"] == "no-store"
+    samples = _samples(r.text)
+
+    assert _status(samples, "fleet_whatsapp_sessions", "disconnected") == 2
+    assert _status(samples, "fleet_whatsapp_sessions", "connected") == 0, "every status is always exported"
+    assert samples[("fleet_whatsapp_sessions_enabled", ())] == 0
+    assert _status(samples, "fleet_notification_queue_rows", "pending") == 2
+    assert _status(samples, "fleet_notification_queue_rows", "cancelled") == 1
+    assert _status(samples, "fleet_notification_queue_rows", "unknown") == 0
+    # Only the overdue row counts: the future one is pending but not due yet.
+    age = samples[("fleet_notification_queue_oldest_due_pending_age_seconds", ())]
+    assert 10 * 60 - 5 <= age <= 10 * 60 + 120, age
+    assert _status(samples, "fleet_whatsapp_messages_last_24h", "pending") == 1
+    assert _status(samples, "fleet_whatsapp_messages_last_24h", "sent") == 0
+    assert samples[("fleet_organizations", ())] == 2
+
+    # Default collectors ride along.
+    assert any(name == "python_info" for name, _ in samples)
+    assert any(name.startswith("process_") for name, _ in samples)
+    # Low-cardinality labels only: nothing identifies an organisation or a phone.
+    assert str(org.id) not in r.text and str(other.id) not in r.text and "201001234567" not in r.text
+    fleet_labels = {key for name, labels in samples if name.startswith("fleet_") for key, _ in labels}
+    assert fleet_labels == {"status"}
+
+
+async def test_empty_database_exports_zeros(client, db):
+    samples = _samples((await client.get("/api/metrics")).text)
+    assert _status(samples, "fleet_notification_queue_rows", "pending") == 0
+    assert samples[("fleet_notification_queue_oldest_due_pending_age_seconds", ())] == 0
+    assert samples[("fleet_organizations", ())] == 0
+
+
+async def test_openmetrics_when_the_scraper_asks_for_it(client, db):
+    r = await client.get("/api/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/openmetrics-text")
+    assert r.text.rstrip().endswith("# EOF")
+
+
+async def test_token_is_required_when_set(make_app, api_env, db, make_org, make_key):
+    api_env.setenv("METRICS_TOKEN", TOKEN)
+    org = make_org()
+    key = make_key(org)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=make_app()), base_url=BASE_URL) as c:
+        for auth in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN},
+                     {"Authorization": f"Basic {TOKEN}"}, headers(key, org.id)):
+            r = await c.get("/api/metrics", headers=auth)
+            assert r.status_code == 401, auth
+            body = r.json()
+            assert body["success"] is False and isinstance(body["error"], str) and body["code"] == "unauthorized"
+            assert r.headers["WWW-Authenticate"] == "Bearer"
+            assert "fleet_" not in r.text
+        r = await c.get("/api/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert r.status_code == 200 and "fleet_notification_queue_rows" in r.text
+        r = await c.get("/api/metrics", headers={"Authorization": f"bearer  {TOKEN} "})
+        assert r.status_code == 200, "scheme is case-insensitive and spaces around the token are ignored"
+
+
+async def test_open_without_token(client, db):
+    r = await client.get("/api/metrics", headers={"Authorization": "Bearer anything"})
+    assert r.status_code == 200
+
+
+async def test_not_in_the_openapi_schema(client):
+    spec = (await client.get("/api/openapi.json")).json()
+    assert "/api/metrics" not in spec["paths"]
+
+
+async def test_other_methods_answer_json_405(client):
+    r = await client.post("/api/metrics")
+    assert r.status_code == 405 and r.json()["success"] is False
+
+
+async def test_database_down_is_503_json(make_app, api_env, db):
+    from tests.conftest import reset_caches
+
+    app = make_app()
+    api_env.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/unreachable")
+    reset_caches()
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as c:
+            r = await c.get("/api/metrics")
+            assert r.status_code == 503
+            assert r.json() == {"success": False, "error": r.json()["error"], "code": "database_unavailable"}
+            assert r.headers["Retry-After"] == "5"
+    finally:
+        api_env.undo()
+        reset_caches()
+
+
+async def test_slow_scrape_is_503(client, monkeypatch):
+    from fleet_dashboard import metrics
+
+    def slow(*_args):
+        import time
+
+        time.sleep(0.5)
+        return b"", "text/plain"
+
+    monkeypatch.setattr(metrics, "SCRAPE_TIMEOUT_SECONDS", 0.05)
+    monkeypatch.setattr(metrics, "render", slow)
+    r = await client.get("/api/metrics")
+    assert r.status_code == 503 and r.json()["code"] == "database_unavailable"
