@@ -6,7 +6,6 @@ import asyncio
 import logging
 import random
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -71,37 +70,24 @@ async def send_all(
     timeout: float,
     stopping: Callable[[], bool],
 ) -> list[Outcome]:
-    """Send rows marked sending: one organisation's in order, organisations side by side."""
-    by_org: dict[uuid.UUID, list[Claimed]] = {}
-    for row in rows:
-        by_org.setdefault(row.org_id, []).append(row)
-    results = await asyncio.gather(*(_send_org(engine, org_id, org_rows, policy, timeout, stopping)
-                                     for org_id, org_rows in by_org.items()))
-    return [outcome for org_outcomes in results for outcome in org_outcomes]
+    """Send rows marked sending, all at once: the engine's throttle paces each organisation, in call order."""
+    return list(await asyncio.gather(*(_send_one(engine, row, policy, timeout, stopping) for row in rows)))
 
 
-async def _send_org(engine, org_id: uuid.UUID, rows: list[Claimed], policy: RetryPolicy, timeout: float,
-                    stopping: Callable[[], bool]) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    for index, row in enumerate(rows):
-        if stopping():
-            outcomes += [_release(r) for r in rows[index:]]
-            break
-        try:
-            wid = await asyncio.wait_for(engine.send_text(org_id, row.recipient_phone, row.body), timeout)
-        except NotConnected:
-            # Nothing left the process: hand this and the rest back, at no attempt's cost.
-            outcomes += [_release(r) for r in rows[index:]]
-            break
-        except TimeoutError:
-            outcomes.append(Outcome(queue_id=row.id, message_id=row.message_id, kind="unknown",
-                                    error=TIMEOUT_REASON))
-        except Exception as exc:  # any other failure is this attempt's failure
-            outcomes.append(_failure(row, str(exc) or type(exc).__name__, policy))
-        else:
-            outcomes.append(Outcome(queue_id=row.id, message_id=row.message_id, kind="sent",
-                                    whatsapp_message_id=str(wid)))
-    return outcomes
+async def _send_one(engine, row: Claimed, policy: RetryPolicy, timeout: float,
+                    stopping: Callable[[], bool]) -> Outcome:
+    if stopping():
+        return _release(row)
+    try:
+        wid = await asyncio.wait_for(engine.send_text(row.org_id, row.recipient_phone, row.body), timeout)
+    except NotConnected:
+        # Nothing left the process: hand it back, at no attempt's cost.
+        return _release(row)
+    except TimeoutError:
+        return Outcome(queue_id=row.id, message_id=row.message_id, kind="unknown", error=TIMEOUT_REASON)
+    except Exception as exc:  # any other failure is this attempt's failure
+        return _failure(row, str(exc) or type(exc).__name__, policy)
+    return Outcome(queue_id=row.id, message_id=row.message_id, kind="sent", whatsapp_message_id=str(wid))
 
 
 def _release(row: Claimed) -> Outcome:
