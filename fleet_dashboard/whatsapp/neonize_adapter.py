@@ -266,7 +266,10 @@ class NeonizeGateway(Gateway):
         self._stopping, self.connected = True, False
         if self.factory.live.get(self.org_id) is self:
             del self.factory.live[self.org_id]
-        if self.client is None or self._thread is None:
+        if self.client is None:
+            return
+        if self._thread is None:  # never dialled: nothing in Go to stop, now or at garbage collection
+            self.client._stop_finalizer.detach()
             return
         # A Stop that lands before Go registered the client does nothing, so repeat it until the
         # connect thread ends; that thread then closes its pool's connections itself.
@@ -280,6 +283,9 @@ class NeonizeGateway(Gateway):
         if self._thread.is_alive():
             log.warning("the WhatsApp client of %s is still closing; its thread cleans up after it", self.org_id)
             await self.factory.reap(self.app_name)
+        else:
+            # Go already forgot this client; a Stop from the garbage collector could land on the loop.
+            self.client._stop_finalizer.detach()
 
     async def logout(self) -> None:
         if self.client is not None and self.connected:
