@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import uuid
@@ -14,10 +13,10 @@ from fleet_dashboard import routes, strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.models import WhatsAppMessage
 from fleet_dashboard.services import messaging, templates
-from fleet_dashboard.services.errors import DomainError
 from fleet_dashboard.state import live
 from fleet_dashboard.state.auth import AuthState, guarded
 from fleet_dashboard.state.format import day_range, iso, short
+from fleet_dashboard.state.paging import Paged
 
 PAGE_SIZE = 25
 EXPORT_MAX_ROWS = 50_000
@@ -31,20 +30,15 @@ def message_row(m: WhatsAppMessage) -> dict[str, str]:
             "url": routes.message_url(str(m.id))}
 
 
-class HistoryState(AuthState):
+class HistoryState(Paged, AuthState):
     """One page of rows, the filters that chose them, and the cursors to walk pages."""
 
-    rows: list[dict[str, str]] = []
     status_filter: str = ALL
     template_filter: str = ALL
     date_from: str = ""
     date_to: str = ""
     search: str = ""
     template_names: list[str] = []
-    page_no: int = 1
-    has_next: bool = False
-    _cursors: list[str] = [""]
-    _next_cursor: str = ""
     _live_org_id: str = ""
     _watch_gen: int = 0
 
@@ -54,19 +48,11 @@ class HistoryState(AuthState):
                 "template_name": None if self.template_filter == ALL else self.template_filter,
                 "search": self.search.strip() or None, "since": since, "until": until}
 
-    def _fetch(self, org_id: uuid.UUID) -> None:
+    def _page(self, org_id: uuid.UUID, cursor: str | None) -> tuple[list[dict[str, str]], str | None]:
         with session_scope() as session:
             rows, next_cursor = messaging.list_for_org(session=session, org_id=org_id, limit=PAGE_SIZE,
-                                                       cursor=self._cursors[-1] or None, **self._filters())
-        self.rows = [message_row(m) for m in rows]
-        self._next_cursor = next_cursor or ""
-        self.has_next = bool(next_cursor)
-        self.page_no = len(self._cursors)
-
-    def _first_page(self) -> None:
-        ctx = self._authorize()
-        self._cursors = [""]
-        self._fetch(ctx.org_id)
+                                                       cursor=cursor, **self._filters())
+        return [message_row(m) for m in rows], next_cursor
 
     @rx.event
     @guarded
@@ -110,27 +96,6 @@ class HistoryState(AuthState):
 
     @rx.event
     @guarded
-    def next_page(self):
-        if self._next_cursor:
-            ctx = self._authorize()
-            self._cursors = [*self._cursors, self._next_cursor]
-            self._fetch(ctx.org_id)
-
-    @rx.event
-    @guarded
-    def prev_page(self):
-        if len(self._cursors) > 1:
-            ctx = self._authorize()
-            self._cursors = self._cursors[:-1]
-            self._fetch(ctx.org_id)
-
-    @rx.event
-    @guarded
-    def first_page(self):
-        self._first_page()
-
-    @rx.event
-    @guarded
     def export_csv(self):
         """Every message matching the current filters as a CSV download (UTC timestamps)."""
         ctx = self._authorize("export")
@@ -160,12 +125,11 @@ class HistoryState(AuthState):
         async with self:
             org_id = self._live_org_id
 
-        async def apply(state: HistoryState, batch: list[dict[str, Any]]) -> None:
+        def apply(state: HistoryState, batch: list[dict[str, Any]]) -> None:
             by_id = {e.get("message_id"): e for e in batch}
             known = {row["id"] for row in state.rows}
             if state.page_no == 1 and set(by_id) - known:
-                rows, next_cursor = await asyncio.to_thread(_first_page_rows, uuid.UUID(org_id), state._filters())
-                state.rows, state._next_cursor, state.has_next = rows, next_cursor, bool(next_cursor)
+                state._fetch(org_id)  # one indexed query for the newest page
                 return
             if by_id.keys() & known:
                 state.rows = [{**row, "status": by_id[row["id"]].get("status") or row["status"],
@@ -175,11 +139,3 @@ class HistoryState(AuthState):
         await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.HISTORY,), org_id=org_id,
                           types=("message.status",), apply=apply)
 
-
-def _first_page_rows(org_id: uuid.UUID, filters: dict[str, Any]) -> tuple[list[dict[str, str]], str]:
-    try:
-        with session_scope() as session:
-            rows, cursor = messaging.list_for_org(session=session, org_id=org_id, limit=PAGE_SIZE, **filters)
-    except DomainError:
-        return [], ""
-    return [message_row(m) for m in rows], cursor or ""

@@ -49,7 +49,7 @@ async def follow(
     *,
     gen_attr: str,
     route_ids: Iterable[str],
-    org_id: str,
+    org_id: str | None,
     types: Iterable[str],
     apply: Callable[[Any, list[dict[str, Any]]], Awaitable[None] | None],
     tick: Callable[[Any], float] = lambda _s: 5.0,
