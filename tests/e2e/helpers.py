@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from playwright.sync_api import Page, expect
@@ -60,3 +61,31 @@ def pick_option(page: Page, label: str, option: str) -> None:
     """Choose an option in a labelled select."""
     page.get_by_label(label).click()
     page.get_by_role("option", name=option, exact=True).click()
+
+
+def craft_events(page: Page, rewrites: dict[str, tuple[str, dict]]) -> list[str]:
+    """Rewrite outgoing Reflex events on the wire: `handler` -> (other handler, payload), as an attacker would.
+
+    Call before the page opens its socket. Returns the names of the events rewritten so far."""
+    done: list[str] = []
+
+    def handle(ws) -> None:
+        server = ws.connect_to_server()
+
+        def forward(message) -> None:
+            if isinstance(message, str) and message.startswith("42"):
+                head, _, body = message.partition(",")
+                frame = json.loads(body)
+                event = frame[1] if len(frame) > 1 and isinstance(frame[1], dict) else {}
+                state, _, handler = str(event.get("name", "")).rpartition(".")
+                if handler in rewrites:
+                    new_handler, payload = rewrites[handler]
+                    event["name"], event["payload"] = f"{state}.{new_handler}", payload
+                    done.append(new_handler)
+                    message = head + "," + json.dumps(frame, ensure_ascii=False)
+            server.send(message)
+
+        ws.on_message(forward)
+
+    page.route_web_socket(re.compile(r"/_event"), handle)
+    return done

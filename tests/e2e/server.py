@@ -94,3 +94,27 @@ class AppServer:
                 response.raise_for_status()
                 return response.json()
             time.sleep(0.2)
+
+    def audit_types(self, org_id: uuid.UUID, actor_id: uuid.UUID | None = None) -> list[str]:
+        """The organisation's audit event types, oldest first (optionally one actor's)."""
+        from sqlmodel import select
+
+        from fleet_dashboard.models import WhatsAppAuditLog
+
+        with self.session() as s:
+            query = select(WhatsAppAuditLog.event_type).where(WhatsAppAuditLog.org_id == org_id)
+            if actor_id is not None:
+                query = query.where(WhatsAppAuditLog.actor_id == actor_id)
+            return list(s.exec(query.order_by(WhatsAppAuditLog.created_at)))
+
+    def make_template(self, org_id: uuid.UUID, name: str, body: str):
+        from fleet_dashboard.services import templates
+
+        with self.session() as s:
+            return templates.create(session=s, org_id=org_id, name=name, message_template=body)
+
+    def template_names(self, org_id: uuid.UUID) -> set[str]:
+        from fleet_dashboard.services import templates
+
+        with self.session() as s:
+            return {t.name for t in templates.list_for_org(session=s, org_id=org_id) if not t.is_system}

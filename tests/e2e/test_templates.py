@@ -1,0 +1,71 @@
+"""Templates: create, validate, edit, switch off and delete; system templates read-only but copyable."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.helpers import login, open_page
+from tests.e2e.server import AppServer
+
+BODY = "مرحباً {{customer_name}}، طلبك رقم {{order_no}} جاهز للاستلام."
+
+
+def test_template_lifecycle_and_read_only_system_templates(page: Page, app_server: AppServer) -> None:
+    owner = app_server.owner()
+    login(page, owner)
+    open_page(page, "nav-templates")
+    rows = page.get_by_test_id("template-row")
+    system = rows.filter(has_text="trial_welcome")
+    expect(system).to_contain_text("نظام")
+    expect(system.get_by_role("button", name="حذف")).to_have_count(0)
+    expect(system.get_by_role("button", name="تعديل")).to_have_count(0)
+
+    page.get_by_role("button", name="قالب جديد").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("الاسم").fill("Bad Name")
+    dialog.get_by_label("نص القالب").fill(BODY)
+    expect(dialog.get_by_test_id("tpl-variables")).to_contain_text("customer_name")
+    expect(dialog.get_by_test_id("tpl-variables")).to_contain_text("order_no")
+    expect(dialog.get_by_test_id("tpl-preview")).to_have_text("مرحباً أحمد علي، طلبك رقم 1042 جاهز للاستلام.")
+    dialog.get_by_role("button", name="حفظ").click()
+    expect(dialog.get_by_test_id("tpl-name-error")).to_contain_text("اسم القالب")
+    dialog.get_by_label("الاسم").fill("trial_welcome")
+    dialog.get_by_role("button", name="حفظ").click()
+    expect(dialog.get_by_test_id("tpl-name-error")).to_have_text("يوجد قالب بهذا الاسم.")
+    dialog.get_by_label("الاسم").fill("order_ready")
+    dialog.get_by_label("نص القالب").fill("   ")
+    dialog.get_by_role("button", name="حفظ").click()
+    expect(dialog.get_by_test_id("tpl-body-error")).to_have_text("نص القالب مطلوب.")
+    dialog.get_by_label("نص القالب").fill(BODY)
+    dialog.get_by_role("button", name="حفظ").click()
+    expect(dialog).to_have_count(0)
+    mine = rows.filter(has_text="order_ready")
+    expect(mine).to_contain_text("المؤسسة")
+    expect(mine).to_contain_text("customer_name، order_no")
+    expect(mine.get_by_test_id("usage-count")).to_have_text("0")
+
+    mine.get_by_role("button", name="تعديل").click()
+    dialog.get_by_label("نص القالب").fill("طلبك {{order_no}} وصل يا {{customer_name}}.")
+    dialog.get_by_role("button", name="حفظ").click()
+    expect(mine).to_contain_text("طلبك {{order_no}} وصل")
+
+    mine.get_by_role("button", name="تعطيل").click()
+    expect(mine).to_contain_text("معطّل")
+    mine.get_by_role("button", name="حذف").click()
+    confirm = page.get_by_role("alertdialog")
+    expect(confirm).to_contain_text("order_ready")
+    confirm.get_by_role("button", name="حذف").click()
+    expect(mine).to_have_count(0)
+    assert app_server.template_names(owner.org_id) == set()
+
+    system.get_by_role("button", name="معاينة").click()
+    expect(dialog.get_by_label("نص القالب")).to_have_attribute("readonly", "")
+    expect(dialog.get_by_role("button", name="حفظ")).to_have_count(0)
+    dialog.get_by_role("button", name="نسخ").click()
+    copy = rows.filter(has_text="trial_welcome_copy")
+    expect(copy).to_contain_text("المؤسسة")
+    expect(copy.get_by_role("button", name="تعديل")).to_be_visible()
+
+    types = app_server.audit_types(owner.org_id, owner.user_id)
+    for event in ("template_created", "template_updated", "template_deleted", "template_duplicated"):
+        assert event in types
