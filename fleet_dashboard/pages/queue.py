@@ -1,0 +1,61 @@
+"""Queue (`/queue`): pending, processing, failed and completed notifications; cancel and retry."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from fleet_dashboard import routes, strings
+from fleet_dashboard.components.forms import labelled, pager
+from fleet_dashboard.components.status import ltr, queue_chip, when
+from fleet_dashboard.pages.template import dashboard_page
+from fleet_dashboard.state.queue import ALL
+from fleet_dashboard.state.queue import QueueState as S
+
+
+def _status_filter() -> rx.Component:
+    return labelled(strings.FILTER_STATUS, rx.select.root(
+        rx.select.trigger(id="queue-status", min_width="12rem"),
+        rx.select.content(
+            rx.select.item(strings.ALL, value=ALL),
+            *(rx.select.item(label + " (" + S.counts[key].to_string() + ")", value=key)
+              for key, label in strings.QUEUE_STATUS.items()),
+        ),
+        value=S.status_filter, on_change=S.set_status_filter,
+    ), "queue-status")
+
+
+def _row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(ltr(row["recipient"])),
+        rx.table.cell(queue_chip(row["status"])),
+        rx.table.cell(ltr(row["template"], size="2")),
+        rx.table.cell(when(row["scheduled_for"]), white_space="nowrap"),
+        rx.table.cell(ltr(row["attempts"])),
+        rx.table.cell(rx.text(row["error"], size="1")),
+        rx.table.cell(rx.cond(~S.read_only, rx.hstack(
+            rx.cond(row["status"] == "pending", rx.button(strings.CANCEL, size="1", color_scheme="red",
+                                                           variant="soft", on_click=S.cancel(row["id"]))),
+            rx.cond((row["status"] == "failed") | (row["status"] == "unknown"),
+                    rx.button(strings.RETRY, size="1", variant="soft", on_click=S.retry(row["id"]))),
+            rx.cond(row["message_url"] != "", rx.link(strings.DETAILS, href=row["message_url"], size="2")),
+            spacing="2",
+        ))),
+        data_testid="queue-row", data_status=row["status"],
+    )
+
+
+@dashboard_page(route=routes.QUEUE, title=strings.QUEUE_TITLE, on_load=S.load)
+def queue_page() -> rx.Component:
+    return rx.vstack(
+        _status_filter(),
+        rx.cond(S.rows.length() > 0, rx.box(rx.table.root(
+            rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in (
+                strings.COL_RECIPIENT, strings.COL_STATUS, strings.COL_TEMPLATE, strings.COL_SCHEDULED,
+                strings.COL_ATTEMPTS, strings.COL_ERROR, strings.COL_ACTIONS)))),
+            rx.table.body(rx.foreach(S.rows, _row)),
+            variant="surface", size="2", width="100%",
+        ), class_name="table-wrap"), rx.text(strings.QUEUE_EMPTY, color_scheme="gray", data_testid="queue-empty")),
+        pager(has_prev=S.page_no > 1, has_next=S.has_next, on_first=S.first_page, on_prev=S.prev_page,
+              on_next=S.next_page),
+        width="100%", spacing="3",
+    )

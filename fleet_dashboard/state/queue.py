@@ -1,0 +1,94 @@
+"""The queue page: this organisation's notifications by status; cancel pending ones, retry failed ones."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import reflex as rx
+
+from fleet_dashboard import routes, strings
+from fleet_dashboard.db import session_scope
+from fleet_dashboard.models import NotificationQueue
+from fleet_dashboard.services import queue, templates
+from fleet_dashboard.state import live
+from fleet_dashboard.state.auth import AuthState, guarded
+from fleet_dashboard.state.format import iso, short
+from fleet_dashboard.state.paging import Paged
+
+PAGE_SIZE = 30
+ALL = "all"
+
+
+def queue_row(n: NotificationQueue, names: dict[uuid.UUID, str]) -> dict[str, str]:
+    return {"id": str(n.id), "recipient": n.recipient_phone, "status": n.status,
+            "template": names.get(n.template_id, "") if n.template_id else "",
+            "scheduled_for": iso(n.scheduled_for), "attempts": f"{n.attempts}/{n.max_attempts}",
+            "error": short(n.error_message, 60), "created_at": iso(n.created_at),
+            "message_url": routes.message_url(str(n.message_id)) if n.message_id else ""}
+
+
+class QueueState(Paged, AuthState):
+    """One page of notifications, the count per status, and live refresh from the bus."""
+
+    status_filter: str = ALL
+    counts: dict[str, int] = {}
+    _live_org_id: str = ""
+    _watch_gen: int = 0
+
+    def _page(self, org_id: uuid.UUID, cursor: str | None) -> tuple[list[dict[str, str]], str | None]:
+        with session_scope() as session:
+            rows, next_cursor = queue.list_for_org(session=session, org_id=org_id, cursor=cursor, limit=PAGE_SIZE,
+                                                   status=None if self.status_filter == ALL else self.status_filter)
+            names = {t.id: t.name for t in templates.list_for_org(session=session, org_id=org_id)}
+            self.counts = queue.counts_for_org(session=session, org_id=org_id)
+        return [queue_row(n, names) for n in rows], next_cursor
+
+    @rx.event
+    @guarded
+    def load(self):
+        ctx = self._authorize()
+        self._first_page()
+        self._live_org_id = str(ctx.org_id)
+        return QueueState.watch
+
+    @rx.event
+    @guarded
+    def set_status_filter(self, value: str):
+        self.status_filter = value if value in strings.QUEUE_STATUS else ALL
+        self._first_page()
+
+    @rx.event
+    @guarded
+    def cancel(self, notification_id: str):
+        """Cancel a pending notification (the service refuses any other status)."""
+        ctx = self._authorize("queue_cancel", write=True)
+        with session_scope() as session:
+            row = queue.cancel(session=session, org_id=ctx.org_id, notification_id=notification_id)
+        self._audit(ctx, "queue_cancelled", notification_id=str(row.id), recipient=row.recipient_phone)
+        self._fetch(ctx.org_id)
+        return rx.toast.success(strings.QUEUE_CANCELLED)
+
+    @rx.event
+    @guarded
+    def retry(self, notification_id: str):
+        """Send a failed (or unknown) notification again, from a fresh attempt count."""
+        ctx = self._authorize("queue_retry", write=True)
+        with session_scope() as session:
+            row = queue.retry(session=session, org_id=ctx.org_id, notification_id=notification_id)
+        self._audit(ctx, "queue_retried", notification_id=str(row.id), recipient=row.recipient_phone)
+        self._fetch(ctx.org_id)
+        return rx.toast.success(strings.QUEUE_RETRIED)
+
+    @rx.event(background=True)
+    async def watch(self):
+        """Re-read the page when the worker reports progress for this organisation."""
+        async with self:
+            org_id = self._live_org_id
+
+        def apply(state: QueueState, batch: list[dict[str, Any]]) -> None:
+            if batch:
+                state._fetch(org_id)
+
+        await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.QUEUE,), org_id=org_id,
+                          types=("message.status", "queue.wake"), apply=apply)
