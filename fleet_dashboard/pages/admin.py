@@ -1,0 +1,66 @@
+"""Overview (`/admin`, super_admin only): every organisation live, a daily chart, read-only drill-in."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from fleet_dashboard import routes, strings
+from fleet_dashboard.components.layout import forbidden
+from fleet_dashboard.components.status import ltr, session_chip
+from fleet_dashboard.pages.template import dashboard_page
+from fleet_dashboard.state.admin import AdminState as S
+
+
+def _row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row["name"], weight="bold")),
+        rx.table.cell(session_chip(row["status"], data_testid="org-status")),
+        rx.table.cell(ltr(row["phone"])),
+        rx.table.cell(ltr(row["sent_today"]), data_testid="org-today"),
+        rx.table.cell(ltr(row["sent_week"]), data_testid="org-week"),
+        rx.table.cell(ltr(row["failure_rate"])),
+        rx.table.cell(ltr(row["queue_depth"])),
+        rx.table.cell(rx.text(row["last_error"], size="1"), max_width="16rem"),
+        rx.table.cell(rx.link(strings.OPEN_ORG, href=row["url"], data_testid="open-org")),
+        data_testid="org-row", data_slug=row["slug"],
+    )
+
+
+def _chart() -> rx.Component:
+    return rx.card(rx.vstack(
+        rx.heading(strings.CHART_TITLE, size="3"),
+        rx.recharts.bar_chart(
+            rx.recharts.bar(data_key="sent", name=strings.CHART_MESSAGES, fill="var(--teal-9)", stack_id="a"),
+            rx.recharts.bar(data_key="failed", name=strings.CHART_FAILED, fill="var(--red-9)", stack_id="a"),
+            rx.recharts.x_axis(data_key="day", reversed=True),
+            rx.recharts.y_axis(allow_decimals=False, orientation="right"),
+            rx.recharts.legend(),
+            rx.recharts.graphing_tooltip(),
+            data=S.chart, width="100%", height=260,
+        ),
+        width="100%",
+    ), width="100%", data_testid="daily-chart")
+
+
+def _overview() -> rx.Component:
+    return rx.vstack(
+        rx.cond(S.org_rows.length() > 0, rx.box(rx.table.root(
+            rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in (
+                strings.COL_ORG, strings.COL_SESSION, strings.PHONE, strings.COL_TODAY, strings.COL_WEEK,
+                strings.COL_FAILURE_RATE, strings.COL_QUEUE_DEPTH, strings.COL_LAST_ERROR, "")))),
+            rx.table.body(rx.foreach(S.org_rows, _row)),
+            variant="surface", size="2", width="100%",
+        ), class_name="table-wrap"), rx.text(strings.ADMIN_EMPTY, color_scheme="gray")),
+        _chart(),
+        width="100%", spacing="4",
+    )
+
+
+@dashboard_page(route=routes.ADMIN, title=strings.ADMIN_TITLE, on_load=S.load)
+def admin() -> rx.Component:
+    return rx.cond(S.forbidden, forbidden(), _overview())
+
+
+@dashboard_page(route=routes.ADMIN_ORG, title=strings.ADMIN_TITLE, on_load=S.enter_org)
+def admin_org() -> rx.Component:
+    return rx.cond(S.forbidden, forbidden(), rx.center(rx.spinner(size="3"), padding="3rem"))
