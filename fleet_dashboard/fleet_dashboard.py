@@ -11,7 +11,6 @@ from fleet_dashboard.worker.runtime import worker_lifespan
 app = rx.App(
     html_lang="ar",
     html_custom_attrs={"dir": "rtl"},
-    theme=rx.theme(accent_color="teal", radius="medium"),
     stylesheets=["/fleet.css"],  # self-hosted Cairo font and RTL helpers (assets/)
     head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
     api_transformer=create_api(),
