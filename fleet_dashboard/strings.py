@@ -133,6 +133,7 @@ APPLY = "تطبيق"
 RESET = "مسح"
 NEXT_PAGE = "الصفحة التالية"
 FIRST_PAGE = "الصفحة الأولى"
+PREV_PAGE = "الصفحة السابقة"
 FIELD_REQUIRED = "هذا الحقل مطلوب"
 
 FORBIDDEN_TITLE = "403 — غير مسموح"
@@ -283,3 +284,14 @@ CHART_MESSAGES = "رسائل"
 CHART_FAILED = "فاشلة"
 ADMIN_EMPTY = "لا توجد مؤسسات."
 ADMIN_PICK_ORG = "اختر مؤسسة من النظرة العامة لعرض صفحاتها."
+
+# Believable values for the common variables, so a preview reads like a real message.
+TEMPLATE_SAMPLES = {"customer_name": "أحمد علي", "company_name": "لوحة الأسطول", "plan_name": "الباقة الذهبية",
+                    "expiry_date": "2026-12-31", "days_left": "5", "amount": "250 جنيه", "due_date": "2026-12-15",
+                    "order_no": "1042"}
+
+# The demo organisation `fleet-dashboard run` seeds on a fresh database.
+DEMO_ORG_NAME = "أسطول تجريبي"
+DEMO_OWNER_NAME = "مالك تجريبي"
+DEMO_ADMIN_NAME = "مدير النظام"
+LIST_SEPARATOR = "، "

@@ -35,7 +35,7 @@ def pager(*, has_prev: rx.Var, has_next: rx.Var, on_first, on_prev, on_next) -> 
     return rx.hstack(
         rx.button(strings.FIRST_PAGE, variant="soft", disabled=~has_prev, on_click=on_first, data_testid="page-first"),
         rx.button(rx.icon("chevron-right", size=16), variant="soft", disabled=~has_prev, on_click=on_prev,
-                  aria_label="الصفحة السابقة", data_testid="page-prev"),
+                  aria_label=strings.PREV_PAGE, data_testid="page-prev"),
         rx.button(strings.NEXT_PAGE, rx.icon("chevron-left", size=16), variant="soft", disabled=~has_next,
                   on_click=on_next, data_testid="page-next"),
         spacing="2", margin_top="1rem", justify="center", width="100%",

@@ -12,20 +12,16 @@ from fleet_dashboard.services.errors import DomainError
 from fleet_dashboard.state.auth import AuthState, guarded
 from fleet_dashboard.state.format import iso, short
 
-# Believable values for the common variables, so a preview reads like a real message.
-SAMPLES = {"customer_name": "أحمد علي", "company_name": "لوحة الأسطول", "plan_name": "الباقة الذهبية",
-           "expiry_date": "2026-12-31", "days_left": "5", "amount": "250 جنيه", "due_date": "2026-12-15",
-           "order_no": "1042"}
-
 
 def sample_preview(body: str) -> str:
     """The body with every {{variable}} filled by a sample value."""
-    return templates.VARIABLE_RE.sub(lambda m: SAMPLES.get(m.group(1), f"[{m.group(1)}]"), body or "")
+    samples = strings.TEMPLATE_SAMPLES
+    return templates.VARIABLE_RE.sub(lambda m: samples.get(m.group(1), f"[{m.group(1)}]"), body or "")
 
 
 def template_row(t: WhatsAppTemplate) -> dict[str, str]:
     return {"id": str(t.id), "name": t.name, "description": t.description, "body": short(t.message_template, 70),
-            "variables": "، ".join(t.variables or []), "system": "1" if t.is_system else "",
+            "variables": strings.LIST_SEPARATOR.join(t.variables or []), "system": "1" if t.is_system else "",
             "active": "1" if t.is_active else "", "usage_count": str(t.usage_count),
             "last_used_at": iso(t.last_used_at)}
 
