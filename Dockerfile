@@ -18,6 +18,8 @@ RUN pip install .
 COPY rxconfig.py alembic.ini ./
 COPY alembic ./alembic
 COPY assets ./assets
+# The frontend's pinned npm packages, so the image builds the same frontend the tests ran against.
+COPY reflex.lock ./reflex.lock
 # The first start installs the frontend's npm packages and builds it (about 20 s) into /app/.web.
 
 EXPOSE 3000
