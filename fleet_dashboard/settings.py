@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=2 * 1024 * 1024)
     # Bearer token for GET /api/metrics; unset = the endpoint is open (keep it on a private network).
     metrics_token: str | None = None
+    # Webhook URLs may point at loopback, private or link-local addresses only when this is on: an
+    # organisation owner must not be able to make the server call its own network (SSRF).
+    webhook_allow_private_networks: bool = False
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -14,6 +14,9 @@ from sqlmodel import Session
 from fleet_dashboard import dbadmin
 from fleet_dashboard.db import EmbeddedPostgres
 
+# Test receivers listen on 127.0.0.1; the guard against internal webhook URLs has its own tests.
+os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
+
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 

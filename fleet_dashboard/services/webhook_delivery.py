@@ -21,6 +21,7 @@ from fleet_dashboard.services.webhooks import (
     MESSAGE_STATUSES,
     SIGNATURE_HEADER,
     active_for_event,
+    blocked_address,
     build_payload,
     sign,
 )
@@ -85,6 +86,14 @@ async def deliver(*, client: httpx.AsyncClient, target: Target, event: dict[str,
     """POST one event until a 2xx, a permanent 4xx, or the attempts run out; audits every attempt."""
     policy = policy or RetryPolicy()
     delivery_id = str(uuid.uuid4())
+    # Judged again now, with DNS: a public name may have been pointed at an internal address since it was saved.
+    blocked = await asyncio.to_thread(blocked_address, target.url, resolve=True)
+    if blocked:
+        log.warning("webhook %s not called: %s", target.id, blocked)
+        await asyncio.to_thread(_audit_attempt, target, {
+            "delivery_id": delivery_id, "event": event["type"], "attempt": 1, "status_code": None,
+            "error": f"refused: {blocked}", "outcome": "failed", "next_retry_seconds": None})
+        return False
     body = build_payload(event, delivery_id=delivery_id)
     for attempt in range(1, policy.max_attempts + 1):
         status_code, error, retry_after = None, None, None

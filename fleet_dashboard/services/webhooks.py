@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
+import socket
 import time
 import uuid
 from datetime import UTC, datetime
@@ -47,13 +49,54 @@ def normalize_events(events: list[str] | tuple[str, ...] | None) -> list[str]:
     return [e for e in EVENTS if e in flat]
 
 
+def _private(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def blocked_address(url: str, *, resolve: bool) -> str | None:
+    """Why the server must not call `url`, or None: a loopback, private, link-local or reserved address.
+
+    Without `resolve` only literal addresses and localhost are judged (DNS may be down when a URL is saved);
+    with it, every address the host name resolves to. WEBHOOK_ALLOW_PRIVATE_NETWORKS=true turns this off."""
+    from fleet_dashboard.settings import get_settings
+
+    if get_settings().webhook_allow_private_networks:
+        return None
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return f"{host} is this machine"
+    try:
+        addresses = [host] if _is_address(host) else []
+        if not addresses and resolve:
+            addresses = sorted({info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
+    except OSError as exc:
+        return f"cannot resolve {host}: {exc}"
+    private = [a for a in addresses if _private(a)]
+    return f"{host} is a private or reserved address ({', '.join(private)})" if private else None
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
 def validate_url(url: str) -> str:
-    """An absolute http(s) URL, or ValidationError."""
+    """An absolute http(s) URL to a public address, or ValidationError."""
     url = (url or "").strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
         raise ValidationError(f"webhook URL must be an absolute http(s) URL, got {url[:80]!r}",
                               code="webhook_url")
+    reason = blocked_address(url, resolve=False)
+    if reason:
+        raise ValidationError(f"webhook URL refused: {reason}; set WEBHOOK_ALLOW_PRIVATE_NETWORKS=true "
+                              "to allow internal receivers", code="webhook_private")
     return url
 
 

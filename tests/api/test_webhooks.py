@@ -202,3 +202,28 @@ async def test_live_events_reach_the_webhook_signed_and_only_one_process_deliver
     assert seen("message.inbound")[0]["data"]["text"] == "STOP"
     deliveries = [c.headers["x-fleet-delivery"] for c in calls]
     assert len(deliveries) == len(set(deliveries)), "each event delivered once"
+
+
+async def test_internal_addresses_are_refused_unless_allowed(api_env, db, make_org):
+    """An owner cannot point a webhook at the server's own network: refused on save and again on delivery."""
+    from fleet_dashboard.services.errors import ValidationError
+    from fleet_dashboard.settings import get_settings
+
+    api_env.setenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "false")
+    get_settings.cache_clear()
+    org = make_org()
+    for url in ("http://127.0.0.1:8080/x", "http://localhost/x", "http://169.254.169.254/latest/meta-data",
+                "http://10.1.2.3/x", "http://[::1]/x", "http://[::ffff:192.168.0.1]/x"):
+        with pytest.raises(ValidationError) as refused:
+            webhooks.set_webhook(session=db, org_id=org.id, url=url)
+        assert refused.value.code == "webhook_private"
+    assert webhooks.validate_url("https://93.184.215.14/hooks") == "https://93.184.215.14/hooks"
+
+    with webhook_receiver() as rx:
+        # Saved while allowed, then delivery time judges it again: nothing reaches the receiver.
+        target = Target(id=org.id, org_id=org.id, url=rx.url, secret=SECRET)
+        async with httpx.AsyncClient() as client:
+            assert not await deliver(client=client, target=target, event=event(org), policy=FAST)
+        assert rx.requests == []
+    audited = attempts(db, org)
+    assert [a["outcome"] for a in audited] == ["failed"] and "private" in audited[0]["error"]
