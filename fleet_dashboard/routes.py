@@ -14,11 +14,12 @@ HISTORY = "/history"
 MESSAGE = "/history/[message_id]"
 AUDIT = "/audit"
 QUEUE = "/queue"
+SETTINGS = "/settings"
 ADMIN = "/admin"
 ADMIN_ORG = "/admin/org/[org_slug]"
 
 # Pages whose data belongs to one organisation; a super_admin sees them only after picking one.
-ORG_PAGES = (HOME, CONNECT, SEND, TEMPLATES, HISTORY, MESSAGE, AUDIT, QUEUE)
+ORG_PAGES = (HOME, CONNECT, SEND, TEMPLATES, HISTORY, MESSAGE, AUDIT, QUEUE, SETTINGS)
 
 
 def message_url(message_id: str) -> str:

@@ -46,6 +46,7 @@ ERRORS: dict[str, str] = {
     "webhook_events": "نوع حدث غير معروف للإشعارات.",
     "webhook_secret": "السر يجب أن يكون 16 حرفاً على الأقل.",
     "unknown_webhook": "رابط الإشعارات غير موجود.",
+    "webhook_private": "لا يُسمح برابط إشعارات إلى عنوان داخلي أو خاص.",
     "template_inactive": "هذا القالب معطّل.",
     "message_empty": "نص الرسالة مطلوب.",
     "message_too_long": "الرسالة أطول من {limit} حرف.",
@@ -118,6 +119,7 @@ NAV_TEMPLATES = "القوالب"
 NAV_HISTORY = "سجل الرسائل"
 NAV_QUEUE = "الطابور"
 NAV_AUDIT = "سجل التدقيق"
+NAV_SETTINGS = "الربط البرمجي"
 NAV_ADMIN = "نظرة عامة"
 NAV_MENU = "القائمة"
 READ_ONLY_BANNER = "عرض للقراءة فقط:"
@@ -259,6 +261,20 @@ AUDIT_EVENTS = {
     "queue_cancelled": "إلغاء إشعار",
     "queue_retried": "إعادة إرسال إشعار",
     "access_denied": "محاولة مرفوضة",
+    "messages_exported": "تصدير الرسائل",
+    "qr_generated": "إنشاء رمز QR",
+    "session_connected": "اتصال الواتساب",
+    "session_disconnected": "انقطاع الواتساب",
+    "session_error": "خطأ في جلسة الواتساب",
+    "logged_out": "فك ربط الجهاز من الهاتف",
+    "temporary_ban": "حظر مؤقت من واتساب",
+    "opted_out": "طلب إيقاف الرسائل",
+    "opted_in": "طلب استئناف الرسائل",
+    "webhook_delivery": "إرسال Webhook",
+    "webhook_saved": "حفظ Webhook",
+    "webhook_deleted": "حذف Webhook",
+    "api_key_created": "إنشاء مفتاح واجهة برمجية",
+    "api_key_revoked": "إلغاء مفتاح واجهة برمجية",
 }
 
 QUEUE_TITLE = "الطابور"
@@ -295,3 +311,37 @@ DEMO_ORG_NAME = "أسطول تجريبي"
 DEMO_OWNER_NAME = "مالك تجريبي"
 DEMO_ADMIN_NAME = "مدير النظام"
 LIST_SEPARATOR = "، "
+
+SETTINGS_TITLE = "الربط البرمجي"
+CREATED_AT = "أُنشئ"
+WEBHOOKS_TITLE = "إشعارات Webhook"
+WEBHOOKS_HELP = ("نرسل إلى هذا الرابط طلب JSON موقّعاً (X-Fleet-Signature) عند تغيّر حالة رسالة أو الجلسة"
+                 " أو عند وصول رسالة.")
+WEBHOOKS_EMPTY = "لا توجد روابط إشعارات."
+WEBHOOK_URL = "الرابط"
+WEBHOOK_SECRET = "السر (اختياري)"
+WEBHOOK_SECRET_HINT = "اتركه فارغاً لننشئ سراً ونعرضه مرة واحدة. 16 حرفاً على الأقل."
+WEBHOOK_EVENTS = "الأحداث"
+WEBHOOK_EVENT_NAMES = {"message.status": "حالة الرسائل", "session.status": "حالة الجلسة",
+                       "message.inbound": "الرسائل الواردة"}
+WEBHOOK_PICK_EVENT = "اختر حدثاً واحداً على الأقل."
+WEBHOOK_ADD = "حفظ الرابط"
+WEBHOOK_SAVED = "حُفظ رابط الإشعارات."
+WEBHOOK_DELETED = "حُذف رابط الإشعارات."
+WEBHOOK_DELETE_TITLE = "حذف رابط الإشعارات؟"
+WEBHOOK_SECRET_ONCE = "سر التوقيع: انسخه الآن، فلن يظهر مرة أخرى."
+API_KEYS_TITLE = "مفاتيح الواجهة البرمجية"
+API_KEYS_HELP = "يرسل النظام الخلفي المفتاح في Authorization: Bearer مع X-Org-Id. التوثيق في ‎/api/docs."
+API_KEYS_EMPTY = "لا توجد مفاتيح."
+API_KEY_NAME = "اسم المفتاح"
+API_KEY_PREFIX = "بدايته"
+API_KEY_SCOPES = "الصلاحيات"
+API_KEY_SCOPE_NAMES = {"send": "الإرسال", "sessions": "الجلسة", "read": "القراءة"}
+API_KEY_PICK_SCOPE = "اختر صلاحية واحدة على الأقل."
+API_KEY_LAST_USED = "آخر استخدام"
+API_KEY_CREATE = "إنشاء مفتاح"
+API_KEY_ONCE = "المفتاح الجديد: انسخه الآن، فلن يظهر مرة أخرى."
+API_KEY_REVOKE = "إلغاء المفتاح"
+API_KEY_REVOKE_TITLE = "إلغاء هذا المفتاح؟ تتوقف الطلبات التي تستخدمه فوراً."
+API_KEY_REVOKED = "أُلغي المفتاح."
+API_KEY_REVOKED_BADGE = "ملغى"

@@ -15,6 +15,7 @@ ORG_NAV = (
     (routes.HISTORY, strings.NAV_HISTORY, "history", "nav-history"),
     (routes.QUEUE, strings.NAV_QUEUE, "list-ordered", "nav-queue"),
     (routes.AUDIT, strings.NAV_AUDIT, "shield-check", "nav-audit"),
+    (routes.SETTINGS, strings.NAV_SETTINGS, "plug", "nav-settings"),
 )
 ADMIN_NAV = (routes.ADMIN, strings.NAV_ADMIN, "layout-dashboard", "nav-admin")
 

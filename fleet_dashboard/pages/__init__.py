@@ -1,3 +1,3 @@
 """One module per page; importing this package registers every page."""
 
-from fleet_dashboard.pages import admin, audit, connect, history, login, queue, send, templates  # noqa: F401
+from fleet_dashboard.pages import admin, audit, connect, history, login, queue, send, settings, templates  # noqa: F401

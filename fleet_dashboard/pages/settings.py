@@ -1,0 +1,141 @@
+"""Settings (`/settings`): the organisation's webhooks and API keys, for the SaaS backend and scripts."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from fleet_dashboard import routes, strings
+from fleet_dashboard.components.forms import field_error, labelled
+from fleet_dashboard.components.status import ltr, when
+from fleet_dashboard.pages.template import dashboard_page
+from fleet_dashboard.services.api_keys import SCOPES
+from fleet_dashboard.services.webhooks import EVENTS
+from fleet_dashboard.state.settings import SettingsState as S
+
+
+def _confirm(trigger_label: str, title: str, body: rx.Var | str, on_confirm, test_id: str) -> rx.Component:
+    """A red button that asks first."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button(trigger_label, size="1", variant="soft", color_scheme="red",
+                                          data_testid=test_id)),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(title),
+            rx.alert_dialog.description(ltr(body, weight="bold")),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button(strings.CANCEL, variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(rx.button(trigger_label, color_scheme="red", on_click=on_confirm,
+                                                 data_testid="confirm-" + test_id)),
+                spacing="3", justify="end", margin_top="1rem",
+            ),
+            max_width="28rem",
+        ),
+    )
+
+
+def _revealed() -> rx.Component:
+    return rx.cond(S.revealed_value != "", rx.callout.root(
+        rx.callout.icon(rx.icon("key-round")),
+        rx.callout.text(rx.vstack(
+            rx.text(S.revealed_label, weight="bold"),
+            rx.code(S.revealed_value, data_testid="revealed-secret", class_name="ltr", word_break="break-all"),
+            spacing="1",
+        )),
+        color_scheme="amber", width="100%",
+    ))
+
+
+def _webhook_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(ltr(row["url"], size="2"), max_width="22rem", word_break="break-all"),
+        rx.table.cell(ltr(row["events"], size="1")),
+        rx.table.cell(when(row["created_at"]), white_space="nowrap"),
+        rx.table.cell(rx.cond(S.can_manage & ~S.read_only, _confirm(
+            strings.DELETE, strings.WEBHOOK_DELETE_TITLE, row["url"], S.delete_webhook(row["id"]),
+            "delete-webhook"))),
+        data_testid="webhook-row",
+    )
+
+
+def _webhook_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            labelled(strings.WEBHOOK_URL, rx.input(id="webhook-url", name="url", dir="ltr", required=True,
+                                                   placeholder="https://example.com/hooks/whatsapp",
+                                                   width="100%"), "webhook-url"),
+            labelled(strings.WEBHOOK_SECRET, rx.input(id="webhook-secret", name="secret", dir="ltr",
+                                                      type="password", width="100%"), "webhook-secret",
+                     hint=strings.WEBHOOK_SECRET_HINT),
+            rx.text(strings.WEBHOOK_EVENTS, weight="bold", size="2"),
+            rx.flex(*(rx.checkbox(strings.WEBHOOK_EVENT_NAMES[e], name="event_" + e, default_checked=True)
+                      for e in EVENTS), gap="1rem", wrap="wrap"),
+            field_error(S.webhook_error, "webhook-error"),
+            rx.button(strings.WEBHOOK_ADD, type="submit", data_testid="save-webhook"),
+            spacing="2", width="100%", max_width="36rem",
+        ),
+        on_submit=S.save_webhook, reset_on_submit=False,
+    )
+
+
+def _key_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row["name"], weight="bold")),
+        rx.table.cell(ltr(row["prefix"], size="2")),
+        rx.table.cell(ltr(row["scopes"], size="1")),
+        rx.table.cell(when(row["created_at"]), white_space="nowrap"),
+        rx.table.cell(when(row["last_used_at"]), white_space="nowrap"),
+        rx.table.cell(rx.cond(row["revoked"] == "1",
+                              rx.badge(strings.API_KEY_REVOKED_BADGE, color_scheme="gray"),
+                              rx.cond(S.can_manage & ~S.read_only, _confirm(
+                                  strings.API_KEY_REVOKE, strings.API_KEY_REVOKE_TITLE, row["prefix"],
+                                  S.revoke_key(row["id"]), "revoke-key")))),
+        data_testid="key-row", data_revoked=row["revoked"],
+    )
+
+
+def _key_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            labelled(strings.API_KEY_NAME, rx.input(id="key-name", name="name", width="100%",
+                                                    placeholder="fleet-backend", dir="ltr"), "key-name"),
+            rx.text(strings.API_KEY_SCOPES, weight="bold", size="2"),
+            rx.flex(*(rx.checkbox(strings.API_KEY_SCOPE_NAMES[s], name="scope_" + s, default_checked=True)
+                      for s in SCOPES), gap="1rem", wrap="wrap"),
+            field_error(S.key_error, "key-error"),
+            rx.button(strings.API_KEY_CREATE, type="submit", data_testid="create-key"),
+            spacing="2", width="100%", max_width="36rem",
+        ),
+        on_submit=S.create_key, reset_on_submit=True,
+    )
+
+
+def _table(headers: tuple[str, ...], rows: rx.Var, row_fn, empty: str) -> rx.Component:
+    return rx.cond(rows.length() > 0, rx.box(rx.table.root(
+        rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in headers))),
+        rx.table.body(rx.foreach(rows, row_fn)),
+        variant="surface", size="2", width="100%",
+    ), class_name="table-wrap"), rx.text(empty, color_scheme="gray"))
+
+
+@dashboard_page(route=routes.SETTINGS, title=strings.SETTINGS_TITLE, on_load=S.load)
+def settings_page() -> rx.Component:
+    manager = S.can_manage & ~S.read_only
+    return rx.vstack(
+        _revealed(),
+        rx.card(rx.vstack(
+            rx.heading(strings.WEBHOOKS_TITLE, size="4"),
+            rx.text(strings.WEBHOOKS_HELP, size="2", color_scheme="gray"),
+            _table((strings.WEBHOOK_URL, strings.WEBHOOK_EVENTS, strings.CREATED_AT, ""), S.webhook_rows,
+                   _webhook_row, strings.WEBHOOKS_EMPTY),
+            rx.cond(manager, _webhook_form()),
+            spacing="3", width="100%",
+        ), width="100%"),
+        rx.card(rx.vstack(
+            rx.heading(strings.API_KEYS_TITLE, size="4"),
+            rx.text(strings.API_KEYS_HELP, size="2", color_scheme="gray"),
+            _table((strings.API_KEY_NAME, strings.API_KEY_PREFIX, strings.API_KEY_SCOPES, strings.CREATED_AT,
+                    strings.API_KEY_LAST_USED, ""), S.key_rows, _key_row, strings.API_KEYS_EMPTY),
+            rx.cond(manager, _key_form()),
+            spacing="3", width="100%",
+        ), width="100%"),
+        width="100%", spacing="4",
+    )

@@ -1,0 +1,125 @@
+"""Integration settings: the organisation's webhooks and API keys. Owners and admins change them; a new
+secret or key is shown once, right after it is made, and never again."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from fleet_dashboard import strings
+from fleet_dashboard.db import session_scope
+from fleet_dashboard.models import ApiKey, Webhook
+from fleet_dashboard.services import api_keys, webhooks
+from fleet_dashboard.services.errors import DomainError
+from fleet_dashboard.state.auth import AuthState, guarded
+from fleet_dashboard.state.format import iso
+
+
+def webhook_row(w: Webhook) -> dict[str, str]:
+    return {"id": str(w.id), "url": w.url, "events": strings.LIST_SEPARATOR.join(w.events or []),
+            "active": "1" if w.is_active else "", "created_at": iso(w.created_at)}
+
+
+def key_row(k: ApiKey) -> dict[str, str]:
+    return {"id": str(k.id), "name": k.name, "prefix": k.prefix + "…",
+            "scopes": strings.LIST_SEPARATOR.join(k.scopes or []), "created_at": iso(k.created_at),
+            "last_used_at": iso(k.last_used_at), "revoked": "1" if k.revoked_at else ""}
+
+
+def _checked(form_data: dict, prefix: str, choices: tuple[str, ...]) -> list[str]:
+    """The boxes ticked in a form: checkbox fields are named `<prefix><choice>` and come as "on"."""
+    return [c for c in choices if str(form_data.get(prefix + c, "")).lower() in ("on", "true", "1")]
+
+
+class SettingsState(AuthState):
+    """Webhooks and API keys of the signed-in organisation."""
+
+    webhook_rows: list[dict[str, str]] = []
+    key_rows: list[dict[str, str]] = []
+    webhook_error: str = ""
+    key_error: str = ""
+    # A secret or key just created: shown once, cleared by the next load or action.
+    revealed_label: str = ""
+    revealed_value: str = ""
+
+    def _reload(self, org_id) -> None:
+        with session_scope() as session:
+            self.webhook_rows = [webhook_row(w) for w in webhooks.list_webhooks(session=session, org_id=org_id)]
+            self.key_rows = [key_row(k) for k in api_keys.list_keys(session=session, org_id=org_id)]
+
+    def _reveal(self, label: str = "", value: str = "") -> None:
+        self.revealed_label, self.revealed_value = label, value
+
+    @rx.event
+    @guarded
+    def load(self):
+        ctx = self._authorize()
+        self.webhook_error = self.key_error = ""
+        self._reveal()
+        self._reload(ctx.org_id)
+
+    @rx.event
+    @guarded
+    def save_webhook(self, form_data: dict):
+        """Add (or update, for the same URL) a webhook; with no secret typed, one is generated and shown once."""
+        ctx = self._authorize("webhook_save", manage=True, write=True)
+        self._reveal()
+        events = _checked(form_data, "event_", webhooks.EVENTS)
+        secret = str(form_data.get("secret", "")).strip() or None
+        if not events:
+            self.webhook_error = strings.WEBHOOK_PICK_EVENT
+            return
+        try:
+            with session_scope() as session:
+                row, generated = webhooks.set_webhook(session=session, org_id=ctx.org_id,
+                                                      url=str(form_data.get("url", "")), secret=secret,
+                                                      events=events)
+        except DomainError as exc:
+            self.webhook_error = strings.error_text(exc.code, **exc.params)
+            return
+        self.webhook_error = ""
+        self._audit(ctx, "webhook_saved", webhook_id=str(row.id), url=row.url, events=row.events)
+        if generated:
+            self._reveal(strings.WEBHOOK_SECRET_ONCE, generated)
+        self._reload(ctx.org_id)
+        return rx.toast.success(strings.WEBHOOK_SAVED)
+
+    @rx.event
+    @guarded
+    def delete_webhook(self, webhook_id: str):
+        ctx = self._authorize("webhook_delete", manage=True, write=True)
+        self._reveal()
+        with session_scope() as session:
+            row = webhooks.delete_webhook(session=session, org_id=ctx.org_id, webhook_id=webhook_id)
+        self._audit(ctx, "webhook_deleted", webhook_id=str(row.id), url=row.url)
+        self._reload(ctx.org_id)
+        return rx.toast.success(strings.WEBHOOK_DELETED)
+
+    @rx.event
+    @guarded
+    def create_key(self, form_data: dict):
+        """Create an API key with the ticked scopes; its plain text is shown once."""
+        ctx = self._authorize("api_key_create", manage=True, write=True)
+        self._reveal()
+        scopes = _checked(form_data, "scope_", api_keys.SCOPES)
+        if not scopes:
+            self.key_error = strings.API_KEY_PICK_SCOPE
+            return
+        with session_scope() as session:
+            row, plain = api_keys.create_key(session=session, org_id=ctx.org_id,
+                                             name=str(form_data.get("name", "")), scopes=scopes)
+        self.key_error = ""
+        self._audit(ctx, "api_key_created", api_key_id=str(row.id), name=row.name, prefix=row.prefix,
+                    scopes=row.scopes)
+        self._reveal(strings.API_KEY_ONCE, plain)
+        self._reload(ctx.org_id)
+
+    @rx.event
+    @guarded
+    def revoke_key(self, key_id: str):
+        ctx = self._authorize("api_key_revoke", manage=True, write=True)
+        self._reveal()
+        with session_scope() as session:
+            row = api_keys.revoke_key(session=session, org_id=ctx.org_id, key_id_or_prefix=key_id)
+        self._audit(ctx, "api_key_revoked", api_key_id=str(row.id), name=row.name, prefix=row.prefix)
+        self._reload(ctx.org_id)
+        return rx.toast.success(strings.API_KEY_REVOKED)

@@ -1,0 +1,77 @@
+"""Settings: an owner adds a webhook and an API key (each secret shown once), the key works on the API
+until it is revoked, and a member sees the lists without the forms."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.helpers import login, open_page
+from tests.e2e.server import AppServer
+
+HOOK_URL = "http://127.0.0.1:9/hooks/whatsapp"
+
+
+def test_owner_manages_webhooks_and_api_keys(page: Page, app_server: AppServer) -> None:
+    owner = app_server.owner()
+    login(page, owner)
+    open_page(page, "nav-settings")
+    expect(page.get_by_role("heading", name="الربط البرمجي", level=1)).to_be_visible()
+
+    # A webhook with no secret typed: one is generated and shown once.
+    page.get_by_label("الرابط").fill("ftp://nowhere")
+    page.get_by_role("button", name="حفظ الرابط").click()
+    expect(page.get_by_test_id("webhook-error")).to_contain_text("http://")
+    page.get_by_label("الرابط").fill(HOOK_URL)
+    page.get_by_role("checkbox", name="الرسائل الواردة").click()
+    page.get_by_role("button", name="حفظ الرابط").click()
+    hook = page.get_by_test_id("webhook-row").filter(has_text=HOOK_URL)
+    expect(hook).to_contain_text("message.status، session.status")
+    expect(hook).not_to_contain_text("message.inbound")
+    expect(page.get_by_test_id("revealed-secret")).to_have_text(re.compile(r"^whsec_\S{20,}$"))
+
+    # An API key with only the read scope; the key works on the API, then stops once revoked.
+    page.get_by_label("اسم المفتاح").fill("reporting")
+    page.get_by_role("checkbox", name="الإرسال", exact=True).click()
+    page.get_by_role("checkbox", name="الجلسة", exact=True).click()
+    page.get_by_role("button", name="إنشاء مفتاح").click()
+    secret = page.get_by_test_id("revealed-secret")
+    expect(secret).to_have_text(re.compile(r"^fdk_\S{20,}$"))
+    key = secret.inner_text()
+    row = page.get_by_test_id("key-row").filter(has_text="reporting")
+    expect(row).to_contain_text("read")
+    expect(row).not_to_contain_text("send")
+    headers = {"Authorization": f"Bearer {key}", "X-Org-Id": str(owner.org_id)}
+    assert app_server.http.get("/api/messages", headers=headers).status_code == 200
+    denied = app_server.http.post("/api/messages/send", headers=headers,
+                                  json={"recipient": "+201001234567", "message": "x"})
+    assert denied.status_code == 403
+
+    row.get_by_role("button", name="إلغاء المفتاح").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="إلغاء المفتاح").click()
+    expect(row).to_have_attribute("data-revoked", "1")
+    expect(row).to_contain_text("ملغى")
+    assert app_server.http.get("/api/messages", headers=headers).status_code == 401
+
+    # The secret is not shown again after a reload.
+    page.reload()
+    expect(page.get_by_test_id("key-row")).to_have_count(1)
+    expect(page.get_by_test_id("revealed-secret")).to_have_count(0)
+
+    hook.get_by_role("button", name="حذف").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="حذف").click()
+    expect(hook).to_have_count(0)
+
+    types = app_server.audit_types(owner.org_id, owner.user_id)
+    for event in ("webhook_saved", "api_key_created", "api_key_revoked", "webhook_deleted"):
+        assert event in types
+
+
+def test_member_sees_settings_without_forms(page: Page, app_server: AppServer) -> None:
+    member = app_server.make_user("member", app_server.make_org())
+    login(page, member)
+    open_page(page, "nav-settings")
+    expect(page.get_by_text("لا توجد روابط إشعارات.")).to_be_visible()
+    expect(page.get_by_role("button", name="حفظ الرابط")).to_have_count(0)
+    expect(page.get_by_role("button", name="إنشاء مفتاح")).to_have_count(0)
