@@ -11,6 +11,8 @@ from fleet_dashboard.worker.runtime import worker_lifespan
 app = rx.App(
     html_lang="ar",
     html_custom_attrs={"dir": "rtl"},
+    # Toasts on the left: in a right-to-left page the forms and buttons sit on the right.
+    toaster=rx.toast.provider(position="bottom-left", rich_colors=True, dir="rtl"),
     stylesheets=["/fleet.css"],  # self-hosted Cairo font and RTL helpers (assets/)
     head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
     api_transformer=create_api(),
