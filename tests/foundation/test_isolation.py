@@ -2,7 +2,7 @@
 
 import pytest
 
-from fleet_dashboard.services import audit, templates
+from fleet_dashboard.services import audit, messaging, queue, templates
 from fleet_dashboard.services.errors import NotFound
 
 
@@ -29,3 +29,31 @@ def test_audit_is_scoped(db, make_org):
     rows_b, _ = audit.list_for_org(session=db, org_id=b.id)
     assert [r.event_type for r in rows_a] == ["login"]
     assert rows_b == []
+
+
+def test_messages_are_scoped(db, make_org):
+    a, b = make_org("A"), make_org("B")
+    message, _ = messaging.create_message(session=db, org_id=a.id, recipient="+201001234567", text="hello")
+    db.commit()
+    rows_a, _ = messaging.list_for_org(session=db, org_id=a.id)
+    rows_b, _ = messaging.list_for_org(session=db, org_id=b.id, search="+20100")
+    assert [m.id for m in rows_a] == [message.id]
+    assert rows_b == []
+    with pytest.raises(NotFound):
+        messaging.get_for_org(session=db, org_id=b.id, message_id=message.id)
+
+
+def test_queue_is_scoped(db, make_org):
+    a, b = make_org("A"), make_org("B")
+    row, _ = queue.enqueue(session=db, org_id=a.id, recipient="+201001234567", template_name="trial_welcome",
+                           variables={"customer_name": "x", "company_name": "y", "plan_name": "p",
+                                                               "expiry_date": "2026-12-31"})
+    db.commit()
+    assert [n.id for n in queue.list_for_org(session=db, org_id=a.id)[0]] == [row.id]
+    assert queue.list_for_org(session=db, org_id=b.id)[0] == []
+    assert sum(queue.counts_for_org(session=db, org_id=b.id).values()) == 0
+    for call in (queue.get_for_org, queue.cancel):
+        with pytest.raises(NotFound):
+            call(session=db, org_id=b.id, notification_id=row.id)
+    db.rollback()
+    assert queue.get_for_org(session=db, org_id=a.id, notification_id=row.id).status == "pending"
