@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import socket
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,7 +21,13 @@ from sqlmodel import Session
 from fleet_dashboard.db import normalize_url
 from fleet_dashboard.models import Organization, User
 
+ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-1"
+STARTUP_TIMEOUT = 420
+# Debian Chromium: playwright cannot download browsers on this network.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @dataclass
@@ -118,3 +129,104 @@ class AppServer:
 
         with self.session() as s:
             return {t.name for t in templates.list_for_org(session=s, org_id=org_id) if not t.is_system}
+
+
+# ---- the app's database and processes ----
+@contextmanager
+def own_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A migrated database of our own on that server, dropped when the block exits."""
+    from fleet_dashboard import dbadmin
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    url = dbadmin.create_database(server_url, name)
+    try:
+        dbadmin.migrate(url)
+        yield url
+    finally:
+        dbadmin.drop_database(server_url, name)
+
+
+def free_port(first: int, last: int) -> int:
+    """A port nobody listens on in [first, last), starting at a per-process offset."""
+    span = last - first
+    for k in range(span):
+        port = first + (os.getpid() + k) % span
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    raise RuntimeError(f"no free port in {first}-{last - 1}")
+
+
+def app_env(database_url: str, port: int) -> dict[str, str]:
+    """Simulator mode, the postgres bus, fast receipts and reconnects, no send jitter."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "WHATSAPP_BACKEND": "simulator",
+        "ENVIRONMENT": "test",
+        "PORT": str(port),
+        "SECRET_KEY": "e2e-" + uuid.uuid4().hex,
+        "BUS_BACKEND": "postgres",
+        "SIMULATOR_RECEIPT_DELAY_SECONDS": "0.3",
+        "SIMULATOR_QR_ROTATE_SECONDS": "8",
+        "SEND_JITTER_SECONDS": "0",
+        "SEND_RATE_PER_MINUTE": "600",
+        "RECONNECT_BASE_SECONDS": "0.5",
+        "BACKEND_HOST": "127.0.0.1",
+        "REFLEX_USE_NPM": "1",
+        "REFLEX_TELEMETRY_ENABLED": "false",
+    }
+
+
+@contextmanager
+def running_app(database_url: str, *, port: int, log_path: Path, env: dict[str, str] | None = None,
+                ) -> Iterator[AppServer]:
+    """`fleet-dashboard worker` plus `fleet-dashboard run`, until the block exits; both groups stopped."""
+    env = {**app_env(database_url, port), **(env or {})}
+    # The engine and queue worker run in their own process, as in a split deployment: every live
+    # update the pages show has to cross PostgreSQL LISTEN/NOTIFY.
+    web_env = {**env, "RUN_ENGINE": "false", "RUN_WORKER": "false"}
+    procs: list[tuple[subprocess.Popen, object]] = []
+    server = AppServer(base_url=f"http://127.0.0.1:{port}", log_path=log_path, database_url=database_url)
+    try:
+        for argv, proc_env, path in (
+            (["worker"], env, log_path.with_name("worker.log")),
+            (["run"], web_env, log_path),
+        ):
+            log_file = open(path, "wb")  # noqa: SIM115  (closed after the process stops)
+            procs.append((subprocess.Popen([str(ROOT / ".venv/bin/fleet-dashboard"), *argv], cwd=ROOT,
+                                           env=proc_env, stdout=log_file, stderr=subprocess.STDOUT,
+                                           start_new_session=True), log_file))
+        _wait_for_ping(server, procs[-1][0])
+        yield server
+    finally:
+        for proc, log_file in reversed(procs):
+            stop_group(proc)
+            log_file.close()
+        server.close()
+
+
+def _wait_for_ping(server: AppServer, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the app exited with {proc.returncode}:\n{server.log_tail()}")
+        try:
+            if httpx.get(f"{server.base_url}/ping", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"the app did not answer /ping in {STARTUP_TIMEOUT}s:\n{server.log_tail()}")
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    """Stop our own process group: the CLI, reflex and its workers."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=20)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
