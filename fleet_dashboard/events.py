@@ -22,6 +22,8 @@ CHANNEL = "fleet_events"
 # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
 MAX_PAYLOAD_BYTES = 7900
 DEFAULT_QUEUE_SIZE = 1000
+# The most notifications the listener hands to subscribers in one batch.
+MAX_DISPATCH = 500
 EVENT_TYPES = frozenset({"session.status", "session.command", "message.status", "message.inbound",
                          "queue.wake", "simulator.command"})
 
@@ -223,8 +225,16 @@ class PostgresBus(Bus):
                     self._listening.set()
                     delay = 0.2
                     while not self._stop.is_set():
+                        # notifies() only returns at its deadline or its count: wait for the first
+                        # packet (0.5 s, to see a stop), then take what already arrived, and hand it on.
+                        notes = list(conn.notifies(timeout=0.5, stop_after=1))
+                        while notes and len(notes) < MAX_DISPATCH:
+                            more = list(conn.notifies(timeout=0, stop_after=MAX_DISPATCH - len(notes)))
+                            if not more:
+                                break
+                            notes.extend(more)
                         batch = []
-                        for note in conn.notifies(timeout=0.5, stop_after=500):
+                        for note in notes:
                             try:
                                 batch.append(json.loads(note.payload))
                             except ValueError:
