@@ -25,7 +25,7 @@ DEFAULT_QUEUE_SIZE = 1000
 # The most notifications the listener hands to subscribers in one batch.
 MAX_DISPATCH = 500
 EVENT_TYPES = frozenset({"session.status", "session.command", "message.status", "message.inbound",
-                         "queue.wake", "simulator.command"})
+                         "queue.wake", "queue.changed", "simulator.command"})
 
 
 def _jsonable(value: Any) -> Any:

@@ -29,6 +29,11 @@ def wake_event(org_id: uuid.UUID) -> dict[str, Any]:
     return {"type": "queue.wake", "org_id": str(org_id)}
 
 
+def changed_event(org_id: uuid.UUID) -> dict[str, Any]:
+    """The `queue.changed` bus event: the worker moved some of this organisation's rows."""
+    return {"type": "queue.changed", "org_id": str(org_id)}
+
+
 def _wake(session: Session, org_id: uuid.UUID) -> None:
     from fleet_dashboard import events
 

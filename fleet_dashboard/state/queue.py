@@ -91,4 +91,5 @@ class QueueState(Paged, AuthState):
                 state._fetch(org_id)
 
         await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.QUEUE,), org_id=org_id,
-                          types=("message.status", "queue.wake"), apply=apply)
+                          types=("message.status", "queue.wake", "queue.changed"), apply=apply,
+                          resync=lambda state: state._fetch(org_id))

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session
 
-from fleet_dashboard.services import messaging, queue_claims
+from fleet_dashboard.services import messaging, queue, queue_claims
 from fleet_dashboard.services.queue_claims import Claimed, Outcome
 from fleet_dashboard.whatsapp.throttle import SendThrottle, get_throttle
 from fleet_dashboard.worker.wave import RetryPolicy, prepare, send_all
@@ -172,12 +172,14 @@ class Worker:
             sendable = [row for row in sendable if row.message_id in allowed]
             outcomes += await send_all(engine=self.engine, rows=sendable, policy=self.config.retry,
                                        timeout=self.config.send_timeout_seconds, stopping=lambda: self._stopping)
-        await self._complete(outcomes)
+        await self._complete(outcomes, {row.org_id for row in wave})
 
-    async def _complete(self, outcomes: list[Outcome]) -> None:
+    async def _complete(self, outcomes: list[Outcome], org_ids: set[uuid.UUID]) -> None:
         def work(session: Session) -> list[Any]:
             rows = queue_claims.complete(conn=session.connection(), outcomes=outcomes)
-            emit_all(session, _status_events(rows))
+            # A row that failed before it had a message (opted out, bad template) changes no message,
+            # so open queue pages learn of it only from `queue.changed`.
+            emit_all(session, _status_events(rows) + [queue.changed_event(o) for o in sorted(org_ids, key=str)])
             return rows
 
         rows = await self._db_call(work)
