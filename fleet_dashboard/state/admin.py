@@ -95,4 +95,4 @@ class AdminState(AuthState):
 
         await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.ADMIN,), org_id=None,
                           types=("session.status", "message.status"), apply=apply,
-                          tick=lambda s: 1.0 if s._dirty else 5.0)
+                          tick=lambda s: 1.0 if s._dirty else 5.0, resync=lambda s: s._count())

@@ -56,13 +56,16 @@ class ConnectState(AuthState):
         self._qr_expires_at = view.get("qr_expires_at") or ""
         self.qr_seconds_left = _seconds_until(self._qr_expires_at) if code else 0
 
+    def _read(self, org_id: Any) -> None:
+        with session_scope() as session:
+            self._show(sessions.get_status(session=session, org_id=org_id))
+
     @rx.event
     @guarded
     def load(self):
         """Read the session row, then follow its changes live."""
         ctx = self._authorize()
-        with session_scope() as session:
-            self._show(sessions.get_status(session=session, org_id=ctx.org_id))
+        self._read(ctx.org_id)
         self._live_org_id = str(ctx.org_id)
         return ConnectState.watch
 
@@ -80,7 +83,7 @@ class ConnectState(AuthState):
 
         await live.follow(self, gen_attr="_watch_gen", route_ids=ROUTE_IDS, org_id=org_id,
                           types=("session.status",), apply=apply,
-                          tick=lambda s: 1.0 if s._qr_code else 5.0)
+                          tick=lambda s: 1.0 if s._qr_code else 5.0, resync=lambda s: s._read(org_id))
 
     def _request(self, action: str, request) -> None:
         ctx = self._authorize(action, manage=True)

@@ -137,5 +137,5 @@ class HistoryState(Paged, AuthState):
                               if row["id"] in by_id else row for row in state.rows]
 
         await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.HISTORY,), org_id=org_id,
-                          types=("message.status",), apply=apply)
+                          types=("message.status",), apply=apply, resync=lambda s: s._fetch(org_id))
 

@@ -53,12 +53,15 @@ async def follow(
     types: Iterable[str],
     apply: Callable[[Any, list[dict[str, Any]]], Awaitable[None] | None],
     tick: Callable[[Any], float] = lambda _s: 5.0,
+    resync: Callable[[Any], None] | None = None,
 ) -> None:
     """Feed bus events for one organisation into a background state until it is no longer wanted.
 
     It ends when a newer watcher of the same page starts (`gen_attr`), the tab moves to another
     route, or the tab's socket has been gone for GONE_GRACE_SECONDS. `apply` mutates state under its
     lock on every wake-up (an empty batch is a clock tick); it may be async to re-read a page of rows.
+    `resync` re-reads the state once the subscription is open: what changed between the page's first
+    read and the subscription sent events nobody heard.
     """
     route_ids = {route_key(r) for r in route_ids}
     async with state:
@@ -68,6 +71,11 @@ async def follow(
         wait = tick(state)
     gone_since: float | None = None
     async with get_bus().subscribe(org_id=org_id, types=types) as sub:
+        if resync is not None:
+            async with state:
+                if getattr(state, gen_attr) != generation:
+                    return
+                resync(state)
         while True:
             batch: list[dict[str, Any]] = []
             try:

@@ -60,4 +60,4 @@ class MessageState(AuthState):
                 state._load_row(org_id)
 
         await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.MESSAGE,), org_id=org_id,
-                          types=("message.status",), apply=apply)
+                          types=("message.status",), apply=apply, resync=lambda s: s._load_row(org_id))
