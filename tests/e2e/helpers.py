@@ -63,10 +63,11 @@ def pick_option(page: Page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def craft_events(page: Page, rewrites: dict[str, tuple[str, dict]]) -> list[str]:
+def craft_events(page: Page, rewrites: dict[str, tuple[str, dict]], *, once: bool = False) -> list[str]:
     """Rewrite outgoing Reflex events on the wire: `handler` -> (other handler, payload), as an attacker would.
 
-    Call before the page opens its socket. Returns the names of the events rewritten so far."""
+    Call before the page opens its socket. `rewrites` is read live, so a test may add entries later; with
+    `once`, each entry is used for one event and then dropped. Returns the names of the events rewritten."""
     done: list[str] = []
 
     def handle(ws) -> None:
@@ -79,7 +80,7 @@ def craft_events(page: Page, rewrites: dict[str, tuple[str, dict]]) -> list[str]
                 event = frame[1] if len(frame) > 1 and isinstance(frame[1], dict) else {}
                 state, _, handler = str(event.get("name", "")).rpartition(".")
                 if handler in rewrites:
-                    new_handler, payload = rewrites[handler]
+                    new_handler, payload = rewrites.pop(handler) if once else rewrites[handler]
                     event["name"], event["payload"] = f"{state}.{new_handler}", payload
                     done.append(new_handler)
                     message = head + "," + json.dumps(frame, ensure_ascii=False)

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -123,6 +124,65 @@ class AppServer:
 
         with self.session() as s:
             return templates.create(session=s, org_id=org_id, name=name, message_template=body)
+
+    def make_message(self, org_id: uuid.UUID, recipient: str, text: str) -> uuid.UUID:
+        """A message row in the organisation's history, as if sent earlier."""
+        from fleet_dashboard.services import messaging
+
+        with self.session() as s:
+            message, _ = messaging.create_message(session=s, org_id=org_id, recipient=recipient, text=text)
+            return message.id
+
+    def enqueue(self, org_id: uuid.UUID, recipient: str, template_name: str, variables: dict[str, str],
+                scheduled_for: datetime | None = None) -> uuid.UUID:
+        """A notification on the organisation's queue, through the same service the API uses."""
+        from fleet_dashboard.services import queue
+
+        with self.session() as s:
+            row, _ = queue.enqueue(session=s, org_id=org_id, recipient=recipient, template_name=template_name,
+                                   variables=variables, scheduled_for=scheduled_for)
+            return row.id
+
+    def record_audit(self, org_id: uuid.UUID, actor_id: uuid.UUID | None, event_type: str, **data) -> None:
+        from fleet_dashboard.services import audit
+
+        with self.session() as s:
+            audit.record(session=s, org_id=org_id, actor_id=actor_id, event_type=event_type, event_data=data)
+
+    def audit_data(self, org_id: uuid.UUID, event_type: str) -> list[dict]:
+        """The details of the organisation's audit rows of one type, oldest first."""
+        from sqlmodel import select
+
+        from fleet_dashboard.models import WhatsAppAuditLog
+
+        with self.session() as s:
+            query = select(WhatsAppAuditLog.event_data).where(WhatsAppAuditLog.org_id == org_id,
+                                                              WhatsAppAuditLog.event_type == event_type)
+            return list(s.exec(query.order_by(WhatsAppAuditLog.created_at)))
+
+    def session_status(self, org_id: uuid.UUID) -> dict:
+        """The organisation's WhatsApp session row as the status view (status, enabled, ...)."""
+        from fleet_dashboard.services import sessions
+
+        with self.session() as s:
+            return sessions.get_status(session=s, org_id=org_id)
+
+    def request_connect(self, org_id: uuid.UUID, actor_id: uuid.UUID) -> None:
+        """Ask the engine to pair the organisation, as the Connect button does."""
+        from fleet_dashboard.services import sessions
+
+        with self.session() as s:
+            sessions.request_connect(session=s, org_id=org_id, actor_id=actor_id)
+
+    def queue_statuses(self, org_id: uuid.UUID) -> dict[str, str]:
+        """recipient -> status of the organisation's queued notifications."""
+        from sqlmodel import select
+
+        from fleet_dashboard.models import NotificationQueue
+
+        with self.session() as s:
+            query = select(NotificationQueue.recipient_phone, NotificationQueue.status)
+            return {phone: status for phone, status in s.execute(query.where(NotificationQueue.org_id == org_id))}
 
     def template_names(self, org_id: uuid.UUID) -> set[str]:
         from fleet_dashboard.services import templates
