@@ -39,8 +39,9 @@ class AuditState(Paged, AuthState):
                 session=session, org_id=org_id, cursor=cursor, limit=PAGE_SIZE, since=since, until=until,
                 event_type=None if self.type_filter == ALL else self.type_filter)
             actor_ids = {r.actor_id for r in rows if r.actor_id}
-            emails = dict(session.exec(select(User.id, User.email).where(User.id.in_(actor_ids)))) if actor_ids \
-                else {}
+            # Two columns: SQLModel's exec() yields rows that dict() cannot take, so unpack them.
+            emails = {uid: email for uid, email in session.execute(
+                select(User.id, User.email).where(User.id.in_(actor_ids)))} if actor_ids else {}
         return [{"id": str(r.id), "created_at": iso(r.created_at), "type": r.event_type,
                  "event": strings.AUDIT_EVENTS.get(r.event_type, r.event_type),
                  "actor": emails.get(r.actor_id, strings.AUDIT_SYSTEM_ACTOR), "details": _details(r.event_data),
