@@ -37,6 +37,8 @@ def test_pair_rotate_drop_recover_and_disconnect(page: Page, app_server: AppServ
 
     seen = watch_texts(page, "session-status")
     app_server.simulate(owner.org_id, "drop")
+    # The simulator acknowledges once the gateway dropped, before the engine has written the row.
+    page.wait_for_function("() => window.__seen['session-status'].some(t => t !== 'متصل')", timeout=15_000)
     expect(status).to_have_text("متصل", timeout=15_000)
     statuses = seen()
     assert any(s != "متصل" for s in statuses), f"the drop never showed: {statuses}"
