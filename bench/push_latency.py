@@ -12,7 +12,8 @@ Debian Chromium, and measures, interleaved after a warm-up:
 (a) starts at Python's clock just before the POST; (b) starts at the click's pointerup in the page; both end
 when a MutationObserver sees the change (Date.now(), the same machine clock as Python's time.time()).
 A LISTEN of the bench's own also notes when the engine's event crossed the bus, so (a) splits into the
-engine's half (POST -> NOTIFY) and the web's half (NOTIFY -> DOM, printed as "bus -> DOM").
+engine's half (POST -> NOTIFY) and the web's half (NOTIFY -> DOM, printed as "bus -> DOM"); that split is
+approximate, as the bench's own listener thread can note an event late while Playwright holds the GIL.
 Target: p95 of (a) at most 2x (b). The verdict compares each page's p95(a) with 2 x p50(b), its median
 round trip; p95(a)/p95(b) is printed too. Exit status 1 when a verdict fails.
 """
@@ -315,8 +316,8 @@ def main() -> int:
     print(summary("(a) receipt -> read", receipts))
     print(summary("(b) filter click", filter_clicks))
     print(summary("pure click (Send mode)", pure_clicks))
-    print(summary("  scan: bus -> DOM", scan_web))
-    print(summary("  receipt: bus -> DOM", receipt_web))
+    print(summary("  scan: bus -> DOM ~", scan_web))
+    print(summary("  receipt: bus -> DOM ~", receipt_web))
     print("\nverdict: p95(a) <= 2 x p50(b), the same page's median click round trip")
     ok = verdict("Connect page (scan)", scans, connect_clicks)
     ok = verdict("History page (receipt)", receipts, filter_clicks) and ok
