@@ -20,6 +20,12 @@ os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running in this thread for the
+    rest of the session, and the engine and queue tests start their own with asyncio.run()."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/e2e/"))
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     """A server URL: TEST_DATABASE_URL when reachable, else an embedded server in a temp dir."""
