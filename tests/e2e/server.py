@@ -43,6 +43,26 @@ class Account:
     org_name: str | None
 
 
+class _NotifyInSession:
+    """The bus as the app's services see it, publishing with pg_notify in the test's own transaction."""
+
+    def publish_after_commit(self, session: Session, payload: str) -> None:
+        from sqlalchemy import text
+
+        from fleet_dashboard.events import CHANNEL
+
+        session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": payload})
+
+
+@contextmanager
+def _events_through(session: Session) -> Iterator[None]:
+    """Let a service emit bus events from the test process, which has no bus of its own."""
+    from unittest import mock
+
+    with mock.patch("fleet_dashboard.events.get_bus", return_value=_NotifyInSession()):
+        yield
+
+
 class AppServer:
     """What tests need from the app under test; data goes in through the same services the app uses."""
 
@@ -138,7 +158,7 @@ class AppServer:
         """A notification on the organisation's queue, through the same service the API uses."""
         from fleet_dashboard.services import queue
 
-        with self.session() as s:
+        with self.session() as s, _events_through(s):
             row, _ = queue.enqueue(session=s, org_id=org_id, recipient=recipient, template_name=template_name,
                                    variables=variables, scheduled_for=scheduled_for)
             return row.id
