@@ -191,7 +191,7 @@ class AppServer:
         """Ask the engine to pair the organisation, as the Connect button does."""
         from fleet_dashboard.services import sessions
 
-        with self.session() as s:
+        with self.session() as s, _events_through(s):
             sessions.request_connect(session=s, org_id=org_id, actor_id=actor_id)
 
     def queue_statuses(self, org_id: uuid.UUID) -> dict[str, str]:
