@@ -36,6 +36,9 @@ def test_pair_rotate_drop_recover_and_disconnect(page: Page, app_server: AppServ
     expect(qr).to_have_count(0)
 
     seen = watch_texts(page, "session-status")
+    # The first reconnect attempt fails too, so the outage lasts a backoff step: long enough to show,
+    # where a drop healed within one batch of bus events would (rightly) never leave "متصل".
+    app_server.simulate(owner.org_id, "fail-connects", count=1)
     app_server.simulate(owner.org_id, "drop")
     # The simulator acknowledges once the gateway dropped, before the engine has written the row.
     page.wait_for_function("() => window.__seen['session-status'].some(t => t !== 'متصل')", timeout=15_000)
