@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import reflex as rx
 
 
@@ -40,3 +42,18 @@ def pager(*, has_prev: rx.Var, has_next: rx.Var, on_first, on_prev, on_next) -> 
                   on_click=on_next, data_testid="page-next"),
         spacing="2", margin_top="1rem", justify="center", width="100%",
     )
+
+
+def data_table(headers: tuple[str, ...], rows: rx.Var, row: Callable[[rx.Var], rx.Component], *,
+               empty: str | None = None, empty_test_id: str | None = None) -> rx.Component:
+    """A table that scrolls sideways inside `.table-wrap` on a phone; with `empty`, a line instead when
+    there are no rows."""
+    table = rx.box(rx.table.root(
+        rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in headers))),
+        rx.table.body(rx.foreach(rows, row)),
+        variant="surface", size="2", width="100%",
+    ), class_name="table-wrap")
+    if empty is None:
+        return table
+    extra = {"data_testid": empty_test_id} if empty_test_id else {}
+    return rx.cond(rows.length() > 0, table, rx.text(empty, color_scheme="gray", **extra))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import routes, strings
+from fleet_dashboard.components.forms import data_table
 from fleet_dashboard.components.layout import forbidden
 from fleet_dashboard.components.status import ltr, session_chip
 from fleet_dashboard.pages.template import dashboard_page
@@ -44,13 +45,9 @@ def _chart() -> rx.Component:
 
 def _overview() -> rx.Component:
     return rx.vstack(
-        rx.cond(S.org_rows.length() > 0, rx.box(rx.table.root(
-            rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in (
-                strings.COL_ORG, strings.COL_SESSION, strings.PHONE, strings.COL_TODAY, strings.COL_WEEK,
-                strings.COL_FAILURE_RATE, strings.COL_QUEUE_DEPTH, strings.COL_LAST_ERROR, "")))),
-            rx.table.body(rx.foreach(S.org_rows, _row)),
-            variant="surface", size="2", width="100%",
-        ), class_name="table-wrap"), rx.text(strings.ADMIN_EMPTY, color_scheme="gray")),
+        data_table((strings.COL_ORG, strings.COL_SESSION, strings.PHONE, strings.COL_TODAY, strings.COL_WEEK,
+                    strings.COL_FAILURE_RATE, strings.COL_QUEUE_DEPTH, strings.COL_LAST_ERROR, ""), S.org_rows, _row,
+                   empty=strings.ADMIN_EMPTY),
         _chart(),
         width="100%", spacing="4",
     )

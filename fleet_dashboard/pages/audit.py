@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import routes, strings
-from fleet_dashboard.components.forms import filter_bar, labelled, pager
+from fleet_dashboard.components.forms import data_table, filter_bar, labelled, pager
 from fleet_dashboard.components.status import ltr, when
 from fleet_dashboard.pages.template import dashboard_page
 from fleet_dashboard.state.audit import ALL
@@ -42,12 +42,8 @@ def _row(row: rx.Var) -> rx.Component:
 def audit_log() -> rx.Component:
     return rx.vstack(
         _filters(),
-        rx.cond(S.rows.length() > 0, rx.box(rx.table.root(
-            rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in (
-                strings.COL_DATE, strings.AUDIT_EVENT, strings.AUDIT_ACTOR, strings.AUDIT_DETAILS)))),
-            rx.table.body(rx.foreach(S.rows, _row)),
-            variant="surface", size="2", width="100%",
-        ), class_name="table-wrap"), rx.text(strings.AUDIT_EMPTY, color_scheme="gray")),
+        data_table((strings.COL_DATE, strings.AUDIT_EVENT, strings.AUDIT_ACTOR, strings.AUDIT_DETAILS), S.rows, _row,
+                   empty=strings.AUDIT_EMPTY),
         pager(has_prev=S.page_no > 1, has_next=S.has_next, on_first=S.first_page, on_prev=S.prev_page,
               on_next=S.next_page),
         width="100%",

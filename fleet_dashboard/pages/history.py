@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import routes, strings
-from fleet_dashboard.components.forms import filter_bar, labelled, pager
+from fleet_dashboard.components.forms import data_table, filter_bar, labelled, pager
 from fleet_dashboard.components.status import ltr, message_chip, when
 from fleet_dashboard.pages.template import dashboard_page
 from fleet_dashboard.state.history import ALL
@@ -62,17 +62,9 @@ def _row(row: rx.Var) -> rx.Component:
 def history() -> rx.Component:
     return rx.vstack(
         _filters(),
-        rx.cond(
-            S.rows.length() > 0,
-            rx.box(rx.table.root(
-                rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in (
-                    strings.COL_RECIPIENT, strings.COL_BODY, strings.COL_STATUS, strings.COL_TEMPLATE,
-                    strings.COL_DATE, strings.COL_DETAILS)))),
-                rx.table.body(rx.foreach(S.rows, _row)),
-                variant="surface", size="2", width="100%",
-            ), class_name="table-wrap"),
-            rx.text(strings.HISTORY_EMPTY, color_scheme="gray", data_testid="history-empty"),
-        ),
+        data_table((strings.COL_RECIPIENT, strings.COL_BODY, strings.COL_STATUS, strings.COL_TEMPLATE,
+                    strings.COL_DATE, strings.COL_DETAILS), S.rows, _row,
+                   empty=strings.HISTORY_EMPTY, empty_test_id="history-empty"),
         pager(has_prev=S.page_no > 1, has_next=S.has_next, on_first=S.first_page, on_prev=S.prev_page,
               on_next=S.next_page),
         width="100%",

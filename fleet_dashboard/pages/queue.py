@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import routes, strings
-from fleet_dashboard.components.forms import labelled, pager
+from fleet_dashboard.components.forms import data_table, labelled, pager
 from fleet_dashboard.components.status import ltr, queue_chip, when
 from fleet_dashboard.pages.template import dashboard_page
 from fleet_dashboard.state.queue import ALL
@@ -48,13 +48,9 @@ def _row(row: rx.Var) -> rx.Component:
 def queue_page() -> rx.Component:
     return rx.vstack(
         _status_filter(),
-        rx.cond(S.rows.length() > 0, rx.box(rx.table.root(
-            rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in (
-                strings.COL_RECIPIENT, strings.COL_STATUS, strings.COL_TEMPLATE, strings.COL_SCHEDULED,
-                strings.COL_ATTEMPTS, strings.COL_ERROR, strings.COL_ACTIONS)))),
-            rx.table.body(rx.foreach(S.rows, _row)),
-            variant="surface", size="2", width="100%",
-        ), class_name="table-wrap"), rx.text(strings.QUEUE_EMPTY, color_scheme="gray", data_testid="queue-empty")),
+        data_table((strings.COL_RECIPIENT, strings.COL_STATUS, strings.COL_TEMPLATE, strings.COL_SCHEDULED,
+                    strings.COL_ATTEMPTS, strings.COL_ERROR, strings.COL_ACTIONS), S.rows, _row,
+                   empty=strings.QUEUE_EMPTY, empty_test_id="queue-empty"),
         pager(has_prev=S.page_no > 1, has_next=S.has_next, on_first=S.first_page, on_prev=S.prev_page,
               on_next=S.next_page),
         width="100%", spacing="3",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import routes, strings
-from fleet_dashboard.components.forms import field_error, labelled
+from fleet_dashboard.components.forms import data_table, field_error, labelled
 from fleet_dashboard.components.status import ltr, when
 from fleet_dashboard.pages.template import dashboard_page
 from fleet_dashboard.services.api_keys import SCOPES
@@ -108,14 +108,6 @@ def _key_form() -> rx.Component:
     )
 
 
-def _table(headers: tuple[str, ...], rows: rx.Var, row_fn, empty: str) -> rx.Component:
-    return rx.cond(rows.length() > 0, rx.box(rx.table.root(
-        rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in headers))),
-        rx.table.body(rx.foreach(rows, row_fn)),
-        variant="surface", size="2", width="100%",
-    ), class_name="table-wrap"), rx.text(empty, color_scheme="gray"))
-
-
 @dashboard_page(route=routes.SETTINGS, title=strings.SETTINGS_TITLE, on_load=S.load)
 def settings_page() -> rx.Component:
     manager = S.can_manage & ~S.read_only
@@ -124,16 +116,16 @@ def settings_page() -> rx.Component:
         rx.card(rx.vstack(
             rx.heading(strings.WEBHOOKS_TITLE, size="4"),
             rx.text(strings.WEBHOOKS_HELP, size="2", color_scheme="gray"),
-            _table((strings.WEBHOOK_URL, strings.WEBHOOK_EVENTS, strings.CREATED_AT, ""), S.webhook_rows,
-                   _webhook_row, strings.WEBHOOKS_EMPTY),
+            data_table((strings.WEBHOOK_URL, strings.WEBHOOK_EVENTS, strings.CREATED_AT, ""), S.webhook_rows,
+                       _webhook_row, empty=strings.WEBHOOKS_EMPTY),
             rx.cond(manager, _webhook_form()),
             spacing="3", width="100%",
         ), width="100%"),
         rx.card(rx.vstack(
             rx.heading(strings.API_KEYS_TITLE, size="4"),
             rx.text(strings.API_KEYS_HELP, size="2", color_scheme="gray"),
-            _table((strings.API_KEY_NAME, strings.API_KEY_PREFIX, strings.API_KEY_SCOPES, strings.CREATED_AT,
-                    strings.API_KEY_LAST_USED, ""), S.key_rows, _key_row, strings.API_KEYS_EMPTY),
+            data_table((strings.API_KEY_NAME, strings.API_KEY_PREFIX, strings.API_KEY_SCOPES, strings.CREATED_AT,
+                        strings.API_KEY_LAST_USED, ""), S.key_rows, _key_row, empty=strings.API_KEYS_EMPTY),
             rx.cond(manager, _key_form()),
             spacing="3", width="100%",
         ), width="100%"),

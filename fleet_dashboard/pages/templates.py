@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import routes, strings
-from fleet_dashboard.components.forms import field_error, labelled
+from fleet_dashboard.components.forms import data_table, field_error, labelled
 from fleet_dashboard.components.status import ltr, when
 from fleet_dashboard.pages.template import dashboard_page
 from fleet_dashboard.state.templates import TemplatesState as S
@@ -103,13 +103,8 @@ def templates_page() -> rx.Component:
     return rx.vstack(
         rx.cond(S.can_manage, rx.button(rx.icon("plus", size=16), strings.TEMPLATE_NEW, on_click=S.open_new,
                                         data_testid="new-template")),
-        rx.box(rx.table.root(
-            rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in (
-                strings.TEMPLATE_NAME, strings.TEMPLATE_KIND, strings.FILTER_STATUS, strings.TEMPLATE_VARS,
-                strings.TEMPLATE_USAGE, strings.TEMPLATE_LAST_USED, strings.TEMPLATE_ACTIONS)))),
-            rx.table.body(rx.foreach(S.rows, _row)),
-            variant="surface", size="2", width="100%",
-        ), class_name="table-wrap"),
+        data_table((strings.TEMPLATE_NAME, strings.TEMPLATE_KIND, strings.FILTER_STATUS, strings.TEMPLATE_VARS,
+                    strings.TEMPLATE_USAGE, strings.TEMPLATE_LAST_USED, strings.TEMPLATE_ACTIONS), S.rows, _row),
         _editor(),
         _delete_dialog(),
         width="100%", spacing="3",
