@@ -177,6 +177,8 @@ class WhatsAppMessage(SQLModel, table=True):
     status: str = Field(default=MessageStatus.pending.value, max_length=20)
     whatsapp_message_id: str | None = Field(default=None, max_length=128, index=True)
     error: str | None = None
+    # Why it failed, as a code (strings.ERRORS) the dashboard shows in Arabic; `error` keeps the detail.
+    error_code: str | None = Field(default=None, max_length=64)
     sent_at: datetime | None = _ts()
     delivered_at: datetime | None = _ts()
     read_at: datetime | None = _ts()
@@ -226,6 +228,7 @@ class NotificationQueue(SQLModel, table=True):
     last_attempt_at: datetime | None = _ts()
     completed_at: datetime | None = _ts()
     error_message: str | None = None
+    error_code: str | None = Field(default=None, max_length=64)
     message_id: uuid.UUID | None = Field(default=None, foreign_key="whatsapp_messages.id",
                                          ondelete="SET NULL")
     whatsapp_message_id: str | None = Field(default=None, max_length=128)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 APP_NAME = "لوحة الأسطول"
 APP_TAGLINE = "مركز إشعارات واتساب"
 
@@ -15,6 +17,11 @@ ERRORS: dict[str, str] = {
     "invalid_phone": "رقم الهاتف غير صحيح. اكتبه بالصيغة الدولية مثل ‎+201001234567.",
     "missing_variables": "متغيرات ناقصة: {missing}",
     "not_connected": "الواتساب غير متصل. اربط الرقم أولاً.",
+    "send_failed": "رفض واتساب الإرسال أو تعذّر الوصول إليه.",
+    "send_timeout": "انتهت مهلة الإرسال وقد تكون الرسالة وصلت؛ لم نُعد إرسالها تلقائياً. تحقّق قبل إعادة المحاولة.",
+    "outcome_unknown": ("توقف العامل أثناء الإرسال وقد تكون الرسالة وصلت؛ لم نُعد إرسالها تلقائياً."
+                        " تحقّق قبل إعادة المحاولة."),
+    "already_handled": "هذه الرسالة أُرسلت أو عولجت من قبل، فلم تُرسل مرة أخرى.",
     "opted_out": "هذا الرقم طلب إيقاف الرسائل.",
     "org_name": "اسم المؤسسة مطلوب (حتى 200 حرف).",
     "org_slug": "المعرّف المختصر يقبل الحروف الإنجليزية الصغيرة والأرقام والشرطة فقط.",
@@ -68,8 +75,8 @@ def error_text(code: str, **params: object) -> str:
     flat = {k: ("، ".join(map(str, v)) if isinstance(v, list | tuple) else v) for k, v in params.items()}
     try:
         return text.format(**flat)
-    except (KeyError, IndexError):
-        return text
+    except (KeyError, IndexError):  # a detail we were not given: leave it out rather than show "{name}"
+        return re.sub(r"[:،]?\s*\{\w*\}", "", text).strip()
 
 
 SESSION_STATUS = {

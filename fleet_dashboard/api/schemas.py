@@ -100,6 +100,7 @@ class MessageView(BaseModel):
     status: str
     whatsapp_message_id: str | None = None
     error: str | None = None
+    error_code: str | None = Field(default=None, description="stable failure code, e.g. opted_out, send_failed")
     sent_at: datetime | None = None
     delivered_at: datetime | None = None
     read_at: datetime | None = None
@@ -129,6 +130,7 @@ class NotificationView(BaseModel):
     attempts: int
     max_attempts: int
     error_message: str | None = None
+    error_code: str | None = Field(default=None, description="stable failure code, e.g. opted_out, send_timeout")
     message_id: str | None = None
     whatsapp_message_id: str | None = None
     created_at: datetime
@@ -163,7 +165,8 @@ def message_view(row: Any) -> MessageView:
     return MessageView(
         id=str(row.id), org_id=str(row.org_id), recipient_phone=row.recipient_phone,
         message_type=row.message_type, message_body=row.message_body, template_name=row.template_name,
-        status=row.status, whatsapp_message_id=row.whatsapp_message_id, error=row.error, sent_at=row.sent_at,
+        status=row.status, whatsapp_message_id=row.whatsapp_message_id, error=row.error, error_code=row.error_code,
+        sent_at=row.sent_at,
         delivered_at=row.delivered_at, read_at=row.read_at, failed_at=row.failed_at, created_at=row.created_at)
 
 
@@ -173,7 +176,7 @@ def notification_view(row: Any) -> NotificationView:
         id=str(row.id), org_id=str(row.org_id), recipient_phone=row.recipient_phone,
         template_id=str(row.template_id) if row.template_id else None, status=row.status,
         priority=row.priority, scheduled_for=row.scheduled_for, attempts=row.attempts,
-        max_attempts=row.max_attempts, error_message=row.error_message,
+        max_attempts=row.max_attempts, error_message=row.error_message, error_code=row.error_code,
         message_id=str(row.message_id) if row.message_id else None,
         whatsapp_message_id=row.whatsapp_message_id, created_at=row.created_at, completed_at=row.completed_at)
 

@@ -97,7 +97,11 @@ def message() -> rx.Component:
             rx.heading(strings.MESSAGE_BODY, size="3"),
             rx.text(M.message["body"], white_space="pre-wrap", data_testid="detail-body"),
             rx.cond(M.message["error"] != "", rx.callout.root(
-                rx.callout.text(strings.MESSAGE_ERROR, ": ", M.message["error"]), color_scheme="red",
+                rx.vstack(rx.text(strings.MESSAGE_ERROR, ": ", M.message["error"], size="2"),
+                          rx.cond(M.message["error_detail"] != "",
+                                  rx.text(M.message["error_detail"], size="1", class_name="ltr")),
+                          spacing="1"),
+                color_scheme="red",
                 data_testid="detail-error")),
             rx.link(strings.BACK, href=routes.HISTORY),
             spacing="3", width="100%",

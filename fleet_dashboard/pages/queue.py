@@ -31,7 +31,7 @@ def _row(row: rx.Var) -> rx.Component:
         rx.table.cell(ltr(row["template"], size="2")),
         rx.table.cell(when(row["scheduled_for"]), white_space="nowrap"),
         rx.table.cell(ltr(row["attempts"])),
-        rx.table.cell(rx.text(row["error"], size="1")),
+        rx.table.cell(rx.text(row["error"], size="1", title=row["error_detail"]), data_testid="queue-error"),
         rx.table.cell(rx.cond(~S.read_only, rx.hstack(
             rx.cond(row["status"] == "pending", rx.button(strings.CANCEL, size="1", color_scheme="red",
                                                            variant="soft", on_click=S.cancel(row["id"]))),

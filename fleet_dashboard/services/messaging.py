@@ -25,10 +25,10 @@ RECEIPT_KINDS = ("delivered", "read")
 
 
 def status_event(*, org_id: uuid.UUID, message_id: uuid.UUID, whatsapp_message_id: str | None,
-                 status: str, error: str | None = None) -> dict[str, Any]:
+                 status: str, error: str | None = None, error_code: str | None = None) -> dict[str, Any]:
     """The `message.status` bus event for one message."""
     return {"type": "message.status", "org_id": str(org_id), "message_id": str(message_id),
-            "whatsapp_message_id": whatsapp_message_id, "status": status, "error": error}
+            "whatsapp_message_id": whatsapp_message_id, "status": status, "error": error, "error_code": error_code}
 
 
 def _emit(session: Session, event: dict[str, Any]) -> None:
@@ -142,7 +142,8 @@ def _start(message_id: uuid.UUID) -> WhatsAppMessage | None:
         return row
 
 
-def _finish(message_id: uuid.UUID, whatsapp_message_id: str | None, error: str | None) -> WhatsAppMessage:
+def _finish(message_id: uuid.UUID, whatsapp_message_id: str | None, error: str | None,
+            code: str | None = None) -> WhatsAppMessage:
     """Record the outcome of a send, count the template use, and tell the bus."""
     from fleet_dashboard.db import session_scope
 
@@ -150,16 +151,17 @@ def _finish(message_id: uuid.UUID, whatsapp_message_id: str | None, error: str |
         row = session.get(WhatsAppMessage, message_id, with_for_update=True)
         now = utcnow()
         if error is None:
-            row.status, row.whatsapp_message_id, row.sent_at, row.error = "sent", whatsapp_message_id, now, None
+            row.status, row.whatsapp_message_id, row.sent_at = "sent", whatsapp_message_id, now
+            row.error = row.error_code = None
             if row.template_id:
                 templates.mark_used(session=session, template_id=row.template_id)
         else:
-            row.status, row.error, row.failed_at = MessageStatus.failed.value, error[:2000], now
+            row.status, row.error, row.error_code, row.failed_at = MessageStatus.failed.value, error[:2000], code, now
         session.add(row)
         session.flush()
         _emit(session, status_event(org_id=row.org_id, message_id=row.id,
                                     whatsapp_message_id=row.whatsapp_message_id, status=row.status,
-                                    error=row.error))
+                                    error=row.error, error_code=row.error_code))
         if error is None:
             replay_early_receipts(session=session, org_id=row.org_id, whatsapp_message_ids=[whatsapp_message_id])
             session.refresh(row)
@@ -173,11 +175,11 @@ async def deliver(*, engine: Any, message_id: uuid.UUID) -> WhatsAppMessage:
         return await asyncio.to_thread(_get, message_id)
     if not engine.is_connected(row.org_id):
         error = NotConnected("WhatsApp is not connected for this organisation").message
-        return await asyncio.to_thread(_finish, message_id, None, error)
+        return await asyncio.to_thread(_finish, message_id, None, error, "not_connected")
     try:
         wid = await engine.send_text(row.org_id, row.recipient_phone, row.message_body)
     except Exception as exc:  # any failure of the send call is this message's failure
-        return await asyncio.to_thread(_finish, message_id, None, str(exc) or type(exc).__name__)
+        return await asyncio.to_thread(_finish, message_id, None, str(exc) or type(exc).__name__, "send_failed")
     return await asyncio.to_thread(_finish, message_id, str(wid), None)
 
 

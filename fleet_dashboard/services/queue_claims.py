@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 UNKNOWN_REASON = ("the worker stopped during the send: WhatsApp may have the message, "
                   "so it is not resent automatically; retry it only after checking")
+UNKNOWN_CODE = "outcome_unknown"
 
 
 @dataclass(slots=True)
@@ -157,14 +158,17 @@ class Outcome:
     whatsapp_message_id: str | None = None
     error: str | None = None
     retry_at: datetime | None = None
+    # strings.ERRORS code for `error`, so the dashboard can say it in Arabic.
+    code: str | None = None
 
 
 # Bump: a release (organisation not connected) costs no attempt; everything else costs one.
 _COMPLETE_SQL = text("""
 WITH d AS (
     SELECT * FROM unnest(CAST(:qids AS uuid[]), CAST(:mids AS uuid[]), CAST(:kinds AS text[]),
-                         CAST(:wids AS text[]), CAST(:errors AS text[]), CAST(:retry_at AS timestamptz[]))
-        AS d(qid, mid, kind, wid, err, retry_at)
+                         CAST(:wids AS text[]), CAST(:errors AS text[]), CAST(:codes AS text[]),
+                         CAST(:retry_at AS timestamptz[]))
+        AS d(qid, mid, kind, wid, err, code, retry_at)
 ), m AS (
     UPDATE whatsapp_messages m SET
         status = CASE d.kind WHEN 'sent' THEN 'sent' WHEN 'retry' THEN 'queued' WHEN 'release' THEN 'queued'
@@ -172,10 +176,11 @@ WITH d AS (
         whatsapp_message_id = COALESCE(d.wid, m.whatsapp_message_id),
         sent_at = CASE WHEN d.kind = 'sent' THEN now() ELSE m.sent_at END,
         error = CASE WHEN d.kind IN ('sent', 'release') THEN NULL ELSE d.err END,
+        error_code = CASE WHEN d.kind IN ('sent', 'release') THEN NULL ELSE d.code END,
         failed_at = CASE WHEN d.kind IN ('failed', 'unknown') THEN now() ELSE m.failed_at END
     FROM d WHERE m.id = d.mid
       AND (m.status IN ('sending', 'queued', 'pending') OR (d.kind = 'sent' AND m.status = 'failed'))
-    RETURNING m.id, m.org_id, m.template_id, m.status, m.whatsapp_message_id, m.error, d.kind
+    RETURNING m.id, m.org_id, m.template_id, m.status, m.whatsapp_message_id, m.error, m.error_code, d.kind
 ), q AS (
     UPDATE notification_queue q SET
         status = CASE d.kind WHEN 'sent' THEN 'completed' WHEN 'retry' THEN 'pending'
@@ -184,6 +189,7 @@ WITH d AS (
         scheduled_for = COALESCE(d.retry_at, q.scheduled_for),
         completed_at = CASE WHEN d.kind IN ('sent', 'failed', 'unknown') THEN now() END,
         error_message = d.err,
+        error_code = d.code,
         whatsapp_message_id = COALESCE(d.wid, q.whatsapp_message_id),
         lease_expires_at = NULL
     -- a row reclaimed as unknown only takes the news that its send did go out
@@ -194,7 +200,7 @@ WITH d AS (
           GROUP BY template_id) c
     WHERE t.id = c.template_id
 )
-SELECT id, org_id, status, whatsapp_message_id, error, kind FROM m
+SELECT id, org_id, status, whatsapp_message_id, error, error_code, kind FROM m
 """)
 
 
@@ -206,6 +212,7 @@ def complete(*, conn: Connection, outcomes: list[Outcome]) -> list[Any]:
         "qids": [o.queue_id for o in outcomes], "mids": [o.message_id for o in outcomes],
         "kinds": [o.kind for o in outcomes], "wids": [o.whatsapp_message_id for o in outcomes],
         "errors": [(o.error or "")[:2000] or None for o in outcomes],
+        "codes": [o.code if o.error else None for o in outcomes],
         "retry_at": [o.retry_at for o in outcomes],
     }
     return conn.execute(_COMPLETE_SQL, params).all()
@@ -231,13 +238,14 @@ WITH x AS (
     WHERE q.status = 'processing' AND q.lease_expires_at < now()
     FOR UPDATE OF q SKIP LOCKED
 ), msg AS (
-    UPDATE whatsapp_messages m SET status = 'failed', error = :reason, failed_at = now()
+    UPDATE whatsapp_messages m SET status = 'failed', error = :reason, error_code = :code, failed_at = now()
     FROM x WHERE m.id = x.message_id AND x.mstatus = 'sending'
     RETURNING m.id, m.org_id, m.whatsapp_message_id
 ), q AS (
     UPDATE notification_queue q SET
         status = CASE WHEN x.mstatus = 'sending' THEN 'unknown' ELSE 'pending' END,
         error_message = CASE WHEN x.mstatus = 'sending' THEN :reason ELSE q.error_message END,
+        error_code = CASE WHEN x.mstatus = 'sending' THEN :code ELSE q.error_code END,
         completed_at = CASE WHEN x.mstatus = 'sending' THEN now() END,
         attempts = q.attempts + CASE WHEN x.mstatus = 'sending' THEN 1 ELSE 0 END,
         lease_expires_at = NULL
@@ -253,5 +261,5 @@ def reclaim_expired(*, conn: Connection) -> tuple[int, list[Any]]:
     """Rows of dead workers: never-started sends go back to pending, started ones to 'unknown'.
 
     Returns how many rows were reclaimed and the message rows now failed as unknown (for events)."""
-    rows = conn.execute(_RECLAIM_SQL, {"reason": UNKNOWN_REASON}).all()
+    rows = conn.execute(_RECLAIM_SQL, {"reason": UNKNOWN_REASON, "code": UNKNOWN_CODE}).all()
     return sum(1 for r in rows if r.what == "queue"), [r for r in rows if r.what == "message"]

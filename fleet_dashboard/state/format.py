@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from fleet_dashboard import strings
+
 
 def iso(value: datetime | None) -> str:
     """An ISO timestamp for the browser to format in local time, or "" for none."""
@@ -40,3 +42,8 @@ def short(text: str | None, limit: int = 80) -> str:
     """One line of a long text for a table cell."""
     text = " ".join((text or "").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def failure(code: str | None, detail: str | None) -> str:
+    """Why a send failed, in Arabic when the failure has a code; the technical detail otherwise."""
+    return strings.error_text(code) if code else (detail or "")

@@ -15,7 +15,7 @@ from fleet_dashboard.models import WhatsAppMessage
 from fleet_dashboard.services import messaging, templates
 from fleet_dashboard.state import live
 from fleet_dashboard.state.auth import AuthState, guarded
-from fleet_dashboard.state.format import day_range, iso, short
+from fleet_dashboard.state.format import day_range, failure, iso, short
 from fleet_dashboard.state.paging import Paged
 
 PAGE_SIZE = 25
@@ -26,7 +26,8 @@ ALL = "all"
 def message_row(m: WhatsAppMessage) -> dict[str, str]:
     """A message as a table row of plain strings."""
     return {"id": str(m.id), "recipient": m.recipient_phone, "body": short(m.message_body), "status": m.status,
-            "template": m.template_name or "", "created_at": iso(m.created_at), "error": short(m.error, 60),
+            "template": m.template_name or "", "created_at": iso(m.created_at),
+            "error": short(failure(m.error_code, m.error), 60),
             "url": routes.message_url(str(m.id))}
 
 
@@ -133,7 +134,8 @@ class HistoryState(Paged, AuthState):
                 return
             if by_id.keys() & known:
                 state.rows = [{**row, "status": by_id[row["id"]].get("status") or row["status"],
-                               "error": short(by_id[row["id"]].get("error"), 60) or row["error"]}
+                               "error": short(failure(by_id[row["id"]].get("error_code"),
+                                                      by_id[row["id"]].get("error")), 60) or row["error"]}
                               if row["id"] in by_id else row for row in state.rows]
 
         await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.HISTORY,), org_id=org_id,

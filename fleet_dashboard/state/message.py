@@ -12,7 +12,7 @@ from fleet_dashboard.services import messaging
 from fleet_dashboard.services.errors import NotFound
 from fleet_dashboard.state import live
 from fleet_dashboard.state.auth import AuthState, guarded
-from fleet_dashboard.state.format import iso
+from fleet_dashboard.state.format import failure, iso
 
 
 class MessageState(AuthState):
@@ -31,7 +31,8 @@ class MessageState(AuthState):
             m = messaging.get_for_org(session=session, org_id=org_id, message_id=self._message_id())
             self.message = {
                 "id": str(m.id), "recipient": m.recipient_phone, "body": m.message_body, "status": m.status,
-                "template": m.template_name or "", "error": m.error or "", "whatsapp_id": m.whatsapp_message_id or "",
+                "template": m.template_name or "", "error": failure(m.error_code, m.error),
+                "error_detail": m.error if m.error_code else "", "whatsapp_id": m.whatsapp_message_id or "",
                 "created_at": iso(m.created_at), "sent_at": iso(m.sent_at), "delivered_at": iso(m.delivered_at),
                 "read_at": iso(m.read_at), "failed_at": iso(m.failed_at),
             }

@@ -13,7 +13,7 @@ from fleet_dashboard.models import NotificationQueue
 from fleet_dashboard.services import queue, templates
 from fleet_dashboard.state import live
 from fleet_dashboard.state.auth import AuthState, guarded
-from fleet_dashboard.state.format import iso, short
+from fleet_dashboard.state.format import failure, iso, short
 from fleet_dashboard.state.paging import Paged
 
 PAGE_SIZE = 30
@@ -24,7 +24,8 @@ def queue_row(n: NotificationQueue, names: dict[uuid.UUID, str]) -> dict[str, st
     return {"id": str(n.id), "recipient": n.recipient_phone, "status": n.status,
             "template": names.get(n.template_id, "") if n.template_id else "",
             "scheduled_for": iso(n.scheduled_for), "attempts": f"{n.attempts}/{n.max_attempts}",
-            "error": short(n.error_message, 60), "created_at": iso(n.created_at),
+            "error": short(failure(n.error_code, n.error_message), 90), "error_detail": n.error_message or "",
+            "created_at": iso(n.created_at),
             "message_url": routes.message_url(str(n.message_id)) if n.message_id else ""}
 
 

@@ -59,7 +59,7 @@ def emit_all(session: Session, events_: list[dict[str, Any]]) -> None:
 
 def _status_events(rows: list[Any]) -> list[dict[str, Any]]:
     return [messaging.status_event(org_id=r.org_id, message_id=r.id, whatsapp_message_id=r.whatsapp_message_id,
-                                   status=r.status, error=r.error)
+                                   status=r.status, error=r.error, error_code=getattr(r, "error_code", None))
             for r in rows if getattr(r, "kind", "failed") not in ("retry", "release")]
 
 
@@ -98,7 +98,8 @@ class Worker:
             count, unknown = queue_claims.reclaim_expired(conn=session.connection())
             emit_all(session, [messaging.status_event(org_id=r.org_id, message_id=r.id, status="failed",
                                                       whatsapp_message_id=r.whatsapp_message_id,
-                                                      error=queue_claims.UNKNOWN_REASON) for r in unknown])
+                                                      error=queue_claims.UNKNOWN_REASON,
+                                                      error_code=queue_claims.UNKNOWN_CODE) for r in unknown])
             return count
 
         count = await self._db_call(work)

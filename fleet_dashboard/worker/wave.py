@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 TIMEOUT_REASON = ("the send timed out: WhatsApp may have the message, so it is not resent "
                   "automatically; retry it only after checking")
+TIMEOUT_CODE = "send_timeout"
+SEND_FAILED_CODE = "send_failed"
 
 
 @dataclass
@@ -36,29 +38,29 @@ class RetryPolicy:
 
 def prepare(row: Claimed) -> Outcome | None:
     """Fill in the body to send; a permanent error (no retry can fix it) returns a failed outcome."""
-    def failed(reason: str) -> Outcome:
-        return Outcome(queue_id=row.id, message_id=row.message_id, kind="failed", error=reason)
+    def failed(reason: str, code: str) -> Outcome:
+        return Outcome(queue_id=row.id, message_id=row.message_id, kind="failed", error=reason, code=code)
 
     if row.opted_out:
-        return failed(f"{row.message_phone or row.recipient_phone} has opted out of messages")
+        return failed(f"{row.message_phone or row.recipient_phone} has opted out of messages", "opted_out")
     if row.message_id is not None and row.message_body is not None:
         if row.message_status not in ("pending", "queued", "failed"):
-            return failed(f"the message is already {row.message_status}; not sending it again")
+            return failed(f"the message is already {row.message_status}; not sending it again", "already_handled")
         row.body, row.recipient_phone = row.message_body, row.message_phone or row.recipient_phone
     elif row.template_body is None:
-        return failed("unknown template: it was deleted or never existed")
+        return failed("unknown template: it was deleted or never existed", "unknown_template")
     elif row.template_active is False:
-        return failed(f"template {row.template_name!r} is disabled")
+        return failed(f"template {row.template_name!r} is disabled", "template_inactive")
     else:
         try:
             row.body = templates.render(row.template_body, row.variables)
         except DomainError as exc:
-            return failed(exc.message)
+            return failed(exc.message, exc.code)
     if not E164.match(row.recipient_phone or ""):
         try:
             row.recipient_phone = phones.normalize_phone(row.recipient_phone)
         except DomainError as exc:
-            return failed(exc.message)
+            return failed(exc.message, exc.code)
     return None
 
 
@@ -84,7 +86,8 @@ async def _send_one(engine, row: Claimed, policy: RetryPolicy, timeout: float,
         # Nothing left the process: hand it back, at no attempt's cost.
         return _release(row)
     except TimeoutError:
-        return Outcome(queue_id=row.id, message_id=row.message_id, kind="unknown", error=TIMEOUT_REASON)
+        return Outcome(queue_id=row.id, message_id=row.message_id, kind="unknown", error=TIMEOUT_REASON,
+                       code=TIMEOUT_CODE)
     except Exception as exc:  # any other failure is this attempt's failure
         return _failure(row, str(exc) or type(exc).__name__, policy)
     return Outcome(queue_id=row.id, message_id=row.message_id, kind="sent", whatsapp_message_id=str(wid))
@@ -98,7 +101,7 @@ def _failure(row: Claimed, error: str, policy: RetryPolicy) -> Outcome:
     done = row.attempts + 1
     if done >= row.max_attempts:
         return Outcome(queue_id=row.id, message_id=row.message_id, kind="failed",
-                       error=f"{error} (attempt {done} of {row.max_attempts})")
+                       error=f"{error} (attempt {done} of {row.max_attempts})", code=SEND_FAILED_CODE)
     return Outcome(queue_id=row.id, message_id=row.message_id, kind="retry",
-                   error=f"{error} (attempt {done} of {row.max_attempts}; retrying)",
+                   error=f"{error} (attempt {done} of {row.max_attempts}; retrying)", code=SEND_FAILED_CODE,
                    retry_at=utcnow() + timedelta(seconds=policy.delay(done)))

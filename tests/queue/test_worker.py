@@ -100,7 +100,7 @@ def test_failed_sends_back_off_then_fail_after_max_attempts(sim, db, org_tpl):
             engine.factory.apply(org.id, "fail-sends", {"count": 3})
             await wait_until(lambda: _all_in(org.id, {"failed"}), what="failed")
             row = _statuses(org.id)[doomed.id]
-            assert row.attempts == 3 and "attempt 3 of 3" in row.error_message
+            assert row.attempts == 3 and "attempt 3 of 3" in row.error_message and row.error_code == "send_failed"
             assert "simulated send failure" in row.error_message
             # Two backoffs of at least 0.2 s and 0.4 s separate the three attempts.
             assert (row.completed_at - row.created_at).total_seconds() >= 0.6
@@ -145,6 +145,9 @@ def test_permanent_errors_fail_at_once_and_send_nothing(sim, db, org_tpl):
     assert "opted out" in rows[opted.id].error_message
     assert "code" in rows[missing.id].error_message
     assert "unknown template" in rows[gone.id].error_message
+    # Each says why as a code too, which the dashboard shows in Arabic.
+    assert (rows[opted.id].error_code, rows[missing.id].error_code, rows[gone.id].error_code) == \
+        ("opted_out", "missing_variables", "unknown_template")
     assert _sent_texts(org.id) == []
     assert scalar("SELECT count(*) FROM whatsapp_messages") == 0
 
