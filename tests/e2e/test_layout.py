@@ -62,7 +62,7 @@ def test_every_org_page_is_rtl_and_fits_a_phone(page: Page, app_server: AppServe
     pages = {"/connect": page.get_by_test_id("session-status"), "/send": page.get_by_label("رقم المستلم"),
              "/templates": page.get_by_test_id("template-row").first,
              "/history": page.get_by_test_id("message-row").first, "/audit": page.get_by_test_id("audit-row").first,
-             "/queue": page.get_by_test_id("queue-row").first}
+             "/queue": page.get_by_test_id("queue-row").first, "/settings": page.get_by_label("الرابط")}
     for path, ready in pages.items():
         page.goto(path)
         expect(page).to_have_url(at(path))
