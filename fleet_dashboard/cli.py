@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -93,15 +94,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def local_secret_key(path: Path) -> str:
+    """A random SECRET_KEY kept in `path` (mode 0600), made on first use: a development install never
+    signs sessions with the public placeholder, and sessions survive restarts."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key + "\n")
+    return key
+
+
 @command("run")
 def cmd_run(args: argparse.Namespace) -> int:
-    from fleet_dashboard.settings import get_settings
+    from fleet_dashboard.settings import PLACEHOLDER_SECRET, get_settings
 
     server = ensure_database()
     try:
         cmd_migrate(args)
         cmd_demo(args)
         env = {**os.environ, "REFLEX_USE_NPM": "1", "REFLEX_TELEMETRY_ENABLED": "false"}
+        if get_settings().secret_key == PLACEHOLDER_SECRET:
+            env["SECRET_KEY"] = local_secret_key(ROOT / "data" / "secret_key")
+            print("SECRET_KEY is not set: sessions are signed with a random key kept in data/secret_key")
         port = str(get_settings().port)
         bin_dir = Path(sys.executable).parent
         env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"

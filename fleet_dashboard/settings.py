@@ -54,9 +54,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
-        if self.environment == "production" and self.secret_key in ("", PLACEHOLDER_SECRET):
+        if self.environment != "development" and self.secret_key in ("", PLACEHOLDER_SECRET):
             raise ValueError("SECRET_KEY must be set to a real secret outside development")
-        if self.environment == "production" and self.jwt_secret in ("", PLACEHOLDER_SECRET):
+        if self.environment != "development" and self.jwt_secret in ("", PLACEHOLDER_SECRET):
             raise ValueError("JWT_SECRET must not be a placeholder outside development")
         return self
 
