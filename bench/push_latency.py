@@ -21,6 +21,7 @@ round trip; p95(a)/p95(b) is printed too. Exit status 1 when a verdict fails.
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -278,7 +279,8 @@ def main() -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="fd-bench-") as tmp, own_database(SERVER, "fleet_bench") as url:
         # Services called from here (queueing the messages) publish on the app's bus.
-        os.environ.update(DATABASE_URL=url, ENVIRONMENT="test", BUS_BACKEND="postgres")
+        os.environ.update(DATABASE_URL=url, ENVIRONMENT="test", BUS_BACKEND="postgres",
+                          SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(32))
         log_path = Path(tmp) / "server.log"
         with running_app(url, port=port, log_path=log_path) as server, sync_playwright() as pw:
             print(f"app up on :{port} in {time.monotonic() - started:.0f} s", flush=True)
