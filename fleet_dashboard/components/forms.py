@@ -30,16 +30,18 @@ def filter_bar(*children: rx.Component) -> rx.Component:
     return rx.flex(*children, gap="0.75rem", wrap="wrap", align="end", width="100%", margin_bottom="1rem")
 
 
-def pager(*, has_prev: rx.Var, has_next: rx.Var, on_first, on_prev, on_next) -> rx.Component:
-    """First / previous / next buttons for keyset pages."""
+def pager(state) -> rx.Component:
+    """First / previous / next buttons for a keyset-paged state (state/paging.py's Paged)."""
     from fleet_dashboard import strings
 
+    has_prev = state.page_no > 1
     return rx.hstack(
-        rx.button(strings.FIRST_PAGE, variant="soft", disabled=~has_prev, on_click=on_first, data_testid="page-first"),
-        rx.button(rx.icon("chevron-right", size=16), variant="soft", disabled=~has_prev, on_click=on_prev,
+        rx.button(strings.FIRST_PAGE, variant="soft", disabled=~has_prev, on_click=state.first_page,
+                  data_testid="page-first"),
+        rx.button(rx.icon("chevron-right", size=16), variant="soft", disabled=~has_prev, on_click=state.prev_page,
                   aria_label=strings.PREV_PAGE, data_testid="page-prev"),
-        rx.button(strings.NEXT_PAGE, rx.icon("chevron-left", size=16), variant="soft", disabled=~has_next,
-                  on_click=on_next, data_testid="page-next"),
+        rx.button(strings.NEXT_PAGE, rx.icon("chevron-left", size=16), variant="soft", disabled=~state.has_next,
+                  on_click=state.next_page, data_testid="page-next"),
         spacing="2", margin_top="1rem", justify="center", width="100%",
     )
 

@@ -44,7 +44,6 @@ def audit_log() -> rx.Component:
         _filters(),
         data_table((strings.COL_DATE, strings.AUDIT_EVENT, strings.AUDIT_ACTOR, strings.AUDIT_DETAILS), S.rows, _row,
                    empty=strings.AUDIT_EMPTY),
-        pager(has_prev=S.page_no > 1, has_next=S.has_next, on_first=S.first_page, on_prev=S.prev_page,
-              on_next=S.next_page),
+        pager(S),
         width="100%",
     )

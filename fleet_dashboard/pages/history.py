@@ -65,8 +65,7 @@ def history() -> rx.Component:
         data_table((strings.COL_RECIPIENT, strings.COL_BODY, strings.COL_STATUS, strings.COL_TEMPLATE,
                     strings.COL_DATE, strings.COL_DETAILS), S.rows, _row,
                    empty=strings.HISTORY_EMPTY, empty_test_id="history-empty"),
-        pager(has_prev=S.page_no > 1, has_next=S.has_next, on_first=S.first_page, on_prev=S.prev_page,
-              on_next=S.next_page),
+        pager(S),
         width="100%",
     )
 

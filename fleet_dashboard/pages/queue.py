@@ -51,7 +51,6 @@ def queue_page() -> rx.Component:
         data_table((strings.COL_RECIPIENT, strings.COL_STATUS, strings.COL_TEMPLATE, strings.COL_SCHEDULED,
                     strings.COL_ATTEMPTS, strings.COL_ERROR, strings.COL_ACTIONS), S.rows, _row,
                    empty=strings.QUEUE_EMPTY, empty_test_id="queue-empty"),
-        pager(has_prev=S.page_no > 1, has_next=S.has_next, on_first=S.first_page, on_prev=S.prev_page,
-              on_next=S.next_page),
+        pager(S),
         width="100%", spacing="3",
     )
