@@ -121,6 +121,8 @@ class WhatsAppSession(SQLModel, table=True):
     last_connected_at: datetime | None = _ts()
     last_disconnected_at: datetime | None = _ts()
     connection_error: str | None = None
+    # The reason as a code (strings.ERRORS), so the Connect page says it in Arabic.
+    connection_error_code: str | None = Field(default=None, max_length=64)
     retry_count: int = 0
     enabled: bool = False
     created_at: datetime = _created()

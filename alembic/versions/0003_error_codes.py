@@ -1,4 +1,4 @@
-"""Failure codes beside the free-text errors, so the dashboard can say why in Arabic.
+"""Failure codes beside the free-text errors (messages, queue, sessions), so the dashboard can say why in Arabic.
 
 Revision ID: 0003
 Revises: 0002
@@ -21,8 +21,10 @@ TABLES = ("whatsapp_messages", "notification_queue")
 def upgrade() -> None:
     for table in TABLES:
         op.add_column(table, sa.Column("error_code", sa.String(length=64), nullable=True))
+    op.add_column("whatsapp_sessions", sa.Column("connection_error_code", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("whatsapp_sessions", "connection_error_code")
     for table in TABLES:
         op.drop_column(table, "error_code")

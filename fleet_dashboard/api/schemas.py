@@ -59,6 +59,7 @@ class SessionInitOut(BaseModel):
     qr_expires_at: str | None = None
     message: str | None = None
     connection_error: str | None = None
+    connection_error_code: str | None = None
 
 
 class SessionQrOut(BaseModel):
@@ -76,6 +77,7 @@ class SessionStatusOut(BaseModel):
     display_name: str | None = None
     last_connected_at: str | None = None
     connection_error: str | None = None
+    connection_error_code: str | None = None
 
 
 class OkOut(BaseModel):

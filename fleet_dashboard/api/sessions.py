@@ -78,7 +78,8 @@ async def init_session(request: Request, principal: SessionsCaller,
                               message="Session initializing, check status endpoint")
     return SessionInitOut(session_id=session_id, status=view["status"], qr_code=view.get("qr_code"),
                           qr_expires_at=view.get("qr_expires_at"),
-                          connection_error=view.get("connection_error"))
+                          connection_error=view.get("connection_error"),
+                          connection_error_code=view.get("connection_error_code"))
 
 
 @router.get("/{org_id}/qr", response_model=SessionQrOut, summary="The current pairing QR code")
@@ -97,7 +98,8 @@ async def get_status(org_id: str, principal: SessionsCaller) -> SessionStatusOut
     return SessionStatusOut(status=view["status"], phone_number=view.get("phone_number"),
                             display_name=view.get("display_name"),
                             last_connected_at=view.get("last_connected_at"),
-                            connection_error=view.get("connection_error"))
+                            connection_error=view.get("connection_error"),
+                            connection_error_code=view.get("connection_error_code"))
 
 
 def _logout(org_id: uuid.UUID, actor_id: uuid.UUID | None, ip: str | None) -> None:

@@ -67,7 +67,11 @@ def _qr() -> rx.Component:
 def _error() -> rx.Component:
     return rx.vstack(
         rx.callout.root(rx.callout.icon(rx.icon("triangle-alert")),
-                        rx.callout.text(strings.ERROR_REASON, ": ", S.connection_error, data_testid="session-error"),
+                        rx.vstack(rx.text(rx.cond(S.reason_text != "", S.reason_text, strings.SESSION_ERROR_GENERIC),
+                                          size="2", data_testid="session-reason"),
+                                  rx.text(strings.ERROR_REASON, ": ", rx.el.span(S.connection_error, dir="ltr"),
+                                          size="1", data_testid="session-error"),
+                                  spacing="1"),
                         color_scheme="red"),
         _field(strings.RETRY_COUNT, ltr(S.retry_count), "session-retries"),
         _manage_only(rx.hstack(rx.button(rx.icon("rotate-ccw", size=16), strings.RETRY, on_click=S.retry,
@@ -79,6 +83,10 @@ def _error() -> rx.Component:
 
 def _disconnected() -> rx.Component:
     return rx.vstack(
+        # After a drop (reconnecting by itself) or a phone-side unlink: say why, in Arabic.
+        rx.cond(S.reason_text != "", rx.callout.root(rx.callout.icon(rx.icon("info")),
+                                                     rx.callout.text(S.reason_text), color_scheme="amber",
+                                                     data_testid="session-reason")),
         rx.text(strings.CONNECT_INTRO),
         _manage_only(rx.button(rx.icon("qr-code", size=16), strings.CONNECT_BUTTON, on_click=S.connect,
                                size="3", data_testid="connect")),

@@ -47,6 +47,7 @@ def status_view(row: WhatsAppSession) -> dict[str, Any]:
         "qr_expires_at": _iso(row.qr_expires_at),
         "last_connected_at": _iso(row.last_connected_at),
         "connection_error": row.connection_error,
+        "connection_error_code": row.connection_error_code,
         "retry_count": row.retry_count,
         "enabled": row.enabled,
     }
@@ -83,6 +84,7 @@ def request_connect(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID 
     row.enabled = True
     if row.status in (SessionStatus.disconnected.value, SessionStatus.error.value):
         row.status, row.retry_count, row.connection_error = SessionStatus.connecting.value, 0, None
+        row.connection_error_code = None
     return _command(session, row, "connect", actor_id, ip_address)
 
 
@@ -93,6 +95,7 @@ def request_retry(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | 
     row.enabled = True
     if row.status != SessionStatus.connected.value:
         row.status, row.retry_count, row.connection_error = SessionStatus.connecting.value, 0, None
+        row.connection_error_code = None
     return _command(session, row, "retry", actor_id, ip_address)
 
 
@@ -105,6 +108,7 @@ def request_logout(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID |
     row.enabled, row.whatsapp_id, row.qr_code, row.qr_expires_at = False, None, None, None
     row.phone_number, row.display_name = None, None
     row.status, row.retry_count, row.connection_error = SessionStatus.disconnected.value, 0, None
+    row.connection_error_code = None
     row.last_disconnected_at = utcnow()
     return _command(session, row, "logout", actor_id, ip_address)
 
@@ -114,7 +118,7 @@ def request_stop(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | N
     """Close the socket but keep the paired device, so a later connect resumes without a scan."""
     row = get_for_update(session=session, org_id=org_id)
     row.enabled, row.qr_code, row.qr_expires_at = False, None, None
-    row.status, row.connection_error = SessionStatus.disconnected.value, None
+    row.status, row.connection_error, row.connection_error_code = SessionStatus.disconnected.value, None, None
     row.last_disconnected_at = utcnow()
     return _command(session, row, "stop", actor_id, ip_address)
 

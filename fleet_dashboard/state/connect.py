@@ -7,7 +7,7 @@ from typing import Any
 
 import reflex as rx
 
-from fleet_dashboard import routes
+from fleet_dashboard import routes, strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.services import qr, sessions
 from fleet_dashboard.state import live
@@ -31,6 +31,8 @@ class ConnectState(AuthState):
     display_name: str = ""
     last_connected_at: str = ""
     connection_error: str = ""
+    # Why the session is down, in Arabic ("" when there is no reason or no code for it).
+    reason_text: str = ""
     retry_count: int = 0
     qr_src: str = ""
     qr_seconds_left: int = 0
@@ -47,6 +49,8 @@ class ConnectState(AuthState):
         self.display_name = view.get("display_name") or ""
         self.last_connected_at = view.get("last_connected_at") or ""
         self.connection_error = view.get("connection_error") or ""
+        reason_code = view.get("connection_error_code")
+        self.reason_text = strings.error_text(reason_code) if reason_code else ""
         self.retry_count = int(view.get("retry_count") or 0)
         code = (view.get("qr_code") or "") if self.status == "qr_pending" else ""
         if code != self._qr_code:

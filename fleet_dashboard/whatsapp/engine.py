@@ -35,7 +35,8 @@ def _mark_stopped(org_ids: list[uuid.UUID]) -> None:
         session.execute(update(WhatsAppSession)
                         .where(WhatsAppSession.org_id.in_(org_ids),
                                WhatsAppSession.status.in_(("connected", "connecting", "qr_pending")))
-                        .values(status="disconnected", connection_error="engine stopped", qr_code=None,
+                        .values(status="disconnected", connection_error="engine stopped",
+                                connection_error_code="engine_stopped", qr_code=None,
                                 qr_expires_at=None))
 
 

@@ -98,7 +98,8 @@ class Supervisor:
                 if outcome is Outcome.FAILED:
                     waiting = await self._after_failure(reason)
                 elif outcome is Outcome.BANNED:
-                    await self._write({"status": "error", "connection_error": reason}, "temporary_ban",
+                    await self._write({"status": "error", "connection_error": reason,
+                                       "connection_error_code": "temporary_ban"}, "temporary_ban",
                                       {"reason": reason})
                     waiting = True
                 else:
@@ -131,12 +132,14 @@ class Supervisor:
         self.failures += 1
         if self.failures >= settings.reconnect_max_failures:
             text = f"gave up after {self.failures} failed attempts in a row: {reason}"
-            await self._write({"status": "error", "connection_error": text, "retry_count": self.failures,
+            await self._write({"status": "error", "connection_error": text, "connection_error_code": "connect_gave_up",
+                               "retry_count": self.failures,
                                "qr_code": None, "qr_expires_at": None}, "session_error", {"reason": reason})
             return True
         delay = reconnect_delay(self.failures, base=settings.reconnect_base_seconds,
                                 cap=settings.reconnect_max_seconds)
-        await self._write({"status": "disconnected", "connection_error": reason, "retry_count": self.failures,
+        await self._write({"status": "disconnected", "connection_error": reason,
+                           "connection_error_code": "connect_failed", "retry_count": self.failures,
                            "last_disconnected_at": utcnow(), "qr_code": None, "qr_expires_at": None},
                           "session_disconnected", {"reason": reason, "retry_in_seconds": round(delay, 2)})
         self.state = "backoff"
@@ -226,7 +229,8 @@ class Supervisor:
 
     async def _on_connected(self, event: Connected) -> None:
         values: dict[str, Any] = {"status": "connected", "last_connected_at": utcnow(), "qr_code": None,
-                                  "qr_expires_at": None, "connection_error": None, "retry_count": 0}
+                                  "qr_expires_at": None, "connection_error": None, "connection_error_code": None,
+                                  "retry_count": 0}
         if event.jid:
             values["whatsapp_id"] = event.jid
         if event.phone:
@@ -245,7 +249,8 @@ class Supervisor:
         if outcome is Outcome.DISABLED:
             return
         values: dict[str, Any] = {"status": "disconnected", "enabled": False, "qr_code": None,
-                                  "qr_expires_at": None, "connection_error": reason, "retry_count": 0,
+                                  "qr_expires_at": None, "connection_error": reason,
+                                  "connection_error_code": _FINAL_CODES.get(outcome), "retry_count": 0,
                                   "last_disconnected_at": utcnow()}
         audit = "session_disconnected"
         if outcome is Outcome.LOGGED_OUT:
@@ -263,6 +268,10 @@ class Supervisor:
                      audit_data: dict[str, Any] | None = None, *, require_enabled: bool = True):
         return await asyncio.to_thread(store.transition, self.org_id, values, audit_type=audit_type,
                                        audit_data=audit_data, require_enabled=require_enabled)
+
+
+# Why a session ended without a retry, for the Connect page (strings.ERRORS).
+_FINAL_CODES = {Outcome.LOGGED_OUT: "logged_out_phone", Outcome.QR_EXPIRED: "qr_expired"}
 
 
 def _reason(exc: BaseException) -> str:

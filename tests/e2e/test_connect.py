@@ -36,6 +36,7 @@ def test_pair_rotate_drop_recover_and_disconnect(page: Page, app_server: AppServ
     expect(qr).to_have_count(0)
 
     seen = watch_texts(page, "session-status")
+    reasons = watch_texts(page, "session-reason")
     # The first reconnect attempt fails too, so the outage lasts a backoff step: long enough to show,
     # where a drop healed within one batch of bus events would (rightly) never leave "متصل".
     app_server.simulate(owner.org_id, "fail-connects", count=1)
@@ -46,6 +47,9 @@ def test_pair_rotate_drop_recover_and_disconnect(page: Page, app_server: AppServ
     statuses = seen()
     assert any(s != "متصل" for s in statuses), f"the drop never showed: {statuses}"
     assert statuses[-1] == "متصل"
+    # While it reconnects by itself, the page says so in Arabic; once connected the note is gone.
+    assert "انقطع الاتصال بواتساب؛ نعيد المحاولة تلقائياً." in reasons(), reasons()
+    expect(page.get_by_test_id("session-reason")).to_have_count(0)
 
     page.get_by_role("button", name="قطع الاتصال").click()
     dialog = page.get_by_role("alertdialog")

@@ -175,6 +175,7 @@ def test_temporary_ban_stops_sending_until_a_retry(sim_env, db: Session, make_or
             await asyncio.to_thread(feed, client, pb.TemporaryBan(Code=1, Expire=3600))
             row = await wait_row(org.id, lambda r: r.status == "error")
             assert "temporarily banned" in row.connection_error and "SEND_TO_TOO_MANY_PEOPLE" in row.connection_error
+            assert row.connection_error_code == "temporary_ban"
             assert audit_rows(org.id, "temporary_ban")
             assert not engine.is_connected(org.id)
         finally:

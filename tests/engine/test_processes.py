@@ -90,6 +90,7 @@ def test_two_engines_never_share_an_org_and_take_over_when_the_owner_is_killed(s
         for org_id in ids:
             row = wait_row_sync(org_id, lambda r: r.status == "disconnected", timeout=5)
             assert row.enabled and row.connection_error == "engine stopped"
+            assert row.connection_error_code == "engine_stopped"
         assert all(h == [] for h in _lock_holders(ids).values())
     finally:
         for proc in (a, b):

@@ -51,6 +51,7 @@ def test_failed_connects_back_off_then_cap_to_error_until_a_user_retries(sim_env
             elapsed = time.monotonic() - started
             assert row.retry_count == 4 and "gave up after 4 failed attempts" in row.connection_error
             assert "simulated connection failure" in row.connection_error
+            assert row.connection_error_code == "connect_gave_up"
             waits = [a.event_data["retry_in_seconds"] for a in audit_rows(org.id, "session_disconnected")]
             # base 0.2 s, cap 0.8 s: each wait within [ceiling/2, ceiling].
             for wait, ceiling in zip(waits, [0.2, 0.4, 0.8], strict=True):
@@ -71,7 +72,7 @@ def test_failed_connects_back_off_then_cap_to_error_until_a_user_retries(sim_env
 
             await asyncio.to_thread(_retry, db, org.id)
             row = await wait_row(org.id, lambda r: r.status == "connected")
-            assert row.retry_count == 0 and row.connection_error is None
+            assert row.retry_count == 0 and row.connection_error is None and row.connection_error_code is None
             assert "qr_generated" not in audit_types(org.id)
         finally:
             await engine.stop()
