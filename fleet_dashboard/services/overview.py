@@ -10,10 +10,10 @@ from sqlmodel import Session
 
 _ORGS_SQL = text("""
 SELECT o.id, o.name, o.slug,
-       COALESCE(s.status, 'disconnected') AS status, s.phone_number, s.connection_error,
+       COALESCE(s.status, 'disconnected') AS status, s.phone_number, s.connection_error, s.connection_error_code,
        COALESCE(m.today, 0) AS sent_today, COALESCE(m.week, 0) AS sent_week,
        COALESCE(m.failed_week, 0) AS failed_week, COALESCE(q.depth, 0) AS queue_depth,
-       lf.error AS last_failure
+       lf.error AS last_failure, lf.error_code AS last_failure_code
 FROM organizations o
 LEFT JOIN whatsapp_sessions s ON s.org_id = o.id
 LEFT JOIN (
@@ -28,7 +28,7 @@ LEFT JOIN (
     WHERE status IN ('pending', 'processing') GROUP BY org_id
 ) q ON q.org_id = o.id
 LEFT JOIN LATERAL (
-    SELECT error FROM whatsapp_messages
+    SELECT error, error_code FROM whatsapp_messages
     WHERE org_id = o.id AND status = 'failed' ORDER BY created_at DESC LIMIT 1
 ) lf ON true
 ORDER BY o.name
@@ -58,7 +58,9 @@ def org_overview(*, session: Session, now: datetime | None = None) -> list[dict[
             "org_id": r.id, "name": r.name, "slug": r.slug, "status": r.status, "phone": r.phone_number or "",
             "sent_today": r.sent_today, "sent_week": r.sent_week, "failed_week": r.failed_week,
             "failure_rate": (r.failed_week / attempted) if attempted else 0.0, "queue_depth": r.queue_depth,
+            # The session's trouble first, else the latest failed message; the code says it in any language.
             "last_error": r.connection_error or r.last_failure or "",
+            "last_error_code": r.connection_error_code if r.connection_error else r.last_failure_code,
         })
     return out
 

@@ -13,6 +13,7 @@ from fleet_dashboard.services import orgs, overview
 from fleet_dashboard.services.errors import NotFound
 from fleet_dashboard.state import live
 from fleet_dashboard.state.auth import AuthState, Ctx, guarded
+from fleet_dashboard.state.format import failure, short
 
 # Counting messages again on every receipt would cost one aggregate per event; at most this often.
 RECOUNT_SECONDS = 2.0
@@ -22,7 +23,8 @@ def org_row(o: dict[str, Any]) -> dict[str, str]:
     return {"id": str(o["org_id"]), "name": o["name"], "slug": o["slug"], "status": o["status"],
             "phone": o["phone"], "sent_today": str(o["sent_today"]), "sent_week": str(o["sent_week"]),
             "failure_rate": f"{o['failure_rate'] * 100:.0f}%", "queue_depth": str(o["queue_depth"]),
-            "last_error": o["last_error"][:120], "url": routes.admin_org_url(o["slug"])}
+            "last_error": short(failure(o["last_error_code"], o["last_error"]), 120),
+            "url": routes.admin_org_url(o["slug"])}
 
 
 class AdminState(AuthState):
