@@ -274,6 +274,27 @@ class Webhook(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class WebhookDelivery(SQLModel, table=True):
+    """One event owed to one webhook until it is delivered or given up: retries survive a restart.
+
+    The id is the delivery id the receiver sees (payload `id`, X-Fleet-Delivery), so a resend after a
+    crash is recognisable as a duplicate. Delivered rows are deleted; failed ones stay for a look."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    webhook_id: uuid.UUID = Field(foreign_key="webhooks.id", ondelete="CASCADE", index=True)
+    org_id: uuid.UUID = Field(foreign_key="organizations.id", ondelete="CASCADE")
+    event: dict[str, Any] = _json(dict)
+    status: str = Field(default="pending", max_length=20)
+    attempts: int = 0
+    next_attempt_at: datetime = _created()
+    last_error: str | None = None
+    created_at: datetime = _created()
+
+
 class SimulatorSent(SQLModel, table=True):
     """What the simulated WhatsApp network accepted, kept so duplicates show across restarts."""
 

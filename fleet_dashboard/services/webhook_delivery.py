@@ -11,10 +11,13 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 
+from fleet_dashboard.models import utcnow
 from fleet_dashboard.services import audit
 from fleet_dashboard.services.webhooks import (
     EVENTS,
@@ -32,6 +35,9 @@ AUDIT_EVENT = "webhook_delivery"
 USER_AGENT = "FleetDashboard-Webhooks/1"
 # Advisory lock key: with the postgres bus every process sees every event, so one process delivers.
 LEADER_LOCK_KEY = 0x46_6C_57_48  # "FlWH"
+# A stored delivery becomes due for the resume loop this long after it was stored, unless an attempt
+# moved it: time enough for its first attempt (bounded by RetryPolicy.timeout_seconds) to end.
+FIRST_ATTEMPT_GRACE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -72,30 +78,48 @@ def _retry_after(response: httpx.Response) -> float | None:
         return parsed.timestamp() - time.time() if parsed else None
 
 
+_SETTLE_SQL = {
+    "delivered": text("DELETE FROM webhook_deliveries WHERE id = :id"),
+    "failed": text("UPDATE webhook_deliveries SET status = 'failed', attempts = :attempt, last_error = :error "
+                   "WHERE id = :id"),
+    "retrying": text("UPDATE webhook_deliveries SET attempts = :attempt, last_error = :error, "
+                     "next_attempt_at = now() + make_interval(secs => :wait) WHERE id = :id"),
+}
+
+
 def _audit_attempt(target: Target, data: dict[str, Any]) -> None:
+    """The attempt's audit row and, in the same transaction, what is still owed (no row: nothing owed)."""
     from fleet_dashboard.db import session_scope
 
     with session_scope() as session:
         audit.record(session=session, org_id=target.org_id, event_type=AUDIT_EVENT,
                      event_data={"webhook_id": str(target.id), "url": target.url, **data})
+        session.execute(_SETTLE_SQL[data["outcome"]], {
+            "id": data["delivery_id"], "attempt": data["attempt"], "wait": data["next_retry_seconds"] or 0,
+            "error": data["error"] or (f"HTTP {data['status_code']}" if data["status_code"] else None)})
 
 
 async def deliver(*, client: httpx.AsyncClient, target: Target, event: dict[str, Any],
                   policy: RetryPolicy | None = None,
-                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> bool:
-    """POST one event until a 2xx, a permanent 4xx, or the attempts run out; audits every attempt."""
+                  sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+                  delivery_id: str | None = None, first_attempt: int = 1) -> bool:
+    """POST one event until a 2xx, a permanent 4xx, or the attempts run out; audits every attempt.
+
+    With a stored delivery (`delivery_id` of a webhook_deliveries row) every attempt also records what is
+    still owed, so a restart resumes at `first_attempt` = attempts made + 1."""
     policy = policy or RetryPolicy()
-    delivery_id = str(uuid.uuid4())
+    delivery_id = delivery_id or str(uuid.uuid4())
     # Judged again now, with DNS: a public name may have been pointed at an internal address since it was saved.
     blocked = await asyncio.to_thread(blocked_address, target.url, resolve=True)
-    if blocked:
-        log.warning("webhook %s not called: %s", target.id, blocked)
+    if blocked or first_attempt > policy.max_attempts:
+        error = f"refused: {blocked}" if blocked else "no attempts left"
+        log.warning("webhook %s not called: %s", target.id, error)
         await asyncio.to_thread(_audit_attempt, target, {
-            "delivery_id": delivery_id, "event": event["type"], "attempt": 1, "status_code": None,
-            "error": f"refused: {blocked}", "outcome": "failed", "next_retry_seconds": None})
+            "delivery_id": delivery_id, "event": event["type"], "attempt": first_attempt, "status_code": None,
+            "error": error, "outcome": "failed", "next_retry_seconds": None})
         return False
     body = build_payload(event, delivery_id=delivery_id)
-    for attempt in range(1, policy.max_attempts + 1):
+    for attempt in range(first_attempt, policy.max_attempts + 1):
         status_code, error, retry_after = None, None, None
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
                    "X-Fleet-Event": event["type"], "X-Fleet-Delivery": delivery_id,
@@ -130,54 +154,106 @@ def _wanted(event: dict[str, Any]) -> bool:
     return event["type"] != "message.status" or event.get("status") in MESSAGE_STATUSES
 
 
-def _targets_for(event: dict[str, Any]) -> list[Target]:
+def _owe(event: dict[str, Any]) -> list[tuple[Target, str]]:
+    """Store what this event owes each subscribed webhook, before the first attempt; returns the deliveries."""
     from fleet_dashboard.db import session_scope
+    from fleet_dashboard.models import WebhookDelivery
 
     with session_scope() as session:
         rows = active_for_event(session=session, org_id=uuid.UUID(str(event["org_id"])),
                                 event_type=event["type"])
-        return [Target(id=w.id, org_id=w.org_id, url=w.url, secret=w.secret) for w in rows]
+        # Due only later: the process storing it attempts it now, and the resume loop must not race it.
+        later = utcnow() + timedelta(seconds=FIRST_ATTEMPT_GRACE_SECONDS)
+        owed = [WebhookDelivery(webhook_id=w.id, org_id=w.org_id, event=event, next_attempt_at=later) for w in rows]
+        session.add_all(owed)
+        return [(Target(id=w.id, org_id=w.org_id, url=w.url, secret=w.secret), str(d.id))
+                for w, d in zip(rows, owed, strict=True)]
+
+
+_DUE_SQL = text("""
+SELECT d.id, d.event, d.attempts, w.id AS webhook_id, w.org_id, w.url, w.secret
+FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND w.is_active
+ORDER BY d.next_attempt_at LIMIT :limit
+""")
+
+
+def _due(limit: int) -> list[tuple[Target, dict[str, Any], str, int]]:
+    """Deliveries whose next attempt is due: left by a restart, or by a retry no task is waiting for."""
+    from fleet_dashboard.db import session_scope
+
+    with session_scope() as session:
+        return [(Target(id=r.webhook_id, org_id=r.org_id, url=r.url, secret=r.secret), r.event, str(r.id),
+                 r.attempts + 1) for r in session.execute(_DUE_SQL, {"limit": limit})]
 
 
 class Dispatcher:
     """Turns bus events into deliveries, with bounded concurrency, until stopped."""
 
     def __init__(self, *, policy: RetryPolicy | None = None, concurrency: int = 32,
-                 client: httpx.AsyncClient | None = None):
+                 client: httpx.AsyncClient | None = None, resume_seconds: float = 2.0):
         self.policy = policy or RetryPolicy()
         self._client = client
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task] = set()
+        self._in_flight: set[str] = set()
+        self.resume_seconds = resume_seconds
 
-    async def _one(self, client: httpx.AsyncClient, target: Target, event: dict[str, Any]) -> None:
+    async def _one(self, client: httpx.AsyncClient, target: Target, event: dict[str, Any], delivery_id: str,
+                   first_attempt: int) -> None:
         async with self._slots:
             try:
-                await deliver(client=client, target=target, event=event, policy=self.policy)
+                await deliver(client=client, target=target, event=event, policy=self.policy,
+                              delivery_id=delivery_id, first_attempt=first_attempt)
             except Exception:
+                # The row stays pending: the resume loop tries again when it is due.
                 log.exception("webhook delivery to %s crashed", target.url)
+
+    def _start(self, client: httpx.AsyncClient, target: Target, event: dict[str, Any], delivery_id: str,
+               first_attempt: int) -> None:
+        if delivery_id in self._in_flight:
+            return
+        self._in_flight.add(delivery_id)
+        task = asyncio.create_task(self._one(client, target, event, delivery_id, first_attempt))
+        self._tasks.add(task)
+        task.add_done_callback(lambda t: (self._tasks.discard(t), self._in_flight.discard(delivery_id)))
+
+    async def _resume(self, client: httpx.AsyncClient) -> None:
+        """Pick up owed deliveries nobody is working on: those of a previous process, after a restart."""
+        while True:
+            try:
+                for target, event, delivery_id, attempt in await asyncio.to_thread(_due, 200):
+                    self._start(client, target, event, delivery_id, attempt)
+            except Exception:
+                log.exception("could not read owed webhook deliveries")
+            await asyncio.sleep(self.resume_seconds)
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         """Subscribe and deliver until cancelled; `ready` is set once subscribed."""
         from fleet_dashboard.events import get_bus
 
         client = self._client or httpx.AsyncClient(follow_redirects=False)
+        resumer = None
         try:
             async with get_bus().subscribe(types=EVENTS) as events:
+                resumer = asyncio.create_task(self._resume(client))
                 if ready is not None:
                     ready.set()
                 async for event in events:
                     if not _wanted(event):
                         continue
                     try:
-                        targets = await asyncio.to_thread(_targets_for, event)
+                        owed = await asyncio.to_thread(_owe, event)
                     except Exception:
-                        log.exception("could not load webhooks for an event")
+                        log.exception("could not store the webhook deliveries of an event")
                         continue
-                    for target in targets:
-                        task = asyncio.create_task(self._one(client, target, event))
-                        self._tasks.add(task)
-                        task.add_done_callback(self._tasks.discard)
+                    for target, delivery_id in owed:
+                        self._start(client, target, event, delivery_id, 1)
         finally:
+            if resumer is not None:
+                resumer.cancel()
+                with contextlib.suppress(BaseException):
+                    await resumer
             for task in list(self._tasks):
                 task.cancel()
             with contextlib.suppress(Exception):

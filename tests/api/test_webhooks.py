@@ -227,3 +227,43 @@ async def test_internal_addresses_are_refused_unless_allowed(api_env, db, make_o
         assert rx.requests == []
     audited = attempts(db, org)
     assert [a["outcome"] for a in audited] == ["failed"] and "private" in audited[0]["error"]
+
+
+async def test_a_retry_owed_at_shutdown_is_delivered_after_a_restart(api_env, db, make_org):
+    """The process stops while a delivery waits for its retry; the next process delivers it, once, same id."""
+    from sqlalchemy import text
+
+    from fleet_dashboard.events import get_bus
+    from fleet_dashboard.models import WebhookDelivery
+
+    org = make_org()
+    slow = RetryPolicy(max_attempts=3, base_seconds=600, max_seconds=600, timeout_seconds=5.0)
+    with webhook_receiver(script=[(503, {})]) as rx:
+        webhooks.set_webhook(session=db, org_id=org.id, url=rx.url, secret=SECRET)
+        db.commit()
+        ready = asyncio.Event()
+        first = asyncio.create_task(Dispatcher(policy=slow).run(ready))
+        await asyncio.wait_for(ready.wait(), 5)
+        await get_bus().publish(event(org, status="read"))
+        await asyncio.to_thread(rx.wait_for, 1)
+        await asyncio.sleep(0.3)  # the failed attempt is recorded; a retry is 5-10 minutes away
+        first.cancel()  # the process stops
+        await asyncio.gather(first, return_exceptions=True)
+        db.expire_all()
+        owed = db.exec(select(WebhookDelivery).where(WebhookDelivery.org_id == org.id)).one()
+        assert (owed.status, owed.attempts, owed.last_error) == ("pending", 1, "HTTP 503")
+
+        # Time passes: the retry falls due while no process is running; a new one starts.
+        db.execute(text("UPDATE webhook_deliveries SET next_attempt_at = now() WHERE id = :id"), {"id": owed.id})
+        db.commit()
+        second = asyncio.create_task(Dispatcher(policy=slow, resume_seconds=0.1).run())
+        calls = await asyncio.to_thread(rx.wait_for, 2)
+        await asyncio.sleep(0.5)
+        second.cancel()
+        await asyncio.gather(second, return_exceptions=True)
+    assert len(rx.requests) == 2
+    assert calls[0].headers["x-fleet-delivery"] == calls[1].headers["x-fleet-delivery"] == str(owed.id)
+    assert json.loads(calls[1].body)["data"]["status"] == "read"
+    db.expire_all()
+    assert db.exec(select(WebhookDelivery).where(WebhookDelivery.org_id == org.id)).all() == []  # settled
+    assert [(a["attempt"], a["outcome"]) for a in attempts(db, org)] == [(1, "retrying"), (2, "delivered")]
