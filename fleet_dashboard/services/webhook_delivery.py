@@ -187,8 +187,19 @@ def _due(limit: int) -> list[tuple[Target, dict[str, Any], str, int]]:
                  r.attempts + 1) for r in session.execute(_DUE_SQL, {"limit": limit})]
 
 
+class _DueLater(Exception):
+    """A stored delivery's retry is recorded with its time: the resume loop sends it then."""
+
+
+async def _hand_back(_seconds: float) -> None:
+    raise _DueLater
+
+
 class Dispatcher:
-    """Turns bus events into deliveries, with bounded concurrency, until stopped."""
+    """Turns bus events into deliveries, with bounded concurrency, until stopped.
+
+    A task makes one attempt; a retry is not slept on (that would hold a slot for minutes) but handed
+    back to the stored row, which the resume loop picks up when it falls due."""
 
     def __init__(self, *, policy: RetryPolicy | None = None, concurrency: int = 32,
                  client: httpx.AsyncClient | None = None, resume_seconds: float = 2.0):
@@ -204,7 +215,9 @@ class Dispatcher:
         async with self._slots:
             try:
                 await deliver(client=client, target=target, event=event, policy=self.policy,
-                              delivery_id=delivery_id, first_attempt=first_attempt)
+                              delivery_id=delivery_id, first_attempt=first_attempt, sleep=_hand_back)
+            except _DueLater:
+                pass
             except Exception:
                 # The row stays pending: the resume loop tries again when it is due.
                 log.exception("webhook delivery to %s crashed", target.url)

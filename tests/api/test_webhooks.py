@@ -267,3 +267,29 @@ async def test_a_retry_owed_at_shutdown_is_delivered_after_a_restart(api_env, db
     db.expire_all()
     assert db.exec(select(WebhookDelivery).where(WebhookDelivery.org_id == org.id)).all() == []  # settled
     assert [(a["attempt"], a["outcome"]) for a in attempts(db, org)] == [(1, "retrying"), (2, "delivered")]
+
+
+async def test_the_dispatcher_retries_through_the_stored_row_without_holding_a_slot(api_env, db, make_org):
+    """One slot only: a receiver that failed does not block another organisation's delivery meanwhile."""
+    from fleet_dashboard.events import get_bus
+
+    failing, other = make_org(), make_org("Other Fleet")
+    policy = RetryPolicy(max_attempts=3, base_seconds=1.0, max_seconds=1.0, timeout_seconds=5.0)
+    with webhook_receiver(script=[(503, {})]) as rx:
+        for org in (failing, other):
+            webhooks.set_webhook(session=db, org_id=org.id, url=rx.url, secret=SECRET)
+        db.commit()
+        ready = asyncio.Event()
+        task = asyncio.create_task(Dispatcher(policy=policy, concurrency=1, resume_seconds=0.1).run(ready))
+        await asyncio.wait_for(ready.wait(), 5)
+        await get_bus().publish(event(failing, status="sent"))
+        await asyncio.to_thread(rx.wait_for, 1)
+        await get_bus().publish(event(other, status="read"))
+        calls = await asyncio.to_thread(rx.wait_for, 3)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    orgs = [json.loads(c.body)["org_id"] for c in calls]
+    # The other organisation's event went out while the failed one waited its second.
+    assert orgs == [str(failing.id), str(other.id), str(failing.id)]
+    assert calls[0].headers["x-fleet-delivery"] == calls[2].headers["x-fleet-delivery"]
+    assert calls[2].at - calls[0].at >= 0.5
