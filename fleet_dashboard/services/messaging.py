@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from fleet_dashboard.models import MessageStatus, MessageType, WhatsAppMessage, utcnow
 from fleet_dashboard.services import phones, receipts_buffer, templates
 from fleet_dashboard.services.errors import NotConnected, NotFound, OptedOut, ValidationError
+from fleet_dashboard.services.lookup import get_owned
 from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
 
 MAX_TEXT = 4096
@@ -234,15 +235,8 @@ def replay_early_receipts(*, session: Session, org_id: uuid.UUID, whatsapp_messa
 
 def get_for_org(*, session: Session, org_id: uuid.UUID, message_id: uuid.UUID | str) -> WhatsAppMessage:
     """One message of this organisation; another organisation's id is NotFound."""
-    try:
-        message_id = uuid.UUID(str(message_id))
-    except ValueError as exc:
-        raise NotFound(f"message {message_id!r} not found", code="unknown_message") from exc
-    row = session.exec(select(WhatsAppMessage).where(WhatsAppMessage.id == message_id,
-                                                     WhatsAppMessage.org_id == org_id)).first()
-    if row is None:
-        raise NotFound(f"message {message_id} not found", code="unknown_message")
-    return row
+    return get_owned(session, WhatsAppMessage, org_id=org_id, row_id=message_id, code="unknown_message",
+                     noun="message")
 
 
 def list_for_org(

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from fleet_dashboard.models import NotificationQueue, QueueStatus, WhatsAppMessage, utcnow
 from fleet_dashboard.services import phones, templates
 from fleet_dashboard.services.errors import Conflict, DomainError, NotFound, ValidationError
+from fleet_dashboard.services.lookup import get_owned
 from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
 
 MAX_BULK = 1000
@@ -210,15 +211,8 @@ def enqueue_message(
 
 def get_for_org(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | str) -> NotificationQueue:
     """One notification of this organisation; another organisation's id is NotFound."""
-    try:
-        notification_id = uuid.UUID(str(notification_id))
-    except ValueError as exc:
-        raise NotFound(f"notification {notification_id!r} not found", code="unknown_notification") from exc
-    row = session.exec(select(NotificationQueue).where(NotificationQueue.id == notification_id,
-                                                       NotificationQueue.org_id == org_id)).first()
-    if row is None:
-        raise NotFound(f"notification {notification_id} not found", code="unknown_notification")
-    return row
+    return get_owned(session, NotificationQueue, org_id=org_id, row_id=notification_id,
+                     code="unknown_notification", noun="notification")
 
 
 def _transition(session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | str,

@@ -12,6 +12,7 @@ from sqlmodel import Session, func, select
 
 from fleet_dashboard.models import WhatsAppTemplate, utcnow
 from fleet_dashboard.services.errors import Conflict, MissingVariables, NotFound, PermissionDenied, ValidationError
+from fleet_dashboard.services.lookup import parse_id
 
 VARIABLE_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
@@ -58,10 +59,7 @@ def get_for_org(
     """A template this organisation may use, by id or name; another organisation's is NotFound."""
     query = select(WhatsAppTemplate).where(_visible(org_id))
     if template_id is not None:
-        try:
-            template_id = uuid.UUID(str(template_id))
-        except ValueError as exc:
-            raise NotFound(f"template {template_id!r} not found", code="unknown_template") from exc
+        template_id = parse_id(template_id, code="unknown_template", noun="template")
         query = query.where(WhatsAppTemplate.id == template_id)
     elif name:
         query = query.where(WhatsAppTemplate.name == name)

@@ -28,7 +28,8 @@ from urllib.parse import urlsplit
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import Webhook
-from fleet_dashboard.services.errors import NotFound, ValidationError
+from fleet_dashboard.services.errors import ValidationError
+from fleet_dashboard.services.lookup import get_owned
 
 EVENTS = ("message.status", "session.status", "message.inbound")
 # Only these message statuses are worth a call; pending/queued/sending are internal steps.
@@ -138,13 +139,7 @@ def active_for_event(*, session: Session, org_id: uuid.UUID, event_type: str) ->
 
 def delete_webhook(*, session: Session, webhook_id: uuid.UUID | str, org_id: uuid.UUID | None = None) -> Webhook:
     """Delete a webhook by id (within the organisation when one is given)."""
-    try:
-        webhook_id = uuid.UUID(str(webhook_id))
-    except ValueError as exc:
-        raise NotFound(f"no webhook {webhook_id!r}", code="unknown_webhook") from exc
-    row = session.get(Webhook, webhook_id)
-    if row is None or (org_id is not None and row.org_id != org_id):
-        raise NotFound(f"no webhook {webhook_id}", code="unknown_webhook")
+    row = get_owned(session, Webhook, org_id=org_id, row_id=webhook_id, code="unknown_webhook", noun="webhook")
     session.delete(row)
     session.flush()
     return row
