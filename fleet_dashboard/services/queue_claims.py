@@ -53,6 +53,15 @@ LEFT JOIN whatsapp_opt_outs o ON o.org_id = c.org_id AND o.phone = COALESCE(m.re
 ORDER BY c.priority, c.scheduled_for, c.created_at
 """
 
+# Both claims end the same way: the picked rows go to processing under a lease, then are read with
+# what sending them needs.
+_MARK_CLAIMED = """, claimed AS (
+    UPDATE notification_queue q SET status = 'processing', last_attempt_at = now(),
+        lease_expires_at = now() + make_interval(secs => :lease)
+    FROM picked WHERE q.id = picked.id
+    RETURNING q.*
+)""" + _SELECT_CLAIMED
+
 _CLAIM_SQL = text("""
 WITH picked AS (
     SELECT id FROM notification_queue
@@ -60,12 +69,7 @@ WITH picked AS (
     ORDER BY priority, scheduled_for, created_at
     LIMIT :limit
     FOR UPDATE SKIP LOCKED
-), claimed AS (
-    UPDATE notification_queue q SET status = 'processing', last_attempt_at = now(),
-        lease_expires_at = now() + make_interval(secs => :lease)
-    FROM picked WHERE q.id = picked.id
-    RETURNING q.*
-)""" + _SELECT_CLAIMED)
+)""" + _MARK_CLAIMED)
 
 # With a throttle, take at most a few rows per organisation so none sits claimed past its lease.
 _CLAIM_PER_ORG_SQL = text("""
@@ -80,12 +84,7 @@ WITH ranked AS (
     ORDER BY q.priority, q.scheduled_for, q.created_at
     LIMIT :limit
     FOR UPDATE SKIP LOCKED
-), claimed AS (
-    UPDATE notification_queue q SET status = 'processing', last_attempt_at = now(),
-        lease_expires_at = now() + make_interval(secs => :lease)
-    FROM picked WHERE q.id = picked.id
-    RETURNING q.*
-)""" + _SELECT_CLAIMED)
+)""" + _MARK_CLAIMED)
 
 
 def claim_batch(
