@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import email.utils
 import logging
-import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -19,6 +18,7 @@ from sqlalchemy import text
 
 from fleet_dashboard.models import utcnow
 from fleet_dashboard.services import audit
+from fleet_dashboard.services.backoff import backoff_delay
 from fleet_dashboard.services.webhooks import (
     EVENTS,
     MESSAGE_STATUSES,
@@ -63,8 +63,7 @@ class RetryPolicy:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
         if retry_after is not None:
             return min(self.max_seconds, max(0.0, retry_after))
-        capped = min(self.max_seconds, self.base_seconds * 2 ** (attempt - 1))
-        return capped * random.uniform(0.5, 1.0)
+        return backoff_delay(attempt, base=self.base_seconds, cap=self.max_seconds)
 
 
 def _retry_after(response: httpx.Response) -> float | None:

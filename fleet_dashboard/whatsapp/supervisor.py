@@ -11,9 +11,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from fleet_dashboard.models import SessionStatus, utcnow
+from fleet_dashboard.services.backoff import backoff_delay
 from fleet_dashboard.settings import get_settings
 from fleet_dashboard.whatsapp import session_store as store
-from fleet_dashboard.whatsapp.backoff import reconnect_delay
 from fleet_dashboard.whatsapp.gateway import (
     Connected,
     Disconnected,
@@ -136,7 +136,7 @@ class Supervisor:
                                "retry_count": self.failures,
                                "qr_code": None, "qr_expires_at": None}, "session_error", {"reason": reason})
             return True
-        delay = reconnect_delay(self.failures, base=settings.reconnect_base_seconds,
+        delay = backoff_delay(self.failures, base=settings.reconnect_base_seconds,
                                 cap=settings.reconnect_max_seconds)
         await self._write({"status": "disconnected", "connection_error": reason,
                            "connection_error_code": "connect_failed", "retry_count": self.failures,

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from fleet_dashboard.api.simulator import command
 from fleet_dashboard.services import sessions
-from fleet_dashboard.whatsapp.backoff import reconnect_delay
+from fleet_dashboard.services.backoff import backoff_delay
 from fleet_dashboard.whatsapp.engine import Engine
 from fleet_dashboard.whatsapp.simulator import SimulatorFactory, jid_for
 from tests.engine.conftest import audit_rows, audit_types, connect, load_row, run, wait_row
@@ -21,7 +21,7 @@ PHONE = "+201001234567"
 def test_delay_doubles_with_jitter_and_caps():
     rng = random.Random(7)
     for attempt, ceiling in [(1, 2), (2, 4), (3, 8), (4, 16), (9, 300), (30, 300)]:
-        delays = [reconnect_delay(attempt, base=2, cap=300, rng=rng) for _ in range(200)]
+        delays = [backoff_delay(attempt, base=2, cap=300, rng=rng) for _ in range(200)]
         assert ceiling / 2 <= min(delays) and max(delays) <= ceiling
         assert max(delays) - min(delays) > ceiling / 4  # jittered, so sessions never retry in step
 
