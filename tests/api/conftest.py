@@ -111,13 +111,14 @@ def make_key(db):
 @pytest.fixture
 def live_env(api_env):
     """The live stack's settings: simulator with fast timings, PostgreSQL bus, no throttle."""
-    from tests.api.live import LIVE_ENV, clear_process_state
+    from tests.api.live import LIVE_ENV
+    from tests.process_state import reset_process_state
 
     for key, value in LIVE_ENV.items():
         api_env.setenv(key, value)
-    clear_process_state()
+    reset_process_state()
     yield api_env
-    clear_process_state()
+    reset_process_state()
 
 
 @pytest.fixture

@@ -26,19 +26,6 @@ LIVE_ENV = {
 }
 
 
-def clear_process_state() -> None:
-    """Forget cached settings, bus, throttle and engine so the next use reads the environment."""
-    from fleet_dashboard.events import reset_bus
-    from fleet_dashboard.settings import get_settings
-    from fleet_dashboard.whatsapp import throttle
-    from fleet_dashboard.whatsapp.runtime import reset_engine
-
-    get_settings.cache_clear()
-    reset_bus()
-    throttle.get_throttle.cache_clear()
-    reset_engine()
-
-
 @dataclass
 class Live:
     """What a live test drives: an HTTP client, the engine, and helpers a user would use."""

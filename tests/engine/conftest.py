@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import WhatsAppAuditLog, WhatsAppSession
+from tests.process_state import reset_process_state
 
 FAST = {
     "WHATSAPP_BACKEND": "simulator",
@@ -25,28 +26,15 @@ FAST = {
 }
 
 
-def clear_process_state() -> None:
-    """Forget cached settings, bus, throttle and engine so the next use reads the environment."""
-    from fleet_dashboard.events import reset_bus
-    from fleet_dashboard.settings import get_settings
-    from fleet_dashboard.whatsapp import throttle
-    from fleet_dashboard.whatsapp.runtime import reset_engine
-
-    get_settings.cache_clear()
-    reset_bus()
-    throttle.get_throttle.cache_clear()
-    reset_engine()
-
-
 @pytest.fixture
 def sim_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """Simulator backend with timings in tenths of a second."""
     for key, value in FAST.items():
         monkeypatch.setenv(key, value)
-    clear_process_state()
+    reset_process_state()
     yield {**FAST, "DATABASE_URL": database_url}
     monkeypatch.undo()
-    clear_process_state()
+    reset_process_state()
 
 
 def run(coro_fn: Callable[[], Any], timeout: float = 60) -> Any:

@@ -10,16 +10,16 @@ from sqlmodel import Session
 
 from fleet_dashboard.db import get_engine
 from fleet_dashboard.events import MemoryBus, PostgresBus, emit, encode, get_bus
-from tests.engine.conftest import clear_process_state
+from tests.process_state import reset_process_state
 
 
 @pytest.fixture(params=["memory", "postgres"])
 def bus_backend(request, database_url, monkeypatch):
     monkeypatch.setenv("BUS_BACKEND", request.param)
-    clear_process_state()
+    reset_process_state()
     yield request.param
     monkeypatch.undo()
-    clear_process_state()
+    reset_process_state()
 
 
 def test_subscribers_get_only_committed_events_they_asked_for(bus_backend):

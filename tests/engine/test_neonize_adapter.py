@@ -208,12 +208,12 @@ def _connections(database: str) -> tuple[int, int]:
 
 def test_fifty_failed_connects_keep_connections_bounded_and_the_loop_responsive(sim_env, monkeypatch,
                                                                                db: Session, make_org):
-    from tests.engine.conftest import clear_process_state
+    from tests.process_state import reset_process_state
 
     monkeypatch.setenv("RECONNECT_BASE_SECONDS", "0.02")
     monkeypatch.setenv("RECONNECT_MAX_SECONDS", "0.06")
     monkeypatch.setenv("RECONNECT_MAX_FAILURES", "1000")
-    clear_process_state()
+    reset_process_state()
     org = make_org()
     connect(db, org.id)
     database = get_engine().url.database

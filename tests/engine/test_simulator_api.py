@@ -107,17 +107,17 @@ def test_routes_do_not_exist_in_neonize_mode(database_url, monkeypatch):
     from fastapi.testclient import TestClient
 
     from fleet_dashboard.api.app import create_api
-    from tests.engine.conftest import clear_process_state
+    from tests.process_state import reset_process_state
 
     monkeypatch.setenv("WHATSAPP_BACKEND", "neonize")
-    clear_process_state()
+    reset_process_state()
     try:
         client = TestClient(create_api())
         assert client.post(f"/api/simulator/{uuid.uuid4()}/drop").status_code == 404
         assert client.get(f"/api/simulator/{uuid.uuid4()}/sent").status_code == 404
     finally:
         monkeypatch.undo()
-        clear_process_state()
+        reset_process_state()
 
 
 def test_sigterm_stops_the_engine_cleanly(sim_env, tmp_path):

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from fleet_dashboard.services import templates
+from tests.process_state import reset_process_state
 
 SIM_ENV = {
     "WHATSAPP_BACKEND": "simulator",
@@ -29,21 +30,6 @@ def org_tpl(db, make_org):
     tpl = templates.create(session=db, org_id=org.id, name="greet", message_template="Hi {{name}}")
     db.commit()
     return org, tpl
-
-
-def reset_process_state() -> None:
-    """Forget cached settings, bus, throttle and engine so the next use reads the environment."""
-    from fleet_dashboard.events import reset_bus
-    from fleet_dashboard.services import receipts_buffer
-    from fleet_dashboard.settings import get_settings
-    from fleet_dashboard.whatsapp import throttle
-    from fleet_dashboard.whatsapp.runtime import reset_engine
-
-    get_settings.cache_clear()
-    reset_bus()
-    throttle.get_throttle.cache_clear()
-    reset_engine()
-    receipts_buffer.clear()
 
 
 @pytest.fixture
