@@ -38,6 +38,17 @@ def use_big_executor(loop: asyncio.AbstractEventLoop) -> None:
                                                  thread_name_prefix="fleet-io"))
 
 
+def standalone_loop() -> asyncio.Event:
+    """Prepare the running loop of a standalone command: the big executor, and an Event that SIGTERM or
+    SIGINT sets so the command can stop cleanly."""
+    loop = asyncio.get_running_loop()
+    use_big_executor(loop)
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
 async def start_with_retry(engine: Engine, stop: asyncio.Event | None = None) -> bool:
     """Start the engine, retrying while the database is unreachable; False if stopped first."""
     delay = 1.0
@@ -77,11 +88,7 @@ async def engine_lifespan() -> None:
 
 async def run_engine_forever() -> None:
     """The `fleet-dashboard engine` command: run until SIGTERM or SIGINT, then stop cleanly."""
-    loop = asyncio.get_running_loop()
-    use_big_executor(loop)
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = standalone_loop()
     engine = current_engine()
     log.info("WhatsApp engine %s starting (%s backend)", engine.engine_id, engine.factory.name)
     if await start_with_retry(engine, stop):

@@ -281,15 +281,9 @@ async def run_worker_forever(config: WorkerConfig | None = None) -> None:
 
     A worker can only send through a socket it owns, so the worker tier is also an engine tier; the
     advisory locks keep it to one socket per organisation across every process."""
-    import signal
+    from fleet_dashboard.whatsapp.runtime import current_engine, standalone_loop, start_with_retry
 
-    from fleet_dashboard.whatsapp.runtime import current_engine, start_with_retry, use_big_executor
-
-    loop = asyncio.get_running_loop()
-    use_big_executor(loop)
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = standalone_loop()
     engine = current_engine()
     started_here = not engine.running
     if started_here and not await start_with_retry(engine, stop):
