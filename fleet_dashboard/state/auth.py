@@ -86,6 +86,8 @@ class AuthState(rx.State):
     login_busy: bool = False
     # A super_admin's chosen organisation; only the admin pages set it, after checking the role.
     _view_org_id: str = ""
+    # Whose name org_label shows, so it is read once per organisation, not on every event.
+    _label_org_id: str = ""
     # The browser's IANA time zone, so dates typed into filters and schedules mean local time.
     _tz: str = ""
 
@@ -128,10 +130,13 @@ class AuthState(rx.State):
         self.can_manage = user.role in MANAGERS
         self.read_only = self.is_super_admin
         if org_id is None:
-            self.org_label = ""
+            self.org_label, self._label_org_id = "", ""
             return
+        if self._label_org_id == str(org_id) and self.org_label:
+            return  # every event passes here: read the organisation's name once, not per click
         with session_scope() as session:
             self.org_label = orgs.get_org(session=session, org_id=org_id).name
+        self._label_org_id = str(org_id)
 
     def _clear_identity(self) -> None:
         self.signed_in = self.is_super_admin = self.can_manage = self.read_only = False
