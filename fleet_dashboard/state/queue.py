@@ -59,27 +59,25 @@ class QueueState(Paged, AuthState):
         self.status_filter = value if value in strings.QUEUE_STATUS else ALL
         self._first_page()
 
+    def _change(self, action: str, change, notification_id: str, audit_event: str, done: str):
+        ctx = self._authorize(action, write=True)
+        with session_scope() as session:
+            row = change(session=session, org_id=ctx.org_id, notification_id=notification_id)
+        self._audit(ctx, audit_event, notification_id=str(row.id), recipient=row.recipient_phone)
+        self._fetch(ctx.org_id)
+        return rx.toast.success(done)
+
     @rx.event
     @guarded
     def cancel(self, notification_id: str):
         """Cancel a pending notification (the service refuses any other status)."""
-        ctx = self._authorize("queue_cancel", write=True)
-        with session_scope() as session:
-            row = queue.cancel(session=session, org_id=ctx.org_id, notification_id=notification_id)
-        self._audit(ctx, "queue_cancelled", notification_id=str(row.id), recipient=row.recipient_phone)
-        self._fetch(ctx.org_id)
-        return rx.toast.success(strings.QUEUE_CANCELLED)
+        return self._change("queue_cancel", queue.cancel, notification_id, "queue_cancelled", strings.QUEUE_CANCELLED)
 
     @rx.event
     @guarded
     def retry(self, notification_id: str):
         """Send a failed (or unknown) notification again, from a fresh attempt count."""
-        ctx = self._authorize("queue_retry", write=True)
-        with session_scope() as session:
-            row = queue.retry(session=session, org_id=ctx.org_id, notification_id=notification_id)
-        self._audit(ctx, "queue_retried", notification_id=str(row.id), recipient=row.recipient_phone)
-        self._fetch(ctx.org_id)
-        return rx.toast.success(strings.QUEUE_RETRIED)
+        return self._change("queue_retry", queue.retry, notification_id, "queue_retried", strings.QUEUE_RETRIED)
 
     @rx.event(background=True)
     async def watch(self):
