@@ -33,7 +33,7 @@ def day_range(start: str, end: str, zone: ZoneInfo) -> tuple[datetime | None, da
             since = datetime.combine(date.fromisoformat(start), datetime.min.time(), zone)
         if end:
             until = datetime.combine(date.fromisoformat(end) + timedelta(days=1), datetime.min.time(), zone)
-    except ValueError:
+    except (ValueError, OverflowError):  # not a date, or the day after 9999-12-31
         return None, None
     return since, until
 

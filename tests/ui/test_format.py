@@ -1,0 +1,32 @@
+"""What filter and schedule fields turn into: typed dates in the browser's zone, and nothing odd crashes."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from fleet_dashboard.state.format import day_range, failure, parse_local
+
+CAIRO = ZoneInfo("Africa/Cairo")
+
+
+def test_a_day_range_covers_whole_local_days():
+    since, until = day_range("2026-11-01", "2026-11-02", CAIRO)
+    assert since == datetime(2026, 11, 1, tzinfo=CAIRO) and until == datetime(2026, 11, 3, tzinfo=CAIRO)
+
+
+@pytest.mark.parametrize("start,end", [("yesterday", ""), ("", "2026-13-40"), ("", "9999-12-31"),
+                                       ("0000-01-01", "")])
+def test_odd_dates_mean_no_filter_rather_than_an_error(start, end):
+    assert day_range(start, end, CAIRO) == (None, None)
+
+
+def test_a_schedule_is_read_in_the_browsers_zone_and_junk_is_none():
+    assert parse_local("2030-05-01T09:30", CAIRO) == datetime(2030, 5, 1, 9, 30, tzinfo=CAIRO)
+    assert parse_local("not a time", CAIRO) is None and parse_local("", CAIRO) is None
+
+
+def test_a_failure_with_a_code_reads_in_arabic_and_without_one_keeps_the_detail():
+    assert failure("opted_out", "+20100 has opted out") == "هذا الرقم طلب إيقاف الرسائل."
+    assert failure("missing_variables", "missing variables: x") == "متغيرات ناقصة"
+    assert failure(None, "gateway said no") == "gateway said no"
