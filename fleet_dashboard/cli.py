@@ -195,11 +195,28 @@ def _load_extensions() -> None:
                 raise
 
 
+def configuration_problem() -> str | None:
+    """Why the settings are refused (e.g. the simulator in production), or None: checked before any command."""
+    from pydantic import ValidationError
+
+    from fleet_dashboard.settings import get_settings
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; domain errors print one line, never a traceback."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _load_extensions()
     args = build_parser().parse_args(argv)
+    problem = configuration_problem()
+    if problem:
+        print(f"error: invalid configuration: {problem}", file=sys.stderr)
+        return 2
     try:
         return COMMANDS[args.command](args)
     except DomainError as exc:
