@@ -155,8 +155,23 @@ async def oidc_start(*, redirect_uri: str) -> OidcStart:
     return OidcStart(url=url, state=state, code_verifier=verifier)
 
 
-async def oidc_finish(*, code: str, redirect_uri: str, code_verifier: str) -> str | None:
-    """Exchange the code and return the provider's verified email, or None."""
+@dataclass(frozen=True)
+class OidcIdentity:
+    """Who the provider says signed in: its issuer and subject (stable), and the e-mail it vouches for."""
+
+    issuer: str
+    subject: str
+    email: str
+    email_verified: bool
+
+
+def _verified(value: object) -> bool:
+    # Some providers (Cognito, older Azure) send the claim as a string.
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+async def oidc_finish(*, code: str, redirect_uri: str, code_verifier: str) -> OidcIdentity | None:
+    """Exchange the code and return the provider's identity (from userinfo), or None without a subject."""
     s = get_settings()
     meta = await _discovery()
     async with httpx.AsyncClient(timeout=10) as client:
@@ -169,6 +184,9 @@ async def oidc_finish(*, code: str, redirect_uri: str, code_verifier: str) -> st
         info = await client.get(meta["userinfo_endpoint"], headers={"Authorization": f"Bearer {access_token}"})
         info.raise_for_status()
         claims = info.json()
-    if claims.get("email_verified") is False:
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
         return None
-    return claims.get("email") or None
+    issuer = str(meta.get("issuer") or s.oidc_issuer).rstrip("/")
+    return OidcIdentity(issuer=issuer, subject=subject, email=str(claims.get("email") or ""),
+                        email_verified=_verified(claims.get("email_verified")))
