@@ -23,7 +23,7 @@ from sqlmodel import select
 from fleet_dashboard.models import WebhookDelivery
 from fleet_dashboard.services import safe_http, webhooks
 from fleet_dashboard.services.webhook_delivery import Dispatcher, RetryPolicy, Target, _due, deliver
-from tests.api.receiver import webhook_receiver
+from tests.api.receiver import _Quiet, _serve, webhook_receiver
 from tests.api.test_webhooks import SECRET, attempts, event
 
 pytestmark = pytest.mark.anyio
@@ -151,7 +151,9 @@ async def test_one_organisations_backlog_does_not_hide_anothers_due_retry(api_en
 
 @contextlib.contextmanager
 def _slow_receiver(seconds: float) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
+    """A receiver that takes `seconds` to answer 503."""
+
+    class Handler(_Quiet):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             time.sleep(seconds)
@@ -159,18 +161,8 @@ def _slow_receiver(seconds: float) -> Iterator[str]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serve(Handler) as url:
+        yield url + "/hook"
 
 
 async def test_a_hanging_receiver_with_a_backlog_does_not_starve_other_organisations(api_env, db, make_org):
