@@ -19,4 +19,6 @@ config = rx.Config(
     cors_allowed_origins=list(dict.fromkeys(_origins)),
     plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="teal", radius="medium"))],
     disable_plugins=[rx.plugins.SitemapPlugin],
+    # The client address of dashboard events (login limits, audit rows) honours the same proxy count as the API.
+    trusted_proxy_hops=_settings.trusted_proxies,
 )

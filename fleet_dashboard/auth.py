@@ -16,9 +16,8 @@ from authlib.common.security import generate_token
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
+from fleet_dashboard.ratelimit import Limiter
 from fleet_dashboard.settings import get_settings
 
 TOKEN_VERSION = 1
@@ -78,29 +77,39 @@ def read_token(token: str | None, *, now: float | None = None) -> SessionClaims 
 
 
 class LoginLimiter:
-    """Counts failed sign-ins per email and per client address; only failures count."""
+    """Counts failed sign-ins; only failures count, and no single client can lock anyone else out.
 
-    def __init__(self, rule: str | None = None):
+    Three windows: an (email, address) pair gets RATE_LIMIT_LOGIN failures, one address four times that
+    (a shared office mistypes several accounts; password spraying does not get far), and one email ten
+    times that across all addresses (a distributed guess at one account). One client, at its own address
+    limit, can never spend an account's allowance for the owner signing in from elsewhere. Behind a reverse
+    proxy set TRUSTED_PROXIES, or every person shares the proxy's address."""
+
+    def __init__(self, rule: str | None = None, *, limiter: Limiter | None = None):
         self.rule = parse(rule or get_settings().rate_limit_login)
-        # One address may mistype several accounts (a shared office), so it gets more room than one email.
-        self.ip_rule = parse(f"{self.rule.amount * 4}/{self.rule.multiples} {self.rule.GRANULARITY.name}")
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        unit = f"{self.rule.multiples} {self.rule.GRANULARITY.name}"
+        self.ip_rule = parse(f"{self.rule.amount * 4}/{unit}")
+        self.email_rule = parse(f"{self.rule.amount * 10}/{unit}")
+        self._limiter = limiter or Limiter()
 
     def _keys(self, email: str, ip: str) -> list[tuple]:
-        return [(self.rule, "login-email", (email or "").strip().lower()), (self.ip_rule, "login-ip", ip or "-")]
+        email, ip = (email or "").strip().lower(), ip or "-"
+        return [(self.rule, "login-pair", email, ip), (self.ip_rule, "login-ip", ip),
+                (self.email_rule, "login-email", email)]
 
     def allowed(self, *, email: str, ip: str) -> bool:
-        """False once either the email or the address has used up its failures."""
-        return all(self._limiter.test(rule, ns, key) for rule, ns, key in self._keys(email, ip))
+        """False once the pair, the address or the email has used up its failures."""
+        return all(self._limiter.test(rule, *key) for rule, *key in self._keys(email, ip))
 
     def failed(self, *, email: str, ip: str) -> None:
-        """Count one failed attempt against both keys."""
-        for rule, ns, key in self._keys(email, ip):
-            self._limiter.hit(rule, ns, key)
+        """Count one failed attempt against every key."""
+        for rule, *key in self._keys(email, ip):
+            self._limiter.hit(rule, *key)
 
-    def succeeded(self, *, email: str) -> None:
-        """Forget the email's failures after a good password."""
-        self._limiter.clear(self.rule, "login-email", (email or "").strip().lower())
+    def succeeded(self, *, email: str, ip: str = "-") -> None:
+        """Forget this pair's failures after a good password (the address and email windows just expire)."""
+        rule, *key = self._keys(email, ip)[0]
+        self._limiter.clear(rule, *key)
 
 
 @lru_cache
@@ -146,8 +155,23 @@ async def oidc_start(*, redirect_uri: str) -> OidcStart:
     return OidcStart(url=url, state=state, code_verifier=verifier)
 
 
-async def oidc_finish(*, code: str, redirect_uri: str, code_verifier: str) -> str | None:
-    """Exchange the code and return the provider's verified email, or None."""
+@dataclass(frozen=True)
+class OidcIdentity:
+    """Who the provider says signed in: its issuer and subject (stable), and the e-mail it vouches for."""
+
+    issuer: str
+    subject: str
+    email: str
+    email_verified: bool
+
+
+def _verified(value: object) -> bool:
+    # Some providers (Cognito, older Azure) send the claim as a string.
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+async def oidc_finish(*, code: str, redirect_uri: str, code_verifier: str) -> OidcIdentity | None:
+    """Exchange the code and return the provider's identity (from userinfo), or None without a subject."""
     s = get_settings()
     meta = await _discovery()
     async with httpx.AsyncClient(timeout=10) as client:
@@ -160,6 +184,9 @@ async def oidc_finish(*, code: str, redirect_uri: str, code_verifier: str) -> st
         info = await client.get(meta["userinfo_endpoint"], headers={"Authorization": f"Bearer {access_token}"})
         info.raise_for_status()
         claims = info.json()
-    if claims.get("email_verified") is False:
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
         return None
-    return claims.get("email") or None
+    issuer = str(meta.get("issuer") or s.oidc_issuer).rstrip("/")
+    return OidcIdentity(issuer=issuer, subject=subject, email=str(claims.get("email") or ""),
+                        email_verified=_verified(claims.get("email_verified")))

@@ -65,13 +65,28 @@ def cmd_create_org(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_password(given: str | None) -> str:
+    """--password, else asked twice on a terminal, else the first line of stdin (kept out of shell history)."""
+    if given is not None:
+        return given
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("password: ")
+        if getpass.getpass("password again: ") != first:
+            raise RuntimeError("the two passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 @command("create-user")
 def cmd_create_user(args: argparse.Namespace) -> int:
     from fleet_dashboard.db import session_scope
     from fleet_dashboard.services import users
 
+    password = read_password(args.password)
     with session_scope() as session:
-        user = users.create_user(session=session, email=args.email, password=args.password, role=args.role,
+        user = users.create_user(session=session, email=args.email, password=password, role=args.role,
                                  org_slug=args.org, full_name=args.full_name or "")
         print(f"created {user.role} {user.email} (id {user.id})")
     return 0
@@ -81,7 +96,11 @@ def cmd_create_user(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from fleet_dashboard.db import session_scope
     from fleet_dashboard.services import demo
+    from fleet_dashboard.settings import get_settings
 
+    if get_settings().environment == "production":
+        raise RuntimeError("demo accounts are for development; create real ones with "
+                           "`fleet-dashboard create-user EMAIL --role super_admin`")
     with session_scope() as session:
         created = demo.seed_demo(session=session)
     if created:
@@ -92,6 +111,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         print("demo: accounts already exist, nothing created")
     return 0
+
+
+FIRST_ADMIN_HINT = """No super_admin exists yet. Create the first one (the password is asked for, never logged):
+  fleet-dashboard create-user you@example.com --role super_admin
+then sign in and add organisations and their owners (or use create-org / create-user --org)."""
+
+
+def first_boot() -> None:
+    """Development starts with demo accounts; elsewhere nothing is seeded and the operator is told what to do."""
+    from sqlmodel import select
+
+    from fleet_dashboard.db import session_scope
+    from fleet_dashboard.models import Role, User
+    from fleet_dashboard.settings import get_settings
+
+    if get_settings().environment == "development":
+        cmd_demo(argparse.Namespace())
+        return
+    with session_scope() as session:
+        admin = session.exec(select(User.id).where(User.role == Role.super_admin.value,
+                                                   User.is_active.is_(True))).first()
+    if admin is None:
+        logging.getLogger("fleet_dashboard.cli").warning(FIRST_ADMIN_HINT)
 
 
 def local_secret_key(path: Path) -> str:
@@ -114,7 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     server = ensure_database()
     try:
         cmd_migrate(args)
-        cmd_demo(args)
+        first_boot()
         env = {**os.environ, "REFLEX_USE_NPM": "1", "REFLEX_TELEMETRY_ENABLED": "false"}
         if get_settings().secret_key == PLACEHOLDER_SECRET:
             env["SECRET_KEY"] = local_secret_key(ROOT / "data" / "secret_key")
@@ -163,15 +205,16 @@ def build_parser() -> argparse.ArgumentParser:
     """Every sub-command and its arguments."""
     parser = argparse.ArgumentParser(prog="fleet-dashboard", description="Fleet Dashboard WhatsApp hub")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="migrate, seed the demo accounts and serve the dashboard and API")
+    sub.add_parser("run", help="migrate, seed demo accounts (development only) and serve the dashboard and API")
     sub.add_parser("migrate", help="apply database migrations")
-    sub.add_parser("demo", help="create a demo organisation, owner and super_admin if no user exists")
+    sub.add_parser("demo", help="create a demo organisation, owner and super_admin if no user exists "
+                                "(not in production)")
     p = sub.add_parser("create-org", help="create an organisation")
     p.add_argument("name")
     p.add_argument("--slug")
     p = sub.add_parser("create-user", help="create a user")
     p.add_argument("email")
-    p.add_argument("--password", required=True)
+    p.add_argument("--password", help="omit it to be asked (or to pipe it on stdin), out of shell history")
     p.add_argument("--role", required=True, help="owner, admin, member or super_admin")
     p.add_argument("--org", help="organisation slug (not for super_admin)")
     p.add_argument("--full-name")
@@ -195,11 +238,28 @@ def _load_extensions() -> None:
                 raise
 
 
+def configuration_problem() -> str | None:
+    """Why the settings are refused (e.g. the simulator in production), or None: checked before any command."""
+    from pydantic import ValidationError
+
+    from fleet_dashboard.settings import get_settings
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; domain errors print one line, never a traceback."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _load_extensions()
     args = build_parser().parse_args(argv)
+    problem = configuration_problem()
+    if problem:
+        print(f"error: invalid configuration: {problem}", file=sys.stderr)
+        return 2
     try:
         return COMMANDS[args.command](args)
     except DomainError as exc:

@@ -48,6 +48,34 @@ def encode(event: dict[str, Any]) -> str:
     return payload
 
 
+def _json_bytes(value: Any) -> int:
+    return len(json.dumps(value, default=_jsonable, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def fit_text(event: dict[str, Any], key: str, *, limit: int = MAX_PAYLOAD_BYTES) -> dict[str, Any]:
+    """The event with event[key] cut at a character boundary so its JSON fits `limit` bytes (NOTIFY's cap).
+
+    Counts UTF-8 bytes after JSON escaping, so emoji (4 bytes), quotes and control characters are all
+    measured as sent. A cut text is flagged `truncated: true`; every other field stays whole."""
+    text = str(event.get(key) or "")
+    # Surrogates from badly decoded UTF-16 cannot be UTF-8: a pair becomes its emoji, a lone one U+FFFD.
+    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    event = {**event, key: text}
+    if _json_bytes(event) <= limit:
+        return event
+    event["truncated"] = True
+    budget = limit - _json_bytes({**event, key: ""})
+    low, high = 0, len(text)
+    while low < high:  # the longest prefix whose escaped size fits the budget
+        middle = (low + high + 1) // 2
+        if _json_bytes(text[:middle]) - 2 <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    event[key] = text[:low]
+    return event
+
+
 class Subscription:
     """One subscriber's bounded queue; when it is full the oldest event is dropped, never memory grown."""
 

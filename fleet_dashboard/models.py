@@ -308,4 +308,24 @@ class SimulatorSent(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class UserIdentity(SQLModel, table=True):
+    """A user's account at an OIDC provider (issuer + subject), linked once and matched by it from then on.
+
+    The e-mail is trusted only for the first link (verified by the provider); afterwards a changed or
+    reused e-mail at the provider never reaches another account."""
+
+    __tablename__ = "user_identities"
+    __table_args__ = (
+        UniqueConstraint("issuer", "subject", name="uq_user_identities_issuer_subject"),
+        UniqueConstraint("user_id", "issuer", name="uq_user_identities_user_issuer"),
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id", ondelete="CASCADE")
+    issuer: str = Field(max_length=500)
+    subject: str = Field(max_length=255)
+    email: str = Field(max_length=320)
+    created_at: datetime = _created()
+    last_login_at: datetime | None = _ts()
+
+
 ALL_TABLES = [t for t in SQLModel.metadata.sorted_tables]

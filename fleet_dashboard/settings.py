@@ -51,6 +51,16 @@ class Settings(BaseSettings):
     # Webhook URLs may point at loopback, private or link-local addresses only when this is on: an
     # organisation owner must not be able to make the server call its own network (SSRF).
     webhook_allow_private_networks: bool = False
+    # Bearer token for the simulator's control routes (/api/simulator/*, simulator mode only), for demos and
+    # end-to-end tests; an organisation's own sessions credential also drives its own simulated phone.
+    simulator_token: str | None = None
+    # How many reverse proxies stand in front (each appends to X-Forwarded-For); 0 = clients connect directly
+    # and X-Forwarded-For is ignored. The client address rate limits and audit rows use depends on it.
+    trusted_proxies: int = Field(default=0, ge=0, le=10)
+    # Shared state for several processes: rate-limit counters live here when set (else in process memory).
+    redis_url: str | None = None
+    # Key prefix of the rate-limit counters in Redis (several installs, or test runs, can share one Redis).
+    rate_limit_prefix: str = "fleet-dashboard"
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
@@ -58,6 +68,9 @@ class Settings(BaseSettings):
             raise ValueError("SECRET_KEY must be set to a real secret outside development")
         if self.environment != "development" and self.jwt_secret in ("", PLACEHOLDER_SECRET):
             raise ValueError("JWT_SECRET must not be a placeholder outside development")
+        if self.whatsapp_backend == "simulator" and self.environment not in ("development", "test"):
+            raise ValueError("WHATSAPP_BACKEND=simulator fakes WhatsApp and is refused outside ENVIRONMENT="
+                             "development or test")
         return self
 
     @property

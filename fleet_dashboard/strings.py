@@ -9,6 +9,11 @@ APP_TAGLINE = "مركز إشعارات واتساب"
 
 # Error codes (services.errors.DomainError.code) to the Arabic a person reads.
 ERRORS: dict[str, str] = {
+    # OIDC sign-in refusals (services/identities.REFUSALS).
+    "oidc_email_unverified": "لم يؤكد مزوّد الهوية بريدك الإلكتروني. أكّده لديه ثم حاول مرة أخرى.",
+    "oidc_no_account": "لا يوجد حساب نشط بهذا البريد. اطلب من مسؤول مؤسستك دعوتك أولاً.",
+    "oidc_linked_elsewhere": "هذا الحساب مرتبط بهوية أخرى لدى مزوّد الهوية.",
+    "oidc_inactive": "هذا الحساب موقوف.",
     "invalid": "الطلب غير صالح.",
     "validation": "البيانات المدخلة غير صحيحة.",
     "not_found": "العنصر غير موجود.",
@@ -262,6 +267,7 @@ AUDIT_EMPTY = "لا توجد أحداث."
 AUDIT_EVENTS = {
     "login": "تسجيل دخول",
     "login_failed": "محاولة دخول فاشلة",
+    "oidc_linked": "ربط حساب مزوّد الهوية",
     "logout": "تسجيل خروج",
     "connect_requested": "طلب ربط الواتساب",
     "retry_requested": "إعادة محاولة الاتصال",

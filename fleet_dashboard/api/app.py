@@ -57,7 +57,7 @@ def create_api() -> FastAPI:
 
 
 def _metrics_authorized(authorization: str | None, token: str | None) -> bool:
-    """No METRICS_TOKEN: open (private networks only). Else `Bearer <token>`, compared in constant time."""
+    """No METRICS_TOKEN: open (development and test only). Else `Bearer <token>`, compared in constant time."""
     if not token:
         return True
     scheme, _, credential = (authorization or "").strip().partition(" ")
@@ -69,7 +69,13 @@ def _add_metrics_route(api: FastAPI) -> None:
 
     @api.get("/api/metrics", include_in_schema=False)
     async def prometheus_metrics(request: Request) -> Response:
-        if not _metrics_authorized(request.headers.get("authorization"), get_settings().metrics_token):
+        settings = get_settings()
+        # In production an unset token closes the endpoint: behind a reverse proxy on the same host every
+        # request comes from loopback, so "local callers only" would be open to the world.
+        if settings.environment == "production" and not settings.metrics_token:
+            return error_response(403, "metrics are off in production until METRICS_TOKEN is set",
+                                  "metrics_disabled")
+        if not _metrics_authorized(request.headers.get("authorization"), settings.metrics_token):
             return error_response(401, "missing or wrong metrics token: send Authorization: Bearer <METRICS_TOKEN>",
                                   "unauthorized", headers={"WWW-Authenticate": "Bearer"})
         try:

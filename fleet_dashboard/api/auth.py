@@ -7,6 +7,7 @@ Every route but health needs `Authorization: Bearer <credential>` and `X-Org-Id:
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -158,3 +159,27 @@ def require(scope: str) -> Callable[..., Principal]:
 SendCaller = Annotated[Principal, Depends(require("send"))]
 SessionsCaller = Annotated[Principal, Depends(require("sessions"))]
 ReadCaller = Annotated[Principal, Depends(require("read"))]
+
+
+def simulator_caller(
+    request: Request,
+    _bearer_doc: Annotated[Any, Depends(BEARER_DOC)],
+) -> Principal | None:
+    """Dependency of the simulator's control routes: SIMULATOR_TOKEN, or a sessions credential of the path's org.
+
+    The token (demos, end-to-end tests) drives every organisation's simulated phone; an organisation's own
+    API key or owner/admin JWT drives only its own, as if it held the phone. None is returned for the token."""
+    from fleet_dashboard.db import session_scope
+
+    authorization = request.headers.get("authorization")
+    credential = _bearer(authorization)
+    token = get_settings().simulator_token
+    if token and hmac.compare_digest(credential.encode(), token.encode()):
+        return None
+    path_org = request.path_params.get("org_id")
+    with session_scope() as session:
+        principal = authenticate(session=session, authorization=authorization,
+                                 x_org_id=request.headers.get("x-org-id") or str(path_org or ""), scope="sessions")
+    principal.check_org(path_org)
+    request.state.principal = principal
+    return principal

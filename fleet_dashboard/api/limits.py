@@ -1,4 +1,9 @@
-"""Rate limits with the `limits` library: per client on sessions routes, per organisation on sends."""
+"""API rate limits with the `limits` library, counted per organisation after authentication.
+
+A limit keyed by client address punishes everyone behind one reverse proxy or NAT for one client's
+requests; the organisation the credential speaks for is what each limit protects, so that is the key.
+Counters are shared by every process through Redis when REDIS_URL is set (fleet_dashboard.ratelimit).
+"""
 
 from __future__ import annotations
 
@@ -8,33 +13,32 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
+from fleet_dashboard.api.auth import SessionsCaller
 from fleet_dashboard.api.errors import ApiError
+from fleet_dashboard.ratelimit import Limiter, client_address
 
 
 @dataclass
 class RateLimits:
-    """One app's limits and their counters (in process memory: each server process counts alone)."""
+    """One app's limits and their counters."""
 
     sessions: str
     send: str
     enqueue: str
-    _storage: MemoryStorage = field(default_factory=MemoryStorage)
+    _limiter: Limiter = field(default_factory=Limiter)
 
     def __post_init__(self) -> None:
-        self._limiter = MovingWindowRateLimiter(self._storage)
         self._items: dict[str, RateLimitItem] = {
             "sessions": parse(self.sessions), "send": parse(self.send), "enqueue": parse(self.enqueue)}
 
     def hit(self, name: str, key: str) -> None:
         """Count one request against a limit; ApiError 429 with Retry-After when it is spent."""
         item = self._items[name]
-        if self._limiter.hit(item, name, key):
+        if self._limiter.hit(item, "api", name, key):
             return
-        stats = self._limiter.get_window_stats(item, name, key)
-        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        reset_at = self._limiter.reset_time(item, "api", name, key) or time.time() + 1
+        retry_after = max(1, math.ceil(reset_at - time.time()))
         raise ApiError(f"rate limit exceeded ({item}); retry in {retry_after} s", status=429,
                        code="rate_limited", headers={"Retry-After": str(retry_after),
                                                      "X-RateLimit-Limit": str(item.amount),
@@ -42,12 +46,12 @@ class RateLimits:
 
     def reset(self) -> None:
         """Forget every counter."""
-        self._storage.reset()
+        self._limiter.reset()
 
 
 def client_key(request: Request) -> str:
-    """The client a per-client limit counts: the peer address (put a trusted proxy's real IP in front)."""
-    return request.client.host if request.client else "unknown"
+    """The client's address: the peer, or the TRUSTED_PROXIES-th X-Forwarded-For entry from the right."""
+    return client_address(request.client.host if request.client else None, request.headers.get("x-forwarded-for"))
 
 
 def limits_of(request: Request) -> RateLimits:
@@ -55,6 +59,6 @@ def limits_of(request: Request) -> RateLimits:
     return request.app.state.rate_limits
 
 
-def limit_sessions(request: Request) -> None:
-    """Dependency: 100 requests per 15 minutes per client by default, counted before auth."""
-    limits_of(request).hit("sessions", client_key(request))
+def limit_sessions(request: Request, principal: SessionsCaller) -> None:
+    """Dependency: 100 session requests per 15 minutes per organisation by default, counted after auth."""
+    limits_of(request).hit("sessions", str(principal.org_id))

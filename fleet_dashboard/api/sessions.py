@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Depends, Request
 
 from fleet_dashboard.api.auth import Principal, SessionsCaller
 from fleet_dashboard.api.errors import ApiError
-from fleet_dashboard.api.limits import limit_sessions
+from fleet_dashboard.api.limits import client_key, limit_sessions
 from fleet_dashboard.api.schemas import (
     ERROR_RESPONSES,
     OkOut,
@@ -29,7 +29,7 @@ INIT_WAIT_SECONDS = 10.0
 
 
 def _client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    return client_key(request)
 
 
 def _path_org(principal: Principal, org_id: str) -> uuid.UUID:

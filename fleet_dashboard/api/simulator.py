@@ -6,16 +6,17 @@ import asyncio
 import uuid
 from typing import Any, Literal
 
-from fastapi import APIRouter, FastAPI, Query
+from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from fleet_dashboard.api.auth import simulator_caller
 from fleet_dashboard.api.errors import ApiError
 from fleet_dashboard.services import phones
 from fleet_dashboard.services.errors import InvalidPhone
 from fleet_dashboard.settings import get_settings
 
 ACK_SECONDS = 5.0
-router = APIRouter(prefix="/api/simulator", tags=["simulator"])
+router = APIRouter(prefix="/api/simulator", tags=["simulator"], dependencies=[Depends(simulator_caller)])
 
 
 def _e164(value: str) -> str:

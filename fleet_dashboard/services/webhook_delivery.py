@@ -8,9 +8,10 @@ import email.utils
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from sqlalchemy import text
 from fleet_dashboard.models import utcnow
 from fleet_dashboard.services import audit
 from fleet_dashboard.services.backoff import backoff_delay
+from fleet_dashboard.services.safe_http import checked_client
 from fleet_dashboard.services.webhooks import (
     EVENTS,
     MESSAGE_STATUSES,
@@ -67,14 +69,17 @@ class RetryPolicy:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
+    """Seconds the receiver asked us to wait: delay-seconds or an HTTP-date; None when absent or unreadable."""
+    value = (response.headers.get("Retry-After") or "").strip()
+    if value.isascii() and value.isdigit():
         return float(value)
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return parsed.timestamp() - time.time() if parsed else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000" or no zone: HTTP dates are GMT
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp() - time.time()
 
 
 _SETTLE_SQL = {
@@ -169,21 +174,29 @@ def _owe(event: dict[str, Any]) -> list[tuple[Target, str]]:
                 for w, d in zip(rows, owed, strict=True)]
 
 
+# Fair: each organisation's oldest few due rows come first (round robin by turn), and rows already in
+# flight in this process are left out, so one organisation's backlog never hides another's retries.
 _DUE_SQL = text("""
-SELECT d.id, d.event, d.attempts, w.id AS webhook_id, w.org_id, w.url, w.secret
-FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND w.is_active
-ORDER BY d.next_attempt_at LIMIT :limit
+SELECT id, event, attempts, webhook_id, org_id, url, secret FROM (
+    SELECT d.id, d.event, d.attempts, w.id AS webhook_id, w.org_id, w.url, w.secret, d.next_attempt_at,
+           row_number() OVER (PARTITION BY d.org_id ORDER BY d.next_attempt_at, d.id) AS turn
+    FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+    WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND w.is_active
+      AND NOT (d.id = ANY(CAST(:busy AS uuid[])))
+) due
+WHERE turn <= :per_org
+ORDER BY turn, next_attempt_at LIMIT :limit
 """)
 
 
-def _due(limit: int) -> list[tuple[Target, dict[str, Any], str, int]]:
+def _due(limit: int, *, per_org: int = 8, busy: Iterable[str] = ()) -> list[tuple[Target, dict[str, Any], str, int]]:
     """Deliveries whose next attempt is due: left by a restart, or by a retry no task is waiting for."""
     from fleet_dashboard.db import session_scope
 
+    params = {"limit": limit, "per_org": per_org, "busy": [uuid.UUID(b) for b in busy]}
     with session_scope() as session:
         return [(Target(id=r.webhook_id, org_id=r.org_id, url=r.url, secret=r.secret), r.event, str(r.id),
-                 r.attempts + 1) for r in session.execute(_DUE_SQL, {"limit": limit})]
+                 r.attempts + 1) for r in session.execute(_DUE_SQL, params)]
 
 
 class _DueLater(Exception):
@@ -201,13 +214,15 @@ class Dispatcher:
     back to the stored row, which the resume loop picks up when it falls due."""
 
     def __init__(self, *, policy: RetryPolicy | None = None, concurrency: int = 32,
-                 client: httpx.AsyncClient | None = None, resume_seconds: float = 2.0):
+                 client: httpx.AsyncClient | None = None, resume_seconds: float = 2.0, per_org: int = 8):
         self.policy = policy or RetryPolicy()
         self._client = client
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task] = set()
         self._in_flight: set[str] = set()
+        self._org_in_flight: Counter[uuid.UUID] = Counter()
         self.resume_seconds = resume_seconds
+        self.per_org = per_org
 
     async def _one(self, client: httpx.AsyncClient, target: Target, event: dict[str, Any], delivery_id: str,
                    first_attempt: int) -> None:
@@ -217,25 +232,50 @@ class Dispatcher:
                               delivery_id=delivery_id, first_attempt=first_attempt, sleep=_hand_back)
             except _DueLater:
                 pass
-            except Exception:
-                # The row stays pending: the resume loop tries again when it is due.
+            except Exception as exc:
                 log.exception("webhook delivery to %s crashed", target.url)
+                await self._count_crash(target, event, delivery_id, first_attempt, exc)
+
+    async def _count_crash(self, target: Target, event: dict[str, Any], delivery_id: str, attempt: int,
+                           exc: Exception) -> None:
+        """An attempt that crashed still counts: retried after backoff, given up after the last one."""
+        last = attempt >= self.policy.max_attempts
+        wait = None if last else self.policy.delay(attempt)
+        try:
+            await asyncio.to_thread(_audit_attempt, target, {
+                "delivery_id": delivery_id, "event": event.get("type"), "attempt": attempt, "status_code": None,
+                "error": f"crashed: {type(exc).__name__}: {exc}"[:300], "outcome": "failed" if last else "retrying",
+                "next_retry_seconds": None if wait is None else round(wait, 2)})
+        except Exception:
+            # The row stays pending and due: the resume loop tries again once the database answers.
+            log.exception("could not record the crashed webhook attempt %s", delivery_id)
 
     def _start(self, client: httpx.AsyncClient, target: Target, event: dict[str, Any], delivery_id: str,
                first_attempt: int) -> None:
         if delivery_id in self._in_flight:
             return
         self._in_flight.add(delivery_id)
+        self._org_in_flight[target.org_id] += 1
         task = asyncio.create_task(self._one(client, target, event, delivery_id, first_attempt))
         self._tasks.add(task)
-        task.add_done_callback(lambda t: (self._tasks.discard(t), self._in_flight.discard(delivery_id)))
+        task.add_done_callback(lambda t: self._done(t, target.org_id, delivery_id))
+
+    def _done(self, task: asyncio.Task, org_id: uuid.UUID, delivery_id: str) -> None:
+        self._tasks.discard(task)
+        self._in_flight.discard(delivery_id)
+        self._org_in_flight[org_id] -= 1
+        if self._org_in_flight[org_id] <= 0:
+            del self._org_in_flight[org_id]
 
     async def _resume(self, client: httpx.AsyncClient) -> None:
         """Pick up owed deliveries nobody is working on: those of a previous process, after a restart."""
         while True:
             try:
-                for target, event, delivery_id, attempt in await asyncio.to_thread(_due, 200):
-                    self._start(client, target, event, delivery_id, attempt)
+                due = await asyncio.to_thread(_due, 200, per_org=self.per_org, busy=list(self._in_flight))
+                for target, event, delivery_id, attempt in due:
+                    # An organisation with this many retries in flight waits its turn; the others go first.
+                    if self._org_in_flight[target.org_id] < self.per_org:
+                        self._start(client, target, event, delivery_id, attempt)
             except Exception:
                 log.exception("could not read owed webhook deliveries")
             await asyncio.sleep(self.resume_seconds)
@@ -244,7 +284,7 @@ class Dispatcher:
         """Subscribe and deliver until cancelled; `ready` is set once subscribed."""
         from fleet_dashboard.events import get_bus
 
-        client = self._client or httpx.AsyncClient(follow_redirects=False)
+        client = self._client or checked_client(timeout=self.policy.timeout_seconds)
         resumer = None
         try:
             async with get_bus().subscribe(types=EVENTS) as events:

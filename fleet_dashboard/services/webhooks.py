@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import secrets
 import socket
@@ -28,6 +27,7 @@ from urllib.parse import urlsplit
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import Webhook
+from fleet_dashboard.services import safe_http
 from fleet_dashboard.services.errors import ValidationError
 from fleet_dashboard.services.lookup import get_owned
 
@@ -50,18 +50,12 @@ def normalize_events(events: list[str] | tuple[str, ...] | None) -> list[str]:
     return [e for e in EVENTS if e in flat]
 
 
-def _private(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
-
-
 def blocked_address(url: str, *, resolve: bool) -> str | None:
     """Why the server must not call `url`, or None: a loopback, private, link-local or reserved address.
 
     Without `resolve` only literal addresses and localhost are judged (DNS may be down when a URL is saved);
-    with it, every address the host name resolves to. WEBHOOK_ALLOW_PRIVATE_NETWORKS=true turns this off."""
+    with it, every address the host name resolves to. WEBHOOK_ALLOW_PRIVATE_NETWORKS=true turns this off.
+    Delivery checks again where it dials (safe_http), so this is the early, clear refusal, not the only one."""
     from fleet_dashboard.settings import get_settings
 
     if get_settings().webhook_allow_private_networks:
@@ -70,21 +64,12 @@ def blocked_address(url: str, *, resolve: bool) -> str | None:
     if host == "localhost" or host.endswith(".localhost"):
         return f"{host} is this machine"
     try:
-        addresses = [host] if _is_address(host) else []
+        addresses = [host] if safe_http.is_address(host) else []
         if not addresses and resolve:
             addresses = sorted({info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
     except OSError as exc:
         return f"cannot resolve {host}: {exc}"
-    private = [a for a in addresses if _private(a)]
-    return f"{host} is a private or reserved address ({', '.join(private)})" if private else None
-
-
-def _is_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    return True
+    return safe_http.refusal(host, addresses)
 
 
 def validate_url(url: str) -> str:

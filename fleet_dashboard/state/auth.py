@@ -196,7 +196,7 @@ class AuthState(rx.State):
             limiter.failed(email=email, ip=ip)
             self.login_error = strings.error_text("bad_credentials")
             return
-        limiter.succeeded(email=email)
+        limiter.succeeded(email=email, ip=ip)
         self.login_error = ""
         self.token = auth.issue_token(user_id=user.id)
         self._view_org_id = ""

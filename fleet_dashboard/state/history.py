@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from typing import Any
 
@@ -12,7 +10,7 @@ import reflex as rx
 from fleet_dashboard import routes, strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.models import WhatsAppMessage
-from fleet_dashboard.services import messaging, templates
+from fleet_dashboard.services import export, messaging, templates
 from fleet_dashboard.state import live
 from fleet_dashboard.state.auth import AuthState, guarded
 from fleet_dashboard.state.format import day_range, failure, iso, short
@@ -100,25 +98,12 @@ class HistoryState(Paged, AuthState):
     def export_csv(self):
         """Every message matching the current filters as a CSV download (UTC timestamps)."""
         ctx = self._authorize("export")
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["id", "created_at", "recipient_phone", "status", "template_name", "message_body",
-                         "error", "sent_at", "delivered_at", "read_at", "failed_at"])
-        cursor, written = None, 0
         with session_scope() as session:
-            while written < EXPORT_MAX_ROWS:
-                rows, cursor = messaging.list_for_org(session=session, org_id=ctx.org_id, cursor=cursor, limit=200,
-                                                      **self._filters())
-                for m in rows:
-                    writer.writerow([m.id, iso(m.created_at), m.recipient_phone, m.status, m.template_name or "",
-                                     m.message_body, m.error or "", iso(m.sent_at), iso(m.delivered_at),
-                                     iso(m.read_at), iso(m.failed_at)])
-                written += len(rows)
-                if not cursor:
-                    break
+            data, written = export.messages_csv(session=session, org_id=ctx.org_id, filters=self._filters(),
+                                                max_rows=EXPORT_MAX_ROWS)
         self._audit(ctx, "messages_exported", rows=written, filters={k: str(v) for k, v in self._filters().items()
                                                                       if v is not None})
-        return rx.download(data=buffer.getvalue(), filename="messages.csv", mime_type="text/csv")
+        return rx.download(data=data, filename="messages.csv", mime_type="text/csv")
 
     @rx.event(background=True)
     async def watch(self):

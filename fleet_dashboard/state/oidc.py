@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 
 import reflex as rx
-from sqlmodel import select
 
 from fleet_dashboard import auth, routes, strings
 from fleet_dashboard.db import session_scope
-from fleet_dashboard.models import Role, User, utcnow
-from fleet_dashboard.services import audit
-from fleet_dashboard.services.users import normalize_email
+from fleet_dashboard.models import Role
+from fleet_dashboard.services import identities
 from fleet_dashboard.state.auth import AuthState
 
 log = logging.getLogger(__name__)
@@ -43,7 +41,7 @@ class OidcState(AuthState):
 
     @rx.event
     async def finish(self):
-        """Check the state, exchange the code, and sign in the active user with the provider's email."""
+        """Check the state, exchange the code, and sign in the account linked to the provider identity."""
         params = self.router.url.query_parameters
         expected, verifier = self._oidc_state, self._oidc_verifier
         self._oidc_state = self._oidc_verifier = ""
@@ -52,22 +50,22 @@ class OidcState(AuthState):
             self.oidc_error = strings.LOGIN_OIDC_FAILED
             return
         try:
-            email = await auth.oidc_finish(code=params["code"], redirect_uri=self._redirect_uri(),
-                                           code_verifier=verifier)
-            email = normalize_email(email or "")
+            identity = await auth.oidc_finish(code=params["code"], redirect_uri=self._redirect_uri(),
+                                              code_verifier=verifier)
         except Exception:
             log.warning("OIDC code exchange failed", exc_info=True)
             self.oidc_error = strings.LOGIN_OIDC_FAILED
             return
-        with session_scope() as session:
-            user = session.exec(select(User).where(User.email == email, User.is_active.is_(True))).first()
-            if user is not None:
-                user.last_login_at = utcnow()
-                session.add(user)
-                audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="login",
-                             event_data={"email": user.email, "method": "oidc"}, ip_address=self._client_ip())
-        if user is None:
+        if identity is None:
             self.oidc_error = strings.LOGIN_OIDC_FAILED
+            return
+        with session_scope() as session:
+            outcome = identities.sign_in(session=session, issuer=identity.issuer, subject=identity.subject,
+                                         email=identity.email, email_verified=identity.email_verified,
+                                         ip_address=self._client_ip())
+        user = outcome.user
+        if user is None:
+            self.oidc_error = strings.error_text(outcome.refused or "oidc_no_account")
             return
         self.token = auth.issue_token(user_id=user.id)
         self._view_org_id = ""

@@ -59,8 +59,10 @@ def record_inbound(org_id: uuid.UUID, sender: str, text: str, message_id: str) -
     """Act on opt-out keywords and publish the message; returns what the opt-out list did."""
     with session_scope() as session:
         outcome = optouts.handle_inbound(session=session, org_id=org_id, phone=sender, text=text)
-        events.emit(session, {"type": "message.inbound", "org_id": str(org_id), "from": sender,
-                              "text": text[:3000], "whatsapp_message_id": message_id, "opt_out": outcome})
+        # Cut by bytes, not characters: emoji-heavy text must not push the event past NOTIFY's limit.
+        events.emit(session, events.fit_text({"type": "message.inbound", "org_id": str(org_id), "from": sender,
+                                              "text": text[:3000], "whatsapp_message_id": message_id,
+                                              "opt_out": outcome}, "text"))
         return outcome
 
 

@@ -14,8 +14,12 @@ import httpx
 
 from tests.api.conftest import BASE_URL
 
+SIMULATOR_TOKEN = "simulator-token-for-the-api-suite"
+# The simulator's control routes need a credential: this token drives every organisation's phone.
+SIMULATOR = {"Authorization": f"Bearer {SIMULATOR_TOKEN}"}
 # Simulator timings in tenths of a second, no throttle, the PostgreSQL bus as in production.
 LIVE_ENV = {
+    "SIMULATOR_TOKEN": SIMULATOR_TOKEN,
     "WHATSAPP_BACKEND": "simulator",
     "BUS_BACKEND": "postgres",
     "SIMULATOR_QR_ROTATE_SECONDS": "5",
@@ -35,13 +39,14 @@ class Live:
 
     async def scan(self, org_id: uuid.UUID, phone: str = "+201001112223", name: str = "Fleet Ops") -> None:
         """Scan the QR with a simulated phone (the simulator's control route) and wait until connected."""
-        r = await self.client.post(f"/api/simulator/{org_id}/scan", json={"phone": phone, "name": name})
+        r = await self.client.post(f"/api/simulator/{org_id}/scan", json={"phone": phone, "name": name},
+                                   headers=SIMULATOR)
         assert r.status_code == 200, r.text
         await self.until(lambda: self.engine.is_connected(org_id), what="connected")
 
     async def sent_count(self, org_id: uuid.UUID) -> int:
         """How many messages the simulated network accepted for the organisation."""
-        r = await self.client.get(f"/api/simulator/{org_id}/sent")
+        r = await self.client.get(f"/api/simulator/{org_id}/sent", headers=SIMULATOR)
         assert r.status_code == 200, r.text
         return r.json()["count"]
 

@@ -156,3 +156,25 @@ async def test_slow_scrape_is_503(client, monkeypatch):
     monkeypatch.setattr(metrics, "render", slow)
     r = await client.get("/api/metrics")
     assert r.status_code == 503 and r.json()["code"] == "database_unavailable"
+
+
+@pytest.mark.parametrize("token", [None, TOKEN])
+async def test_production_without_a_token_is_closed(make_app, api_env, db, token):
+    """ENVIRONMENT=production and no METRICS_TOKEN: refused, from loopback too (a local reverse proxy is loopback)."""
+    api_env.setenv("ENVIRONMENT", "production")
+    api_env.setenv("SECRET_KEY", "a-real-secret-for-the-metrics-test")
+    api_env.setenv("WHATSAPP_BACKEND", "neonize")
+    if token:
+        api_env.setenv("METRICS_TOKEN", token)
+    else:
+        api_env.delenv("METRICS_TOKEN", raising=False)
+    transport = httpx.ASGITransport(app=make_app(), client=("127.0.0.1", 5555))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as c:
+        r = await c.get("/api/metrics", headers={"X-Forwarded-For": "127.0.0.1"})
+        if token:
+            assert r.status_code == 401
+            r = await c.get("/api/metrics", headers={"Authorization": f"Bearer {token}"})
+            assert r.status_code == 200 and "fleet_" in r.text
+        else:
+            assert r.status_code == 403 and r.json()["code"] == "metrics_disabled"
+            assert "METRICS_TOKEN" in r.json()["error"] and "fleet_" not in r.text

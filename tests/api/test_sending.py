@@ -12,6 +12,7 @@ from sqlmodel import select
 from fleet_dashboard.models import WhatsAppMessage
 from fleet_dashboard.services import templates
 from tests.api.conftest import headers, user_jwt
+from tests.api.live import SIMULATOR
 
 pytestmark = pytest.mark.anyio
 
@@ -55,7 +56,7 @@ async def test_send_for_a_disconnected_org_fails_fast_and_stores_nothing(live, d
 
 async def test_a_failed_send_answers_502_with_the_error(live, db, make_org, make_key):
     org, key = await connected_org(live, make_org, make_key)
-    r = await live.client.post(f"/api/simulator/{org.id}/fail-sends", json={"count": 1})
+    r = await live.client.post(f"/api/simulator/{org.id}/fail-sends", json={"count": 1}, headers=SIMULATOR)
     assert r.status_code == 200, r.text
     r = await live.client.post("/api/messages/send", headers=headers(key, org.id),
                                json={"recipient": PHONE, "message": "will fail"})

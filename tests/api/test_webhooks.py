@@ -13,6 +13,7 @@ from sqlmodel import select
 from fleet_dashboard.models import WhatsAppAuditLog
 from fleet_dashboard.services import webhooks
 from fleet_dashboard.services.webhook_delivery import Dispatcher, RetryPolicy, Target, deliver
+from tests.api.live import SIMULATOR
 from tests.api.receiver import webhook_receiver
 
 pytestmark = pytest.mark.anyio
@@ -181,7 +182,8 @@ async def test_live_events_reach_the_webhook_signed_and_only_one_process_deliver
             r = await live.client.post("/api/messages/send", headers=headers(key, org.id),
                                        json={"recipient": "+201001234567", "message": "مرحبا"})
             wamid = r.json()["whatsapp_message_id"]
-            await live.client.post(f"/api/simulator/{org.id}/inbound", json={"from": "+201001234567", "text": "STOP"})
+            await live.client.post(f"/api/simulator/{org.id}/inbound", json={"from": "+201001234567", "text": "STOP"},
+                                   headers=SIMULATOR)
 
             def seen(kind, **match):
                 return [c.json() for c in rx.requests if c.json()["type"] == kind

@@ -24,6 +24,8 @@ from fleet_dashboard.models import Organization, User
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-1"
+# Drives the simulated phones of the app under test (SIMULATOR_TOKEN), as a demo script would.
+SIMULATOR_TOKEN = "e2e-simulator-" + uuid.uuid4().hex
 STARTUP_TIMEOUT = 420
 # Debian Chromium: playwright cannot download browsers on this network.
 CHROMIUM = "/usr/bin/chromium"
@@ -71,9 +73,13 @@ class AppServer:
         self.log_path = log_path
         self.engine = create_engine(normalize_url(database_url), pool_size=2, max_overflow=2)
         self.http = httpx.Client(base_url=base_url, timeout=15)
+        # The simulator's control routes want SIMULATOR_TOKEN (app_env sets it).
+        self.simulator = httpx.Client(base_url=base_url, timeout=15,
+                                      headers={"Authorization": f"Bearer {SIMULATOR_TOKEN}"})
 
     def close(self) -> None:
         self.http.close()
+        self.simulator.close()
         self.engine.dispose()
 
     # ---- log ----
@@ -121,7 +127,7 @@ class AppServer:
         """Drive the simulated phone: scan, receipt, drop, logout, inbound; retried while it is not ready."""
         deadline = time.monotonic() + 10
         while True:
-            response = self.http.post(f"/api/simulator/{org_id}/{action}", json=body)
+            response = self.simulator.post(f"/api/simulator/{org_id}/{action}", json=body)
             if response.status_code < 400 or time.monotonic() > deadline:
                 response.raise_for_status()
                 return response.json()
@@ -243,6 +249,7 @@ def app_env(database_url: str, port: int) -> dict[str, str]:
         **os.environ,
         "DATABASE_URL": database_url,
         "WHATSAPP_BACKEND": "simulator",
+        "SIMULATOR_TOKEN": SIMULATOR_TOKEN,
         "ENVIRONMENT": "test",
         "PORT": str(port),
         "SECRET_KEY": "e2e-" + uuid.uuid4().hex,

@@ -14,8 +14,10 @@ from sqlmodel import Session, select
 from fleet_dashboard.models import WhatsAppAuditLog, WhatsAppSession
 from tests.process_state import reset_process_state
 
+SIMULATOR_TOKEN = "simulator-token-for-the-engine-suite"
 FAST = {
     "WHATSAPP_BACKEND": "simulator",
+    "SIMULATOR_TOKEN": SIMULATOR_TOKEN,
     "BUS_BACKEND": "postgres",
     "SIMULATOR_QR_ROTATE_SECONDS": "0.4",
     "SIMULATOR_RECEIPT_DELAY_SECONDS": "0.1",

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session
 
 from fleet_dashboard.services import optouts
-from tests.engine.conftest import audit_types, connect, spawn, stop_process, wait_row_sync
+from tests.engine.conftest import SIMULATOR_TOKEN, audit_types, connect, spawn, stop_process, wait_row_sync
 
 PHONE = "+201001234567"
 
@@ -41,7 +41,7 @@ def stack(sim_env, tmp_path):
             assert time.monotonic() < deadline, "API did not start"
             time.sleep(0.2)
     try:
-        yield httpx.Client(base_url=base, timeout=15)
+        yield httpx.Client(base_url=base, timeout=15, headers={"Authorization": f"Bearer {SIMULATOR_TOKEN}"})
     finally:
         stop_process(api)
         assert stop_process(engine) == 0, (tmp_path / "engine.log").read_text()[-3000:]

@@ -1,0 +1,78 @@
+"""CSV export of an organisation's messages, written page by page so a caller can stream it as it goes.
+
+Cells come from API callers (template variables, bodies, errors), and a spreadsheet runs a cell that
+starts with = + - @ (or a tab or carriage return) as a formula: such cells get a leading apostrophe,
+OWASP's advice, unless they are plain numbers such as an E.164 phone number.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from fleet_dashboard.models import WhatsAppMessage
+from fleet_dashboard.services import messaging
+
+MAX_ROWS = 50_000
+PAGE_ROWS = 500
+HEADER = ["id", "created_at", "recipient_phone", "status", "template_name", "message_body", "error",
+          "sent_at", "delivered_at", "read_at", "failed_at"]
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
+def safe_cell(value: Any) -> str:
+    """The cell's text, neutralised when a spreadsheet would read it as a formula."""
+    text = "" if value is None else (value.isoformat() if isinstance(value, datetime) else str(value))
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def message_cells(m: WhatsAppMessage) -> list[str]:
+    """One message as a CSV row, in HEADER's order (UTC ISO timestamps)."""
+    return [safe_cell(v) for v in (m.id, m.created_at, m.recipient_phone, m.status, m.template_name,
+                                   m.message_body, m.error, m.sent_at, m.delivered_at, m.read_at, m.failed_at)]
+
+
+class MessagesCsv:
+    """Iterate for CSV text chunks (the header, then one chunk per page); `rows` counts what was written."""
+
+    def __init__(self, *, session: Session, org_id: uuid.UUID, filters: dict[str, Any] | None = None,
+                 max_rows: int = MAX_ROWS, page_rows: int = PAGE_ROWS):
+        self.session, self.org_id, self.filters = session, org_id, dict(filters or {})
+        self.max_rows, self.page_rows = max_rows, page_rows
+        self.rows = 0
+
+    @staticmethod
+    def _text(rows: list[list[str]]) -> str:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(rows)
+        return buffer.getvalue()
+
+    def __iter__(self) -> Iterator[str]:
+        yield self._text([HEADER])
+        cursor = None
+        while self.rows < self.max_rows:
+            limit = min(self.page_rows, self.max_rows - self.rows)
+            page, cursor = messaging.list_for_org(session=self.session, org_id=self.org_id, cursor=cursor,
+                                                  limit=limit, **self.filters)
+            self.rows += len(page)
+            if page:
+                yield self._text([message_cells(m) for m in page])
+            if not cursor:
+                break
+
+
+def messages_csv(*, session: Session, org_id: uuid.UUID, filters: dict[str, Any] | None = None,
+                 max_rows: int = MAX_ROWS) -> tuple[str, int]:
+    """The whole export as one string, and how many messages it holds."""
+    export = MessagesCsv(session=session, org_id=org_id, filters=filters, max_rows=max_rows)
+    return "".join(export), export.rows

