@@ -165,16 +165,21 @@ def simulator_caller(
     request: Request,
     _bearer_doc: Annotated[Any, Depends(BEARER_DOC)],
 ) -> Principal | None:
-    """Dependency of the simulator's control routes: SIMULATOR_TOKEN, or a sessions credential of the path's org.
+    """Dependency of the simulator's control routes: open unless SIMULATOR_TOKEN is set, then that token or a
+    sessions credential of the path's organisation.
 
-    The token (demos, end-to-end tests) drives every organisation's simulated phone; an organisation's own
-    API key or owner/admin JWT drives only its own, as if it held the phone. None is returned for the token."""
+    The simulator exists only in development and test (settings refuse it elsewhere), where demos and
+    end-to-end tests drive its routes as they are. Setting SIMULATOR_TOKEN locks a shared demo: the token
+    drives every organisation's simulated phone; an organisation's own API key or owner/admin JWT drives
+    only its own, as if it held the phone. None is returned for an open route or the token."""
     from fleet_dashboard.db import session_scope
 
+    token = get_settings().simulator_token
+    if not token:
+        return None
     authorization = request.headers.get("authorization")
     credential = _bearer(authorization)
-    token = get_settings().simulator_token
-    if token and hmac.compare_digest(credential.encode(), token.encode()):
+    if hmac.compare_digest(credential.encode(), token.encode()):
         return None
     path_org = request.path_params.get("org_id")
     with session_scope() as session:

@@ -1,4 +1,4 @@
-"""The simulator's control routes: only SIMULATOR_TOKEN or the organisation's own credential; never in production."""
+"""The simulator's control routes: open in development/test, locked by SIMULATOR_TOKEN when set; never in production."""
 
 from __future__ import annotations
 
@@ -69,16 +69,16 @@ async def test_the_token_and_the_organisations_own_credentials_pass(sim_app, db,
             assert r.json() == {"success": True, "count": 0, "messages": []}
 
 
-async def test_without_a_token_setting_only_credentials_work(api_env, make_app, db, make_org, make_key):
+async def test_without_a_token_setting_the_routes_stay_open_in_development_and_test(api_env, make_app, db,
+                                                                                      make_org):
     import httpx
 
     api_env.delenv("SIMULATOR_TOKEN", raising=False)
     org = make_org()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=make_app()), base_url="http://t") as client:
-        assert (await client.get(f"/api/simulator/{org.id}/sent",
-                                 headers={"Authorization": "Bearer "})).status_code == 401
-        assert (await client.get(f"/api/simulator/{org.id}/sent",
-                                 headers=headers(make_key(org), org.id))).status_code == 200
+        r = await client.get(f"/api/simulator/{org.id}/sent")
+        assert r.status_code == 200, r.text
+        assert r.json()["count"] == 0
 
 
 def test_simulator_mode_is_refused_outside_development_and_test(monkeypatch):
