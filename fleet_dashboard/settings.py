@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +52,23 @@ class Settings(BaseSettings):
     # Webhook URLs may point at loopback, private or link-local addresses only when this is on: an
     # organisation owner must not be able to make the server call its own network (SSRF).
     webhook_allow_private_networks: bool = False
+    # ---- accounts and the provisioning bridge (issue 12) ----
+    # IANA zone for organisations that did not choose one.
+    default_timezone: str = "Africa/Cairo"
+    # A valid user JWT whose app_metadata names org_id and role creates or updates that user.
+    jwt_provision_from_claims: bool = False
+    # The dashboard's public address for links in API answers and e-mails; else the request's own.
+    public_url: str | None = None
+    login_link_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    invitation_ttl_hours: int = Field(default=72, ge=1, le=720)
+    # Invitations are e-mailed only when SMTP_HOST is set; the link is always shown to copy.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "Fleet Dashboard <no-reply@fleet.local>"
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_timeout_seconds: float = 10.0
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
@@ -58,6 +76,10 @@ class Settings(BaseSettings):
             raise ValueError("SECRET_KEY must be set to a real secret outside development")
         if self.environment != "development" and self.jwt_secret in ("", PLACEHOLDER_SECRET):
             raise ValueError("JWT_SECRET must not be a placeholder outside development")
+        try:
+            ZoneInfo(self.default_timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"DEFAULT_TIMEZONE {self.default_timezone!r} is not an IANA time zone") from exc
         return self
 
     @property
