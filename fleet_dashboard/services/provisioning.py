@@ -181,6 +181,16 @@ def _claims_name(claims: dict[str, Any]) -> str | None:
     return None
 
 
+def _issued_at(claims: dict[str, Any]) -> datetime | None:
+    issued = claims.get("iat")
+    if not isinstance(issued, int | float) or isinstance(issued, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(issued, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def provision_from_claims(*, session: Session, claims: dict[str, Any], ip_address: str | None = None) -> User | None:
     """Create or update the user a verified JWT describes (`sub`, `email`, `app_metadata.org_id|role`).
 
@@ -193,6 +203,10 @@ def provision_from_claims(*, session: Session, claims: dict[str, Any], ip_addres
     if session.get(Organization, org_id) is None:
         return None
     actor = actors.platform("user_jwt", ip_address=ip_address, via="jwt_claims")
+    issued = _issued_at(claims)
+    known = session.get(User, user_id)  # every request passes here: lock only when something may change
+    if known is not None and (issued is None or issued <= known.updated_at):
+        return known
     user = _locked(session, User, user_id)
     if user is None:
         email = users.normalize_email(str(claims.get("email") or ""))
@@ -201,8 +215,7 @@ def provision_from_claims(*, session: Session, claims: dict[str, Any], ip_addres
         return user
     if not user.is_active or user.role == Role.super_admin.value:
         return user
-    issued = claims.get("iat")
-    if not isinstance(issued, int | float) or datetime.fromtimestamp(issued, UTC) <= user.updated_at:
+    if issued is None or issued <= user.updated_at:
         return user  # an older token must not undo a newer change made through the bridge or the dashboard
     email = str(claims.get("email") or "") or user.email
     try:
