@@ -80,12 +80,23 @@ class QueueStatus(enum.StrEnum):
     unknown = "unknown"
 
 
+class LinkPurpose(enum.StrEnum):
+    """What a one-time link does when it is used."""
+
+    login = "login"
+    invite = "invite"
+
+
 class Organization(SQLModel, table=True):
     __tablename__ = "organizations"
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     name: str = Field(max_length=200)
     slug: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     created_at: datetime = _created()
+    # IANA zone the dashboard shows its times in; None follows the DEFAULT_TIMEZONE setting.
+    timezone: str | None = Field(default=None, max_length=64)
+    # Set while suspended: its session stays down, its API calls get 403 and its queue holds.
+    suspended_at: datetime | None = _ts()
 
 
 class User(SQLModel, table=True):
@@ -96,7 +107,8 @@ class User(SQLModel, table=True):
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     email: str = Field(max_length=320, sa_column_kwargs={"unique": True})
-    password_hash: str
+    # None: provisioned by the fleet SaaS (signs in by a one-time link) or no password set yet.
+    password_hash: str | None = None
     full_name: str = Field(default="", max_length=200)
     org_id: uuid.UUID | None = Field(default=None, foreign_key="organizations.id", index=True,
                                      ondelete="CASCADE")
@@ -104,6 +116,8 @@ class User(SQLModel, table=True):
     is_active: bool = True
     created_at: datetime = _created()
     last_login_at: datetime | None = _ts()
+    # Last change of email, role, organisation or activity; older JWT claims never overwrite it.
+    updated_at: datetime = _created()
 
 
 class WhatsAppSession(SQLModel, table=True):
@@ -252,8 +266,12 @@ class OptOut(SQLModel, table=True):
 
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_keys"
+    # An organisation's key has tenant scopes; a platform key (no organisation) has only "admin".
+    __table_args__ = (CheckConstraint("(org_id IS NULL) = (scopes @> '[\"admin\"]'::jsonb)",
+                                      name="ck_api_keys_admin_scope"),)
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    org_id: uuid.UUID = Field(foreign_key="organizations.id", ondelete="CASCADE", index=True)
+    org_id: uuid.UUID | None = Field(default=None, foreign_key="organizations.id", ondelete="CASCADE",
+                                     index=True)
     name: str = Field(default="default", max_length=100)
     prefix: str = Field(max_length=16, index=True)
     key_hash: str = Field(max_length=128, sa_column_kwargs={"unique": True})
@@ -326,6 +344,30 @@ class UserIdentity(SQLModel, table=True):
     email: str = Field(max_length=320)
     created_at: datetime = _created()
     last_login_at: datetime | None = _ts()
+
+
+class OneTimeLink(SQLModel, table=True):
+    """A single-use link (sign-in or invitation): only the token's hash is kept, so a database leak opens nothing."""
+
+    __tablename__ = "one_time_links"
+    __table_args__ = (
+        _one_of("purpose", LinkPurpose, "ck_one_time_links_purpose"),
+        Index("ix_one_time_links_org_purpose", "org_id", "purpose", "created_at"),
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    purpose: str = Field(max_length=20)
+    org_id: uuid.UUID | None = Field(default=None, foreign_key="organizations.id", ondelete="CASCADE")
+    # login: whom it signs in. invite: who accepted it (set on use).
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="CASCADE", index=True)
+    email: str | None = Field(default=None, max_length=320)
+    role: str | None = Field(default=None, max_length=20)
+    next_path: str | None = Field(default=None, max_length=500)
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()
+    created_at: datetime = _created()
 
 
 ALL_TABLES = [t for t in SQLModel.metadata.sorted_tables]

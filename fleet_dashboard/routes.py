@@ -6,6 +6,9 @@ from urllib.parse import quote
 
 LOGIN = "/login"
 OIDC_CALLBACK = "/login/oidc"
+# One-time links: sign-in (services/login_links) and invitations (services/people).
+LOGIN_LINK = "/login/link"
+INVITE = "/invite"
 HOME = "/"
 CONNECT = "/connect"
 SEND = "/send"

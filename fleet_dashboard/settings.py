@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,8 +52,8 @@ class Settings(BaseSettings):
     # Webhook URLs may point at loopback, private or link-local addresses only when this is on: an
     # organisation owner must not be able to make the server call its own network (SSRF).
     webhook_allow_private_networks: bool = False
-    # Bearer token for the simulator's control routes (/api/simulator/*, simulator mode only), for demos and
-    # end-to-end tests; an organisation's own sessions credential also drives its own simulated phone.
+    # Locks the simulator's control routes (/api/simulator/*; development/test only) to this bearer token or an
+    # organisation's own sessions credential; unset, they stay open for demos and end-to-end tests.
     simulator_token: str | None = None
     # How many reverse proxies stand in front (each appends to X-Forwarded-For); 0 = clients connect directly
     # and X-Forwarded-For is ignored. The client address rate limits and audit rows use depends on it.
@@ -61,6 +62,23 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Key prefix of the rate-limit counters in Redis (several installs, or test runs, can share one Redis).
     rate_limit_prefix: str = "fleet-dashboard"
+    # ---- accounts and the provisioning bridge (issue 12) ----
+    # IANA zone for organisations that did not choose one.
+    default_timezone: str = "Africa/Cairo"
+    # A valid user JWT whose app_metadata names org_id and role creates or updates that user.
+    jwt_provision_from_claims: bool = False
+    # The dashboard's public address for links in API answers and e-mails; else the request's own.
+    public_url: str | None = None
+    login_link_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    invitation_ttl_hours: int = Field(default=72, ge=1, le=720)
+    # Invitations are e-mailed only when SMTP_HOST is set; the link is always shown to copy.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "Fleet Dashboard <no-reply@fleet.local>"
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_timeout_seconds: float = 10.0
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
@@ -71,6 +89,10 @@ class Settings(BaseSettings):
         if self.whatsapp_backend == "simulator" and self.environment not in ("development", "test"):
             raise ValueError("WHATSAPP_BACKEND=simulator fakes WhatsApp and is refused outside ENVIRONMENT="
                              "development or test")
+        try:
+            ZoneInfo(self.default_timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"DEFAULT_TIMEZONE {self.default_timezone!r} is not an IANA time zone") from exc
         return self
 
     @property

@@ -79,6 +79,22 @@ ERRORS: dict[str, str] = {
     "bulk_too_large": "الحد الأقصى {limit} إشعار في الطلب الواحد.",
     "invalid_priority": "الأولوية رقم من 0 (الأعلى) إلى 10.",
     "invalid_max_attempts": "عدد المحاولات من 1 إلى 20.",
+    # Accounts, organisations and links (issue 12).
+    "organization_suspended": "هذه المؤسسة موقوفة مؤقتاً: لا يمكن الإرسال أو التعديل حتى يُعاد تفعيلها.",
+    "invalid_timezone": "المنطقة الزمنية غير معروفة. اختر اسماً مثل Asia/Riyadh.",
+    "invalid_datetime": "التاريخ والوقت غير صحيحين.",
+    "last_owner": "يجب أن يبقى للمؤسسة مالك نشط واحد على الأقل.",
+    "admin_cannot_touch_owner": "المسؤول لا يستطيع تعيين مالك أو تعديل حساب مالك.",
+    "cannot_deactivate_self": "لا يمكنك إيقاف حسابك بنفسك.",
+    "wrong_password": "كلمة المرور الحالية غير صحيحة.",
+    "full_name": "الاسم مطلوب (حتى 200 حرف).",
+    "link_invalid": "هذا الرابط غير صالح.",
+    "link_used": "استُخدم هذا الرابط من قبل؛ كل رابط يعمل مرة واحدة فقط.",
+    "link_expired": "انتهت صلاحية هذا الرابط. اطلب رابطاً جديداً.",
+    "link_revoked": "أُلغي هذا الرابط.",
+    "unknown_link": "الدعوة غير موجودة.",
+    "user_inactive": "هذا الحساب موقوف.",
+    "user_is_super_admin": "هذا المعرّف لمدير النظام، ولا ينتمي إلى مؤسسة.",
 }
 
 
@@ -297,6 +313,23 @@ AUDIT_EVENTS = {
     "webhook_deleted": "حذف Webhook",
     "api_key_created": "إنشاء مفتاح واجهة برمجية",
     "api_key_revoked": "إلغاء مفتاح واجهة برمجية",
+    # Organisations and people (issue 12).
+    "org_created": "إنشاء مؤسسة",
+    "org_renamed": "تغيير اسم المؤسسة",
+    "org_timezone_changed": "تغيير المنطقة الزمنية",
+    "org_suspended": "إيقاف المؤسسة",
+    "org_resumed": "إعادة تفعيل المؤسسة",
+    "member_invited": "دعوة عضو",
+    "invitation_revoked": "إلغاء دعوة",
+    "invitation_accepted": "قبول دعوة",
+    "role_changed": "تغيير دور",
+    "user_deactivated": "إيقاف حساب",
+    "user_reactivated": "إعادة تفعيل حساب",
+    "password_changed": "تغيير كلمة المرور",
+    "user_provisioned": "إضافة مستخدم من النظام الأساسي",
+    "user_updated": "تحديث مستخدم من النظام الأساسي",
+    "user_moved_out": "نقل مستخدم إلى مؤسسة أخرى",
+    "login_link_created": "إنشاء رابط دخول لمرة واحدة",
 }
 
 QUEUE_TITLE = "الطابور"
@@ -368,3 +401,15 @@ API_KEY_REVOKE_TITLE = "إلغاء هذا المفتاح؟ تتوقف الطلب
 API_KEY_REVOKED = "أُلغي المفتاح."
 API_KEY_REVOKED_BADGE = "ملغى"
 SESSION_ERROR_GENERIC = "تعذّر الاتصال بواتساب. اضغط «إعادة المحاولة»."
+
+# ---- Accounts: invitations, sign-in links (issue 12) ----
+INVITE_EMAIL_SUBJECT = "دعوة للانضمام إلى {org} في لوحة الأسطول"
+INVITE_EMAIL_BODY = (
+    "مرحباً،\n\n"
+    "دُعيت للانضمام إلى مؤسسة «{org}» في لوحة الأسطول بدور: {role}.\n"
+    "افتح الرابط التالي لتختار اسمك وكلمة المرور:\n\n{url}\n\n"
+    "يعمل الرابط مرة واحدة فقط، وتنتهي صلاحيته خلال {hours} ساعة.\n"
+)
+LINK_LOGIN_TITLE = "الدخول برابط لمرة واحدة"
+LINK_LOGIN_WAIT = "جارٍ تسجيل دخولك…"
+LINK_LOGIN_TO_FORM = "الدخول بكلمة المرور"

@@ -12,7 +12,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.routing import Match
 
 from fleet_dashboard import metrics
-from fleet_dashboard.api import health, messages, notifications, sessions
+from fleet_dashboard.api import admin, health, messages, notifications, sessions
 from fleet_dashboard.api.errors import error_response, install_error_handlers
 from fleet_dashboard.api.limits import RateLimits
 from fleet_dashboard.api.middleware import install_middleware
@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 DESCRIPTION = """The Fleet Dashboard HTTP API: WhatsApp sessions, messages and the notification queue.
 
-Every route but `/api/health` needs `Authorization: Bearer <API key or JWT>` and `X-Org-Id: <org uuid>`.
+Every route but `/api/health` needs `Authorization: Bearer <API key or JWT>` and `X-Org-Id: <org uuid>`;
+the provisioning routes under `/api/admin` take a platform credential and no X-Org-Id.
 Errors answer `{"success": false, "error": "...", "code": "..."}`. See docs/API.md."""
 
 
@@ -48,7 +49,7 @@ def create_api() -> FastAPI:
                                        enqueue=settings.rate_limit_enqueue)
     install_error_handlers(api)
     install_middleware(api, origins=settings.origins, max_body_bytes=settings.max_body_bytes)
-    for module in (health, sessions, messages, notifications):
+    for module in (health, sessions, messages, notifications, admin):
         api.include_router(module.router)
     _include_simulator_routes(api)
     _add_metrics_route(api)

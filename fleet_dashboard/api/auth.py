@@ -2,7 +2,8 @@
 
 Every route but health needs `Authorization: Bearer <credential>` and `X-Org-Id: <org uuid>`.
 401: missing, invalid, expired or revoked credential (alg=none included).
-403: the credential may not act for X-Org-Id, lacks the route's scope, or is a member's.
+403: the credential may not act for X-Org-Id, lacks the route's scope, or is a member's;
+     `organization_suspended` when the organisation is suspended.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlmodel import Session
 from fleet_dashboard.api.errors import ApiError
 from fleet_dashboard.api.tokens import InvalidToken, audience_matches, decode
 from fleet_dashboard.models import Organization, Role, User
-from fleet_dashboard.services import api_keys
+from fleet_dashboard.services import api_keys, orgs
 from fleet_dashboard.settings import get_settings
 
 ALL_SCOPES = frozenset(api_keys.SCOPES)
@@ -90,6 +91,15 @@ def _from_api_key(session: Session, credential: str, org_id: uuid.UUID, scope: s
     return Principal(org_id=org_id, kind="api_key", scopes=frozenset(key.scopes), api_key_id=key.id)
 
 
+def _provision_from_claims(claims: dict[str, Any]) -> None:
+    """JWT_PROVISION_FROM_CLAIMS: create or update the user the token describes, in its own transaction."""
+    from fleet_dashboard.db import session_scope
+    from fleet_dashboard.services import provisioning
+
+    with session_scope() as session:
+        provisioning.provision_from_claims(session=session, claims=claims)
+
+
 def _from_jwt(session: Session, credential: str, org_id: uuid.UUID) -> Principal:
     settings = get_settings()
     try:
@@ -98,6 +108,8 @@ def _from_jwt(session: Session, credential: str, org_id: uuid.UUID) -> Principal
         raise _unauthorized(str(exc)) from exc
     if "aud" in claims and not audience_matches(claims, settings.jwt_audience):
         raise _unauthorized("token audience is not accepted")
+    if settings.jwt_provision_from_claims and "aud" in claims and "sub" in claims:
+        _provision_from_claims(claims)
     if claims.get("role") == "service_role" and "sub" not in claims:
         # Supabase's service key: no user, no audience; trusted to act for the organisation it names.
         if alg != "HS256":
@@ -149,6 +161,7 @@ def require(scope: str) -> Callable[..., Principal]:
             principal = authenticate(session=session, authorization=request.headers.get("authorization"),
                                      x_org_id=x_org_id,
                                      scope=scope)
+            orgs.ensure_active(session=session, org_id=principal.org_id)  # 403 organization_suspended
         request.state.principal = principal
         return principal
 

@@ -21,8 +21,13 @@ def _api_key_create(args: argparse.Namespace) -> int:
     from fleet_dashboard.services import api_keys
 
     with session_scope() as session:
-        row, plain = api_keys.create_key(session=session, org_id=_org_id(session, args.org), name=args.name,
-                                         scopes=args.scopes)
+        if args.platform:
+            row, plain = api_keys.create_platform_key(session=session, name=args.name)
+        elif args.org:
+            row, plain = api_keys.create_key(session=session, org_id=_org_id(session, args.org), name=args.name,
+                                             scopes=args.scopes)
+        else:
+            raise ValidationError("give --org SLUG, or --platform for a provisioning (/api/admin) key")
     print(f"created API key {row.name!r} (id {row.id}, scopes {', '.join(row.scopes)})")
     print(f"\n  {plain}\n")
     print("This key is shown once and stored only as a hash: keep it somewhere safe now.")
@@ -45,7 +50,12 @@ def _api_key_list(args: argparse.Namespace) -> int:
     from fleet_dashboard.services import api_keys
 
     with session_scope() as session:
-        rows = api_keys.list_keys(session=session, org_id=_org_id(session, args.org))
+        if args.platform:
+            rows = api_keys.list_platform_keys(session=session)
+        elif args.org:
+            rows = api_keys.list_keys(session=session, org_id=_org_id(session, args.org))
+        else:
+            raise ValidationError("give --org SLUG, or --platform")
     if not rows:
         print("no API keys")
     for row in rows:
@@ -122,14 +132,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     keys = sub.add_parser("api-key", help="organisation API keys for the HTTP API")
     actions = keys.add_subparsers(dest="action")
     p = actions.add_parser("create", help="create a key (shown once)")
-    p.add_argument("--org", required=True, help="organisation slug")
+    p.add_argument("--org", help="organisation slug")
+    p.add_argument("--platform", action="store_true",
+                   help="a key for the SaaS's provisioning calls (/api/admin), tied to no organisation")
     p.add_argument("--name", default="default")
     p.add_argument("--scopes", nargs="+", help="send, sessions, read (default: all)")
     p = actions.add_parser("revoke", help="revoke a key by id or prefix")
     p.add_argument("key", metavar="KEY_ID_OR_PREFIX")
     p.add_argument("--org", help="organisation slug (narrows a prefix match)")
     p = actions.add_parser("list", help="list an organisation's keys")
-    p.add_argument("--org", required=True, help="organisation slug")
+    p.add_argument("--org", help="organisation slug")
+    p.add_argument("--platform", action="store_true", help="list the platform (/api/admin) keys")
 
     hooks = sub.add_parser("webhook", help="where events are POSTed, signed with HMAC-SHA256")
     actions = hooks.add_subparsers(dest="action")

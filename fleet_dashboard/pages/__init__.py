@@ -1,3 +1,14 @@
 """One module per page; importing this package registers every page."""
 
-from fleet_dashboard.pages import admin, audit, connect, history, login, queue, send, settings, templates  # noqa: F401
+from fleet_dashboard.pages import (  # noqa: F401
+    admin,
+    audit,
+    connect,
+    history,
+    link_login,
+    login,
+    queue,
+    send,
+    settings,
+    templates,
+)

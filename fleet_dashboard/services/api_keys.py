@@ -11,10 +11,13 @@ from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import ApiKey, utcnow
+from fleet_dashboard.services import orgs
 from fleet_dashboard.services.errors import NotFound, ValidationError
 
 KEY_PREFIX = "fdk_"
 SCOPES = ("send", "sessions", "read")
+# A platform key (no organisation) has only this scope: the /api/admin provisioning routes, nothing else.
+ADMIN_SCOPE = "admin"
 # A key is 256 random bits, so a fast hash is safe and lets every request look it up by hash.
 _SECRET_BYTES = 32
 _PREFIX_CHARS = 12
@@ -46,6 +49,7 @@ def normalize_scopes(scopes: list[str] | tuple[str, ...] | None) -> list[str]:
 def create_key(*, session: Session, org_id: uuid.UUID, name: str = "default",
                scopes: list[str] | None = None) -> tuple[ApiKey, str]:
     """Create a key and return it with its plain text, which is never stored or shown again."""
+    orgs.ensure_active(session=session, org_id=org_id)
     name = (name or "default").strip()[:100] or "default"
     plain = KEY_PREFIX + secrets.token_urlsafe(_SECRET_BYTES)
     row = ApiKey(org_id=org_id, name=name, prefix=plain[:_PREFIX_CHARS], key_hash=hash_key(plain),
@@ -53,6 +57,23 @@ def create_key(*, session: Session, org_id: uuid.UUID, name: str = "default",
     session.add(row)
     session.flush()
     return row, plain
+
+
+def create_platform_key(*, session: Session, name: str = "platform") -> tuple[ApiKey, str]:
+    """A key for the fleet SaaS's provisioning calls (/api/admin), tied to no organisation; shown once."""
+    name = (name or "platform").strip()[:100] or "platform"
+    plain = KEY_PREFIX + secrets.token_urlsafe(_SECRET_BYTES)
+    row = ApiKey(org_id=None, name=name, prefix=plain[:_PREFIX_CHARS], key_hash=hash_key(plain),
+                 scopes=[ADMIN_SCOPE])
+    session.add(row)
+    session.flush()
+    return row, plain
+
+
+def list_platform_keys(*, session: Session) -> list[ApiKey]:
+    """The platform keys, newest first, revoked ones included."""
+    query = select(ApiKey).where(ApiKey.org_id.is_(None)).order_by(ApiKey.created_at.desc())
+    return list(session.exec(query))
 
 
 def authenticate_key(*, session: Session, key: str) -> ApiKey | None:

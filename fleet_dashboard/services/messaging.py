@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import MessageStatus, MessageType, WhatsAppMessage, utcnow
-from fleet_dashboard.services import phones, receipts_buffer, templates
+from fleet_dashboard.services import orgs, phones, receipts_buffer, templates
 from fleet_dashboard.services.errors import NotConnected, NotFound, OptedOut, ValidationError
 from fleet_dashboard.services.lookup import get_owned
 from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
@@ -92,6 +92,7 @@ def create_message(
     status: str = MessageStatus.pending.value,
 ) -> tuple[WhatsAppMessage, bool]:
     """Validate and write the pending row before any send; a repeated idempotency key returns the first."""
+    orgs.ensure_active(session=session, org_id=org_id)
     key = (idempotency_key or "").strip() or None
     if key is not None:
         if len(key) > IDEMPOTENCY_KEY_MAX:

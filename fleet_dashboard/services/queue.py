@@ -12,7 +12,7 @@ from sqlalchemy import ARRAY, Uuid, any_, bindparam, func, text, update
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import NotificationQueue, QueueStatus, WhatsAppMessage, utcnow
-from fleet_dashboard.services import phones, templates
+from fleet_dashboard.services import orgs, phones, templates
 from fleet_dashboard.services.errors import Conflict, DomainError, NotFound, ValidationError
 from fleet_dashboard.services.lookup import get_owned
 from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
@@ -118,6 +118,7 @@ def enqueue_many(
     """Validate all items, then insert them in one statement; a repeated idempotency key returns the first.
 
     All or nothing: an invalid item raises its error (with `item`, its index) and nothing is queued."""
+    orgs.ensure_active(session=session, org_id=org_id)
     if len(items) > MAX_BULK:
         raise ValidationError(f"at most {MAX_BULK} notifications per request", code="bulk_too_large",
                               limit=MAX_BULK)
@@ -233,6 +234,7 @@ def _transition(session: Session, org_id: uuid.UUID, notification_id: uuid.UUID 
 
 def cancel(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | str) -> NotificationQueue:
     """Cancel a notification that is still waiting; one being sent or done cannot be cancelled."""
+    orgs.ensure_active(session=session, org_id=org_id)
     row = _transition(
         session, org_id, notification_id, (QueueStatus.pending.value,),
         {"status": QueueStatus.cancelled.value, "completed_at": func.now(), "lease_expires_at": None},
@@ -248,6 +250,7 @@ def cancel(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | 
 
 def retry(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | str) -> NotificationQueue:
     """A person's decision to send a failed or unknown notification again, from a fresh attempt count."""
+    orgs.ensure_active(session=session, org_id=org_id)
     row = _transition(
         session, org_id, notification_id, (QueueStatus.failed.value, QueueStatus.unknown.value),
         {"status": QueueStatus.pending.value, "attempts": 0, "scheduled_for": func.now(),

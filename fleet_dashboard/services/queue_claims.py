@@ -66,6 +66,7 @@ _CLAIM_SQL = text("""
 WITH picked AS (
     SELECT id FROM notification_queue
     WHERE status = 'pending' AND scheduled_for <= now() AND org_id = ANY(:org_ids)
+      AND org_id NOT IN (SELECT id FROM organizations WHERE suspended_at IS NOT NULL)
     ORDER BY priority, scheduled_for, created_at
     LIMIT :limit
     FOR UPDATE SKIP LOCKED
@@ -77,6 +78,7 @@ WITH ranked AS (
     SELECT id, row_number() OVER (PARTITION BY org_id ORDER BY priority, scheduled_for, created_at) AS rn
     FROM notification_queue
     WHERE status = 'pending' AND scheduled_for <= now() AND org_id = ANY(:org_ids)
+      AND org_id NOT IN (SELECT id FROM organizations WHERE suspended_at IS NOT NULL)
 ), picked AS (
     SELECT q.id FROM notification_queue q
     WHERE q.id IN (SELECT id FROM ranked WHERE rn <= :per_org)

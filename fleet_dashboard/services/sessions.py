@@ -10,8 +10,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
 from fleet_dashboard import events
-from fleet_dashboard.models import SessionStatus, WhatsAppSession, utcnow
-from fleet_dashboard.services import audit
+from fleet_dashboard.models import Organization, SessionStatus, WhatsAppSession, utcnow
+from fleet_dashboard.services import audit, orgs
 
 COMMAND_ACTIONS = ("connect", "logout", "retry", "stop")
 
@@ -80,6 +80,7 @@ def _command(session: Session, row: WhatsAppSession, action: str, actor_id: uuid
 def request_connect(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None,
                     ip_address: str | None = None) -> WhatsAppSession:
     """Ask the engine to bring the session up: resume the paired device, or show a QR to pair one."""
+    orgs.ensure_active(session=session, org_id=org_id)
     row = get_for_update(session=session, org_id=org_id)
     row.enabled = True
     if row.status in (SessionStatus.disconnected.value, SessionStatus.error.value):
@@ -91,6 +92,7 @@ def request_connect(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID 
 def request_retry(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None,
                   ip_address: str | None = None) -> WhatsAppSession:
     """Ask the engine to try again after an error, with the failure count reset."""
+    orgs.ensure_active(session=session, org_id=org_id)
     row = get_for_update(session=session, org_id=org_id)
     row.enabled = True
     if row.status != SessionStatus.connected.value:
@@ -102,6 +104,7 @@ def request_retry(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | 
 def request_logout(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None,
                    ip_address: str | None = None) -> WhatsAppSession:
     """Unlink the device: the engine logs it out; the next connect needs a new scan."""
+    orgs.ensure_active(session=session, org_id=org_id)
     row = get_for_update(session=session, org_id=org_id)
     # A cleared whatsapp_id is the durable mark of a logout: an owner that misses the command
     # still sees it when it notices the session was disabled.
@@ -116,6 +119,7 @@ def request_logout(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID |
 def request_stop(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None,
                  ip_address: str | None = None) -> WhatsAppSession:
     """Close the socket but keep the paired device, so a later connect resumes without a scan."""
+    orgs.ensure_active(session=session, org_id=org_id)
     row = get_for_update(session=session, org_id=org_id)
     row.enabled, row.qr_code, row.qr_expires_at = False, None, None
     row.status, row.connection_error, row.connection_error_code = SessionStatus.disconnected.value, None, None
@@ -124,6 +128,8 @@ def request_stop(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | N
 
 
 def enabled_org_ids(*, session: Session) -> list[uuid.UUID]:
-    """Organisations whose session should be up (the engine's to-do list)."""
-    query = select(WhatsAppSession.org_id).where(WhatsAppSession.enabled.is_(True))
+    """Organisations whose session should be up (the engine's to-do list); a suspended one's is not."""
+    query = (select(WhatsAppSession.org_id)
+             .join(Organization, Organization.id == WhatsAppSession.org_id)
+             .where(WhatsAppSession.enabled.is_(True), Organization.suspended_at.is_(None)))
     return list(session.exec(query))

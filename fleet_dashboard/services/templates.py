@@ -11,6 +11,7 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, func, select
 
 from fleet_dashboard.models import WhatsAppTemplate, utcnow
+from fleet_dashboard.services import orgs
 from fleet_dashboard.services.errors import Conflict, MissingVariables, NotFound, PermissionDenied, ValidationError
 from fleet_dashboard.services.lookup import parse_id
 
@@ -108,6 +109,7 @@ def create(
     created_by: uuid.UUID | None = None,
 ) -> WhatsAppTemplate:
     """Create an organisation template; its variables come from the body."""
+    orgs.ensure_active(session=session, org_id=org_id)
     name = (name or "").strip()
     _validate(session=session, org_id=org_id, name=name, body=message_template)
     template = WhatsAppTemplate(
@@ -132,6 +134,7 @@ def update_template(
     is_active: bool | None = None,
 ) -> WhatsAppTemplate:
     """Change an organisation template; system templates refuse."""
+    orgs.ensure_active(session=session, org_id=org_id)
     template = _own(session=session, org_id=org_id, template_id=template_id)
     new_name = (name if name is not None else template.name).strip()
     new_body = message_template if message_template is not None else template.message_template
@@ -152,6 +155,7 @@ def update_template(
 
 def delete(*, session: Session, org_id: uuid.UUID, template_id: uuid.UUID) -> str:
     """Delete an organisation template and return its name; sent messages keep their copy of it."""
+    orgs.ensure_active(session=session, org_id=org_id)
     template = _own(session=session, org_id=org_id, template_id=template_id)
     session.delete(template)
     session.flush()
@@ -161,6 +165,7 @@ def delete(*, session: Session, org_id: uuid.UUID, template_id: uuid.UUID) -> st
 def duplicate(*, session: Session, org_id: uuid.UUID, template_id: uuid.UUID,
               created_by: uuid.UUID | None = None) -> WhatsAppTemplate:
     """Copy any visible template into an editable organisation template named NAME_copy[_N]."""
+    orgs.ensure_active(session=session, org_id=org_id)
     source = get_for_org(session=session, org_id=org_id, template_id=template_id)
     base = f"{source.name}_copy"[:60]
     taken = set(session.exec(select(WhatsAppTemplate.name).where(_visible(org_id),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from email_validator import EmailNotValidError, validate_email
@@ -16,12 +17,42 @@ ORG_ROLES = {Role.owner.value, Role.admin.value, Role.member.value}
 MANAGER_ROLES = {Role.owner.value, Role.admin.value, Role.super_admin.value}
 
 
+# Company mail often lives on names the public internet reserves (RFC 6761/6762): accept them for accounts.
+# `invalid` and `onion` stay refused: nothing can deliver there.
+INTERNAL_SUFFIXES = ("local", "localhost", "test", "internal", "lan", "home.arpa", "corp", "intranet", "private")
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def _internal_domain(domain: str) -> bool:
+    labels = domain.split(".")
+    return (all(_HOST_LABEL.match(label) for label in labels) and len(domain) <= 253
+            and any(domain == s or domain.endswith("." + s) for s in INTERNAL_SUFFIXES))
+
+
 def normalize_email(email: str) -> str:
-    """Lower-case, syntax-checked email; no DNS look-up."""
+    """Lower-case, syntax-checked email, company domains such as fleet.local included; no DNS look-up."""
+    text = (email or "").strip()
     try:
-        return validate_email((email or "").strip(), check_deliverability=False).normalized.lower()
+        return validate_email(text, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        local, at, domain = text.rpartition("@")
+        if not (at and _internal_domain(domain.lower())):
+            raise ValidationError(f"invalid email {email!r}: {exc}", code="invalid_email") from exc
+    # email-validator's special-use rule is for the public internet; check the local part on its own.
+    try:
+        checked = validate_email(f"{local}@example.com", check_deliverability=False)
     except EmailNotValidError as exc:
         raise ValidationError(f"invalid email {email!r}: {exc}", code="invalid_email") from exc
+    return f"{checked.local_part}@{domain}".lower()
+
+
+def check_password(password: str | None) -> str:
+    """The password if it is long enough (8+), else ValidationError `weak_password`."""
+    if len(password or "") < 8:
+        raise ValidationError("password must be at least 8 characters", code="weak_password")
+    if len(password) > 1024:
+        raise ValidationError("password must be at most 1024 characters", code="weak_password")
+    return password
 
 
 def create_user(
@@ -43,8 +74,7 @@ def create_user(
         raise ValidationError("a super_admin belongs to no organisation: drop --org", code="super_admin_org")
     if role != Role.super_admin.value and not (org_slug or org_id):
         raise ValidationError(f"a user with role {role} needs an organisation: pass --org", code="role_needs_org")
-    if len(password or "") < 8:
-        raise ValidationError("password must be at least 8 characters", code="weak_password")
+    check_password(password)
     email = normalize_email(email)
     if session.exec(select(User).where(User.email == email)).first():
         raise Conflict(f"a user with email {email} already exists", code="email_exists", email=email)

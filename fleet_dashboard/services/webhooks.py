@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import Webhook
-from fleet_dashboard.services import safe_http
+from fleet_dashboard.services import orgs, safe_http
 from fleet_dashboard.services.errors import ValidationError
 from fleet_dashboard.services.lookup import get_owned
 
@@ -89,6 +89,7 @@ def validate_url(url: str) -> str:
 def set_webhook(*, session: Session, org_id: uuid.UUID, url: str, secret: str | None = None,
                 events: list[str] | None = None) -> tuple[Webhook, str | None]:
     """Create or update the organisation's webhook for this URL; returns a new secret when one was made."""
+    orgs.ensure_active(session=session, org_id=org_id)
     url = validate_url(url)
     events = normalize_events(events)
     if secret is not None and len(secret) < 16:

@@ -1,0 +1,84 @@
+"""Who may call /api/admin: the SaaS's service-role JWT, a super_admin's JWT, or a platform API key.
+
+Admin routes act on any organisation, so they take no X-Org-Id. 401: no or bad credential; 403: a valid
+credential that is not a platform one (an organisation's key, a member's or owner's JWT).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from fleet_dashboard.api.auth import BEARER_DOC, _bearer, _unauthorized
+from fleet_dashboard.api.errors import ApiError
+from fleet_dashboard.api.tokens import InvalidToken, audience_matches, decode
+from fleet_dashboard.models import Role, User
+from fleet_dashboard.services import actors, api_keys
+from fleet_dashboard.services.actors import Actor
+from fleet_dashboard.settings import get_settings
+
+
+def _forbidden() -> ApiError:
+    return ApiError("admin routes need the service-role JWT, a super_admin's JWT or a platform API key",
+                    status=403, code="forbidden")
+
+
+def _from_key(session: Session, credential: str, ip: str | None) -> Actor:
+    key = api_keys.authenticate_key(session=session, key=credential)
+    if key is None:
+        raise _unauthorized("invalid or revoked API key")
+    if key.org_id is not None or api_keys.ADMIN_SCOPE not in (key.scopes or []):
+        raise _forbidden()
+    return actors.platform(f"api_key:{key.prefix}", ip_address=ip)
+
+
+def _from_jwt(session: Session, credential: str, ip: str | None) -> Actor:
+    settings = get_settings()
+    try:
+        alg, claims = decode(credential, settings)
+    except InvalidToken as exc:
+        raise _unauthorized(str(exc)) from exc
+    if "aud" in claims and not audience_matches(claims, settings.jwt_audience):
+        raise _unauthorized("token audience is not accepted")
+    if claims.get("role") == "service_role" and "sub" not in claims:
+        if alg != "HS256":
+            raise _unauthorized("a service-role token must be HS256")
+        return actors.platform("service_role", ip_address=ip)
+    if "aud" not in claims:
+        raise _unauthorized("token has no audience")
+    try:
+        user = session.get(User, uuid.UUID(str(claims.get("sub"))))
+    except ValueError:
+        user = None
+    if user is None or not user.is_active:
+        raise _unauthorized("token subject is not an active user")
+    if user.role != Role.super_admin.value:
+        raise _forbidden()
+    return Actor(user_id=user.id, role=user.role, org_id=None, ip_address=ip, via="provisioning")
+
+
+def authenticate_admin(*, session: Session, authorization: str | None, ip: str | None = None) -> Actor:
+    """The platform actor behind this Authorization header, or ApiError 401/403."""
+    credential = _bearer(authorization)
+    if api_keys.looks_like_key(credential):
+        return _from_key(session, credential, ip)
+    if credential.count(".") != 2:
+        raise _unauthorized("credential is neither an API key nor a JWT")
+    return _from_jwt(session, credential, ip)
+
+
+def require_admin(request: Request, _bearer_doc: Annotated[Any, Depends(BEARER_DOC)]) -> Actor:
+    """Dependency: the platform actor for an /api/admin route."""
+    from fleet_dashboard.db import session_scope
+
+    with session_scope() as session:
+        actor = authenticate_admin(session=session, authorization=request.headers.get("authorization"),
+                                   ip=request.client.host if request.client else None)
+    request.state.admin_actor = actor
+    return actor
+
+
+AdminCaller = Annotated[Actor, Depends(require_admin)]

@@ -1,0 +1,35 @@
+"""Sign-in by a one-time link (the SaaS's login-link): the same signed session token as the password form."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from fleet_dashboard import auth, strings
+from fleet_dashboard.db import session_scope
+from fleet_dashboard.services import login_links
+from fleet_dashboard.services.errors import DomainError
+from fleet_dashboard.state.auth import AuthState
+
+
+class LinkLoginState(AuthState):
+    """Uses the link once on page load; a used, expired or unknown link says so in Arabic."""
+
+    link_error: str = ""
+
+    @rx.event
+    def use_link(self):
+        """Use the token in ?token=, issue the session, and go where the link says (home by default)."""
+        self.link_error = ""
+        token = str(self.router.url.query_parameters.get("token", "") or "")
+        try:
+            with session_scope() as session:
+                user, next_path = login_links.use_login_link(session=session, token=token,
+                                                              ip_address=self._client_ip())
+        except DomainError as exc:
+            self.link_error = strings.error_text(exc.code)
+            return
+        self.token = auth.issue_token(user_id=user.id)
+        self._view_org_id = ""
+        self._show_identity(user, user.org_id)
+        # replace: the spent link leaves the browser's history, so Back does not show an error page.
+        return rx.redirect(next_path, replace=True)

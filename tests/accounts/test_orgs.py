@@ -1,0 +1,114 @@
+"""Organisations over their life as a super_admin drives them: create, rename, time zone, suspend, resume."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from fleet_dashboard.events import get_bus
+from fleet_dashboard.models import Organization
+from fleet_dashboard.services import (
+    api_keys,
+    messaging,
+    org_lifecycle,
+    queue,
+    sessions,
+    templates,
+    webhooks,
+)
+from fleet_dashboard.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from tests.accounts.conftest import PLATFORM, actor_of, audit_rows, audit_types
+
+PHONE = "+201001234567"
+
+
+def test_super_admin_creates_renames_and_sets_the_zone_with_audit(db, make_user):
+    root = make_user("super_admin")
+    org = org_lifecycle.create_organization(session=db, actor=actor_of(root), name="النقل السريع",
+                                            slug="fast", timezone="Asia/Riyadh")
+    db.commit()
+    assert org_lifecycle.org_view(org)["timezone"] == "Asia/Riyadh"
+    org_lifecycle.rename_org(session=db, actor=actor_of(root), org_id=org.id, name="Fast Transport", slug="fast-t")
+    org_lifecycle.rename_org(session=db, actor=actor_of(root), org_id=org.id, name="Fast Transport")  # no change
+    org_lifecycle.set_timezone(session=db, actor=actor_of(root), org_id=org.id, timezone=None)
+    db.commit()
+    assert (org.name, org.slug, org_lifecycle.org_view(org)["timezone"]) == ("Fast Transport", "fast-t", "Africa/Cairo")
+    assert audit_types(db, org.id) == ["org_created", "org_renamed", "org_timezone_changed"]
+    renamed = audit_rows(db, org.id, "org_renamed")[0]
+    assert renamed.actor_id == root.id and renamed.event_data["before"] == {"name": "النقل السريع", "slug": "fast"}
+
+
+def test_lifecycle_refusals(db, make_org, make_user):
+    org, other = make_org("One", slug="one"), make_org("Two", slug="two")
+    owner = make_user("owner", org)
+    with pytest.raises(PermissionDenied):
+        org_lifecycle.create_organization(session=db, actor=actor_of(owner), name="Mine")
+    with pytest.raises(PermissionDenied):
+        org_lifecycle.suspend_org(session=db, actor=actor_of(owner), org_id=org.id)
+    with pytest.raises(Conflict):
+        org_lifecycle.rename_org(session=db, actor=PLATFORM, org_id=org.id, name="One", slug="two")
+    with pytest.raises(ValidationError) as tz:
+        org_lifecycle.set_timezone(session=db, actor=actor_of(owner), org_id=org.id, timezone="Mars/Olympus")
+    assert tz.value.code == "invalid_timezone"
+    with pytest.raises(NotFound):  # an owner sets only their own organisation's zone
+        org_lifecycle.set_timezone(session=db, actor=actor_of(owner), org_id=other.id, timezone="Asia/Riyadh")
+    org_lifecycle.set_timezone(session=db, actor=actor_of(owner), org_id=org.id, timezone="Asia/Riyadh")
+    db.commit()
+    assert db.get(Organization, org.id).timezone == "Asia/Riyadh"
+
+
+def test_suspension_stops_the_session_refuses_writes_and_resume_restores(fresh_bus, db, make_org, make_user):
+    org = make_org()
+    owner = make_user("owner", org)
+    row = sessions.request_connect(session=db, org_id=org.id, actor_id=owner.id)
+    row.status, row.whatsapp_id = "connected", "201001234567:3@s.whatsapp.net"
+    db.commit()
+    assert org.id in sessions.enabled_org_ids(session=db)
+
+    async def suspend_and_watch():
+        async with get_bus().subscribe(org_id=org.id, types={"session.command"}) as seen:
+            def act():
+                org_lifecycle.suspend_org(session=db, actor=PLATFORM, org_id=org.id, reason="unpaid")
+                db.commit()
+            await asyncio.to_thread(act)
+            return await seen.get(5)
+
+    command = asyncio.run(suspend_and_watch())
+    assert command["action"] == "stop"
+    assert org.id not in sessions.enabled_org_ids(session=db)
+    view = sessions.get_status(session=db, org_id=org.id)
+    assert (view["status"], view["enabled"], view["connection_error_code"]) == \
+        ("disconnected", True, "organization_suspended")
+
+    refusals = [
+        lambda: sessions.request_connect(session=db, org_id=org.id, actor_id=owner.id),
+        lambda: sessions.request_logout(session=db, org_id=org.id, actor_id=owner.id),
+        lambda: messaging.create_message(session=db, org_id=org.id, recipient=PHONE, text="hi"),
+        lambda: queue.enqueue(session=db, org_id=org.id, recipient=PHONE, template_name="trial_welcome",
+                              variables={"customer_name": "x", "trial_days": "7", "end_date": "1/1"}),
+        lambda: templates.create(session=db, org_id=org.id, name="promo", message_template="hi {{name}}"),
+        lambda: api_keys.create_key(session=db, org_id=org.id),
+        lambda: webhooks.set_webhook(session=db, org_id=org.id, url="https://hooks.example.com/x"),
+    ]
+    for refused in refusals:
+        with pytest.raises(PermissionDenied) as exc:
+            refused()
+        assert exc.value.code == "organization_suspended"
+        db.rollback()
+    org_lifecycle.suspend_org(session=db, actor=PLATFORM, org_id=org.id)  # idempotent: no second audit row
+    org_lifecycle.resume_org(session=db, actor=PLATFORM, org_id=org.id)
+    db.commit()
+    assert org.id in sessions.enabled_org_ids(session=db)
+    assert sessions.get_status(session=db, org_id=org.id)["status"] == "connecting"
+    assert audit_types(db, org.id)[-2:] == ["org_suspended", "org_resumed"]
+    assert audit_rows(db, org.id, "org_suspended")[0].event_data == {"reason": "unpaid", "via": "provisioning",
+                                                                     "credential": "service_role"}
+    messaging.create_message(session=db, org_id=org.id, recipient=PHONE, text="back")
+
+
+def test_create_org_keeps_a_given_id(db):
+    org_id = uuid.uuid4()
+    org = org_lifecycle.create_organization(session=db, actor=PLATFORM, name="SaaS Org", org_id=org_id)
+    assert org.id == org_id and org.slug == "saas-org"
