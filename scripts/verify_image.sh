@@ -19,7 +19,8 @@
 #
 # Environment: WORK (scratch dir, default a new /var/tmp/fleet-verify-image.*), MIRROR (Debian mirror, default the
 # one in apt's sources), BUILD_CA (CA bundle for a TLS-inspecting proxy, default this machine's bundle),
-# PG_SOCKET_DIR (default /var/run/postgresql), NO_BROWSER=1 (skip the Chromium sign-in; reported as not verified).
+# PG_SOCKET_DIR (default /var/run/postgresql), NO_BROWSER=1 (skip the Chromium sign-in; reported as not verified),
+# REUSE=1 with WORK= an earlier KEEP=1 run's directory (skip debootstrap and the build; for working on the checks).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +34,7 @@ IMAGE=localhost/fleet-dashboard:verify
 SECRET=$(head -c 36 /dev/urandom | base64 | tr -d '/+=')
 FAILURES=0
 STRACE_PIDS=()
+declare -A RUNNER=()
 REDIS_PID=
 
 log() { printf '\n== %s\n' "$*"; }
@@ -81,6 +83,9 @@ fi
 "${PODMAN[@]}" --version
 
 # ---------------------------------------------------------------- 1. base image
+if [ "${REUSE:-0}" = 1 ] && "${PODMAN[@]}" image exists "$IMAGE"; then
+    echo "REUSE=1: using the image an earlier KEEP=1 run built in $WORK (steps 1 and 2 skipped)"
+else
 if [ -z "${MIRROR:-}" ]; then
     MIRROR=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
     [ -n "$MIRROR" ] || MIRROR=$(awk '$1 == "deb" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
@@ -130,6 +135,7 @@ if ! nice "${PODMAN[@]}" build "${LIMITS[@]}" --format docker --pull=never --lay
     exit 1
 fi
 ok "built $IMAGE in $((SECONDS - t0)) s"
+fi
 
 # ---------------------------------------------------------------- 3. inspect
 log "3. the image"
@@ -142,6 +148,7 @@ check "has a HEALTHCHECK" test -n "$("${PODMAN[@]}" image inspect -f '{{json .Co
     | grep -o api/health)"
 inside() { "${PODMAN[@]}" run --rm "${LIMITS[@]}" --network=none --no-healthcheck --entrypoint sh "$IMAGE" -c "$1"; }
 check "no node or npm in the image" inside '! command -v node && ! command -v npm && ! ls /opt/venv/lib/python3*/site-packages | grep -q nodejs'
+check "neonize and its native library load (libmagic, the Go .so)" inside 'python3 -c "import neonize.aioze.client"'
 check "the built frontend is in the image" inside 'test -f /app/.web/build/client/index.html'
 check "the code is not writable by the app user" inside '! touch /app/fleet_dashboard/x 2>/dev/null && touch /app/data/x'
 
@@ -156,6 +163,7 @@ start() {
     strace -f -qq -e trace=connect,sendto,sendmsg -o "$WORK/trace.$name" \
         "${PODMAN[@]}" run --rm --name "$name" "${LIMITS[@]}" --network=none "$@" > "$WORK/log.$name" 2>&1 &
     STRACE_PIDS+=($!)
+    RUNNER[$name]=$!
 }
 pid_of() { "${PODMAN[@]}" inspect -f '{{.State.Pid}}' "$1" 2>/dev/null || true; }
 # curl from inside the container's network namespace: the container has nothing else.
@@ -167,11 +175,11 @@ wait_healthy() {
             ok "$name answers /api/health $((SECONDS - t0)) s after start"
             return 0
         fi
-        "${PODMAN[@]}" container exists "$name" || break
+        kill -0 "${RUNNER[$name]}" 2>/dev/null || break
         sleep 1
     done
-    bad "$name never became healthy; its log ends:"
-    grep -v "systemd" "$WORK/log.$name" | tail -15
+    bad "$name not healthy after $((SECONDS - t0)) s; its log ends:"
+    grep -v "systemd" "$WORK/log.$name" | tail -15 | cut -c1-300
     return 1
 }
 check_web() {
@@ -196,7 +204,8 @@ check_no_network() {
         bad "$name reached for the network:"; head -5 <<<"$found"
     fi
     local errors
-    errors=$(grep -iE 'traceback|error' "$WORK/log.$name" | grep -v systemd || true)
+    # podman's own complaints about systemd (there is none here to time healthchecks) are not the app's.
+    errors=$(grep -v -e systemd -e ' INFO ' "$WORK/log.$name" | grep -iE 'traceback|error' || true)
     check "$name: no error in its log${errors:+ ($(head -3 <<<"$errors"))}" test -z "$errors"
 }
 stop() { "${PODMAN[@]}" stop -t 30 "$1" >/dev/null 2>&1 || true; }
@@ -204,11 +213,12 @@ stop() { "${PODMAN[@]}" stop -t 30 "$1" >/dev/null 2>&1 || true; }
 log "4.0 control: the trace catches a container that does reach out"
 start control --no-healthcheck --entrypoint python3 "$IMAGE" -c \
     "import socket; socket.socket().connect_ex(('151.101.0.223', 443)); socket.getaddrinfo('pypi.org', 443)"
-wait "${STRACE_PIDS[-1]}" || true
+wait "${RUNNER[control]}" || true
 check "control: the attempt shows in the trace" test -n "$(internet_sockets "$WORK/trace.control")"
 
 log "4.A web container, this machine's PostgreSQL, read-only root, no capabilities, no network"
-start web-a "${PG_MOUNT[@]}" --read-only --read-only-tmpfs=false --tmpfs /tmp --tmpfs /app/data:uid=10001,gid=10001 \
+mkdir -p "$WORK/data-a" && chown 10001:10001 "$WORK/data-a"
+start web-a "${PG_MOUNT[@]}" --read-only --read-only-tmpfs=false --tmpfs /tmp -v "$WORK/data-a:/app/data" \
     --cap-drop ALL --security-opt no-new-privileges \
     -e DATABASE_URL="$PG_URL" -e SECRET_KEY="$SECRET" -e RUN_ENGINE=false -e RUN_WORKER=false "$IMAGE"
 if wait_healthy web-a; then check_web web-a; fi
@@ -223,7 +233,13 @@ check_no_network web-a
 log "4.B one container alone: embedded PostgreSQL in a data volume, no network"
 mkdir -p "$WORK/data-b" && chown 10001:10001 "$WORK/data-b"
 start single-b -v "$WORK/data-b:/app/data" -e SECRET_KEY="$SECRET" "$IMAGE"
-if wait_healthy single-b; then check_web single-b; fi
+if wait_healthy single-b; then
+    check_web single-b
+    # The README's way to make the first account when the database is the embedded one.
+    check "single-b: create-user through docker exec, as the README says" "${PODMAN[@]}" exec \
+        -e DATABASE_URL='postgresql://postgres@/postgres?host=/app/data/postgres' single-b \
+        fleet-dashboard create-user admin@example.com --password 'choose-one' --role super_admin
+fi
 stop single-b
 check_no_network single-b
 check "single-b: PostgreSQL stopped cleanly with the container" test ! -e "$WORK/data-b/postgres/postmaster.pid"
@@ -237,7 +253,7 @@ for _ in $(seq 50); do [ -S "$WORK/redis/redis.sock" ] && break; sleep 0.1; done
 compose_args() {
     /usr/bin/python3 "$REPO/scripts/compose_service.py" "$REPO/compose.yaml" "$1" \
         POSTGRES_PASSWORD=unused SECRET_KEY="$SECRET" DATABASE_URL="$PG_URL" \
-        REDIS_URL="unix:///run/redis/redis.sock?db=0"
+        REDIS_URL="unix:///run/redis/redis.sock?db=0" REFLEX_REDIS_URL="unix:///run/redis/redis.sock?db=0"
 }
 # SVC_FLAGS and SVC_CMD: the podman flags and the command of one compose service.
 service_args() {
@@ -251,9 +267,12 @@ service_args() {
 }
 SOCKETS=("${PG_MOUNT[@]}" -v "$WORK/redis:/run/redis")
 service_args migrate
-check "compose migrate: $(tail -1 "$WORK/log.migrate" 2>/dev/null)" \
-    "${PODMAN[@]}" run --rm --name migrate-c "${LIMITS[@]}" --network=none "${SOCKETS[@]}" "${SVC_FLAGS[@]}" \
-    "$IMAGE" "${SVC_CMD[@]}" > "$WORK/log.migrate" 2>&1
+if "${PODMAN[@]}" run --rm --name migrate-c "${LIMITS[@]}" --network=none "${SOCKETS[@]}" "${SVC_FLAGS[@]}" \
+        "$IMAGE" "${SVC_CMD[@]}" > "$WORK/log.migrate" 2>&1; then
+    ok "compose migrate: $(tail -1 "$WORK/log.migrate")"
+else
+    bad "compose migrate:"; tail -5 "$WORK/log.migrate"
+fi
 service_args web
 start web-c "${SOCKETS[@]}" "${SVC_FLAGS[@]}" "$IMAGE" "${SVC_CMD[@]}"
 service_args engine
@@ -261,7 +280,7 @@ start engine-c "${SOCKETS[@]}" "${SVC_FLAGS[@]}" "$IMAGE" "${SVC_CMD[@]}"
 if wait_healthy web-c; then
     check_web web-c
     procs=$("${PODMAN[@]}" exec web-c python3 -c "import os; print(sum(b'fleet_dashboard.serve' in open(f'/proc/{p}/cmdline', 'rb').read() for p in os.listdir('/proc') if p.isdigit()))")
-    echo "   web-c: $((procs - 1)) Reflex backend workers beside their supervisor (state in Redis)"
+    echo "   web-c: $procs processes run the Reflex backend (granian supervisor and workers)"
     if [ "${NO_BROWSER:-0}" = 1 ]; then
         echo "   NOT VERIFIED: Chromium sign-in skipped (NO_BROWSER=1)"
     elif [ -x "$REPO/.venv/bin/python" ] && "$REPO/.venv/bin/python" -c 'import playwright' 2>/dev/null \
@@ -271,13 +290,22 @@ if wait_healthy web-c; then
         check "web-c: Chromium signs in as super_admin through the login form" \
             nsenter -t "$(pid_of web-c)" -n "$REPO/.venv/bin/python" "$REPO/scripts/browser_login.py" \
             http://127.0.0.1:3000 admin@verify.example "Verify-$SECRET"
+        keys=$(redis-cli -s "$WORK/redis/redis.sock" dbsize)
+        check "web-c: Reflex keeps the tabs' state in Redis ($keys keys)" test "$keys" -gt 0
     else
         bad "web-c: the Chromium sign-in needs \`make install-test\` (Playwright) and /usr/bin/chromium"
     fi
 fi
+engine_started() {
+    local t0=$SECONDS
+    until grep -q "engine running" "$WORK/log.engine-c"; do
+        [ $((SECONDS - t0)) -lt 120 ] && kill -0 "${RUNNER[engine-c]}" 2>/dev/null || return 1
+        sleep 1
+    done
+}
+check "engine-c: the engine started (neonize backend)" engine_started
 sleep 5
-check "engine-c: still running" "${PODMAN[@]}" container exists engine-c
-check "engine-c: the engine started" grep -q "engine running" "$WORK/log.engine-c"
+check "engine-c: still running 5 s later" "${PODMAN[@]}" container exists engine-c
 stop engine-c
 stop web-c
 check_no_network web-c
