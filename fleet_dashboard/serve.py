@@ -22,8 +22,7 @@ QUIET_ENV = {"REFLEX_TELEMETRY_ENABLED": "false", "REFLEX_CHECK_LATEST_VERSION":
 
 
 def backend_main() -> None:
-    """Reflex's production server (granian, or gunicorn when installed) with the built frontend mounted and no
-    compile: what `reflex run --env prod` does after its build step."""
+    """What `reflex run --env prod` does after its build step: Reflex's production server, built frontend mounted."""
     from reflex.config import get_config
     from reflex.utils import exec as rx_exec
     from reflex_base import constants
