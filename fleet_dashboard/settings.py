@@ -51,6 +51,16 @@ class Settings(BaseSettings):
     # Webhook URLs may point at loopback, private or link-local addresses only when this is on: an
     # organisation owner must not be able to make the server call its own network (SSRF).
     webhook_allow_private_networks: bool = False
+    # Retention, in days per kind of row (0 keeps them forever); rows still in flight are always kept.
+    retention_messages_days: int = Field(default=365, ge=0)
+    retention_audit_days: int = Field(default=365, ge=0)
+    retention_queue_days: int = Field(default=30, ge=0)  # finished queue rows
+    retention_webhook_deliveries_days: int = Field(default=30, ge=0)  # deliveries given up
+    retention_simulator_log_days: int = Field(default=7, ge=0)
+    retention_batch_size: int = Field(default=1000, ge=1, le=50_000)
+    retention_interval_hours: float = Field(default=24.0, gt=0)
+    # How often the status counters' deltas are folded in (services/counters.py).
+    counters_rollup_seconds: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
