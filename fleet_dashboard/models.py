@@ -183,8 +183,6 @@ class WhatsAppMessage(SQLModel, table=True):
               postgresql_where=text("template_name IS NOT NULL")),
         _trigram("ix_whatsapp_messages_phone_trgm", "recipient_phone"),
         _trigram("ix_whatsapp_messages_body_trgm", "message_body"),
-        # Retention purges the oldest rows first.
-        Index("ix_whatsapp_messages_created", "created_at"),
         _one_of("status", MessageStatus, "ck_whatsapp_messages_status"),
         _one_of("message_type", MessageType, "ck_whatsapp_messages_type"),
         Index("uq_whatsapp_messages_org_idem", "org_id", "idempotency_key", unique=True,
@@ -221,7 +219,6 @@ class WhatsAppAuditLog(SQLModel, table=True):
     __table_args__ = (
         Index("ix_whatsapp_audit_logs_org_created", "org_id", "created_at", "id"),
         Index("ix_whatsapp_audit_logs_org_type_created", "org_id", "event_type", "created_at", "id"),
-        Index("ix_whatsapp_audit_logs_created", "created_at"),
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     org_id: uuid.UUID | None = Field(default=None, foreign_key="organizations.id", ondelete="CASCADE")

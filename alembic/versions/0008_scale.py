@@ -84,9 +84,7 @@ def upgrade() -> None:
     op.create_index("ix_whatsapp_audit_logs_org_type_created", "whatsapp_audit_logs",
                     ["org_id", "event_type", "created_at", "id"])
 
-    # -- retention: oldest first, without scanning --
-    op.create_index("ix_whatsapp_messages_created", "whatsapp_messages", ["created_at"])
-    op.create_index("ix_whatsapp_audit_logs_created", "whatsapp_audit_logs", ["created_at"])
+    # -- retention: old rows found without scanning (messages and audit go through their org indexes) --
     op.create_index("ix_simulator_sent_created", "simulator_sent", ["created_at"])
     op.create_index("ix_notification_queue_finished", "notification_queue",
                     [sa.text("COALESCE(completed_at, created_at)")],
@@ -145,8 +143,6 @@ def downgrade() -> None:
         ("ix_notification_queue_message", "notification_queue"),
         ("ix_notification_queue_finished", "notification_queue"),
         ("ix_simulator_sent_created", "simulator_sent"),
-        ("ix_whatsapp_audit_logs_created", "whatsapp_audit_logs"),
-        ("ix_whatsapp_messages_created", "whatsapp_messages"),
         ("ix_whatsapp_audit_logs_org_type_created", "whatsapp_audit_logs"),
         ("ix_notification_queue_org_status_created", "notification_queue"),
         ("ix_notification_queue_org_created", "notification_queue"),
