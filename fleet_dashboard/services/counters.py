@@ -44,6 +44,25 @@ def rollup(*, conn: Connection) -> int:
     return int(conn.execute(_ROLLUP_SQL, {"fleet": FLEET}).one().moved)
 
 
+_COUNTED_TABLES = {CountKind.message: "whatsapp_messages", CountKind.queue: "notification_queue"}
+
+
+def rebuild(*, conn: Connection) -> None:
+    """Count every row afresh (after a bulk load with triggers off); writers wait until the caller commits."""
+    tables = ", ".join(_COUNTED_TABLES.values())
+    conn.execute(text(f"LOCK TABLE {tables} IN SHARE MODE"))
+    conn.execute(text("DELETE FROM status_count_deltas"))
+    conn.execute(text("DELETE FROM status_counts"))
+    for kind, table in _COUNTED_TABLES.items():
+        conn.execute(text(f"""
+            INSERT INTO status_counts (kind, org_id, day, status, n)
+            SELECT :kind, org_id, (created_at AT TIME ZONE 'UTC')::date, status, count(*)
+            FROM {table} GROUP BY 2, 3, 4"""), {"kind": kind.value})
+    conn.execute(text("""
+        INSERT INTO status_counts (kind, org_id, day, status, n)
+        SELECT kind, :fleet, day, status, sum(n) FROM status_counts GROUP BY kind, day, status"""), {"fleet": FLEET})
+
+
 def drop_zero_rows(*, conn: Connection) -> int:
     """Remove counters that fell to zero (their rows were purged or their organisation deleted)."""
     return conn.execute(text("DELETE FROM status_counts WHERE n = 0")).rowcount

@@ -22,7 +22,7 @@ from fleet_dashboard.models import (
 )
 from fleet_dashboard.services import counters
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 WEEK_DAYS = 7
 # Sort keys the overview offers, each a SQL expression over the page's columns.
 SORTS = {

@@ -82,16 +82,6 @@ def test_the_overview_never_reads_the_message_table_for_its_numbers(db, make_org
         conn.execute(text("DELETE FROM status_counts"))
     page = overview.org_page(session=db, sort="sent_week", descending=True)
     assert page.rows[0]["sent_week"] == 0 and page.total == 8
-    # Put them back so the end-of-test check (counters == rows) holds.
+    # Count them again so the end-of-test check (counters == rows) holds.
     with get_engine().begin() as conn:
-        conn.execute(text("""
-            INSERT INTO status_counts (kind, org_id, day, status, n)
-            SELECT 'message', org_id, (created_at AT TIME ZONE 'UTC')::date, status, count(*)
-            FROM whatsapp_messages GROUP BY 2, 3, 4
-            UNION ALL
-            SELECT 'queue', org_id, (created_at AT TIME ZONE 'UTC')::date, status, count(*)
-            FROM notification_queue GROUP BY 2, 3, 4"""))
-        conn.execute(text("""
-            INSERT INTO status_counts (kind, org_id, day, status, n)
-            SELECT kind, :fleet, day, status, sum(n) FROM status_counts GROUP BY kind, day, status"""),
-            {"fleet": counters.FLEET})
+        counters.rebuild(conn=conn)
