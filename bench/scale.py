@@ -67,7 +67,7 @@ _MESSAGES = """
 INSERT INTO whatsapp_messages (id, org_id, recipient_phone, message_type, message_body, template_name,
                                template_params, status, whatsapp_message_id, error, error_code, sent_at,
                                created_at)
-SELECT gen_random_uuid(), {org}, '+2010' || lpad(((g * 7919) % 100000000)::text, 8, '0'), 'template',
+SELECT gen_random_uuid(), {org}, '+2010' || lpad(((g::bigint * 7919) % 100000000)::text, 8, '0'), 'template',
        CASE g % 4
            WHEN 0 THEN 'مرحباً عميل ' || g || '، ينتهي اشتراكك في لوحة الأسطول خلال 3 أيام. جدّد الآن.'
            WHEN 1 THEN 'تذكير بالدفع: فاتورة رقم ' || g || ' بقيمة 450 ر.س مستحقة. شكراً لك.'
@@ -87,7 +87,7 @@ FROM {source} generate_series(1, {n}) g
 _QUEUE = """
 INSERT INTO notification_queue (id, org_id, notification_type, recipient_phone, message_data, priority, status,
                                 scheduled_for, attempts, max_attempts, completed_at, error_message, created_at)
-SELECT gen_random_uuid(), {org}, 'whatsapp', '+2010' || lpad(((g * 7919) % 100000000)::text, 8, '0'),
+SELECT gen_random_uuid(), {org}, 'whatsapp', '+2010' || lpad(((g::bigint * 7919) % 100000000)::text, 8, '0'),
        '{{"name": "عميل"}}'::jsonb, 5,
        CASE WHEN g % 100 < 90 THEN 'completed' WHEN g % 100 < 98 THEN 'failed' ELSE 'cancelled' END,
        now() - make_interval(secs => g * {spacing}), 1, 3,
