@@ -289,3 +289,17 @@ def test_the_last_purge_shows_in_the_metrics(db, make_org):
     assert got[("fleet_retention_last_run_deleted_rows", (("kind", "audit"),))] == 7
     assert got[("fleet_retention_last_run_deleted_rows", (("kind", "messages"),))] == 0
     assert abs(got[("fleet_retention_last_run_timestamp_seconds", ())] - time.time()) < 60
+
+
+def test_the_purge_command_runs_it_now(db, make_org, capsys):
+    from fleet_dashboard.cli import main
+
+    org = make_org()
+    db.execute(text("""
+        INSERT INTO simulator_sent (id, org_id, whatsapp_message_id, recipient_phone, text, created_at)
+        SELECT gen_random_uuid(), :o, 'sim-' || g, '+201001234567', 'x', now() - interval '30 days'
+        FROM generate_series(1, 3) g"""), {"o": org.id})
+    db.commit()
+    assert main(["purge", "--batch-size", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "simulator_log: 3 deleted" in out and "messages: 0 deleted" in out
