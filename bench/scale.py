@@ -53,6 +53,18 @@ def p99(values: list[float]) -> float:
     return ordered[max(0, int(round(0.99 * len(ordered))) - 1)]
 
 
+def p99_over_time(latencies: list[float]) -> float:
+    """The latency a ping sent at a random instant would see, 99th percentile: a sample counts as long as it
+    lasted, so one 30 s stall is not outvoted by the thousands of quick pings around it."""
+    ordered = sorted(latencies)
+    total, seen = sum(ordered), 0.0
+    for value in ordered:
+        seen += value
+        if seen >= 0.99 * total:
+            return value
+    return ordered[-1] if ordered else float("nan")
+
+
 @contextmanager
 def step(what: str):
     started = time.perf_counter()
@@ -344,7 +356,8 @@ def loop_lag_during_exports(server, browser, owner, admin, *, tabs: int = 5) -> 
             ctx.close()
     base = statistics.median(baseline) if baseline else 0.0
     return {"p99_ping": p99(during) if during else float("nan"), "baseline": base,
-            "lag_p99": (p99(during) - base) if during else float("nan"), "max_ping": max(during, default=0.0),
+            "lag_p99": (p99_over_time(during) - base) if during else float("nan"),
+            "max_ping": max(during, default=0.0),
             "export_seconds": export_seconds, "bytes": float(sum(sizes)), "downloads": float(len(sizes))}
 
 
@@ -517,8 +530,8 @@ def measure(url: str, ids: dict, args: argparse.Namespace, lines: list[tuple[str
                     lag = loop_lag_during_exports(server, browser, owners["big"], admin)
                 probe = loop_lag_from_probe(server)
                 lines.append(("loop lag p99 (outside: /ping - idle)",
-                              f"{lag['lag_p99'] * 1000:.0f} ms (ping p99 {lag['p99_ping'] * 1000:.0f}, "
-                              f"max {lag['max_ping'] * 1000:.0f})", "goal <= 50 ms"))
+                              f"{lag['lag_p99'] * 1000:.0f} ms over time (per ping p99 "
+                              f"{lag['p99_ping'] * 1000:.0f}, max {lag['max_ping'] * 1000:.0f})", "goal <= 50 ms"))
                 lines.append(("  exports", f"{int(lag['downloads'])} files, {lag['bytes'] / 1e6:.1f} MB in "
                               f"{lag['export_seconds']:.0f} s", ""))
                 if probe is not None:
@@ -547,6 +560,8 @@ def measure(url: str, ids: dict, args: argparse.Namespace, lines: list[tuple[str
             deleted = sum(result.deleted.values())
             lines.append(("retention purge (60-day messages)", f"{deleted:,} rows in {seconds:.0f} s "
                           f"({deleted / seconds:,.0f}/s), longest batch {result.longest_batch_ms:.0f} ms", ""))
+            lines.append(("  longest batch by kind", ", ".join(f"{k} {v:.0f} ms"
+                                                             for k, v in result.longest_by_kind.items()), ""))
             api = api_keyset(server, keys, ids, rounds=2)
             lines.append(("  API p95 after the purge, big/small", f"{p95(api['big']) / p95(api['small']):.2f}x", ""))
 

@@ -359,7 +359,9 @@ class StatusCount(SQLModel, table=True):
     as every insert, status change or delete (alembic 0008), so no code path can forget one."""
 
     __tablename__ = "status_counts"
-    __table_args__ = (Index("ix_status_counts_kind_status_day", "kind", "status", "day"),)
+    # Fleet-wide sums by status and day read org_id and n from the index alone.
+    __table_args__ = (Index("ix_status_counts_kind_status_day", "kind", "status", "day",
+                            postgresql_include=["org_id", "n"]),)
     kind: str = Field(primary_key=True, max_length=16)
     org_id: uuid.UUID = Field(primary_key=True)
     day: date = Field(primary_key=True)

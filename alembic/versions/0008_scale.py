@@ -103,7 +103,8 @@ def upgrade() -> None:
         sa.Column("n", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
         sa.PrimaryKeyConstraint("kind", "org_id", "day", "status"),
     )
-    op.create_index("ix_status_counts_kind_status_day", "status_counts", ["kind", "status", "day"])
+    op.create_index("ix_status_counts_kind_status_day", "status_counts", ["kind", "status", "day"],
+                    postgresql_include=["org_id", "n"])
     op.create_table(
         "status_count_deltas",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from fleet_dashboard.models import (
+    FLEET,
     LIVE_QUEUE_STATUSES,
     SENT_MESSAGE_STATUSES,
     CountKind,
@@ -43,7 +44,7 @@ FROM organizations o LEFT JOIN whatsapp_sessions s ON s.org_id = o.id
 WHERE (CAST(:pattern AS text) IS NULL OR o.name ILIKE :pattern OR o.slug ILIKE :pattern)
 """
 
-# Counters plus deltas not rolled up yet, for the organisations in `scope` (a SELECT of ids).
+# Counters plus deltas not rolled up yet, for the organisations `scope` admits (a condition on org_id).
 _NUMBERS = """
 SELECT org_id,
        COALESCE(sum(n) FILTER (WHERE kind = 'message' AND status = ANY(:sent) AND day >= :today), 0) AS sent_today,
@@ -52,14 +53,14 @@ SELECT org_id,
        COALESCE(sum(n) FILTER (WHERE kind = 'queue'), 0) AS queue_depth
 FROM (
     SELECT kind, org_id, day, status, n FROM status_counts
-    WHERE kind = 'message' AND status = ANY(:counted) AND day >= :week AND org_id IN ({scope})
+    WHERE kind = 'message' AND status = ANY(:counted) AND day >= :week AND {scope}
     UNION ALL
     SELECT kind, org_id, day, status, n FROM status_counts
-    WHERE kind = 'queue' AND status = ANY(:live_queue) AND org_id IN ({scope})
+    WHERE kind = 'queue' AND status = ANY(:live_queue) AND {scope}
     UNION ALL
     SELECT kind, org_id, day, status, n FROM status_count_deltas
     WHERE ((kind = 'message' AND status = ANY(:counted) AND day >= :week)
-           OR (kind = 'queue' AND status = ANY(:live_queue))) AND org_id IN ({scope})
+           OR (kind = 'queue' AND status = ANY(:live_queue))) AND {scope}
 ) c GROUP BY org_id
 """
 
@@ -119,7 +120,7 @@ def _days(now: datetime | None) -> tuple[date, date]:
 def _params(now: datetime | None) -> dict[str, Any]:
     today, week = _days(now)
     failed = MessageStatus.failed.value
-    return {"today": today, "week": week, "sent": list(SENT_MESSAGE_STATUSES), "failed": failed,
+    return {"today": today, "week": week, "sent": list(SENT_MESSAGE_STATUSES), "failed": failed, "fleet": FLEET,
             "counted": [*SENT_MESSAGE_STATUSES, failed], "live_queue": list(LIVE_QUEUE_STATUSES)}
 
 
@@ -155,7 +156,9 @@ def org_page(*, session: Session, search: str | None = None, sort: str = "name",
     nulls = "NULLS LAST" if descending else "NULLS FIRST"
     order = f"{SORTS[sort]} {'DESC' if descending else 'ASC'} {nulls}"
     template = _BY_NUMBER_SQL if sort in _NUMERIC_SORTS else _BY_ORG_SQL
-    scope = "SELECT id FROM orgs" if sort in _NUMERIC_SORTS else "SELECT id FROM page"
+    # Every organisation's numbers in one pass over the counters (joined to the search afterwards), or
+    # only the page's through the primary key.
+    scope = "org_id <> :fleet" if sort in _NUMERIC_SORTS else "org_id IN (SELECT id FROM page)"
     sql = template.format(orgs=_ORGS, numbers=_NUMBERS.format(scope=scope), order=order,
                           last_failure=_LAST_FAILURE)
     params = {**_params(now), "pattern": _pattern(search), "limit": page_size,
@@ -189,7 +192,7 @@ def org_numbers(*, session: Session, org_ids: list[uuid.UUID], now: datetime | N
     """Fresh volumes, failure rate and queue depth for the organisations on screen (live refresh)."""
     if not org_ids:
         return {}
-    sql = text(_NUMBERS.format(scope="SELECT unnest(CAST(:ids AS uuid[]))"))
+    sql = text(_NUMBERS.format(scope="org_id = ANY(CAST(:ids AS uuid[]))"))
     return {r.org_id: _numbers(r) for r in session.execute(sql, {**_params(now), "ids": list(org_ids)})}
 
 

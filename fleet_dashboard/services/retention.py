@@ -101,6 +101,7 @@ class PurgeResult:
     by_org: dict[uuid.UUID | None, dict[str, int]] = field(default_factory=dict)
     batches: int = 0
     longest_batch_ms: float = 0.0
+    longest_by_kind: dict[str, float] = field(default_factory=dict)
     skipped_batches: int = 0
     seconds: float = 0.0
 
@@ -120,6 +121,8 @@ def _batches(conn: Connection, kind: str, statement: Any, params: dict[str, Any]
         try:
             with conn.begin():
                 conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'"))
+                # Each batch is planned with its values: a cached generic plan may scan the whole table.
+                conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
                 rows = conn.execute(statement, {**params, "batch": batch}).all()
         except OperationalError as exc:  # lock_timeout: someone holds what we would wait for
             if "lock timeout" not in str(exc).lower():
@@ -128,7 +131,9 @@ def _batches(conn: Connection, kind: str, statement: Any, params: dict[str, Any]
             log.warning("retention: a %s batch gave up waiting for a lock; the next run retries it", kind)
             return False
         result.batches += 1
-        result.longest_batch_ms = max(result.longest_batch_ms, (time.perf_counter() - started) * 1000)
+        took = (time.perf_counter() - started) * 1000
+        result.longest_batch_ms = max(result.longest_batch_ms, took)
+        result.longest_by_kind[kind] = max(result.longest_by_kind.get(kind, 0.0), took)
         deleted = 0
         for r in rows:
             result.add(kind, r.org_id, int(r.n))
@@ -167,6 +172,7 @@ def _audit(conn: Connection, result: PurgeResult, days: dict[str, int]) -> None:
                  "event_data": {"deleted": {k: result.deleted.get(k, 0) for k in KINDS}, "retention_days": kept,
                                 "batches": result.batches, "skipped_batches": result.skipped_batches,
                                 "longest_batch_ms": round(result.longest_batch_ms, 1),
+                                "longest_batch_ms_by_kind": {k: round(v, 1) for k, v in result.longest_by_kind.items()},
                                 "seconds": round(result.seconds, 3)}})
     with conn.begin():
         # Organisations deleted meanwhile have no audit log to write to.
