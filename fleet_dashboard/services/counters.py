@@ -8,7 +8,6 @@ and, under models.FLEET, fleet-wide); readers add the deltas not folded yet, so 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import text
@@ -68,55 +67,38 @@ def drop_zero_rows(*, conn: Connection) -> int:
     return conn.execute(text("DELETE FROM status_counts WHERE n = 0")).rowcount
 
 
-# Both sources in one statement, so a concurrent rollup is seen entirely or not at all.
+# Both sources in one statement, so a concurrent rollup is seen entirely or not at all. Fleet-wide
+# figures read the FLEET rows of status_counts and every organisation's deltas.
 _COUNTS = """
 SELECT {cols}, sum(n)::bigint AS n FROM (
-    SELECT org_id, day, status, n FROM status_counts WHERE kind = :kind AND {where}
+    SELECT org_id, day, status, n FROM status_counts WHERE kind = :kind AND org_id = {counted_org} {days}
     UNION ALL
-    SELECT {delta_org}, day, status, n FROM status_count_deltas WHERE kind = :kind AND {delta_where}
+    SELECT org_id, day, status, n FROM status_count_deltas WHERE kind = :kind {delta_org} {days}
 ) c GROUP BY {cols}
 """
 
 
-def _query(*, cols: str, where: str, fleet: bool) -> text:
-    delta_where = where.replace("org_id = :fleet", "true") if fleet else where
-    delta_org = "CAST(:fleet AS uuid) AS org_id" if fleet else "org_id"
-    return text(_COUNTS.format(cols=cols, where=where, delta_org=delta_org, delta_where=delta_where))
+def _query(*, cols: str, fleet: bool, days: str = "") -> text:
+    if fleet:
+        return text(_COUNTS.format(cols=cols, counted_org="CAST(:fleet AS uuid)", delta_org="", days=days))
+    return text(_COUNTS.format(cols=cols, counted_org="ANY(:orgs)", delta_org="AND org_id = ANY(:orgs)", days=days))
 
 
 def org_totals(*, session: Session, kind: CountKind, org_id: uuid.UUID) -> dict[str, int]:
     """Rows of one organisation by status, every day together (e.g. the queue page's counts)."""
-    query = _query(cols="status", where="org_id = :org", fleet=False)
-    rows = session.execute(query, {"kind": kind.value, "org": org_id})
+    rows = session.execute(_query(cols="status", fleet=False), {"kind": kind.value, "orgs": [org_id]})
     return {r.status: int(r.n) for r in rows if r.n}
 
 
 def fleet_totals(*, session: Session, kind: CountKind, since: date | None = None) -> dict[str, int]:
     """Rows of every organisation by status (created on or after `since`, when given)."""
-    where = "org_id = :fleet" + (" AND day >= :since" if since else "")
-    rows = session.execute(_query(cols="status", where=where, fleet=True),
+    rows = session.execute(_query(cols="status", fleet=True, days="AND day >= :since" if since else ""),
                            {"kind": kind.value, "fleet": FLEET, "since": since})
     return {r.status: int(r.n) for r in rows if r.n}
 
 
 def fleet_daily(*, session: Session, kind: CountKind, since: date) -> dict[tuple[date, str], int]:
     """Rows of every organisation per (UTC day of creation, status) since a day."""
-    rows = session.execute(_query(cols="day, status", where="org_id = :fleet AND day >= :since", fleet=True),
+    rows = session.execute(_query(cols="day, status", fleet=True, days="AND day >= :since"),
                            {"kind": kind.value, "fleet": FLEET, "since": since})
     return {(r.day, r.status): int(r.n) for r in rows if r.n}
-
-
-def orgs_daily(*, session: Session, kind: CountKind, org_ids: Iterable[uuid.UUID],
-               since: date) -> dict[uuid.UUID, dict[tuple[date, str], int]]:
-    """Rows of these organisations per (UTC day of creation, status) since a day."""
-    ids = list(org_ids)
-    if not ids:
-        return {}
-    rows = session.execute(
-        _query(cols="org_id, day, status", where="org_id = ANY(:orgs) AND day >= :since", fleet=False),
-        {"kind": kind.value, "orgs": ids, "since": since})
-    out: dict[uuid.UUID, dict[tuple[date, str], int]] = {}
-    for r in rows:
-        if r.n:
-            out.setdefault(r.org_id, {})[(r.day, r.status)] = int(r.n)
-    return out
