@@ -50,7 +50,8 @@ class Kind:
     per_org: bool = False
 
     def batch_sql(self, *, orgs: bool) -> Any:
-        where = f"org_id = ANY(:orgs) AND {self.where}" if orgs else self.where
+        where = (f"org_id = ANY(:orgs) AND created_at >= :lo AND created_at < :hi AND {self.where}" if orgs
+                 else self.where)
         order = f"ORDER BY {self.order}" if self.order else ""
         return text(f"""
 WITH doomed AS (
@@ -74,6 +75,7 @@ KINDS: dict[str, Kind] = {
     "audit": Kind("whatsapp_audit_logs", "created_at < :cutoff", per_org=True),
 }
 ORG_CHUNK = 500
+PURGE_WINDOW = timedelta(days=1)
 _NULL_ORG_AUDIT = text("""
 WITH doomed AS (
     SELECT id FROM whatsapp_audit_logs WHERE org_id IS NULL AND created_at < :cutoff LIMIT :batch
@@ -154,9 +156,18 @@ def _purge_kind(conn: Connection, kind: str, cutoff: datetime, batch: int, resul
     with conn.begin():
         org_ids = list(conn.execute(text("SELECT id FROM organizations ORDER BY id")).scalars())
     statement = spec.batch_sql(orgs=True)
+    oldest = text(f"SELECT min(created_at) FROM {spec.table} WHERE org_id = ANY(:orgs) AND created_at < :cutoff")
     for i in range(0, len(org_ids), ORG_CHUNK):
-        _batches(conn, kind, statement, {"cutoff": cutoff, "orgs": org_ids[i:i + ORG_CHUNK]}, batch, result,
-                 pause, should_stop)
+        chunk = org_ids[i:i + ORG_CHUNK]
+        with conn.begin():
+            lo = conn.execute(oldest, {"orgs": chunk, "cutoff": cutoff}).scalar()
+        # A day at a time: a batch's index scan then starts near its rows, not behind every row the
+        # batches before it deleted (dead until vacuum, and read again by each scan).
+        while lo is not None and lo < cutoff and not should_stop():
+            hi = min(lo + PURGE_WINDOW, cutoff)
+            _batches(conn, kind, statement, {"cutoff": cutoff, "orgs": chunk, "lo": lo, "hi": hi}, batch, result,
+                     pause, should_stop)
+            lo = hi
     if kind == "audit":
         _batches(conn, kind, _NULL_ORG_AUDIT, {"cutoff": cutoff}, batch, result, pause, should_stop)
 
