@@ -4,6 +4,7 @@ import reflex as rx
 
 from fleet_dashboard import pages  # noqa: F401  (registers every page)
 from fleet_dashboard.api.app import create_api
+from fleet_dashboard.housekeeping import housekeeping_lifespan
 from fleet_dashboard.services.webhooks import webhooks_lifespan
 from fleet_dashboard.whatsapp.runtime import engine_lifespan
 from fleet_dashboard.worker.runtime import worker_lifespan
@@ -23,3 +24,5 @@ app = rx.App(
 app.register_lifespan_task(engine_lifespan)
 app.register_lifespan_task(worker_lifespan)
 app.register_lifespan_task(webhooks_lifespan)
+# Counter rollup and retention purge; advisory locks keep each to one process at a time.
+app.register_lifespan_task(housekeeping_lifespan)

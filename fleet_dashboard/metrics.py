@@ -1,7 +1,8 @@
 """Prometheus metrics: fleet-wide totals read from the database at scrape time, plus process/python metrics.
 
-Labels are low-cardinality on purpose: only `status`. No organisation ids, phone numbers or template
-names ever become labels; per-organisation detail belongs in the dashboard, not in a time series.
+Labels are low-cardinality on purpose: only `status` (and `kind` for retention). No organisation ids,
+phone numbers or template names ever become labels; per-organisation
+detail belongs in the dashboard, not in a time series.
 Every known status is always exported (0 when absent), so series do not appear and vanish.
 
 The HTTP route is `GET /api/metrics` (api/app.py); this module knows nothing about HTTP.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
@@ -21,7 +23,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from fleet_dashboard.models import MessageStatus, QueueStatus, SessionStatus
+from fleet_dashboard.models import FLEET, CountKind, MessageStatus, QueueStatus, SessionStatus
+from fleet_dashboard.services import retention
 
 log = logging.getLogger(__name__)
 
@@ -29,29 +32,43 @@ log = logging.getLogger(__name__)
 STATEMENT_TIMEOUT_MS = 5000
 SCRAPE_TIMEOUT_SECONDS = 10.0
 
-# One round trip, every part an aggregate. Messages are counted through a lateral join on
-# organizations so each organisation's slice uses ix_whatsapp_messages_org_created (org_id, created_at)
-# instead of a scan of the whole table; the loop over organisations happens inside PostgreSQL.
-# The oldest due pending row comes from ix_notification_queue_due (status, scheduled_for, ...).
-_QUERY = text("""
+# One round trip, every part bounded: sessions and organisations are one row per organisation; queue
+# and message counts come from the status counters' fleet-wide rows (services/counters.py) plus the
+# deltas not rolled up yet; the oldest due row is one probe of ix_notification_queue_due; the
+# retention figures are the last purge's audit row. Nothing here reads the message or queue history.
+_COUNTED = """
+SELECT '{family}', status, sum(n)::float8 FROM (
+    SELECT status, n FROM status_counts WHERE kind = '{kind}' AND org_id = :fleet {days}
+    UNION ALL
+    SELECT status, n FROM status_count_deltas WHERE kind = '{kind}' {days}
+) c GROUP BY status
+"""
+_LAST_PURGE = """(SELECT created_at, event_data FROM whatsapp_audit_logs
+    WHERE org_id IS NULL AND event_type = :purge ORDER BY created_at DESC, id DESC LIMIT 1)"""
+_QUERY = text(f"""
 SELECT 'sessions' AS family, status, count(*)::float8 AS value
   FROM whatsapp_sessions GROUP BY status
 UNION ALL
 SELECT 'sessions_enabled', NULL, count(*)::float8 FROM whatsapp_sessions WHERE enabled
 UNION ALL
-SELECT 'queue', status, count(*)::float8 FROM notification_queue GROUP BY status
+{_COUNTED.format(family="queue", kind=CountKind.queue.value, days="")}
 UNION ALL
 SELECT 'queue_oldest_due', NULL,
        COALESCE(EXTRACT(EPOCH FROM now() - min(scheduled_for)), 0)::float8
   FROM notification_queue WHERE status = 'pending' AND scheduled_for <= now()
 UNION ALL
-SELECT 'messages_24h', m.status, count(*)::float8
-  FROM organizations o
-  CROSS JOIN LATERAL (SELECT status FROM whatsapp_messages
-                       WHERE org_id = o.id AND created_at >= now() - interval '24 hours') m
- GROUP BY m.status
+{_COUNTED.format(family="messages_today", kind=CountKind.message.value, days="AND day = :today")}
+UNION ALL
+{_COUNTED.format(family="messages", kind=CountKind.message.value, days="")}
 UNION ALL
 SELECT 'organizations', NULL, count(*)::float8 FROM organizations
+UNION ALL
+SELECT 'retention_last_run', NULL, EXTRACT(EPOCH FROM r.created_at)::float8 FROM {_LAST_PURGE} r
+UNION ALL
+SELECT 'retention_seconds', NULL, COALESCE((r.event_data->>'seconds')::float8, 0) FROM {_LAST_PURGE} r
+UNION ALL
+SELECT 'retention_deleted', d.key, d.value::float8
+  FROM {_LAST_PURGE} r, jsonb_each_text(r.event_data->'deleted') d
 """)
 
 
@@ -64,11 +81,13 @@ def _read_rows() -> list[tuple[str, str | None, float]]:
 
     with get_engine().begin() as conn:
         conn.execute(text(f"SET LOCAL statement_timeout = {int(STATEMENT_TIMEOUT_MS)}"))
-        return [(r.family, r.status, float(r.value)) for r in conn.execute(_QUERY)]
+        params = {"fleet": FLEET, "today": datetime.now(UTC).date(), "purge": retention.AUDIT_EVENT}
+        return [(r.family, r.status, float(r.value)) for r in conn.execute(_QUERY, params)]
 
 
-def _by_status(name: str, doc: str, statuses: list[str], counts: dict[str, float]) -> GaugeMetricFamily:
-    gauge = GaugeMetricFamily(name, doc, labels=["status"])
+def _by_status(name: str, doc: str, statuses: list[str], counts: dict[str, float],
+               label: str = "status") -> GaugeMetricFamily:
+    gauge = GaugeMetricFamily(name, doc, labels=[label])
     # Known statuses first and always present; anything unexpected still shows rather than vanishing.
     for status in [*statuses, *sorted(s for s in counts if s not in statuses)]:
         gauge.add_metric([status], counts.get(status, 0.0))
@@ -99,11 +118,21 @@ class FleetCollector(Collector):
         yield GaugeMetricFamily("fleet_notification_queue_oldest_due_pending_age_seconds",
                                 "Seconds since the oldest pending, already due queue row was due (0 if none).",
                                 value=families.get("queue_oldest_due", {}).get("", 0.0))
-        yield _by_status("fleet_whatsapp_messages_last_24h",
-                         "WhatsApp messages created in the last 24 hours, by current status.",
-                         [s.value for s in MessageStatus], families.get("messages_24h", {}))
+        yield _by_status("fleet_whatsapp_messages_today",
+                         "WhatsApp messages created since midnight UTC, by current status.",
+                         [s.value for s in MessageStatus], families.get("messages_today", {}))
+        yield _by_status("fleet_whatsapp_messages", "WhatsApp messages kept (not yet purged), by current status.",
+                         [s.value for s in MessageStatus], families.get("messages", {}))
         yield GaugeMetricFamily("fleet_organizations", "Organisations.",
                                 value=families.get("organizations", {}).get("", 0.0))
+        yield GaugeMetricFamily("fleet_retention_last_run_timestamp_seconds",
+                                "When the last retention purge finished (Unix time; 0 = never).",
+                                value=families.get("retention_last_run", {}).get("", 0.0))
+        yield GaugeMetricFamily("fleet_retention_last_run_duration_seconds",
+                                "How long the last retention purge took.",
+                                value=families.get("retention_seconds", {}).get("", 0.0))
+        yield _by_status("fleet_retention_last_run_deleted_rows", "Rows the last retention purge deleted, by kind.",
+                         list(retention.KINDS), families.get("retention_deleted", {}), label="kind")
 
 
 @lru_cache

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, DateTime, Index, String, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    String,
+    Table,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -169,10 +181,34 @@ class WhatsAppTemplate(SQLModel, table=True):
     updated_at: datetime = _created()
 
 
+# Message statuses a message leaves on its own (in flight): never purged, whatever their age.
+LIVE_MESSAGE_STATUSES = (MessageStatus.pending.value, MessageStatus.queued.value, MessageStatus.sending.value)
+# Statuses that mean "went out" in volumes and failure rates.
+SENT_MESSAGE_STATUSES = (MessageStatus.sent.value, MessageStatus.delivered.value, MessageStatus.read.value)
+# Queue rows still owed to the worker: never purged.
+LIVE_QUEUE_STATUSES = (QueueStatus.pending.value, QueueStatus.processing.value)
+
+
+def _not_in(column: str, values: tuple[str, ...]) -> Any:
+    return text(f"{column} NOT IN ({', '.join(repr(v) for v in values)})")
+
+
+def _trigram(name: str, column: str) -> Index:
+    """A pg_trgm GIN index, so ILIKE '%text%' searches are not a scan of the organisation's rows."""
+    return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
+
+
 class WhatsAppMessage(SQLModel, table=True):
     __tablename__ = "whatsapp_messages"
     __table_args__ = (
+        # Keyset pages: every filter the history page and the API offer leads an index that ends in
+        # (created_at, id), so the cursor is an index bound (services/pagination.py).
         Index("ix_whatsapp_messages_org_created", "org_id", "created_at", "id"),
+        Index("ix_whatsapp_messages_org_status_created", "org_id", "status", "created_at", "id"),
+        Index("ix_whatsapp_messages_org_template_created", "org_id", "template_name", "created_at", "id",
+              postgresql_where=text("template_name IS NOT NULL")),
+        _trigram("ix_whatsapp_messages_phone_trgm", "recipient_phone"),
+        _trigram("ix_whatsapp_messages_body_trgm", "message_body"),
         _one_of("status", MessageStatus, "ck_whatsapp_messages_status"),
         _one_of("message_type", MessageType, "ck_whatsapp_messages_type"),
         Index("uq_whatsapp_messages_org_idem", "org_id", "idempotency_key", unique=True,
@@ -206,7 +242,10 @@ class WhatsAppMessage(SQLModel, table=True):
 
 class WhatsAppAuditLog(SQLModel, table=True):
     __tablename__ = "whatsapp_audit_logs"
-    __table_args__ = (Index("ix_whatsapp_audit_logs_org_created", "org_id", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_whatsapp_audit_logs_org_created", "org_id", "created_at", "id"),
+        Index("ix_whatsapp_audit_logs_org_type_created", "org_id", "event_type", "created_at", "id"),
+    )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     org_id: uuid.UUID | None = Field(default=None, foreign_key="organizations.id", ondelete="CASCADE")
     session_id: uuid.UUID | None = Field(default=None, foreign_key="whatsapp_sessions.id",
@@ -225,7 +264,12 @@ class NotificationQueue(SQLModel, table=True):
         Index("ix_notification_queue_claim", "priority", "scheduled_for", "created_at",
               postgresql_where=text("status = 'pending'")),
         _one_of("status", QueueStatus, "ck_notification_queue_status"),
-        Index("ix_notification_queue_org_created", "org_id", "created_at"),
+        Index("ix_notification_queue_org_created", "org_id", "created_at", "id"),
+        Index("ix_notification_queue_org_status_created", "org_id", "status", "created_at", "id"),
+        # Retention: finished rows by the time they finished; deleting a message nulls its queue link.
+        Index("ix_notification_queue_finished", text("COALESCE(completed_at, created_at)"),
+              postgresql_where=_not_in("status", LIVE_QUEUE_STATUSES)),
+        Index("ix_notification_queue_message", "message_id", postgresql_where=text("message_id IS NOT NULL")),
         Index("uq_notification_queue_org_idem", "org_id", "idempotency_key", unique=True,
               postgresql_where=text("idempotency_key IS NOT NULL")),
     )
@@ -317,6 +361,7 @@ class SimulatorSent(SQLModel, table=True):
     """What the simulated WhatsApp network accepted, kept so duplicates show across restarts."""
 
     __tablename__ = "simulator_sent"
+    __table_args__ = (Index("ix_simulator_sent_created", "created_at"),)
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     org_id: uuid.UUID = Field(foreign_key="organizations.id", ondelete="CASCADE", index=True)
     whatsapp_message_id: str = Field(max_length=128, sa_column=Column(String(128), unique=True,
@@ -368,6 +413,46 @@ class OneTimeLink(SQLModel, table=True):
     used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
     created_at: datetime = _created()
+
+
+class CountKind(enum.StrEnum):
+    """Which table a status count describes."""
+
+    message = "message"
+    queue = "queue"
+
+
+# status_counts rows with this org_id hold the fleet-wide totals (charts and metrics read a few rows).
+FLEET = uuid.UUID(int=0)
+
+
+class StatusCount(SQLModel, table=True):
+    """Rows per organisation, UTC day of creation and current status; kept by the rollup from deltas.
+
+    Truth = status_counts + status_count_deltas: database triggers add a delta in the same transaction
+    as every insert, status change or delete (alembic 0008), so no code path can forget one."""
+
+    __tablename__ = "status_counts"
+    # Fleet-wide sums by status and day read org_id and n from the index alone.
+    __table_args__ = (Index("ix_status_counts_kind_status_day", "kind", "status", "day",
+                            postgresql_include=["org_id", "n"]),)
+    kind: str = Field(primary_key=True, max_length=16)
+    org_id: uuid.UUID = Field(primary_key=True)
+    day: date = Field(primary_key=True)
+    status: str = Field(primary_key=True, max_length=20)
+    n: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0")))
+
+
+# Append-only changes to status_counts, written by the triggers: no key, no index, so an insert never waits
+# on a hot counter row and costs the sender next to nothing. The rollup deletes what it folds.
+STATUS_COUNT_DELTAS = Table(
+    "status_count_deltas", SQLModel.metadata,
+    Column("kind", String(16), nullable=False),
+    Column("org_id", Uuid, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("n", BigInteger, nullable=False),
+)
 
 
 ALL_TABLES = [t for t in SQLModel.metadata.sorted_tables]

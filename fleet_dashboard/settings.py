@@ -79,6 +79,16 @@ class Settings(BaseSettings):
     smtp_from: str = "Fleet Dashboard <no-reply@fleet.local>"
     smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
     smtp_timeout_seconds: float = 10.0
+    # Retention, in days per kind of row (0 keeps them forever); rows still in flight are always kept.
+    retention_messages_days: int = Field(default=365, ge=0)
+    retention_audit_days: int = Field(default=365, ge=0)
+    retention_queue_days: int = Field(default=30, ge=0)  # finished queue rows
+    retention_webhook_deliveries_days: int = Field(default=30, ge=0)  # deliveries given up
+    retention_simulator_log_days: int = Field(default=7, ge=0)
+    retention_batch_size: int = Field(default=1000, ge=1, le=50_000)
+    retention_interval_hours: float = Field(default=24.0, gt=0)
+    # How often the status counters' deltas are folded in (services/counters.py).
+    counters_rollup_seconds: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

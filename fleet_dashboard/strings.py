@@ -330,6 +330,7 @@ AUDIT_EVENTS = {
     "user_updated": "تحديث مستخدم من النظام الأساسي",
     "user_moved_out": "نقل مستخدم إلى مؤسسة أخرى",
     "login_link_created": "إنشاء رابط دخول لمرة واحدة",
+    "retention_purged": "حذف السجلات القديمة (مدة الاحتفاظ)",
 }
 
 QUEUE_TITLE = "الطابور"
@@ -355,6 +356,14 @@ CHART_MESSAGES = "رسائل"
 CHART_FAILED = "فاشلة"
 ADMIN_EMPTY = "لا توجد مؤسسات."
 ADMIN_PICK_ORG = "اختر مؤسسة من النظرة العامة لعرض صفحاتها."
+ADMIN_SEARCH = "بحث باسم المؤسسة أو معرّفها"
+ADMIN_NO_MATCH = "لا توجد مؤسسة تطابق البحث."
+ADMIN_SORT = "ترتيب حسب"
+ADMIN_SORTS = {"name": COL_ORG, "status": COL_SESSION, "sent_today": COL_TODAY, "sent_week": COL_WEEK,
+               "failure_rate": COL_FAILURE_RATE, "queue_depth": COL_QUEUE_DEPTH}
+SORT_ASC = "تصاعدي"
+SORT_DESC = "تنازلي"
+ADMIN_SUMMARY = "{total} مؤسسة · الصفحة {page} من {pages}"
 
 # Believable values for the common variables, so a preview reads like a real message.
 TEMPLATE_SAMPLES = {"customer_name": "أحمد علي", "company_name": "لوحة الأسطول", "plan_name": "الباقة الذهبية",

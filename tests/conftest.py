@@ -92,6 +92,12 @@ def db(database_url: str) -> Iterator[Session]:
         wipe(session)
         yield session
         session.rollback()
+    # Whatever the test did to messages and queue rows, the status counters followed (alembic 0008).
+    from tests.counts_check import counters_mismatch
+
+    with get_engine().connect() as conn:
+        mismatch = counters_mismatch(conn)
+    assert mismatch is None, f"status counters drifted from the rows:\n{mismatch}"
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import routes, strings
-from fleet_dashboard.components.forms import data_table
+from fleet_dashboard.components.forms import data_table, filter_bar, labelled, pager
 from fleet_dashboard.components.layout import forbidden
 from fleet_dashboard.components.status import ltr, session_chip
 from fleet_dashboard.pages.template import dashboard_page
@@ -43,11 +43,36 @@ def _chart() -> rx.Component:
     ), width="100%", data_testid="daily-chart")
 
 
+def _controls() -> rx.Component:
+    """Search by name or slug, sort by any column, and the count of what matched."""
+    return rx.vstack(
+        filter_bar(
+            rx.form(rx.hstack(
+                labelled(strings.ADMIN_SEARCH, rx.input(id="admin-search", name="search", default_value=S.search,
+                                                        type="search", min_width="16rem"), "admin-search"),
+                rx.button(strings.APPLY, type="submit", data_testid="admin-search-apply"),
+                align="end", spacing="2",
+            ), on_submit=S.apply_search, reset_on_submit=False),
+            labelled(strings.ADMIN_SORT, rx.select.root(
+                rx.select.trigger(id="admin-sort", min_width="9rem"),
+                rx.select.content(*(rx.select.item(label, value=key) for key, label in strings.ADMIN_SORTS.items())),
+                value=S.sort_key, on_change=S.set_sort,
+            ), "admin-sort"),
+            rx.button(rx.cond(S.sort_desc, strings.SORT_DESC, strings.SORT_ASC), type="button", variant="soft",
+                      on_click=S.toggle_sort_direction, data_testid="admin-sort-direction"),
+        ),
+        rx.text(S.summary, size="2", color_scheme="gray", data_testid="admin-summary"),
+        width="100%", spacing="1",
+    )
+
+
 def _overview() -> rx.Component:
     return rx.vstack(
+        _controls(),
         data_table((strings.COL_ORG, strings.COL_SESSION, strings.PHONE, strings.COL_TODAY, strings.COL_WEEK,
                     strings.COL_FAILURE_RATE, strings.COL_QUEUE_DEPTH, strings.COL_LAST_ERROR, ""), S.org_rows, _row,
-                   empty=strings.ADMIN_EMPTY),
+                   empty=S.empty_text, empty_test_id="admin-empty"),
+        pager(S),
         _chart(),
         width="100%", spacing="4",
     )

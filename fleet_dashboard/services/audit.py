@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import WhatsAppAuditLog
@@ -60,7 +61,20 @@ def list_for_org(
     return page(list(session.exec(query)), limit)
 
 
+_EVENT_TYPES_SQL = text("""
+WITH RECURSIVE t(event_type) AS (
+    (SELECT event_type FROM whatsapp_audit_logs WHERE org_id = :org ORDER BY event_type LIMIT 1)
+    UNION ALL
+    SELECT (SELECT a.event_type FROM whatsapp_audit_logs a
+            WHERE a.org_id = :org AND a.event_type > t.event_type ORDER BY a.event_type LIMIT 1)
+    FROM t WHERE t.event_type IS NOT NULL
+)
+SELECT event_type FROM t WHERE event_type IS NOT NULL
+""")
+
+
 def event_types_for_org(*, session: Session, org_id: uuid.UUID) -> list[str]:
-    """The distinct event types this organisation has, for a filter menu."""
-    query = select(WhatsAppAuditLog.event_type).where(WhatsAppAuditLog.org_id == org_id).distinct()
-    return sorted(session.exec(query))
+    """The distinct event types this organisation has, for a filter menu.
+
+    One index probe per type (a skip scan over (org_id, event_type, ...)), not a read of every row."""
+    return [r.event_type for r in session.execute(_EVENT_TYPES_SQL, {"org": org_id})]

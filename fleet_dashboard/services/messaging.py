@@ -266,6 +266,9 @@ def list_for_org(
     if template_name:
         query = query.where(WhatsAppMessage.template_name == template_name)
     if search and search.strip():
+        # A pattern's selectivity decides the plan (trigram bitmap for a rare text, newest-first scan for a
+        # common one); a cached generic plan cannot see it, so plan each search afresh.
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(or_(WhatsAppMessage.recipient_phone.ilike(pattern),
                                 WhatsAppMessage.message_body.ilike(pattern)))

@@ -1,4 +1,8 @@
-"""Keyset pagination over (created_at, id), newest first, so deep pages cost no OFFSET scan."""
+"""Keyset pagination over (created_at, id), newest first, so deep pages cost no OFFSET scan.
+
+The cursor is a row-value comparison, `(created_at, id) < (t, i)`, which PostgreSQL turns into a bound
+on any index ending in (created_at, id) after the equality filters; the OR form it replaces was applied
+as a filter, so page k re-read pages 1..k."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import base64
 import uuid
 from datetime import datetime
 
-from sqlalchemy import and_, or_
+from sqlalchemy import tuple_
 
 from fleet_dashboard.services.errors import ValidationError
 
@@ -37,7 +41,7 @@ def before_cursor(model, cursor: str | None):
     if not cursor:
         return True
     ts, rid = decode_cursor(cursor)
-    return or_(model.created_at < ts, and_(model.created_at == ts, model.id < rid))
+    return tuple_(model.created_at, model.id) < tuple_(ts, rid)
 
 
 def page(rows: list, limit: int) -> tuple[list, str | None]:

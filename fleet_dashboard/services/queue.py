@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import ARRAY, Uuid, any_, bindparam, func, text, update
 from sqlmodel import Session, select
 
-from fleet_dashboard.models import NotificationQueue, QueueStatus, WhatsAppMessage, utcnow
-from fleet_dashboard.services import orgs, phones, templates
+from fleet_dashboard.models import CountKind, NotificationQueue, QueueStatus, WhatsAppMessage, utcnow
+from fleet_dashboard.services import counters, orgs, phones, templates
 from fleet_dashboard.services.errors import Conflict, DomainError, NotFound, ValidationError
 from fleet_dashboard.services.lookup import get_owned
 from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
@@ -278,9 +278,9 @@ def list_for_org(
 
 
 def counts_for_org(*, session: Session, org_id: uuid.UUID) -> dict[str, int]:
-    """How many notifications the organisation has in each status (every status present, 0 if none)."""
-    query = (select(NotificationQueue.status, func.count()).where(NotificationQueue.org_id == org_id)
-             .group_by(NotificationQueue.status))
+    """How many notifications the organisation has in each status (every status present, 0 if none).
+
+    Read from the status counters, so a million finished rows cost nothing here."""
     counts = {s.value: 0 for s in QueueStatus}
-    counts.update({status: n for status, n in session.exec(query)})
+    counts.update(counters.org_totals(session=session, kind=CountKind.queue, org_id=org_id))
     return counts

@@ -65,8 +65,8 @@ async def test_metrics_reflect_rows_created_through_the_services(client, fleet):
     # Only the overdue row counts: the future one is pending but not due yet.
     age = samples[("fleet_notification_queue_oldest_due_pending_age_seconds", ())]
     assert 10 * 60 - 5 <= age <= 10 * 60 + 120, age
-    assert _status(samples, "fleet_whatsapp_messages_last_24h", "pending") == 1
-    assert _status(samples, "fleet_whatsapp_messages_last_24h", "sent") == 0
+    assert _status(samples, "fleet_whatsapp_messages_today", "pending") == 1
+    assert _status(samples, "fleet_whatsapp_messages_today", "sent") == 0
     assert samples[("fleet_organizations", ())] == 2
 
     # Default collectors ride along.
@@ -75,7 +75,7 @@ async def test_metrics_reflect_rows_created_through_the_services(client, fleet):
     # Low-cardinality labels only: nothing identifies an organisation or a phone.
     assert str(org.id) not in r.text and str(other.id) not in r.text and "201001234567" not in r.text
     fleet_labels = {key for name, labels in samples if name.startswith("fleet_") for key, _ in labels}
-    assert fleet_labels == {"status"}
+    assert fleet_labels == {"status", "kind"}
 
 
 async def test_empty_database_exports_zeros(client, db):
