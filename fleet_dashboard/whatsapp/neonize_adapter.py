@@ -180,11 +180,11 @@ class NeonizeGateway(NeonizeEvents, Gateway):
             self.sink(event)
 
     # Calls --------------------------------------------------------------------------------------
-    async def _call(self, make_coro, timeout: float = CALL_TIMEOUT, *, exclusive: bool = False):
+    async def _call(self, make_coro, timeout: float | None = None, *, exclusive: bool = False):
         if self.client is None:
             raise GatewayError("not started")
         async with self.factory.gate.held(exclusive=exclusive):
-            return await asyncio.wait_for(make_coro(), timeout)
+            return await asyncio.wait_for(make_coro(), timeout or CALL_TIMEOUT)
 
     async def stop(self) -> None:
         self._stopping, self.connected = True, False
@@ -228,7 +228,7 @@ class NeonizeGateway(NeonizeEvents, Gateway):
         try:
             response = await self._call(lambda: self.client.send_message(to, message))
         except TimeoutError as exc:
-            raise SendUnknown(f"WhatsApp did not confirm the message within {int(CALL_TIMEOUT)} s; "
+            raise SendUnknown(f"WhatsApp did not confirm the message within {CALL_TIMEOUT:g} s; "
                               "it may have been delivered") from exc
         except Exception as exc:
             reason = _reason(exc)

@@ -59,7 +59,8 @@ class Live:
 
 
 @contextlib.asynccontextmanager
-async def live_stack(make_app: Callable[[], Any], *, with_worker: bool = True) -> AsyncIterator[Live]:
+async def live_stack(make_app: Callable[[], Any], *, with_worker: bool = True, factory: Any = None
+                     ) -> AsyncIterator[Live]:
     """Start engine and worker on this loop, yield, then stop both within a few seconds."""
     from fleet_dashboard.whatsapp.engine import Engine
     from fleet_dashboard.whatsapp.runtime import use_big_executor
@@ -67,7 +68,7 @@ async def live_stack(make_app: Callable[[], Any], *, with_worker: bool = True) -
     from fleet_dashboard.worker.runtime import Worker, WorkerConfig
 
     use_big_executor(asyncio.get_running_loop())
-    engine = Engine(SimulatorFactory(), reconcile_seconds=0.3)
+    engine = Engine(factory or SimulatorFactory(), reconcile_seconds=0.3)
     await engine.start()
     stop = asyncio.Event()
     worker = Worker(engine, config=WorkerConfig(poll_seconds=0.2))

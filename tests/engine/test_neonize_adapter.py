@@ -4,13 +4,10 @@ and real connect attempts (WhatsApp is unreachable here) that must not leak data
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import threading
 import time
 
-from neonize.events import EVENT_TO_INT
 from neonize.proto import Neonize_pb2 as pb
-from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as WAMessage
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -21,45 +18,7 @@ from fleet_dashboard.services import optouts
 from fleet_dashboard.whatsapp.engine import Engine
 from fleet_dashboard.whatsapp.neonize_adapter import NeonizeFactory
 from tests.engine.conftest import audit_rows, audit_types, connect, run, wait_row
-
-PHONE_USER = "201001234567"
-
-
-def jid(user: str, device: int = 0, server: str = "s.whatsapp.net") -> pb.JID:
-    return pb.JID(User=user, Device=device, Server=server, RawAgent=0, Integrator=0, IsEmpty=False)
-
-
-def feed(client, event) -> None:
-    """Hand an event to the client exactly as the Go side does: serialized bytes and an event code."""
-    data = event.SerializePartialToString()
-    buf = ctypes.create_string_buffer(data, len(data) or 1)
-    code = EVENT_TO_INT[type(event)]
-    client.event.execute(0, ctypes.addressof(buf), len(data), code)
-
-
-def feed_qr(client, code: str) -> None:
-    """The QR channel's callback, as Go calls it for each rotation."""
-    buf = ctypes.create_string_buffer(code.encode())
-    client._NewAClient__onQr(0, ctypes.addressof(buf))
-
-
-def source(sender: pb.JID, *, from_me: bool = False) -> pb.MessageSource:
-    return pb.MessageSource(Chat=sender, Sender=sender, IsFromMe=from_me, IsGroup=False, SenderAlt=pb.JID(),
-                            RecipientAlt=pb.JID(), BroadcastListOwner=pb.JID())
-
-
-def inbound(sender_user: str, body: str, msg_id: str) -> pb.Message:
-    info = pb.MessageInfo(MessageSource=source(jid(sender_user)), ID=msg_id, ServerID=0, Type="text",
-                          Pushname="Driver", Timestamp=int(time.time()), Category="", Multicast=False,
-                          MediaType="", Edit="")
-    return pb.Message(Info=info, Message=WAMessage(conversation=body), IsEphemeral=False, IsViewOnce=False,
-                      IsViewOnceV2=False, IsViewOnceV2Extension=False, IsDocumentWithCaption=False,
-                      IsLottieSticker=False, IsEdit=False, UnavailableRequestID="", RetryCount=0)
-
-
-def receipt(ids: list[str], kind: int) -> pb.Receipt:
-    return pb.Receipt(MessageSource=source(jid("201009998887")), MessageIDs=ids, Timestamp=int(time.time()),
-                      Type=kind)
+from tests.engine.neonize_helpers import PHONE_USER, feed, feed_qr, inbound, jid, receipt
 
 
 def _sent_message(org_id, wamid: str):
