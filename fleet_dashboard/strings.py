@@ -378,3 +378,27 @@ API_KEY_REVOKE_TITLE = "إلغاء هذا المفتاح؟ تتوقف الطلب
 API_KEY_REVOKED = "أُلغي المفتاح."
 API_KEY_REVOKED_BADGE = "ملغى"
 SESSION_ERROR_GENERIC = "تعذّر الاتصال بواتساب. اضغط «إعادة المحاولة»."
+
+# Linking by phone number (Connect page), and engine health.
+PAIR_BY_PHONE = "الربط برقم الهاتف"
+PAIR_BY_PHONE_HINT = "إن كنت تفتح هذه اللوحة من هاتفك نفسه فلا يمكنك مسح الرمز: اربط برقم الهاتف بدلاً من ذلك."
+PAIR_PHONE_LABEL = "رقم واتساب الذي تريد ربطه"
+PAIR_PHONE_PLACEHOLDER = "‎+201001234567"
+PAIR_GET_CODE = "احصل على رمز الربط"
+PAIR_WAITING = "نطلب رمز الربط من واتساب…"
+PAIR_CODE_TITLE = "رمز الربط"
+PAIR_CODE_FOR = "للرقم"
+PAIR_STEPS = (
+    "افتح واتساب على الهاتف صاحب هذا الرقم.",
+    "اذهب إلى الإعدادات ← الأجهزة المرتبطة ← ربط جهاز.",
+    "اضغط «الربط برقم الهاتف بدلاً من ذلك».",
+    "أدخل الرمز المكوّن من 8 خانات كما يظهر هنا.",
+)
+PAIR_CODE_EXPIRES_IN = "ينتهي الرمز خلال"
+PAIR_CODE_EXPIRED = "انتهت صلاحية الرمز. اطلب رمزاً جديداً."
+PAIR_USE_QR = "استخدم رمز QR بدلاً من ذلك"
+NEXT_RETRY = "المحاولة التالية"
+ENGINES_TITLE = "خدمات واتساب"
+ENGINES_NONE = "لا تعمل أي خدمة واتساب الآن؛ الجلسات متوقفة حتى تعود."
+ENGINE_SESSIONS = "جلسات"
+ENGINE_CONNECTED = "متصلة"
