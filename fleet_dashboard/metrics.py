@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from fleet_dashboard.models import MessageStatus, QueueStatus, SessionStatus
+from fleet_dashboard.models import MessageStatus, QueueStatus, SessionReason, SessionStatus
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,15 @@ SELECT 'messages_24h', m.status, count(*)::float8
  GROUP BY m.status
 UNION ALL
 SELECT 'organizations', NULL, count(*)::float8 FROM organizations
+UNION ALL
+SELECT 'session_reasons', connection_error_code, count(*)::float8
+  FROM whatsapp_sessions WHERE connection_error_code IS NOT NULL GROUP BY connection_error_code
+UNION ALL
+SELECT 'engines_alive', NULL, count(*)::float8 FROM whatsapp_engines
+ WHERE stopped_at IS NULL AND heartbeat_at >= now() - make_interval(secs => :stale)
+UNION ALL
+SELECT 'engine_stuck_threads', NULL, COALESCE(sum(stuck_threads), 0)::float8 FROM whatsapp_engines
+ WHERE stopped_at IS NULL AND heartbeat_at >= now() - make_interval(secs => :stale)
 """)
 
 
@@ -61,14 +70,17 @@ class DatabaseUnavailable(Exception):
 
 def _read_rows() -> list[tuple[str, str | None, float]]:
     from fleet_dashboard.db import get_engine
+    from fleet_dashboard.settings import get_settings
 
     with get_engine().begin() as conn:
         conn.execute(text(f"SET LOCAL statement_timeout = {int(STATEMENT_TIMEOUT_MS)}"))
-        return [(r.family, r.status, float(r.value)) for r in conn.execute(_QUERY)]
+        rows = conn.execute(_QUERY, {"stale": get_settings().engine_stale_seconds})
+        return [(r.family, r.status, float(r.value)) for r in rows]
 
 
-def _by_status(name: str, doc: str, statuses: list[str], counts: dict[str, float]) -> GaugeMetricFamily:
-    gauge = GaugeMetricFamily(name, doc, labels=["status"])
+def _by_status(name: str, doc: str, statuses: list[str], counts: dict[str, float],
+               label: str = "status") -> GaugeMetricFamily:
+    gauge = GaugeMetricFamily(name, doc, labels=[label])
     # Known statuses first and always present; anything unexpected still shows rather than vanishing.
     for status in [*statuses, *sorted(s for s in counts if s not in statuses)]:
         gauge.add_metric([status], counts.get(status, 0.0))
@@ -104,6 +116,15 @@ class FleetCollector(Collector):
                          [s.value for s in MessageStatus], families.get("messages_24h", {}))
         yield GaugeMetricFamily("fleet_organizations", "Organisations.",
                                 value=families.get("organizations", {}).get("", 0.0))
+        yield _by_status("fleet_whatsapp_session_reasons",
+                         "WhatsApp sessions by why they are down or degraded (connected but not sending, "
+                         "keep-alive timeouts, replaced, banned, ...).",
+                         [r.value for r in SessionReason], families.get("session_reasons", {}), label="reason")
+        yield GaugeMetricFamily("fleet_whatsapp_engines_alive", "Engine processes with a recent heartbeat.",
+                                value=families.get("engines_alive", {}).get("", 0.0))
+        yield GaugeMetricFamily("fleet_whatsapp_engine_stuck_threads",
+                                "Library threads that never returned (abandoned pairings), over live engines.",
+                                value=families.get("engine_stuck_threads", {}).get("", 0.0))
 
 
 @lru_cache

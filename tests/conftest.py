@@ -79,6 +79,7 @@ def wipe(session: Session) -> None:
     session.execute(text("DELETE FROM organizations"))
     session.execute(text("DELETE FROM users"))
     session.execute(text("DELETE FROM whatsapp_audit_logs"))
+    session.execute(text("DELETE FROM whatsapp_engines"))
     session.execute(text("UPDATE whatsapp_templates SET usage_count = 0, last_used_at = NULL"))
     session.commit()
 

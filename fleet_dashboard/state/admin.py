@@ -27,12 +27,20 @@ def org_row(o: dict[str, Any]) -> dict[str, str]:
             "url": routes.admin_org_url(o["slug"])}
 
 
+def _reason(event: dict[str, Any]) -> dict[str, str]:
+    """A session's new reason (down, or degraded while connected) replaces the row's last error at once."""
+    code = event.get("connection_error_code")
+    return {"last_error": short(failure(code, event.get("connection_error")), 120)} if code else {}
+
+
 class AdminState(AuthState):
     """Only a super_admin gets rows; anyone else gets the 403 page and an audit row."""
 
     forbidden: bool = False
     org_rows: list[dict[str, str]] = []
     chart: list[dict[str, Any]] = []
+    # Engine processes with a recent heartbeat (the web tier never hosts one).
+    engines: list[dict[str, str]] = []
     _watch_gen: int = 0
     _counted_at: float = 0.0
     _dirty: bool = False
@@ -51,6 +59,7 @@ class AdminState(AuthState):
         with session_scope() as session:
             self.org_rows = [org_row(o) for o in overview.org_overview(session=session)]
             self.chart = overview.messages_per_day(session=session)
+            self.engines = overview.engine_rows(session=session)
         self._counted_at, self._dirty = time.monotonic(), False
 
     @rx.event
@@ -87,7 +96,8 @@ class AdminState(AuthState):
             statuses = {e["org_id"]: e for e in batch if e.get("type") == "session.status"}
             if statuses:
                 state.org_rows = [{**row, "status": statuses[row["id"]].get("status") or row["status"],
-                                   "phone": statuses[row["id"]].get("phone_number") or row["phone"]}
+                                   "phone": statuses[row["id"]].get("phone_number") or row["phone"],
+                                   **_reason(statuses[row["id"]])}
                                   if row["id"] in statuses else row for row in state.org_rows]
             unknown_org = set(statuses) - {row["id"] for row in state.org_rows}
             if unknown_org or any(e.get("type") == "message.status" for e in batch):
