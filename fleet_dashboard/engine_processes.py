@@ -61,18 +61,19 @@ def engine_command() -> list[str]:
 class EngineProcesses:
     """Starts, watches and restarts `fleet-dashboard engine` children; call `poll()` often, `stop()` at the end."""
 
-    def __init__(self, *, env: dict[str, str], minimum: int, maximum: int, shard_size: int,
+    def __init__(self, *, env: dict[str, str], minimum: int, maximum: int, shard_size: int, spare: int = 0,
                  restart_base: float = 1.0, restart_max: float = 30.0,
                  count_candidates: Callable[[], int] = _candidate_count,
                  mark_crashed: Callable[[str, str], int] = _mark_crashed, command: list[str] | None = None):
         self.env = env
         self.minimum, self.maximum, self.shard_size = minimum, max(minimum, maximum), shard_size
+        self.spare = spare
         self.restart_base, self.restart_max = restart_base, restart_max
         self.count_candidates = count_candidates
         self.mark_crashed = mark_crashed
         self.command = command or engine_command()
-        self.slots: list[Slot] = [Slot(i) for i in range(minimum)]
-        self._last_scale = 0.0
+        self.slots: list[Slot] = [Slot(i) for i in range(min(self.maximum, minimum + spare))]
+        self._last_scale = float("-inf")
         self.restarts_total = 0
 
     def pids(self) -> list[int]:
@@ -80,8 +81,9 @@ class EngineProcesses:
         return [s.proc.pid for s in self.slots if s.proc is not None and s.proc.poll() is None]
 
     def wanted(self, candidates: int) -> int:
-        """Processes needed so every session that should be up has an engine with room for it."""
-        return min(self.maximum, max(self.minimum, math.ceil(candidates / self.shard_size)))
+        """Processes needed so every session that should be up has an engine with room for it, plus spares: when
+        one dies, the others have room to take its sessions over at once, before it is even restarted."""
+        return min(self.maximum, max(self.minimum, math.ceil(candidates / self.shard_size)) + self.spare)
 
     def poll(self, now: float | None = None) -> None:
         """Notice deaths, start what is due, and add processes when the sessions outgrow them."""
@@ -158,5 +160,6 @@ def from_settings(env: dict[str, str] | None = None) -> EngineProcesses | None:
         return None
     return EngineProcesses(env=dict(env or os.environ), minimum=settings.engine_processes,
                            maximum=settings.engine_max_processes, shard_size=settings.engine_shard_size,
+                           spare=settings.engine_spare_processes,
                            restart_base=settings.engine_restart_base_seconds,
                            restart_max=settings.engine_restart_max_seconds)

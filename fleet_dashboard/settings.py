@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # library takes down one shard at most. RUN_ENGINE=false starts none (engines run elsewhere).
     engine_shard_size: int = Field(default=50, ge=1)
     engine_processes: int = Field(default=1, ge=0)
+    # Engines beyond what the sessions need: the survivors of an abort take its sessions over within seconds.
+    engine_spare_processes: int = Field(default=1, ge=0)
     engine_max_processes: int = Field(default=16, ge=1)
     engine_restart_base_seconds: float = 1.0
     engine_restart_max_seconds: float = 30.0
