@@ -14,7 +14,7 @@ from sqlmodel import Session
 from fleet_dashboard import strings
 from fleet_dashboard.models import WhatsAppMessage
 from fleet_dashboard.services import sessions
-from fleet_dashboard.whatsapp import neonize_adapter, neonize_events, supervisor
+from fleet_dashboard.whatsapp import attempt, neonize_adapter, neonize_events
 from fleet_dashboard.whatsapp.engine import Engine
 from fleet_dashboard.whatsapp.gateway import Inbound, SendUnknown
 from fleet_dashboard.whatsapp.neonize_adapter import NeonizeFactory
@@ -57,7 +57,7 @@ def test_a_pairing_nobody_completes_ends_with_an_arabic_reason_and_connect_start
     # whatsmeow's QR window shrunk to 1 s + 5 x 0.5 s, so the test waits seconds, not minutes.
     monkeypatch.setattr(neonize_events, "FIRST_QR_SECONDS", 1.0)
     monkeypatch.setattr(neonize_events, "NEXT_QR_SECONDS", 0.5)
-    monkeypatch.setattr(supervisor, "PAIRING_MARGIN_SECONDS", 1.0)
+    monkeypatch.setattr(attempt, "PAIRING_MARGIN_SECONDS", 1.0)
     org = make_org()
     connect(db, org.id)
     factory = NeonizeFactory(dial=False)
