@@ -7,6 +7,7 @@ import asyncio
 import random
 import time
 
+import pytest
 from sqlmodel import Session
 
 from fleet_dashboard.api.simulator import command
@@ -187,3 +188,39 @@ def _stop(db: Session, org_id):
 def _logout(db: Session, org_id):
     sessions.request_logout(session=db, org_id=org_id, actor_id=None)
     db.commit()
+
+
+def test_connected_but_every_send_failing_is_its_own_reason_on_the_bus(sim_env, monkeypatch, db: Session, make_org):
+    """The top complaint against every peer: "connected", yet nothing goes out. It shows, and clears once a send
+    succeeds; the session.status event (what webhooks get) carries the reason."""
+    from fleet_dashboard.events import get_bus
+    from fleet_dashboard.whatsapp.gateway import SendFailed
+
+    org = make_org()
+    _paired(db, org.id)
+    factory = SimulatorFactory()
+
+    async def body():
+        engine = Engine(factory, reconcile_seconds=0.3)
+        await engine.start()
+        try:
+            async with get_bus().subscribe(org_id=org.id, types={"session.status"}) as seen:
+                await asyncio.to_thread(connect, db, org.id)
+                await wait_row(org.id, lambda r: r.status == "connected")
+                factory.apply(org.id, "fail-sends", {"count": 3})
+                for _ in range(3):
+                    with pytest.raises(SendFailed):
+                        await engine.send_text(org.id, "+201009998887", "hello")
+                row = await wait_row(org.id, lambda r: r.connection_error_code == "sends_failing")
+                assert row.status == "connected" and "3 sends in a row failed" in row.connection_error
+                event = await seen.wait_for(lambda e: e.get("connection_error_code") == "sends_failing", 5)
+                assert event["status"] == "connected"
+                await engine.send_text(org.id, "+201009998887", "hello again")
+                row = await wait_row(org.id, lambda r: r.connection_error_code is None)
+                assert row.status == "connected"
+            assert [a.event_data["reason"] for a in audit_rows(org.id, "session_health")] == ["sends_failing",
+                                                                                               "healthy"]
+        finally:
+            await engine.stop()
+
+    run(body)
