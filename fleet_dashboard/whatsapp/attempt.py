@@ -233,8 +233,8 @@ class AttemptWatch:
             return Result(Outcome.RESTART)  # a fresh QR, or a fresh client instead of the library's reconnects
         if wake.kind == "pair":
             row = await asyncio.to_thread(store.load, self.org_id)
-            if row is None or not row.pair_phone:
-                return None
+            if row is None or not row.pair_phone or (pairing and self._pair_task is not None):
+                return None  # nothing asked, or this attempt already asks
             if not pairing:
                 return Result(Outcome.RESTART)  # the row now wants a new device
             self._ask_pair_code(gateway, row.pair_phone)

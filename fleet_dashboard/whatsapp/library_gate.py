@@ -86,31 +86,76 @@ class LibraryGate:
         self._readers = 0
         self._writer = False
         self._writers_waiting = 0
+        # Event-loop waiters, woken on every release: waiting must not pin a worker thread each.
+        self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
         self._timers = _Timers()
         self.waits = 0  # grants that had to wait (how often the gate actually separated two calls)
 
-    def hold(self, *, exclusive: bool, max_seconds: float) -> Hold:
-        """Block until granted; the grant lasts until released or `max_seconds`, whichever is first."""
-        if not self.enabled:
-            return Hold(None, exclusive)
-        with self._cond:
-            waited = False
-            if exclusive:
-                self._writers_waiting += 1
-                while self._writer or self._readers:
-                    waited = True
-                    self._cond.wait()
-                self._writers_waiting -= 1
-                self._writer = True
-            else:
-                while self._writer or self._writers_waiting:
-                    waited = True
-                    self._cond.wait()
-                self._readers += 1
-            self.waits += waited
+    def _try(self, exclusive: bool) -> bool:
+        """Grant if free (caller holds the condition): writers need it empty, readers need no writer waiting."""
+        if exclusive:
+            if self._writer or self._readers:
+                return False
+            self._writer = True
+        else:
+            if self._writer or self._writers_waiting:
+                return False
+            self._readers += 1
+        return True
+
+    def _granted(self, exclusive: bool, max_seconds: float) -> Hold:
         hold = Hold(self, exclusive)
         self._timers.after(max_seconds, hold)
         return hold
+
+    def hold(self, *, exclusive: bool, max_seconds: float) -> Hold:
+        """Block this thread until granted; the grant lasts until released or `max_seconds`, whichever is first."""
+        if not self.enabled:
+            return Hold(None, exclusive)
+        waited = False
+        with self._cond:
+            self._writers_waiting += exclusive  # from now on, new readers queue behind this writer
+            try:
+                while not self._try(exclusive):
+                    waited = True
+                    self._cond.wait()
+            finally:
+                self._writers_waiting -= exclusive
+            self.waits += waited
+        return self._granted(exclusive, max_seconds)
+
+    async def hold_async(self, *, exclusive: bool, max_seconds: float) -> Hold:
+        """The same from the event loop, without pinning a thread: woken by every release, it tries again."""
+        if not self.enabled:
+            return Hold(None, exclusive)
+        loop = asyncio.get_running_loop()
+        waited = counted = False
+        try:
+            while True:
+                with self._cond:
+                    if exclusive and not counted:
+                        self._writers_waiting += 1
+                        counted = True
+                    if self._try(exclusive):
+                        self.waits += waited
+                        break
+                    waiter = loop.create_future()
+                    self._async_waiters.append((loop, waiter))
+                waited = True
+                await waiter
+        finally:
+            if counted:
+                with self._cond:
+                    self._writers_waiting -= 1
+                    waiters = self._wake_all()
+                _notify(waiters)
+        return self._granted(exclusive, max_seconds)
+
+    def _wake_all(self) -> list[tuple[asyncio.AbstractEventLoop, asyncio.Future]]:
+        """Wake every waiter (caller holds the condition); returns the loop waiters to notify after it."""
+        self._cond.notify_all()
+        waiters, self._async_waiters = self._async_waiters, []
+        return waiters
 
     def _release(self, exclusive: bool) -> None:
         with self._cond:
@@ -118,7 +163,8 @@ class LibraryGate:
                 self._writer = False
             else:
                 self._readers -= 1
-            self._cond.notify_all()
+            waiters = self._wake_all()
+        _notify(waiters)
 
     def call(self, fn: Callable[..., T], *args: Any, exclusive: bool = False,
              max_seconds: float = SHARED_HOLD_SECONDS) -> T:
@@ -131,9 +177,20 @@ class LibraryGate:
 
     @contextlib.asynccontextmanager
     async def held(self, *, exclusive: bool = False, max_seconds: float = SHARED_HOLD_SECONDS) -> AsyncIterator[None]:
-        """For neonize's async calls (which run the Go call on a worker thread): wait off the loop, then hold."""
-        hold = await asyncio.to_thread(self.hold, exclusive=exclusive, max_seconds=max_seconds)
+        """For neonize's async calls (which run the Go call on a worker thread): wait on the loop, then hold."""
+        hold = await self.hold_async(exclusive=exclusive, max_seconds=max_seconds)
         try:
             yield
         finally:
             hold.release()
+
+
+def _notify(waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]]) -> None:
+    for loop, waiter in waiters:
+        with contextlib.suppress(RuntimeError):  # its loop has closed
+            loop.call_soon_threadsafe(_wake, waiter)
+
+
+def _wake(waiter: asyncio.Future) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

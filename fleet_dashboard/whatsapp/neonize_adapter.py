@@ -82,6 +82,9 @@ class NeonizeGateway(NeonizeEvents, Gateway):
         self._last_qr: str | None = None
         self._thread: threading.Thread | None = None
         self._stopping = False
+        # The connect thread may still wait for its turn at the gate when a stop comes: then it never enters Go.
+        self._enter_lock = threading.Lock()
+        self._entered = False
         self._start_hold = None
         self._socket_up: asyncio.Event | None = None
         self.end_reason = ""  # why Neonize() returned, once it has
@@ -121,6 +124,11 @@ class NeonizeGateway(NeonizeEvents, Gateway):
         self._refs = (refs, subscribed)  # ctypes callbacks must outlive the Go call
         # Neonize() writes Go's client maps in its first moments, then blocks for the session's life.
         self._start_hold = self.factory.gate.hold(exclusive=True, max_seconds=self.factory.start_hold_seconds)
+        with self._enter_lock:
+            if self._stopping:  # stopped while waiting: nothing in Go to start, or to stop later
+                self._start_hold.release()
+                return
+            self._entered = True
         error = ""
         try:
             result = gocode.Neonize(client.name.encode(), client.uuid, jid, len(jid), int(client.new_device),
@@ -187,10 +195,12 @@ class NeonizeGateway(NeonizeEvents, Gateway):
             return await asyncio.wait_for(make_coro(), timeout or CALL_TIMEOUT)
 
     async def stop(self) -> None:
-        self._stopping, self.connected = True, False
+        with self._enter_lock:
+            self._stopping, self.connected = True, False
+            entered = self._entered
         if self.factory.live.get(self.org_id) is self:
             del self.factory.live[self.org_id]
-        if self.client is None or self._thread is None:  # never dialled: nothing in Go to stop
+        if self.client is None or self._thread is None or not entered:  # nothing in Go to stop
             return
         # A Stop that lands before Go registered the client does nothing, so repeat it (a few times) until the
         # connect thread ends; that thread then closes its pool's connections itself.
