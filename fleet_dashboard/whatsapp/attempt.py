@@ -30,6 +30,7 @@ from fleet_dashboard.whatsapp.gateway import (
     Reconnecting,
     Refused,
     TemporaryBan,
+    reason_of,
 )
 
 log = logging.getLogger(__name__)
@@ -288,8 +289,3 @@ def _same_device(old: Gateway, new: Gateway) -> bool:
     jid = getattr(old, "jid", None)
     return bool(jid) and jid == getattr(new, "jid", None)
 
-
-def reason_of(exc: BaseException) -> str:
-    """An exception as a short reason to store and show."""
-    text = str(exc).strip() or type(exc).__name__
-    return text[:500]

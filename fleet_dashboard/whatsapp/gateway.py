@@ -125,6 +125,11 @@ GatewayEvent = (QRCodes | Paired | Connected | Disconnected | Reconnecting | Ref
 EventSink = Callable[[GatewayEvent], None]
 
 
+def reason_of(exc: BaseException) -> str:
+    """An exception as a short reason to store and show."""
+    return (str(exc).strip() or type(exc).__name__)[:500]
+
+
 class GatewayError(Exception):
     """A gateway call failed; the message is safe to show and store."""
 
@@ -209,6 +214,6 @@ def make_factory(backend: str | None = None) -> GatewayFactory:
         from fleet_dashboard.whatsapp.simulator import SimulatorFactory
 
         return SimulatorFactory()
-    from fleet_dashboard.whatsapp.neonize_adapter import NeonizeFactory
+    from fleet_dashboard.whatsapp.neonize_factory import NeonizeFactory
 
     return NeonizeFactory()

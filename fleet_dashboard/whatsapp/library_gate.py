@@ -6,6 +6,8 @@ map write, or a read during a write. Reads may overlap each other, so this is a 
 starts and stops hold it exclusively, every other call shares it. The maps are only touched in the first
 moments of a call while the call itself may block for a long time (a send waits for WhatsApp's ack, a
 start runs for the session's life), so each hold ends after `max_seconds` even if the call goes on.
+Requests are served in arrival order, stops first: a mass reconnect queues many starts, and neither sends
+nor closing sockets may wait behind all of them.
 That narrows the race to calls that take longer than their hold to reach the map; it cannot close it
 (the library reads the maps from its own goroutines too), which is why the engine runs in processes
 that may die (see docs/ARCHITECTURE.md).
@@ -77,94 +79,124 @@ class _Timers:
             hold.release()
 
 
+class _Waiter:
+    """One request in line, woken alone when its turn may have come (no herd of 200 waiters on each release)."""
+
+    __slots__ = ("exclusive", "priority", "loop", "future", "event")
+
+    def __init__(self, exclusive: bool, priority: bool, loop: asyncio.AbstractEventLoop | None = None):
+        self.exclusive, self.priority, self.loop = exclusive, priority, loop
+        self.future: asyncio.Future | None = loop.create_future() if loop is not None else None
+        self.event = threading.Event() if loop is None else None
+
+    def wake(self) -> None:
+        if self.event is not None:
+            self.event.set()
+        elif self.future is not None and not self.future.done():
+            with contextlib.suppress(RuntimeError):  # its loop has closed
+                self.loop.call_soon_threadsafe(_wake, self.future)
+
+
 class LibraryGate:
-    """A readers-writer gate whose holds expire; writers go first so a stream of sends cannot starve a stop."""
+    """A fair readers-writer gate whose holds expire: requests are served in arrival order (readers side by
+    side), except that stops (`priority`) go ahead of every other waiter, so a storm of starts cannot hold up
+    closing a socket, and a stream of sends cannot starve a start."""
 
     def __init__(self, enabled: bool = True):
         self.enabled = enabled
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._readers = 0
         self._writer = False
-        self._writers_waiting = 0
-        # Event-loop waiters, woken on every release: waiting must not pin a worker thread each.
-        self._async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
+        self._line: list[_Waiter] = []
         self._timers = _Timers()
         self.waits = 0  # grants that had to wait (how often the gate actually separated two calls)
 
-    def _try(self, exclusive: bool) -> bool:
-        """Grant if free (caller holds the condition): writers need it empty, readers need no writer waiting."""
-        if exclusive:
-            if self._writer or self._readers:
+    def _enqueue(self, waiter: _Waiter) -> None:
+        if waiter.priority:  # behind the other stops, ahead of everything else
+            at = next((k for k, w in enumerate(self._line) if not w.priority), len(self._line))
+            self._line.insert(at, waiter)
+        else:
+            self._line.append(waiter)
+
+    def _grant(self, waiter: _Waiter) -> bool:
+        """Take the gate for this waiter if its turn has come (caller holds the lock)."""
+        ahead = self._line[: self._line.index(waiter)]
+        if waiter.exclusive:
+            if ahead or self._writer or self._readers:
                 return False
             self._writer = True
         else:
-            if self._writer or self._writers_waiting:
+            if self._writer or any(w.exclusive for w in ahead):
                 return False
             self._readers += 1
+        self._line.remove(waiter)
         return True
+
+    def _wake_front(self) -> None:
+        """Wake the waiters whose turn may have come: the first writer, or the readers at the front."""
+        if self._writer:
+            return
+        for waiter in self._line:
+            if waiter.exclusive:
+                if waiter is self._line[0] and not self._readers:
+                    waiter.wake()
+                return
+            waiter.wake()
 
     def _granted(self, exclusive: bool, max_seconds: float) -> Hold:
         hold = Hold(self, exclusive)
         self._timers.after(max_seconds, hold)
         return hold
 
-    def hold(self, *, exclusive: bool, max_seconds: float) -> Hold:
-        """Block this thread until granted; the grant lasts until released or `max_seconds`, whichever is first."""
+    def hold(self, *, exclusive: bool, max_seconds: float, priority: bool = False) -> Hold:
+        """Block this thread until its turn; the grant lasts until released or `max_seconds`, whichever is first."""
         if not self.enabled:
             return Hold(None, exclusive)
-        waited = False
-        with self._cond:
-            self._writers_waiting += exclusive  # from now on, new readers queue behind this writer
-            try:
-                while not self._try(exclusive):
-                    waited = True
-                    self._cond.wait()
-            finally:
-                self._writers_waiting -= exclusive
-            self.waits += waited
+        waiter = _Waiter(exclusive, priority)
+        with self._lock:
+            self._enqueue(waiter)
+            granted = self._grant(waiter)
+            self.waits += not granted
+        while not granted:
+            waiter.event.wait()
+            waiter.event.clear()
+            with self._lock:
+                granted = self._grant(waiter)
+        with self._lock:
+            self._wake_front()  # readers behind a reader may come along now
         return self._granted(exclusive, max_seconds)
 
-    async def hold_async(self, *, exclusive: bool, max_seconds: float) -> Hold:
-        """The same from the event loop, without pinning a thread: woken by every release, it tries again."""
+    async def hold_async(self, *, exclusive: bool, max_seconds: float, priority: bool = False) -> Hold:
+        """The same from the event loop, without pinning a thread."""
         if not self.enabled:
             return Hold(None, exclusive)
         loop = asyncio.get_running_loop()
-        waited = counted = False
+        waiter = _Waiter(exclusive, priority, loop)
+        with self._lock:
+            self._enqueue(waiter)
+            granted = self._grant(waiter)
+            self.waits += not granted
         try:
-            while True:
-                with self._cond:
-                    if exclusive and not counted:
-                        self._writers_waiting += 1
-                        counted = True
-                    if self._try(exclusive):
-                        self.waits += waited
-                        break
-                    waiter = loop.create_future()
-                    self._async_waiters.append((loop, waiter))
-                waited = True
-                await waiter
+            while not granted:
+                await waiter.future
+                with self._lock:
+                    granted = self._grant(waiter)
+                    if not granted:
+                        waiter.future = loop.create_future()
         finally:
-            if counted:
-                with self._cond:
-                    self._writers_waiting -= 1
-                    waiters = self._wake_all()
-                _notify(waiters)
+            with self._lock:
+                if not granted:
+                    self._line.remove(waiter)  # cancelled while in line
+                self._wake_front()
         return self._granted(exclusive, max_seconds)
 
-    def _wake_all(self) -> list[tuple[asyncio.AbstractEventLoop, asyncio.Future]]:
-        """Wake every waiter (caller holds the condition); returns the loop waiters to notify after it."""
-        self._cond.notify_all()
-        waiters, self._async_waiters = self._async_waiters, []
-        return waiters
-
     def _release(self, exclusive: bool) -> None:
-        with self._cond:
+        with self._lock:
             if exclusive:
                 self._writer = False
             else:
                 self._readers -= 1
-            waiters = self._wake_all()
-        _notify(waiters)
+            self._wake_front()
 
     def call(self, fn: Callable[..., T], *args: Any, exclusive: bool = False,
              max_seconds: float = SHARED_HOLD_SECONDS) -> T:
@@ -176,19 +208,14 @@ class LibraryGate:
             hold.release()
 
     @contextlib.asynccontextmanager
-    async def held(self, *, exclusive: bool = False, max_seconds: float = SHARED_HOLD_SECONDS) -> AsyncIterator[None]:
+    async def held(self, *, exclusive: bool = False, max_seconds: float = SHARED_HOLD_SECONDS,
+                   priority: bool = False) -> AsyncIterator[None]:
         """For neonize's async calls (which run the Go call on a worker thread): wait on the loop, then hold."""
-        hold = await self.hold_async(exclusive=exclusive, max_seconds=max_seconds)
+        hold = await self.hold_async(exclusive=exclusive, max_seconds=max_seconds, priority=priority)
         try:
             yield
         finally:
             hold.release()
-
-
-def _notify(waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]]) -> None:
-    for loop, waiter in waiters:
-        with contextlib.suppress(RuntimeError):  # its loop has closed
-            loop.call_soon_threadsafe(_wake, waiter)
 
 
 def _wake(waiter: asyncio.Future) -> None:

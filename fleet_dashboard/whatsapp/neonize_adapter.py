@@ -1,4 +1,5 @@
-"""The real WhatsApp gateway on neonize (whatsmeow); with neonize_events.py, the only code that imports neonize.
+"""The real WhatsApp gateway on neonize (whatsmeow); with neonize_events.py and neonize_factory.py, the only code
+that imports neonize.
 
 Auth state lives in the app's database: one whatsmeow store, one device per organisation, resumed by its
 stored jid (checked first: resuming a device whatsmeow deleted crashes the library). Every call into the
@@ -16,6 +17,7 @@ import itertools
 import logging
 import threading
 import uuid
+from typing import TYPE_CHECKING
 
 from neonize._binder import func_callback_bytes, func_callback_bytes2, func_string, gocode
 from neonize.aioze import events as neonize_events
@@ -27,14 +29,12 @@ from neonize.utils.enum import LogLevel
 from neonize.utils.log import log as neonize_log
 from neonize.utils.log import log_whatsmeow
 
-from fleet_dashboard.settings import get_settings
 from fleet_dashboard.whatsapp import store_connections
 from fleet_dashboard.whatsapp.gateway import (
     Disconnected,
     EventSink,
     Gateway,
     GatewayError,
-    GatewayFactory,
     Inbound,
     LoggedOut,
     PairingCode,
@@ -43,15 +43,21 @@ from fleet_dashboard.whatsapp.gateway import (
     Refused,
     SendFailed,
     SendUnknown,
+    reason_of,
 )
-from fleet_dashboard.whatsapp.library_gate import LibraryGate
+from fleet_dashboard.whatsapp.library_gate import SHARED_HOLD_SECONDS
 from fleet_dashboard.whatsapp.neonize_events import NeonizeEvents, jid_from_str
 from fleet_dashboard.whatsapp.store_connections import APP_PREFIX
+
+if TYPE_CHECKING:
+    from fleet_dashboard.whatsapp.neonize_factory import NeonizeFactory
 
 log = logging.getLogger(__name__)
 CALL_TIMEOUT = 30.0
 STOP_TIMEOUT = 8.0
 STOP_TRIES = 3
+# Stop() disconnects first and deletes its map entries after: hold the gate that long (a closed socket is quick).
+STOP_HOLD_SECONDS = 2.0
 # How long pair_phone waits for the pairing socket (the first QR code says it is up).
 PAIRING_READY_SECONDS = 20.0
 # whatsmeow's errors that come after the message left: WhatsApp may have it.
@@ -60,9 +66,6 @@ AMBIGUOUS_SEND_ERRORS = ("timed out waiting for message send response", "disconn
 PAIR_CLIENT_CHROME, PAIR_DISPLAY = 1, "Chrome (Linux)"  # the server accepts common "Browser (OS)" names only
 _attempts = itertools.count(1)
 
-
-def _reason(exc: BaseException) -> str:
-    return (str(exc).strip() or type(exc).__name__)[:500]
 
 
 class NeonizeGateway(NeonizeEvents, Gateway):
@@ -85,6 +88,7 @@ class NeonizeGateway(NeonizeEvents, Gateway):
         # The connect thread may still wait for its turn at the gate when a stop comes: then it never enters Go.
         self._enter_lock = threading.Lock()
         self._entered = False
+        self._returned = threading.Event()  # Neonize() returned; Go still holds the client in its maps
         self._start_hold = None
         self._socket_up: asyncio.Event | None = None
         self.end_reason = ""  # why Neonize() returned, once it has
@@ -138,8 +142,9 @@ class NeonizeGateway(NeonizeEvents, Gateway):
                 raw = result if isinstance(result, bytes) else ctypes.string_at(result)
                 error = raw.decode(errors="replace")
         except Exception as exc:
-            error = _reason(exc)
+            error = reason_of(exc)
         finally:
+            self._returned.set()
             self._start_hold.release()
         # Neonize() has returned: this attempt's pool is now unused, so its connections can go.
         try:
@@ -188,10 +193,12 @@ class NeonizeGateway(NeonizeEvents, Gateway):
             self.sink(event)
 
     # Calls --------------------------------------------------------------------------------------
-    async def _call(self, make_coro, timeout: float | None = None, *, exclusive: bool = False):
+    async def _call(self, make_coro, timeout: float | None = None, *, exclusive: bool = False,
+                    priority: bool = False):
         if self.client is None:
             raise GatewayError("not started")
-        async with self.factory.gate.held(exclusive=exclusive):
+        hold = STOP_HOLD_SECONDS if exclusive else SHARED_HOLD_SECONDS
+        async with self.factory.gate.held(exclusive=exclusive, priority=priority, max_seconds=hold):
             return await asyncio.wait_for(make_coro(), timeout or CALL_TIMEOUT)
 
     async def stop(self) -> None:
@@ -202,16 +209,22 @@ class NeonizeGateway(NeonizeEvents, Gateway):
             del self.factory.live[self.org_id]
         if self.client is None or self._thread is None or not entered:  # nothing in Go to stop
             return
-        # A Stop that lands before Go registered the client does nothing, so repeat it (a few times) until the
-        # connect thread ends; that thread then closes its pool's connections itself.
+        if self._returned.is_set():
+            # The attempt is over (a failed dial), but Go keeps the client in its maps until a Stop: the
+            # factory does that when the gate allows, and nobody needs to wait for it.
+            self.factory.retire(self.client)
+            return
+        # A live client (or one still starting): Stop it ahead of queued starts. A Stop that lands before Go
+        # registered the client does nothing, so repeat it (a few times) until the connect thread ends.
         deadline = self.loop.time() + STOP_TIMEOUT
         for _ in range(STOP_TRIES):
             if not self._thread.is_alive() or self.loop.time() >= deadline:
                 break
             try:
-                await self._call(self.client.stop, max(0.1, deadline - self.loop.time()), exclusive=True)
+                await self._call(self.client.stop, max(0.1, deadline - self.loop.time()), exclusive=True,
+                                 priority=True)
             except Exception as exc:
-                log.warning("stopping the WhatsApp client of %s: %s", self.org_id, _reason(exc))
+                log.warning("stopping the WhatsApp client of %s: %s", self.org_id, reason_of(exc))
             await asyncio.to_thread(self._thread.join, min(2.0, max(0.0, deadline - self.loop.time())))
         if self._thread.is_alive():
             # The library never returns from a pairing that did not succeed: the thread is lost for good.
@@ -241,7 +254,7 @@ class NeonizeGateway(NeonizeEvents, Gateway):
             raise SendUnknown(f"WhatsApp did not confirm the message within {CALL_TIMEOUT:g} s; "
                               "it may have been delivered") from exc
         except Exception as exc:
-            reason = _reason(exc)
+            reason = reason_of(exc)
             if any(marker in reason for marker in AMBIGUOUS_SEND_ERRORS):
                 raise SendUnknown(reason) from exc
             raise SendFailed(reason) from exc
@@ -269,7 +282,7 @@ class NeonizeGateway(NeonizeEvents, Gateway):
             raw = await self._call(lambda: asyncio.to_thread(gocode.PairPhone, uuid_bytes, params, len(params)))
             answer = pb.PairPhoneReturnFunction.FromString(raw if isinstance(raw, bytes) else ctypes.string_at(raw))
         except Exception as exc:
-            raise GatewayError(f"WhatsApp gave no linking code: {_reason(exc)}") from exc
+            raise GatewayError(f"WhatsApp gave no linking code: {reason_of(exc)}") from exc
         if answer.Error or not answer.Code:
             why = answer.Error or "empty answer"
             if self.end_reason:
@@ -283,82 +296,5 @@ class NeonizeGateway(NeonizeEvents, Gateway):
         try:
             return await self._call(lambda: self.client.get_pn_from_lid(lid), 10.0)
         except Exception as exc:
-            log.warning("no phone number for a LID sender of %s: %s", self.org_id, _reason(exc))
+            log.warning("no phone number for a LID sender of %s: %s", self.org_id, reason_of(exc))
             return None
-
-
-class NeonizeFactory(GatewayFactory):
-    """Clients share one whatsmeow store in the app database, one device per organisation."""
-
-    name = "neonize"
-
-    def __init__(self, database_url: str | None = None, *, dial: bool = True, sweep_seconds: float = 30.0,
-                 gate: LibraryGate | None = None):
-        from fleet_dashboard.db import database_url as app_database_url
-        from fleet_dashboard.db import libpq_url
-
-        settings = get_settings()
-        self.database_url = libpq_url(database_url or app_database_url())
-        self.dial = dial  # False builds clients that never connect: tests feed them events
-        self.sweep_seconds = sweep_seconds
-        self.gate = gate or LibraryGate(enabled=settings.neonize_serialize)
-        self.start_hold_seconds = settings.neonize_start_hold_seconds
-        self.idle_seconds = settings.neonize_store_idle_seconds
-        self.live: dict[uuid.UUID, NeonizeGateway] = {}
-        self.stuck: set[threading.Thread] = set()
-        self._prepared = False
-        self._prepare_lock: asyncio.Lock | None = None
-
-    def create(self, org_id: uuid.UUID, sink: EventSink) -> NeonizeGateway:
-        return NeonizeGateway(org_id, sink, self)
-
-    def dsn(self, app_name: str) -> str:
-        """The store's URL for one connect attempt's pool."""
-        return store_connections.store_dsn(self.database_url, app_name, idle_seconds=self.idle_seconds)
-
-    async def device_exists(self, jid: str) -> bool:
-        return await asyncio.to_thread(store_connections.device_exists, self.database_url, jid)
-
-    async def forget_device(self, jid: str) -> None:
-        await asyncio.to_thread(store_connections.forget_device, self.database_url, jid)
-
-    def stuck_threads(self) -> int:
-        self.stuck = {t for t in self.stuck if t.is_alive()}
-        return len(self.stuck)
-
-    async def prepare_store(self) -> None:
-        """Create whatsmeow's tables once, before concurrent connects could race to create them."""
-        if self._prepared or not self.dial:
-            return
-        self._prepare_lock = self._prepare_lock or asyncio.Lock()
-        async with self._prepare_lock:
-            if self._prepared:
-                return
-            app_name = f"{APP_PREFIX}prepare"
-            cb = func_callback_bytes2(log_whatsmeow)
-            await asyncio.wait_for(asyncio.to_thread(gocode.GetAllDevices, self.dsn(app_name).encode(), cb),
-                                   CALL_TIMEOUT)
-            await self.reap(app_name)
-            self._prepared = True
-
-    async def reap(self, app_name: str) -> int:
-        """End the server backends a finished connect attempt left open."""
-        return await asyncio.to_thread(store_connections.terminate, self.database_url, app_name)
-
-    async def close(self) -> None:
-        """End whatever this process's finished clients left open."""
-        await self.sweep()
-
-    async def sweep(self) -> int:
-        """Terminate this process's neonize connections that belong to no live client."""
-        live = [g.app_name for g in self.live.values()]
-        return await asyncio.to_thread(store_connections.terminate_strays, self.database_url, live)
-
-    async def run(self) -> None:
-        """Now and then end strays of this process that belong to no live client."""
-        while True:
-            await asyncio.sleep(self.sweep_seconds)
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("sweeping neonize connections failed")

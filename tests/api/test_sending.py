@@ -198,7 +198,7 @@ async def test_pair_code_links_by_phone_number_in_the_simulator(live, make_org, 
 
 async def test_pair_code_with_the_real_library_answers_a_clear_error_quickly(live_env, make_app, make_org, make_key,
                                                                              db):
-    from fleet_dashboard.whatsapp.neonize_adapter import NeonizeFactory
+    from fleet_dashboard.whatsapp.neonize_factory import NeonizeFactory
     from tests.api.live import live_stack
 
     org = make_org()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import os
 import time
@@ -91,3 +92,32 @@ def device_stored(database_url: str, device_jid: str) -> bool:
     with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as conn:
         return conn.execute("SELECT EXISTS (SELECT 1 FROM whatsmeow_device WHERE jid = %s)",
                             (device_jid,)).fetchone()[0]
+
+
+def sent_message(org_id, wamid: str):
+    """A message this organisation sent earlier, waiting for its receipts."""
+    from fleet_dashboard.db import session_scope
+    from fleet_dashboard.models import WhatsAppMessage
+
+    with session_scope() as s:
+        row = WhatsAppMessage(org_id=org_id, recipient_phone="+201009998887", message_body="Truck 7 arrived",
+                              status="sent", whatsapp_message_id=wamid)
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def message_row(message_id):
+    from fleet_dashboard.db import session_scope
+    from fleet_dashboard.models import WhatsAppMessage
+
+    with session_scope() as s:
+        return s.get(WhatsAppMessage, message_id)
+
+
+async def until(predicate, timeout: float = 5.0) -> None:
+    """Poll a blocking predicate off the loop until it holds."""
+    deadline = time.monotonic() + timeout
+    while not await asyncio.to_thread(predicate):
+        assert time.monotonic() < deadline, "condition never held"
+        await asyncio.sleep(0.05)

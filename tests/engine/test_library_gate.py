@@ -61,13 +61,40 @@ def test_a_waiting_writer_goes_before_new_readers():
     assert order == ["write", "read"]
 
 
+def test_a_stop_goes_before_queued_starts_and_requests_are_served_in_order():
+    """A mass reconnect queues many starts: closing a socket, and the sends behind them, must not wait for all."""
+    gate = LibraryGate()
+    order: list[str] = []
+
+    async def body():
+        blocker = gate.hold(exclusive=True, max_seconds=5)
+
+        async def ask(name: str, exclusive: bool, priority: bool = False):
+            hold = await gate.hold_async(exclusive=exclusive, max_seconds=0.5, priority=priority)
+            order.append(name)
+            await asyncio.sleep(0.01)
+            hold.release()
+
+        tasks = [asyncio.create_task(ask("start1", True)), asyncio.create_task(ask("send1", False)),
+                 asyncio.create_task(ask("send2", False)), asyncio.create_task(ask("start2", True))]
+        await asyncio.sleep(0.05)
+        tasks.append(asyncio.create_task(ask("stop", True, priority=True)))
+        await asyncio.sleep(0.05)
+        blocker.release()
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+
+    asyncio.run(body())
+    assert order[:2] == ["stop", "start1"]
+    assert set(order[2:4]) == {"send1", "send2"} and order[4] == "start2"
+
+
 def test_waiting_on_the_event_loop_pins_no_thread():
     gate = LibraryGate()
 
     async def body():
         blocker = gate.hold(exclusive=True, max_seconds=0.3)
         threads_before = threading.active_count()
-        waiters = [asyncio.create_task(gate.hold_async(exclusive=i % 2 == 0, max_seconds=0.01)) for i in range(200)]
+        waiters = [asyncio.create_task(gate.hold_async(exclusive=i % 2 == 0, max_seconds=0.01)) for i in range(60)]
         await asyncio.sleep(0.1)
         assert threading.active_count() <= threads_before + 1  # the timer thread at most
         assert not any(w.done() for w in waiters)

@@ -13,30 +13,21 @@ from sqlmodel import Session
 
 from fleet_dashboard.db import get_engine
 from fleet_dashboard.events import get_bus
-from fleet_dashboard.models import WhatsAppMessage
 from fleet_dashboard.services import optouts
 from fleet_dashboard.whatsapp.engine import Engine
-from fleet_dashboard.whatsapp.neonize_adapter import NeonizeFactory
+from fleet_dashboard.whatsapp.neonize_factory import NeonizeFactory
 from tests.engine.conftest import audit_rows, audit_types, connect, run, wait_row
-from tests.engine.neonize_helpers import PHONE_USER, feed, feed_qr, inbound, jid, receipt
-
-
-def _sent_message(org_id, wamid: str):
-    from fleet_dashboard.db import session_scope
-
-    with session_scope() as s:
-        row = WhatsAppMessage(org_id=org_id, recipient_phone="+201009998887", message_body="Truck 7 arrived",
-                              status="sent", whatsapp_message_id=wamid)
-        s.add(row)
-        s.flush()
-        return row.id
-
-
-def _message(message_id):
-    from fleet_dashboard.db import session_scope
-
-    with session_scope() as s:
-        return s.get(WhatsAppMessage, message_id)
+from tests.engine.neonize_helpers import (
+    PHONE_USER,
+    feed,
+    feed_qr,
+    inbound,
+    jid,
+    message_row,
+    receipt,
+    sent_message,
+    until,
+)
 
 
 def test_neonize_events_drive_the_session_rows_and_bus(sim_env, monkeypatch, db: Session, make_org):
@@ -74,16 +65,16 @@ def test_neonize_events_drive_the_session_rows_and_bus(sim_env, monkeypatch, db:
                 assert engine.is_connected(org.id)
 
                 # Delivered then read receipts move a sent message forward.
-                message_id = await asyncio.to_thread(_sent_message, org.id, "3EB0AAA111")
+                message_id = await asyncio.to_thread(sent_message, org.id, "3EB0AAA111")
                 await asyncio.to_thread(feed, client, receipt(["3EB0AAA111"], 1))
-                await _until(lambda: _message(message_id).status == "delivered")
+                await until(lambda: message_row(message_id).status == "delivered")
                 await asyncio.to_thread(feed, client, receipt(["3EB0AAA111"], 4))
-                await _until(lambda: _message(message_id).status == "read")
-                assert _message(message_id).read_at is not None
+                await until(lambda: message_row(message_id).status == "read")
+                assert message_row(message_id).read_at is not None
 
                 # An inbound STOP puts the sender on the opt-out list.
                 await asyncio.to_thread(feed, client, inbound("201005550000", "STOP", "ABCD1"))
-                await _until(lambda: _opted_out(db, org.id, "+201005550000"))
+                await until(lambda: _opted_out(db, org.id, "+201005550000"))
 
                 # A dropped socket: whatsmeow reconnects a paired client by itself, so the same client stays;
                 # sends wait (not connected) until it is back.
@@ -148,12 +139,6 @@ def _opted_out(db: Session, org_id, phone) -> bool:
     db.rollback()
     return optouts.is_opted_out(session=db, org_id=org_id, phone=phone)
 
-
-async def _until(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await asyncio.to_thread(predicate):
-        assert time.monotonic() < deadline, "condition never held"
-        await asyncio.sleep(0.05)
 
 
 def _connections(database: str) -> tuple[int, int]:

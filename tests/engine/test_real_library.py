@@ -4,6 +4,7 @@ dialling the unreachable network: each test failed before its fix in issue 9."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
@@ -12,12 +13,11 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as WAMessage
 from sqlmodel import Session
 
 from fleet_dashboard import strings
-from fleet_dashboard.models import WhatsAppMessage
 from fleet_dashboard.services import sessions
 from fleet_dashboard.whatsapp import attempt, neonize_adapter, neonize_events
 from fleet_dashboard.whatsapp.engine import Engine
 from fleet_dashboard.whatsapp.gateway import Inbound, SendUnknown
-from fleet_dashboard.whatsapp.neonize_adapter import NeonizeFactory
+from fleet_dashboard.whatsapp.neonize_factory import NeonizeFactory
 from tests.engine.conftest import audit_rows, audit_types, connect, load_row, run, wait_row
 from tests.engine.neonize_helpers import (
     PHONE_USER,
@@ -29,11 +29,25 @@ from tests.engine.neonize_helpers import (
     jid,
     lid_source,
     map_lid,
+    message_row,
     receipt,
+    sent_message,
     store_device,
+    until,
 )
 
 DEVICE = f"{PHONE_USER}:7@s.whatsapp.net"
+
+
+@contextlib.asynccontextmanager
+async def running_engine(factory: NeonizeFactory):
+    """An engine on the real library for the test's organisations, stopped afterwards."""
+    engine = Engine(factory, reconcile_seconds=0.3)
+    await engine.start()
+    try:
+        yield engine
+    finally:
+        await engine.stop()
 
 
 async def _live_gateway(factory: NeonizeFactory, org_id, timeout: float = 5.0):
@@ -63,9 +77,7 @@ def test_a_pairing_nobody_completes_ends_with_an_arabic_reason_and_connect_start
     factory = NeonizeFactory(dial=False)
 
     async def body():
-        engine = Engine(factory, reconcile_seconds=0.3)
-        await engine.start()
-        try:
+        async with running_engine(factory):
             gateway = await _live_gateway(factory, org.id)
             assert gateway.client.new_device
             started = time.monotonic()
@@ -90,8 +102,6 @@ def test_a_pairing_nobody_completes_ends_with_an_arabic_reason_and_connect_start
             await asyncio.to_thread(feed_status, second, "timeout")
             row = await wait_row(org.id, lambda r: r.status == "disconnected", timeout=2)
             assert row.connection_error_code == "qr_expired"
-        finally:
-            await engine.stop()
 
     run(body)
 
@@ -102,9 +112,7 @@ def test_a_retry_during_a_pairing_starts_a_fresh_one(sim_env, db: Session, make_
     factory = NeonizeFactory(dial=False)
 
     async def body():
-        engine = Engine(factory, reconcile_seconds=0.3)
-        await engine.start()
-        try:
+        async with running_engine(factory):
             gateway = await _live_gateway(factory, org.id)
             await asyncio.to_thread(feed_qr, gateway.client, "2@first,code")
             await wait_row(org.id, lambda r: r.status == "qr_pending")
@@ -112,8 +120,6 @@ def test_a_retry_during_a_pairing_starts_a_fresh_one(sim_env, db: Session, make_
             second = await _next_gateway(factory, org.id, gateway)
             await asyncio.to_thread(feed_qr, second.client, "2@fresh,code")
             await wait_row(org.id, lambda r: r.qr_code == "2@fresh,code")
-        finally:
-            await engine.stop()
 
     run(body)
 
@@ -130,9 +136,7 @@ def test_qr_codes_that_arrive_late_never_replace_the_current_one_or_follow_a_pai
     factory = NeonizeFactory(dial=False)
 
     async def body():
-        engine = Engine(factory, reconcile_seconds=0.3)
-        await engine.start()
-        try:
+        async with running_engine(factory):
             client = (await _live_gateway(factory, org.id)).client
             await asyncio.to_thread(feed_qr, client, "2@first,abc")
             await asyncio.to_thread(feed_qr, client, "2@second,def")
@@ -154,8 +158,6 @@ def test_qr_codes_that_arrive_late_never_replace_the_current_one_or_follow_a_pai
             row = await asyncio.to_thread(load_row, org.id)
             assert row.status == "connected" and row.qr_code is None
             assert audit_types(org.id).count("qr_generated") == 1
-        finally:
-            await engine.stop()
 
     run(body)
 
@@ -176,9 +178,7 @@ def test_whatsmeow_reconnects_by_itself_and_the_engine_starts_over_only_after_th
     factory.device_exists = _always  # no dial here, so no store; the device check has its own test
 
     async def body():
-        engine = Engine(factory, reconcile_seconds=0.3)
-        await engine.start()
-        try:
+        async with running_engine(factory):
             gateway = await _live_gateway(factory, org.id)
             assert not gateway.client.new_device
             await asyncio.to_thread(feed, gateway.client, pb.Connected(status=True))
@@ -191,8 +191,6 @@ def test_whatsmeow_reconnects_by_itself_and_the_engine_starts_over_only_after_th
             assert not fresh.client.new_device
             assert audit_rows(org.id, "session_disconnected")[-1].event_data["reason"].startswith(
                 "WhatsApp did not come back")
-        finally:
-            await engine.stop()
 
     run(body)
 
@@ -207,13 +205,11 @@ def test_receipts_without_a_type_or_of_other_kinds_change_nothing(sim_env, db: S
     factory = NeonizeFactory(dial=False)
 
     async def body():
-        engine = Engine(factory, reconcile_seconds=0.3)
-        await engine.start()
-        try:
+        async with running_engine(factory):
             client = (await _live_gateway(factory, org.id)).client
             await asyncio.to_thread(feed, client, pb.Connected(status=True))
             await wait_row(org.id, lambda r: r.status == "connected")
-            message_id = await asyncio.to_thread(_sent_message, org.id, "3EB0BBB222")
+            message_id = await asyncio.to_thread(sent_message, org.id, "3EB0BBB222")
             untyped = pb.Receipt(MessageSource=receipt(["x"], 1).MessageSource, MessageIDs=["3EB0BBB222"],
                                  Timestamp=int(time.time()))
             assert not untyped.HasField("Type") and untyped.Type == 1  # the proto default reads as DELIVERED
@@ -221,38 +217,14 @@ def test_receipts_without_a_type_or_of_other_kinds_change_nothing(sim_env, db: S
             await asyncio.to_thread(feed, client, receipt(["3EB0BBB222"], 8))  # "played-self" arrives as SERVER_ERROR
             await asyncio.to_thread(feed, client, receipt(["3EB0BBB222"], 5))  # read on our own other device
             await asyncio.sleep(0.5)
-            assert (await asyncio.to_thread(_message, message_id)).status == "sent"
+            assert (await asyncio.to_thread(message_row, message_id)).status == "sent"
             await asyncio.to_thread(feed, client, receipt(["3EB0BBB222"], 1))
-            await _until(lambda: _message(message_id).status == "delivered")
-        finally:
-            await engine.stop()
+            await until(lambda: message_row(message_id).status == "delivered")
 
     run(body)
 
 
-def _sent_message(org_id, wamid: str):
-    from fleet_dashboard.db import session_scope
 
-    with session_scope() as s:
-        row = WhatsAppMessage(org_id=org_id, recipient_phone="+201009998887", message_body="Truck 7 arrived",
-                              status="sent", whatsapp_message_id=wamid)
-        s.add(row)
-        s.flush()
-        return row.id
-
-
-def _message(message_id):
-    from fleet_dashboard.db import session_scope
-
-    with session_scope() as s:
-        return s.get(WhatsAppMessage, message_id)
-
-
-async def _until(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await asyncio.to_thread(predicate):
-        assert time.monotonic() < deadline, "condition never held"
-        await asyncio.sleep(0.05)
 
 
 def test_a_sender_known_only_by_lid_is_mapped_to_its_number(sim_env, database_url, db: Session, make_org):
@@ -268,11 +240,11 @@ def test_a_sender_known_only_by_lid_is_mapped_to_its_number(sim_env, database_ur
         gateway = factory.create(org.id, events.append)
         await gateway.start(resume_jid=DEVICE)
         try:
-            await _until(lambda: gateway.end_reason != "", timeout=30)  # the dial failed; Go still holds the client
+            await until(lambda: gateway.end_reason != "", timeout=30)  # the dial failed; Go still holds the client
             await asyncio.to_thread(feed, gateway.client, pb.Connected(status=True))
-            await _until(lambda: gateway.connected)
+            await until(lambda: gateway.connected)
             await asyncio.to_thread(feed, gateway.client, inbound_from(lid_source("123456789"), "STOP", "LID1"))
-            await _until(lambda: any(isinstance(e, Inbound) for e in events))
+            await until(lambda: any(isinstance(e, Inbound) for e in events))
         finally:
             await gateway.stop()
             await factory.close()
@@ -325,9 +297,7 @@ def test_a_send_the_library_does_not_answer_in_time_is_unknown_and_never_retried
 
     async def body():
         factory = NeonizeFactory(dial=False)
-        engine = Engine(factory, reconcile_seconds=0.3)
-        await engine.start()
-        try:
+        async with running_engine(factory) as engine:
             client = (await _live_gateway(factory, org.id)).client
             real_send = client.send_message
 
@@ -350,8 +320,6 @@ def test_a_send_the_library_does_not_answer_in_time_is_unknown_and_never_retried
                 await worker.run_once()
                 await asyncio.sleep(0.05)
             await worker.close()
-        finally:
-            await engine.stop()
         return queue_id
 
     queue_id = run(body)
@@ -423,12 +391,8 @@ def test_a_logout_while_the_socket_is_down_still_removes_the_device(sim_env, dat
         await factory.prepare_store()
         await asyncio.to_thread(store_device, database_url, DEVICE)
         await asyncio.to_thread(_logout, db, org.id)  # stopped session: no engine owns it right now
-        engine = Engine(factory, reconcile_seconds=0.3)
-        await engine.start()
-        try:
+        async with running_engine(factory):
             row = await wait_row(org.id, lambda r: r.unlink_jid is None, timeout=30)
-        finally:
-            await engine.stop()
         return row
 
     row = run(body, timeout=90)
