@@ -78,6 +78,9 @@ class SessionStatusOut(BaseModel):
     last_connected_at: str | None = None
     connection_error: str | None = None
     connection_error_code: str | None = None
+    next_retry_at: str | None = None
+    pair_code: str | None = None
+    pair_code_expires_at: str | None = None
 
 
 class OkOut(BaseModel):
@@ -199,7 +202,7 @@ class PairCodeIn(_Body):
 
 class PairCodeOut(BaseModel):
     success: bool = True
-    code: str = Field(description="8 characters to type on the phone: WhatsApp > Linked devices > "
-                                  "Link a device > Link with phone number instead", examples=["ABCD-EFGH"])
+    code: str | None = Field(default=None, description="8 characters to type on the phone: WhatsApp > Linked "
+                             "devices > Link a device > Link with phone number instead", examples=["ABCD-EFGH"])
     expires_at: str | None = Field(default=None, description="when the code stops working (ISO 8601)")
     status: str

@@ -103,7 +103,9 @@ async def get_status(org_id: str, principal: SessionsCaller) -> SessionStatusOut
                             display_name=view.get("display_name"),
                             last_connected_at=view.get("last_connected_at"),
                             connection_error=view.get("connection_error"),
-                            connection_error_code=view.get("connection_error_code"))
+                            connection_error_code=view.get("connection_error_code"),
+                            next_retry_at=view.get("next_retry_at"), pair_code=view.get("pair_code"),
+                            pair_code_expires_at=view.get("pair_code_expires_at"))
 
 
 def _logout(org_id: uuid.UUID, actor_id: uuid.UUID | None, ip: str | None) -> None:
@@ -135,23 +137,39 @@ def _pair_settled(view: dict[str, Any]) -> bool:
 PAIR_FAILURES = ("pair_code_failed", "connect_gave_up", "temporary_ban", "client_outdated")
 
 
-@router.post("/{org_id}/pair-code", response_model=PairCodeOut,
+def _engine_alive() -> bool:
+    from fleet_dashboard.db import session_scope
+    from fleet_dashboard.services import engines
+    from fleet_dashboard.settings import get_settings
+
+    with session_scope() as session:
+        return bool(engines.alive(session=session, stale_seconds=get_settings().engine_stale_seconds))
+
+
+@router.post("/{org_id}/pair-code", response_model=PairCodeOut, response_model_exclude_none=True,
              summary="Link by phone number: a code to type on the phone instead of scanning a QR",
-             responses={502: {"description": "WhatsApp gave no code"}, 504: {"description": "no code in time"}})
+             responses={202: {"description": "asked; the code is not there yet (see GET .../status)"},
+                        502: {"description": "WhatsApp gave no code"}})
 async def pair_code(org_id: str, body: PairCodeIn, request: Request, principal: SessionsCaller):
+    from fastapi.responses import JSONResponse
+
     from fleet_dashboard.api.errors import error_response
     from fleet_dashboard.events import get_bus
 
     target = _path_org(principal, org_id)
     async with get_bus().subscribe(org_id=target, types=["session.status"]) as events:
         await asyncio.to_thread(_pair_code, target, body.phone, principal.user_id, _client_ip(request))
-        with contextlib.suppress(TimeoutError):
-            await events.wait_for(_pair_settled, PAIR_CODE_WAIT_SECONDS)
+        engine_alive = await asyncio.to_thread(_engine_alive)
+        if engine_alive:
+            with contextlib.suppress(TimeoutError):
+                await events.wait_for(_pair_settled, PAIR_CODE_WAIT_SECONDS)
     view = await asyncio.to_thread(_status, target)
     if view.get("pair_code"):
         return PairCodeOut(code=view["pair_code"], expires_at=view.get("pair_code_expires_at"), status=view["status"])
     if view.get("connection_error_code") in PAIR_FAILURES:
         return error_response(502, view.get("connection_error") or "WhatsApp gave no linking code",
                               view["connection_error_code"], status=view["status"])
-    return error_response(504, "no linking code arrived in time; ask again in a moment", "pair_code_timeout",
-                          status=view["status"])
+    message = ("Linking code requested; it shows in GET /api/sessions/{org_id}/status when WhatsApp sends it"
+               if engine_alive else "Linking code requested; no WhatsApp engine is running right now, so it "
+               "comes once one is back (GET /api/sessions/{org_id}/status)")
+    return JSONResponse({"success": True, "status": view["status"], "message": message}, status_code=202)

@@ -174,7 +174,7 @@ async def test_sync_send_answers_queued_when_no_owner_answers_in_time(live_env, 
         assert await live.sent_count(org.id) == 0
 
 
-async def test_pair_code_links_by_phone_number_in_the_simulator(live, make_org, make_key, db):
+async def test_pair_code_links_by_phone_number_in_the_simulator(db, make_org, make_key, live):
     org = make_org()
     key = make_key(org)
     r = await live.client.post(f"/api/sessions/{org.id}/pair-code", json={"phone": "+20 100 123 4567"},
@@ -219,3 +219,15 @@ async def test_pair_code_refuses_a_bad_number(client, make_org, make_key):
     key = make_key(org)
     r = await client.post(f"/api/sessions/{org.id}/pair-code", json={"phone": "12"}, headers=headers(key, org.id))
     assert r.status_code == 422 and r.json()["success"] is False
+
+
+async def test_pair_code_without_a_running_engine_is_accepted_at_once_and_shows_in_status(client, make_org, make_key):
+    org = make_org()
+    key = make_key(org)
+    started = time.monotonic()
+    r = await client.post(f"/api/sessions/{org.id}/pair-code", json={"phone": "+201001234567"},
+                          headers=headers(key, org.id))
+    assert r.status_code == 202 and time.monotonic() - started < 5, r.text
+    assert r.json()["success"] is True and "no WhatsApp engine is running" in r.json()["message"]
+    status = (await client.get(f"/api/sessions/{org.id}/status", headers=headers(key, org.id))).json()
+    assert status["status"] == "connecting" and status["pair_code"] is None
