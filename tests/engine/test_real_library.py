@@ -406,3 +406,34 @@ def test_a_logout_while_the_socket_is_down_still_removes_the_device(sim_env, dat
 def _logout(db: Session, org_id) -> None:
     sessions.request_logout(session=db, org_id=org_id, actor_id=None)
     db.commit()
+
+
+def test_keepalive_timeouts_show_beside_connected_and_a_replaced_stream_ends_the_session(sim_env, db: Session,
+                                                                                          make_org):
+    org = make_org()
+    connect(db, org.id)
+    factory = NeonizeFactory(dial=False)
+
+    async def body():
+        async with running_engine(factory) as engine:
+            client = (await _live_gateway(factory, org.id)).client
+            await asyncio.to_thread(feed, client, pb.PairStatus(ID=jid(PHONE_USER, device=7), BusinessName="Fleet",
+                                                                Platform="android", Status=2))
+            await asyncio.to_thread(feed, client, pb.Connected(status=True))
+            await wait_row(org.id, lambda r: r.status == "connected" and r.whatsapp_id == DEVICE)
+            await asyncio.to_thread(feed, client, pb.KeepAliveTimeout(ErrorCount=3, LastSuccess=int(time.time())))
+            row = await wait_row(org.id, lambda r: r.connection_error_code == "keepalive_timeout")
+            assert row.status == "connected" and "3 keep-alive pings" in row.connection_error
+            assert engine.is_connected(org.id)  # degraded, not down: sends still go
+            await asyncio.to_thread(feed, client, pb.KeepAliveRestored())
+            await wait_row(org.id, lambda r: r.connection_error_code is None and r.status == "connected")
+
+            # Another WhatsApp Web client took the number over: no reconnect fight, a reason, a person decides.
+            await asyncio.to_thread(feed, client, pb.StreamReplaced())
+            row = await wait_row(org.id, lambda r: r.status == "disconnected")
+            assert row.connection_error_code == "stream_replaced" and not row.enabled
+            assert row.whatsapp_id is not None  # the device is still ours: connect takes it back
+            assert "جهاز أو برنامج آخر" in strings.error_text(row.connection_error_code)
+
+    run(body)
+    assert [a.event_data["reason"] for a in audit_rows(org.id, "session_health")] == ["keepalive_timeout", "healthy"]
