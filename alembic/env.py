@@ -14,6 +14,12 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = SQLModel.metadata
+WHATSMEOW_PREFIX = "whatsmeow_"
+
+
+def include_name(name, type_, parent_names) -> bool:
+    """Leave whatsmeow's own tables (the WhatsApp store, in the same database) to whatsmeow."""
+    return not (type_ == "table" and name and name.startswith(WHATSMEOW_PREFIX))
 
 
 def _url() -> str:
@@ -21,7 +27,8 @@ def _url() -> str:
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True)
+    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True,
+                      include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -29,7 +36,8 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connectable = create_engine(_url(), poolclass=pool.NullPool)
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata)
+        context.configure(connection=connection, target_metadata=target_metadata,
+                          include_name=include_name)
         with context.begin_transaction():
             context.run_migrations()
 

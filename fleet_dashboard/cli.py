@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import secrets
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -151,9 +153,13 @@ def local_secret_key(path: Path) -> str:
 
 @command("run")
 def cmd_run(args: argparse.Namespace) -> int:
+    """The whole product: the web process, and the engine processes it must never host (see engine_processes)."""
+    from fleet_dashboard import engine_processes
     from fleet_dashboard.settings import PLACEHOLDER_SECRET, get_settings
 
     server = ensure_database()
+    engines = None
+    child = None
     try:
         cmd_migrate(args)
         first_boot()
@@ -164,19 +170,37 @@ def cmd_run(args: argparse.Namespace) -> int:
         port = str(get_settings().port)
         bin_dir = Path(sys.executable).parent
         env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+        engines = engine_processes.from_settings(env)
+        if engines is not None:
+            engines.poll()
         reflex = [str(bin_dir / "reflex"), "run", "--env", "prod", "--single-port",
                   "--frontend-port", port, "--backend-port", port]
         if os.environ.get("BACKEND_HOST"):  # e.g. 127.0.0.1 for tests; reflex binds 0.0.0.0 otherwise
             reflex += ["--backend-host", os.environ["BACKEND_HOST"]]
         child = subprocess.Popen(reflex, cwd=ROOT, env=env)
-        # Forward SIGTERM so the server exits first and the finally below stops PostgreSQL.
-        signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+        stopping = []
+        # SIGTERM: the web server exits first, then the engines, then the finally below stops PostgreSQL.
+        signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         while True:
             try:
-                return child.wait()
+                code = child.poll()
+                if code is not None:
+                    return code
+                if stopping:
+                    child.terminate()
+                    return child.wait()
+                if engines is not None:
+                    engines.poll()
+                time.sleep(0.5)
             except KeyboardInterrupt:
-                child.terminate()
+                stopping.append(True)
     finally:
+        if child is not None and child.poll() is None:
+            child.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(20)
+        if engines is not None:
+            engines.stop()
         if server is not None:
             server.stop()
 
@@ -187,8 +211,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
 
     from fleet_dashboard.whatsapp.runtime import run_engine_forever
 
-    asyncio.run(run_engine_forever())
-    return 0
+    return asyncio.run(run_engine_forever())
 
 
 @command("worker")
@@ -197,8 +220,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from fleet_dashboard.worker.runtime import run_worker_forever
 
-    asyncio.run(run_worker_forever())
-    return 0
+    return asyncio.run(run_worker_forever())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -218,8 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", required=True, help="owner, admin, member or super_admin")
     p.add_argument("--org", help="organisation slug (not for super_admin)")
     p.add_argument("--full-name")
-    sub.add_parser("engine", help="run only the WhatsApp engine (session supervisor)")
-    sub.add_parser("worker", help="run only the notification queue worker")
+    sub.add_parser("engine", help="run one WhatsApp engine process with its queue worker (`run` starts these)")
+    sub.add_parser("worker", help="the same as `engine`, with the queue worker whatever RUN_WORKER says")
     for extend in EXTENSIONS:
         extend(sub)
     return parser

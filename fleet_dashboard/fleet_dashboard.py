@@ -1,4 +1,5 @@
-"""Assembles the app: pages, the HTTP API, and the engine and worker as lifespan tasks."""
+"""Assembles the web app: pages, the HTTP API and webhook delivery. It never loads the WhatsApp library:
+the engine and its queue worker run in their own processes (`fleet-dashboard run` starts them)."""
 
 import reflex as rx
 
@@ -6,8 +7,6 @@ from fleet_dashboard import pages  # noqa: F401  (registers every page)
 from fleet_dashboard.api.app import create_api
 from fleet_dashboard.housekeeping import housekeeping_lifespan
 from fleet_dashboard.services.webhooks import webhooks_lifespan
-from fleet_dashboard.whatsapp.runtime import engine_lifespan
-from fleet_dashboard.worker.runtime import worker_lifespan
 
 app = rx.App(
     html_lang="ar",
@@ -19,10 +18,6 @@ app = rx.App(
     api_transformer=create_api(),
 )
 
-# The WhatsApp tier runs inside the web process by default; RUN_ENGINE/RUN_WORKER=false split it out
-# into `fleet-dashboard engine` / `fleet-dashboard worker` processes.
-app.register_lifespan_task(engine_lifespan)
-app.register_lifespan_task(worker_lifespan)
 app.register_lifespan_task(webhooks_lifespan)
 # Counter rollup and retention purge; advisory locks keep each to one process at a time.
 app.register_lifespan_task(housekeeping_lifespan)

@@ -23,7 +23,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from fleet_dashboard.models import FLEET, CountKind, MessageStatus, QueueStatus, SessionStatus
+from fleet_dashboard.models import FLEET, CountKind, MessageStatus, QueueStatus, SessionReason, SessionStatus
 from fleet_dashboard.services import retention
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,15 @@ SELECT 'retention_seconds', NULL, COALESCE((r.event_data->>'seconds')::float8, 0
 UNION ALL
 SELECT 'retention_deleted', d.key, d.value::float8
   FROM {_LAST_PURGE} r, jsonb_each_text(r.event_data->'deleted') d
+UNION ALL
+SELECT 'session_reasons', connection_error_code, count(*)::float8
+  FROM whatsapp_sessions WHERE connection_error_code IS NOT NULL GROUP BY connection_error_code
+UNION ALL
+SELECT 'engines_alive', NULL, count(*)::float8 FROM whatsapp_engines
+ WHERE stopped_at IS NULL AND heartbeat_at >= now() - make_interval(secs => :stale)
+UNION ALL
+SELECT 'engine_stuck_threads', NULL, COALESCE(sum(stuck_threads), 0)::float8 FROM whatsapp_engines
+ WHERE stopped_at IS NULL AND heartbeat_at >= now() - make_interval(secs => :stale)
 """)
 
 
@@ -78,10 +87,12 @@ class DatabaseUnavailable(Exception):
 
 def _read_rows() -> list[tuple[str, str | None, float]]:
     from fleet_dashboard.db import get_engine
+    from fleet_dashboard.settings import get_settings
 
     with get_engine().begin() as conn:
         conn.execute(text(f"SET LOCAL statement_timeout = {int(STATEMENT_TIMEOUT_MS)}"))
-        params = {"fleet": FLEET, "today": datetime.now(UTC).date(), "purge": retention.AUDIT_EVENT}
+        params = {"fleet": FLEET, "today": datetime.now(UTC).date(), "purge": retention.AUDIT_EVENT,
+                  "stale": get_settings().engine_stale_seconds}
         return [(r.family, r.status, float(r.value)) for r in conn.execute(_QUERY, params)]
 
 
@@ -133,6 +144,15 @@ class FleetCollector(Collector):
                                 value=families.get("retention_seconds", {}).get("", 0.0))
         yield _by_status("fleet_retention_last_run_deleted_rows", "Rows the last retention purge deleted, by kind.",
                          list(retention.KINDS), families.get("retention_deleted", {}), label="kind")
+        yield _by_status("fleet_whatsapp_session_reasons",
+                         "WhatsApp sessions by why they are down or degraded (connected but not sending, "
+                         "keep-alive timeouts, replaced, banned, ...).",
+                         [r.value for r in SessionReason], families.get("session_reasons", {}), label="reason")
+        yield GaugeMetricFamily("fleet_whatsapp_engines_alive", "Engine processes with a recent heartbeat.",
+                                value=families.get("engines_alive", {}).get("", 0.0))
+        yield GaugeMetricFamily("fleet_whatsapp_engine_stuck_threads",
+                                "Library threads that never returned (abandoned pairings), over live engines.",
+                                value=families.get("engine_stuck_threads", {}).get("", 0.0))
 
 
 @lru_cache

@@ -65,6 +65,35 @@ class SessionStatus(enum.StrEnum):
     error = "error"
 
 
+class SessionReason(enum.StrEnum):
+    """Why a session is down, or degraded while connected (whatsapp_sessions.connection_error_code).
+
+    strings.ERRORS says each in Arabic; the overview, webhooks and metrics use the code."""
+
+    # Down for a while; the engine retries by itself.
+    connect_failed = "connect_failed"
+    connect_gave_up = "connect_gave_up"  # many failures in a row: status error, still retrying at the cap
+    reconnecting = "reconnecting"  # the socket dropped; the library reconnects by itself
+    temporary_ban = "temporary_ban"
+    engine_stopped = "engine_stopped"
+    engine_crashed = "engine_crashed"
+    # Connected, but not healthy.
+    keepalive_timeout = "keepalive_timeout"
+    sends_failing = "sends_failing"
+    # Ended: a person must act (connect again, or link again).
+    logged_out_phone = "logged_out_phone"
+    qr_expired = "qr_expired"
+    needs_relink = "needs_relink"
+    stream_replaced = "stream_replaced"
+    client_outdated = "client_outdated"
+    pair_code_failed = "pair_code_failed"
+    unlinked_offline = "unlinked_offline"
+
+
+# Reasons that leave the socket up: the status stays connected and the reason is shown beside it.
+DEGRADED_REASONS = frozenset({SessionReason.keepalive_timeout, SessionReason.sends_failing})
+
+
 class MessageStatus(enum.StrEnum):
     pending = "pending"
     queued = "queued"
@@ -153,6 +182,16 @@ class WhatsAppSession(SQLModel, table=True):
     enabled: bool = False
     created_at: datetime = _created()
     updated_at: datetime = _created()
+    # The engine process that owns the socket now (whatsapp_engines.engine_id), for crash clean-up.
+    engine_id: str | None = Field(default=None, max_length=128, index=True)
+    # When the engine tries again by itself (backoff, or the end of a temporary ban).
+    next_retry_at: datetime | None = _ts()
+    # Linking by phone number: the number asked for, and the code WhatsApp gave for it.
+    pair_phone: str | None = Field(default=None, max_length=32)
+    pair_code: str | None = Field(default=None, max_length=16)
+    pair_code_expires_at: datetime | None = _ts()
+    # A device a user logged out while its socket was down: the engine still has to unlink it.
+    unlink_jid: str | None = Field(default=None, max_length=128)
 
 
 class WhatsAppTemplate(SQLModel, table=True):
@@ -455,4 +494,23 @@ STATUS_COUNT_DELTAS = Table(
 )
 
 
+class WhatsAppEngine(SQLModel, table=True):
+    """One engine process's heartbeat: the web tier reads engine health from here, never in process."""
+
+    __tablename__ = "whatsapp_engines"
+    engine_id: str = Field(primary_key=True, max_length=128)
+    hostname: str = Field(default="", max_length=255)
+    pid: int = 0
+    backend: str = Field(default="", max_length=20)
+    capacity: int = 0
+    owned: int = 0
+    connected: int = 0
+    # Client threads the library never gave back (abandoned pairings); the process recycles past a limit.
+    stuck_threads: int = 0
+    started_at: datetime = _created()
+    heartbeat_at: datetime = _created()
+    stopped_at: datetime | None = _ts()
+
+
 ALL_TABLES = [t for t in SQLModel.metadata.sorted_tables]
+

@@ -37,6 +37,30 @@ class Settings(BaseSettings):
     reconnect_base_seconds: float = 2.0
     reconnect_max_seconds: float = 300.0
     reconnect_max_failures: int = 8
+    # Engine processes: `fleet-dashboard run` keeps at least ENGINE_PROCESSES of them (more when the enabled
+    # sessions need it), each owning at most ENGINE_SHARD_SIZE organisations, so one abort of the WhatsApp
+    # library takes down one shard at most. RUN_ENGINE=false starts none (engines run elsewhere).
+    engine_shard_size: int = Field(default=50, ge=1)
+    engine_processes: int = Field(default=1, ge=0)
+    # Engines beyond what the sessions need: the survivors of an abort take its sessions over within seconds.
+    engine_spare_processes: int = Field(default=1, ge=0)
+    engine_max_processes: int = Field(default=16, ge=1)
+    engine_restart_base_seconds: float = 1.0
+    engine_restart_max_seconds: float = 30.0
+    # An engine whose heartbeat is older than this counts as down (health, overview, Connect page).
+    engine_stale_seconds: float = 15.0
+    # An engine process recycles itself once this many library threads are stuck (abandoned pairings).
+    engine_max_stuck_threads: int = 64
+    # neonize's Go layer keeps its clients in unlocked maps: serialize starts, stops and calls (see
+    # whatsapp/library_gate.py). Off only to measure what it buys (bench/real_sessions.py).
+    neonize_serialize: bool = True
+    neonize_start_hold_seconds: float = 0.3
+    # PostgreSQL closes the WhatsApp store's idle connections after this long (neonize's pools never shrink).
+    neonize_store_idle_seconds: int = Field(default=30, ge=1)
+    # How long whatsmeow may try to reconnect a dropped socket by itself before the engine starts over.
+    reconnect_grace_seconds: float = 120.0
+    # This many failed sends in a row on a connected socket mark it "connected but sends fail".
+    send_failure_threshold: int = Field(default=3, ge=1)
     simulator_qr_rotate_seconds: float = 20.0
     simulator_receipt_delay_seconds: float = 1.0
     oidc_issuer: str | None = None

@@ -79,6 +79,7 @@ def wipe(session: Session) -> None:
     session.execute(text("DELETE FROM organizations"))
     session.execute(text("DELETE FROM users"))
     session.execute(text("DELETE FROM whatsapp_audit_logs"))
+    session.execute(text("DELETE FROM whatsapp_engines"))
     session.execute(text("UPDATE whatsapp_templates SET usage_count = 0, last_used_at = NULL"))
     session.commit()
 
@@ -95,7 +96,8 @@ def db(database_url: str) -> Iterator[Session]:
     # Whatever the test did to messages and queue rows, the status counters followed (alembic 0008).
     from tests.counts_check import counters_mismatch
 
-    with get_engine().connect() as conn:
+    # One snapshot for rows and counters: a receipt committing between two reads is not a drift.
+    with get_engine().connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
         mismatch = counters_mismatch(conn)
     assert mismatch is None, f"status counters drifted from the rows:\n{mismatch}"
 

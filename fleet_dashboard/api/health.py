@@ -25,16 +25,19 @@ def _database() -> str:
 
 
 def _engine() -> dict:
-    """The in-process engine's view, or "not running" when another process (or none) runs it."""
-    from fleet_dashboard.whatsapp import runtime
+    """The engine processes' heartbeats: the web process never hosts an engine, so it asks the database."""
+    from fleet_dashboard.db import session_scope
+    from fleet_dashboard.services import engines
+    from fleet_dashboard.settings import get_settings
 
-    # Peek, never create: creating an engine would load the gateway (neonize) just to answer a probe.
-    engine = getattr(runtime, "_engine", None)
-    if engine is None or not getattr(engine, "running", False):
-        return {"status": "not running"}
-    owned = engine.owned_org_ids()
-    return {"status": "ok", "owned_sessions": len(owned),
-            "connected_sessions": sum(1 for org_id in owned if engine.is_connected(org_id))}
+    with session_scope() as session:
+        alive = engines.alive(session=session, stale_seconds=get_settings().engine_stale_seconds)
+    if not alive:
+        return {"status": "not running", "processes": 0}
+    return {"status": "ok", "processes": len(alive), "owned_sessions": sum(e["owned"] for e in alive),
+            "connected_sessions": sum(e["connected"] for e in alive),
+            "engines": [{k: e[k] for k in ("engine_id", "pid", "owned", "connected", "capacity", "heartbeat_at")}
+                        for e in alive]}
 
 
 @router.get("/api/health", summary="Liveness with database and engine checks (no auth)")
@@ -48,7 +51,7 @@ async def health() -> JSONResponse:
         checks["database"] = "unreachable"
         healthy = False
     try:
-        checks["engine"] = _engine()
+        checks["engine"] = await asyncio.wait_for(asyncio.to_thread(_engine), DB_TIMEOUT_SECONDS)
     except Exception as exc:
         log.warning("health: engine check failed: %s", exc)
         checks["engine"] = {"status": "error"}

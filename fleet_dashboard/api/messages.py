@@ -30,12 +30,18 @@ router = APIRouter(prefix="/api/messages", tags=["messages"], responses=ERROR_RE
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
                                               description="a repeat returns the first result, sends nothing")]
-SEND_RESPONSES = {502: {"description": "WhatsApp refused or failed the send"}}
+SEND_RESPONSES = {202: {"description": "WhatsApp did not confirm in time: the message may have been delivered. "
+                               "It is not resent; check GET /api/messages/{id} before sending again"},
+                  502: {"description": "WhatsApp refused or failed the send"}}
 
 
 async def _send(request: Request, principal: Principal, req: SendRequest):
     limits_of(request).hit("send", str(principal.org_id))
     message, status = await send_and_wait(req)
+    if status == "unknown":
+        return error_response(202, message.error or "WhatsApp did not confirm the message; it may have been delivered",
+                              message.error_code or "send_outcome_unknown", message_id=str(message.id),
+                              whatsapp_message_id=None, status="unknown")
     if status == MessageStatus.failed.value:
         return error_response(502, message.error or "sending failed", "send_failed",
                               message_id=str(message.id), whatsapp_message_id=None, status="failed")

@@ -78,6 +78,9 @@ class SessionStatusOut(BaseModel):
     last_connected_at: str | None = None
     connection_error: str | None = None
     connection_error_code: str | None = None
+    next_retry_at: str | None = None
+    pair_code: str | None = None
+    pair_code_expires_at: str | None = None
 
 
 class OkOut(BaseModel):
@@ -190,3 +193,16 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         409: "conflict (e.g. WhatsApp not connected)", 413: "body too large", 422: "invalid body",
         429: "rate limited (see Retry-After)"}.items()
 }
+
+
+class PairCodeIn(_Body):
+    phone: str = Field(min_length=3, max_length=32, description="the WhatsApp number to link, best in E.164",
+                       examples=["+201001234567"])
+
+
+class PairCodeOut(BaseModel):
+    success: bool = True
+    code: str | None = Field(default=None, description="8 characters to type on the phone: WhatsApp > Linked "
+                             "devices > Link a device > Link with phone number instead", examples=["ABCD-EFGH"])
+    expires_at: str | None = Field(default=None, description="when the code stops working (ISO 8601)")
+    status: str

@@ -73,7 +73,7 @@ async def send_and_wait(req: SendRequest, *, wait_seconds: float | None = None) 
     async with get_bus().subscribe(org_id=req.org_id, types=["message.status"]) as events:
         message, _created = await asyncio.to_thread(_create, req)
         if message.status not in IN_FLIGHT:  # a repeated Idempotency-Key for a settled message
-            return message, send_verdict(message.status)
+            return message, send_verdict(message.status, message.error_code)
         verdict = None
         if wait > 0:
             wanted = str(message.id)
@@ -83,11 +83,19 @@ async def send_and_wait(req: SendRequest, *, wait_seconds: float | None = None) 
                 verdict = event["status"]
         # Receipts may already have moved the row past "sent": report the send's verdict, the row's ids.
         message = await asyncio.to_thread(_reload, req.org_id, message.id)
-    return message, verdict or send_verdict(message.status)
+    if verdict == MessageStatus.failed.value or verdict is None:
+        verdict = send_verdict(message.status, message.error_code)
+    return message, verdict
 
 
-def send_verdict(status: str) -> str:
-    """What a send route reports: sent, failed or queued; receipts are for GET /api/messages/{id}."""
+# Error codes of a failed message that may still have reached WhatsApp (worker/wave.py, services/queue_claims.py).
+UNKNOWN_CODES = ("send_outcome_unknown", "send_timeout", "outcome_unknown")
+
+
+def send_verdict(status: str, error_code: str | None = None) -> str:
+    """What a send route reports: sent, failed, unknown (WhatsApp may have it) or queued."""
     if status in IN_FLIGHT:
         return "queued"
-    return MessageStatus.failed.value if status == MessageStatus.failed.value else MessageStatus.sent.value
+    if status == MessageStatus.failed.value:
+        return "unknown" if error_code in UNKNOWN_CODES else MessageStatus.failed.value
+    return MessageStatus.sent.value

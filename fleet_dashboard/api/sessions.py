@@ -15,6 +15,8 @@ from fleet_dashboard.api.limits import client_key, limit_sessions
 from fleet_dashboard.api.schemas import (
     ERROR_RESPONSES,
     OkOut,
+    PairCodeIn,
+    PairCodeOut,
     SessionInit,
     SessionInitOut,
     SessionQrOut,
@@ -26,6 +28,8 @@ router = APIRouter(prefix="/api/sessions", tags=["sessions"], dependencies=[Depe
                    responses=ERROR_RESPONSES)
 
 INIT_WAIT_SECONDS = 10.0
+# The engine connects a pairing socket, then asks WhatsApp for the code: seconds, not minutes.
+PAIR_CODE_WAIT_SECONDS = 30.0
 
 
 def _client_ip(request: Request) -> str | None:
@@ -99,7 +103,9 @@ async def get_status(org_id: str, principal: SessionsCaller) -> SessionStatusOut
                             display_name=view.get("display_name"),
                             last_connected_at=view.get("last_connected_at"),
                             connection_error=view.get("connection_error"),
-                            connection_error_code=view.get("connection_error_code"))
+                            connection_error_code=view.get("connection_error_code"),
+                            next_retry_at=view.get("next_retry_at"), pair_code=view.get("pair_code"),
+                            pair_code_expires_at=view.get("pair_code_expires_at"))
 
 
 def _logout(org_id: uuid.UUID, actor_id: uuid.UUID | None, ip: str | None) -> None:
@@ -113,3 +119,57 @@ def _logout(org_id: uuid.UUID, actor_id: uuid.UUID | None, ip: str | None) -> No
 async def logout(org_id: str, request: Request, principal: SessionsCaller) -> OkOut:
     await asyncio.to_thread(_logout, _path_org(principal, org_id), principal.user_id, _client_ip(request))
     return OkOut(message="Session logged out successfully")
+
+
+def _pair_code(org_id: uuid.UUID, phone: str, actor_id: uuid.UUID | None, ip: str | None) -> None:
+    from fleet_dashboard.db import session_scope
+
+    with session_scope() as session:
+        sessions.request_pair_code(session=session, org_id=org_id, phone=phone, actor_id=actor_id, ip_address=ip)
+
+
+def _pair_settled(view: dict[str, Any]) -> bool:
+    """A code arrived, or asking for one failed (or the session went away meanwhile)."""
+    return (bool(view.get("pair_code")) or view.get("connection_error_code") in PAIR_FAILURES
+            or not view.get("enabled", True))
+
+
+PAIR_FAILURES = ("pair_code_failed", "connect_gave_up", "temporary_ban", "client_outdated")
+
+
+def _engine_alive() -> bool:
+    from fleet_dashboard.db import session_scope
+    from fleet_dashboard.services import engines
+    from fleet_dashboard.settings import get_settings
+
+    with session_scope() as session:
+        return bool(engines.alive(session=session, stale_seconds=get_settings().engine_stale_seconds))
+
+
+@router.post("/{org_id}/pair-code", response_model=PairCodeOut, response_model_exclude_none=True,
+             summary="Link by phone number: a code to type on the phone instead of scanning a QR",
+             responses={202: {"description": "asked; the code is not there yet (see GET .../status)"},
+                        502: {"description": "WhatsApp gave no code"}})
+async def pair_code(org_id: str, body: PairCodeIn, request: Request, principal: SessionsCaller):
+    from fastapi.responses import JSONResponse
+
+    from fleet_dashboard.api.errors import error_response
+    from fleet_dashboard.events import get_bus
+
+    target = _path_org(principal, org_id)
+    async with get_bus().subscribe(org_id=target, types=["session.status"]) as events:
+        await asyncio.to_thread(_pair_code, target, body.phone, principal.user_id, _client_ip(request))
+        engine_alive = await asyncio.to_thread(_engine_alive)
+        if engine_alive:
+            with contextlib.suppress(TimeoutError):
+                await events.wait_for(_pair_settled, PAIR_CODE_WAIT_SECONDS)
+    view = await asyncio.to_thread(_status, target)
+    if view.get("pair_code"):
+        return PairCodeOut(code=view["pair_code"], expires_at=view.get("pair_code_expires_at"), status=view["status"])
+    if view.get("connection_error_code") in PAIR_FAILURES:
+        return error_response(502, view.get("connection_error") or "WhatsApp gave no linking code",
+                              view["connection_error_code"], status=view["status"])
+    message = ("Linking code requested; it shows in GET /api/sessions/{org_id}/status when WhatsApp sends it"
+               if engine_alive else "Linking code requested; no WhatsApp engine is running right now, so it "
+               "comes once one is back (GET /api/sessions/{org_id}/status)")
+    return JSONResponse({"success": True, "status": view["status"], "message": message}, status_code=202)

@@ -40,6 +40,11 @@ class ScanIn(_Body):
         return _e164(value)
 
 
+class ConfirmCodeIn(_Body):
+    code: str = Field(min_length=8, max_length=16)
+    name: str = Field(default="", max_length=200)
+
+
 class ReceiptIn(_Body):
     whatsapp_message_id: str = Field(min_length=1, max_length=128)
     type: Literal["delivered", "read"]
@@ -118,6 +123,12 @@ async def command(org_id: uuid.UUID, action: str, body: dict[str, Any] | None = 
 async def scan(org_id: uuid.UUID, body: ScanIn) -> dict[str, Any]:
     """Scan the current QR code with a phone: the session pairs and connects."""
     return await command(org_id, "scan", {"phone": body.phone, "name": body.name})
+
+
+@router.post("/{org_id}/confirm-code")
+async def confirm_code(org_id: uuid.UUID, body: ConfirmCodeIn) -> dict[str, Any]:
+    """Type the linking code on the phone whose number was given: the session pairs and connects."""
+    return await command(org_id, "confirm-code", {"code": body.code, "name": body.name})
 
 
 @router.post("/{org_id}/receipt")

@@ -66,8 +66,26 @@ def _controls() -> rx.Component:
     )
 
 
+def _engines() -> rx.Component:
+    """Which engine processes are alive and what they hold; a red note when none is."""
+    return rx.vstack(
+        rx.heading(strings.ENGINES_TITLE, size="4"),
+        rx.cond(
+            S.engines.length() > 0,
+            rx.flex(rx.foreach(S.engines, lambda e: rx.badge(
+                ltr(e["engine_id"]), " · ", strings.ENGINE_SESSIONS, " ", ltr(e["owned"]), " · ",
+                strings.ENGINE_CONNECTED, " ", ltr(e["connected"]), variant="soft", size="2",
+                data_testid="engine-badge")), gap="0.5rem", wrap="wrap"),
+            rx.callout.root(rx.callout.icon(rx.icon("triangle-alert")), rx.callout.text(strings.ENGINES_NONE),
+                            color_scheme="red", data_testid="engines-none"),
+        ),
+        spacing="2", width="100%",
+    )
+
+
 def _overview() -> rx.Component:
     return rx.vstack(
+        _engines(),
         _controls(),
         data_table((strings.COL_ORG, strings.COL_SESSION, strings.PHONE, strings.COL_TODAY, strings.COL_WEEK,
                     strings.COL_FAILURE_RATE, strings.COL_QUEUE_DEPTH, strings.COL_LAST_ERROR, ""), S.org_rows, _row,

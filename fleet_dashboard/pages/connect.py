@@ -37,8 +37,67 @@ def _disconnect_button() -> rx.Component:
     )
 
 
+def _reason_note(color: str = "amber") -> rx.Component:
+    """Why the session is down or degraded, in Arabic; nothing when all is well."""
+    return rx.cond(S.reason_text != "", rx.callout.root(rx.callout.icon(rx.icon("info")),
+                                                        rx.callout.text(S.reason_text), color_scheme=color,
+                                                        data_testid="session-reason"))
+
+
+def _next_retry() -> rx.Component:
+    return rx.cond(S.next_retry_at != "", _field(strings.NEXT_RETRY, when(S.next_retry_at), "session-next-retry"))
+
+
+def _pair_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.text(strings.PAIR_BY_PHONE_HINT, size="2", color_scheme="gray"),
+            rx.el.label(strings.PAIR_PHONE_LABEL, html_for="pair-phone", style={"fontWeight": "600"}),
+            rx.input(id="pair-phone", name="phone", type="tel", auto_complete="tel", dir="ltr",
+                     placeholder=strings.PAIR_PHONE_PLACEHOLDER, required=True, max_length=32, width="100%"),
+            rx.button(rx.icon("smartphone", size=16), strings.PAIR_GET_CODE, type="submit", data_testid="pair-submit"),
+            spacing="2", width="100%", align="start",
+        ),
+        on_submit=S.request_pair_code, reset_on_submit=False, width="100%", max_width="24rem",
+    )
+
+
+def _pair_option() -> rx.Component:
+    """ "Link with a phone number instead", for an owner who reads this page on the phone itself."""
+    return _manage_only(rx.vstack(
+        rx.button(rx.icon("smartphone", size=16), strings.PAIR_BY_PHONE, variant="soft", on_click=S.toggle_pair_form,
+                  data_testid="pair-by-phone"),
+        rx.cond(S.show_pair_form, _pair_form()),
+        spacing="2", width="100%", align="start",
+    ))
+
+
+def _pair_code_panel() -> rx.Component:
+    return rx.vstack(
+        rx.text(strings.PAIR_CODE_TITLE, " ", strings.PAIR_CODE_FOR, " ", ltr(S.pair_phone, weight="bold"),
+                size="2"),
+        rx.text(S.pair_code, dir="ltr", class_name="ltr", data_testid="pair-code", size="8", weight="bold",
+                style={"fontFamily": "ui-monospace, monospace", "letterSpacing": "0.15em"}),
+        rx.cond(
+            S.pair_seconds_left > 0,
+            rx.text(strings.PAIR_CODE_EXPIRES_IN, " ", rx.text.strong(S.pair_seconds_left,
+                                                                     data_testid="pair-countdown"),
+                    " ", strings.QR_SECONDS, size="2", color_scheme="gray"),
+            rx.text(strings.PAIR_CODE_EXPIRED, size="2", color_scheme="gray"),
+        ),
+        rx.el.ol(*[rx.el.li(step) for step in strings.PAIR_STEPS], data_testid="pair-steps",
+                 style={"paddingInlineStart": "1.25rem", "lineHeight": "1.9"}),
+        _manage_only(rx.hstack(rx.button(strings.PAIR_USE_QR, variant="soft", on_click=S.connect),
+                               rx.button(strings.CANCEL, variant="soft", color_scheme="gray", on_click=S.disconnect),
+                               spacing="3", wrap="wrap")),
+        spacing="3", align="start", width="100%",
+    )
+
+
 def _connected() -> rx.Component:
     return rx.vstack(
+        # Connected but degraded (keep-alives unanswered, every send failing): say so beside the status.
+        _reason_note("orange"),
         _field(strings.PHONE, ltr(S.phone, weight="bold"), "session-phone"),
         _field(strings.DISPLAY_NAME, rx.text(S.display_name), "session-name"),
         _field(strings.LAST_CONNECTED, when(S.last_connected_at), "session-last-connected"),
@@ -60,6 +119,8 @@ def _qr() -> rx.Component:
             rx.text(strings.QR_EXPIRED, size="2", color_scheme="gray"),
         ),
         _manage_only(rx.button(strings.CANCEL, variant="soft", color_scheme="gray", on_click=S.disconnect)),
+        _reason_note(),
+        _pair_option(),
         spacing="3", align="start",
     )
 
@@ -74,6 +135,7 @@ def _error() -> rx.Component:
                                   spacing="1"),
                         color_scheme="red"),
         _field(strings.RETRY_COUNT, ltr(S.retry_count), "session-retries"),
+        _next_retry(),
         _manage_only(rx.hstack(rx.button(rx.icon("rotate-ccw", size=16), strings.RETRY, on_click=S.retry,
                                          data_testid="retry"),
                                _disconnect_button(), spacing="3")),
@@ -84,19 +146,21 @@ def _error() -> rx.Component:
 def _disconnected() -> rx.Component:
     return rx.vstack(
         # After a drop (reconnecting by itself) or a phone-side unlink: say why, in Arabic.
-        rx.cond(S.reason_text != "", rx.callout.root(rx.callout.icon(rx.icon("info")),
-                                                     rx.callout.text(S.reason_text), color_scheme="amber",
-                                                     data_testid="session-reason")),
+        _reason_note(),
         rx.text(strings.CONNECT_INTRO),
         _manage_only(rx.button(rx.icon("qr-code", size=16), strings.CONNECT_BUTTON, on_click=S.connect,
                                size="3", data_testid="connect")),
-        spacing="3", align="start",
+        _next_retry(),
+        _pair_option(),
+        spacing="3", align="start", width="100%",
     )
 
 
 def _connecting() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.spinner(), rx.text(strings.CONNECTING_TEXT), spacing="2", align="center"),
+        rx.hstack(rx.spinner(), rx.text(rx.cond(S.pair_requested, strings.PAIR_WAITING, strings.CONNECTING_TEXT),
+                                        data_testid="connecting-text"), spacing="2", align="center"),
+        _reason_note(),
         _manage_only(rx.button(strings.CANCEL, variant="soft", color_scheme="gray", on_click=S.disconnect)),
         spacing="3", align="start",
     )
@@ -108,10 +172,13 @@ def connect() -> rx.Component:
         rx.vstack(
             rx.hstack(rx.text(strings.CONNECT_STATUS, weight="bold"),
                       session_chip(S.status, data_testid="session-status"), spacing="3", align="center"),
+            rx.cond(S.engine_down, rx.callout.root(rx.callout.icon(rx.icon("triangle-alert")),
+                                                   rx.callout.text(strings.ERRORS["engine_down"]),
+                                                   color_scheme="red", data_testid="engine-down")),
             rx.match(
                 S.status,
                 ("connected", _connected()),
-                ("qr_pending", _qr()),
+                ("qr_pending", rx.cond(S.pair_code != "", _pair_code_panel(), _qr())),
                 ("connecting", _connecting()),
                 ("error", _error()),
                 _disconnected(),

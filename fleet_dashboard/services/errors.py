@@ -53,3 +53,7 @@ class NotConnected(Conflict):
 
 class OptedOut(Conflict):
     code = "opted_out"
+
+
+class OutcomeUnknown(Exception):  # noqa: N818 - names the situation, like the others
+    """A call whose effect is not known (a send that may have reached WhatsApp): never repeat it automatically."""

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from fleet_dashboard.models import MessageStatus, MessageType, WhatsAppMessage, utcnow
 from fleet_dashboard.services import orgs, phones, receipts_buffer, templates
-from fleet_dashboard.services.errors import NotConnected, NotFound, OptedOut, ValidationError
+from fleet_dashboard.services.errors import NotConnected, NotFound, OptedOut, OutcomeUnknown, ValidationError
 from fleet_dashboard.services.lookup import get_owned
 from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
 
@@ -180,7 +180,9 @@ async def deliver(*, engine: Any, message_id: uuid.UUID) -> WhatsAppMessage:
         return await asyncio.to_thread(_finish, message_id, None, error, "not_connected")
     try:
         wid = await engine.send_text(row.org_id, row.recipient_phone, row.message_body)
-    except Exception as exc:  # any failure of the send call is this message's failure
+    except OutcomeUnknown as exc:  # WhatsApp may have it: failed for the record, marked so nobody resends blindly
+        return await asyncio.to_thread(_finish, message_id, None, str(exc), "send_outcome_unknown")
+    except Exception as exc:  # any other failure of the send call is this message's failure
         return await asyncio.to_thread(_finish, message_id, None, str(exc) or type(exc).__name__, "send_failed")
     return await asyncio.to_thread(_finish, message_id, str(wid), None)
 

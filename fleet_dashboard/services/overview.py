@@ -209,3 +209,13 @@ def messages_per_day(*, session: Session, days: int = 14, now: datetime | None =
                     "failed": counts.get((day, MessageStatus.failed.value), 0)})
     return out
 
+
+
+def engine_rows(*, session: Session) -> list[dict[str, str]]:
+    """The live engine processes, for the overview: what each holds, from its last heartbeat."""
+    from fleet_dashboard.services import engines
+    from fleet_dashboard.settings import get_settings
+
+    return [{"engine_id": e["engine_id"], "pid": str(e["pid"]), "owned": f"{e['owned']} / {e['capacity']}",
+             "connected": str(e["connected"]), "heartbeat_at": e["heartbeat_at"]}
+            for e in engines.alive(session=session, stale_seconds=get_settings().engine_stale_seconds)]

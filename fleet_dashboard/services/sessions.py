@@ -11,9 +11,10 @@ from sqlmodel import Session, select
 
 from fleet_dashboard import events
 from fleet_dashboard.models import Organization, SessionStatus, WhatsAppSession, utcnow
-from fleet_dashboard.services import audit, orgs
+from fleet_dashboard.services import audit, orgs, phones
+from fleet_dashboard.services.errors import Conflict
 
-COMMAND_ACTIONS = ("connect", "logout", "retry", "stop")
+COMMAND_ACTIONS = ("connect", "logout", "retry", "stop", "pair_code")
 
 
 def get_or_create(*, session: Session, org_id: uuid.UUID) -> WhatsAppSession:
@@ -50,6 +51,10 @@ def status_view(row: WhatsAppSession) -> dict[str, Any]:
         "connection_error_code": row.connection_error_code,
         "retry_count": row.retry_count,
         "enabled": row.enabled,
+        "next_retry_at": _iso(row.next_retry_at),
+        "pair_phone": row.pair_phone,
+        "pair_code": row.pair_code,
+        "pair_code_expires_at": _iso(row.pair_code_expires_at),
     }
 
 
@@ -83,9 +88,10 @@ def request_connect(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID 
     orgs.ensure_active(session=session, org_id=org_id)
     row = get_for_update(session=session, org_id=org_id)
     row.enabled = True
+    row.pair_phone, row.pair_code, row.pair_code_expires_at = None, None, None  # a QR, not a code
     if row.status in (SessionStatus.disconnected.value, SessionStatus.error.value):
         row.status, row.retry_count, row.connection_error = SessionStatus.connecting.value, 0, None
-        row.connection_error_code = None
+        row.connection_error_code, row.next_retry_at = None, None
     return _command(session, row, "connect", actor_id, ip_address)
 
 
@@ -107,7 +113,11 @@ def request_logout(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID |
     orgs.ensure_active(session=session, org_id=org_id)
     row = get_for_update(session=session, org_id=org_id)
     # A cleared whatsapp_id is the durable mark of a logout: an owner that misses the command
-    # still sees it when it notices the session was disabled.
+    # still sees it when it notices the session was disabled. unlink_jid keeps the device until an
+    # engine has unlinked it, even if its socket was down at the time.
+    if row.whatsapp_id:
+        row.unlink_jid = row.whatsapp_id
+    row.pair_phone, row.pair_code, row.pair_code_expires_at, row.next_retry_at = None, None, None, None
     row.enabled, row.whatsapp_id, row.qr_code, row.qr_expires_at = False, None, None, None
     row.phone_number, row.display_name = None, None
     row.status, row.retry_count, row.connection_error = SessionStatus.disconnected.value, 0, None
@@ -122,14 +132,37 @@ def request_stop(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | N
     orgs.ensure_active(session=session, org_id=org_id)
     row = get_for_update(session=session, org_id=org_id)
     row.enabled, row.qr_code, row.qr_expires_at = False, None, None
+    row.pair_phone, row.pair_code, row.pair_code_expires_at, row.next_retry_at = None, None, None, None
     row.status, row.connection_error, row.connection_error_code = SessionStatus.disconnected.value, None, None
     row.last_disconnected_at = utcnow()
     return _command(session, row, "stop", actor_id, ip_address)
 
 
+def request_pair_code(*, session: Session, org_id: uuid.UUID, phone: str, actor_id: uuid.UUID | None,
+                      ip_address: str | None = None) -> WhatsAppSession:
+    """Ask the engine for a linking code for this number (pairing without a QR); a linked device is replaced."""
+    orgs.ensure_active(session=session, org_id=org_id)
+    e164 = phones.normalize_phone(phone)
+    row = get_for_update(session=session, org_id=org_id)
+    if row.status == SessionStatus.connected.value:
+        raise Conflict("WhatsApp is already connected for this organisation; disconnect it first",
+                       code="already_connected")
+    if row.whatsapp_id:  # a new device replaces the stored one, which an engine unlinks
+        row.unlink_jid, row.whatsapp_id, row.phone_number, row.display_name = row.whatsapp_id, None, None, None
+    row.enabled, row.pair_phone, row.pair_code, row.pair_code_expires_at = True, e164, None, None
+    row.connection_error, row.connection_error_code, row.retry_count, row.next_retry_at = None, None, 0, None
+    if row.status != SessionStatus.qr_pending.value:
+        row.status = SessionStatus.connecting.value
+    return _command(session, row, "pair_code", actor_id, ip_address)
+
+
+def wanted_up():
+    """The condition of a session that should be up: enabled by its owner, and its organisation not suspended."""
+    return WhatsAppSession.enabled.is_(True) & Organization.suspended_at.is_(None)
+
+
 def enabled_org_ids(*, session: Session) -> list[uuid.UUID]:
-    """Organisations whose session should be up (the engine's to-do list); a suspended one's is not."""
-    query = (select(WhatsAppSession.org_id)
-             .join(Organization, Organization.id == WhatsAppSession.org_id)
-             .where(WhatsAppSession.enabled.is_(True), Organization.suspended_at.is_(None)))
+    """Organisations whose session should be up; a suspended one's is not."""
+    query = (select(WhatsAppSession.org_id).join(Organization, Organization.id == WhatsAppSession.org_id)
+             .where(wanted_up()))
     return list(session.exec(query))

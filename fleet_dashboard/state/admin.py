@@ -32,6 +32,12 @@ def _numbers(o: dict[str, Any]) -> dict[str, str]:
             "failure_rate": f"{o['failure_rate'] * 100:.0f}%", "queue_depth": str(o["queue_depth"])}
 
 
+def _reason(event: dict[str, Any]) -> dict[str, str]:
+    """A session's new reason (down, or degraded while connected) replaces the row's last error at once."""
+    code = event.get("connection_error_code")
+    return {"last_error": short(failure(code, event.get("connection_error")), 120)} if code else {}
+
+
 class AdminState(AuthState):
     """Only a super_admin gets rows; anyone else gets the 403 page and an audit row."""
 
@@ -44,6 +50,8 @@ class AdminState(AuthState):
     page_no: int = 1
     page_count: int = 1
     org_total: int = 0
+    # Engine processes with a recent heartbeat (the web tier never hosts one).
+    engines: list[dict[str, str]] = []
     _watch_gen: int = 0
     _counted_at: float = 0.0
     _dirty_rows: bool = False
@@ -78,6 +86,7 @@ class AdminState(AuthState):
                                       descending=self.sort_desc, page=self.page_no)
             if chart:
                 self.chart = overview.messages_per_day(session=session)
+            self.engines = overview.engine_rows(session=session)
         self.org_rows = [org_row(o) for o in found.rows]
         self.page_no, self.page_count, self.org_total = found.page, found.pages, found.total
         self._counted_at, self._dirty_rows, self._dirty_chart = time.monotonic(), False, False
@@ -182,7 +191,8 @@ class AdminState(AuthState):
             statuses = {e["org_id"]: e for e in batch if e.get("type") == "session.status" and e["org_id"] in shown}
             if statuses:
                 state.org_rows = [{**row, "status": statuses[row["id"]].get("status") or row["status"],
-                                   "phone": statuses[row["id"]].get("phone_number") or row["phone"]}
+                                   "phone": statuses[row["id"]].get("phone_number") or row["phone"],
+                                   **_reason(statuses[row["id"]])}
                                   if row["id"] in statuses else row for row in state.org_rows]
             messages = [e for e in batch if e.get("type") == "message.status"]
             if messages:

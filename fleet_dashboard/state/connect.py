@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from fleet_dashboard.state import live
 from fleet_dashboard.state.auth import AuthState, guarded
 
 ROUTE_IDS = (routes.HOME, routes.CONNECT)
+ENGINE_CHECK_SECONDS = 10.0
 
 
 def _seconds_until(iso: str | None) -> int:
@@ -42,6 +44,17 @@ class ConnectState(AuthState):
     _qr_expires_at: str = ""
     _watch_gen: int = 0
     _live_org_id: str = ""
+    # Linking by phone number: the form, the code WhatsApp gave, and its countdown.
+    show_pair_form: bool = False
+    pair_requested: bool = False
+    pair_phone: str = ""
+    pair_code: str = ""
+    pair_seconds_left: int = 0
+    _pair_expires_at: str = ""
+    next_retry_at: str = ""
+    # No engine process has a recent heartbeat: every session is down until one is back.
+    engine_down: bool = False
+    _engine_checked: float = 0.0
 
     def _show(self, view: dict[str, Any]) -> None:
         self.status = view.get("status") or "disconnected"
@@ -59,10 +72,32 @@ class ConnectState(AuthState):
             self.qr_version += 1
         self._qr_expires_at = view.get("qr_expires_at") or ""
         self.qr_seconds_left = _seconds_until(self._qr_expires_at) if code else 0
+        self._show_pairing(view)
+
+    def _show_pairing(self, view: dict[str, Any]) -> None:
+        self.pair_code = (view.get("pair_code") or "") if self.status == "qr_pending" else ""
+        self.pair_phone = view.get("pair_phone") or self.pair_phone
+        self._pair_expires_at = view.get("pair_code_expires_at") or ""
+        self.pair_seconds_left = _seconds_until(self._pair_expires_at) if self.pair_code else 0
+        self.next_retry_at = view.get("next_retry_at") or ""
+        if self.pair_code or view.get("connection_error_code") or self.status in ("connected", "disconnected"):
+            self.pair_requested = False
+        if self.pair_code:
+            self.show_pair_form = False
+
+    def _check_engines(self) -> None:
+        """Whether any engine process is alive, from the heartbeats (the web tier never hosts one)."""
+        from fleet_dashboard.services import engines
+        from fleet_dashboard.settings import get_settings
+
+        self._engine_checked = time.monotonic()
+        with session_scope() as session:
+            self.engine_down = not engines.alive(session=session, stale_seconds=get_settings().engine_stale_seconds)
 
     def _read(self, org_id: Any) -> None:
         with session_scope() as session:
             self._show(sessions.get_status(session=session, org_id=org_id))
+        self._check_engines()
 
     @rx.event
     @guarded
@@ -84,10 +119,14 @@ class ConnectState(AuthState):
                 state._show(event)
             if state._qr_code:
                 state.qr_seconds_left = _seconds_until(state._qr_expires_at)
+            if state.pair_code:
+                state.pair_seconds_left = _seconds_until(state._pair_expires_at)
+            if not batch and time.monotonic() - state._engine_checked > ENGINE_CHECK_SECONDS:
+                state._check_engines()
 
         await live.follow(self, gen_attr="_watch_gen", route_ids=ROUTE_IDS, org_id=org_id,
                           types=("session.status",), apply=apply,
-                          tick=lambda s: 1.0 if s._qr_code else 5.0, resync=lambda s: s._read(org_id))
+                          tick=lambda s: 1.0 if s._qr_code or s.pair_code else 5.0, resync=lambda s: s._read(org_id))
 
     def _request(self, action: str, request) -> None:
         ctx = self._authorize(action, manage=True)
@@ -112,3 +151,22 @@ class ConnectState(AuthState):
     def disconnect(self):
         """Log the device out, after the confirmation dialog."""
         self._request("disconnect", sessions.request_logout)
+
+    @rx.event
+    @guarded
+    def toggle_pair_form(self):
+        """Show or hide the "link with a phone number" form."""
+        self._authorize("pair_code", manage=True)
+        self.show_pair_form = not self.show_pair_form
+
+    @rx.event
+    @guarded
+    def request_pair_code(self, form_data: dict):
+        """Ask the engine for a linking code for the number typed ("احصل على رمز الربط")."""
+        ctx = self._authorize("pair_code", manage=True)
+        phone = str((form_data or {}).get("phone") or "")[:64]
+        with session_scope() as session:
+            row = sessions.request_pair_code(session=session, org_id=ctx.org_id, phone=phone, actor_id=ctx.user_id,
+                                             ip_address=self._client_ip())
+            self._show(sessions.status_view(row))
+        self.pair_requested = True

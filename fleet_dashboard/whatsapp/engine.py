@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import socket
 import uuid
 from collections import defaultdict
@@ -14,19 +15,20 @@ from sqlalchemy import update
 
 from fleet_dashboard.db import database_url, libpq_url, session_scope
 from fleet_dashboard.models import WhatsAppSession
+from fleet_dashboard.services import engines
 from fleet_dashboard.services.errors import NotConnected
-from fleet_dashboard.services.sessions import enabled_org_ids
+from fleet_dashboard.settings import get_settings
 from fleet_dashboard.whatsapp import session_store as store
-from fleet_dashboard.whatsapp.gateway import GatewayFactory, Inbound, Receipt, make_factory
+from fleet_dashboard.whatsapp.gateway import GatewayFactory, Inbound, Receipt, SendFailed, SendUnknown, make_factory
 from fleet_dashboard.whatsapp.leases import Leases
 from fleet_dashboard.whatsapp.supervisor import STOP_TIMEOUT, Supervisor
 
 log = logging.getLogger(__name__)
 
 
-def _enabled() -> set[uuid.UUID]:
+def _candidates(org_id: uuid.UUID | None = None) -> set[uuid.UUID]:
     with session_scope() as session:
-        return set(enabled_org_ids(session=session))
+        return set(engines.engine_candidates(session=session, org_id=org_id))
 
 
 def _mark_stopped(org_ids: list[uuid.UUID]) -> None:
@@ -37,17 +39,21 @@ def _mark_stopped(org_ids: list[uuid.UUID]) -> None:
                                WhatsAppSession.status.in_(("connected", "connecting", "qr_pending")))
                         .values(status="disconnected", connection_error="engine stopped",
                                 connection_error_code="engine_stopped", qr_code=None,
-                                qr_expires_at=None))
+                                qr_expires_at=None, pair_code=None, pair_code_expires_at=None))
 
 
 class Engine:
     """Use `owned_org_ids`, `is_connected` and `send_text`; everything else is the engine's business."""
 
     def __init__(self, factory: GatewayFactory | None = None, *, reconcile_seconds: float = 2.0,
-                 engine_id: str | None = None):
+                 engine_id: str | None = None, capacity: int | None = None):
         self.factory = factory or make_factory()
         self.reconcile_seconds = reconcile_seconds
         self.engine_id = engine_id or f"{socket.gethostname()}:{os.getpid()}"
+        # At most this many organisations (a shard): one abort of the library takes down no more.
+        self.capacity = capacity or get_settings().engine_shard_size
+        # Set when too many library threads are stuck: the process should exit and be started afresh.
+        self.recycle = asyncio.Event()
         self.leases: Leases | None = None
         self._sups: dict[uuid.UUID, Supervisor] = {}
         self._own_lock = asyncio.Lock()
@@ -81,7 +87,14 @@ class Engine:
         gateway = sup.gateway
         if gateway is None or not sup.connected:  # dropped while we waited for our slot
             raise NotConnected("WhatsApp is not connected for this organisation")
-        return await gateway.send_text(phone, text)
+        try:
+            wid = await gateway.send_text(phone, text)
+        except (SendFailed, SendUnknown):
+            if sup.connected:
+                sup.note_send(False)
+            raise
+        sup.note_send(True)
+        return wid
 
     # Life cycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -117,6 +130,8 @@ class Engine:
         if owned:
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(_mark_stopped, owned)
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(_engine_stopped, self.engine_id)
         while not self._traffic.empty():
             await asyncio.sleep(0.05)
         for task in self._tasks:
@@ -143,16 +158,41 @@ class Engine:
             log.error("the lease connection was lost: dropping every session before re-taking locks")
             await self._drop_all()
             await self.leases.open()
-        enabled = await asyncio.to_thread(_enabled)
+        wanted = await asyncio.to_thread(_candidates)
         async with self._own_lock:
             for org_id, sup in list(self._sups.items()):
-                if org_id not in enabled and sup.stop_mode is None:
+                if org_id not in wanted and sup.stop_mode is None and sup.state != "unlinking":
+                    if await asyncio.to_thread(_candidates, org_id):
+                        continue  # wanted again since we read the list
                     row = await asyncio.to_thread(store.load, org_id)
                     # A cleared device id is how a logout request is recorded.
                     sup.request_stop("logout" if row is None or not row.whatsapp_id else "stop")
-            won = await self.leases.try_acquire(enabled - set(self._sups))
+            free = list(wanted - set(self._sups))
+            random.shuffle(free)  # engines that start together spread the organisations between them
+            room = max(0, self.capacity - len(self._sups))
+            won = await self.leases.try_acquire(free[:room])
             for org_id in won:
                 self._start_supervisor(org_id)
+        await self._heartbeat()
+        if self.factory.stuck_threads() >= get_settings().engine_max_stuck_threads and not self.recycle.is_set():
+            log.warning("%d library threads are stuck; this engine will restart", self.factory.stuck_threads())
+            self.recycle.set()
+
+    async def _heartbeat(self) -> None:
+        """Tell the database (and so the web tier) that this engine is alive, and what it holds."""
+        owned = list(self._sups.values())
+
+        def write() -> None:
+            with session_scope() as session:
+                engines.beat(session=session, engine_id=self.engine_id, hostname=socket.gethostname(),
+                             pid=os.getpid(), backend=self.factory.name, capacity=self.capacity, owned=len(owned),
+                             connected=sum(1 for s in owned if s.connected),
+                             stuck_threads=self.factory.stuck_threads())
+
+        try:
+            await asyncio.to_thread(write)
+        except Exception as exc:
+            log.warning("engine heartbeat failed: %s", exc)
 
     async def _reconcile_loop(self) -> None:
         while True:
@@ -211,16 +251,19 @@ class Engine:
                     log.exception("session command %r failed", cmd)
 
     async def handle_command(self, org_id: uuid.UUID, action: str) -> None:
-        """Act on a user's request: owners stop or retry; anyone may take a free organisation."""
+        """Act on a user's request: owners stop, retry or ask for a code; anyone with room takes a free one."""
         async with self._own_lock:
             sup = self._sups.get(org_id)
-            if action in ("connect", "retry"):
-                # A connect reaching a running supervisor only wakes one that gave up; a retry
-                # also skips the current backoff wait.
+            if action in ("connect", "retry", "pair_code"):
+                # A connect reaching a running supervisor only wakes one that is waiting; a retry also
+                # skips the current backoff wait, or starts a new pairing.
                 if sup is not None and sup.stop_mode is None:
-                    if action == "retry" or sup.state == "error":
+                    if action == "pair_code":
+                        sup.request_pair()
+                    elif action == "retry" or sup.state in ("error", "backoff"):
                         sup.retry()
-                elif sup is None and self.leases is not None and await self.leases.try_acquire({org_id}):
+                elif (sup is None and self.leases is not None and len(self._sups) < self.capacity
+                      and await self.leases.try_acquire({org_id})):
                     self._start_supervisor(org_id)
             elif action in ("logout", "stop") and sup is not None:
                 sup.request_stop(action)
@@ -238,6 +281,11 @@ class Engine:
                 await asyncio.to_thread(_write_traffic, items)
             except Exception:
                 log.exception("could not record %d receipts or inbound messages", len(items))
+
+
+def _engine_stopped(engine_id: str) -> None:
+    with session_scope() as session:
+        engines.mark_stopped(session=session, engine_id=engine_id)
 
 
 def _write_traffic(items: list[tuple[uuid.UUID, Receipt | Inbound]]) -> None:

@@ -8,15 +8,36 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet_dashboard.services.errors import OutcomeUnknown
+
 ReceiptKind = Literal["delivered", "read"]
 
 
 @dataclass(frozen=True, slots=True)
 class QRCodes:
-    """Codes to show for pairing; the first is current and is valid for `ttl_seconds`."""
+    """Codes to show for pairing; the first is current and is valid for `ttl_seconds`.
+
+    `window_seconds` is how long the whole pairing stays open from now (0 when the backend sets no
+    limit); the supervisor ends a pairing nobody completed shortly after it."""
 
     codes: tuple[str, ...]
     ttl_seconds: float
+    window_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PairingCode:
+    """The 8-character code to type on the phone (Linked devices > Link with phone number)."""
+
+    code: str
+    expires_in_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class PairingEnded:
+    """The pairing window closed without a scan or a code entered (or the phone refused it)."""
+
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +63,29 @@ class Disconnected:
     """The socket went down; the device is still paired, so a reconnect may resume it."""
 
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnecting:
+    """The socket dropped and the library reconnects by itself; sends wait until Connected again."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """WhatsApp ended this connection for good (another client took over, client outdated): no retry."""
+
+    code: str  # a models.SessionReason
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class HealthChanged:
+    """Connected but not healthy (keep-alive pings unanswered), or healthy again when `code` is None."""
+
+    code: str | None
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +120,14 @@ class TemporaryBan:
     expires_seconds: float = 0.0
 
 
-GatewayEvent = QRCodes | Paired | Connected | Disconnected | LoggedOut | Receipt | Inbound | TemporaryBan
+GatewayEvent = (QRCodes | Paired | Connected | Disconnected | Reconnecting | Refused | HealthChanged | PairingEnded
+                | LoggedOut | Receipt | Inbound | TemporaryBan)
 EventSink = Callable[[GatewayEvent], None]
+
+
+def reason_of(exc: BaseException) -> str:
+    """An exception as a short reason to store and show."""
+    return (str(exc).strip() or type(exc).__name__)[:500]
 
 
 class GatewayError(Exception):
@@ -85,7 +135,12 @@ class GatewayError(Exception):
 
 
 class SendFailed(GatewayError):
-    """WhatsApp did not accept the message."""
+    """WhatsApp did not accept the message: nothing left, so a retry cannot send it twice."""
+
+
+class SendUnknown(GatewayError, OutcomeUnknown):
+    """The message may have reached WhatsApp (no answer in time, or the socket fell mid-send): never resend it
+    automatically."""
 
 
 class Gateway(abc.ABC):
@@ -115,6 +170,10 @@ class Gateway(abc.ABC):
     async def is_on_whatsapp(self, phone: str) -> bool:
         """Whether the E.164 number has a WhatsApp account."""
 
+    async def pair_phone(self, phone: str) -> PairingCode:
+        """During a pairing (started with resume_jid=None): a code to link the phone with that number."""
+        raise GatewayError("this gateway cannot link by phone number")
+
 
 class GatewayFactory(abc.ABC):
     """Makes gateways for the engine and runs whatever process-wide work the backend needs."""
@@ -127,6 +186,17 @@ class GatewayFactory(abc.ABC):
 
     def release(self, org_id: uuid.UUID) -> None:  # noqa: B027 - optional hook
         """The engine no longer owns this organisation."""
+
+    async def device_exists(self, jid: str) -> bool:
+        """Whether the backend still stores this paired device, so resuming it is safe."""
+        return True
+
+    async def forget_device(self, jid: str) -> None:  # noqa: B027 - optional hook
+        """Drop a device's stored keys when WhatsApp could not be told to unlink it."""
+
+    def stuck_threads(self) -> int:
+        """Library threads that will never return (for the heartbeat; the process recycles past a limit)."""
+        return 0
 
     async def run(self) -> None:  # noqa: B027 - optional hook
         """Process-wide background work for the engine's life (cancelled on stop)."""
@@ -144,6 +214,6 @@ def make_factory(backend: str | None = None) -> GatewayFactory:
         from fleet_dashboard.whatsapp.simulator import SimulatorFactory
 
         return SimulatorFactory()
-    from fleet_dashboard.whatsapp.neonize_adapter import NeonizeFactory
+    from fleet_dashboard.whatsapp.neonize_factory import NeonizeFactory
 
     return NeonizeFactory()

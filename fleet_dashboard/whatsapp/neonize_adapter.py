@@ -1,95 +1,74 @@
-"""The real WhatsApp gateway on neonize (whatsmeow); the only module that imports neonize.
+"""The real WhatsApp gateway on neonize (whatsmeow); with neonize_events.py and neonize_factory.py, the only code
+that imports neonize.
 
-Auth state lives in the app's database: one whatsmeow store, one device per organisation, resumed by
-its stored jid. neonize leaks a PostgreSQL pool per connect(); see store_connections for how the
-adapter keeps open connections bounded anyway (a child process per organisation would too, at ~70 MB
-each).
+Auth state lives in the app's database: one whatsmeow store, one device per organisation, resumed by its
+stored jid (checked first: resuming a device whatsmeow deleted crashes the library). Every call into the
+library goes through the process's LibraryGate (library_gate.py), which keeps starts and stops from
+overlapping other calls. neonize leaks a PostgreSQL pool per connect(); store_connections keeps open
+connections bounded anyway. Only engine processes load this module (docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import itertools
 import logging
 import threading
 import uuid
+from typing import TYPE_CHECKING
 
 from neonize._binder import func_callback_bytes, func_callback_bytes2, func_string, gocode
 from neonize.aioze import events as neonize_events
 from neonize.aioze.client import NewAClient
-from neonize.aioze.events import (
-    ClientOutdatedEv,
-    ConnectedEv,
-    ConnectFailureEv,
-    DisconnectedEv,
-    LoggedOutEv,
-    MessageEv,
-    PairStatusEv,
-    QREv,
-    ReceiptEv,
-    StreamErrorEv,
-    StreamReplacedEv,
-    TemporaryBanEv,
-)
-from neonize.proto.Neonize_pb2 import JID
+from neonize.proto import Neonize_pb2 as pb
 from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DeviceProps
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as WAMessage
 from neonize.utils.enum import LogLevel
 from neonize.utils.log import log as neonize_log
 from neonize.utils.log import log_whatsmeow
 
+from fleet_dashboard.whatsapp import store_connections
 from fleet_dashboard.whatsapp.gateway import (
-    Connected,
     Disconnected,
     EventSink,
     Gateway,
     GatewayError,
-    GatewayFactory,
     Inbound,
     LoggedOut,
-    Paired,
-    QRCodes,
+    PairingCode,
     Receipt,
+    Reconnecting,
+    Refused,
     SendFailed,
-    TemporaryBan,
+    SendUnknown,
+    reason_of,
 )
-from fleet_dashboard.whatsapp.store_connections import APP_PREFIX, store_dsn, terminate, terminate_strays
+from fleet_dashboard.whatsapp.library_gate import SHARED_HOLD_SECONDS
+from fleet_dashboard.whatsapp.neonize_events import NeonizeEvents, jid_from_str
+from fleet_dashboard.whatsapp.store_connections import APP_PREFIX
+
+if TYPE_CHECKING:
+    from fleet_dashboard.whatsapp.neonize_factory import NeonizeFactory
 
 log = logging.getLogger(__name__)
 CALL_TIMEOUT = 30.0
 STOP_TIMEOUT = 8.0
-FIRST_QR_SECONDS, NEXT_QR_SECONDS = 60.0, 20.0  # whatsmeow's QR channel timings
-
-
-def _enum(message, field: str):
-    return message.DESCRIPTOR.fields_by_name[field].enum_type
-
-
-RECEIPT_KINDS = {_enum(ReceiptEv, "Type").values_by_name[name].number: kind
-                 for name, kind in (("DELIVERED", "delivered"), ("READ", "read"))}
-PAIR_SUCCESS = _enum(PairStatusEv, "Status").values_by_name["SUCCESS"].number
+STOP_TRIES = 3
+# Stop() disconnects first and deletes its map entries after: hold the gate that long (a closed socket is quick).
+STOP_HOLD_SECONDS = 2.0
+# How long pair_phone waits for the pairing socket (the first QR code says it is up).
+PAIRING_READY_SECONDS = 20.0
+# whatsmeow's errors that come after the message left: WhatsApp may have it.
+AMBIGUOUS_SEND_ERRORS = ("timed out waiting for message send response", "disconnected before message send",
+                         "context deadline exceeded", "context canceled")
+PAIR_CLIENT_CHROME, PAIR_DISPLAY = 1, "Chrome (Linux)"  # the server accepts common "Browser (OS)" names only
 _attempts = itertools.count(1)
 
 
-def jid_to_str(jid: JID) -> str:
-    """`user:device@server`, the form stored in whatsapp_sessions.whatsapp_id."""
-    device = f":{jid.Device}" if jid.Device else ""
-    return f"{jid.User}{device}@{jid.Server}"
 
-
-def jid_from_str(text: str) -> JID:
-    """The JID proto of a stored `user:device@server`."""
-    user, _, server = text.partition("@")
-    user, _, device = user.partition(":")
-    return JID(User=user, Device=int(device or 0), Server=server or "s.whatsapp.net", RawAgent=0,
-               Integrator=0, IsEmpty=False)
-
-
-def _reason(exc: BaseException) -> str:
-    return (str(exc).strip() or type(exc).__name__)[:500]
-
-
-class NeonizeGateway(Gateway):
+class NeonizeGateway(NeonizeEvents, Gateway):
     """One organisation's whatsmeow client; its connect runs on its own thread, never on the loop."""
 
     def __init__(self, org_id: uuid.UUID, sink: EventSink, factory: NeonizeFactory):
@@ -100,60 +79,60 @@ class NeonizeGateway(Gateway):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.jid: str | None = None
         self.connected = False
+        self.paired = False  # a linked device (resumed or just paired): whatsmeow reconnects it by itself
         self._qr_count = 0
+        self._qr_started: float | None = None
         self._last_qr: str | None = None
         self._thread: threading.Thread | None = None
         self._stopping = False
+        # The connect thread may still wait for its turn at the gate when a stop comes: then it never enters Go.
+        self._enter_lock = threading.Lock()
+        self._entered = False
+        self._returned = threading.Event()  # Neonize() returned; Go still holds the client in its maps
+        self._start_hold = None
+        self._socket_up: asyncio.Event | None = None
+        self.end_reason = ""  # why Neonize() returned, once it has
 
     async def start(self, *, resume_jid: str | None) -> None:
         self.loop = asyncio.get_running_loop()
+        self._socket_up = asyncio.Event()
         # neonize dispatches every callback to this module-level loop.
         neonize_events.event_global_loop = self.loop
         await self.factory.prepare_store()
-        dsn = store_dsn(self.factory.database_url, self.app_name)
-        client = NewAClient(dsn, uuid=f"{self.org_id.hex}-{self.app_name}", new_device=resume_jid is None)
+        client = NewAClient(self.factory.dsn(self.app_name), uuid=f"{self.org_id.hex}-{self.app_name}",
+                            new_device=resume_jid is None)
+        # A Stop from the garbage collector would write Go's client maps outside the gate: we stop it ourselves.
+        client._stop_finalizer.detach()
         if resume_jid:
             client.jid = jid_from_str(resume_jid)  # keep our uuid: jid.User may be shared by two orgs
-            self.jid = resume_jid
+            self.jid, self.paired = resume_jid, True
         self.client = client
-        self._register(client)
-        self.factory.live[self.org_id] = self
-        if self.factory.dial:
-            self._thread = threading.Thread(target=self._connect_blocking, name=f"wa-{self.app_name}",
-                                            daemon=True)
-            self._thread.start()
-
-    def _register(self, client: NewAClient) -> None:
-        """Wire neonize's callbacks to the sink; handler errors are logged, neonize would drop them."""
-        for event_type, handler in ((QREv, self._on_qr_event), (PairStatusEv, self._on_pair),
-                                    (ConnectedEv, self._on_connected), (DisconnectedEv, self._on_disconnected),
-                                    (LoggedOutEv, self._on_logged_out), (ReceiptEv, self._on_receipt),
-                                    (MessageEv, self._on_message), (TemporaryBanEv, self._on_ban),
-                                    (ConnectFailureEv, self._on_connect_failure),
-                                    (StreamErrorEv, self._on_stream_error),
-                                    (StreamReplacedEv, self._on_replaced), (ClientOutdatedEv, self._on_outdated)):
+        for event_type, handler in self.subscriptions():
             client.event(event_type)(self._guarded(handler))
         client.qr(self._guarded(self._on_qr_code))
+        self.factory.live[self.org_id] = self
+        if self.factory.dial:
+            self._thread = threading.Thread(target=self._connect_blocking, name=f"wa-{self.app_name}", daemon=True)
+            self._thread.start()
 
-    def _guarded(self, handler):
-        async def run(_client, payload):
-            try:
-                handler(payload)
-            except Exception:
-                log.exception("neonize %s handler failed for %s", handler.__name__, self.org_id)
-
-        return run
-
+    # The connect thread -------------------------------------------------------------------------
     def _connect_blocking(self) -> None:
         """neonize's connect() without its asyncio task, whose cancel runs a blocking Stop on the loop."""
         client = self.client
         subscribed = bytearray(client.event.list_func)
         props = DeviceProps(os="Fleet Dashboard", platformType=DeviceProps.SAFARI).SerializeToString()
         jid = client.jid.SerializeToString() if client.jid else b""
-        refs = (func_string(client._NewAClient__onQr), func_string(client._NewAClient__onLoginStatus),
-                func_callback_bytes(client.event.execute), func_callback_bytes2(log_whatsmeow),
+        refs = (func_string(self._qr_from_go), func_string(self._status_from_go),
+                func_callback_bytes(self._event_from_go), func_callback_bytes2(log_whatsmeow),
                 (ctypes.c_char * len(subscribed)).from_buffer(subscribed))
         self._refs = (refs, subscribed)  # ctypes callbacks must outlive the Go call
+        # Neonize() writes Go's client maps in its first moments, then blocks for the session's life.
+        self._start_hold = self.factory.gate.hold(exclusive=True, max_seconds=self.factory.start_hold_seconds)
+        with self._enter_lock:
+            if self._stopping:  # stopped while waiting: nothing in Go to start, or to stop later
+                self._start_hold.release()
+                return
+            self._entered = True
         error = ""
         try:
             result = gocode.Neonize(client.name.encode(), client.uuid, jid, len(jid), int(client.new_device),
@@ -163,209 +142,159 @@ class NeonizeGateway(Gateway):
                 raw = result if isinstance(result, bytes) else ctypes.string_at(result)
                 error = raw.decode(errors="replace")
         except Exception as exc:
-            error = _reason(exc)
+            error = reason_of(exc)
+        finally:
+            self._returned.set()
+            self._start_hold.release()
         # Neonize() has returned: this attempt's pool is now unused, so its connections can go.
         try:
-            terminate(self.factory.database_url, self.app_name)
+            store_connections.terminate(self.factory.database_url, self.app_name)
         except Exception:
             log.exception("could not close the connections of %s", self.app_name)
-        if not self._stopping and self.loop is not None and not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(self._emit, Disconnected(reason=error or "connection closed"))
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self._connect_ended, error)
+
+    def _connect_ended(self, error: str) -> None:
+        self.end_reason = error or "connection closed"
+        self._pairing_socket_up()
+        self._emit(Disconnected(reason=self.end_reason))
+
+    def _pairing_socket_up(self) -> None:
+        if self._socket_up is not None:
+            self._socket_up.set()
+
+    def _registered(self) -> None:
+        """Any callback means Go has registered the client: the start no longer needs the gate."""
+        if self._start_hold is not None:
+            self._start_hold.release()
+
+    def _qr_from_go(self, uuid_ptr, code_ptr) -> None:
+        self._registered()
+        self.client._NewAClient__onQr(uuid_ptr, code_ptr)
+
+    def _event_from_go(self, uuid_ptr, data, size, code) -> None:
+        self._registered()
+        self.client.event.execute(uuid_ptr, data, size, code)
+
+    def _status_from_go(self, _uuid_ptr, status_ptr) -> None:
+        status = ctypes.string_at(status_ptr).decode(errors="replace")
+        self._registered()
+        # Right after this returns, Neonize() reads its client maps (then, unless the pairing succeeded,
+        # spins forever in FetchMe): keep writers out meanwhile. The hold ends by itself.
+        self.factory.gate.hold(exclusive=False, max_seconds=0.3)
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self._on_login_status, status)
 
     def _emit(self, event) -> None:
-        if isinstance(event, Disconnected | LoggedOut):
+        if isinstance(event, Disconnected | LoggedOut | Reconnecting | Refused):
             self.connected = False
-        if not self._stopping or isinstance(event, Receipt | Inbound):
+        # A LoggedOut still counts while stopping: whatsmeow has deleted the device, the row must forget it.
+        if not self._stopping or isinstance(event, Receipt | Inbound | LoggedOut):
             self.sink(event)
 
-    # neonize events -> gateway events -------------------------------------------------------------
-    def _on_qr_code(self, data: bytes) -> None:
-        self._qr(data.decode() if isinstance(data, bytes) else str(data))
-
-    def _on_qr_event(self, ev) -> None:
-        if ev.Codes:
-            self._qr(ev.Codes[0], tuple(ev.Codes))
-
-    def _qr(self, code: str, codes: tuple[str, ...] | None = None) -> None:
-        if code == self._last_qr:
-            return
-        self._last_qr = code
-        self._qr_count += 1
-        ttl = FIRST_QR_SECONDS if self._qr_count == 1 else NEXT_QR_SECONDS
-        self._emit(QRCodes(codes=codes or (code,), ttl_seconds=ttl))
-
-    def _on_pair(self, ev) -> None:
-        if ev.Status != PAIR_SUCCESS:
-            self._emit(Disconnected(reason=f"pairing failed: {ev.Error or 'unknown error'}"))
-            return
-        self.jid = jid_to_str(ev.ID)
-        self._emit(Paired(jid=self.jid, phone="+" + ev.ID.User, push_name=ev.BusinessName))
-
-    def _on_connected(self, _ev) -> None:
-        me = self.client.me if self.client is not None else None
-        jid = jid_to_str(me.JID) if me is not None and me.JID.User else (self.jid or "")
-        self.jid = jid or self.jid
-        self.connected = True
-        phone = "+" + jid.split("@")[0].split(":")[0] if jid else ""
-        self._emit(Connected(jid=jid, phone=phone, push_name=me.PushName if me is not None else ""))
-
-    def _on_disconnected(self, _ev) -> None:
-        self._emit(Disconnected(reason="connection to WhatsApp lost"))
-
-    def _on_logged_out(self, ev) -> None:
-        reason = _enum(LoggedOutEv, "Reason").values_by_number.get(ev.Reason)
-        self._emit(LoggedOut(reason=f"logged out from the phone ({reason.name if reason else ev.Reason})"))
-
-    def _on_connect_failure(self, ev) -> None:
-        enum = _enum(ConnectFailureEv, "Reason").values_by_number.get(ev.Reason)
-        name = enum.name if enum else str(ev.Reason)
-        if name in ("LOGGED_OUT", "MAIN_DEVICE_GONE"):
-            self._emit(LoggedOut(reason=f"logged out ({name})"))
-        elif name == "TEMP_BANNED":
-            self._emit(TemporaryBan(code=name))
-        else:
-            self._emit(Disconnected(reason=f"WhatsApp refused the connection: {name} {ev.Message}".strip()))
-
-    def _on_stream_error(self, ev) -> None:
-        self._emit(Disconnected(reason=f"stream error {ev.Code}"))
-
-    def _on_replaced(self, _ev) -> None:
-        self._emit(Disconnected(reason="another client took over this device's connection"))
-
-    def _on_outdated(self, _ev) -> None:
-        self._emit(Disconnected(reason="WhatsApp says this client version is outdated"))
-
-    def _on_ban(self, ev) -> None:
-        code = _enum(TemporaryBanEv, "Code").values_by_number.get(ev.Code)
-        self._emit(TemporaryBan(code=code.name if code else str(ev.Code), expires_seconds=float(ev.Expire)))
-
-    def _on_receipt(self, ev) -> None:
-        kind = RECEIPT_KINDS.get(ev.Type)
-        if kind and ev.MessageIDs:
-            self._emit(Receipt(message_ids=tuple(ev.MessageIDs), kind=kind))
-
-    def _on_message(self, ev) -> None:
-        source = ev.Info.MessageSource
-        if source.IsFromMe or source.IsGroup:
-            return
-        text = ev.Message.conversation or ev.Message.extendedTextMessage.text
-        sender = next((j for j in (source.Sender, source.SenderAlt) if j.Server == "s.whatsapp.net"), None)
-        if text and sender is not None and sender.User:
-            self._emit(Inbound(sender="+" + sender.User, text=text, message_id=ev.Info.ID))
-
-    # calls -----------------------------------------------------------------------------------------
-    async def _call(self, coro, timeout: float = CALL_TIMEOUT):
+    # Calls --------------------------------------------------------------------------------------
+    async def _call(self, make_coro, timeout: float | None = None, *, exclusive: bool = False,
+                    priority: bool = False):
         if self.client is None:
             raise GatewayError("not started")
-        try:
-            return await asyncio.wait_for(coro, timeout)
-        except TimeoutError as exc:
-            raise GatewayError(f"WhatsApp did not answer within {int(timeout)} s") from exc
+        hold = STOP_HOLD_SECONDS if exclusive else SHARED_HOLD_SECONDS
+        async with self.factory.gate.held(exclusive=exclusive, priority=priority, max_seconds=hold):
+            return await asyncio.wait_for(make_coro(), timeout or CALL_TIMEOUT)
 
     async def stop(self) -> None:
-        self._stopping, self.connected = True, False
+        with self._enter_lock:
+            self._stopping, self.connected = True, False
+            entered = self._entered
         if self.factory.live.get(self.org_id) is self:
             del self.factory.live[self.org_id]
-        if self.client is None:
+        if self.client is None or self._thread is None or not entered:  # nothing in Go to stop
             return
-        if self._thread is None:  # never dialled: nothing in Go to stop, now or at garbage collection
-            self.client._stop_finalizer.detach()
+        if self._returned.is_set():
+            # The attempt is over (a failed dial), but Go keeps the client in its maps until a Stop: the
+            # factory does that when the gate allows, and nobody needs to wait for it.
+            self.factory.retire(self.client)
             return
-        # A Stop that lands before Go registered the client does nothing, so repeat it until the
-        # connect thread ends; that thread then closes its pool's connections itself.
+        # A live client (or one still starting): Stop it ahead of queued starts. A Stop that lands before Go
+        # registered the client does nothing, so repeat it (a few times) until the connect thread ends.
         deadline = self.loop.time() + STOP_TIMEOUT
-        while self._thread.is_alive() and self.loop.time() < deadline:
+        for _ in range(STOP_TRIES):
+            if not self._thread.is_alive() or self.loop.time() >= deadline:
+                break
             try:
-                await self._call(self.client.stop(), max(0.1, deadline - self.loop.time()))
+                await self._call(self.client.stop, max(0.1, deadline - self.loop.time()), exclusive=True,
+                                 priority=True)
             except Exception as exc:
-                log.warning("stopping the WhatsApp client of %s: %s", self.org_id, _reason(exc))
-            await asyncio.to_thread(self._thread.join, 0.2)
+                log.warning("stopping the WhatsApp client of %s: %s", self.org_id, reason_of(exc))
+            await asyncio.to_thread(self._thread.join, min(2.0, max(0.0, deadline - self.loop.time())))
         if self._thread.is_alive():
-            log.warning("the WhatsApp client of %s is still closing; its thread cleans up after it", self.org_id)
+            # The library never returns from a pairing that did not succeed: the thread is lost for good.
+            self.factory.stuck.add(self._thread)
+            log.warning("the WhatsApp client of %s left a thread the library never returns (%d stuck)",
+                        self.org_id, self.factory.stuck_threads())
             await self.factory.reap(self.app_name)
-        else:
-            # Go already forgot this client; a Stop from the garbage collector could land on the loop.
-            self.client._stop_finalizer.detach()
 
     async def logout(self) -> None:
-        if self.client is not None and self.connected:
-            try:
-                await self._call(self.client.logout())
-            finally:
-                await self.stop()
-        else:
+        """Unlink through WhatsApp (which needs the socket); raises when it is down."""
+        try:
+            if self.client is None or not self.connected:
+                raise GatewayError("not connected: WhatsApp could not be told to unlink the device")
+            await self._call(self.client.logout)
+        finally:
             await self.stop()
 
     async def send_text(self, phone: str, text: str) -> str:
         if not self.connected:
             raise SendFailed("not connected")
+        to = jid_from_str(phone.lstrip("+") + "@s.whatsapp.net")
+        # A Message, not a str: neonize would parse "@digits" in a str as mentions and look groups up.
+        message = WAMessage(conversation=text)
         try:
-            to = jid_from_str(phone.lstrip("+") + "@s.whatsapp.net")
-            response = await self._call(self.client.send_message(to, text))
+            response = await self._call(lambda: self.client.send_message(to, message))
+        except TimeoutError as exc:
+            raise SendUnknown(f"WhatsApp did not confirm the message within {CALL_TIMEOUT:g} s; "
+                              "it may have been delivered") from exc
         except Exception as exc:
-            raise SendFailed(_reason(exc)) from exc
+            reason = reason_of(exc)
+            if any(marker in reason for marker in AMBIGUOUS_SEND_ERRORS):
+                raise SendUnknown(reason) from exc
+            raise SendFailed(reason) from exc
         return response.ID
 
     async def is_on_whatsapp(self, phone: str) -> bool:
         if not self.connected:
             raise GatewayError("not connected")
-        answers = await self._call(self.client.is_on_whatsapp(phone.lstrip("+")))
+        answers = await self._call(lambda: self.client.is_on_whatsapp(phone.lstrip("+")))
         return bool(answers and answers[0].IsIn)
 
+    async def pair_phone(self, phone: str) -> PairingCode:
+        if self.client is None:
+            raise GatewayError("not started")
+        if self.paired:
+            raise GatewayError("this session already has a linked device")
+        # whatsmeow wants the pairing socket up first (the first QR code says so). If the dial failed, the
+        # call still goes through: the library then says why no code can come.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._socket_up.wait(), PAIRING_READY_SECONDS)
+        params = pb.PairPhoneParams(phone=phone.lstrip("+"), clientDisplayName=PAIR_DISPLAY,
+                                    clientType=PAIR_CLIENT_CHROME, showPushNotification=True).SerializeToString()
+        uuid_bytes = self.client.uuid
+        try:
+            raw = await self._call(lambda: asyncio.to_thread(gocode.PairPhone, uuid_bytes, params, len(params)))
+            answer = pb.PairPhoneReturnFunction.FromString(raw if isinstance(raw, bytes) else ctypes.string_at(raw))
+        except Exception as exc:
+            raise GatewayError(f"WhatsApp gave no linking code: {reason_of(exc)}") from exc
+        if answer.Error or not answer.Code:
+            why = answer.Error or "empty answer"
+            if self.end_reason:
+                why = f"{why} ({self.end_reason})"
+            raise GatewayError(f"WhatsApp gave no linking code: {why}")
+        return PairingCode(code=answer.Code, expires_in_seconds=self.pairing_seconds_left())
 
-class NeonizeFactory(GatewayFactory):
-    """Clients share one whatsmeow store in the app database, one device per organisation."""
-
-    name = "neonize"
-
-    def __init__(self, database_url: str | None = None, *, dial: bool = True, sweep_seconds: float = 30.0):
-        from fleet_dashboard.db import database_url as app_database_url
-        from fleet_dashboard.db import libpq_url
-
-        self.database_url = libpq_url(database_url or app_database_url())
-        self.dial = dial  # False builds clients that never connect: tests feed them events
-        self.sweep_seconds = sweep_seconds
-        self.live: dict[uuid.UUID, NeonizeGateway] = {}
-        self._prepared = False
-        self._prepare_lock: asyncio.Lock | None = None
-
-    def create(self, org_id: uuid.UUID, sink: EventSink) -> NeonizeGateway:
-        return NeonizeGateway(org_id, sink, self)
-
-    async def prepare_store(self) -> None:
-        """Create whatsmeow's tables once, before concurrent connects could race to create them."""
-        if self._prepared or not self.dial:
-            return
-        self._prepare_lock = self._prepare_lock or asyncio.Lock()
-        async with self._prepare_lock:
-            if self._prepared:
-                return
-            app_name = f"{APP_PREFIX}prepare"
-            dsn = store_dsn(self.database_url, app_name)
-            cb = func_callback_bytes2(log_whatsmeow)
-            await asyncio.wait_for(asyncio.to_thread(gocode.GetAllDevices, dsn.encode(), cb), CALL_TIMEOUT)
-            await self.reap(app_name)
-            self._prepared = True
-
-    async def reap(self, app_name: str) -> int:
-        """End the server backends a finished connect attempt left open."""
-        return await asyncio.to_thread(terminate, self.database_url, app_name)
-
-    async def close(self) -> None:
-        """End whatever this process's finished clients left open."""
-        await self.sweep()
-
-    async def sweep(self) -> int:
-        """Terminate this process's neonize connections that belong to no live client."""
-        live = [g.app_name for g in self.live.values()]
-        return await asyncio.to_thread(terminate_strays, self.database_url, live)
-
-    async def run(self) -> None:
-        """Now and then end strays of this process that belong to no live client."""
-        while True:
-            await asyncio.sleep(self.sweep_seconds)
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("sweeping neonize connections failed")
-
+    async def _pn_for_lid(self, lid):
+        if not self.connected:  # the store's LID map is only there for a linked, registered client
+            return None
+        try:
+            return await self._call(lambda: self.client.get_pn_from_lid(lid), 10.0)
+        except Exception as exc:
+            log.warning("no phone number for a LID sender of %s: %s", self.org_id, reason_of(exc))
+            return None

@@ -1,4 +1,5 @@
-"""Where the engine runs: inside the app as a lifespan task, or alone as `fleet-dashboard engine`."""
+"""Where the engine runs: its own process (`fleet-dashboard engine`, which `fleet-dashboard run` starts and
+restarts), never the web process, so an abort of the WhatsApp library cannot take the dashboard down."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from fleet_dashboard.whatsapp.engine import Engine
 
 log = logging.getLogger(__name__)
 EXECUTOR_THREADS = 64
-LIFESPAN_STOP_SECONDS = 4.5  # Reflex gives cancelled lifespan tasks 5 s to clean up
+# The exit code of an engine that restarts on purpose (too many stuck library threads): no backoff.
+RECYCLE_EXIT_CODE = 75
 
 _engine: Engine | None = None
 
@@ -69,31 +71,33 @@ async def start_with_retry(engine: Engine, stop: asyncio.Event | None = None) ->
     return False
 
 
-async def engine_lifespan() -> None:
-    """Run the engine for the web server's life (register with rx.App.register_lifespan_task)."""
-    if not get_settings().run_engine:
-        log.info("RUN_ENGINE is off: this process serves the web tier only")
-        return
-    use_big_executor(asyncio.get_running_loop())
-    engine = current_engine()
-    try:
-        await start_with_retry(engine)
-        await asyncio.Event().wait()
-    finally:
-        try:
-            await asyncio.wait_for(asyncio.shield(engine.stop()), LIFESPAN_STOP_SECONDS)
-        except (TimeoutError, asyncio.CancelledError):
-            log.warning("engine stop did not finish in time; locks go with the process")
+async def run_engine_forever(*, with_worker: bool | None = None, worker_config=None) -> int:
+    """The `fleet-dashboard engine` command: the engine and, beside it, the queue worker (only the socket's owner
+    sends), until SIGTERM or SIGINT; returns the process's exit code."""
+    from fleet_dashboard.worker.runtime import Worker
 
-
-async def run_engine_forever() -> None:
-    """The `fleet-dashboard engine` command: run until SIGTERM or SIGINT, then stop cleanly."""
     stop = standalone_loop()
     engine = current_engine()
-    log.info("WhatsApp engine %s starting (%s backend)", engine.engine_id, engine.factory.name)
+    with_worker = get_settings().run_worker if with_worker is None else with_worker
+    log.info("WhatsApp engine %s starting (%s backend, up to %d organisations)", engine.engine_id,
+             engine.factory.name, engine.capacity)
+    code = 0
     if await start_with_retry(engine, stop):
-        log.info("WhatsApp engine running")
-        await stop.wait()
+        log.info("WhatsApp engine running%s", " with the queue worker" if with_worker else "")
+        worker_stop = asyncio.Event()
+        worker = (asyncio.create_task(Worker(engine, config=worker_config).run(worker_stop)) if with_worker
+                  else None)
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(engine.recycle.wait())]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+        if engine.recycle.is_set() and not stop.is_set():
+            code = RECYCLE_EXIT_CODE
+        if worker is not None:
+            worker_stop.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(worker, 30)
     log.info("WhatsApp engine stopping")
     await engine.stop()
     log.info("WhatsApp engine stopped")
+    return code

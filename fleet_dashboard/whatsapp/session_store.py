@@ -46,6 +46,19 @@ def transition(
         return row
 
 
+def clear_unlink(org_id: uuid.UUID, jid: str, values: dict[str, Any], *, audit_data: dict[str, Any]) -> None:
+    """The device a user logged out is unlinked: forget it, unless the row already asks for another one."""
+    with session_scope() as session:
+        query = (update(WhatsAppSession).where(WhatsAppSession.org_id == org_id, WhatsAppSession.unlink_jid == jid)
+                 .values(**values, updated_at=func.now()).returning(WhatsAppSession))
+        row = session.execute(query).scalar()
+        if row is None:
+            return
+        audit.record(session=session, org_id=org_id, session_id=row.id, event_type="device_unlinked",
+                     event_data={"status": row.status, **audit_data})
+        events.emit(session, {"type": "session.status", **status_view(row)})
+
+
 def apply_receipts(groups: dict[tuple[uuid.UUID, str], list[str]]) -> None:
     """Record receipts, one transaction per organisation and kind so one bad group loses nothing else."""
     from fleet_dashboard.services import messaging  # written beside the engine; import late

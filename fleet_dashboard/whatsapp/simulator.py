@@ -21,6 +21,7 @@ from fleet_dashboard.whatsapp.gateway import (
     Inbound,
     LoggedOut,
     Paired,
+    PairingCode,
     QRCodes,
     Receipt,
     SendFailed,
@@ -28,7 +29,15 @@ from fleet_dashboard.whatsapp.gateway import (
 from fleet_dashboard.whatsapp.sim_log import SentLog
 
 log = logging.getLogger(__name__)
-ACTIONS = ("scan", "receipt", "drop", "logout", "inbound", "fail-sends", "fail-connects")
+ACTIONS = ("scan", "confirm-code", "receipt", "drop", "logout", "inbound", "fail-sends", "fail-connects")
+# whatsmeow's linking-code alphabet (no 0, O, I, U), and how long a code is good for there.
+PAIR_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
+PAIR_CODE_SECONDS = 160.0
+
+
+def normalize_code(code: str) -> str:
+    """A linking code as typed: case, spaces and the dash do not matter."""
+    return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
 def jid_for(phone: str) -> str:
@@ -60,6 +69,7 @@ class SimulatorGateway(Gateway):
         self._qr_task: asyncio.Task | None = None
         self._pending_receipts: list[str] = []
         self._receipt_timer: asyncio.TimerHandle | None = None
+        self._pairing: tuple[str, str] | None = None  # (code, phone) of a linking-code request
 
     @property
     def faults(self) -> OrgFaults:
@@ -130,15 +140,36 @@ class SimulatorGateway(Gateway):
             raise GatewayError("not connected")
         return True
 
+    async def pair_phone(self, phone: str) -> PairingCode:
+        if self._qr_task is None:
+            raise GatewayError("this session is not pairing")
+        raw = "".join(secrets.choice(PAIR_ALPHABET) for _ in range(8))
+        code = f"{raw[:4]}-{raw[4:]}"
+        self._pairing = (code, phone)
+        return PairingCode(code=code, expires_in_seconds=PAIR_CODE_SECONDS)
+
+    def _pair(self, phone: str, name: str) -> None:
+        self._cancel_qr()
+        self._pairing = None
+        self.jid = jid_for(phone)
+        self.sink(Paired(jid=self.jid, phone=phone, push_name=name))
+        self._connect()
+
     def command(self, action: str, body: dict[str, Any]) -> str | None:
         """Apply a control command to this live connection; returns an error text or None."""
         if action == "scan":
             if self._qr_task is None:
                 return "this session is not waiting for a QR scan"
-            self._cancel_qr()
-            self.jid = jid_for(body["phone"])
-            self.sink(Paired(jid=self.jid, phone=body["phone"], push_name=body.get("name") or ""))
-            self._connect()
+            self._pair(body["phone"], body.get("name") or "")
+            return None
+        if action == "confirm-code":
+            # The person types the code on the phone whose number was given.
+            if self._qr_task is None or self._pairing is None:
+                return "no linking code was requested for this session"
+            code, phone = self._pairing
+            if normalize_code(body.get("code", "")) != normalize_code(code):
+                return "this is not the linking code the session showed"
+            self._pair(phone, body.get("name") or "")
             return None
         if not self.connected:
             return "this session is not connected"

@@ -7,6 +7,7 @@ connections stay at about one pool per live client however often sessions reconn
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -16,13 +17,34 @@ import psycopg
 APP_PREFIX = f"fwa-{os.getpid()}-"
 
 
-def store_dsn(database_url: str, application_name: str) -> str:
-    """The app's database as a lib/pq URL that names the connections of one connect attempt."""
+def _is_local(host: str) -> bool:
+    """A unix socket directory or a loopback address: traffic that never leaves the machine."""
+    if not host or host.startswith("/") or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def store_dsn(database_url: str, application_name: str, *, idle_seconds: int | None = None) -> str:
+    """The app's database as a lib/pq URL that names the connections of one connect attempt.
+
+    The store holds WhatsApp identity keys. lib/pq has no "prefer": without an sslmode in the URL,
+    a remote server must speak TLS ("require"); only a local server may go without ("disable").
+    `idle_seconds` makes the server close the pool's idle connections (neonize's pools never shrink;
+    lib/pq reconnects transparently on the next query)."""
     parts = urlsplit(database_url.replace("postgresql+psycopg://", "postgres://", 1)
                      .replace("postgresql://", "postgres://", 1))
     query = dict(parse_qsl(parts.query))
-    query.setdefault("sslmode", "disable")
+    if "sslmode" not in query:
+        host = query.get("host") or parts.hostname or ""
+        query["sslmode"] = "disable" if _is_local(host) else "require"
+    elif query["sslmode"] in ("prefer", "allow"):
+        query["sslmode"] = "disable" if _is_local(query.get("host") or parts.hostname or "") else "require"
     query["application_name"] = application_name
+    if idle_seconds:
+        query["idle_session_timeout"] = str(int(idle_seconds * 1000))
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
@@ -42,3 +64,19 @@ def _terminate(url: str, where: str, *params) -> int:
         rows = conn.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                             f"WHERE datname = current_database() AND {where}", params).fetchall()
     return len(rows)
+
+
+def device_exists(url: str, jid: str) -> bool:
+    """Whether whatsmeow still stores this device; resuming a missing one crashes the library."""
+    with psycopg.connect(url, autocommit=True, application_name="fleet-neonize-store") as conn:
+        if conn.execute("SELECT to_regclass('whatsmeow_device') IS NOT NULL").fetchone()[0] is not True:
+            return False
+        return conn.execute("SELECT EXISTS (SELECT 1 FROM whatsmeow_device WHERE jid = %s)", (jid,)).fetchone()[0]
+
+
+def forget_device(url: str, jid: str) -> bool:
+    """Delete a device and (by whatsmeow's cascades) its keys; True if there was one."""
+    with psycopg.connect(url, autocommit=True, application_name="fleet-neonize-store") as conn:
+        if conn.execute("SELECT to_regclass('whatsmeow_device') IS NOT NULL").fetchone()[0] is not True:
+            return False
+        return conn.execute("DELETE FROM whatsmeow_device WHERE jid = %s", (jid,)).rowcount > 0

@@ -1,54 +1,32 @@
-"""One organisation's session: connect, pair, stay up, back off on failure, stop on logout or error."""
+"""One organisation's session: connect, pair (QR or phone code), stay up, back off on failure, and end
+with a visible reason when only a person can help. The attempt itself is in attempt.py."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from fleet_dashboard.models import SessionStatus, utcnow
+from fleet_dashboard.models import SessionReason, utcnow
 from fleet_dashboard.services.backoff import backoff_delay
 from fleet_dashboard.settings import get_settings
 from fleet_dashboard.whatsapp import session_store as store
-from fleet_dashboard.whatsapp.gateway import (
-    Connected,
-    Disconnected,
-    Gateway,
-    GatewayEvent,
-    Inbound,
-    LoggedOut,
-    Paired,
-    QRCodes,
-    Receipt,
-    TemporaryBan,
-)
+from fleet_dashboard.whatsapp.attempt import STOP_TIMEOUT, AttemptWatch, FromGateway, Outcome, Result, Wake
+from fleet_dashboard.whatsapp.gateway import Gateway
+from fleet_dashboard.whatsapp.unlink import unlink_device
 
 if TYPE_CHECKING:
     from fleet_dashboard.whatsapp.engine import Engine
 
 log = logging.getLogger(__name__)
-CONNECT_TIMEOUT = 90.0
-STOP_TIMEOUT = 10.0
+R = SessionReason
+__all__ = ["STOP_TIMEOUT", "Outcome", "Supervisor"]
 
 
-class Outcome(enum.Enum):
-    FAILED = "failed"
-    QR_EXPIRED = "qr_expired"
-    LOGGED_OUT = "logged_out"
-    BANNED = "banned"
-    STOPPED = "stopped"
-    DISABLED = "disabled"
-
-
-class _StopRequest:
-    """Put on the event queue to end the current attempt."""
-
-
-class Supervisor:
+class Supervisor(AttemptWatch):
     """Runs the status machine disconnected -> connecting -> qr_pending -> connected (+ error)."""
 
     def __init__(self, engine: Engine, org_id: uuid.UUID):
@@ -59,51 +37,76 @@ class Supervisor:
         self.state = "starting"
         self.failures = 0
         self.stop_mode: str | None = None  # "stop", "logout" or "shutdown"
-        self._events: asyncio.Queue[GatewayEvent | _StopRequest] = asyncio.Queue()
+        self.health_code: str | None = None
+        self._events: asyncio.Queue[FromGateway | Wake] = asyncio.Queue()
         self._wake = asyncio.Event()
         self._retry = False
+        self._send_failures = 0
+        self._pair_task: asyncio.Task | None = None
         self.task: asyncio.Task | None = None
 
     # Requests from the engine -------------------------------------------------------------------
     def retry(self) -> None:
-        """A user asked to try again: skip the backoff, or leave the error state."""
+        """A user asked to try again: skip the backoff, or start a new pairing."""
         self._retry = True
         self._wake.set()
+        self._events.put_nowait(Wake("retry"))
+
+    def request_pair(self) -> None:
+        """A user asked for a linking code: the row carries the number."""
+        self._retry = True
+        self._wake.set()
+        self._events.put_nowait(Wake("pair"))
 
     def request_stop(self, mode: str) -> None:
         """End the session: "stop" keeps the device, "logout" unlinks it, "shutdown" leaves the row."""
         if self.stop_mode is None or mode == "logout":
             self.stop_mode = mode
-        self._events.put_nowait(_StopRequest())
+        self._events.put_nowait(Wake("stop"))
         self._wake.set()
+
+    def note_send(self, ok: bool) -> None:
+        """A send on this socket succeeded or failed: many failures in a row mean "connected but not sending"."""
+        self._send_failures = 0 if ok else self._send_failures + 1
+        failing = self._send_failures >= get_settings().send_failure_threshold
+        if failing and self.health_code != R.sends_failing:
+            why = f"{self._send_failures} sends in a row failed on a connected socket"
+            self._events.put_nowait(Wake("health", (R.sends_failing.value, why)))
+        elif ok and self.health_code == R.sends_failing:
+            self._events.put_nowait(Wake("health", (None, "")))
 
     # The machine --------------------------------------------------------------------------------
     async def run(self) -> None:
-        """Supervise until logout, expiry, stop or disable; the engine then releases the lock."""
+        """Supervise until logout, a final reason, stop or disable; the engine then releases the lock."""
         try:
             row = await asyncio.to_thread(store.load, self.org_id)
-            if row is None or not row.enabled:
+            if row is None:
                 return
-            waiting = row.status == SessionStatus.error.value
-            self.failures = row.retry_count if waiting else 0
+            if row.unlink_jid:
+                await self._unlink(row.unlink_jid)
+            if not row.enabled:
+                return
+            self.failures = row.retry_count if row.connection_error_code in (R.connect_failed, R.connect_gave_up) else 0
+            wait = _seconds_until(row.next_retry_at)
             while self.stop_mode is None:
-                if waiting:
-                    self.state = "error"
-                    if await self._pause(None) == "stop":
+                if wait:
+                    self.state = "error" if self.failures >= get_settings().reconnect_max_failures else "backoff"
+                    if await self._pause(wait) == "stop":
                         break
-                    self.failures, waiting = 0, False
-                outcome, reason = await self._attempt()
+                    if self._retry:
+                        self.failures = 0
+                    self._retry = False
+                result = await self._attempt()
                 if self.stop_mode is not None:
                     break
-                if outcome is Outcome.FAILED:
-                    waiting = await self._after_failure(reason)
-                elif outcome is Outcome.BANNED:
-                    await self._write({"status": "error", "connection_error": reason,
-                                       "connection_error_code": "temporary_ban"}, "temporary_ban",
-                                      {"reason": reason})
-                    waiting = True
+                if result.outcome is Outcome.FAILED:
+                    wait = await self._after_failure(result.reason, result.code or R.connect_failed)
+                elif result.outcome is Outcome.BANNED:
+                    wait = await self._after_ban(result.reason, result.wait)
+                elif result.outcome is Outcome.RESTART:
+                    wait = None
                 else:
-                    await self._final(outcome, reason)
+                    await self._final(result)
                     return
             await self._finish_stop()
         except asyncio.CancelledError:
@@ -123,146 +126,76 @@ class Supervisor:
                 await asyncio.wait_for(self._wake.wait(), seconds)
         if self.stop_mode is not None:
             return "stop"
-        woken, self._retry = self._retry, False
-        return "retry" if woken else "timeout"
+        return "retry" if self._retry else "timeout"
 
-    async def _after_failure(self, reason: str) -> bool:
-        """Count the failure; back off, or give up into error after too many. True means error."""
+    async def _after_failure(self, reason: str, code: str) -> float:
+        """Count the failure and back off; past the limit the row says error, but it keeps trying at the cap."""
         settings = get_settings()
         self.failures += 1
-        if self.failures >= settings.reconnect_max_failures:
-            text = f"gave up after {self.failures} failed attempts in a row: {reason}"
-            await self._write({"status": "error", "connection_error": text, "connection_error_code": "connect_gave_up",
-                               "retry_count": self.failures,
-                               "qr_code": None, "qr_expires_at": None}, "session_error", {"reason": reason})
-            return True
-        delay = backoff_delay(self.failures, base=settings.reconnect_base_seconds,
-                                cap=settings.reconnect_max_seconds)
-        await self._write({"status": "disconnected", "connection_error": reason,
-                           "connection_error_code": "connect_failed", "retry_count": self.failures,
-                           "last_disconnected_at": utcnow(), "qr_code": None, "qr_expires_at": None},
-                          "session_disconnected", {"reason": reason, "retry_in_seconds": round(delay, 2)})
-        self.state = "backoff"
-        if await self._pause(delay) == "retry":
-            self.failures = 0
-        return False
+        delay = backoff_delay(self.failures, base=settings.reconnect_base_seconds, cap=settings.reconnect_max_seconds)
+        gave_up = self.failures >= settings.reconnect_max_failures
+        values = {"status": "error" if gave_up else "disconnected", "retry_count": self.failures,
+                  "connection_error": f"{self.failures} failed attempts in a row: {reason}" if gave_up else reason,
+                  "connection_error_code": R.connect_gave_up if gave_up else code,
+                  "next_retry_at": utcnow() + timedelta(seconds=delay),
+                  "last_disconnected_at": utcnow(), "qr_code": None, "qr_expires_at": None,
+                  "pair_code": None, "pair_code_expires_at": None}
+        if code == R.pair_code_failed:
+            values["pair_phone"] = None  # one code per request: no push notification on every retry
+        audit = "session_error" if self.failures == settings.reconnect_max_failures else "session_disconnected"
+        await self._write(values, audit, {"reason": reason, "retry_in_seconds": round(delay, 2)})
+        return delay
 
-    async def _attempt(self) -> tuple[Outcome, str]:
-        """One connection, from start to its end; the gateway is always stopped afterwards."""
-        self._retry = False
-        self.state = "connecting"
-        row = await self._write({"status": "connecting"})
-        if row is None:
-            return Outcome.DISABLED, "disabled"
-        gateway = self.engine.factory.create(self.org_id, self._sink_for(None))
-        gateway.sink = self._sink_for(gateway)
-        self.gateway = gateway
-        logout = False
-        try:
-            await asyncio.wait_for(gateway.start(resume_jid=row.whatsapp_id), CONNECT_TIMEOUT)
-            outcome, reason = await self._watch()
-            logout = outcome is Outcome.STOPPED and self.stop_mode == "logout"
-            return outcome, reason
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            return Outcome.FAILED, _reason(exc)
-        finally:
-            self.connected = False
-            self.gateway = None
-            await self._close(gateway, logout)
-
-    async def _close(self, gateway: Gateway, logout: bool) -> None:
-        try:
-            await asyncio.wait_for(gateway.logout() if logout else gateway.stop(), STOP_TIMEOUT)
-        except Exception as exc:
-            log.warning("closing the gateway of %s failed: %s", self.org_id, _reason(exc))
-            if logout:  # the device stays linked; at least close the socket
-                try:
-                    await asyncio.wait_for(gateway.stop(), STOP_TIMEOUT)
-                except Exception:
-                    log.warning("stopping the gateway of %s failed too", self.org_id)
-
-    def _sink_for(self, gateway: Gateway | None):
-        def sink(event: GatewayEvent) -> None:
-            if isinstance(event, Receipt | Inbound):
-                self.engine.gateway_traffic(self.org_id, event)
-            elif gateway is not None and gateway is self.gateway:
-                self._events.put_nowait(event)
-
-        return sink
-
-    async def _watch(self) -> tuple[Outcome, str]:
-        """Follow the gateway's events, writing each transition, until the connection ends."""
-        qr_seen = paired = False
-        while True:
-            timeout = None if self.connected or qr_seen else CONNECT_TIMEOUT
-            try:
-                event = await asyncio.wait_for(self._events.get(), timeout)
-            except TimeoutError:
-                return Outcome.FAILED, f"no answer from WhatsApp within {int(CONNECT_TIMEOUT)} s"
-            if isinstance(event, _StopRequest):
-                return Outcome.STOPPED, "stopped"
-            if isinstance(event, QRCodes):
-                self.state = "qr_pending"
-                expires = utcnow() + timedelta(seconds=event.ttl_seconds)
-                row = await self._write({"status": "qr_pending", "qr_code": event.codes[0],
-                                         "qr_expires_at": expires},
-                                        None if qr_seen else "qr_generated")
-                qr_seen = True
-                if row is None:
-                    return Outcome.DISABLED, "disabled"
-            elif isinstance(event, Paired):
-                paired = True
-                await self._write({"whatsapp_id": event.jid, "phone_number": event.phone,
-                                   "display_name": event.push_name or None})
-            elif isinstance(event, Connected):
-                await self._on_connected(event)
-            elif isinstance(event, Disconnected):
-                if qr_seen and not paired and not self.connected:
-                    return Outcome.QR_EXPIRED, "the QR code expired before it was scanned"
-                return Outcome.FAILED, event.reason or "disconnected"
-            elif isinstance(event, LoggedOut):
-                return Outcome.LOGGED_OUT, event.reason
-            elif isinstance(event, TemporaryBan):
-                return Outcome.BANNED, f"WhatsApp temporarily banned this number ({event.code})"
-
-    async def _on_connected(self, event: Connected) -> None:
-        values: dict[str, Any] = {"status": "connected", "last_connected_at": utcnow(), "qr_code": None,
-                                  "qr_expires_at": None, "connection_error": None, "connection_error_code": None,
-                                  "retry_count": 0}
-        if event.jid:
-            values["whatsapp_id"] = event.jid
-        if event.phone:
-            values["phone_number"] = event.phone
-        if event.push_name:
-            values["display_name"] = event.push_name
+    async def _after_ban(self, reason: str, seconds: float | None) -> float:
+        settings = get_settings()
+        wait = seconds if seconds and seconds > 0 else settings.reconnect_max_seconds
+        until = utcnow() + timedelta(seconds=wait)
+        await self._write({"status": "error", "connection_error": f"{reason}; retrying at {until.isoformat()}",
+                           "connection_error_code": R.temporary_ban, "next_retry_at": until,
+                           "last_disconnected_at": utcnow()}, "temporary_ban",
+                          {"reason": reason, "retry_in_seconds": round(wait, 2)})
         self.failures = 0
-        row = await self._write(values, "session_connected", {"phone": event.phone or None,
-                                                              "engine": self.engine.engine_id})
-        if row is not None:
-            self.connected = True
-            self.state = "connected"
+        return wait
 
-    async def _final(self, outcome: Outcome, reason: str) -> None:
+    async def _final(self, result: Result) -> None:
         """Write the end of a session that must not be retried by itself."""
-        if outcome is Outcome.DISABLED:
+        if result.outcome is Outcome.DISABLED:
             return
         values: dict[str, Any] = {"status": "disconnected", "enabled": False, "qr_code": None,
-                                  "qr_expires_at": None, "connection_error": reason,
-                                  "connection_error_code": _FINAL_CODES.get(outcome), "retry_count": 0,
-                                  "last_disconnected_at": utcnow()}
+                                  "qr_expires_at": None, "connection_error": result.reason,
+                                  "connection_error_code": result.code, "retry_count": 0, "next_retry_at": None,
+                                  "last_disconnected_at": utcnow(), "pair_code": None, "pair_code_expires_at": None,
+                                  "pair_phone": None}
         audit = "session_disconnected"
-        if outcome is Outcome.LOGGED_OUT:
+        if result.code in (R.logged_out_phone, R.needs_relink):
+            # The device is gone: the next connect pairs a new one (a QR, or a code).
             values.update(whatsapp_id=None, phone_number=None, display_name=None)
-            audit = "logged_out"
-        await self._write(values, audit, {"reason": reason})
+            audit = "logged_out" if result.code == R.logged_out_phone else "session_error"
+        await self._write(values, audit, {"reason": result.reason, "code": result.code})
 
     async def _finish_stop(self) -> None:
         """After a user's stop or logout: record that the engine did it (the row was already updated)."""
-        if self.stop_mode == "logout":
-            await self._write({"status": "disconnected", "whatsapp_id": None, "enabled": False},
-                              "logged_out", {"reason": "logged out by a user"}, require_enabled=False)
+        if self.stop_mode != "logout":
+            return
+        row = await asyncio.to_thread(store.load, self.org_id)
+        if row is not None and row.unlink_jid:
+            await self._unlink(row.unlink_jid)  # the socket was down: unlink it now
+        await self._write({"status": "disconnected", "whatsapp_id": None, "enabled": False},
+                          "logged_out", {"reason": "logged out by a user"}, require_enabled=False)
+
+    async def _unlink(self, jid: str) -> None:
+        """Unlink a device a user logged out while its socket was down; forget it locally if WhatsApp is away."""
+        self.state = "unlinking"
+        told_whatsapp = await unlink_device(self.engine.factory, self.org_id, jid)
+        values: dict[str, Any] = {"unlink_jid": None}
+        row = await asyncio.to_thread(store.load, self.org_id)
+        if not told_whatsapp and row is not None and not row.enabled:
+            values.update(connection_error="WhatsApp could not be reached: the device was removed here only; "
+                                           "remove it from the phone's linked devices too",
+                          connection_error_code=R.unlinked_offline)
+        await asyncio.to_thread(store.clear_unlink, self.org_id, jid, values,
+                                audit_data={"reason": "unlinked by a user", "jid": jid,
+                                            "whatsapp_confirmed": told_whatsapp})
 
     async def _write(self, values: dict[str, Any], audit_type: str | None = None,
                      audit_data: dict[str, Any] | None = None, *, require_enabled: bool = True):
@@ -270,10 +203,8 @@ class Supervisor:
                                        audit_data=audit_data, require_enabled=require_enabled)
 
 
-# Why a session ended without a retry, for the Connect page (strings.ERRORS).
-_FINAL_CODES = {Outcome.LOGGED_OUT: "logged_out_phone", Outcome.QR_EXPIRED: "qr_expired"}
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text[:500]
+def _seconds_until(when) -> float | None:
+    if when is None:
+        return None
+    seconds = (when - utcnow()).total_seconds()
+    return seconds if seconds > 0 else None

@@ -265,33 +265,11 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
 
 
-async def worker_lifespan() -> None:
-    """Reflex lifespan task: the worker beside the engine of the app process, until the server stops."""
-    from fleet_dashboard.settings import get_settings
-    from fleet_dashboard.whatsapp.runtime import current_engine
+async def run_worker_forever(config: WorkerConfig | None = None) -> int:
+    """`fleet-dashboard worker`: an engine (taking organisations by advisory lock) with its worker.
 
-    if not get_settings().run_worker:
-        log.info("RUN_WORKER is off: this process sends no queued notifications")
-        return
-    await Worker(current_engine()).run()
+    A worker can only send through a socket it owns, so the worker tier is an engine tier; the advisory
+    locks keep it to one socket per organisation across every process."""
+    from fleet_dashboard.whatsapp.runtime import run_engine_forever
 
-
-async def run_worker_forever(config: WorkerConfig | None = None) -> None:
-    """`fleet-dashboard worker`: an engine (taking organisations by advisory lock) and its worker.
-
-    A worker can only send through a socket it owns, so the worker tier is also an engine tier; the
-    advisory locks keep it to one socket per organisation across every process."""
-    from fleet_dashboard.whatsapp.runtime import current_engine, standalone_loop, start_with_retry
-
-    stop = standalone_loop()
-    engine = current_engine()
-    started_here = not engine.running
-    if started_here and not await start_with_retry(engine, stop):
-        return
-    log.info("queue worker running for engine %s", engine.engine_id)
-    try:
-        await Worker(engine, config=config).run(stop)
-    finally:
-        if started_here:
-            await engine.stop()
-        log.info("queue worker stopped")
+    return await run_engine_forever(with_worker=True, worker_config=config)

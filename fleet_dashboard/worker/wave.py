@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from fleet_dashboard.models import utcnow
 from fleet_dashboard.services import phones, templates
-from fleet_dashboard.services.errors import DomainError, NotConnected
+from fleet_dashboard.services.errors import DomainError, NotConnected, OutcomeUnknown
 from fleet_dashboard.services.queue_claims import Claimed, Outcome
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,8 @@ TIMEOUT_REASON = ("the send timed out: WhatsApp may have the message, so it is n
                   "automatically; retry it only after checking")
 TIMEOUT_CODE = "send_timeout"
 SEND_FAILED_CODE = "send_failed"
+# The library answered, but too late or after the socket fell: WhatsApp may have the message.
+UNKNOWN_SEND_CODE = "send_outcome_unknown"
 
 
 @dataclass
@@ -88,6 +90,9 @@ async def _send_one(engine, row: Claimed, policy: RetryPolicy, timeout: float,
     except TimeoutError:
         return Outcome(queue_id=row.id, message_id=row.message_id, kind="unknown", error=TIMEOUT_REASON,
                        code=TIMEOUT_CODE)
+    except OutcomeUnknown as exc:
+        return Outcome(queue_id=row.id, message_id=row.message_id, kind="unknown", code=UNKNOWN_SEND_CODE,
+                       error=f"{exc}: not resent automatically; retry it only after checking")
     except Exception as exc:  # any other failure is this attempt's failure
         return _failure(row, str(exc) or type(exc).__name__, policy)
     return Outcome(queue_id=row.id, message_id=row.message_id, kind="sent", whatsapp_message_id=str(wid))

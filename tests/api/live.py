@@ -14,12 +14,11 @@ import httpx
 
 from tests.api.conftest import BASE_URL
 
-SIMULATOR_TOKEN = "simulator-token-for-the-api-suite"
-# The simulator's control routes need a credential: this token drives every organisation's phone.
-SIMULATOR = {"Authorization": f"Bearer {SIMULATOR_TOKEN}"}
+# The simulator's control routes are open in test mode, as in development (SIMULATOR_TOKEN unset); a
+# stray credential is ignored, so callers may still send this.
+SIMULATOR: dict[str, str] = {}
 # Simulator timings in tenths of a second, no throttle, the PostgreSQL bus as in production.
 LIVE_ENV = {
-    "SIMULATOR_TOKEN": SIMULATOR_TOKEN,
     "WHATSAPP_BACKEND": "simulator",
     "BUS_BACKEND": "postgres",
     "SIMULATOR_QR_ROTATE_SECONDS": "5",
@@ -64,7 +63,8 @@ class Live:
 
 
 @contextlib.asynccontextmanager
-async def live_stack(make_app: Callable[[], Any], *, with_worker: bool = True) -> AsyncIterator[Live]:
+async def live_stack(make_app: Callable[[], Any], *, with_worker: bool = True, factory: Any = None
+                     ) -> AsyncIterator[Live]:
     """Start engine and worker on this loop, yield, then stop both within a few seconds."""
     from fleet_dashboard.whatsapp.engine import Engine
     from fleet_dashboard.whatsapp.runtime import use_big_executor
@@ -72,7 +72,7 @@ async def live_stack(make_app: Callable[[], Any], *, with_worker: bool = True) -
     from fleet_dashboard.worker.runtime import Worker, WorkerConfig
 
     use_big_executor(asyncio.get_running_loop())
-    engine = Engine(SimulatorFactory(), reconcile_seconds=0.3)
+    engine = Engine(factory or SimulatorFactory(), reconcile_seconds=0.3)
     await engine.start()
     stop = asyncio.Event()
     worker = Worker(engine, config=WorkerConfig(poll_seconds=0.2))

@@ -38,7 +38,8 @@ async def test_api_key_with_the_right_scope_reads_status(client, make_org, make_
     r = await client.get(status_url(org), headers=headers(key, org.id))
     assert r.status_code == 200, r.text
     assert r.json() == {"success": True, "status": "disconnected", "phone_number": None, "display_name": None,
-                        "last_connected_at": None, "connection_error": None, "connection_error_code": None}
+                        "last_connected_at": None, "connection_error": None, "connection_error_code": None,
+                        "next_retry_at": None, "pair_code": None, "pair_code_expires_at": None}
 
 
 async def test_api_key_with_a_wrong_scope_is_403(client, make_org, make_key):

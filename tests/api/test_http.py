@@ -169,3 +169,24 @@ async def test_database_down_is_503_not_500(make_app, api_env, make_org, make_ke
     finally:
         api_env.undo()
         reset_caches()
+
+
+async def test_health_reads_engine_heartbeats_from_the_database(client, db):
+    """The web process hosts no engine: it reports the engine processes' heartbeats, stale ones excluded."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from fleet_dashboard.models import WhatsAppEngine, utcnow
+    from fleet_dashboard.services import engines
+
+    assert (await client.get("/api/health")).json()["checks"]["engine"] == {"status": "not running", "processes": 0}
+    for engine_id, owned in (("h:1", 20), ("h:2", 5), ("h:3", 7)):
+        engines.beat(session=db, engine_id=engine_id, hostname="h", pid=int(engine_id[2:]), backend="neonize",
+                     capacity=25, owned=owned, connected=owned - 1, stuck_threads=0)
+    db.execute(update(WhatsAppEngine).where(WhatsAppEngine.engine_id == "h:3")
+               .values(heartbeat_at=utcnow() - timedelta(minutes=5)))  # died without a word
+    db.commit()
+    engine = (await client.get("/api/health")).json()["checks"]["engine"]
+    assert engine["status"] == "ok" and engine["processes"] == 2
+    assert (engine["owned_sessions"], engine["connected_sessions"]) == (25, 23)

@@ -75,7 +75,7 @@ async def test_metrics_reflect_rows_created_through_the_services(client, fleet):
     # Low-cardinality labels only: nothing identifies an organisation or a phone.
     assert str(org.id) not in r.text and str(other.id) not in r.text and "201001234567" not in r.text
     fleet_labels = {key for name, labels in samples if name.startswith("fleet_") for key, _ in labels}
-    assert fleet_labels == {"status", "kind"}
+    assert fleet_labels == {"status", "kind", "reason"}
 
 
 async def test_empty_database_exports_zeros(client, db):
@@ -178,3 +178,26 @@ async def test_production_without_a_token_is_closed(make_app, api_env, db, token
         else:
             assert r.status_code == 403 and r.json()["code"] == "metrics_disabled"
             assert "METRICS_TOKEN" in r.json()["error"] and "fleet_" not in r.text
+
+
+async def test_session_reasons_and_engines_are_counted(client, db, make_org):
+    """Each way a session is down or degraded is its own series, always exported; engines come from heartbeats."""
+    from fleet_dashboard.models import SessionReason
+    from fleet_dashboard.services import engines, sessions
+
+    for code, status in (("sends_failing", "connected"), ("keepalive_timeout", "connected"),
+                         ("stream_replaced", "disconnected"), ("sends_failing", "connected")):
+        row = sessions.get_or_create(session=db, org_id=make_org().id)
+        row.status, row.connection_error_code = status, code
+        db.add(row)
+    engines.beat(session=db, engine_id="host:1", hostname="host", pid=1, backend="neonize", capacity=50, owned=3,
+                 connected=3, stuck_threads=2)
+    db.commit()
+    samples = _samples((await client.get("/api/metrics")).text)
+    reasons = {dict(labels)["reason"]: v for (name, labels), v in samples.items()
+               if name == "fleet_whatsapp_session_reasons"}
+    assert set(reasons) == {r.value for r in SessionReason}
+    assert (reasons["sends_failing"], reasons["keepalive_timeout"], reasons["stream_replaced"]) == (2, 1, 1)
+    assert reasons["temporary_ban"] == 0
+    assert samples[("fleet_whatsapp_engines_alive", ())] == 1
+    assert samples[("fleet_whatsapp_engine_stuck_threads", ())] == 2

@@ -173,3 +173,62 @@ async def test_sync_send_answers_queued_when_no_owner_answers_in_time(live_env, 
         assert r.json()["message"]["status"] == "queued"
         await asyncio.sleep(0)
         assert await live.sent_count(org.id) == 0
+
+
+async def test_pair_code_links_by_phone_number_in_the_simulator(db, make_org, make_key, live):
+    org = make_org()
+    key = make_key(org)
+    r = await live.client.post(f"/api/sessions/{org.id}/pair-code", json={"phone": "+20 100 123 4567"},
+                               headers=headers(key, org.id))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["success"] is True and len(body["code"]) == 9 and body["code"][4] == "-"
+    assert body["expires_at"] and body["status"] == "qr_pending"
+    r = await live.client.post(f"/api/simulator/{org.id}/confirm-code", json={"code": "WRONG-CODE"})
+    assert r.status_code == 409
+    r = await live.client.post(f"/api/simulator/{org.id}/confirm-code", json={"code": body["code"].lower()})
+    assert r.status_code == 200, r.text
+    await live.until(lambda: live.engine.is_connected(org.id), what="connected")
+    r = await live.client.get(f"/api/sessions/{org.id}/status", headers=headers(key, org.id))
+    assert r.json()["status"] == "connected" and r.json()["phone_number"] == "+201001234567"
+    # Connected: no second device on top of it.
+    r = await live.client.post(f"/api/sessions/{org.id}/pair-code", json={"phone": "+201001234567"},
+                               headers=headers(key, org.id))
+    assert r.status_code == 409 and r.json()["code"] == "already_connected"
+
+
+async def test_pair_code_with_the_real_library_answers_a_clear_error_quickly(live_env, make_app, make_org, make_key,
+                                                                             db):
+    from fleet_dashboard.whatsapp.neonize_factory import NeonizeFactory
+    from tests.api.live import live_stack
+
+    org = make_org()
+    key = make_key(org)
+    async with live_stack(make_app, with_worker=False, factory=NeonizeFactory()) as stack:
+        started = time.monotonic()
+        r = await stack.client.post(f"/api/sessions/{org.id}/pair-code", json={"phone": "+201001234567"},
+                                    headers=headers(key, org.id))
+        assert time.monotonic() - started < 20
+    assert r.status_code == 502, r.text
+    body = r.json()
+    assert body["success"] is False and body["code"] == "pair_code_failed"
+    assert "websocket not connected" in body["error"]
+
+
+async def test_pair_code_refuses_a_bad_number(client, make_org, make_key):
+    org = make_org()
+    key = make_key(org)
+    r = await client.post(f"/api/sessions/{org.id}/pair-code", json={"phone": "12"}, headers=headers(key, org.id))
+    assert r.status_code == 422 and r.json()["success"] is False
+
+
+async def test_pair_code_without_a_running_engine_is_accepted_at_once_and_shows_in_status(client, make_org, make_key):
+    org = make_org()
+    key = make_key(org)
+    started = time.monotonic()
+    r = await client.post(f"/api/sessions/{org.id}/pair-code", json={"phone": "+201001234567"},
+                          headers=headers(key, org.id))
+    assert r.status_code == 202 and time.monotonic() - started < 5, r.text
+    assert r.json()["success"] is True and "no WhatsApp engine is running" in r.json()["message"]
+    status = (await client.get(f"/api/sessions/{org.id}/status", headers=headers(key, org.id))).json()
+    assert status["status"] == "connecting" and status["pair_code"] is None

@@ -76,6 +76,7 @@ class AppServer:
         # The simulator's control routes want SIMULATOR_TOKEN (app_env sets it).
         self.simulator = httpx.Client(base_url=base_url, timeout=15,
                                       headers={"Authorization": f"Bearer {SIMULATOR_TOKEN}"})
+        self.run_process: subprocess.Popen | None = None  # `fleet-dashboard run`, once started
 
     def close(self) -> None:
         self.http.close()
@@ -267,24 +268,26 @@ def app_env(database_url: str, port: int) -> dict[str, str]:
 
 @contextmanager
 def running_app(database_url: str, *, port: int, log_path: Path, env: dict[str, str] | None = None,
-                ) -> Iterator[AppServer]:
-    """`fleet-dashboard worker` plus `fleet-dashboard run`, until the block exits; both groups stopped."""
+                supervised_engines: bool = False) -> Iterator[AppServer]:
+    """`fleet-dashboard worker` plus `fleet-dashboard run`, until the block exits; both groups stopped.
+
+    With `supervised_engines`, `fleet-dashboard run` alone, starting and restarting its engine processes."""
     env = {**app_env(database_url, port), **(env or {})}
     # The engine and queue worker run in their own process, as in a split deployment: every live
     # update the pages show has to cross PostgreSQL LISTEN/NOTIFY.
     web_env = {**env, "RUN_ENGINE": "false", "RUN_WORKER": "false"}
     procs: list[tuple[subprocess.Popen, object]] = []
     server = AppServer(base_url=f"http://127.0.0.1:{port}", log_path=log_path, database_url=database_url)
+    commands = ([(["run"], env, log_path)] if supervised_engines else
+                [(["worker"], env, log_path.with_name("worker.log")), (["run"], web_env, log_path)])
     try:
-        for argv, proc_env, path in (
-            (["worker"], env, log_path.with_name("worker.log")),
-            (["run"], web_env, log_path),
-        ):
+        for argv, proc_env, path in commands:
             log_file = open(path, "wb")  # noqa: SIM115  (closed after the process stops)
             procs.append((subprocess.Popen([str(ROOT / ".venv/bin/fleet-dashboard"), *argv], cwd=ROOT,
                                            env=proc_env, stdout=log_file, stderr=subprocess.STDOUT,
                                            start_new_session=True), log_file))
         _wait_for_ping(server, procs[-1][0])
+        server.run_process = procs[-1][0]
         yield server
     finally:
         for proc, log_file in reversed(procs):

@@ -1,4 +1,5 @@
-"""Reconnects: backoff timing, the cap to error, a user's retry, and a restart that resumes without a QR."""
+"""Reconnects: backoff timing, error past the limit while still retrying, a user's retry, and a restart that
+resumes without a QR."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import random
 import time
 
+import pytest
 from sqlmodel import Session
 
 from fleet_dashboard.api.simulator import command
@@ -34,46 +36,70 @@ def _paired(db: Session, org_id):
     db.commit()
 
 
-def test_failed_connects_back_off_then_cap_to_error_until_a_user_retries(sim_env, db: Session, make_org):
+def test_failed_connects_back_off_show_error_past_the_limit_and_keep_trying_at_the_cap(sim_env, db: Session,
+                                                                                      make_org):
     org = make_org()
     _paired(db, org.id)
     factory = SimulatorFactory()
 
     async def body():
         engine = Engine(factory, reconcile_seconds=0.3)
-        factory.apply(org.id, "fail-connects", {"count": 4})
+        factory.apply(org.id, "fail-connects", {"count": 6})
         factory.owned.add(org.id)
         await engine.start()
         try:
             started = time.monotonic()
             await asyncio.to_thread(connect, db, org.id)
             row = await wait_row(org.id, lambda r: r.status == "error", timeout=10)
-            elapsed = time.monotonic() - started
-            assert row.retry_count == 4 and "gave up after 4 failed attempts" in row.connection_error
+            assert row.retry_count == 4 and "4 failed attempts in a row" in row.connection_error
             assert "simulated connection failure" in row.connection_error
             assert row.connection_error_code == "connect_gave_up"
+            assert row.next_retry_at is not None  # the page can say when the next try is
             waits = [a.event_data["retry_in_seconds"] for a in audit_rows(org.id, "session_disconnected")]
             # base 0.2 s, cap 0.8 s: each wait within [ceiling/2, ceiling].
             for wait, ceiling in zip(waits, [0.2, 0.4, 0.8], strict=True):
                 assert ceiling / 2 - 0.01 <= wait <= ceiling + 0.01
-            assert elapsed >= sum(waits)
-            gaps = [b.created_at - a.created_at for a, b in zip(audit_rows(org.id, "session_disconnected"),
-                                                                  audit_rows(org.id, "session_disconnected")[1:],
-                                                                  strict=False)]
-            for gap, wait in zip(gaps, waits, strict=False):
-                assert gap.total_seconds() >= wait - 0.01
             assert audit_types(org.id).count("session_error") == 1
 
-            # No reconnect storm: in error, nothing more is tried.
-            await asyncio.sleep(1.0)
-            assert (await asyncio.to_thread(load_row, org.id)).status == "error"
-            assert len(audit_rows(org.id, "session_disconnected")) == 3
-            assert org.id in engine.owned_org_ids()
-
-            await asyncio.to_thread(_retry, db, org.id)
-            row = await wait_row(org.id, lambda r: r.status == "connected")
+            # Past the limit it never gives up for good: it keeps trying at the cap (no storm), and
+            # comes back by itself once WhatsApp answers again.
+            row = await wait_row(org.id, lambda r: r.status == "connected", timeout=15)
+            elapsed = time.monotonic() - started
             assert row.retry_count == 0 and row.connection_error is None and row.connection_error_code is None
+            attempts = audit_rows(org.id, "session_disconnected") + audit_rows(org.id, "session_error")
+            assert len(attempts) == 6
+            later = [a.event_data["retry_in_seconds"] for a in audit_rows(org.id, "session_disconnected")[3:]]
+            assert all(0.4 - 0.01 <= w <= 0.8 + 0.01 for w in later), later
+            assert elapsed >= sum(waits) + sum(later)
             assert "qr_generated" not in audit_types(org.id)
+        finally:
+            await engine.stop()
+
+    run(body)
+
+
+def test_a_user_retry_skips_the_backoff_wait(sim_env, monkeypatch, db: Session, make_org):
+    from tests.process_state import reset_process_state
+
+    monkeypatch.setenv("RECONNECT_BASE_SECONDS", "30")
+    monkeypatch.setenv("RECONNECT_MAX_SECONDS", "60")
+    reset_process_state()
+    org = make_org()
+    _paired(db, org.id)
+    factory = SimulatorFactory()
+
+    async def body():
+        engine = Engine(factory, reconcile_seconds=0.3)
+        factory.apply(org.id, "fail-connects", {"count": 1})
+        factory.owned.add(org.id)
+        await engine.start()
+        try:
+            await asyncio.to_thread(connect, db, org.id)
+            row = await wait_row(org.id, lambda r: r.connection_error_code == "connect_failed")
+            assert row.next_retry_at is not None
+            await asyncio.to_thread(_retry, db, org.id)
+            row = await wait_row(org.id, lambda r: r.status == "connected", timeout=5)
+            assert row.retry_count == 0
         finally:
             await engine.stop()
 
@@ -162,3 +188,39 @@ def _stop(db: Session, org_id):
 def _logout(db: Session, org_id):
     sessions.request_logout(session=db, org_id=org_id, actor_id=None)
     db.commit()
+
+
+def test_connected_but_every_send_failing_is_its_own_reason_on_the_bus(sim_env, monkeypatch, db: Session, make_org):
+    """The top complaint against every peer: "connected", yet nothing goes out. It shows, and clears once a send
+    succeeds; the session.status event (what webhooks get) carries the reason."""
+    from fleet_dashboard.events import get_bus
+    from fleet_dashboard.whatsapp.gateway import SendFailed
+
+    org = make_org()
+    _paired(db, org.id)
+    factory = SimulatorFactory()
+
+    async def body():
+        engine = Engine(factory, reconcile_seconds=0.3)
+        await engine.start()
+        try:
+            async with get_bus().subscribe(org_id=org.id, types={"session.status"}) as seen:
+                await asyncio.to_thread(connect, db, org.id)
+                await wait_row(org.id, lambda r: r.status == "connected")
+                factory.apply(org.id, "fail-sends", {"count": 3})
+                for _ in range(3):
+                    with pytest.raises(SendFailed):
+                        await engine.send_text(org.id, "+201009998887", "hello")
+                row = await wait_row(org.id, lambda r: r.connection_error_code == "sends_failing")
+                assert row.status == "connected" and "3 sends in a row failed" in row.connection_error
+                event = await seen.wait_for(lambda e: e.get("connection_error_code") == "sends_failing", 5)
+                assert event["status"] == "connected"
+                await engine.send_text(org.id, "+201009998887", "hello again")
+                row = await wait_row(org.id, lambda r: r.connection_error_code is None)
+                assert row.status == "connected"
+            assert [a.event_data["reason"] for a in audit_rows(org.id, "session_health")] == ["sends_failing",
+                                                                                               "healthy"]
+        finally:
+            await engine.stop()
+
+    run(body)

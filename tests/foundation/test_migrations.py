@@ -51,3 +51,15 @@ def test_indexes_for_history_queue_and_audit_exist(empty_database):
     assert any("whatsapp_messages" in d and "(org_id, created_at" in d for d in defs)
     assert any("notification_queue" in d and "(status, scheduled_for, priority)" in d for d in defs)
     assert any("whatsapp_audit_logs" in d and "(org_id, created_at" in d for d in defs)
+
+
+def test_autogenerate_leaves_the_whatsmeow_store_alone(empty_database):
+    """whatsmeow keeps its tables in our database; autogenerate must neither drop them nor see drift."""
+    from alembic import command
+
+    dbadmin.migrate(empty_database)
+    with psycopg.connect(empty_database, autocommit=True) as conn:
+        conn.execute("CREATE TABLE whatsmeow_device (jid text PRIMARY KEY, registration_id bigint NOT NULL)")
+        conn.execute("CREATE TABLE whatsmeow_version (version integer, compat integer)")
+    # `alembic check` runs autogenerate and fails on any difference between the models and the database.
+    command.check(dbadmin.alembic_config(empty_database))
