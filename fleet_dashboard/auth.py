@@ -21,16 +21,18 @@ from limits.strategies import MovingWindowRateLimiter
 
 from fleet_dashboard.settings import get_settings
 
-TOKEN_VERSION = 1
+# 2: tokens carry the user's session version ("sv"); a version-1 token can no longer be ended, so it is refused.
+TOKEN_VERSION = 2
 
 
 @dataclass(frozen=True)
 class SessionClaims:
-    """Who a session token speaks for and until when."""
+    """Who a session token speaks for, under which of their session versions, and until when."""
 
     user_id: uuid.UUID
     issued_at: int
     expires_at: int
+    session_version: int = 0
 
 
 def _b64(data: bytes) -> str:
@@ -50,12 +52,13 @@ def _sign(payload: str) -> str:
     return _b64(hmac.new(_signing_key(), payload.encode(), hashlib.sha256).digest())
 
 
-def issue_token(*, user_id: uuid.UUID, ttl_seconds: int | None = None, now: float | None = None) -> str:
-    """A signed token naming the user, valid for SESSION_TTL_HOURS unless told otherwise."""
+def issue_token(*, user_id: uuid.UUID, session_version: int = 0, ttl_seconds: int | None = None,
+                now: float | None = None) -> str:
+    """A signed token naming the user and their current session version, valid for SESSION_TTL_HOURS."""
     issued = int(now if now is not None else time.time())
     ttl = ttl_seconds if ttl_seconds is not None else get_settings().session_ttl_hours * 3600
-    body = {"v": TOKEN_VERSION, "uid": str(user_id), "iat": issued, "exp": issued + ttl,
-            "n": generate_token(8)}
+    body = {"v": TOKEN_VERSION, "uid": str(user_id), "sv": int(session_version), "iat": issued,
+            "exp": issued + ttl, "n": generate_token(8)}
     payload = _b64(json.dumps(body, separators=(",", ":")).encode())
     return f"{payload}.{_sign(payload)}"
 
@@ -69,12 +72,25 @@ def read_token(token: str | None, *, now: float | None = None) -> SessionClaims 
         return None
     try:
         body = json.loads(_unb64(payload))
-        claims = SessionClaims(uuid.UUID(body["uid"]), int(body["iat"]), int(body["exp"]))
-    except (ValueError, KeyError, TypeError):
+        claims = SessionClaims(uuid.UUID(body["uid"]), int(body["iat"]), int(body["exp"]), int(body["sv"]))
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
     if body.get("v") != TOKEN_VERSION or claims.expires_at <= (now if now is not None else time.time()):
         return None
     return claims
+
+
+def token_user_id(token: str | None) -> uuid.UUID | None:
+    """Whom a genuine token names, expired or not: to audit a refused session, never to admit one."""
+    if not token or token.count(".") != 1:
+        return None
+    payload, signature = token.split(".")
+    if not hmac.compare_digest(_sign(payload), signature):
+        return None
+    try:
+        return uuid.UUID(json.loads(_unb64(payload))["uid"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 class LoginLimiter:

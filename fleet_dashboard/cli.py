@@ -187,7 +187,7 @@ EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def _load_extensions() -> None:
-    for module in ("fleet_dashboard.api.cli",):
+    for module in ("fleet_dashboard.api.cli", "fleet_dashboard.users_cli"):
         try:
             __import__(module)
         except ModuleNotFoundError as exc:

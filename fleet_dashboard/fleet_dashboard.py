@@ -5,6 +5,7 @@ import reflex as rx
 from fleet_dashboard import pages  # noqa: F401  (registers every page)
 from fleet_dashboard.api.app import create_api
 from fleet_dashboard.services.webhooks import webhooks_lifespan
+from fleet_dashboard.state.access import AccessMiddleware
 from fleet_dashboard.whatsapp.runtime import engine_lifespan
 from fleet_dashboard.worker.runtime import worker_lifespan
 
@@ -17,6 +18,10 @@ app = rx.App(
     head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
     api_transformer=create_api(),
 )
+
+# The one authorization chokepoint: every event handler runs only after AccessMiddleware admits its caller
+# (docs/SECURITY.md); a handler without a declaration is unreachable.
+app.add_middleware(AccessMiddleware())
 
 # The WhatsApp tier runs inside the web process by default; RUN_ENGINE/RUN_WORKER=false split it out
 # into `fleet-dashboard engine` / `fleet-dashboard worker` processes.

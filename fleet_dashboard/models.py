@@ -104,6 +104,8 @@ class User(SQLModel, table=True):
     is_active: bool = True
     created_at: datetime = _created()
     last_login_at: datetime | None = _ts()
+    # Every session token names the version it was issued under; bumping it ends them all at once.
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
 
 
 class WhatsAppSession(SQLModel, table=True):

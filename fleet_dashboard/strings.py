@@ -291,6 +291,11 @@ AUDIT_EVENTS = {
     "webhook_deleted": "حذف Webhook",
     "api_key_created": "إنشاء مفتاح واجهة برمجية",
     "api_key_revoked": "إلغاء مفتاح واجهة برمجية",
+    # Sessions that end (docs/SECURITY.md).
+    "session_refused": "رفض جلسة منتهية",
+    "password_changed": "تغيير كلمة المرور",
+    "user_deactivated": "تعطيل مستخدم",
+    "user_activated": "تفعيل مستخدم",
 }
 
 QUEUE_TITLE = "الطابور"

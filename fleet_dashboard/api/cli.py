@@ -8,6 +8,7 @@ from sqlalchemy.exc import OperationalError
 
 from fleet_dashboard.cli import COMMANDS, EXTENSIONS
 from fleet_dashboard.services.errors import ValidationError
+from fleet_dashboard.services.permissions import SYSTEM
 
 
 def _org_id(session, slug: str):
@@ -22,7 +23,7 @@ def _api_key_create(args: argparse.Namespace) -> int:
 
     with session_scope() as session:
         row, plain = api_keys.create_key(session=session, org_id=_org_id(session, args.org), name=args.name,
-                                         scopes=args.scopes)
+                                         scopes=args.scopes, actor=SYSTEM)
     print(f"created API key {row.name!r} (id {row.id}, scopes {', '.join(row.scopes)})")
     print(f"\n  {plain}\n")
     print("This key is shown once and stored only as a hash: keep it somewhere safe now.")
@@ -35,7 +36,7 @@ def _api_key_revoke(args: argparse.Namespace) -> int:
 
     with session_scope() as session:
         org_id = _org_id(session, args.org) if args.org else None
-        row = api_keys.revoke_key(session=session, key_id_or_prefix=args.key, org_id=org_id)
+        row = api_keys.revoke_key(actor=SYSTEM, session=session, key_id_or_prefix=args.key, org_id=org_id)
     print(f"revoked API key {row.prefix}… ({row.name!r}, id {row.id})")
     return 0
 
@@ -45,7 +46,7 @@ def _api_key_list(args: argparse.Namespace) -> int:
     from fleet_dashboard.services import api_keys
 
     with session_scope() as session:
-        rows = api_keys.list_keys(session=session, org_id=_org_id(session, args.org))
+        rows = api_keys.list_keys(actor=SYSTEM, session=session, org_id=_org_id(session, args.org))
     if not rows:
         print("no API keys")
     for row in rows:
@@ -61,7 +62,7 @@ def _webhook_set(args: argparse.Namespace) -> int:
 
     with session_scope() as session:
         row, generated = webhooks.set_webhook(session=session, org_id=_org_id(session, args.org), url=args.url,
-                                              secret=args.secret, events=args.events)
+                                              secret=args.secret, events=args.events, actor=SYSTEM)
     print(f"webhook {row.id} -> {row.url} (events {', '.join(row.events)})")
     if generated:
         print(f"\n  signing secret: {generated}\n")
@@ -75,7 +76,7 @@ def _webhook_list(args: argparse.Namespace) -> int:
 
     with session_scope() as session:
         org_id = _org_id(session, args.org) if args.org else None
-        rows = webhooks.list_webhooks(session=session, org_id=org_id)
+        rows = webhooks.list_webhooks(actor=SYSTEM, session=session, org_id=org_id)
     if not rows:
         print("no webhooks")
     for row in rows:
@@ -90,7 +91,7 @@ def _webhook_delete(args: argparse.Namespace) -> int:
 
     with session_scope() as session:
         org_id = _org_id(session, args.org) if args.org else None
-        row = webhooks.delete_webhook(session=session, webhook_id=args.webhook_id, org_id=org_id)
+        row = webhooks.delete_webhook(actor=SYSTEM, session=session, webhook_id=args.webhook_id, org_id=org_id)
     print(f"deleted webhook {row.id} ({row.url})")
     return 0
 

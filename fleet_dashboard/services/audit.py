@@ -9,7 +9,9 @@ from typing import Any
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import WhatsAppAuditLog
+from fleet_dashboard.services import permissions
 from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
+from fleet_dashboard.services.permissions import Action, Actor
 
 
 def record(
@@ -45,8 +47,10 @@ def list_for_org(
     until: datetime | None = None,
     cursor: str | None = None,
     limit: int | None = None,
+    actor: Actor,
 ) -> tuple[list[WhatsAppAuditLog], str | None]:
     """One page of the organisation's audit log, newest first, and the next page's cursor."""
+    permissions.require(actor, Action.audit, org_id)
     limit = clamp_limit(limit)
     query = select(WhatsAppAuditLog).where(WhatsAppAuditLog.org_id == org_id)
     if event_type:
@@ -60,7 +64,8 @@ def list_for_org(
     return page(list(session.exec(query)), limit)
 
 
-def event_types_for_org(*, session: Session, org_id: uuid.UUID) -> list[str]:
+def event_types_for_org(*, session: Session, org_id: uuid.UUID, actor: Actor) -> list[str]:
     """The distinct event types this organisation has, for a filter menu."""
+    permissions.require(actor, Action.audit, org_id)
     query = select(WhatsAppAuditLog.event_type).where(WhatsAppAuditLog.org_id == org_id).distinct()
     return sorted(session.exec(query))

@@ -8,6 +8,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session
 
+from fleet_dashboard.services import permissions
+from fleet_dashboard.services.permissions import Action, Actor
+
 _ORGS_SQL = text("""
 SELECT o.id, o.name, o.slug,
        COALESCE(s.status, 'disconnected') AS status, s.phone_number, s.connection_error, s.connection_error_code,
@@ -47,8 +50,9 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, datetime.min.time(), UTC)
 
 
-def org_overview(*, session: Session, now: datetime | None = None) -> list[dict[str, Any]]:
+def org_overview(*, session: Session, now: datetime | None = None, actor: Actor) -> list[dict[str, Any]]:
     """One row per organisation: live session status, volumes today and over 7 days, failures, queue depth."""
+    permissions.require(actor, Action.overview)
     today = (now or datetime.now(UTC)).astimezone(UTC).date()
     rows = session.execute(_ORGS_SQL, {"today": _midnight(today), "week": _midnight(today - timedelta(days=6))})
     out = []
@@ -65,8 +69,10 @@ def org_overview(*, session: Session, now: datetime | None = None) -> list[dict[
     return out
 
 
-def messages_per_day(*, session: Session, days: int = 14, now: datetime | None = None) -> list[dict[str, Any]]:
+def messages_per_day(*, session: Session, days: int = 14, now: datetime | None = None,
+                     actor: Actor) -> list[dict[str, Any]]:
     """Sent and failed messages per UTC day across every organisation, oldest first, no gaps."""
+    permissions.require(actor, Action.overview)
     today = (now or datetime.now(UTC)).astimezone(UTC).date()
     first = today - timedelta(days=days - 1)
     counts = {r.day: (r.sent, r.failed) for r in session.execute(_DAILY_SQL, {"since": _midnight(first)})}

@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 
 from fleet_dashboard import events
 from fleet_dashboard.models import SessionStatus, WhatsAppSession, utcnow
-from fleet_dashboard.services import audit
+from fleet_dashboard.services import audit, permissions
+from fleet_dashboard.services.permissions import Action, Actor
 
 COMMAND_ACTIONS = ("connect", "logout", "retry", "stop")
 
@@ -64,8 +65,9 @@ def get_status(*, session: Session, org_id: uuid.UUID) -> dict[str, Any]:
     return status_view(row or WhatsAppSession(org_id=org_id))
 
 
-def _command(session: Session, row: WhatsAppSession, action: str, actor_id: uuid.UUID | None,
+def _command(session: Session, row: WhatsAppSession, action: str, actor: Actor,
              ip_address: str | None) -> WhatsAppSession:
+    actor_id = actor.user_id
     row.updated_at = utcnow()
     session.add(row)
     session.flush()
@@ -77,31 +79,34 @@ def _command(session: Session, row: WhatsAppSession, action: str, actor_id: uuid
     return row
 
 
-def request_connect(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None,
+def request_connect(*, session: Session, org_id: uuid.UUID, actor: Actor,
                     ip_address: str | None = None) -> WhatsAppSession:
     """Ask the engine to bring the session up: resume the paired device, or show a QR to pair one."""
+    permissions.require(actor, Action.connect, org_id)
     row = get_for_update(session=session, org_id=org_id)
     row.enabled = True
     if row.status in (SessionStatus.disconnected.value, SessionStatus.error.value):
         row.status, row.retry_count, row.connection_error = SessionStatus.connecting.value, 0, None
         row.connection_error_code = None
-    return _command(session, row, "connect", actor_id, ip_address)
+    return _command(session, row, "connect", actor, ip_address)
 
 
-def request_retry(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None,
+def request_retry(*, session: Session, org_id: uuid.UUID, actor: Actor,
                   ip_address: str | None = None) -> WhatsAppSession:
     """Ask the engine to try again after an error, with the failure count reset."""
+    permissions.require(actor, Action.connect, org_id)
     row = get_for_update(session=session, org_id=org_id)
     row.enabled = True
     if row.status != SessionStatus.connected.value:
         row.status, row.retry_count, row.connection_error = SessionStatus.connecting.value, 0, None
         row.connection_error_code = None
-    return _command(session, row, "retry", actor_id, ip_address)
+    return _command(session, row, "retry", actor, ip_address)
 
 
-def request_logout(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None,
+def request_logout(*, session: Session, org_id: uuid.UUID, actor: Actor,
                    ip_address: str | None = None) -> WhatsAppSession:
     """Unlink the device: the engine logs it out; the next connect needs a new scan."""
+    permissions.require(actor, Action.logout, org_id)
     row = get_for_update(session=session, org_id=org_id)
     # A cleared whatsapp_id is the durable mark of a logout: an owner that misses the command
     # still sees it when it notices the session was disabled.
@@ -110,17 +115,18 @@ def request_logout(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID |
     row.status, row.retry_count, row.connection_error = SessionStatus.disconnected.value, 0, None
     row.connection_error_code = None
     row.last_disconnected_at = utcnow()
-    return _command(session, row, "logout", actor_id, ip_address)
+    return _command(session, row, "logout", actor, ip_address)
 
 
-def request_stop(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None,
+def request_stop(*, session: Session, org_id: uuid.UUID, actor: Actor,
                  ip_address: str | None = None) -> WhatsAppSession:
     """Close the socket but keep the paired device, so a later connect resumes without a scan."""
+    permissions.require(actor, Action.connect, org_id)
     row = get_for_update(session=session, org_id=org_id)
     row.enabled, row.qr_code, row.qr_expires_at = False, None, None
     row.status, row.connection_error, row.connection_error_code = SessionStatus.disconnected.value, None, None
     row.last_disconnected_at = utcnow()
-    return _command(session, row, "stop", actor_id, ip_address)
+    return _command(session, row, "stop", actor, ip_address)
 
 
 def enabled_org_ids(*, session: Session) -> list[uuid.UUID]:

@@ -9,9 +9,10 @@ import reflex as rx
 
 from fleet_dashboard import routes, strings
 from fleet_dashboard.db import session_scope
-from fleet_dashboard.services import qr, sessions
+from fleet_dashboard.services import permissions, qr, sessions
+from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state import live
-from fleet_dashboard.state.auth import AuthState, guarded
+from fleet_dashboard.state.auth import AuthState, allow, current_caller
 
 ROUTE_IDS = (routes.HOME, routes.CONNECT)
 
@@ -41,7 +42,8 @@ class ConnectState(AuthState):
     _qr_code: str = ""
     _qr_expires_at: str = ""
     _watch_gen: int = 0
-    _live_org_id: str = ""
+    # Whether this caller may see the pairing QR: it links a phone, so it goes with the `connect` column.
+    _may_see_qr: bool = False
 
     def _show(self, view: dict[str, Any]) -> None:
         self.status = view.get("status") or "disconnected"
@@ -52,7 +54,7 @@ class ConnectState(AuthState):
         reason_code = view.get("connection_error_code")
         self.reason_text = strings.error_text(reason_code) if reason_code else ""
         self.retry_count = int(view.get("retry_count") or 0)
-        code = (view.get("qr_code") or "") if self.status == "qr_pending" else ""
+        code = (view.get("qr_code") or "") if self.status == "qr_pending" and self._may_see_qr else ""
         if code != self._qr_code:
             self._qr_code = code
             self.qr_src = qr.qr_data_uri(code) if code else ""
@@ -64,20 +66,26 @@ class ConnectState(AuthState):
         with session_scope() as session:
             self._show(sessions.get_status(session=session, org_id=org_id))
 
+    def _forget_private(self) -> None:
+        self._may_see_qr = False
+        self._qr_code, self.qr_src, self.qr_seconds_left = "", "", 0
+
     @rx.event
-    @guarded
+    @allow(Action.view)
     def load(self):
         """Read the session row, then follow its changes live."""
         ctx = self._authorize()
+        self._may_see_qr = permissions.can(ctx.role, Action.connect)
         self._read(ctx.org_id)
-        self._live_org_id = str(ctx.org_id)
         return ConnectState.watch
 
     @rx.event(background=True)
+    @allow(Action.view)
     async def watch(self):
         """Apply `session.status` events for this organisation while the page stays open."""
+        org_id = str(current_caller().org_id)
         async with self:
-            org_id = self._live_org_id
+            self._may_see_qr = permissions.can(current_caller().role, Action.connect)
 
         def apply(state: ConnectState, batch: list[dict[str, Any]]) -> None:
             for event in batch:
@@ -89,26 +97,26 @@ class ConnectState(AuthState):
                           types=("session.status",), apply=apply,
                           tick=lambda s: 1.0 if s._qr_code else 5.0, resync=lambda s: s._read(org_id))
 
-    def _request(self, action: str, request) -> None:
-        ctx = self._authorize(action, manage=True)
+    def _request(self, request) -> None:
+        ctx = self._authorize()
         with session_scope() as session:
-            row = request(session=session, org_id=ctx.org_id, actor_id=ctx.user_id, ip_address=self._client_ip())
+            row = request(session=session, org_id=ctx.org_id, actor=ctx.actor, ip_address=self._client_ip())
             self._show(sessions.status_view(row))
 
     @rx.event
-    @guarded
+    @allow(Action.connect)
     def connect(self):
         """Ask the engine to pair or resume ("ربط الواتساب")."""
-        self._request("connect", sessions.request_connect)
+        self._request(sessions.request_connect)
 
     @rx.event
-    @guarded
+    @allow(Action.connect)
     def retry(self):
         """Try again after an error."""
-        self._request("retry", sessions.request_retry)
+        self._request(sessions.request_retry)
 
     @rx.event
-    @guarded
+    @allow(Action.logout)
     def disconnect(self):
         """Log the device out, after the confirmation dialog."""
-        self._request("disconnect", sessions.request_logout)
+        self._request(sessions.request_logout)

@@ -12,7 +12,7 @@ from fleet_dashboard.db import session_scope
 from fleet_dashboard.models import Role, User, utcnow
 from fleet_dashboard.services import audit
 from fleet_dashboard.services.users import normalize_email
-from fleet_dashboard.state.auth import AuthState
+from fleet_dashboard.state.auth import AuthState, allow_anyone
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ class OidcState(AuthState):
         return f"{self.router.url.origin}{routes.OIDC_CALLBACK}"
 
     @rx.event
+    @allow_anyone
     async def begin(self):
         """Send the browser to the identity provider."""
         if not auth.oidc_enabled():
@@ -42,6 +43,7 @@ class OidcState(AuthState):
         return rx.redirect(start.url, is_external=True)
 
     @rx.event
+    @allow_anyone
     async def finish(self):
         """Check the state, exchange the code, and sign in the active user with the provider's email."""
         params = self.router.url.query_parameters
@@ -69,6 +71,6 @@ class OidcState(AuthState):
         if user is None:
             self.oidc_error = strings.LOGIN_OIDC_FAILED
             return
-        self.token = auth.issue_token(user_id=user.id)
+        self.token = auth.issue_token(user_id=user.id, session_version=user.session_version)
         self._view_org_id = ""
         return rx.redirect(routes.ADMIN if user.role == Role.super_admin.value else routes.HOME)

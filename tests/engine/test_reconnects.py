@@ -11,6 +11,7 @@ from sqlmodel import Session
 from fleet_dashboard.api.simulator import command
 from fleet_dashboard.services import sessions
 from fleet_dashboard.services.backoff import backoff_delay
+from fleet_dashboard.services.permissions import SYSTEM
 from fleet_dashboard.whatsapp.engine import Engine
 from fleet_dashboard.whatsapp.simulator import SimulatorFactory, jid_for
 from tests.engine.conftest import audit_rows, audit_types, connect, load_row, run, wait_row
@@ -81,7 +82,7 @@ def test_failed_connects_back_off_then_cap_to_error_until_a_user_retries(sim_env
 
 
 def _retry(db: Session, org_id):
-    sessions.request_retry(session=db, org_id=org_id, actor_id=None)
+    sessions.request_retry(session=db, org_id=org_id, actor=SYSTEM)
     db.commit()
 
 
@@ -155,10 +156,10 @@ async def _until(predicate, timeout=5.0):
 
 
 def _stop(db: Session, org_id):
-    sessions.request_stop(session=db, org_id=org_id, actor_id=None)
+    sessions.request_stop(session=db, org_id=org_id, actor=SYSTEM)
     db.commit()
 
 
 def _logout(db: Session, org_id):
-    sessions.request_logout(session=db, org_id=org_id, actor_id=None)
+    sessions.request_logout(session=db, org_id=org_id, actor=SYSTEM)
     db.commit()
