@@ -116,3 +116,12 @@ def require(actor: Actor, action: Action, org_id: uuid.UUID | str | None = None)
         raise PermissionDenied(f"{actor.role} acts only inside an organisation", action=str(action))
     if str(actor.org_id) != str(org_id):
         raise PermissionDenied(f"{actor.role} of another organisation may not {action}", action=str(action))
+
+
+def matrix_markdown() -> str:
+    """The matrix as the Markdown table docs/SECURITY.md prints (a test keeps the two identical)."""
+    lines = ["| action | " + " | ".join(ROLES) + " |", "|---|" + "---|" * len(ROLES)]
+    for action in Action:
+        lines.append(f"| `{action.value}` | " + " | ".join("✓" if can(role, action) else "—" for role in ROLES)
+                     + " |")
+    return "\n".join(lines)

@@ -228,6 +228,24 @@ def payload_problem(handler: Any, payload: Any) -> str | None:
     return None
 
 
+def _client_storage_problem(payload: dict) -> str | None:
+    """Reflex's hydrate and storage events set browser-stored vars by name: only the ones that exist."""
+    variables = payload.get("vars")
+    if not variables:
+        return None
+    from reflex.state import State
+
+    for key in variables:
+        state_name, _, var = str(key).rpartition(".")
+        try:
+            known = State.get_class_substate(state_name)._is_client_storage(var.removesuffix("_rx_state_"))
+        except (ValueError, KeyError, AttributeError, TypeError):
+            known = False
+        if not known:
+            return f"unknown client storage var {str(key)[:80]}"
+    return None
+
+
 # ---- the chokepoint ----
 
 class AccessMiddleware(Middleware):
@@ -244,9 +262,13 @@ class AccessMiddleware(Middleware):
             log.warning("refused event %s: no such handler", event.name[:200])
             return StateUpdate()
         rule = rule_for(registered.handler, registered.states[0])
-        if rule is FRAMEWORK:
-            return None
         name = f"{registered.states[0].__name__}.{registered.handler.fn.__name__}"
+        if rule is FRAMEWORK:
+            problem = payload_problem(registered.handler, event.payload) or _client_storage_problem(event.payload)
+            if problem:
+                log.warning("refused event %s: %s", name, problem)
+                return StateUpdate()
+            return None
         if rule is None or rule is NOBODY:
             log.warning("refused event %s: %s", name, "nobody may call it" if rule else "it declares no permission")
             return StateUpdate()
