@@ -246,6 +246,28 @@ def _client_storage_problem(payload: dict) -> str | None:
     return None
 
 
+class UnknownEventFilter(logging.Filter):
+    """Reflex logs an event naming no handler as an ERROR with a traceback; it is a crafted event, not a fault."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, KeyError) and "No registered handler" in str(exc):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "refused event: %s", (str(exc.args[0] if exc.args else exc)[:200],)
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_unknown_events() -> None:
+    """Install UnknownEventFilter on the logger of Reflex's event queue."""
+    logging.getLogger("reflex_base.event.processor.event_processor").addFilter(UnknownEventFilter())
+
+
+def frontend_exception_warning(exception: Exception) -> None:
+    """A browser reports its own error (or a script sends one): a WARNING, cut short, never a server ERROR."""
+    log.warning("frontend exception: %s", str(exception)[:500])
+
+
 # ---- the chokepoint ----
 
 class AccessMiddleware(Middleware):

@@ -47,8 +47,9 @@ class HandlerInfo:
 
 def event_handlers() -> list[HandlerInfo]:
     """Every handler Reflex registered for the assembled app, its generated ones included."""
-    import fleet_dashboard.fleet_dashboard  # noqa: F401  (assembles the app and registers every state)
     from reflex_base.registry import RegistrationContext
+
+    import fleet_dashboard.fleet_dashboard  # noqa: F401  (assembles the app and registers every state)
 
     out = []
     for full_name, registered in sorted(RegistrationContext.get().event_handlers.items()):

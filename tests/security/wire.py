@@ -101,3 +101,32 @@ class Tab:
                 if key == var or key.startswith(var + "_rx_state_"):
                     value = v
         return value
+
+    # ---- several events at once, as a script would fire them ----
+    def emit(self, name: str, payload: dict[str, Any] | None = None, *, path: str = "/") -> None:
+        """Send one event without waiting for its answer."""
+        event = {"name": name, "payload": payload or {},
+                 "router_data": {"pathname": path, "asPath": path, "query": {}}}
+        self.ws.send(EVENT_PREFIX + json.dumps(["event", event], ensure_ascii=False))
+
+    def drain(self, *, quiet: float = 1.5, limit: float = 90.0) -> None:
+        """Read until the server has said nothing for `quiet` seconds (or `limit` passed)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if self._recv(timeout=quiet) is None:
+                return
+
+    def login(self, email: str, password: str, *, path: str = "/login") -> str:
+        """Sign in through the login handler, as the form does; the session token comes back in the delta."""
+        self.send(f"{AUTH}.login", {"form_data": {"email": email, "password": password}}, path=path)
+        token = self.delta_value(AUTH, "token")
+        assert token, f"login failed: {self.updates()[-3:]}"
+        self.session_token = token
+        return token
+
+    def events_named(self, name: str) -> list[dict[str, Any]]:
+        """Frontend events (redirects, toasts, downloads) the server asked this tab to run."""
+        return [e for u in self.updates() for e in (u.get("events") or []) if e.get("name") == name]
+
+
+AUTH = AuthState.get_full_name()
