@@ -14,6 +14,7 @@ from fleet_dashboard.state.auth import AuthState
 # The full name Reflex gives the session cookie's var, as the browser sends it in hydrate_and_load.
 TOKEN_VAR = f"{AuthState.get_full_name()}.token"
 ROOT = "reflex___state____state"
+AUTH = AuthState.get_full_name()
 NAMESPACE = "/_event"  # Reflex's socket.io namespace (and path)
 EVENT_PREFIX = f"42{NAMESPACE},"
 
@@ -128,5 +129,7 @@ class Tab:
         """Frontend events (redirects, toasts, downloads) the server asked this tab to run."""
         return [e for u in self.updates() for e in (u.get("events") or []) if e.get("name") == name]
 
-
-AUTH = AuthState.get_full_name()
+    def sent_to_login(self, since: int = 0) -> bool:
+        """Whether the server sent this tab to the login page (after frame `since`)."""
+        return any(e.get("name") == "_redirect" and str(e.get("payload", {}).get("path", "")).startswith("/login")
+                   for u in self.updates()[since:] for e in (u.get("events") or []))
