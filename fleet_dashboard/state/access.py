@@ -77,6 +77,9 @@ FRAMEWORK_HANDLERS = frozenset({
     ("FrontendEventExceptionState", "handle_frontend_exception"),
 })
 
+# A (re)connecting page gets the whole state tree back: it must not carry what another (or a dead) session loaded.
+HYDRATE_HANDLERS = frozenset({"hydrate", "hydrate_and_load"})
+
 _CALLER: contextvars.ContextVar[tuple[Rule, Ctx] | None] = contextvars.ContextVar("fd_caller", default=None)
 
 
@@ -228,6 +231,14 @@ def payload_problem(handler: Any, payload: Any) -> str | None:
     return None
 
 
+def _hydrating_token(auth: Any, payload: dict) -> str:
+    """The session token the page hydrates with: the cookie it sends, else the one the tab held."""
+    for key, value in (payload.get("vars") or {}).items():
+        if str(key).removesuffix("_rx_state_") == f"{auth.get_full_name()}.token":
+            return str(value or "")
+    return "" if "vars" in payload else auth.token
+
+
 def _client_storage_problem(payload: dict) -> str | None:
     """Reflex's hydrate and storage events set browser-stored vars by name: only the ones that exist."""
     variables = payload.get("vars")
@@ -290,6 +301,9 @@ class AccessMiddleware(Middleware):
             if problem:
                 log.warning("refused event %s: %s", name, problem)
                 return StateUpdate()
+            if registered.handler.fn.__name__ in HYDRATE_HANDLERS:
+                auth = await state.get_state(AuthState)
+                await auth._forget_other_sessions_data(_hydrating_token(auth, event.payload))
             return None
         if rule is None or rule is NOBODY:
             log.warning("refused event %s: %s", name, "nobody may call it" if rule else "it declares no permission")

@@ -78,6 +78,9 @@ class AuthState(rx.State):
     _tz: str = ""
     # A refused session token already audited from this tab: one row per tab and token, not one per click.
     _refused_token: str = ""
+    # Whose session ("user:version") loaded the data this tab's states hold; a page hydrating under any other
+    # session (logged out, expired, another person) gets them all reset first.
+    _data_owner: str = ""
 
     # ---- identity ----
     def _session_user(self) -> tuple[User | None, str]:
@@ -105,6 +108,7 @@ class AuthState(rx.State):
         if user.role == Role.super_admin.value:
             org_id = uuid.UUID(self._view_org_id) if self._view_org_id else None
         self._show_identity(user, org_id)
+        self._data_owner = f"{user.id}:{user.session_version}"
         return Ctx(user_id=user.id, role=user.role, org_id=org_id, read_only=user.role == Role.super_admin.value,
                    home_org_id=user.org_id, session_version=user.session_version)
 
@@ -157,6 +161,40 @@ class AuthState(rx.State):
             self._clear_identity()
         return ok
 
+    def _owner_of(self, token: str) -> str:
+        claims = auth.read_token(token)
+        if claims is None:
+            return ""
+        with session_scope() as session:
+            user = session.get(User, claims.user_id)
+            ok = users.session_state(user, claims.session_version) == users.SessionState.ok
+        return f"{claims.user_id}:{claims.session_version}" if ok else ""
+
+    async def _forget_other_sessions_data(self, token: str) -> None:
+        """Before a page hydrates: reset every page state unless its data was loaded by this same live session."""
+        owner = self._owner_of(token)
+        if owner == self._data_owner:
+            return
+        if self._data_owner:  # the session that loaded this tab's data: ended since? then this is its refusal
+            user_id, _, version = self._data_owner.partition(":")
+            with session_scope() as session:
+                verdict = users.session_state(session.get(User, uuid.UUID(user_id)), int(version))
+            if verdict != users.SessionState.ok:
+                self._audit_refused_session(verdict, "hydrate", user_id=uuid.UUID(user_id), key=self._data_owner)
+        await self._wipe_tab()
+        self._data_owner = owner
+
+    async def _wipe_tab(self) -> None:
+        """Reset this tab's states, every page's included (loaded first, so none is missed); keep the time zone."""
+        pending = list(self.get_substates())
+        while pending:
+            cls = pending.pop()
+            await self.get_state(cls)
+            pending.extend(cls.get_substates())
+        tz = self._tz
+        self.reset()
+        self._tz = tz
+
     def _forget_private(self) -> None:
         """What a page clears when its watcher loses the caller (a QR, say); pages override it."""
 
@@ -186,12 +224,14 @@ class AuthState(rx.State):
         if self.may:
             self.may = {}
 
-    def _audit_refused_session(self, reason: str, handler: str) -> None:
+    def _audit_refused_session(self, reason: str, handler: str, *, user_id: uuid.UUID | None = None,
+                               key: str | None = None) -> None:
         """A genuine token that no longer opens anything: logged out elsewhere, deactivated, or expired."""
-        if self._refused_token == self.token:
+        key = key or self.token
+        if self._refused_token == key:
             return
-        self._refused_token = self.token
-        user_id = auth.token_user_id(self.token)
+        self._refused_token = key
+        user_id = user_id or auth.token_user_id(self.token)
         with session_scope() as session:
             user = session.get(User, user_id) if user_id else None
             audit.record(session=session, org_id=user.org_id if user else None, actor_id=user.id if user else None,
@@ -265,6 +305,7 @@ class AuthState(rx.State):
         self.login_error = ""
         self.token = auth.issue_token(user_id=user.id, session_version=user.session_version)
         self._view_org_id = ""
+        self._data_owner = f"{user.id}:{user.session_version}"
         self._show_identity(user, user.org_id)
         home = routes.ADMIN if user.role == Role.super_admin.value else routes.HOME
         next_path = routes.safe_next(self.router.url.query_parameters.get("next"))
@@ -272,16 +313,15 @@ class AuthState(rx.State):
 
     @rx.event
     @allow_anyone
-    def logout(self):
-        """End every session of this person (all tabs, every copy of the token), audit, and forget the token."""
+    async def logout(self):
+        """End every session of this person (all tabs, every copy of the token), audit, and forget this tab's data."""
         user = self._user()
         if user is not None:
             with session_scope() as session:
                 users.end_sessions(session=session, user_id=user.id)
                 audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="logout",
                              event_data={"email": user.email}, ip_address=self._client_ip())
-        self.token = ""
-        self._view_org_id = ""
+        await self._wipe_tab()  # the token, the identity and every page's rows
         self._clear_identity()
         return rx.redirect(routes.LOGIN)
 
