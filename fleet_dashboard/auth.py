@@ -80,17 +80,62 @@ def read_token(token: str | None, *, now: float | None = None) -> SessionClaims 
     return claims
 
 
-def token_user_id(token: str | None) -> uuid.UUID | None:
-    """Whom a genuine token names, expired or not: to audit a refused session, never to admit one."""
+def _genuine_body(token: str | None) -> dict | None:
     if not token or token.count(".") != 1:
         return None
     payload, signature = token.split(".")
     if not hmac.compare_digest(_sign(payload), signature):
         return None
     try:
-        return uuid.UUID(json.loads(_unb64(payload))["uid"])
+        body = json.loads(_unb64(payload))
+        uuid.UUID(body["uid"])
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
+    return body
+
+
+def token_user_id(token: str | None) -> uuid.UUID | None:
+    """Whom a genuine token names, expired or not: to audit a refused session, never to admit one."""
+    body = _genuine_body(token)
+    return uuid.UUID(body["uid"]) if body else None
+
+
+def token_owner(token: str | None) -> str:
+    """"user:version" a genuine token was issued for, expired or not ("" for anything else): one session's name."""
+    body = _genuine_body(token)
+    return f"{body['uid']}:{body.get('sv', 0)}" if body else ""
+
+
+def session_user(token: str | None):
+    """(user, "ok") for a live session token; else (None, why): anonymous, expired, unknown_user, deactivated, ended."""
+    from fleet_dashboard.db import session_scope
+    from fleet_dashboard.models import User
+    from fleet_dashboard.services import users
+
+    claims = read_token(token)
+    if claims is None:
+        return None, ("expired" if token_user_id(token) else "anonymous")
+    with session_scope() as session:
+        user = session.get(User, claims.user_id)
+        verdict = users.session_state(user, claims.session_version)
+    return (user, verdict) if verdict == users.SessionState.ok else (None, verdict)
+
+
+def session_owner(token: str | None) -> str:
+    """"user:version" of a live session token, "" otherwise: whose data a tab may keep."""
+    user, _ = session_user(token)
+    return f"{user.id}:{user.session_version}" if user is not None else ""
+
+
+def owner_verdict(owner: str) -> str:
+    """Whether the session named by an owner string ("user:version") is still live ("ok") or why not."""
+    from fleet_dashboard.db import session_scope
+    from fleet_dashboard.models import User
+    from fleet_dashboard.services import users
+
+    user_id, _, version = owner.partition(":")
+    with session_scope() as session:
+        return users.session_state(session.get(User, uuid.UUID(user_id)), int(version))
 
 
 class LoginLimiter:

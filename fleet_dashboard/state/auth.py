@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import reflex as rx
 
-from fleet_dashboard import auth, routes, strings
+from fleet_dashboard import auth, strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.models import Role, User
 from fleet_dashboard.services import audit, orgs, permissions, users
@@ -28,6 +28,7 @@ from fleet_dashboard.state.access import (  # noqa: F401  (re-exported: pages an
     current_rule,
     guarded,
 )
+from fleet_dashboard.state.signin import SignIn
 
 MANAGERS = {Role.owner.value, Role.admin.value}
 
@@ -53,7 +54,7 @@ class Ctx:
         return Actor(role=self.role, org_id=self.home_org_id, user_id=self.user_id)
 
 
-class AuthState(rx.State):
+class AuthState(SignIn, rx.State):
     """Parent of every page state: the session cookie, the identity the pages show, and the check behind
     the chokepoint (state/access.py) that every event passes."""
 
@@ -68,16 +69,14 @@ class AuthState(rx.State):
     read_only: bool = False
     # The permission matrix's row for this person (action -> allowed), so pages offer only what is allowed.
     may: dict[str, bool] = {}
-    login_error: str = ""
-    login_busy: bool = False
     # A super_admin's chosen organisation; only the admin pages set it, after checking the role.
     _view_org_id: str = ""
     # Whose name org_label shows, so it is read once per organisation, not on every event.
     _label_org_id: str = ""
     # The browser's IANA time zone, so dates typed into filters and schedules mean local time.
     _tz: str = ""
-    # A refused session token already audited from this tab: one row per tab and token, not one per click.
-    _refused_token: str = ""
+    # The session ("user:version") whose refusal this tab already audited: one row per tab and session.
+    _refused_session: str = ""
     # Whose session ("user:version") loaded the data this tab's states hold; a page hydrating under any other
     # session (logged out, expired, another person) gets them all reset first.
     _data_owner: str = ""
@@ -85,13 +84,7 @@ class AuthState(rx.State):
     # ---- identity ----
     def _session_user(self) -> tuple[User | None, str]:
         """The person this tab's token speaks for, and why not when it speaks for nobody."""
-        claims = auth.read_token(self.token)
-        if claims is None:
-            return None, ("expired" if auth.token_user_id(self.token) else "anonymous")
-        with session_scope() as session:
-            user = session.get(User, claims.user_id)
-            verdict = users.session_state(user, claims.session_version)
-        return (user, verdict) if verdict == users.SessionState.ok else (None, verdict)
+        return auth.session_user(self.token)
 
     def _user(self) -> User | None:
         return self._session_user()[0]
@@ -161,26 +154,16 @@ class AuthState(rx.State):
             self._clear_identity()
         return ok
 
-    def _owner_of(self, token: str) -> str:
-        claims = auth.read_token(token)
-        if claims is None:
-            return ""
-        with session_scope() as session:
-            user = session.get(User, claims.user_id)
-            ok = users.session_state(user, claims.session_version) == users.SessionState.ok
-        return f"{claims.user_id}:{claims.session_version}" if ok else ""
-
     async def _forget_other_sessions_data(self, token: str) -> None:
         """Before a page hydrates: reset every page state unless its data was loaded by this same live session."""
-        owner = self._owner_of(token)
+        owner = auth.session_owner(token)
         if owner == self._data_owner:
             return
         if self._data_owner:  # the session that loaded this tab's data: ended since? then this is its refusal
-            user_id, _, version = self._data_owner.partition(":")
-            with session_scope() as session:
-                verdict = users.session_state(session.get(User, uuid.UUID(user_id)), int(version))
+            verdict = auth.owner_verdict(self._data_owner)
             if verdict != users.SessionState.ok:
-                self._audit_refused_session(verdict, "hydrate", user_id=uuid.UUID(user_id), key=self._data_owner)
+                self._audit_refused_session(verdict, "hydrate", user_id=uuid.UUID(self._data_owner.split(":")[0]),
+                                            key=self._data_owner)
         await self._wipe_tab()
         self._data_owner = owner
 
@@ -191,9 +174,9 @@ class AuthState(rx.State):
             cls = pending.pop()
             await self.get_state(cls)
             pending.extend(cls.get_substates())
-        tz = self._tz
+        tz, refused = self._tz, self._refused_session
         self.reset()
-        self._tz = tz
+        self._tz, self._refused_session = tz, refused
 
     def _forget_private(self) -> None:
         """What a page clears when its watcher loses the caller (a QR, say); pages override it."""
@@ -227,10 +210,10 @@ class AuthState(rx.State):
     def _audit_refused_session(self, reason: str, handler: str, *, user_id: uuid.UUID | None = None,
                                key: str | None = None) -> None:
         """A genuine token that no longer opens anything: logged out elsewhere, deactivated, or expired."""
-        key = key or self.token
-        if self._refused_token == key:
+        key = key or auth.token_owner(self.token) or self.token
+        if self._refused_session == key:
             return
-        self._refused_token = key
+        self._refused_session = key
         user_id = user_id or auth.token_user_id(self.token)
         with session_scope() as session:
             user = session.get(User, user_id) if user_id else None
@@ -261,92 +244,5 @@ class AuthState(rx.State):
             audit.record(session=session, org_id=ctx.org_id, actor_id=ctx.user_id, event_type=event_type,
                          event_data=data, ip_address=self._client_ip())
 
-    # ---- events ----
-    @rx.event
-    @allow_signed_in
-    def require_session(self):
-        """on_load of pages that need a signed-in person but no organisation."""
-        self._authorize(org=False)
-
-    @rx.event
-    @allow_anyone
-    def login_page_load(self):
-        """Send a person who is already signed in straight on."""
-        self.login_error = ""
-        self.login_busy = False
-        if self._user() is not None:
-            return rx.redirect(routes.safe_next(self.router.url.query_parameters.get("next")))
-
-    @rx.event
-    @allow_anyone
-    def login(self, form_data: dict):
-        """Check the password (argon2), count failures, and issue a signed session token."""
-        email = str(form_data.get("email", ""))[:320].strip()
-        password = str(form_data.get("password", ""))[:1024]
-        ip = self._client_ip()
-        limiter = auth.login_limiter()
-        self.login_busy = False
-        if not limiter.allowed(email=email, ip=ip):
-            self.login_error = strings.error_text("rate_limited")
-            return
-        with session_scope() as session:
-            user = users.authenticate(session=session, email=email, password=password)
-            if user is None:
-                audit.record(session=session, org_id=None, event_type="login_failed",
-                             event_data={"email": email[:320]}, ip_address=ip)
-            else:
-                audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="login",
-                             event_data={"email": user.email}, ip_address=ip)
-        if user is None:
-            limiter.failed(email=email, ip=ip)
-            self.login_error = strings.error_text("bad_credentials")
-            return
-        limiter.succeeded(email=email)
-        self.login_error = ""
-        self.token = auth.issue_token(user_id=user.id, session_version=user.session_version)
-        self._view_org_id = ""
-        self._data_owner = f"{user.id}:{user.session_version}"
-        self._show_identity(user, user.org_id)
-        home = routes.ADMIN if user.role == Role.super_admin.value else routes.HOME
-        next_path = routes.safe_next(self.router.url.query_parameters.get("next"))
-        return rx.redirect(home if next_path == routes.HOME else next_path)
-
-    @rx.event
-    @allow_anyone
-    async def logout(self):
-        """End every session of this person (all tabs, every copy of the token), audit, and forget this tab's data."""
-        user = self._user()
-        if user is not None:
-            with session_scope() as session:
-                users.end_sessions(session=session, user_id=user.id)
-                audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="logout",
-                             event_data={"email": user.email}, ip_address=self._client_ip())
-        await self._wipe_tab()  # the token, the identity and every page's rows
-        self._clear_identity()
-        return rx.redirect(routes.LOGIN)
-
-    @rx.event
-    @allow_signed_in
-    def leave_org(self):
-        """A super_admin goes back from an organisation to the overview."""
-        self._view_org_id = ""
-        self.org_label = ""
-        return rx.redirect(routes.ADMIN)
-
-    @rx.event
-    @allow_anyone
-    def set_timezone(self, tz: str):
-        """Remember the browser's time zone (sent once per page by the frame)."""
-        tz = str(tz)[:64]
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            return
-        self._tz = tz
-
     def _zone(self) -> ZoneInfo:
         return ZoneInfo(self._tz or "UTC")
-
-    @rx.var
-    def oidc_enabled(self) -> bool:
-        return auth.oidc_enabled()
