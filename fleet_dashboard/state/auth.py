@@ -101,7 +101,7 @@ class AuthState(SignIn, rx.State):
         if user.role == Role.super_admin.value:
             org_id = uuid.UUID(self._view_org_id) if self._view_org_id else None
         self._show_identity(user, org_id)
-        self._data_owner = f"{user.id}:{user.session_version}"
+        self._set(_data_owner=f"{user.id}:{user.session_version}")
         return Ctx(user_id=user.id, role=user.role, org_id=org_id, read_only=user.role == Role.super_admin.value,
                    home_org_id=user.org_id, session_version=user.session_version)
 
@@ -181,18 +181,19 @@ class AuthState(SignIn, rx.State):
     def _forget_private(self) -> None:
         """What a page clears when its watcher loses the caller (a QR, say); pages override it."""
 
+    def _set(self, **values) -> None:
+        # Every event passes here: assign only what changed, so an unchanged identity adds nothing to the delta.
+        for name, value in values.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+
     def _show_identity(self, user: User, org_id: uuid.UUID | None) -> None:
-        self.signed_in = True
-        self.user_label = user.full_name or user.email
-        self.role_label = strings.ROLES.get(user.role, user.role)
-        self.is_super_admin = user.role == Role.super_admin.value
-        self.can_manage = user.role in MANAGERS
-        self.read_only = self.is_super_admin
-        may = permissions.allowed_actions(user.role)
-        if self.may != may:
-            self.may = may
+        super_admin = user.role == Role.super_admin.value
+        self._set(signed_in=True, user_label=user.full_name or user.email,
+                  role_label=strings.ROLES.get(user.role, user.role), is_super_admin=super_admin,
+                  can_manage=user.role in MANAGERS, read_only=super_admin, may=permissions.allowed_actions(user.role))
         if org_id is None:
-            self.org_label, self._label_org_id = "", ""
+            self._set(org_label="", _label_org_id="")
             return
         if self._label_org_id == str(org_id) and self.org_label:
             return  # every event passes here: read the organisation's name once, not per click
@@ -201,11 +202,8 @@ class AuthState(SignIn, rx.State):
         self._label_org_id = str(org_id)
 
     def _clear_identity(self) -> None:
-        self.signed_in = self.is_super_admin = self.can_manage = self.read_only = False
-        self.user_label = self.role_label = self.org_label = ""
-        self._label_org_id = ""
-        if self.may:
-            self.may = {}
+        self._set(signed_in=False, is_super_admin=False, can_manage=False, read_only=False, user_label="",
+                  role_label="", org_label="", _label_org_id="", may={})
 
     def _audit_refused_session(self, reason: str, handler: str, *, user_id: uuid.UUID | None = None,
                                key: str | None = None) -> None:
