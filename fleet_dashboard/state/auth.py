@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import reflex as rx
 
-from fleet_dashboard import auth, strings
+from fleet_dashboard import auth, routes, strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.models import Role, User
 from fleet_dashboard.services import audit, orgs, permissions, users
@@ -28,7 +28,6 @@ from fleet_dashboard.state.access import (  # noqa: F401  (re-exported: pages an
     current_rule,
     guarded,
 )
-from fleet_dashboard.state.signin import SignIn
 
 MANAGERS = {Role.owner.value, Role.admin.value}
 
@@ -54,7 +53,7 @@ class Ctx:
         return Actor(role=self.role, org_id=self.home_org_id, user_id=self.user_id)
 
 
-class AuthState(SignIn, rx.State):
+class AuthState(rx.State):
     """Parent of every page state: the session cookie, the identity the pages show, and the check behind
     the chokepoint (state/access.py) that every event passes."""
 
@@ -69,6 +68,8 @@ class AuthState(SignIn, rx.State):
     read_only: bool = False
     # The permission matrix's row for this person (action -> allowed), so pages offer only what is allowed.
     may: dict[str, bool] = {}
+    login_error: str = ""
+    login_busy: bool = False
     # A super_admin's chosen organisation; only the admin pages set it, after checking the role.
     _view_org_id: str = ""
     # Whose name org_label shows, so it is read once per organisation, not on every event.
@@ -242,5 +243,95 @@ class AuthState(SignIn, rx.State):
             audit.record(session=session, org_id=ctx.org_id, actor_id=ctx.user_id, event_type=event_type,
                          event_data=data, ip_address=self._client_ip())
 
+    # ---- events ----
+    @rx.event
+    @allow_signed_in
+    def require_session(self):
+        """on_load of pages that need a signed-in person but no organisation."""
+        self._authorize(org=False)
+
+    @rx.event
+    @allow_anyone
+    def login_page_load(self):
+        """Send a person who is already signed in straight on."""
+        self.login_error = ""
+        self.login_busy = False
+        if self._user() is not None:
+            return rx.redirect(routes.safe_next(self.router.url.query_parameters.get("next")))
+
+    @rx.event
+    @allow_anyone
+    async def login(self, form_data: dict):
+        """Check the password (argon2), count failures, and issue a signed session token."""
+        email = str(form_data.get("email", ""))[:320].strip()
+        password = str(form_data.get("password", ""))[:1024]
+        ip = self._client_ip()
+        limiter = auth.login_limiter()
+        self.login_busy = False
+        if not limiter.allowed(email=email, ip=ip):
+            self.login_error = strings.error_text("rate_limited")
+            return
+        with session_scope() as session:
+            user = users.authenticate(session=session, email=email, password=password)
+            if user is None:
+                audit.record(session=session, org_id=None, event_type="login_failed",
+                             event_data={"email": email[:320]}, ip_address=ip)
+            else:
+                audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="login",
+                             event_data={"email": user.email}, ip_address=ip)
+        if user is None:
+            limiter.failed(email=email, ip=ip)
+            self.login_error = strings.error_text("bad_credentials")
+            return
+        limiter.succeeded(email=email)
+        owner = f"{user.id}:{user.session_version}"
+        if self._data_owner and self._data_owner != owner:
+            await self._wipe_tab()  # rows another session loaded into this tab are not this person's
+        self.login_error = ""
+        self.token = auth.issue_token(user_id=user.id, session_version=user.session_version)
+        self._view_org_id = ""
+        self._data_owner = owner
+        self._show_identity(user, user.org_id)
+        home = routes.ADMIN if user.role == Role.super_admin.value else routes.HOME
+        next_path = routes.safe_next(self.router.url.query_parameters.get("next"))
+        return rx.redirect(home if next_path == routes.HOME else next_path)
+
+    @rx.event
+    @allow_anyone
+    async def logout(self):
+        """End every session of this person (all tabs, every copy of the token), audit, and forget this tab's data."""
+        user = self._user()
+        if user is not None:
+            with session_scope() as session:
+                users.end_sessions(session=session, user_id=user.id)
+                audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="logout",
+                             event_data={"email": user.email}, ip_address=self._client_ip())
+        await self._wipe_tab()  # the token, the identity and every page's rows
+        self._clear_identity()
+        return rx.redirect(routes.LOGIN)
+
+    @rx.event
+    @allow_signed_in
+    def leave_org(self):
+        """A super_admin goes back from an organisation to the overview."""
+        self._view_org_id = ""
+        self.org_label = ""
+        return rx.redirect(routes.ADMIN)
+
+    @rx.event
+    @allow_anyone
+    def set_timezone(self, tz: str):
+        """Remember the browser's time zone (sent once per page by the frame)."""
+        tz = str(tz)[:64]
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            return
+        self._tz = tz
+
     def _zone(self) -> ZoneInfo:
         return ZoneInfo(self._tz or "UTC")
+
+    @rx.var
+    def oidc_enabled(self) -> bool:
+        return auth.oidc_enabled()

@@ -126,3 +126,26 @@ def test_logout_ends_every_session_and_a_new_sign_in_works(app):
             tab.close()
     assert len(audit_rows(app, "session_refused", victim.admin.user_id)) == 2
     assert len(audit_rows(app, "logout", victim.admin.user_id)) == 1
+
+
+def test_a_tab_reused_by_another_person_keeps_none_of_the_first_ones_rows(app):
+    """A shared computer: one person's session ends, another signs in on the same tab and reloads it."""
+    from fleet_dashboard.state.history import HistoryState
+
+    victim = build_victim(app)
+    tab = Tab(app.base_url)
+    try:
+        tab.hydrate("/login")
+        tab.login(victim.owner.email, PASSWORD)
+        tab.send(f"{HistoryState.get_full_name()}.load", path="/history")
+        assert victim.markers["body"] in tab.text(), "the first person saw their history"
+        with app.session() as s:
+            users.end_sessions(session=s, user_id=victim.owner.user_id)
+        stranger = app.owner()
+        mark = len(tab.frames)
+        tab.login(stranger.email, PASSWORD)
+        tab.hydrate("/history")  # a reload: the whole state tree comes back
+        seen = "\n".join(tab.frames[mark:])
+        assert victim.markers["body"] not in seen and victim.markers["phone"] not in seen
+    finally:
+        tab.close()
