@@ -180,12 +180,14 @@ def send_messages(server, account, n: int) -> list[tuple[str, str]]:
 
     from fleet_dashboard.models import MessageStatus, WhatsAppMessage
     from fleet_dashboard.services import messaging, queue
+    from fleet_dashboard.services.permissions import SYSTEM
 
     ids = []
     with server.session() as s:
         for k in range(n):
             message, _ = messaging.create_message(session=s, org_id=account.org_id, recipient=PHONE,
-                                                  text=f"bench {k}", status=MessageStatus.queued.value)
+                                                  text=f"bench {k}", status=MessageStatus.queued.value,
+                                                  actor=SYSTEM)
             queue.enqueue_message(session=s, org_id=account.org_id, message=message)
             ids.append(message.id)
     deadline = time.monotonic() + 60

@@ -116,6 +116,7 @@ def enqueue_all(org_ids: list[uuid.UUID], total: int) -> None:
     """What the fleet backend does: bulk requests of up to 1,000 per organisation."""
     from fleet_dashboard.db import session_scope
     from fleet_dashboard.services import queue
+    from fleet_dashboard.services.permissions import SYSTEM
 
     per_org = total // len(org_ids)
     for i, org_id in enumerate(org_ids):
@@ -124,7 +125,8 @@ def enqueue_all(org_ids: list[uuid.UUID], total: int) -> None:
                  for n in range(per_org)]
         for start in range(0, per_org, queue.MAX_BULK):
             with session_scope() as session:
-                queue.enqueue_many(session=session, org_id=org_id, items=items[start:start + queue.MAX_BULK])
+                queue.enqueue_many(session=session, org_id=org_id, items=items[start:start + queue.MAX_BULK],
+                                   actor=SYSTEM)
 
 
 def completed_count() -> int:

@@ -20,16 +20,18 @@ from limits import parse
 from fleet_dashboard.ratelimit import Limiter
 from fleet_dashboard.settings import get_settings
 
-TOKEN_VERSION = 1
+# 2: tokens carry the user's session version ("sv"); a version-1 token can no longer be ended, so it is refused.
+TOKEN_VERSION = 2
 
 
 @dataclass(frozen=True)
 class SessionClaims:
-    """Who a session token speaks for and until when."""
+    """Who a session token speaks for, under which of their session versions, and until when."""
 
     user_id: uuid.UUID
     issued_at: int
     expires_at: int
+    session_version: int = 0
 
 
 def _b64(data: bytes) -> str:
@@ -49,12 +51,13 @@ def _sign(payload: str) -> str:
     return _b64(hmac.new(_signing_key(), payload.encode(), hashlib.sha256).digest())
 
 
-def issue_token(*, user_id: uuid.UUID, ttl_seconds: int | None = None, now: float | None = None) -> str:
-    """A signed token naming the user, valid for SESSION_TTL_HOURS unless told otherwise."""
+def issue_token(*, user_id: uuid.UUID, session_version: int = 0, ttl_seconds: int | None = None,
+                now: float | None = None) -> str:
+    """A signed token naming the user and their current session version, valid for SESSION_TTL_HOURS."""
     issued = int(now if now is not None else time.time())
     ttl = ttl_seconds if ttl_seconds is not None else get_settings().session_ttl_hours * 3600
-    body = {"v": TOKEN_VERSION, "uid": str(user_id), "iat": issued, "exp": issued + ttl,
-            "n": generate_token(8)}
+    body = {"v": TOKEN_VERSION, "uid": str(user_id), "sv": int(session_version), "iat": issued,
+            "exp": issued + ttl, "n": generate_token(8)}
     payload = _b64(json.dumps(body, separators=(",", ":")).encode())
     return f"{payload}.{_sign(payload)}"
 
@@ -68,12 +71,70 @@ def read_token(token: str | None, *, now: float | None = None) -> SessionClaims 
         return None
     try:
         body = json.loads(_unb64(payload))
-        claims = SessionClaims(uuid.UUID(body["uid"]), int(body["iat"]), int(body["exp"]))
-    except (ValueError, KeyError, TypeError):
+        claims = SessionClaims(uuid.UUID(body["uid"]), int(body["iat"]), int(body["exp"]), int(body["sv"]))
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
     if body.get("v") != TOKEN_VERSION or claims.expires_at <= (now if now is not None else time.time()):
         return None
     return claims
+
+
+def _genuine_body(token: str | None) -> dict | None:
+    if not token or token.count(".") != 1:
+        return None
+    payload, signature = token.split(".")
+    if not hmac.compare_digest(_sign(payload), signature):
+        return None
+    try:
+        body = json.loads(_unb64(payload))
+        uuid.UUID(body["uid"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return body
+
+
+def token_user_id(token: str | None) -> uuid.UUID | None:
+    """Whom a genuine token names, expired or not: to audit a refused session, never to admit one."""
+    body = _genuine_body(token)
+    return uuid.UUID(body["uid"]) if body else None
+
+
+def token_owner(token: str | None) -> str:
+    """"user:version" a genuine token was issued for, expired or not ("" for anything else): one session's name."""
+    body = _genuine_body(token)
+    return f"{body['uid']}:{body.get('sv', 0)}" if body else ""
+
+
+def session_user(token: str | None):
+    """(user, "ok") for a live session token; else (None, why): anonymous, expired, unknown_user, deactivated, ended."""
+    from fleet_dashboard.db import session_scope
+    from fleet_dashboard.models import User
+    from fleet_dashboard.services import users
+
+    claims = read_token(token)
+    if claims is None:
+        return None, ("expired" if token_user_id(token) else "anonymous")
+    with session_scope() as session:
+        user = session.get(User, claims.user_id)
+        verdict = users.session_state(user, claims.session_version)
+    return (user, verdict) if verdict == users.SessionState.ok else (None, verdict)
+
+
+def session_owner(token: str | None) -> str:
+    """"user:version" of a live session token, "" otherwise: whose data a tab may keep."""
+    user, _ = session_user(token)
+    return f"{user.id}:{user.session_version}" if user is not None else ""
+
+
+def owner_verdict(owner: str) -> str:
+    """Whether the session named by an owner string ("user:version") is still live ("ok") or why not."""
+    from fleet_dashboard.db import session_scope
+    from fleet_dashboard.models import User
+    from fleet_dashboard.services import users
+
+    user_id, _, version = owner.partition(":")
+    with session_scope() as session:
+        return users.session_state(session.get(User, uuid.UUID(user_id)), int(version))
 
 
 class LoginLimiter:

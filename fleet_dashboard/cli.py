@@ -252,7 +252,8 @@ EXTENSIONS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def _load_extensions() -> None:
-    for module in ("fleet_dashboard.api.cli", "fleet_dashboard.serve", "fleet_dashboard.housekeeping"):
+    for module in ("fleet_dashboard.api.cli", "fleet_dashboard.users_cli", "fleet_dashboard.serve",
+                   "fleet_dashboard.housekeeping"):
         try:
             __import__(module)
         except ModuleNotFoundError as exc:

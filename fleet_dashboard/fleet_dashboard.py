@@ -7,6 +7,7 @@ from fleet_dashboard import pages  # noqa: F401  (registers every page)
 from fleet_dashboard.api.app import create_api
 from fleet_dashboard.housekeeping import housekeeping_lifespan
 from fleet_dashboard.services.webhooks import webhooks_lifespan
+from fleet_dashboard.state.access import AccessMiddleware, frontend_exception_warning, quiet_unknown_events
 
 app = rx.App(
     html_lang="ar",
@@ -16,8 +17,14 @@ app = rx.App(
     stylesheets=["/fleet.css"],  # self-hosted Cairo font and RTL helpers (assets/)
     head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
     api_transformer=create_api(),
+    # Whatever a browser reports is logged as a warning: a script can send any text as a "frontend error".
+    frontend_exception_handler=frontend_exception_warning,
 )
 
+# The one authorization chokepoint: every event handler runs only after AccessMiddleware admits its caller
+# (docs/SECURITY.md); a handler without a declaration is unreachable.
+app.add_middleware(AccessMiddleware())
+quiet_unknown_events()
 app.register_lifespan_task(webhooks_lifespan)
 # Counter rollup and retention purge; advisory locks keep each to one process at a time.
 app.register_lifespan_task(housekeeping_lifespan)

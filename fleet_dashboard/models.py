@@ -159,6 +159,8 @@ class User(SQLModel, table=True):
     last_login_at: datetime | None = _ts()
     # Last change of email, role, organisation or activity; older JWT claims never overwrite it.
     updated_at: datetime = _created()
+    # Every session token names the version it was issued under; bumping it ends them all at once.
+    session_version: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
 
 
 class WhatsAppSession(SQLModel, table=True):

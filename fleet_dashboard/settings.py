@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     run_engine: bool = True
     run_worker: bool = True
     session_ttl_hours: int = 12
+    # The session cookie's Secure flag. Unset: on in production (served over https), off elsewhere;
+    # browsers drop a Secure cookie set by a plain-http page, so set it false only for an http-only install.
+    session_cookie_secure: bool | None = None
     send_rate_per_minute: float = 20.0
     send_jitter_seconds: float = 2.0
     reconnect_base_seconds: float = 2.0
@@ -128,6 +131,13 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"DEFAULT_TIMEZONE {self.default_timezone!r} is not an IANA time zone") from exc
         return self
+
+    @property
+    def cookie_secure(self) -> bool:
+        """Whether the session cookie is Secure: SESSION_COOKIE_SECURE, else on in production."""
+        if self.session_cookie_secure is not None:
+            return self.session_cookie_secure
+        return self.environment == "production"
 
     @property
     def origins(self) -> list[str]:

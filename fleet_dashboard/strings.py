@@ -192,6 +192,8 @@ FIELD_REQUIRED = "هذا الحقل مطلوب"
 FORBIDDEN_TITLE = "403 — غير مسموح"
 FORBIDDEN_BODY = "ليست لديك صلاحية لعرض هذه الصفحة."
 FORBIDDEN_HOME = "العودة إلى الرئيسية"
+QR_MANAGERS_ONLY = "رمز الربط يظهر للمالك والمدير فقط: مسحه يربط هاتفاً بواتساب المؤسسة."
+PAGE_NOT_ALLOWED = "ليست لديك صلاحية لعرض هذه الصفحة."
 NOT_MANAGER = "دورك يتيح العرض فقط: لا يمكنك ربط الواتساب أو قطعه أو تعديل القوالب."
 
 CONNECT_TITLE = "ربط الواتساب"
@@ -346,6 +348,8 @@ AUDIT_EVENTS = {
     "user_moved_out": "نقل مستخدم إلى مؤسسة أخرى",
     "login_link_created": "إنشاء رابط دخول لمرة واحدة",
     "retention_purged": "حذف السجلات القديمة (مدة الاحتفاظ)",
+    "session_refused": "رفض جلسة منتهية",
+    "user_activated": "تفعيل مستخدم",
 }
 
 QUEUE_TITLE = "الطابور"

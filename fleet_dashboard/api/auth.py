@@ -2,8 +2,10 @@
 
 Every route but health needs `Authorization: Bearer <credential>` and `X-Org-Id: <org uuid>`.
 401: missing, invalid, expired or revoked credential (alg=none included).
-403: the credential may not act for X-Org-Id, lacks the route's scope, or is a member's;
+403: the credential may not act for X-Org-Id, lacks the route's scope, or its role lacks the route's
+     action in the permission matrix (services/permissions.py; a super_admin only reads);
      `organization_suspended` when the organisation is suspended.
+Every route declares its action through `require(scope, action)`; tests/security checks that none is missing.
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ from sqlmodel import Session
 from fleet_dashboard.api.errors import ApiError
 from fleet_dashboard.api.tokens import InvalidToken, audience_matches, decode
 from fleet_dashboard.models import Organization, Role, User
-from fleet_dashboard.services import api_keys, orgs
+from fleet_dashboard.services import api_keys, audit, orgs, permissions
+from fleet_dashboard.services.permissions import Action, Actor
 from fleet_dashboard.settings import get_settings
 
 ALL_SCOPES = frozenset(api_keys.SCOPES)
-MANAGER_ROLES = {Role.owner.value, Role.admin.value}
 # Only documents the scheme in OpenAPI (Swagger's Authorize button); the header is parsed below.
 BEARER_DOC = HTTPBearer(auto_error=False, bearerFormat="API key or JWT",
                         description="an organisation API key (fdk_...) or a JWT")
@@ -41,6 +43,15 @@ class Principal:
     user_id: uuid.UUID | None = None
     api_key_id: uuid.UUID | None = None
     is_super_admin: bool = False
+    # The matrix row this caller gets: a person's role; an API key or the service role is the organisation's
+    # own integration and gets an owner's row, within its scopes.
+    role: str = permissions.INTEGRATION_ROLE
+
+    @property
+    def actor(self) -> Actor:
+        """The caller as the services know it."""
+        home = None if self.is_super_admin else self.org_id
+        return Actor(role=self.role, org_id=home, user_id=self.user_id, kind=self.kind)
 
     def check_org(self, org_id: Any) -> None:
         """A path or body org_id must equal X-Org-Id."""
@@ -126,12 +137,10 @@ def _from_jwt(session: Session, credential: str, org_id: uuid.UUID) -> Principal
         raise _unauthorized("token subject is not an active user")
     if user.role == Role.super_admin.value:
         _require_org(session, org_id)
-        return Principal(org_id=org_id, kind="user", user_id=user.id, is_super_admin=True)
+        return Principal(org_id=org_id, kind="user", user_id=user.id, is_super_admin=True, role=user.role)
     if user.org_id != org_id:
         raise ApiError("this user belongs to another organisation", status=403, code="forbidden")
-    if user.role not in MANAGER_ROLES:
-        raise ApiError("an owner or admin role is required", status=403, code="forbidden")
-    return Principal(org_id=org_id, kind="user", user_id=user.id)
+    return Principal(org_id=org_id, kind="user", user_id=user.id, role=user.role)
 
 
 def authenticate(*, session: Session, authorization: str | None, x_org_id: str | None,
@@ -147,8 +156,18 @@ def authenticate(*, session: Session, authorization: str | None, x_org_id: str |
     return _from_jwt(session, credential, org_id)
 
 
-def require(scope: str) -> Callable[..., Principal]:
-    """A dependency giving the Principal for routes that need `scope` (send, sessions or read)."""
+def _refuse_action(session: Session, principal: Principal, action: Action, request: Request) -> ApiError:
+    """403 for a role the matrix refuses, audited like a refused dashboard event."""
+    audit.record(session=session, org_id=principal.org_id, actor_id=principal.user_id, event_type="access_denied",
+                 event_data={"action": action.value, "role": principal.role, "via": "api",
+                             "route": f"{request.method} {request.url.path}"[:200]},
+                 ip_address=request.client.host if request.client else None)
+    return ApiError(f"the {principal.role} role may not {action.value} (see docs/SECURITY.md)", status=403,
+                    code="forbidden", action=action.value)
+
+
+def require(scope: str, action: Action) -> Callable[..., Principal]:
+    """A dependency giving the Principal for a route: the key's `scope`, and the matrix's `action` for its role."""
 
     def dependency(
         request: Request,
@@ -157,21 +176,38 @@ def require(scope: str) -> Callable[..., Principal]:
     ) -> Principal:
         from fleet_dashboard.db import session_scope
 
+        refused = None
         with session_scope() as session:
             principal = authenticate(session=session, authorization=request.headers.get("authorization"),
                                      x_org_id=x_org_id,
                                      scope=scope)
-            orgs.ensure_active(session=session, org_id=principal.org_id)  # 403 organization_suspended
+            if not permissions.can(principal.role, action):
+                refused = _refuse_action(session, principal, action, request)
+            else:
+                orgs.ensure_active(session=session, org_id=principal.org_id)  # 403 organization_suspended
+        if refused is not None:
+            raise refused
         request.state.principal = principal
+        if scope == "sessions":  # counted per organisation, once the caller is known
+            from fleet_dashboard.api.limits import limits_of
+
+            limits_of(request).hit("sessions", str(principal.org_id))
         return principal
 
-    dependency.__name__ = f"require_{scope}"
+    dependency.__name__ = f"require_{scope}_{action.value}"
+    dependency.scope, dependency.action = scope, action
     return dependency
 
 
-SendCaller = Annotated[Principal, Depends(require("send"))]
-SessionsCaller = Annotated[Principal, Depends(require("sessions"))]
-ReadCaller = Annotated[Principal, Depends(require("read"))]
+# One per route kind: a route's parameter type says which scope and which matrix column it needs.
+SessionsCaller = Annotated[Principal, Depends(require("sessions", Action.view))]
+ConnectCaller = Annotated[Principal, Depends(require("sessions", Action.connect))]
+LogoutCaller = Annotated[Principal, Depends(require("sessions", Action.logout))]
+SendCaller = Annotated[Principal, Depends(require("send", Action.send))]
+ScheduleCaller = Annotated[Principal, Depends(require("send", Action.schedule))]
+CancelCaller = Annotated[Principal, Depends(require("send", Action.cancel))]
+RetryCaller = Annotated[Principal, Depends(require("send", Action.retry))]
+ReadCaller = Annotated[Principal, Depends(require("read", Action.view))]
 
 
 def simulator_caller(

@@ -8,6 +8,7 @@ from sqlalchemy.exc import OperationalError
 
 from fleet_dashboard.cli import COMMANDS, EXTENSIONS
 from fleet_dashboard.services.errors import ValidationError
+from fleet_dashboard.services.permissions import SYSTEM
 
 
 def _org_id(session, slug: str):
@@ -25,7 +26,7 @@ def _api_key_create(args: argparse.Namespace) -> int:
             row, plain = api_keys.create_platform_key(session=session, name=args.name)
         elif args.org:
             row, plain = api_keys.create_key(session=session, org_id=_org_id(session, args.org), name=args.name,
-                                             scopes=args.scopes)
+                                             scopes=args.scopes, actor=SYSTEM)
         else:
             raise ValidationError("give --org SLUG, or --platform for a provisioning (/api/admin) key")
     print(f"created API key {row.name!r} (id {row.id}, scopes {', '.join(row.scopes)})")
@@ -40,7 +41,7 @@ def _api_key_revoke(args: argparse.Namespace) -> int:
 
     with session_scope() as session:
         org_id = _org_id(session, args.org) if args.org else None
-        row = api_keys.revoke_key(session=session, key_id_or_prefix=args.key, org_id=org_id)
+        row = api_keys.revoke_key(actor=SYSTEM, session=session, key_id_or_prefix=args.key, org_id=org_id)
     print(f"revoked API key {row.prefix}… ({row.name!r}, id {row.id})")
     return 0
 
@@ -53,7 +54,7 @@ def _api_key_list(args: argparse.Namespace) -> int:
         if args.platform:
             rows = api_keys.list_platform_keys(session=session)
         elif args.org:
-            rows = api_keys.list_keys(session=session, org_id=_org_id(session, args.org))
+            rows = api_keys.list_keys(actor=SYSTEM, session=session, org_id=_org_id(session, args.org))
         else:
             raise ValidationError("give --org SLUG, or --platform")
     if not rows:
@@ -71,7 +72,7 @@ def _webhook_set(args: argparse.Namespace) -> int:
 
     with session_scope() as session:
         row, generated = webhooks.set_webhook(session=session, org_id=_org_id(session, args.org), url=args.url,
-                                              secret=args.secret, events=args.events)
+                                              secret=args.secret, events=args.events, actor=SYSTEM)
     print(f"webhook {row.id} -> {row.url} (events {', '.join(row.events)})")
     if generated:
         print(f"\n  signing secret: {generated}\n")
@@ -85,7 +86,7 @@ def _webhook_list(args: argparse.Namespace) -> int:
 
     with session_scope() as session:
         org_id = _org_id(session, args.org) if args.org else None
-        rows = webhooks.list_webhooks(session=session, org_id=org_id)
+        rows = webhooks.list_webhooks(actor=SYSTEM, session=session, org_id=org_id)
     if not rows:
         print("no webhooks")
     for row in rows:
@@ -100,7 +101,7 @@ def _webhook_delete(args: argparse.Namespace) -> int:
 
     with session_scope() as session:
         org_id = _org_id(session, args.org) if args.org else None
-        row = webhooks.delete_webhook(session=session, webhook_id=args.webhook_id, org_id=org_id)
+        row = webhooks.delete_webhook(actor=SYSTEM, session=session, webhook_id=args.webhook_id, org_id=org_id)
     print(f"deleted webhook {row.id} ({row.url})")
     return 0
 

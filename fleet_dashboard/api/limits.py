@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from fastapi import Request
 from limits import RateLimitItem, parse
 
-from fleet_dashboard.api.auth import SessionsCaller
 from fleet_dashboard.api.errors import ApiError
 from fleet_dashboard.ratelimit import Limiter, client_address
 
@@ -57,8 +56,3 @@ def client_key(request: Request) -> str:
 def limits_of(request: Request) -> RateLimits:
     """The RateLimits this app was built with."""
     return request.app.state.rate_limits
-
-
-def limit_sessions(request: Request, principal: SessionsCaller) -> None:
-    """Dependency: 100 session requests per 15 minutes per organisation by default, counted after auth."""
-    limits_of(request).hit("sessions", str(principal.org_id))

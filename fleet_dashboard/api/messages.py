@@ -55,7 +55,7 @@ async def send(body: SendText, request: Request, principal: SendCaller,
     principal.check_org(body.org_id)
     return await _send(request, principal, SendRequest(
         org_id=principal.org_id, recipient=body.recipient, text=body.message, sent_by=principal.user_id,
-        idempotency_key=idempotency_key))
+        idempotency_key=idempotency_key, actor=principal.actor))
 
 
 @router.post("/send-template", response_model=SendOut, responses=SEND_RESPONSES,
@@ -68,7 +68,7 @@ async def send_template(body: SendTemplate, request: Request, principal: SendCal
     return await _send(request, principal, SendRequest(
         org_id=principal.org_id, recipient=body.recipient, template_id=body.template_id,
         template_name=body.template_name, variables=body.variables, sent_by=principal.user_id,
-        idempotency_key=idempotency_key))
+        idempotency_key=idempotency_key, actor=principal.actor))
 
 
 def _get(org_id: uuid.UUID, message_id: str) -> MessageOut:

@@ -1,4 +1,4 @@
-"""Notification queue routes: enqueue one or up to 1,000, look one up, cancel one."""
+"""Notification queue routes: enqueue one or up to 1,000, look one up, cancel or retry one."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
 
-from fleet_dashboard.api.auth import Principal, ReadCaller, SendCaller
+from fleet_dashboard.api.auth import CancelCaller, Principal, ReadCaller, RetryCaller, ScheduleCaller
 from fleet_dashboard.api.errors import ApiError
 from fleet_dashboard.api.limits import limits_of
 from fleet_dashboard.api.messages import IdempotencyKey
@@ -46,12 +46,12 @@ def _items(principal: Principal, body: NotificationIn | list[NotificationIn],
     return out
 
 
-def _enqueue(org_id: uuid.UUID, items: list[dict]) -> list:
+def _enqueue(principal: Principal, items: list[dict]) -> list:
     from fleet_dashboard.db import session_scope
     from fleet_dashboard.services import queue
 
     with session_scope() as session:
-        rows = queue.enqueue_many(session=session, org_id=org_id, items=items)
+        rows = queue.enqueue_many(session=session, org_id=principal.org_id, items=items, actor=principal.actor)
         return [(str(row.id), row.status) for row, _created in rows]
 
 
@@ -59,13 +59,13 @@ def _enqueue(org_id: uuid.UUID, items: list[dict]) -> list:
              summary="Queue a notification, or a list of up to 1,000")
 async def enqueue(
     request: Request,
-    principal: SendCaller,
+    principal: ScheduleCaller,
     body: Annotated[NotificationIn | list[NotificationIn], Body()],
     idempotency_key: IdempotencyKey = None,
 ) -> EnqueuedOut | EnqueuedManyOut:
     items = _items(principal, body, idempotency_key)
     limits_of(request).hit("enqueue", str(principal.org_id))
-    rows = await asyncio.to_thread(_enqueue, principal.org_id, items)
+    rows = await asyncio.to_thread(_enqueue, principal, items)
     if isinstance(body, list):
         return EnqueuedManyOut(ids=[r[0] for r in rows], count=len(rows))
     return EnqueuedOut(id=rows[0][0], status=rows[0][1])
@@ -80,12 +80,26 @@ def _get(org_id: uuid.UUID, notification_id: str) -> NotificationOut:
         return NotificationOut(notification=notification_view(row))
 
 
-def _cancel(org_id: uuid.UUID, notification_id: str) -> NotificationOut:
+def _cancel(principal: Principal, notification_id: str) -> NotificationOut:
     from fleet_dashboard.db import session_scope
     from fleet_dashboard.services import queue
 
     with session_scope() as session:
-        row = queue.cancel(session=session, org_id=org_id, notification_id=notification_id)
+        row = queue.cancel(session=session, org_id=principal.org_id, notification_id=notification_id,
+                           actor=principal.actor)
+        return NotificationOut(notification=notification_view(row))
+
+
+def _retry(principal: Principal, notification_id: str, ip: str | None) -> NotificationOut:
+    from fleet_dashboard.db import session_scope
+    from fleet_dashboard.services import audit, queue
+
+    with session_scope() as session:
+        row = queue.retry(session=session, org_id=principal.org_id, notification_id=notification_id,
+                          actor=principal.actor)
+        audit.record(session=session, org_id=principal.org_id, actor_id=principal.user_id,
+                     event_type="queue_retried", ip_address=ip,
+                     event_data={"notification_id": str(row.id), "recipient": row.recipient_phone, "via": "api"})
         return NotificationOut(notification=notification_view(row))
 
 
@@ -96,5 +110,12 @@ async def get_notification(notification_id: str, principal: ReadCaller) -> Notif
 
 @router.post("/{notification_id}/cancel", response_model=NotificationOut,
              summary="Cancel a notification that has not been sent yet")
-async def cancel_notification(notification_id: str, principal: SendCaller) -> NotificationOut:
-    return await asyncio.to_thread(_cancel, principal.org_id, notification_id)
+async def cancel_notification(notification_id: str, principal: CancelCaller) -> NotificationOut:
+    return await asyncio.to_thread(_cancel, principal, notification_id)
+
+
+@router.post("/{notification_id}/retry", response_model=NotificationOut,
+             summary="Send a failed notification again (an `unknown` one needs the retry_unknown permission)")
+async def retry_notification(notification_id: str, request: Request, principal: RetryCaller) -> NotificationOut:
+    ip = request.client.host if request.client else None
+    return await asyncio.to_thread(_retry, principal, notification_id, ip)

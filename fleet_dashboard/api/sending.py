@@ -11,6 +11,7 @@ from typing import Any
 from fleet_dashboard.models import MessageStatus, SessionStatus, WhatsAppMessage
 from fleet_dashboard.services import messaging, sessions
 from fleet_dashboard.services.errors import NotConnected
+from fleet_dashboard.services.permissions import Actor
 
 # How long a send route waits for the engine's answer before replying "queued".
 SEND_WAIT_SECONDS = 15.0
@@ -29,6 +30,8 @@ class SendRequest:
     variables: dict[str, Any] | None = None
     sent_by: uuid.UUID | None = None
     idempotency_key: str | None = None
+    # Who sends: the services check it against the permission matrix (None is refused).
+    actor: Actor | None = None
 
 
 def _enqueue(session: Any, message: WhatsAppMessage) -> None:
@@ -47,7 +50,7 @@ def _create(req: SendRequest) -> tuple[WhatsAppMessage, bool]:
         message, created = messaging.create_message(
             session=session, org_id=req.org_id, recipient=req.recipient, text=req.text,
             template_id=req.template_id, template_name=req.template_name, variables=req.variables,
-            sent_by=req.sent_by, idempotency_key=key, status=MessageStatus.queued.value)
+            sent_by=req.sent_by, idempotency_key=key, status=MessageStatus.queued.value, actor=req.actor)
         status = sessions.get_status(session=session, org_id=req.org_id)["status"]
         if created and status != SessionStatus.connected.value:
             # Raising rolls the new row back: a refused send leaves nothing behind.

@@ -7,11 +7,11 @@ import contextlib
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Request
 
-from fleet_dashboard.api.auth import Principal, SessionsCaller
+from fleet_dashboard.api.auth import ConnectCaller, LogoutCaller, Principal, SessionsCaller
 from fleet_dashboard.api.errors import ApiError
-from fleet_dashboard.api.limits import client_key, limit_sessions
+from fleet_dashboard.api.limits import client_key
 from fleet_dashboard.api.schemas import (
     ERROR_RESPONSES,
     OkOut,
@@ -23,8 +23,9 @@ from fleet_dashboard.api.schemas import (
     SessionStatusOut,
 )
 from fleet_dashboard.services import qr, sessions
+from fleet_dashboard.services.permissions import Actor
 
-router = APIRouter(prefix="/api/sessions", tags=["sessions"], dependencies=[Depends(limit_sessions)],
+router = APIRouter(prefix="/api/sessions", tags=["sessions"],
                    responses=ERROR_RESPONSES)
 
 INIT_WAIT_SECONDS = 10.0
@@ -41,11 +42,11 @@ def _path_org(principal: Principal, org_id: str) -> uuid.UUID:
     return principal.org_id
 
 
-def _connect(org_id: uuid.UUID, actor_id: uuid.UUID | None, ip: str | None) -> tuple[str, dict[str, Any]]:
+def _connect(org_id: uuid.UUID, actor: Actor, ip: str | None) -> tuple[str, dict[str, Any]]:
     from fleet_dashboard.db import session_scope
 
     with session_scope() as session:
-        row = sessions.request_connect(session=session, org_id=org_id, actor_id=actor_id, ip_address=ip)
+        row = sessions.request_connect(session=session, org_id=org_id, actor=actor, ip_address=ip)
         return str(row.id), sessions.status_view(row)
 
 
@@ -63,14 +64,14 @@ def _settled(view: dict[str, Any]) -> bool:
 
 @router.post("/init", response_model=SessionInitOut, response_model_exclude_none=True,
              summary="Start pairing; waits up to 10 s for a QR code or a connected status")
-async def init_session(request: Request, principal: SessionsCaller,
+async def init_session(request: Request, principal: ConnectCaller,
                        body: SessionInit | None = Body(default=None)) -> SessionInitOut:
     principal.check_org(body.org_id if body else None)
     from fleet_dashboard.events import get_bus
 
     # Subscribe before asking, so an engine that answers at once cannot be missed.
     async with get_bus().subscribe(org_id=principal.org_id, types=["session.status"]) as events:
-        session_id, view = await asyncio.to_thread(_connect, principal.org_id, principal.user_id,
+        session_id, view = await asyncio.to_thread(_connect, principal.org_id, principal.actor,
                                                    _client_ip(request))
         if not _settled(view):
             with contextlib.suppress(TimeoutError):
@@ -87,7 +88,8 @@ async def init_session(request: Request, principal: SessionsCaller,
 
 
 @router.get("/{org_id}/qr", response_model=SessionQrOut, summary="The current pairing QR code")
-async def get_qr(org_id: str, principal: SessionsCaller) -> SessionQrOut:
+async def get_qr(org_id: str, principal: ConnectCaller) -> SessionQrOut:
+    """The QR links a phone as the organisation's WhatsApp, so it needs the `connect` column, not only `view`."""
     view = await asyncio.to_thread(_status, _path_org(principal, org_id))
     if not view.get("qr_code"):
         raise ApiError("QR code not found or session already connected", status=404, code="no_qr")
@@ -108,24 +110,24 @@ async def get_status(org_id: str, principal: SessionsCaller) -> SessionStatusOut
                             pair_code_expires_at=view.get("pair_code_expires_at"))
 
 
-def _logout(org_id: uuid.UUID, actor_id: uuid.UUID | None, ip: str | None) -> None:
+def _logout(org_id: uuid.UUID, actor: Actor, ip: str | None) -> None:
     from fleet_dashboard.db import session_scope
 
     with session_scope() as session:
-        sessions.request_logout(session=session, org_id=org_id, actor_id=actor_id, ip_address=ip)
+        sessions.request_logout(session=session, org_id=org_id, actor=actor, ip_address=ip)
 
 
 @router.post("/{org_id}/logout", response_model=OkOut, summary="Unlink the WhatsApp device")
-async def logout(org_id: str, request: Request, principal: SessionsCaller) -> OkOut:
-    await asyncio.to_thread(_logout, _path_org(principal, org_id), principal.user_id, _client_ip(request))
+async def logout(org_id: str, request: Request, principal: LogoutCaller) -> OkOut:
+    await asyncio.to_thread(_logout, _path_org(principal, org_id), principal.actor, _client_ip(request))
     return OkOut(message="Session logged out successfully")
 
 
-def _pair_code(org_id: uuid.UUID, phone: str, actor_id: uuid.UUID | None, ip: str | None) -> None:
+def _pair_code(org_id: uuid.UUID, phone: str, actor: Actor, ip: str | None) -> None:
     from fleet_dashboard.db import session_scope
 
     with session_scope() as session:
-        sessions.request_pair_code(session=session, org_id=org_id, phone=phone, actor_id=actor_id, ip_address=ip)
+        sessions.request_pair_code(session=session, org_id=org_id, phone=phone, actor=actor, ip_address=ip)
 
 
 def _pair_settled(view: dict[str, Any]) -> bool:
@@ -150,7 +152,7 @@ def _engine_alive() -> bool:
              summary="Link by phone number: a code to type on the phone instead of scanning a QR",
              responses={202: {"description": "asked; the code is not there yet (see GET .../status)"},
                         502: {"description": "WhatsApp gave no code"}})
-async def pair_code(org_id: str, body: PairCodeIn, request: Request, principal: SessionsCaller):
+async def pair_code(org_id: str, body: PairCodeIn, request: Request, principal: ConnectCaller):
     from fastapi.responses import JSONResponse
 
     from fleet_dashboard.api.errors import error_response
@@ -158,7 +160,7 @@ async def pair_code(org_id: str, body: PairCodeIn, request: Request, principal: 
 
     target = _path_org(principal, org_id)
     async with get_bus().subscribe(org_id=target, types=["session.status"]) as events:
-        await asyncio.to_thread(_pair_code, target, body.phone, principal.user_id, _client_ip(request))
+        await asyncio.to_thread(_pair_code, target, body.phone, principal.actor, _client_ip(request))
         engine_alive = await asyncio.to_thread(_engine_alive)
         if engine_alive:
             with contextlib.suppress(TimeoutError):

@@ -18,6 +18,18 @@ ORG_NAV = (
     (routes.SETTINGS, strings.NAV_SETTINGS, "plug", "nav-settings"),
 )
 ADMIN_NAV = (routes.ADMIN, strings.NAV_ADMIN, "layout-dashboard", "nav-admin")
+# Pages only some matrix rows may open (services/permissions.py): shown when any of these columns is allowed.
+NAV_NEEDS = {routes.AUDIT: ("audit",), routes.SETTINGS: ("webhooks", "api_keys")}
+
+
+def _allowed(route: str, item: rx.Component) -> rx.Component:
+    needs = NAV_NEEDS.get(route)
+    if not needs:
+        return item
+    allowed = AuthState.may[needs[0]].to(bool)
+    for column in needs[1:]:
+        allowed = allowed | AuthState.may[column].to(bool)
+    return rx.cond(allowed, item)
 
 
 def _org_pages_visible() -> rx.Var:
@@ -37,8 +49,8 @@ def nav_link(route: str, label: str, icon: str, test_id: str) -> rx.Component:
 def _nav_items() -> rx.Component:
     return rx.vstack(
         rx.cond(AuthState.is_super_admin, nav_link(*ADMIN_NAV)),
-        rx.cond(_org_pages_visible(), rx.vstack(*(nav_link(*item) for item in ORG_NAV), spacing="1",
-                                               width="100%")),
+        rx.cond(_org_pages_visible(), rx.vstack(*(_allowed(item[0], nav_link(*item)) for item in ORG_NAV),
+                                               spacing="1", width="100%")),
         spacing="1", width="100%",
     )
 
@@ -87,7 +99,8 @@ def mobile_bar() -> rx.Component:
             rx.menu.content(
                 rx.cond(AuthState.is_super_admin, rx.menu.item(ADMIN_NAV[1], on_click=rx.redirect(routes.ADMIN))),
                 rx.cond(_org_pages_visible(), rx.fragment(
-                    *(rx.menu.item(label, on_click=rx.redirect(route)) for route, label, _, _ in ORG_NAV))),
+                    *(_allowed(route, rx.menu.item(label, on_click=rx.redirect(route)))
+                      for route, label, _, _ in ORG_NAV))),
                 rx.menu.separator(),
                 rx.menu.item(strings.LOGOUT, on_click=AuthState.logout, color_scheme="red"),
             ),

@@ -41,6 +41,8 @@ def _row(row: rx.Var) -> rx.Component:
 @dashboard_page(route=routes.AUDIT, title=strings.AUDIT_TITLE, on_load=S.load)
 def audit_log() -> rx.Component:
     return rx.vstack(
+        rx.cond(S.signed_in & ~S.may["audit"].to(bool),
+                rx.callout(strings.PAGE_NOT_ALLOWED, icon="lock", color_scheme="gray", data_testid="not-allowed")),
         _filters(),
         data_table((strings.COL_DATE, strings.AUDIT_EVENT, strings.AUDIT_ACTOR, strings.AUDIT_DETAILS), S.rows, _row,
                    empty=strings.AUDIT_EMPTY),

@@ -107,7 +107,8 @@ def _connected() -> rx.Component:
 
 
 def _qr() -> rx.Component:
-    return rx.vstack(
+    # Scanning the QR links a phone as the organisation's WhatsApp: it is shown only to the `connect` column.
+    return rx.cond(S.may["connect"].to(bool), rx.vstack(
         rx.text(strings.QR_INSTRUCTIONS),
         rx.box(rx.image(src=S.qr_src, alt=strings.QR_ALT, width="264px", height="264px",
                         data_testid="qr-image", data_version=S.qr_version),
@@ -122,7 +123,7 @@ def _qr() -> rx.Component:
         _reason_note(),
         _pair_option(),
         spacing="3", align="start",
-    )
+    ), rx.text(strings.QR_MANAGERS_ONLY, size="2", color_scheme="gray", data_testid="qr-hidden"))
 
 
 def _error() -> rx.Component:

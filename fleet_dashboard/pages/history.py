@@ -39,8 +39,9 @@ def _filters() -> rx.Component:
             rx.button(strings.APPLY, type="submit", data_testid="apply-filters"),
             rx.button(strings.RESET, type="button", variant="soft", color_scheme="gray", on_click=S.reset_filters),
             rx.spacer(),
-            rx.button(rx.icon("download", size=16), strings.EXPORT_CSV, type="button", variant="outline",
-                      on_click=S.export_csv, data_testid="export-csv"),
+            rx.cond(S.may["export"].to(bool), rx.button(rx.icon("download", size=16), strings.EXPORT_CSV,
+                                                         type="button", variant="outline", on_click=S.export_csv,
+                                                         data_testid="export-csv")),
         ), on_submit=S.apply_filters, reset_on_submit=False),
         width="100%", spacing="0",
     )

@@ -32,14 +32,17 @@ def _row(row: rx.Var) -> rx.Component:
         rx.table.cell(when(row["scheduled_for"]), white_space="nowrap"),
         rx.table.cell(ltr(row["attempts"])),
         rx.table.cell(rx.text(row["error"], size="1", title=row["error_detail"]), data_testid="queue-error"),
-        rx.table.cell(rx.cond(~S.read_only, rx.hstack(
-            rx.cond(row["status"] == "pending", rx.button(strings.CANCEL, size="1", color_scheme="red",
-                                                           variant="soft", on_click=S.cancel(row["id"]))),
-            rx.cond((row["status"] == "failed") | (row["status"] == "unknown"),
+        rx.table.cell(rx.hstack(
+            rx.cond((row["status"] == "pending") & S.may["cancel"].to(bool),
+                    rx.button(strings.CANCEL, size="1", color_scheme="red", variant="soft",
+                              on_click=S.cancel(row["id"]))),
+            # An `unknown` row may already be on the phone: only the retry_unknown column retries it.
+            rx.cond(((row["status"] == "failed") & S.may["retry"].to(bool))
+                    | ((row["status"] == "unknown") & S.may["retry_unknown"].to(bool)),
                     rx.button(strings.RETRY, size="1", variant="soft", on_click=S.retry(row["id"]))),
             rx.cond(row["message_url"] != "", rx.link(strings.DETAILS, href=row["message_url"], size="2")),
             spacing="2",
-        ))),
+        )),
         data_testid="queue-row", data_status=row["status"],
     )
 

@@ -49,7 +49,7 @@ def _webhook_row(row: rx.Var) -> rx.Component:
         rx.table.cell(ltr(row["url"], size="2"), max_width="22rem", word_break="break-all"),
         rx.table.cell(ltr(row["events"], size="1")),
         rx.table.cell(when(row["created_at"]), white_space="nowrap"),
-        rx.table.cell(rx.cond(S.can_manage & ~S.read_only, _confirm(
+        rx.table.cell(rx.cond(S.may["webhooks"].to(bool), _confirm(
             strings.DELETE, strings.WEBHOOK_DELETE_TITLE, row["url"], S.delete_webhook(row["id"]),
             "delete-webhook"))),
         data_testid="webhook-row",
@@ -85,7 +85,7 @@ def _key_row(row: rx.Var) -> rx.Component:
         rx.table.cell(when(row["last_used_at"]), white_space="nowrap"),
         rx.table.cell(rx.cond(row["revoked"] == "1",
                               rx.badge(strings.API_KEY_REVOKED_BADGE, color_scheme="gray"),
-                              rx.cond(S.can_manage & ~S.read_only, _confirm(
+                              rx.cond(S.may["api_keys"].to(bool), _confirm(
                                   strings.API_KEY_REVOKE, strings.API_KEY_REVOKE_TITLE, row["prefix"],
                                   S.revoke_key(row["id"]), "revoke-key")))),
         data_testid="key-row", data_revoked=row["revoked"],
@@ -110,24 +110,25 @@ def _key_form() -> rx.Component:
 
 @dashboard_page(route=routes.SETTINGS, title=strings.SETTINGS_TITLE, on_load=S.load)
 def settings_page() -> rx.Component:
-    manager = S.can_manage & ~S.read_only
     return rx.vstack(
         _revealed(),
-        rx.card(rx.vstack(
+        rx.cond(S.signed_in & ~(S.may["webhooks"].to(bool) | S.may["api_keys"].to(bool)),
+                rx.callout(strings.PAGE_NOT_ALLOWED, icon="lock", color_scheme="gray", data_testid="not-allowed")),
+        rx.cond(S.may["webhooks"].to(bool), rx.card(rx.vstack(
             rx.heading(strings.WEBHOOKS_TITLE, size="4"),
             rx.text(strings.WEBHOOKS_HELP, size="2", color_scheme="gray"),
             data_table((strings.WEBHOOK_URL, strings.WEBHOOK_EVENTS, strings.CREATED_AT, ""), S.webhook_rows,
                        _webhook_row, empty=strings.WEBHOOKS_EMPTY),
-            rx.cond(manager, _webhook_form()),
+            _webhook_form(),
             spacing="3", width="100%",
-        ), width="100%"),
-        rx.card(rx.vstack(
+        ), width="100%")),
+        rx.cond(S.may["api_keys"].to(bool), rx.card(rx.vstack(
             rx.heading(strings.API_KEYS_TITLE, size="4"),
             rx.text(strings.API_KEYS_HELP, size="2", color_scheme="gray"),
             data_table((strings.API_KEY_NAME, strings.API_KEY_PREFIX, strings.API_KEY_SCOPES, strings.CREATED_AT,
                         strings.API_KEY_LAST_USED, ""), S.key_rows, _key_row, empty=strings.API_KEYS_EMPTY),
-            rx.cond(manager, _key_form()),
+            _key_form(),
             spacing="3", width="100%",
-        ), width="100%"),
+        ), width="100%")),
         width="100%", spacing="4",
     )

@@ -11,8 +11,9 @@ from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import ApiKey, utcnow
-from fleet_dashboard.services import orgs
+from fleet_dashboard.services import orgs, permissions
 from fleet_dashboard.services.errors import NotFound, ValidationError
+from fleet_dashboard.services.permissions import Action, Actor
 
 KEY_PREFIX = "fdk_"
 SCOPES = ("send", "sessions", "read")
@@ -47,8 +48,9 @@ def normalize_scopes(scopes: list[str] | tuple[str, ...] | None) -> list[str]:
 
 
 def create_key(*, session: Session, org_id: uuid.UUID, name: str = "default",
-               scopes: list[str] | None = None) -> tuple[ApiKey, str]:
+               scopes: list[str] | None = None, actor: Actor) -> tuple[ApiKey, str]:
     """Create a key and return it with its plain text, which is never stored or shown again."""
+    permissions.require(actor, Action.api_keys, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     name = (name or "default").strip()[:100] or "default"
     plain = KEY_PREFIX + secrets.token_urlsafe(_SECRET_BYTES)
@@ -90,8 +92,9 @@ def authenticate_key(*, session: Session, key: str) -> ApiKey | None:
     return row
 
 
-def list_keys(*, session: Session, org_id: uuid.UUID) -> list[ApiKey]:
+def list_keys(*, session: Session, org_id: uuid.UUID, actor: Actor) -> list[ApiKey]:
     """The organisation's keys, newest first, revoked ones included."""
+    permissions.require(actor, Action.api_keys, org_id)
     query = select(ApiKey).where(ApiKey.org_id == org_id).order_by(ApiKey.created_at.desc())
     return list(session.exec(query))
 
@@ -117,8 +120,10 @@ def find_key(*, session: Session, key_id_or_prefix: str, org_id: uuid.UUID | Non
     return rows[0]
 
 
-def revoke_key(*, session: Session, key_id_or_prefix: str, org_id: uuid.UUID | None = None) -> ApiKey:
+def revoke_key(*, session: Session, key_id_or_prefix: str, org_id: uuid.UUID | None = None,
+               actor: Actor) -> ApiKey:
     """Revoke a key at once; revoking twice keeps the first time."""
+    permissions.require(actor, Action.api_keys, org_id)
     row = find_key(session=session, key_id_or_prefix=key_id_or_prefix, org_id=org_id)
     if row.revoked_at is None:
         row.revoked_at = utcnow()

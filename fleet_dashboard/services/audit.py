@@ -10,7 +10,9 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import WhatsAppAuditLog
+from fleet_dashboard.services import permissions
 from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
+from fleet_dashboard.services.permissions import Action, Actor
 
 
 def record(
@@ -46,8 +48,10 @@ def list_for_org(
     until: datetime | None = None,
     cursor: str | None = None,
     limit: int | None = None,
+    actor: Actor,
 ) -> tuple[list[WhatsAppAuditLog], str | None]:
     """One page of the organisation's audit log, newest first, and the next page's cursor."""
+    permissions.require(actor, Action.audit, org_id)
     limit = clamp_limit(limit)
     query = select(WhatsAppAuditLog).where(WhatsAppAuditLog.org_id == org_id)
     if event_type:
@@ -73,8 +77,9 @@ SELECT event_type FROM t WHERE event_type IS NOT NULL
 """)
 
 
-def event_types_for_org(*, session: Session, org_id: uuid.UUID) -> list[str]:
+def event_types_for_org(*, session: Session, org_id: uuid.UUID, actor: Actor) -> list[str]:
     """The distinct event types this organisation has, for a filter menu.
 
     One index probe per type (a skip scan over (org_id, event_type, ...)), not a read of every row."""
+    permissions.require(actor, Action.audit, org_id)
     return [r.event_type for r in session.execute(_EVENT_TYPES_SQL, {"org": org_id})]

@@ -18,7 +18,8 @@ from typing import Any
 from sqlmodel import Session
 
 from fleet_dashboard.models import WhatsAppMessage
-from fleet_dashboard.services import messaging
+from fleet_dashboard.services import messaging, permissions
+from fleet_dashboard.services.permissions import Action, Actor
 
 MAX_ROWS = 50_000
 PAGE_ROWS = 500
@@ -45,8 +46,9 @@ def message_cells(m: WhatsAppMessage) -> list[str]:
 class MessagesCsv:
     """Iterate for CSV text chunks (the header, then one chunk per page); `rows` counts what was written."""
 
-    def __init__(self, *, session: Session, org_id: uuid.UUID, filters: dict[str, Any] | None = None,
+    def __init__(self, *, session: Session, org_id: uuid.UUID, actor: Actor, filters: dict[str, Any] | None = None,
                  max_rows: int = MAX_ROWS, page_rows: int = PAGE_ROWS):
+        permissions.require(actor, Action.export, org_id)
         self.session, self.org_id, self.filters = session, org_id, dict(filters or {})
         self.max_rows, self.page_rows = max_rows, page_rows
         self.rows = 0
@@ -71,8 +73,8 @@ class MessagesCsv:
                 break
 
 
-def messages_csv(*, session: Session, org_id: uuid.UUID, filters: dict[str, Any] | None = None,
+def messages_csv(*, session: Session, org_id: uuid.UUID, actor: Actor, filters: dict[str, Any] | None = None,
                  max_rows: int = MAX_ROWS) -> tuple[str, int]:
     """The whole export as one string, and how many messages it holds."""
-    export = MessagesCsv(session=session, org_id=org_id, filters=filters, max_rows=max_rows)
+    export = MessagesCsv(session=session, org_id=org_id, actor=actor, filters=filters, max_rows=max_rows)
     return "".join(export), export.rows

@@ -13,10 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import MessageStatus, MessageType, WhatsAppMessage, utcnow
-from fleet_dashboard.services import orgs, phones, receipts_buffer, templates
+from fleet_dashboard.services import orgs, permissions, phones, receipts_buffer, templates
 from fleet_dashboard.services.errors import NotConnected, NotFound, OptedOut, OutcomeUnknown, ValidationError
 from fleet_dashboard.services.lookup import get_owned
 from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
+from fleet_dashboard.services.permissions import Action, Actor
 
 MAX_TEXT = 4096
 IDEMPOTENCY_KEY_MAX = 200
@@ -90,8 +91,11 @@ def create_message(
     sent_by: uuid.UUID | None = None,
     idempotency_key: str | None = None,
     status: str = MessageStatus.pending.value,
+    actor: Actor,
+    action: Action = Action.send,
 ) -> tuple[WhatsAppMessage, bool]:
     """Validate and write the pending row before any send; a repeated idempotency key returns the first."""
+    permissions.require(actor, action, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     key = (idempotency_key or "").strip() or None
     if key is not None:

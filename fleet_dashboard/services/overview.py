@@ -21,7 +21,8 @@ from fleet_dashboard.models import (
     CountKind,
     MessageStatus,
 )
-from fleet_dashboard.services import counters
+from fleet_dashboard.services import counters, permissions
+from fleet_dashboard.services.permissions import Action, Actor
 
 PAGE_SIZE = 25
 WEEK_DAYS = 7
@@ -148,8 +149,9 @@ def _pattern(search: str | None) -> str | None:
 
 
 def org_page(*, session: Session, search: str | None = None, sort: str = "name", descending: bool = False,
-             page: int = 1, page_size: int = PAGE_SIZE, now: datetime | None = None) -> OverviewPage:
+             page: int = 1, page_size: int = PAGE_SIZE, now: datetime | None = None, actor: Actor) -> OverviewPage:
     """One page of organisations matching `search` (name or slug), sorted by any overview column."""
+    permissions.require(actor, Action.overview)
     sort = sort if sort in SORTS else "name"
     page_size = max(1, min(int(page_size), 200))
     page = max(1, int(page))
@@ -169,18 +171,18 @@ def org_page(*, session: Session, search: str | None = None, sort: str = "name",
         last = max(1, -(-total // page_size))
         if last < page:
             return org_page(session=session, search=search, sort=sort, descending=descending, page=last,
-                            page_size=page_size, now=now)
+                            page_size=page_size, now=now, actor=actor)
     total = int(rows[0].total) if rows else 0
     return OverviewPage(rows=[_row(r) for r in rows], total=total, page=page,
                         pages=max(1, -(-total // page_size)))
 
 
-def org_overview(*, session: Session, now: datetime | None = None) -> list[dict[str, Any]]:
+def org_overview(*, session: Session, now: datetime | None = None, actor: Actor) -> list[dict[str, Any]]:
     """Every organisation's row by name (tests and small fleets; the dashboard uses org_page)."""
     out: list[dict[str, Any]] = []
     page = 1
     while True:
-        chunk = org_page(session=session, page=page, page_size=200, now=now)
+        chunk = org_page(session=session, page=page, page_size=200, now=now, actor=actor)
         out += chunk.rows
         if page >= chunk.pages:
             return out
@@ -188,16 +190,19 @@ def org_overview(*, session: Session, now: datetime | None = None) -> list[dict[
 
 
 def org_numbers(*, session: Session, org_ids: list[uuid.UUID], now: datetime | None = None,
-                ) -> dict[uuid.UUID, dict[str, Any]]:
+                actor: Actor) -> dict[uuid.UUID, dict[str, Any]]:
     """Fresh volumes, failure rate and queue depth for the organisations on screen (live refresh)."""
+    permissions.require(actor, Action.overview)
     if not org_ids:
         return {}
     sql = text(_NUMBERS.format(scope="org_id = ANY(CAST(:ids AS uuid[]))"))
     return {r.org_id: _numbers(r) for r in session.execute(sql, {**_params(now), "ids": list(org_ids)})}
 
 
-def messages_per_day(*, session: Session, days: int = 14, now: datetime | None = None) -> list[dict[str, Any]]:
+def messages_per_day(*, session: Session, days: int = 14, now: datetime | None = None,
+                     actor: Actor) -> list[dict[str, Any]]:
     """Sent and failed messages per UTC day across every organisation, oldest first, no gaps."""
+    permissions.require(actor, Action.overview)
     today = (now or datetime.now(UTC)).astimezone(UTC).date()
     first = today - timedelta(days=days - 1)
     counts = counters.fleet_daily(session=session, kind=CountKind.message, since=first)
@@ -210,9 +215,9 @@ def messages_per_day(*, session: Session, days: int = 14, now: datetime | None =
     return out
 
 
-
-def engine_rows(*, session: Session) -> list[dict[str, str]]:
+def engine_rows(*, session: Session, actor: Actor) -> list[dict[str, str]]:
     """The live engine processes, for the overview: what each holds, from its last heartbeat."""
+    permissions.require(actor, Action.overview)
     from fleet_dashboard.services import engines
     from fleet_dashboard.settings import get_settings
 

@@ -12,10 +12,11 @@ from sqlalchemy import ARRAY, Uuid, any_, bindparam, func, text, update
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import CountKind, NotificationQueue, QueueStatus, WhatsAppMessage, utcnow
-from fleet_dashboard.services import counters, orgs, phones, templates
-from fleet_dashboard.services.errors import Conflict, DomainError, NotFound, ValidationError
+from fleet_dashboard.services import counters, orgs, permissions, phones, templates
+from fleet_dashboard.services.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from fleet_dashboard.services.lookup import get_owned
 from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
+from fleet_dashboard.services.permissions import Action, Actor
 
 MAX_BULK = 1000
 TOP_PRIORITY = 0
@@ -113,11 +114,12 @@ def _columns(org_id: uuid.UUID, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def enqueue_many(
-    *, session: Session, org_id: uuid.UUID, items: Sequence[Mapping[str, Any]]
+    *, session: Session, org_id: uuid.UUID, items: Sequence[Mapping[str, Any]], actor: Actor
 ) -> list[tuple[NotificationQueue, bool]]:
     """Validate all items, then insert them in one statement; a repeated idempotency key returns the first.
 
     All or nothing: an invalid item raises its error (with `item`, its index) and nothing is queued."""
+    permissions.require(actor, Action.schedule, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     if len(items) > MAX_BULK:
         raise ValidationError(f"at most {MAX_BULK} notifications per request", code="bulk_too_large",
@@ -177,12 +179,13 @@ def enqueue(
     priority: int | None = None,
     max_attempts: int | None = None,
     idempotency_key: str | None = None,
+    actor: Actor,
 ) -> tuple[NotificationQueue, bool]:
     """Queue one template notification; returns the row and whether it is new."""
     item = {"recipient": recipient, "template_id": template_id, "template_name": template_name,
             "variables": variables, "scheduled_for": scheduled_for, "priority": priority,
             "max_attempts": max_attempts, "idempotency_key": idempotency_key}
-    return enqueue_many(session=session, org_id=org_id, items=[item])[0]
+    return enqueue_many(session=session, org_id=org_id, items=[item], actor=actor)[0]
 
 
 def enqueue_message(
@@ -232,8 +235,10 @@ def _transition(session: Session, org_id: uuid.UUID, notification_id: uuid.UUID 
     return row
 
 
-def cancel(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | str) -> NotificationQueue:
+def cancel(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | str,
+           actor: Actor) -> NotificationQueue:
     """Cancel a notification that is still waiting; one being sent or done cannot be cancelled."""
+    permissions.require(actor, Action.cancel, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     row = _transition(
         session, org_id, notification_id, (QueueStatus.pending.value,),
@@ -248,11 +253,22 @@ def cancel(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | 
     return row
 
 
-def retry(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | str) -> NotificationQueue:
-    """A person's decision to send a failed or unknown notification again, from a fresh attempt count."""
+def retry(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | str,
+          actor: Actor) -> NotificationQueue:
+    """A person's decision to send a failed or unknown notification again, from a fresh attempt count.
+
+    An `unknown` one may already be on the recipient's phone, so it needs the `retry_unknown` column."""
+    permissions.require(actor, Action.retry, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
+    statuses: tuple[str, ...] = (QueueStatus.failed.value,)
+    if actor.is_system or permissions.can(actor.role, Action.retry_unknown):
+        statuses = (QueueStatus.failed.value, QueueStatus.unknown.value)
+    elif get_for_org(session=session, org_id=org_id, notification_id=notification_id).status == \
+            QueueStatus.unknown.value:
+        raise PermissionDenied(f"{actor.role} may not retry an unknown notification",
+                               action=Action.retry_unknown.value, role=actor.role)
     row = _transition(
-        session, org_id, notification_id, (QueueStatus.failed.value, QueueStatus.unknown.value),
+        session, org_id, notification_id, statuses,
         {"status": QueueStatus.pending.value, "attempts": 0, "scheduled_for": func.now(),
          "completed_at": None, "error_message": None, "lease_expires_at": None},
         Conflict("only a failed or unknown notification can be retried", code="not_retryable"),

@@ -11,8 +11,9 @@ from sqlmodel import Session, select
 
 from fleet_dashboard import events
 from fleet_dashboard.models import Organization, SessionStatus, WhatsAppSession, utcnow
-from fleet_dashboard.services import audit, orgs, phones
+from fleet_dashboard.services import audit, orgs, permissions, phones
 from fleet_dashboard.services.errors import Conflict
+from fleet_dashboard.services.permissions import Action, Actor
 
 COMMAND_ACTIONS = ("connect", "logout", "retry", "stop", "pair_code")
 
@@ -69,8 +70,9 @@ def get_status(*, session: Session, org_id: uuid.UUID) -> dict[str, Any]:
     return status_view(row or WhatsAppSession(org_id=org_id))
 
 
-def _command(session: Session, row: WhatsAppSession, action: str, actor_id: uuid.UUID | None,
+def _command(session: Session, row: WhatsAppSession, action: str, actor: Actor,
              ip_address: str | None) -> WhatsAppSession:
+    actor_id = actor.user_id
     row.updated_at = utcnow()
     session.add(row)
     session.flush()
@@ -82,9 +84,10 @@ def _command(session: Session, row: WhatsAppSession, action: str, actor_id: uuid
     return row
 
 
-def request_connect(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None,
+def request_connect(*, session: Session, org_id: uuid.UUID, actor: Actor,
                     ip_address: str | None = None) -> WhatsAppSession:
     """Ask the engine to bring the session up: resume the paired device, or show a QR to pair one."""
+    permissions.require(actor, Action.connect, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     row = get_for_update(session=session, org_id=org_id)
     row.enabled = True
@@ -92,24 +95,26 @@ def request_connect(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID 
     if row.status in (SessionStatus.disconnected.value, SessionStatus.error.value):
         row.status, row.retry_count, row.connection_error = SessionStatus.connecting.value, 0, None
         row.connection_error_code, row.next_retry_at = None, None
-    return _command(session, row, "connect", actor_id, ip_address)
+    return _command(session, row, "connect", actor, ip_address)
 
 
-def request_retry(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None,
+def request_retry(*, session: Session, org_id: uuid.UUID, actor: Actor,
                   ip_address: str | None = None) -> WhatsAppSession:
     """Ask the engine to try again after an error, with the failure count reset."""
+    permissions.require(actor, Action.connect, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     row = get_for_update(session=session, org_id=org_id)
     row.enabled = True
     if row.status != SessionStatus.connected.value:
         row.status, row.retry_count, row.connection_error = SessionStatus.connecting.value, 0, None
         row.connection_error_code = None
-    return _command(session, row, "retry", actor_id, ip_address)
+    return _command(session, row, "retry", actor, ip_address)
 
 
-def request_logout(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None,
+def request_logout(*, session: Session, org_id: uuid.UUID, actor: Actor,
                    ip_address: str | None = None) -> WhatsAppSession:
     """Unlink the device: the engine logs it out; the next connect needs a new scan."""
+    permissions.require(actor, Action.logout, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     row = get_for_update(session=session, org_id=org_id)
     # A cleared whatsapp_id is the durable mark of a logout: an owner that misses the command
@@ -123,24 +128,26 @@ def request_logout(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID |
     row.status, row.retry_count, row.connection_error = SessionStatus.disconnected.value, 0, None
     row.connection_error_code = None
     row.last_disconnected_at = utcnow()
-    return _command(session, row, "logout", actor_id, ip_address)
+    return _command(session, row, "logout", actor, ip_address)
 
 
-def request_stop(*, session: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None,
+def request_stop(*, session: Session, org_id: uuid.UUID, actor: Actor,
                  ip_address: str | None = None) -> WhatsAppSession:
     """Close the socket but keep the paired device, so a later connect resumes without a scan."""
+    permissions.require(actor, Action.connect, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     row = get_for_update(session=session, org_id=org_id)
     row.enabled, row.qr_code, row.qr_expires_at = False, None, None
     row.pair_phone, row.pair_code, row.pair_code_expires_at, row.next_retry_at = None, None, None, None
     row.status, row.connection_error, row.connection_error_code = SessionStatus.disconnected.value, None, None
     row.last_disconnected_at = utcnow()
-    return _command(session, row, "stop", actor_id, ip_address)
+    return _command(session, row, "stop", actor, ip_address)
 
 
-def request_pair_code(*, session: Session, org_id: uuid.UUID, phone: str, actor_id: uuid.UUID | None,
+def request_pair_code(*, session: Session, org_id: uuid.UUID, phone: str, actor: Actor,
                       ip_address: str | None = None) -> WhatsAppSession:
     """Ask the engine for a linking code for this number (pairing without a QR); a linked device is replaced."""
+    permissions.require(actor, Action.connect, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     e164 = phones.normalize_phone(phone)
     row = get_for_update(session=session, org_id=org_id)
@@ -153,7 +160,7 @@ def request_pair_code(*, session: Session, org_id: uuid.UUID, phone: str, actor_
     row.connection_error, row.connection_error_code, row.retry_count, row.next_retry_at = None, None, 0, None
     if row.status != SessionStatus.qr_pending.value:
         row.status = SessionStatus.connecting.value
-    return _command(session, row, "pair_code", actor_id, ip_address)
+    return _command(session, row, "pair_code", actor, ip_address)
 
 
 def wanted_up():

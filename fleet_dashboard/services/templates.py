@@ -11,9 +11,10 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, func, select
 
 from fleet_dashboard.models import WhatsAppTemplate, utcnow
-from fleet_dashboard.services import orgs
+from fleet_dashboard.services import orgs, permissions
 from fleet_dashboard.services.errors import Conflict, MissingVariables, NotFound, PermissionDenied, ValidationError
 from fleet_dashboard.services.lookup import parse_id
+from fleet_dashboard.services.permissions import Action, Actor
 
 VARIABLE_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
@@ -107,8 +108,10 @@ def create(
     description: str = "",
     category: str = "general",
     created_by: uuid.UUID | None = None,
+    actor: Actor,
 ) -> WhatsAppTemplate:
     """Create an organisation template; its variables come from the body."""
+    permissions.require(actor, Action.templates, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     name = (name or "").strip()
     _validate(session=session, org_id=org_id, name=name, body=message_template)
@@ -132,8 +135,10 @@ def update_template(
     description: str | None = None,
     category: str | None = None,
     is_active: bool | None = None,
+    actor: Actor,
 ) -> WhatsAppTemplate:
     """Change an organisation template; system templates refuse."""
+    permissions.require(actor, Action.templates, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     template = _own(session=session, org_id=org_id, template_id=template_id)
     new_name = (name if name is not None else template.name).strip()
@@ -153,8 +158,9 @@ def update_template(
     return template
 
 
-def delete(*, session: Session, org_id: uuid.UUID, template_id: uuid.UUID) -> str:
+def delete(*, session: Session, org_id: uuid.UUID, template_id: uuid.UUID, actor: Actor) -> str:
     """Delete an organisation template and return its name; sent messages keep their copy of it."""
+    permissions.require(actor, Action.templates, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     template = _own(session=session, org_id=org_id, template_id=template_id)
     session.delete(template)
@@ -163,8 +169,9 @@ def delete(*, session: Session, org_id: uuid.UUID, template_id: uuid.UUID) -> st
 
 
 def duplicate(*, session: Session, org_id: uuid.UUID, template_id: uuid.UUID,
-              created_by: uuid.UUID | None = None) -> WhatsAppTemplate:
+              created_by: uuid.UUID | None = None, actor: Actor) -> WhatsAppTemplate:
     """Copy any visible template into an editable organisation template named NAME_copy[_N]."""
+    permissions.require(actor, Action.templates, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     source = get_for_org(session=session, org_id=org_id, template_id=template_id)
     base = f"{source.name}_copy"[:60]
@@ -172,7 +179,8 @@ def duplicate(*, session: Session, org_id: uuid.UUID, template_id: uuid.UUID,
                                                                  WhatsAppTemplate.name.startswith(base))))
     name = next(n for n in [base, *(f"{base}_{i}" for i in range(2, 1000))] if n not in taken)
     return create(session=session, org_id=org_id, name=name, message_template=source.message_template,
-                  description=source.description, category=source.category, created_by=created_by)
+                  description=source.description, category=source.category, created_by=created_by,
+                  actor=actor)
 
 
 def mark_used(*, session: Session, template_id: uuid.UUID, count: int = 1) -> None:

@@ -9,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import Role, User, utcnow
+from fleet_dashboard.services import audit
 from fleet_dashboard.services.errors import Conflict, NotFound, ValidationError
 from fleet_dashboard.services.orgs import get_org, get_org_by_slug
 from fleet_dashboard.services.security import hash_password, verify_password
@@ -116,3 +117,67 @@ def get_user(*, session: Session, user_id: uuid.UUID) -> User:
 def list_users(*, session: Session, org_id: uuid.UUID) -> list[User]:
     """The organisation's users, by email."""
     return list(session.exec(select(User).where(User.org_id == org_id).order_by(User.email)))
+
+
+# ---- sessions: one version number per user, carried by every session token ----
+
+class SessionState:
+    """Why a session token is or is not honoured; the names are what the audit log records."""
+
+    ok = "ok"
+    unknown_user = "unknown_user"
+    deactivated = "deactivated"
+    ended = "ended"  # logged out, password changed, or deactivated since the token was issued
+
+
+def session_state(user: User | None, session_version: int) -> str:
+    """Whether a token issued under `session_version` still speaks for this user."""
+    if user is None:
+        return SessionState.unknown_user
+    if not user.is_active:
+        return SessionState.deactivated
+    if user.session_version != session_version:
+        return SessionState.ended
+    return SessionState.ok
+
+
+def end_sessions(*, session: Session, user_id: uuid.UUID) -> User:
+    """End every session of this user at once: each tab and each copied token is refused at its next event."""
+    user = get_user(session=session, user_id=user_id)
+    user.session_version += 1
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(*, session: Session, user_id: uuid.UUID, password: str, actor_id: uuid.UUID | None = None,
+                 ip_address: str | None = None) -> User:
+    """A new argon2 hash; every session signed in with the old password ends."""
+    if len(password or "") < 8:
+        raise ValidationError("password must be at least 8 characters", code="weak_password")
+    user = get_user(session=session, user_id=user_id)
+    user.password_hash = hash_password(password)
+    session.add(user)
+    audit.record(session=session, org_id=user.org_id, actor_id=actor_id, event_type="password_changed",
+                 event_data={"email": user.email}, ip_address=ip_address)
+    return end_sessions(session=session, user_id=user_id)
+
+
+def set_active(*, session: Session, user_id: uuid.UUID, active: bool, actor_id: uuid.UUID | None = None,
+               ip_address: str | None = None) -> User:
+    """Deactivate (ending every session) or reactivate; a reactivated user signs in again."""
+    user = get_user(session=session, user_id=user_id)
+    user.is_active = bool(active)
+    session.add(user)
+    audit.record(session=session, org_id=user.org_id, actor_id=actor_id,
+                 event_type="user_activated" if active else "user_deactivated",
+                 event_data={"email": user.email}, ip_address=ip_address)
+    return end_sessions(session=session, user_id=user_id)
+
+
+def find_by_email(*, session: Session, email: str) -> User:
+    """The user with this email, or NotFound."""
+    user = session.exec(select(User).where(User.email == normalize_email(email))).first()
+    if user is None:
+        raise NotFound(f"no user with email {email}", code="unknown_user")
+    return user

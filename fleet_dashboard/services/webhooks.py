@@ -27,9 +27,10 @@ from urllib.parse import urlsplit
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import Webhook
-from fleet_dashboard.services import orgs, safe_http
+from fleet_dashboard.services import orgs, permissions, safe_http
 from fleet_dashboard.services.errors import ValidationError
 from fleet_dashboard.services.lookup import get_owned
+from fleet_dashboard.services.permissions import Action, Actor
 
 EVENTS = ("message.status", "session.status", "message.inbound")
 # Only these message statuses are worth a call; pending/queued/sending are internal steps.
@@ -87,8 +88,9 @@ def validate_url(url: str) -> str:
 
 
 def set_webhook(*, session: Session, org_id: uuid.UUID, url: str, secret: str | None = None,
-                events: list[str] | None = None) -> tuple[Webhook, str | None]:
+                events: list[str] | None = None, actor: Actor) -> tuple[Webhook, str | None]:
     """Create or update the organisation's webhook for this URL; returns a new secret when one was made."""
+    permissions.require(actor, Action.webhooks, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     url = validate_url(url)
     events = normalize_events(events)
@@ -109,8 +111,9 @@ def set_webhook(*, session: Session, org_id: uuid.UUID, url: str, secret: str | 
     return row, generated
 
 
-def list_webhooks(*, session: Session, org_id: uuid.UUID | None = None) -> list[Webhook]:
+def list_webhooks(*, session: Session, org_id: uuid.UUID | None = None, actor: Actor) -> list[Webhook]:
     """The organisation's webhooks, or every organisation's for an operator's CLI."""
+    permissions.require(actor, Action.webhooks, org_id)
     query = select(Webhook).order_by(Webhook.created_at)
     if org_id is not None:
         query = query.where(Webhook.org_id == org_id)
@@ -123,8 +126,10 @@ def active_for_event(*, session: Session, org_id: uuid.UUID, event_type: str) ->
     return [w for w in rows if event_type in (w.events or [])]
 
 
-def delete_webhook(*, session: Session, webhook_id: uuid.UUID | str, org_id: uuid.UUID | None = None) -> Webhook:
+def delete_webhook(*, session: Session, webhook_id: uuid.UUID | str, org_id: uuid.UUID | None = None,
+                   actor: Actor) -> Webhook:
     """Delete a webhook by id (within the organisation when one is given)."""
+    permissions.require(actor, Action.webhooks, org_id)
     row = get_owned(session, Webhook, org_id=org_id, row_id=webhook_id, code="unknown_webhook", noun="webhook")
     session.delete(row)
     session.flush()

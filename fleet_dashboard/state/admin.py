@@ -10,10 +10,11 @@ import reflex as rx
 
 from fleet_dashboard import routes, strings
 from fleet_dashboard.db import session_scope
-from fleet_dashboard.services import orgs, overview
+from fleet_dashboard.services import orgs, overview, permissions
 from fleet_dashboard.services.errors import NotFound
+from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state import live
-from fleet_dashboard.state.auth import AuthState, Ctx, guarded
+from fleet_dashboard.state.auth import AuthState, Ctx, allow, allow_signed_in
 from fleet_dashboard.state.format import failure, short
 
 # Live numbers for the rows on screen are re-read at most this often (a bounded read of counters).
@@ -59,7 +60,7 @@ class AdminState(AuthState):
 
     def _super_admin(self, action: str) -> Ctx | None:
         ctx = self._authorize(org=False)
-        if not ctx.is_super_admin:
+        if not permissions.can(ctx.role, Action.overview):
             self.forbidden = True
             self.org_rows, self.chart = [], []
             self._audit_denied(ctx, action)
@@ -81,29 +82,34 @@ class AdminState(AuthState):
 
     def _count(self, chart: bool = True) -> None:
         """The page of organisations the search, sort and page number ask for, and the chart."""
+        actor = self._authorize(org=False).actor
         with session_scope() as session:
             found = overview.org_page(session=session, search=self.search, sort=self.sort_key,
-                                      descending=self.sort_desc, page=self.page_no)
+                                      descending=self.sort_desc, page=self.page_no, actor=actor)
             if chart:
-                self.chart = overview.messages_per_day(session=session)
-            self.engines = overview.engine_rows(session=session)
+                self.chart = overview.messages_per_day(session=session, actor=actor)
+            self.engines = overview.engine_rows(session=session, actor=actor)
         self.org_rows = [org_row(o) for o in found.rows]
         self.page_no, self.page_count, self.org_total = found.page, found.pages, found.total
         self._counted_at, self._dirty_rows, self._dirty_chart = time.monotonic(), False, False
 
     def _refresh(self) -> None:
         """Fresh numbers for the rows on screen and the chart; order and page stay as the user left them."""
+        actor = self._authorize(org=False).actor
         with session_scope() as session:
             if self._dirty_rows:
-                fresh = overview.org_numbers(session=session, org_ids=[uuid.UUID(r["id"]) for r in self.org_rows])
+                fresh = overview.org_numbers(session=session, org_ids=[uuid.UUID(r["id"]) for r in self.org_rows],
+                                             actor=actor)
                 self.org_rows = [{**row, **_numbers(fresh[uuid.UUID(row["id"])])}
                                  if uuid.UUID(row["id"]) in fresh else row for row in self.org_rows]
             if self._dirty_chart:
-                self.chart = overview.messages_per_day(session=session)
+                self.chart = overview.messages_per_day(session=session, actor=actor)
         self._counted_at, self._dirty_rows, self._dirty_chart = time.monotonic(), False, False
 
+    # Declared for any signed-in person so that everyone else gets the 403 page (and an audit row) from
+    # _super_admin; the services behind it check the `overview` column again.
     @rx.event
-    @guarded
+    @allow_signed_in
     def load(self):
         if self._super_admin("admin_overview") is None:
             return
@@ -114,7 +120,7 @@ class AdminState(AuthState):
         return AdminState.watch
 
     @rx.event
-    @guarded
+    @allow(Action.overview)
     def apply_search(self, form_data: dict):
         if self._super_admin("admin_overview") is None:
             return
@@ -123,7 +129,7 @@ class AdminState(AuthState):
         self._count(chart=False)
 
     @rx.event
-    @guarded
+    @allow(Action.overview)
     def set_sort(self, key: str):
         if self._super_admin("admin_overview") is None:
             return
@@ -134,7 +140,7 @@ class AdminState(AuthState):
         self._count(chart=False)
 
     @rx.event
-    @guarded
+    @allow(Action.overview)
     def toggle_sort_direction(self):
         if self._super_admin("admin_overview") is None:
             return
@@ -143,7 +149,7 @@ class AdminState(AuthState):
         self._count(chart=False)
 
     @rx.event
-    @guarded
+    @allow(Action.overview)
     def next_page(self):
         if self._super_admin("admin_overview") is None or self.page_no >= self.page_count:
             return
@@ -151,7 +157,7 @@ class AdminState(AuthState):
         self._count(chart=False)
 
     @rx.event
-    @guarded
+    @allow(Action.overview)
     def prev_page(self):
         if self._super_admin("admin_overview") is None or self.page_no <= 1:
             return
@@ -159,7 +165,7 @@ class AdminState(AuthState):
         self._count(chart=False)
 
     @rx.event
-    @guarded
+    @allow(Action.overview)
     def first_page(self):
         if self._super_admin("admin_overview") is None:
             return
@@ -167,7 +173,7 @@ class AdminState(AuthState):
         self._count(chart=False)
 
     @rx.event
-    @guarded
+    @allow_signed_in
     def enter_org(self):
         """`/admin/org/<slug>`: look at one organisation's pages, read-only."""
         if self._super_admin("admin_enter_org") is None:
@@ -183,6 +189,7 @@ class AdminState(AuthState):
         return rx.redirect(routes.CONNECT)
 
     @rx.event(background=True)
+    @allow(Action.overview)
     async def watch(self):
         """Status chips of the rows on screen move now; their numbers and the chart at most every 2 s."""
 

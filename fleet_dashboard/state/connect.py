@@ -10,9 +10,10 @@ import reflex as rx
 
 from fleet_dashboard import routes, strings
 from fleet_dashboard.db import session_scope
-from fleet_dashboard.services import qr, sessions
+from fleet_dashboard.services import permissions, qr, sessions
+from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state import live
-from fleet_dashboard.state.auth import AuthState, guarded
+from fleet_dashboard.state.auth import AuthState, allow, current_caller
 
 ROUTE_IDS = (routes.HOME, routes.CONNECT)
 ENGINE_CHECK_SECONDS = 10.0
@@ -43,7 +44,8 @@ class ConnectState(AuthState):
     _qr_code: str = ""
     _qr_expires_at: str = ""
     _watch_gen: int = 0
-    _live_org_id: str = ""
+    # Whether this caller may see the pairing QR: it links a phone, so it goes with the `connect` column.
+    _may_see_qr: bool = False
     # Linking by phone number: the form, the code WhatsApp gave, and its countdown.
     show_pair_form: bool = False
     pair_requested: bool = False
@@ -65,7 +67,7 @@ class ConnectState(AuthState):
         reason_code = view.get("connection_error_code")
         self.reason_text = strings.error_text(reason_code) if reason_code else ""
         self.retry_count = int(view.get("retry_count") or 0)
-        code = (view.get("qr_code") or "") if self.status == "qr_pending" else ""
+        code = (view.get("qr_code") or "") if self.status == "qr_pending" and self._may_see_qr else ""
         if code != self._qr_code:
             self._qr_code = code
             self.qr_src = qr.qr_data_uri(code) if code else ""
@@ -75,7 +77,8 @@ class ConnectState(AuthState):
         self._show_pairing(view)
 
     def _show_pairing(self, view: dict[str, Any]) -> None:
-        self.pair_code = (view.get("pair_code") or "") if self.status == "qr_pending" else ""
+        # A linking code links a phone, like the QR: only for those who may connect.
+        self.pair_code = (view.get("pair_code") or "") if self.status == "qr_pending" and self._may_see_qr else ""
         self.pair_phone = view.get("pair_phone") or self.pair_phone
         self._pair_expires_at = view.get("pair_code_expires_at") or ""
         self.pair_seconds_left = _seconds_until(self._pair_expires_at) if self.pair_code else 0
@@ -99,20 +102,26 @@ class ConnectState(AuthState):
             self._show(sessions.get_status(session=session, org_id=org_id))
         self._check_engines()
 
+    def _forget_private(self) -> None:
+        self._may_see_qr = False
+        self._qr_code, self.qr_src, self.qr_seconds_left = "", "", 0
+
     @rx.event
-    @guarded
+    @allow(Action.view)
     def load(self):
         """Read the session row, then follow its changes live."""
         ctx = self._authorize()
+        self._may_see_qr = permissions.can(ctx.role, Action.connect)
         self._read(ctx.org_id)
-        self._live_org_id = str(ctx.org_id)
         return ConnectState.watch
 
     @rx.event(background=True)
+    @allow(Action.view)
     async def watch(self):
         """Apply `session.status` events for this organisation while the page stays open."""
+        org_id = str(current_caller().org_id)
         async with self:
-            org_id = self._live_org_id
+            self._may_see_qr = permissions.can(current_caller().role, Action.connect)
 
         def apply(state: ConnectState, batch: list[dict[str, Any]]) -> None:
             for event in batch:
@@ -128,45 +137,45 @@ class ConnectState(AuthState):
                           types=("session.status",), apply=apply,
                           tick=lambda s: 1.0 if s._qr_code or s.pair_code else 5.0, resync=lambda s: s._read(org_id))
 
-    def _request(self, action: str, request) -> None:
-        ctx = self._authorize(action, manage=True)
+    def _request(self, request) -> None:
+        ctx = self._authorize()
         with session_scope() as session:
-            row = request(session=session, org_id=ctx.org_id, actor_id=ctx.user_id, ip_address=self._client_ip())
+            row = request(session=session, org_id=ctx.org_id, actor=ctx.actor, ip_address=self._client_ip())
             self._show(sessions.status_view(row))
 
     @rx.event
-    @guarded
+    @allow(Action.connect)
     def connect(self):
         """Ask the engine to pair or resume ("ربط الواتساب")."""
-        self._request("connect", sessions.request_connect)
+        self._request(sessions.request_connect)
 
     @rx.event
-    @guarded
+    @allow(Action.connect)
     def retry(self):
         """Try again after an error."""
-        self._request("retry", sessions.request_retry)
+        self._request(sessions.request_retry)
 
     @rx.event
-    @guarded
+    @allow(Action.logout)
     def disconnect(self):
         """Log the device out, after the confirmation dialog."""
-        self._request("disconnect", sessions.request_logout)
+        self._request(sessions.request_logout)
 
     @rx.event
-    @guarded
+    @allow(Action.connect)
     def toggle_pair_form(self):
         """Show or hide the "link with a phone number" form."""
-        self._authorize("pair_code", manage=True)
+        self._authorize()
         self.show_pair_form = not self.show_pair_form
 
     @rx.event
-    @guarded
+    @allow(Action.connect)
     def request_pair_code(self, form_data: dict):
         """Ask the engine for a linking code for the number typed ("احصل على رمز الربط")."""
-        ctx = self._authorize("pair_code", manage=True)
+        ctx = self._authorize()
         phone = str((form_data or {}).get("phone") or "")[:64]
         with session_scope() as session:
-            row = sessions.request_pair_code(session=session, org_id=ctx.org_id, phone=phone, actor_id=ctx.user_id,
+            row = sessions.request_pair_code(session=session, org_id=ctx.org_id, phone=phone, actor=ctx.actor,
                                              ip_address=self._client_ip())
             self._show(sessions.status_view(row))
         self.pair_requested = True

@@ -11,8 +11,9 @@ from fleet_dashboard import routes, strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.models import WhatsAppMessage
 from fleet_dashboard.services import export, messaging, templates
+from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state import live
-from fleet_dashboard.state.auth import AuthState, guarded
+from fleet_dashboard.state.auth import AuthState, allow, current_caller
 from fleet_dashboard.state.format import day_range, failure, iso, short
 from fleet_dashboard.state.paging import Paged
 
@@ -38,7 +39,6 @@ class HistoryState(Paged, AuthState):
     date_to: str = ""
     search: str = ""
     template_names: list[str] = []
-    _live_org_id: str = ""
     _watch_gen: int = 0
 
     def _filters(self) -> dict[str, Any]:
@@ -54,7 +54,7 @@ class HistoryState(Paged, AuthState):
         return [message_row(m) for m in rows], next_cursor
 
     @rx.event
-    @guarded
+    @allow(Action.view)
     def load(self):
         """Fill the template filter, show the newest page, and follow status changes live."""
         ctx = self._authorize()
@@ -62,23 +62,22 @@ class HistoryState(Paged, AuthState):
             self.template_names = [t.name for t in templates.list_for_org(session=session, org_id=ctx.org_id)]
         self._cursors = [""]
         self._fetch(ctx.org_id)
-        self._live_org_id = str(ctx.org_id)
         return HistoryState.watch
 
     @rx.event
-    @guarded
+    @allow(Action.view)
     def set_status_filter(self, value: str):
         self.status_filter = value if value in strings.MESSAGE_STATUS else ALL
         self._first_page()
 
     @rx.event
-    @guarded
+    @allow(Action.view)
     def set_template_filter(self, value: str):
         self.template_filter = value if value in self.template_names else ALL
         self._first_page()
 
     @rx.event
-    @guarded
+    @allow(Action.view)
     def apply_filters(self, form_data: dict):
         """Search text and date range come together from the filter form."""
         self.search = str(form_data.get("search", ""))[:200]
@@ -87,29 +86,30 @@ class HistoryState(Paged, AuthState):
         self._first_page()
 
     @rx.event
-    @guarded
+    @allow(Action.view)
     def reset_filters(self):
         self.status_filter = self.template_filter = ALL
         self.search = self.date_from = self.date_to = ""
         self._first_page()
 
     @rx.event
-    @guarded
+    @allow(Action.export)
     def export_csv(self):
         """Every message matching the current filters as a CSV download (UTC timestamps)."""
-        ctx = self._authorize("export")
+        ctx = self._authorize()
         with session_scope() as session:
-            data, written = export.messages_csv(session=session, org_id=ctx.org_id, filters=self._filters(),
+            data, written = export.messages_csv(session=session, org_id=ctx.org_id, actor=ctx.actor,
+                                                filters=self._filters(),
                                                 max_rows=EXPORT_MAX_ROWS)
         self._audit(ctx, "messages_exported", rows=written, filters={k: str(v) for k, v in self._filters().items()
                                                                       if v is not None})
         return rx.download(data=data, filename="messages.csv", mime_type="text/csv")
 
     @rx.event(background=True)
+    @allow(Action.view)
     async def watch(self):
         """Turn status chips as receipts arrive; on the first page, show new messages as they are made."""
-        async with self:
-            org_id = self._live_org_id
+        org_id = str(current_caller().org_id)
 
         def apply(state: HistoryState, batch: list[dict[str, Any]]) -> None:
             by_id = {e.get("message_id"): e for e in batch}

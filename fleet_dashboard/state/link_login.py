@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
-from fleet_dashboard import auth, strings
+from fleet_dashboard import strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.services import login_links
 from fleet_dashboard.services.errors import DomainError
-from fleet_dashboard.state.auth import AuthState
+from fleet_dashboard.state.auth import AuthState, allow_anyone
 
 
 class LinkLoginState(AuthState):
@@ -17,7 +17,8 @@ class LinkLoginState(AuthState):
     link_error: str = ""
 
     @rx.event
-    def use_link(self):
+    @allow_anyone
+    async def use_link(self):
         """Use the token in ?token=, issue the session, and go where the link says (home by default)."""
         self.link_error = ""
         token = str(self.router.url.query_parameters.get("token", "") or "")
@@ -28,8 +29,6 @@ class LinkLoginState(AuthState):
         except DomainError as exc:
             self.link_error = strings.error_text(exc.code)
             return
-        self.token = auth.issue_token(user_id=user.id)
-        self._view_org_id = ""
-        self._show_identity(user, user.org_id)
+        await self._start_session(user)
         # replace: the spent link leaves the browser's history, so Back does not show an error page.
         return rx.redirect(next_path, replace=True)

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from fleet_dashboard.events import get_bus
+from fleet_dashboard.state.access import current_caller, current_rule
 
 # A tab whose socket is gone this long is closed, not reconnecting.
 GONE_GRACE_SECONDS = 15.0
@@ -57,12 +58,19 @@ async def follow(
 ) -> None:
     """Feed bus events for one organisation into a background state until it is no longer wanted.
 
-    It ends when a newer watcher of the same page starts (`gen_attr`), the tab moves to another
+    Only a watcher the chokepoint admitted runs, and only for the organisation it admitted (`org_id`
+    must be the caller's). Before the resync and before every batch, the caller is checked again
+    (AuthState._still_admitted): a logout, a password change, a deactivation, a role change or a
+    super_admin leaving the organisation stops the watcher before anything is read.
+    It also ends when a newer watcher of the same page starts (`gen_attr`), the tab moves to another
     route, or the tab's socket has been gone for GONE_GRACE_SECONDS. `apply` mutates state under its
     lock on every wake-up (an empty batch is a clock tick); it may be async to re-read a page of rows.
     `resync` re-reads the state once the subscription is open: what changed between the page's first
     read and the subscription sent events nobody heard.
     """
+    started, rule = current_caller(), current_rule()
+    if started is None or (org_id is not None and org_id != str(started.org_id)):
+        return
     route_ids = {route_key(r) for r in route_ids}
     async with state:
         generation = getattr(state, gen_attr) + 1
@@ -70,10 +78,19 @@ async def follow(
         token = state.router.session.client_token
         wait = tick(state)
     gone_since: float | None = None
+
+    def still_wanted(s: Any) -> bool:
+        if getattr(s, gen_attr) != generation:
+            return False
+        if not s._still_admitted(started, rule):
+            s._forget_private()
+            return False
+        return True
+
     async with get_bus().subscribe(org_id=org_id, types=types) as sub:
         if resync is not None:
             async with state:
-                if getattr(state, gen_attr) != generation:
+                if not still_wanted(state):
                     return
                 resync(state)
         while True:
@@ -91,7 +108,7 @@ async def follow(
             elif time.monotonic() - gone_since > GONE_GRACE_SECONDS:
                 return
             async with state:
-                if getattr(state, gen_attr) != generation or route_key(state.router.route_id) not in route_ids:
+                if route_key(state.router.route_id) not in route_ids or not still_wanted(state):
                     return
                 pending = apply(state, batch)
                 if inspect.isawaitable(pending):

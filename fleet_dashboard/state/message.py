@@ -10,8 +10,9 @@ from fleet_dashboard import routes
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.services import messaging
 from fleet_dashboard.services.errors import NotFound
+from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state import live
-from fleet_dashboard.state.auth import AuthState, guarded
+from fleet_dashboard.state.auth import AuthState, allow, current_caller
 from fleet_dashboard.state.format import failure, iso
 
 
@@ -20,7 +21,6 @@ class MessageState(AuthState):
 
     message: dict[str, str] = {}
     not_found: bool = False
-    _live_org_id: str = ""
     _watch_gen: int = 0
 
     def _message_id(self) -> str:
@@ -38,7 +38,7 @@ class MessageState(AuthState):
             }
 
     @rx.event
-    @guarded
+    @allow(Action.view)
     def load(self):
         """Another organisation's message id looks exactly like a missing one."""
         ctx = self._authorize()
@@ -48,13 +48,12 @@ class MessageState(AuthState):
         except NotFound:
             self.not_found = True
             return
-        self._live_org_id = str(ctx.org_id)
         return MessageState.watch
 
     @rx.event(background=True)
+    @allow(Action.view)
     async def watch(self):
-        async with self:
-            org_id = self._live_org_id
+        org_id = str(current_caller().org_id)
 
         def apply(state: MessageState, batch: list[dict[str, Any]]) -> None:
             if any(e.get("message_id") == state.message.get("id") for e in batch):

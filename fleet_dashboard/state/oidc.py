@@ -10,7 +10,7 @@ from fleet_dashboard import auth, routes, strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.models import Role
 from fleet_dashboard.services import identities
-from fleet_dashboard.state.auth import AuthState
+from fleet_dashboard.state.auth import AuthState, allow_anyone
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ class OidcState(AuthState):
         return f"{self.router.url.origin}{routes.OIDC_CALLBACK}"
 
     @rx.event
+    @allow_anyone
     async def begin(self):
         """Send the browser to the identity provider."""
         if not auth.oidc_enabled():
@@ -40,6 +41,7 @@ class OidcState(AuthState):
         return rx.redirect(start.url, is_external=True)
 
     @rx.event
+    @allow_anyone
     async def finish(self):
         """Check the state, exchange the code, and sign in the account linked to the provider identity."""
         params = self.router.url.query_parameters
@@ -67,6 +69,5 @@ class OidcState(AuthState):
         if user is None:
             self.oidc_error = strings.error_text(outcome.refused or "oidc_no_account")
             return
-        self.token = auth.issue_token(user_id=user.id)
-        self._view_org_id = ""
+        await self._start_session(user)
         return rx.redirect(routes.ADMIN if user.role == Role.super_admin.value else routes.HOME)

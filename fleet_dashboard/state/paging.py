@@ -7,7 +7,8 @@ from typing import Any
 
 import reflex as rx
 
-from fleet_dashboard.state.auth import guarded
+from fleet_dashboard.services.permissions import Action
+from fleet_dashboard.state.auth import allow
 
 
 class Paged(rx.State, mixin=True):
@@ -34,23 +35,30 @@ class Paged(rx.State, mixin=True):
         self._cursors = [""]
         self._fetch(ctx.org_id)
 
-    @rx.event
-    @guarded
-    def next_page(self):
+    def _next_page(self) -> None:
         if self._next_cursor:
             ctx = self._authorize()
             self._cursors = [*self._cursors, self._next_cursor]
             self._fetch(ctx.org_id)
 
-    @rx.event
-    @guarded
-    def prev_page(self):
+    def _prev_page(self) -> None:
         if len(self._cursors) > 1:
             ctx = self._authorize()
             self._cursors = self._cursors[:-1]
             self._fetch(ctx.org_id)
 
+    # A page whose list needs another column than `view` (the audit log) redeclares these three.
     @rx.event
-    @guarded
+    @allow(Action.view)
+    def next_page(self):
+        self._next_page()
+
+    @rx.event
+    @allow(Action.view)
+    def prev_page(self):
+        self._prev_page()
+
+    @rx.event
+    @allow(Action.view)
     def first_page(self):
         self._first_page()

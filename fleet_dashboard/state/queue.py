@@ -11,8 +11,9 @@ from fleet_dashboard import routes, strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.models import NotificationQueue
 from fleet_dashboard.services import queue, templates
+from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state import live
-from fleet_dashboard.state.auth import AuthState, guarded
+from fleet_dashboard.state.auth import AuthState, allow, current_caller
 from fleet_dashboard.state.format import failure, iso, short
 from fleet_dashboard.state.paging import Paged
 
@@ -34,7 +35,6 @@ class QueueState(Paged, AuthState):
 
     status_filter: str = ALL
     counts: dict[str, int] = {}
-    _live_org_id: str = ""
     _watch_gen: int = 0
 
     def _page(self, org_id: uuid.UUID, cursor: str | None) -> tuple[list[dict[str, str]], str | None]:
@@ -46,44 +46,42 @@ class QueueState(Paged, AuthState):
         return [queue_row(n, names) for n in rows], next_cursor
 
     @rx.event
-    @guarded
+    @allow(Action.view)
     def load(self):
-        ctx = self._authorize()
         self._first_page()
-        self._live_org_id = str(ctx.org_id)
         return QueueState.watch
 
     @rx.event
-    @guarded
+    @allow(Action.view)
     def set_status_filter(self, value: str):
         self.status_filter = value if value in strings.QUEUE_STATUS else ALL
         self._first_page()
 
-    def _change(self, action: str, change, notification_id: str, audit_event: str, done: str):
-        ctx = self._authorize(action, write=True)
+    def _change(self, change, notification_id: str, audit_event: str, done: str):
+        ctx = self._authorize()
         with session_scope() as session:
-            row = change(session=session, org_id=ctx.org_id, notification_id=notification_id)
+            row = change(session=session, org_id=ctx.org_id, notification_id=notification_id, actor=ctx.actor)
         self._audit(ctx, audit_event, notification_id=str(row.id), recipient=row.recipient_phone)
         self._fetch(ctx.org_id)
         return rx.toast.success(done)
 
     @rx.event
-    @guarded
+    @allow(Action.cancel)
     def cancel(self, notification_id: str):
         """Cancel a pending notification (the service refuses any other status)."""
-        return self._change("queue_cancel", queue.cancel, notification_id, "queue_cancelled", strings.QUEUE_CANCELLED)
+        return self._change(queue.cancel, notification_id, "queue_cancelled", strings.QUEUE_CANCELLED)
 
     @rx.event
-    @guarded
+    @allow(Action.retry)
     def retry(self, notification_id: str):
-        """Send a failed (or unknown) notification again, from a fresh attempt count."""
-        return self._change("queue_retry", queue.retry, notification_id, "queue_retried", strings.QUEUE_RETRIED)
+        """Send a failed notification again, from a fresh attempt count (an unknown one needs retry_unknown)."""
+        return self._change(queue.retry, notification_id, "queue_retried", strings.QUEUE_RETRIED)
 
     @rx.event(background=True)
+    @allow(Action.view)
     async def watch(self):
         """Re-read the page when the worker reports progress for this organisation."""
-        async with self:
-            org_id = self._live_org_id
+        org_id = str(current_caller().org_id)
 
         def apply(state: QueueState, batch: list[dict[str, Any]]) -> None:
             if batch:

@@ -14,7 +14,8 @@ from fleet_dashboard.events import get_bus
 from fleet_dashboard.models import MessageStatus, WhatsAppMessage
 from fleet_dashboard.services import messaging, phones, queue, templates
 from fleet_dashboard.services.errors import DomainError
-from fleet_dashboard.state.auth import AuthState, Ctx, guarded
+from fleet_dashboard.services.permissions import Action
+from fleet_dashboard.state.auth import AuthState, Ctx, allow, current_caller
 from fleet_dashboard.state.format import parse_local
 
 RESULT_WAIT_SECONDS = 15.0
@@ -41,10 +42,9 @@ class SendState(AuthState):
     result_message_id: str = ""
     result_error: str = ""
     _bodies: dict[str, str] = {}
-    _result_org_id: str = ""
 
     @rx.event
-    @guarded
+    @allow(Action.view)
     def load(self):
         """Offer the organisation's active templates."""
         ctx = self._authorize()
@@ -67,17 +67,20 @@ class SendState(AuthState):
         self.missing = []
 
     @rx.event
+    @allow(Action.view)
     def set_mode(self, mode: str | list[str]):
         self.mode = "template" if mode == "template" else "text"
         self._clear_errors()
 
     @rx.event
+    @allow(Action.view)
     def pick_template(self, template_id: str):
         self._pick(template_id)
         self.missing = []
         self.template_error = ""
 
     @rx.event
+    @allow(Action.view)
     def set_value(self, name: str, value: str):
         if name in self.variables:
             self.values = {**self.values, name: value}
@@ -85,20 +88,24 @@ class SendState(AuthState):
                 self.missing = [m for m in self.missing if m != name]
 
     @rx.event
+    @allow(Action.view)
     def set_recipient(self, value: str):
-        self.recipient = value
+        self.recipient = value[:64]
         self.phone_error = ""
 
     @rx.event
+    @allow(Action.view)
     def set_text(self, value: str):
         self.text = value
         self.text_error = ""
 
     @rx.event
+    @allow(Action.view)
     def set_schedule_at(self, value: str):
-        self.schedule_at = value
+        self.schedule_at = value[:32]
 
     @rx.event
+    @allow(Action.view)
     def check_phone(self):
         """Validate the number when the field loses focus, before anything is sent."""
         if self.recipient.strip():
@@ -150,17 +157,17 @@ class SendState(AuthState):
             self.template_error = text
 
     @rx.event
-    @guarded
+    @allow(Action.send)
     def send_now(self):
         """Write the message, queue it at top priority for the engine that owns the session, then follow it."""
-        ctx = self._authorize("send", write=True)
+        ctx = self._authorize()
         if not self._valid():
             return
         try:
             with session_scope() as session:
                 message, _ = messaging.create_message(session=session, org_id=ctx.org_id, recipient=self.recipient,
                                                       sent_by=ctx.user_id, status=MessageStatus.queued.value,
-                                                      **self._message_args())
+                                                      actor=ctx.actor, **self._message_args())
                 queue.enqueue_message(session=session, org_id=ctx.org_id, message=message)
         except DomainError as exc:
             self._show_error(exc)
@@ -168,15 +175,14 @@ class SendState(AuthState):
         self._audit(ctx, "message_sent", message_id=str(message.id), recipient=message.recipient_phone,
                     template=message.template_name)
         self.result_message_id, self.result_status, self.result_error = str(message.id), message.status, ""
-        self._result_org_id = str(ctx.org_id)
         self.result_text = strings.QUEUED_OK
         return SendState.follow_result
 
     @rx.event
-    @guarded
+    @allow(Action.schedule)
     def schedule(self):
         """Put the notification on the durable queue for later (or as soon as the worker can)."""
-        ctx = self._authorize("schedule", write=True)
+        ctx = self._authorize()
         if not self._valid():
             return
         when = parse_local(self.schedule_at, self._zone())
@@ -195,12 +201,14 @@ class SendState(AuthState):
     def _enqueue(self, session, ctx: Ctx, when):
         if self.mode == "template":
             row, _ = queue.enqueue(session=session, org_id=ctx.org_id, recipient=self.recipient,
-                                   template_id=self.template_id, variables=dict(self.values), scheduled_for=when)
+                                   template_id=self.template_id, variables=dict(self.values), scheduled_for=when,
+                                   actor=ctx.actor)
             return row
         # Free text has no template to render later, so the message row is written now and queued.
         message, _ = messaging.create_message(session=session, org_id=ctx.org_id, recipient=self.recipient,
                                               text=self.text, sent_by=ctx.user_id,
-                                              status=MessageStatus.queued.value)
+                                              status=MessageStatus.queued.value, actor=ctx.actor,
+                                              action=Action.schedule)
         row = queue.enqueue_message(session=session, org_id=ctx.org_id, message=message,
                                     priority=queue.DEFAULT_PRIORITY, max_attempts=3)
         if when is not None:
@@ -209,11 +217,14 @@ class SendState(AuthState):
         return row
 
     @rx.event(background=True)
+    @allow(Action.send)
     async def follow_result(self):
         """Show the outcome of the send just made, for a few seconds, from the bus."""
+        started = current_caller()
+        org_id = str(started.org_id)
         async with self:
-            org_id, message_id = self._result_org_id, self.result_message_id
-        if not message_id or not org_id:
+            message_id = self.result_message_id
+        if not message_id:
             return
         async with get_bus().subscribe(org_id=org_id, types=("message.status",)) as sub:
             row = await asyncio.to_thread(_message, org_id, message_id)
@@ -227,7 +238,7 @@ class SendState(AuthState):
                 if event.get("message_id") == message_id:
                     status, error = event.get("status") or status, event.get("error")
         async with self:
-            if self.result_message_id != message_id:
+            if self.result_message_id != message_id or not self._still_admitted(started, None):
                 return
             self.result_status, self.result_error = status, error or ""
             self.result_text = strings.SENT_OK if status != "failed" else strings.SEND_FAILED

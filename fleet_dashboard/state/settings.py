@@ -8,9 +8,10 @@ import reflex as rx
 from fleet_dashboard import strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.models import ApiKey, Webhook
-from fleet_dashboard.services import api_keys, webhooks
+from fleet_dashboard.services import api_keys, permissions, webhooks
 from fleet_dashboard.services.errors import DomainError
-from fleet_dashboard.state.auth import AuthState, guarded
+from fleet_dashboard.services.permissions import Action
+from fleet_dashboard.state.auth import AuthState, Ctx, allow
 from fleet_dashboard.state.format import iso
 
 
@@ -41,27 +42,34 @@ class SettingsState(AuthState):
     revealed_label: str = ""
     revealed_value: str = ""
 
-    def _reload(self, org_id) -> None:
+    def _reload(self, ctx: Ctx) -> None:
+        """Each list only for a role whose matrix row has it: webhook URLs and keys are integration secrets."""
+        self.webhook_rows, self.key_rows = [], []
         with session_scope() as session:
-            self.webhook_rows = [webhook_row(w) for w in webhooks.list_webhooks(session=session, org_id=org_id)]
-            self.key_rows = [key_row(k) for k in api_keys.list_keys(session=session, org_id=org_id)]
+            if permissions.can(ctx.role, Action.webhooks):
+                self.webhook_rows = [webhook_row(w) for w in webhooks.list_webhooks(session=session,
+                                                                                    org_id=ctx.org_id,
+                                                                                    actor=ctx.actor)]
+            if permissions.can(ctx.role, Action.api_keys):
+                self.key_rows = [key_row(k) for k in api_keys.list_keys(session=session, org_id=ctx.org_id,
+                                                                        actor=ctx.actor)]
 
     def _reveal(self, label: str = "", value: str = "") -> None:
         self.revealed_label, self.revealed_value = label, value
 
     @rx.event
-    @guarded
+    @allow(Action.view)
     def load(self):
         ctx = self._authorize()
         self.webhook_error = self.key_error = ""
         self._reveal()
-        self._reload(ctx.org_id)
+        self._reload(ctx)
 
     @rx.event
-    @guarded
+    @allow(Action.webhooks)
     def save_webhook(self, form_data: dict):
         """Add (or update, for the same URL) a webhook; with no secret typed, one is generated and shown once."""
-        ctx = self._authorize("webhook_save", manage=True, write=True)
+        ctx = self._authorize()
         self._reveal()
         events = _checked(form_data, "event_", webhooks.EVENTS)
         secret = str(form_data.get("secret", "")).strip() or None
@@ -72,7 +80,7 @@ class SettingsState(AuthState):
             with session_scope() as session:
                 row, generated = webhooks.set_webhook(session=session, org_id=ctx.org_id,
                                                       url=str(form_data.get("url", "")), secret=secret,
-                                                      events=events)
+                                                      events=events, actor=ctx.actor)
         except DomainError as exc:
             self.webhook_error = strings.error_text(exc.code, **exc.params)
             return
@@ -80,25 +88,25 @@ class SettingsState(AuthState):
         self._audit(ctx, "webhook_saved", webhook_id=str(row.id), url=row.url, events=row.events)
         if generated:
             self._reveal(strings.WEBHOOK_SECRET_ONCE, generated)
-        self._reload(ctx.org_id)
+        self._reload(ctx)
         return rx.toast.success(strings.WEBHOOK_SAVED)
 
     @rx.event
-    @guarded
+    @allow(Action.webhooks)
     def delete_webhook(self, webhook_id: str):
-        ctx = self._authorize("webhook_delete", manage=True, write=True)
+        ctx = self._authorize()
         self._reveal()
         with session_scope() as session:
-            row = webhooks.delete_webhook(session=session, org_id=ctx.org_id, webhook_id=webhook_id)
+            row = webhooks.delete_webhook(session=session, org_id=ctx.org_id, webhook_id=webhook_id, actor=ctx.actor)
         self._audit(ctx, "webhook_deleted", webhook_id=str(row.id), url=row.url)
-        self._reload(ctx.org_id)
+        self._reload(ctx)
         return rx.toast.success(strings.WEBHOOK_DELETED)
 
     @rx.event
-    @guarded
+    @allow(Action.api_keys)
     def create_key(self, form_data: dict):
         """Create an API key with the ticked scopes; its plain text is shown once."""
-        ctx = self._authorize("api_key_create", manage=True, write=True)
+        ctx = self._authorize()
         self._reveal()
         scopes = _checked(form_data, "scope_", api_keys.SCOPES)
         if not scopes:
@@ -106,20 +114,20 @@ class SettingsState(AuthState):
             return
         with session_scope() as session:
             row, plain = api_keys.create_key(session=session, org_id=ctx.org_id,
-                                             name=str(form_data.get("name", "")), scopes=scopes)
+                                             name=str(form_data.get("name", "")), scopes=scopes, actor=ctx.actor)
         self.key_error = ""
         self._audit(ctx, "api_key_created", api_key_id=str(row.id), name=row.name, prefix=row.prefix,
                     scopes=row.scopes)
         self._reveal(strings.API_KEY_ONCE, plain)
-        self._reload(ctx.org_id)
+        self._reload(ctx)
 
     @rx.event
-    @guarded
+    @allow(Action.api_keys)
     def revoke_key(self, key_id: str):
-        ctx = self._authorize("api_key_revoke", manage=True, write=True)
+        ctx = self._authorize()
         self._reveal()
         with session_scope() as session:
-            row = api_keys.revoke_key(session=session, org_id=ctx.org_id, key_id_or_prefix=key_id)
+            row = api_keys.revoke_key(session=session, org_id=ctx.org_id, key_id_or_prefix=key_id, actor=ctx.actor)
         self._audit(ctx, "api_key_revoked", api_key_id=str(row.id), name=row.name, prefix=row.prefix)
-        self._reload(ctx.org_id)
+        self._reload(ctx)
         return rx.toast.success(strings.API_KEY_REVOKED)

@@ -7,9 +7,10 @@ import reflex as rx
 from fleet_dashboard import strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.models import WhatsAppTemplate
-from fleet_dashboard.services import templates
+from fleet_dashboard.services import permissions, templates
 from fleet_dashboard.services.errors import DomainError
-from fleet_dashboard.state.auth import AuthState, guarded
+from fleet_dashboard.services.permissions import Action
+from fleet_dashboard.state.auth import AuthState, allow
 from fleet_dashboard.state.format import iso, short
 
 
@@ -48,7 +49,7 @@ class TemplatesState(AuthState):
             self.rows = [template_row(t) for t in templates.list_for_org(session=session, org_id=org_id)]
 
     @rx.event
-    @guarded
+    @allow(Action.view)
     def load(self):
         ctx = self._authorize()
         self.editor_open = self.delete_open = False
@@ -71,57 +72,62 @@ class TemplatesState(AuthState):
         self.f_name_error = self.f_body_error = ""
 
     @rx.event
-    @guarded
+    @allow(Action.templates)
     def open_new(self):
-        self._authorize("template_create", manage=True)
         self._fill(None)
         self.editor_readonly, self.editor_open = False, True
 
     @rx.event
-    @guarded
+    @allow(Action.view)
     def open_template(self, template_id: str):
         """Edit an organisation template; system templates (or a viewer's) open read-only."""
         ctx = self._authorize()
         with session_scope() as session:
             t = templates.get_for_org(session=session, org_id=ctx.org_id, template_id=template_id)
         self._fill(t)
-        self.editor_readonly = t.is_system or not self.can_manage or ctx.read_only
+        self.editor_readonly = t.is_system or not permissions.can(ctx.role, Action.templates)
         self.editor_open = True
 
     @rx.event
+    @allow(Action.view)
     def set_editor_open(self, value: bool):
         self.editor_open = value
 
     @rx.event
+    @allow(Action.view)
     def set_f_name(self, value: str):
-        self.f_name, self.f_name_error = value, ""
+        self.f_name, self.f_name_error = value[:200], ""
 
     @rx.event
+    @allow(Action.view)
     def set_f_description(self, value: str):
-        self.f_description = value
+        self.f_description = value[:500]
 
     @rx.event
+    @allow(Action.view)
     def set_f_category(self, value: str):
-        self.f_category = value
+        self.f_category = value[:50]
 
     @rx.event
+    @allow(Action.view)
     def set_f_body(self, value: str):
         self.f_body, self.f_body_error = value, ""
 
     @rx.event
-    @guarded
+    @allow(Action.templates)
     def save(self):
         """Create or update; validation errors stay in the dialog next to their field."""
-        ctx = self._authorize("template_update" if self.editing_id else "template_create", manage=True)
+        ctx = self._authorize()
         fields = {"name": self.f_name, "message_template": self.f_body, "description": self.f_description,
                   "category": self.f_category}
         try:
             with session_scope() as session:
                 if self.editing_id:
                     t = templates.update_template(session=session, org_id=ctx.org_id, template_id=self.editing_id,
-                                                  **fields)
+                                                  actor=ctx.actor, **fields)
                 else:
-                    t = templates.create(session=session, org_id=ctx.org_id, created_by=ctx.user_id, **fields)
+                    t = templates.create(session=session, org_id=ctx.org_id, created_by=ctx.user_id,
+                                         actor=ctx.actor, **fields)
         except DomainError as exc:
             text = strings.error_text(exc.code, **exc.params)
             if exc.code.startswith("template_body"):
@@ -139,48 +145,49 @@ class TemplatesState(AuthState):
         return rx.toast.success(done)
 
     @rx.event
-    @guarded
+    @allow(Action.templates)
     def toggle_active(self, template_id: str):
-        ctx = self._authorize("template_update", manage=True)
+        ctx = self._authorize()
         with session_scope() as session:
             current = templates.get_for_org(session=session, org_id=ctx.org_id, template_id=template_id)
             t = templates.update_template(session=session, org_id=ctx.org_id, template_id=current.id,
-                                          is_active=not current.is_active)
+                                          is_active=not current.is_active, actor=ctx.actor)
         self._audit(ctx, "template_updated", template_id=str(t.id), name=t.name, is_active=t.is_active)
         self._reload(ctx.org_id)
 
     @rx.event
-    @guarded
+    @allow(Action.templates)
     def ask_delete(self, template_id: str):
-        ctx = self._authorize("template_delete", manage=True)
+        ctx = self._authorize()
         with session_scope() as session:
             t = templates.get_for_org(session=session, org_id=ctx.org_id, template_id=template_id)
         self.delete_id, self.delete_name, self.delete_open = str(t.id), t.name, True
 
     @rx.event
+    @allow(Action.view)
     def set_delete_open(self, value: bool):
         self.delete_open = value
 
     @rx.event
-    @guarded
+    @allow(Action.templates)
     def delete_template(self, template_id: str):
         """Delete after the confirmation dialog; a system template refuses."""
-        ctx = self._authorize("template_delete", manage=True)
+        ctx = self._authorize()
         with session_scope() as session:
-            name = templates.delete(session=session, org_id=ctx.org_id, template_id=template_id)
+            name = templates.delete(session=session, org_id=ctx.org_id, template_id=template_id, actor=ctx.actor)
         self._audit(ctx, "template_deleted", template_id=template_id, name=name)
         self.delete_open = False
         self._reload(ctx.org_id)
         return rx.toast.success(strings.TEMPLATE_DELETED)
 
     @rx.event
-    @guarded
+    @allow(Action.templates)
     def duplicate(self, template_id: str):
         """Copy any visible template (system ones included) into an editable organisation template."""
-        ctx = self._authorize("template_duplicate", manage=True)
+        ctx = self._authorize()
         with session_scope() as session:
             t = templates.duplicate(session=session, org_id=ctx.org_id, template_id=template_id,
-                                    created_by=ctx.user_id)
+                                    created_by=ctx.user_id, actor=ctx.actor)
         self._audit(ctx, "template_duplicated", template_id=str(t.id), name=t.name, source_id=template_id)
         self.editor_open = False
         self._reload(ctx.org_id)

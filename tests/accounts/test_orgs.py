@@ -19,6 +19,7 @@ from fleet_dashboard.services import (
     webhooks,
 )
 from fleet_dashboard.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from fleet_dashboard.services.permissions import SYSTEM, Actor
 from tests.accounts.conftest import PLATFORM, actor_of, audit_rows, audit_types
 
 PHONE = "+201001234567"
@@ -62,7 +63,8 @@ def test_lifecycle_refusals(db, make_org, make_user):
 def test_suspension_stops_the_session_refuses_writes_and_resume_restores(fresh_bus, db, make_org, make_user):
     org = make_org()
     owner = make_user("owner", org)
-    row = sessions.request_connect(session=db, org_id=org.id, actor_id=owner.id)
+    as_owner = Actor(role=owner.role, org_id=org.id, user_id=owner.id)
+    row = sessions.request_connect(session=db, org_id=org.id, actor=as_owner)
     row.status, row.whatsapp_id = "connected", "201001234567:3@s.whatsapp.net"
     db.commit()
     assert org.id in sessions.enabled_org_ids(session=db)
@@ -83,14 +85,14 @@ def test_suspension_stops_the_session_refuses_writes_and_resume_restores(fresh_b
         ("disconnected", True, "organization_suspended")
 
     refusals = [
-        lambda: sessions.request_connect(session=db, org_id=org.id, actor_id=owner.id),
-        lambda: sessions.request_logout(session=db, org_id=org.id, actor_id=owner.id),
-        lambda: messaging.create_message(session=db, org_id=org.id, recipient=PHONE, text="hi"),
+        lambda: sessions.request_connect(session=db, org_id=org.id, actor=as_owner),
+        lambda: sessions.request_logout(session=db, org_id=org.id, actor=as_owner),
+        lambda: messaging.create_message(session=db, org_id=org.id, recipient=PHONE, text="hi", actor=SYSTEM),
         lambda: queue.enqueue(session=db, org_id=org.id, recipient=PHONE, template_name="trial_welcome",
-                              variables={"customer_name": "x", "trial_days": "7", "end_date": "1/1"}),
-        lambda: templates.create(session=db, org_id=org.id, name="promo", message_template="hi {{name}}"),
-        lambda: api_keys.create_key(session=db, org_id=org.id),
-        lambda: webhooks.set_webhook(session=db, org_id=org.id, url="https://hooks.example.com/x"),
+                              variables={"customer_name": "x", "trial_days": "7", "end_date": "1/1"}, actor=SYSTEM),
+        lambda: templates.create(session=db, org_id=org.id, name="promo", message_template="hi {{name}}", actor=SYSTEM),
+        lambda: api_keys.create_key(session=db, org_id=org.id, actor=SYSTEM),
+        lambda: webhooks.set_webhook(session=db, org_id=org.id, url="https://hooks.example.com/x", actor=SYSTEM),
     ]
     for refused in refusals:
         with pytest.raises(PermissionDenied) as exc:
@@ -105,7 +107,7 @@ def test_suspension_stops_the_session_refuses_writes_and_resume_restores(fresh_b
     assert audit_types(db, org.id)[-2:] == ["org_suspended", "org_resumed"]
     assert audit_rows(db, org.id, "org_suspended")[0].event_data == {"reason": "unpaid", "via": "provisioning",
                                                                      "credential": "service_role"}
-    messaging.create_message(session=db, org_id=org.id, recipient=PHONE, text="back")
+    messaging.create_message(session=db, org_id=org.id, recipient=PHONE, text="back", actor=SYSTEM)
 
 
 def test_create_org_keeps_a_given_id(db):

@@ -12,6 +12,8 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import OctKey
 
+from fleet_dashboard.services.permissions import SYSTEM
+
 JWT_SECRET = "test-jwt-secret-for-the-api-suite-0123456789"
 BASE_URL = "http://testserver"
 
@@ -101,7 +103,7 @@ def make_key(db):
     from fleet_dashboard.services import api_keys
 
     def _make(org, scopes=None, name="test"):
-        _, plain = api_keys.create_key(session=db, org_id=org.id, name=name, scopes=scopes)
+        _, plain = api_keys.create_key(session=db, org_id=org.id, name=name, scopes=scopes, actor=SYSTEM)
         db.commit()
         return plain
 

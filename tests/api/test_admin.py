@@ -12,6 +12,7 @@ from sqlmodel import select
 from fleet_dashboard.models import OneTimeLink, User, WhatsAppAuditLog
 from fleet_dashboard.services import api_keys, login_links
 from fleet_dashboard.services.one_time_links import LinkError
+from fleet_dashboard.services.permissions import SYSTEM
 from tests.api.conftest import headers, make_jwt, service_role_jwt, user_jwt
 
 pytestmark = pytest.mark.anyio
@@ -52,7 +53,7 @@ async def test_every_platform_credential_works_and_nothing_else_does(client, db,
     # A platform key opens only /api/admin.
     r = await client.get(f"/api/sessions/{org.id}/status", headers=headers(platform_key, org.id))
     assert r.status_code == 403
-    api_keys.revoke_key(session=db, key_id_or_prefix=platform_key[:12])
+    api_keys.revoke_key(session=db, key_id_or_prefix=platform_key[:12], actor=SYSTEM)
     db.commit()
     r = await client.put(org_url(org.id), json=body, headers={"Authorization": f"Bearer {platform_key}"})
     assert r.status_code == 401
@@ -233,8 +234,10 @@ async def test_jit_provisioning_from_supabase_claims(jit, client, db, make_org):
     assert (await client.get(status, headers=headers(token, org.id))).status_code == 200
     assert audit_count(db, org.id, "user_provisioned") == 1
 
-    member_id = uuid.uuid4()  # a member is created, but members do not use the API
-    r = await client.get(status, headers=headers(saas_jwt(member_id, org.id, "member", "m@fleet.local"), org.id))
+    member_id = uuid.uuid4()  # a member is created, and has a member's rights: it reads, it may not pair
+    member = headers(saas_jwt(member_id, org.id, "member", "m@fleet.local"), org.id)
+    assert (await client.get(status, headers=member)).status_code == 200
+    r = await client.get(f"/api/sessions/{org.id}/qr", headers=member)
     assert r.status_code == 403 and db.get(User, member_id).role == "member"
 
     ghost = uuid.uuid4()  # no such organisation: nothing is created
@@ -249,7 +252,8 @@ async def test_jit_never_undoes_a_newer_change_nor_revives_a_deactivated_user(ji
     status = f"/api/sessions/{org.id}/status"
     await client.put(user_url(org.id, user_id), json={"email": "a@fleet.local", "role": "member"}, headers=SR)
     stale = saas_jwt(user_id, org.id, "admin", "a@fleet.local", iat=old_iat)  # issued before the bridge's PUT
-    assert (await client.get(status, headers=headers(stale, org.id))).status_code == 403
+    # The stale claims say admin; the row says member, and a member may not see the pairing QR.
+    assert (await client.get(f"/api/sessions/{org.id}/qr", headers=headers(stale, org.id))).status_code == 403
     db.expire_all()
     assert db.get(User, user_id).role == "member"
     fresh = saas_jwt(user_id, org.id, "admin", "a@fleet.local", iat=int(datetime.now(UTC).timestamp()) + 5)

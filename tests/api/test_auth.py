@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from fleet_dashboard.services import api_keys
+from fleet_dashboard.services.permissions import SYSTEM
 from tests.api.conftest import headers, make_jwt, service_role_jwt, user_jwt
 
 pytestmark = pytest.mark.anyio
@@ -57,7 +58,7 @@ async def test_revoked_key_is_401(client, db, make_org, make_key):
     org = make_org()
     key = make_key(org)
     assert (await client.get(status_url(org), headers=headers(key, org.id))).status_code == 200
-    api_keys.revoke_key(session=db, key_id_or_prefix=key[:12])
+    api_keys.revoke_key(session=db, key_id_or_prefix=key[:12], actor=SYSTEM)
     db.commit()
     r = await client.get(status_url(org), headers=headers(key, org.id))
     assert r.status_code == 401
@@ -68,7 +69,7 @@ async def test_revoked_key_is_401(client, db, make_org, make_key):
 async def test_key_is_stored_only_as_a_hash(db, make_org, make_key):
     org = make_org()
     key = make_key(org)
-    row = api_keys.list_keys(session=db, org_id=org.id)[0]
+    row = api_keys.list_keys(session=db, org_id=org.id, actor=SYSTEM)[0]
     assert key not in (row.key_hash, row.prefix) and row.key_hash == api_keys.hash_key(key)
     assert key.startswith(row.prefix)
 
@@ -144,10 +145,15 @@ async def test_owner_and_admin_jwts_work(client, make_org, make_user, role):
     assert r.status_code == 200, r.text
 
 
-async def test_a_members_jwt_is_403(client, make_org, make_user):
+async def test_a_members_jwt_reads_but_may_not_connect_or_unlink(client, make_org, make_user):
     org = make_org()
-    r = await client.get(status_url(org), headers=headers(user_jwt(make_user("member", org)), org.id))
-    assert r.status_code == 403 and "owner or admin" in r.json()["error"]
+    member = headers(user_jwt(make_user("member", org)), org.id)
+    assert (await client.get(status_url(org), headers=member)).status_code == 200
+    for method, path in (("POST", "/api/sessions/init"), ("GET", f"/api/sessions/{org.id}/qr"),
+                         ("POST", f"/api/sessions/{org.id}/logout")):
+        r = await client.request(method, path, headers=member)
+        assert r.status_code == 403 and r.json()["code"] == "forbidden", (path, r.text)
+        assert "member role may not" in r.json()["error"]
 
 
 async def test_inactive_user_and_unknown_sub_are_401(client, db, make_org, make_user):
@@ -183,11 +189,17 @@ async def test_body_org_id_differing_from_the_header_is_403(client, make_org, ma
     assert r.status_code == 403 and r.json()["code"] == "org_mismatch"
 
 
-async def test_super_admin_may_act_for_any_organisation(client, make_org, make_user):
+async def test_super_admin_reads_any_organisation_but_writes_in_none(client, make_org, make_user):
     org = make_org()
     root = make_user("super_admin")
     r = await client.get(status_url(org), headers=headers(user_jwt(root), org.id))
     assert r.status_code == 200, r.text
+    # Read-only, as on the dashboard: no connect, no unlink, no send (docs/SECURITY.md).
+    for method, path in (("POST", "/api/sessions/init"), ("POST", f"/api/sessions/{org.id}/logout"),
+                         ("POST", "/api/messages/send")):
+        r = await client.request(method, path, headers=headers(user_jwt(root), org.id),
+                                 json={"recipient": "+201001234567", "message": "hi"})
+        assert r.status_code == 403 and r.json()["code"] == "forbidden", (path, r.text)
     r = await client.get(f"/api/sessions/{uuid.uuid4()}/status", headers=headers(user_jwt(root), None))
     assert r.status_code == 400 and "X-Org-Id" in r.json()["error"]
 

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from fleet_dashboard.events import MAX_PAYLOAD_BYTES, encode, fit_text
+from fleet_dashboard.services.permissions import SYSTEM
 from tests.api.receiver import webhook_receiver
 from tests.process_state import reset_process_state
 
@@ -60,7 +61,7 @@ async def test_an_emoji_heavy_inbound_message_is_published_and_delivered_to_the_
     text = "😀" * 3000
     with webhook_receiver() as rx:
         webhooks.set_webhook(session=db, org_id=org.id, url=rx.url, secret="whsec_test_secret_0123456789",
-                             events=["message.inbound"])
+                             events=["message.inbound"], actor=SYSTEM)
         db.commit()
         ready = asyncio.Event()
         dispatcher = asyncio.create_task(Dispatcher(resume_seconds=0.1).run(ready))

@@ -9,6 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from fleet_dashboard.models import utcnow
+from fleet_dashboard.services.permissions import SYSTEM
 from tests.api.conftest import BASE_URL, headers
 
 pytestmark = pytest.mark.anyio
@@ -32,18 +33,18 @@ def fleet(db, make_org):
     from fleet_dashboard.services import messaging, queue, sessions, templates
 
     org, other = make_org(), make_org("Other Fleet")
-    templates.create(session=db, org_id=org.id, name="greet", message_template="Hi {{name}}")
+    templates.create(session=db, org_id=org.id, name="greet", message_template="Hi {{name}}", actor=SYSTEM)
     sessions.get_or_create(session=db, org_id=org.id)
     sessions.get_or_create(session=db, org_id=other.id)
-    messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text="hello")
+    messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text="hello", actor=SYSTEM)
     queue.enqueue(session=db, org_id=org.id, recipient="+201001234567", template_name="greet",
-                  variables={"name": "Mona"}, scheduled_for=utcnow() - timedelta(minutes=10))
+                  variables={"name": "Mona"}, scheduled_for=utcnow() - timedelta(minutes=10), actor=SYSTEM)
     queue.enqueue(session=db, org_id=org.id, recipient="+201001234568", template_name="greet",
-                  variables={"name": "Later"}, scheduled_for=utcnow() + timedelta(hours=1))
+                  variables={"name": "Later"}, scheduled_for=utcnow() + timedelta(hours=1), actor=SYSTEM)
     cancelled, _ = queue.enqueue(session=db, org_id=org.id, recipient="+201001234569", template_name="greet",
-                                 variables={"name": "Gone"})
+                                 variables={"name": "Gone"}, actor=SYSTEM)
     db.commit()
-    queue.cancel(session=db, org_id=org.id, notification_id=cancelled.id)
+    queue.cancel(session=db, org_id=org.id, notification_id=cancelled.id, actor=SYSTEM)
     db.commit()
     return org, other
 

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from fleet_dashboard.models import WhatsAppMessage
 from fleet_dashboard.services import templates
+from fleet_dashboard.services.permissions import SYSTEM
 from tests.api.conftest import headers, user_jwt
 from tests.api.live import SIMULATOR
 
@@ -111,7 +112,7 @@ async def test_message_lookups_follow_receipts(live, make_org, make_key):
 
 async def test_notifications_enqueue_lookup_cancel_and_bulk(live, db, make_org, make_key, make_user):
     org, key = await connected_org(live, make_org, make_key)
-    templates.create(session=db, org_id=org.id, name="greet", message_template="أهلاً {{name}}")
+    templates.create(session=db, org_id=org.id, name="greet", message_template="أهلاً {{name}}", actor=SYSTEM)
     db.commit()
     h = headers(key, org.id)
     r = await live.client.post("/api/notifications", headers=h,
@@ -152,8 +153,8 @@ async def test_notifications_enqueue_lookup_cancel_and_bulk(live, db, make_org, 
     one = await live.client.post("/api/notifications", headers=h2, json=bulk[0])
     two = await live.client.post("/api/notifications", headers=h2, json=bulk[0])
     assert one.json()["id"] == two.json()["id"]
-    # A member's token cannot enqueue; another org cannot read.
-    r = await live.client.post("/api/notifications", headers=headers(user_jwt(make_user("member", org)), org.id),
+    # The super_admin's token reads but cannot enqueue (docs/SECURITY.md).
+    r = await live.client.post("/api/notifications", headers=headers(user_jwt(make_user("super_admin")), org.id),
                                json=bulk[0])
     assert r.status_code == 403
 

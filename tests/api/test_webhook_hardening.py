@@ -22,6 +22,7 @@ from sqlmodel import select
 
 from fleet_dashboard.models import WebhookDelivery
 from fleet_dashboard.services import safe_http, webhooks
+from fleet_dashboard.services.permissions import SYSTEM
 from fleet_dashboard.services.webhook_delivery import Dispatcher, RetryPolicy, Target, _due, deliver
 from tests.api.receiver import _Quiet, _serve, webhook_receiver
 from tests.api.test_webhooks import SECRET, attempts, event
@@ -75,7 +76,7 @@ async def test_endless_429s_with_junk_retry_after_are_given_up_through_the_store
 
     org = make_org()
     with webhook_receiver([(429, {"Retry-After": "later"})] * 10) as rx:
-        webhooks.set_webhook(session=db, org_id=org.id, url=rx.url, secret=SECRET)
+        webhooks.set_webhook(session=db, org_id=org.id, url=rx.url, secret=SECRET, actor=SYSTEM)
         db.commit()
         ready = asyncio.Event()
         task = asyncio.create_task(Dispatcher(policy=FAST, resume_seconds=0.05).run(ready))
@@ -98,7 +99,7 @@ class _Exploding(httpx.AsyncBaseTransport):
 
 async def test_an_attempt_that_crashes_still_counts(api_env, db, make_org):
     org = make_org()
-    webhooks.set_webhook(session=db, org_id=org.id, url="http://127.0.0.1:9/hook", secret=SECRET)
+    webhooks.set_webhook(session=db, org_id=org.id, url="http://127.0.0.1:9/hook", secret=SECRET, actor=SYSTEM)
     db.commit()
     from fleet_dashboard.events import get_bus
 
@@ -125,7 +126,7 @@ async def test_an_attempt_that_crashes_still_counts(api_env, db, make_org):
 # ---- fairness ----
 
 def _owe_due(db, org, url: str, count: int, *, age_seconds: int) -> None:
-    hook, _ = webhooks.set_webhook(session=db, org_id=org.id, url=url, secret=SECRET)
+    hook, _ = webhooks.set_webhook(session=db, org_id=org.id, url=url, secret=SECRET, actor=SYSTEM)
     db.flush()
     db.execute(text("""
         INSERT INTO webhook_deliveries (id, webhook_id, org_id, event, status, attempts, next_attempt_at, created_at)
@@ -205,7 +206,7 @@ async def test_ipv6_forms_of_internal_ipv4_addresses_are_refused(api_env, db, ma
     assert safe_http.is_internal(address)
     org = make_org()
     with pytest.raises(webhooks.ValidationError) as refused:
-        webhooks.set_webhook(session=db, org_id=org.id, url=f"https://[{address}]/hook")
+        webhooks.set_webhook(session=db, org_id=org.id, url=f"https://[{address}]/hook", actor=SYSTEM)
     assert refused.value.code == "webhook_private"
 
 
@@ -247,7 +248,8 @@ async def test_dns_rebinding_between_the_check_and_the_connection_reaches_nothin
     with webhook_receiver() as rx:
         port = rx.url.split(":")[2].split("/")[0]
         answers["rebind.test"] = ["93.184.215.14", "127.0.0.1"]
-        webhooks.set_webhook(session=db, org_id=org.id, url=f"http://rebind.test:{port}/hook", secret=SECRET)
+        webhooks.set_webhook(session=db, org_id=org.id, url=f"http://rebind.test:{port}/hook", secret=SECRET,
+                             actor=SYSTEM)
         db.commit()
         ready = asyncio.Event()
         policy = RetryPolicy(max_attempts=2, base_seconds=60, max_seconds=60, timeout_seconds=3.0)

@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from fleet_dashboard.models import WhatsAppAuditLog
 from fleet_dashboard.services import webhooks
+from fleet_dashboard.services.permissions import SYSTEM
 from fleet_dashboard.services.webhook_delivery import Dispatcher, RetryPolicy, Target, deliver
 from tests.api.live import SIMULATOR
 from tests.api.receiver import webhook_receiver
@@ -119,9 +120,9 @@ async def test_dispatcher_delivers_subscribed_bus_events_only(api_env, db, make_
 
     org, quiet = make_org(), make_org("Quiet Fleet")
     with webhook_receiver() as rx:
-        webhooks.set_webhook(session=db, org_id=org.id, url=rx.url, secret=SECRET)
+        webhooks.set_webhook(session=db, org_id=org.id, url=rx.url, secret=SECRET, actor=SYSTEM)
         webhooks.set_webhook(session=db, org_id=quiet.id, url=rx.url, secret=SECRET,
-                             events=["session.status"])
+                             events=["session.status"], actor=SYSTEM)
         db.commit()
         ready = asyncio.Event()
         task = asyncio.create_task(Dispatcher(policy=FAST).run(ready))
@@ -147,19 +148,19 @@ def test_webhook_config_rules(db, make_org):
     from fleet_dashboard.services.errors import ValidationError
 
     org = make_org()
-    row, generated = webhooks.set_webhook(session=db, org_id=org.id, url="https://example.com/hook")
+    row, generated = webhooks.set_webhook(session=db, org_id=org.id, url="https://example.com/hook", actor=SYSTEM)
     assert generated and generated.startswith("whsec_") and row.secret == generated
     assert row.events == list(webhooks.EVENTS)
     again, generated2 = webhooks.set_webhook(session=db, org_id=org.id, url="https://example.com/hook",
-                                             events=["session.status"])
+                                             events=["session.status"], actor=SYSTEM)
     assert again.id == row.id and generated2 is None and again.secret == generated
     for bad in ("ftp://x/y", "not a url", "https://"):
         with pytest.raises(ValidationError):
-            webhooks.set_webhook(session=db, org_id=org.id, url=bad)
+            webhooks.set_webhook(session=db, org_id=org.id, url=bad, actor=SYSTEM)
     with pytest.raises(ValidationError):
-        webhooks.set_webhook(session=db, org_id=org.id, url="https://e.com", events=["message.bogus"])
+        webhooks.set_webhook(session=db, org_id=org.id, url="https://e.com", events=["message.bogus"], actor=SYSTEM)
     with pytest.raises(ValidationError):
-        webhooks.set_webhook(session=db, org_id=org.id, url="https://e.com", secret="short")
+        webhooks.set_webhook(session=db, org_id=org.id, url="https://e.com", secret="short", actor=SYSTEM)
 
 
 async def test_live_events_reach_the_webhook_signed_and_only_one_process_delivers(live, db, make_org, make_key):
@@ -170,7 +171,7 @@ async def test_live_events_reach_the_webhook_signed_and_only_one_process_deliver
     org = make_org()
     key = make_key(org)
     with webhook_receiver() as rx:
-        webhooks.set_webhook(session=db, org_id=org.id, url=rx.url, secret=SECRET)
+        webhooks.set_webhook(session=db, org_id=org.id, url=rx.url, secret=SECRET, actor=SYSTEM)
         db.commit()
         ready, standby_ready = asyncio.Event(), asyncio.Event()
         leader = asyncio.create_task(run_dispatcher_forever(poll_seconds=0.2, policy=FAST, ready=ready))
@@ -217,7 +218,7 @@ async def test_internal_addresses_are_refused_unless_allowed(api_env, db, make_o
     for url in ("http://127.0.0.1:8080/x", "http://localhost/x", "http://169.254.169.254/latest/meta-data",
                 "http://10.1.2.3/x", "http://[::1]/x", "http://[::ffff:192.168.0.1]/x"):
         with pytest.raises(ValidationError) as refused:
-            webhooks.set_webhook(session=db, org_id=org.id, url=url)
+            webhooks.set_webhook(session=db, org_id=org.id, url=url, actor=SYSTEM)
         assert refused.value.code == "webhook_private"
     assert webhooks.validate_url("https://93.184.215.14/hooks") == "https://93.184.215.14/hooks"
 
@@ -241,7 +242,7 @@ async def test_a_retry_owed_at_shutdown_is_delivered_after_a_restart(api_env, db
     org = make_org()
     slow = RetryPolicy(max_attempts=3, base_seconds=600, max_seconds=600, timeout_seconds=5.0)
     with webhook_receiver(script=[(503, {})]) as rx:
-        webhooks.set_webhook(session=db, org_id=org.id, url=rx.url, secret=SECRET)
+        webhooks.set_webhook(session=db, org_id=org.id, url=rx.url, secret=SECRET, actor=SYSTEM)
         db.commit()
         ready = asyncio.Event()
         first = asyncio.create_task(Dispatcher(policy=slow).run(ready))
@@ -279,7 +280,7 @@ async def test_the_dispatcher_retries_through_the_stored_row_without_holding_a_s
     policy = RetryPolicy(max_attempts=3, base_seconds=1.0, max_seconds=1.0, timeout_seconds=5.0)
     with webhook_receiver(script=[(503, {})]) as rx:
         for org in (failing, other):
-            webhooks.set_webhook(session=db, org_id=org.id, url=rx.url, secret=SECRET)
+            webhooks.set_webhook(session=db, org_id=org.id, url=rx.url, secret=SECRET, actor=SYSTEM)
         db.commit()
         ready = asyncio.Event()
         task = asyncio.create_task(Dispatcher(policy=policy, concurrency=1, resume_seconds=0.1).run(ready))

@@ -148,26 +148,30 @@ class AppServer:
 
     def make_template(self, org_id: uuid.UUID, name: str, body: str):
         from fleet_dashboard.services import templates
+        from fleet_dashboard.services.permissions import SYSTEM
 
         with self.session() as s:
-            return templates.create(session=s, org_id=org_id, name=name, message_template=body)
+            return templates.create(session=s, org_id=org_id, name=name, message_template=body, actor=SYSTEM)
 
     def make_message(self, org_id: uuid.UUID, recipient: str, text: str) -> uuid.UUID:
         """A message row in the organisation's history, as if sent earlier."""
         from fleet_dashboard.services import messaging
+        from fleet_dashboard.services.permissions import SYSTEM
 
         with self.session() as s:
-            message, _ = messaging.create_message(session=s, org_id=org_id, recipient=recipient, text=text)
+            message, _ = messaging.create_message(session=s, org_id=org_id, recipient=recipient, text=text,
+                                                  actor=SYSTEM)
             return message.id
 
     def enqueue(self, org_id: uuid.UUID, recipient: str, template_name: str, variables: dict[str, str],
                 scheduled_for: datetime | None = None) -> uuid.UUID:
         """A notification on the organisation's queue, through the same service the API uses."""
         from fleet_dashboard.services import queue
+        from fleet_dashboard.services.permissions import SYSTEM
 
         with self.session() as s, _events_through(s):
             row, _ = queue.enqueue(session=s, org_id=org_id, recipient=recipient, template_name=template_name,
-                                   variables=variables, scheduled_for=scheduled_for)
+                                   variables=variables, scheduled_for=scheduled_for, actor=SYSTEM)
             return row.id
 
     def record_audit(self, org_id: uuid.UUID, actor_id: uuid.UUID | None, event_type: str, **data) -> None:
@@ -197,9 +201,10 @@ class AppServer:
     def request_connect(self, org_id: uuid.UUID, actor_id: uuid.UUID) -> None:
         """Ask the engine to pair the organisation, as the Connect button does."""
         from fleet_dashboard.services import sessions
+        from fleet_dashboard.services.permissions import Actor
 
         with self.session() as s, _events_through(s):
-            sessions.request_connect(session=s, org_id=org_id, actor_id=actor_id)
+            sessions.request_connect(session=s, org_id=org_id, actor=Actor("owner", org_id, actor_id))
 
     def queue_statuses(self, org_id: uuid.UUID) -> dict[str, str]:
         """recipient -> status of the organisation's queued notifications."""

@@ -7,6 +7,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from fleet_dashboard.services import webhooks
+from fleet_dashboard.services.permissions import SYSTEM
 from tests.e2e.helpers import login, open_page
 from tests.e2e.server import AppServer
 
@@ -68,10 +70,19 @@ def test_owner_manages_webhooks_and_api_keys(page: Page, app_server: AppServer) 
         assert event in types
 
 
-def test_member_sees_settings_without_forms(page: Page, app_server: AppServer) -> None:
-    member = app_server.make_user("member", app_server.make_org())
+def test_member_sees_no_webhooks_or_keys(page: Page, app_server: AppServer) -> None:
+    """Webhook URLs and API keys are the organisation's integration secrets: not a member's (docs/SECURITY.md)."""
+    org = app_server.make_org()
+    with app_server.session() as s:
+        webhooks.set_webhook(session=s, org_id=org.id, url="https://hooks.example.com/secret-path",
+                             events=["message.inbound"], actor=SYSTEM)
+    member = app_server.make_user("member", org)
     login(page, member)
-    open_page(page, "nav-settings")
-    expect(page.get_by_text("لا توجد روابط إشعارات.")).to_be_visible()
+    expect(page.get_by_test_id("sidebar").get_by_test_id("nav-history")).to_be_visible()
+    expect(page.get_by_test_id("sidebar").get_by_test_id("nav-settings")).to_have_count(0)
+    expect(page.get_by_test_id("sidebar").get_by_test_id("nav-audit")).to_have_count(0)
+    page.goto("/settings")
+    expect(page.get_by_test_id("not-allowed")).to_be_visible()
+    expect(page.get_by_text("secret-path")).to_have_count(0)
     expect(page.get_by_role("button", name="حفظ الرابط")).to_have_count(0)
     expect(page.get_by_role("button", name="إنشاء مفتاح")).to_have_count(0)

@@ -105,8 +105,10 @@ def wait_row_sync(org_id: uuid.UUID, predicate: Callable[[WhatsAppSession], bool
 def connect(db: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None = None) -> None:
     """What the Connect button does."""
     from fleet_dashboard.services import sessions
+    from fleet_dashboard.services.permissions import SYSTEM, Actor
 
-    sessions.request_connect(session=db, org_id=org_id, actor_id=actor_id)
+    actor = Actor("owner", org_id, actor_id) if actor_id else SYSTEM
+    sessions.request_connect(session=db, org_id=org_id, actor=actor)
     db.commit()
 
 

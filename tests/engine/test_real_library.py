@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from fleet_dashboard import strings
 from fleet_dashboard.services import sessions
+from fleet_dashboard.services.permissions import SYSTEM
 from fleet_dashboard.whatsapp import attempt, neonize_adapter, neonize_events
 from fleet_dashboard.whatsapp.engine import Engine
 from fleet_dashboard.whatsapp.gateway import Inbound, SendUnknown
@@ -125,7 +126,7 @@ def test_a_retry_during_a_pairing_starts_a_fresh_one(sim_env, db: Session, make_
 
 
 def _retry(db: Session, org_id) -> None:
-    sessions.request_retry(session=db, org_id=org_id, actor_id=None)
+    sessions.request_retry(session=db, org_id=org_id, actor=SYSTEM)
     db.commit()
 
 
@@ -367,7 +368,7 @@ def _enqueue(org_id):
         row, _ = queue.enqueue(session=s, org_id=org_id, recipient="+201009998887", template_name="trial_welcome",
                                variables={"customer_name": "سارة", "company_name": "أسطول", "plan_name": "الذهبية",
                                           "expiry_date": "2026-12-31"},
-                               max_attempts=5)
+                               max_attempts=5, actor=SYSTEM)
         return row.id
 
 
@@ -404,7 +405,7 @@ def test_a_logout_while_the_socket_is_down_still_removes_the_device(sim_env, dat
 
 
 def _logout(db: Session, org_id) -> None:
-    sessions.request_logout(session=db, org_id=org_id, actor_id=None)
+    sessions.request_logout(session=db, org_id=org_id, actor=SYSTEM)
     db.commit()
 
 

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from fleet_dashboard.api.simulator import command
 from fleet_dashboard.services import sessions
 from fleet_dashboard.services.backoff import backoff_delay
+from fleet_dashboard.services.permissions import SYSTEM
 from fleet_dashboard.whatsapp.engine import Engine
 from fleet_dashboard.whatsapp.simulator import SimulatorFactory, jid_for
 from tests.engine.conftest import audit_rows, audit_types, connect, load_row, run, wait_row
@@ -107,7 +108,7 @@ def test_a_user_retry_skips_the_backoff_wait(sim_env, monkeypatch, db: Session, 
 
 
 def _retry(db: Session, org_id):
-    sessions.request_retry(session=db, org_id=org_id, actor_id=None)
+    sessions.request_retry(session=db, org_id=org_id, actor=SYSTEM)
     db.commit()
 
 
@@ -181,12 +182,12 @@ async def _until(predicate, timeout=5.0):
 
 
 def _stop(db: Session, org_id):
-    sessions.request_stop(session=db, org_id=org_id, actor_id=None)
+    sessions.request_stop(session=db, org_id=org_id, actor=SYSTEM)
     db.commit()
 
 
 def _logout(db: Session, org_id):
-    sessions.request_logout(session=db, org_id=org_id, actor_id=None)
+    sessions.request_logout(session=db, org_id=org_id, actor=SYSTEM)
     db.commit()
 
 

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from fleet_dashboard.events import get_bus
 from fleet_dashboard.services import optouts, sessions
+from fleet_dashboard.services.permissions import Actor
 from tests.engine.conftest import audit_rows
 
 
@@ -19,7 +20,8 @@ def test_requests_update_the_row_audit_and_command_the_engine(sim_env, db: Sessi
     async def body():
         async with get_bus().subscribe(org_id=org.id) as seen:
             def act():
-                sessions.request_connect(session=db, org_id=org.id, actor_id=user.id, ip_address="10.0.0.9")
+                sessions.request_connect(session=db, org_id=org.id, actor=Actor("owner", org.id, user.id),
+                                         ip_address="10.0.0.9")
                 db.commit()
             await asyncio.to_thread(act)
             first, second = await seen.get(5), await seen.get(5)
@@ -35,11 +37,11 @@ def test_requests_update_the_row_audit_and_command_the_engine(sim_env, db: Sessi
     row = sessions.get_or_create(session=db, org_id=org.id)
     row.status, row.whatsapp_id, row.phone_number = "connected", "201001234567:3@s.whatsapp.net", "+201001234567"
     db.commit()
-    sessions.request_stop(session=db, org_id=org.id, actor_id=user.id)
+    sessions.request_stop(session=db, org_id=org.id, actor=Actor("owner", org.id, user.id))
     db.commit()
     view = sessions.get_status(session=db, org_id=org.id)
     assert (view["status"], view["enabled"], view["phone_number"]) == ("disconnected", False, "+201001234567")
-    sessions.request_logout(session=db, org_id=org.id, actor_id=user.id)
+    sessions.request_logout(session=db, org_id=org.id, actor=Actor("owner", org.id, user.id))
     db.commit()
     row = sessions.get_or_create(session=db, org_id=org.id)
     assert row.whatsapp_id is None and row.phone_number is None and not row.enabled

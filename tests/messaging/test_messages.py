@@ -10,6 +10,7 @@ from sqlmodel import func, select
 from fleet_dashboard.models import WhatsAppMessage, utcnow
 from fleet_dashboard.services import messaging, optouts, receipts_buffer, templates
 from fleet_dashboard.services.errors import InvalidPhone, MissingVariables, NotFound, OptedOut
+from fleet_dashboard.services.permissions import SYSTEM
 
 
 def _count(db) -> int:
@@ -18,7 +19,7 @@ def _count(db) -> int:
 
 def _sent(db, org, wid: str, **extra) -> WhatsAppMessage:
     message, _ = messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text="hi",
-                                          **extra)
+                                          **extra, actor=SYSTEM)
     message.status, message.whatsapp_message_id, message.sent_at = "sent", wid, utcnow()
     db.add(message)
     db.commit()
@@ -28,7 +29,7 @@ def _sent(db, org, wid: str, **extra) -> WhatsAppMessage:
 def test_text_message_is_written_pending_in_e164(db, make_org):
     org = make_org()
     message, created = messaging.create_message(session=db, org_id=org.id, recipient="010 0123 4567",
-                                                text="  hello  ")
+                                                text="  hello  ", actor=SYSTEM)
     db.commit()
     assert created and message.status == "pending" and message.message_type == "text"
     assert message.recipient_phone == "+201001234567" and message.message_body == "hello"
@@ -36,10 +37,10 @@ def test_text_message_is_written_pending_in_e164(db, make_org):
 
 def test_template_message_renders_values_as_plain_text(db, make_org):
     org = make_org()
-    templates.create(session=db, org_id=org.id, name="greet", message_template="Hi {{name}}, {{code}}")
+    templates.create(session=db, org_id=org.id, name="greet", message_template="Hi {{name}}, {{code}}", actor=SYSTEM)
     message, _ = messaging.create_message(session=db, org_id=org.id, recipient="+201001234567",
                                           template_name="greet",
-                                          variables={"name": "{{code}}", "code": "7", "extra": "ignored"})
+                                          variables={"name": "{{code}}", "code": "7", "extra": "ignored"}, actor=SYSTEM)
     db.commit()
     assert message.message_body == "Hi {{code}}, 7"
     assert message.message_type == "template" and message.template_name == "greet"
@@ -54,7 +55,7 @@ def test_template_message_renders_values_as_plain_text(db, make_org):
 def test_unsendable_messages_are_refused_and_nothing_is_written(db, make_org, kwargs, error, words):
     org = make_org()
     with pytest.raises(error) as info:
-        messaging.create_message(session=db, org_id=org.id, **kwargs)
+        messaging.create_message(session=db, org_id=org.id, **kwargs, actor=SYSTEM)
     assert words in info.value.message
     db.rollback()
     assert _count(db) == 0
@@ -65,23 +66,24 @@ def test_opted_out_number_is_refused_until_it_opts_back_in(db, make_org):
     assert optouts.handle_inbound(session=db, org_id=org.id, phone="+201001234567", text="STOP") == "opted_out"
     db.commit()
     with pytest.raises(OptedOut) as info:
-        messaging.create_message(session=db, org_id=org.id, recipient="01001234567", text="x")
+        messaging.create_message(session=db, org_id=org.id, recipient="01001234567", text="x", actor=SYSTEM)
     assert info.value.code == "opted_out"
     db.rollback()
     other = make_org(name="Other")
-    messaging.create_message(session=db, org_id=other.id, recipient="01001234567", text="x")
+    messaging.create_message(session=db, org_id=other.id, recipient="01001234567", text="x", actor=SYSTEM)
     optouts.handle_inbound(session=db, org_id=org.id, phone="+201001234567", text="START")
-    message, created = messaging.create_message(session=db, org_id=org.id, recipient="01001234567", text="x")
+    message, created = messaging.create_message(session=db, org_id=org.id, recipient="01001234567", text="x",
+                                                actor=SYSTEM)
     assert created and message.status == "pending"
 
 
 def test_same_idempotency_key_returns_the_first_message(db, make_org):
     org = make_org()
     first, created = messaging.create_message(session=db, org_id=org.id, recipient="+201001234567",
-                                              text="one", idempotency_key="abc")
+                                              text="one", idempotency_key="abc", actor=SYSTEM)
     db.commit()
     again, created_again = messaging.create_message(session=db, org_id=org.id, recipient="+201001234567",
-                                                    text="two", idempotency_key="abc")
+                                                    text="two", idempotency_key="abc", actor=SYSTEM)
     db.commit()
     assert created and not created_again and again.id == first.id and again.message_body == "one"
     assert _count(db) == 1
@@ -141,11 +143,12 @@ def test_a_receipt_that_overtakes_the_sent_write_is_applied_when_it_lands(db, ma
 def test_history_pages_filters_and_searches_within_the_organisation(db, make_org):
     org, other = make_org(), make_org(name="Other")
     for i in range(5):
-        messaging.create_message(session=db, org_id=org.id, recipient=f"+2010012345{i:02d}", text=f"note {i}")
+        messaging.create_message(session=db, org_id=org.id, recipient=f"+2010012345{i:02d}", text=f"note {i}",
+                                 actor=SYSTEM)
         db.commit()
-    messaging.create_message(session=db, org_id=other.id, recipient="+201001234500", text="note x")
+    messaging.create_message(session=db, org_id=other.id, recipient="+201001234500", text="note x", actor=SYSTEM)
     messaging.create_message(session=db, org_id=org.id, recipient="+201001234599", text="50% off_now",
-                             template_name=None)
+                             template_name=None, actor=SYSTEM)
     db.commit()
     seen, cursor = [], None
     while True:

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from fleet_dashboard.models import NotificationQueue, WhatsAppMessage
 from fleet_dashboard.services import overview, sessions
+from fleet_dashboard.services.permissions import SYSTEM
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -28,7 +29,7 @@ def test_org_overview_counts_each_organisation_on_its_own(db, make_org):
         "connect_gave_up"
     db.commit()
 
-    rows = {r["name"]: r for r in overview.org_overview(session=db, now=NOW)}
+    rows = {r["name"]: r for r in overview.org_overview(session=db, now=NOW, actor=SYSTEM)}
     b, q = rows["Busy"], rows["Quiet"]
     assert (b["sent_today"], b["sent_week"], b["failed_week"], b["queue_depth"]) == (3, 4, 1, 2)
     assert b["failure_rate"] == 1 / 5
@@ -43,7 +44,7 @@ def test_messages_per_day_has_every_day_oldest_first(db, make_org):
     _message(db, org, "failed", days_ago=1)
     _message(db, org, "read", days_ago=20)  # before the window
     db.commit()
-    days = overview.messages_per_day(session=db, days=14, now=NOW)
+    days = overview.messages_per_day(session=db, days=14, now=NOW, actor=SYSTEM)
     assert len(days) == 14 and days[0]["day"] == "2026-11-12" and days[-1]["day"] == "2026-11-25"
     assert days[-1] == {"day": "2026-11-25", "sent": 1, "failed": 0}
     assert days[-2] == {"day": "2026-11-24", "sent": 0, "failed": 1}

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from fleet_dashboard.services import templates
+from fleet_dashboard.services.permissions import SYSTEM
 from tests.process_state import reset_process_state
 
 SIM_ENV = {
@@ -27,7 +28,7 @@ SIM_ENV = {
 def org_tpl(db, make_org):
     """An organisation and its template 'greet' ("Hi {{name}}")."""
     org = make_org()
-    tpl = templates.create(session=db, org_id=org.id, name="greet", message_template="Hi {{name}}")
+    tpl = templates.create(session=db, org_id=org.id, name="greet", message_template="Hi {{name}}", actor=SYSTEM)
     db.commit()
     return org, tpl
 

@@ -10,13 +10,14 @@ from sqlmodel import Session, select
 from fleet_dashboard.db import get_engine
 from fleet_dashboard.models import NotificationQueue, WhatsAppMessage, WhatsAppTemplate, utcnow
 from fleet_dashboard.services import queue
+from fleet_dashboard.services.permissions import SYSTEM
 from fleet_dashboard.services.queue_claims import Outcome, claim_batch, complete, mark_sending, reclaim_expired
 
 
 def _enqueue(db, org, n=1, **extra):
     items = [{"recipient": "+201001234567", "template_name": "greet", "variables": {"name": f"n{i}"}, **extra}
              for i in range(n)]
-    rows = [r for r, _ in queue.enqueue_many(session=db, org_id=org.id, items=items)]
+    rows = [r for r, _ in queue.enqueue_many(session=db, org_id=org.id, items=items, actor=SYSTEM)]
     db.commit()
     return rows
 

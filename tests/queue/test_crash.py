@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from fleet_dashboard.services import queue, templates
+from fleet_dashboard.services.permissions import SYSTEM
 from tests.queue.conftest import pair, scalar
 
 WORKER = ("import asyncio, logging\n"
@@ -58,12 +59,12 @@ def _kill_inside_a_send(pid: int, timeout: float = 10.0) -> None:
 def test_sigkill_mid_batch_then_restart_ends_every_notification_without_duplicates(sim, db, make_org, tmp_path):
     for i in range(ORGS):
         org = make_org(name=f"Crash {i}")
-        templates.create(session=db, org_id=org.id, name="greet", message_template="Hi {{name}}")
+        templates.create(session=db, org_id=org.id, name="greet", message_template="Hi {{name}}", actor=SYSTEM)
         db.commit()
         pair(db, org.id, f"+20100000002{i}")
         queue.enqueue_many(session=db, org_id=org.id, items=[
             {"recipient": "+201001234567", "template_name": "greet", "variables": {"name": f"{i}-{n}"}}
-            for n in range(PER_ORG)])
+            for n in range(PER_ORG)], actor=SYSTEM)
         db.commit()
     # Ten sends a second per organisation: the kill lands while batches are claimed and in flight.
     env = {**sim, "SEND_RATE_PER_MINUTE": "600", "SEND_JITTER_SECONDS": "0"}

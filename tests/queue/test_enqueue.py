@@ -10,6 +10,7 @@ from sqlmodel import func, select
 from fleet_dashboard.models import NotificationQueue, utcnow
 from fleet_dashboard.services import queue
 from fleet_dashboard.services.errors import Conflict, InvalidPhone, MissingVariables, NotFound, ValidationError
+from fleet_dashboard.services.permissions import SYSTEM, Actor
 
 
 def _count(db, org_id) -> int:
@@ -20,7 +21,7 @@ def _count(db, org_id) -> int:
 def test_enqueue_stores_e164_and_variables(db, org_tpl):
     org, tpl = org_tpl
     row, created = queue.enqueue(session=db, org_id=org.id, recipient="01001234567", template_name="greet",
-                                 variables={"name": "Mona"})
+                                 variables={"name": "Mona"}, actor=SYSTEM)
     db.commit()
     assert created and row.status == "pending" and row.recipient_phone == "+201001234567"
     assert row.template_id == tpl.id and row.message_data == {"name": "Mona"}
@@ -37,7 +38,7 @@ def test_enqueue_stores_e164_and_variables(db, org_tpl):
 def test_invalid_items_are_refused_at_once(db, org_tpl, item, error, words):
     org, _ = org_tpl
     with pytest.raises(error) as info:
-        queue.enqueue(session=db, org_id=org.id, **item)
+        queue.enqueue(session=db, org_id=org.id, **item, actor=SYSTEM)
     assert words in info.value.message
     db.rollback()
     assert _count(db, org.id) == 0
@@ -47,9 +48,10 @@ def test_same_idempotency_key_queues_once(db, org_tpl):
     org, _ = org_tpl
     args = {"recipient": "+201001234567", "template_name": "greet", "variables": {"name": "A"},
             "idempotency_key": "invoice-42"}
-    first, created = queue.enqueue(session=db, org_id=org.id, **args)
+    first, created = queue.enqueue(session=db, org_id=org.id, **args, actor=SYSTEM)
     db.commit()
-    again, created_again = queue.enqueue(session=db, org_id=org.id, **{**args, "variables": {"name": "B"}})
+    again, created_again = queue.enqueue(session=db, org_id=org.id, **{**args, "variables": {"name": "B"}},
+                                         actor=SYSTEM)
     db.commit()
     assert created and not created_again and again.id == first.id
     assert _count(db, org.id) == 1
@@ -59,10 +61,10 @@ def test_idempotency_keys_are_per_organisation(db, org_tpl, make_org):
     org, _ = org_tpl
     other = make_org(name="Other")
     a, _ = queue.enqueue(session=db, org_id=org.id, recipient="+201001234567", template_name="greet",
-                         variables={"name": "A"}, idempotency_key="k1")
+                         variables={"name": "A"}, idempotency_key="k1", actor=SYSTEM)
     b, created = queue.enqueue(session=db, org_id=other.id, recipient="+201001234567",
                                template_name="payment_reminder", idempotency_key="k1",
-                               variables={"customer_name": "A", "amount": "10", "due_date": "x"})
+                               variables={"customer_name": "A", "amount": "10", "due_date": "x"}, actor=SYSTEM)
     db.commit()
     assert created and a.id != b.id
 
@@ -71,7 +73,7 @@ def test_bulk_enqueue_is_one_request_with_repeats_collapsed(db, org_tpl):
     org, _ = org_tpl
     items = [{"recipient": f"+2010012345{i:02d}", "template_name": "greet", "variables": {"name": str(i)},
               "idempotency_key": f"k{i % 50}"} for i in range(100)]
-    results = queue.enqueue_many(session=db, org_id=org.id, items=items)
+    results = queue.enqueue_many(session=db, org_id=org.id, items=items, actor=SYSTEM)
     db.commit()
     assert len(results) == 100
     assert sum(created for _, created in results) == 50
@@ -84,7 +86,7 @@ def test_bulk_is_all_or_nothing_and_names_the_bad_item(db, org_tpl):
     items = [{"recipient": "+201001234567", "template_name": "greet", "variables": {"name": "x"}}] * 3
     items = [*items, {"recipient": "+201001234567", "template_name": "greet", "variables": {}}]
     with pytest.raises(MissingVariables) as info:
-        queue.enqueue_many(session=db, org_id=org.id, items=items)
+        queue.enqueue_many(session=db, org_id=org.id, items=items, actor=SYSTEM)
     assert info.value.params["item"] == 3 and "item 3" in info.value.message
     db.rollback()
     assert _count(db, org.id) == 0
@@ -93,28 +95,28 @@ def test_bulk_is_all_or_nothing_and_names_the_bad_item(db, org_tpl):
 def test_bulk_caps_at_1000(db, org_tpl):
     org, _ = org_tpl
     with pytest.raises(ValidationError) as info:
-        queue.enqueue_many(session=db, org_id=org.id, items=[{}] * 1001)
+        queue.enqueue_many(session=db, org_id=org.id, items=[{}] * 1001, actor=SYSTEM)
     assert info.value.code == "bulk_too_large"
 
 
 def test_cancel_only_while_pending_and_retry_only_after_failure(db, org_tpl):
     org, _ = org_tpl
     row, _ = queue.enqueue(session=db, org_id=org.id, recipient="+201001234567", template_name="greet",
-                           variables={"name": "x"})
+                           variables={"name": "x"}, actor=SYSTEM)
     db.commit()
     with pytest.raises(Conflict):
-        queue.retry(session=db, org_id=org.id, notification_id=row.id)
-    cancelled = queue.cancel(session=db, org_id=org.id, notification_id=row.id)
+        queue.retry(session=db, org_id=org.id, notification_id=row.id, actor=SYSTEM)
+    cancelled = queue.cancel(session=db, org_id=org.id, notification_id=row.id, actor=SYSTEM)
     db.commit()
     assert cancelled.status == "cancelled" and cancelled.completed_at is not None
     with pytest.raises(Conflict) as info:
-        queue.cancel(session=db, org_id=org.id, notification_id=row.id)
+        queue.cancel(session=db, org_id=org.id, notification_id=row.id, actor=SYSTEM)
     assert info.value.code == "not_cancellable"
     db.rollback()
     row.status, row.attempts, row.error_message = "unknown", 1, "worker died"
     db.add(row)
     db.commit()
-    again = queue.retry(session=db, org_id=org.id, notification_id=row.id)
+    again = queue.retry(session=db, org_id=org.id, notification_id=row.id, actor=SYSTEM)
     db.commit()
     assert again.status == "pending" and again.attempts == 0 and again.error_message is None
 
@@ -123,11 +125,13 @@ def test_another_organisations_notification_is_not_found(db, org_tpl, make_org):
     org, _ = org_tpl
     other = make_org(name="Other")
     row, _ = queue.enqueue(session=db, org_id=org.id, recipient="+201001234567", template_name="greet",
-                           variables={"name": "x"})
+                           variables={"name": "x"}, actor=SYSTEM)
     db.commit()
-    for action in (queue.get_for_org, queue.cancel):
+    with pytest.raises(NotFound):
+        queue.get_for_org(session=db, org_id=other.id, notification_id=row.id)
+    for action in (queue.cancel, queue.retry):  # the other organisation's own owner, naming this row
         with pytest.raises(NotFound):
-            action(session=db, org_id=other.id, notification_id=row.id)
+            action(session=db, org_id=other.id, notification_id=row.id, actor=Actor("owner", other.id))
     with pytest.raises(NotFound):
         queue.get_for_org(session=db, org_id=org.id, notification_id="not-a-uuid")
 
@@ -137,9 +141,9 @@ def test_list_pages_newest_first_and_filters_by_status(db, org_tpl, make_org):
     other = make_org(name="Other")
     items = [{"recipient": "+201001234567", "template_name": "greet", "variables": {"name": str(i)},
               "scheduled_for": utcnow() + timedelta(hours=1)} for i in range(7)]
-    queue.enqueue_many(session=db, org_id=org.id, items=items)
+    queue.enqueue_many(session=db, org_id=org.id, items=items, actor=SYSTEM)
     queue.enqueue(session=db, org_id=other.id, recipient="+201001234567", template_name="payment_reminder",
-                  variables={"customer_name": "A", "amount": "10", "due_date": "x"})
+                  variables={"customer_name": "A", "amount": "10", "due_date": "x"}, actor=SYSTEM)
     db.commit()
     seen, cursor = [], None
     while True:
@@ -148,7 +152,7 @@ def test_list_pages_newest_first_and_filters_by_status(db, org_tpl, make_org):
         if cursor is None:
             break
     assert [r.message_data["name"] for r in seen] == [str(i) for i in reversed(range(7))]
-    queue.cancel(session=db, org_id=org.id, notification_id=seen[0].id)
+    queue.cancel(session=db, org_id=org.id, notification_id=seen[0].id, actor=SYSTEM)
     db.commit()
     cancelled, _ = queue.list_for_org(session=db, org_id=org.id, status="cancelled")
     assert [r.id for r in cancelled] == [seen[0].id]

@@ -14,6 +14,7 @@ from fleet_dashboard.db import get_engine
 from fleet_dashboard.events import get_bus
 from fleet_dashboard.models import NotificationQueue, WhatsAppMessage, WhatsAppTemplate, utcnow
 from fleet_dashboard.services import optouts, queue, templates
+from fleet_dashboard.services.permissions import SYSTEM
 from fleet_dashboard.whatsapp.engine import Engine
 from fleet_dashboard.whatsapp.simulator import SimulatorFactory
 from fleet_dashboard.worker.runtime import Worker, WorkerConfig
@@ -59,7 +60,7 @@ def _sent_texts(org_id) -> list[str]:
 
 def _enqueue(db, org, names, **extra):
     rows = [queue.enqueue(session=db, org_id=org.id, recipient="+201001234567", template_name="greet",
-                          variables={"name": n}, **extra)[0] for n in names]
+                          variables={"name": n}, **extra, actor=SYSTEM)[0] for n in names]
     db.commit()
     return rows
 
@@ -117,19 +118,20 @@ def test_failed_sends_back_off_then_fail_after_max_attempts(sim, db, org_tpl):
 def test_permanent_errors_fail_at_once_and_send_nothing(sim, db, org_tpl):
     org, tpl = org_tpl
     pair(db, org.id)
-    other_tpl = templates.create(session=db, org_id=org.id, name="gone", message_template="Bye {{name}}")
+    other_tpl = templates.create(session=db, org_id=org.id, name="gone", message_template="Bye {{name}}", actor=SYSTEM)
     db.commit()
     opted = _enqueue(db, org, ["opted"])[0]
     optouts.opt_out(session=db, org_id=org.id, phone="+201001234567", keyword_used="STOP")
     db.commit()
     missing = queue.enqueue(session=db, org_id=org.id, recipient="+201009999999", template_name="greet",
-                            variables={"name": "x"})[0]
+                            variables={"name": "x"}, actor=SYSTEM)[0]
     gone = queue.enqueue(session=db, org_id=org.id, recipient="+201009999999", template_name="gone",
-                         variables={"name": "x"})[0]
+                         variables={"name": "x"}, actor=SYSTEM)[0]
     db.commit()
     # The template changed after queueing: its new variable has no value.
-    templates.update_template(session=db, org_id=org.id, template_id=tpl.id, message_template="Hi {{name}} {{code}}")
-    templates.delete(session=db, org_id=org.id, template_id=other_tpl.id)
+    templates.update_template(session=db, org_id=org.id, template_id=tpl.id, message_template="Hi {{name}} {{code}}",
+                              actor=SYSTEM)
+    templates.delete(session=db, org_id=org.id, template_id=other_tpl.id, actor=SYSTEM)
     # A caller writing the guide's row shape straight into the table, with a bad number.
     db.add(NotificationQueue(org_id=org.id, recipient_phone="12345", template_id=None,
                              message_data={"name": "x"}))
@@ -155,12 +157,12 @@ def test_permanent_errors_fail_at_once_and_send_nothing(sim, db, org_tpl):
 def test_a_disconnected_organisation_keeps_its_rows_pending_without_burning_attempts(sim, db, org_tpl, make_org):
     org, _ = org_tpl
     offline = make_org(name="Offline")
-    templates.create(session=db, org_id=offline.id, name="greet", message_template="Yo {{name}}")
+    templates.create(session=db, org_id=offline.id, name="greet", message_template="Yo {{name}}", actor=SYSTEM)
     db.commit()
     pair(db, org.id)
     _enqueue(db, org, ["online"])
     waiting = queue.enqueue(session=db, org_id=offline.id, recipient="+201001234567", template_name="greet",
-                            variables={"name": "offline"})[0]
+                            variables={"name": "offline"}, actor=SYSTEM)[0]
     db.commit()
 
     async def body():
@@ -189,7 +191,7 @@ def test_a_queued_api_send_reports_its_result_on_the_bus(sim, db, org_tpl):
         async with running(org.id), get_bus().subscribe(org_id=org.id, types=["message.status"]) as events:
             def create():
                 message, _ = messaging.create_message(session=db, org_id=org.id, recipient="+201001234567",
-                                                      text="now please", status="queued")
+                                                      text="now please", status="queued", actor=SYSTEM)
                 queue.enqueue_message(session=db, org_id=org.id, message=message)
                 db.commit()
                 return message
@@ -205,12 +207,12 @@ def test_a_queued_api_send_reports_its_result_on_the_bus(sim, db, org_tpl):
 def test_two_workers_in_parallel_never_send_a_row_twice(sim, db, make_org):
     orgs = [make_org(name=f"Org {i}") for i in range(4)]
     for i, org in enumerate(orgs):
-        templates.create(session=db, org_id=org.id, name="greet", message_template="Hi {{name}}")
+        templates.create(session=db, org_id=org.id, name="greet", message_template="Hi {{name}}", actor=SYSTEM)
         db.commit()
         pair(db, org.id, f"+20100000001{i}")
         items = [{"recipient": "+201001234567", "template_name": "greet", "variables": {"name": f"{i}-{n}"}}
                  for n in range(150)]
-        queue.enqueue_many(session=db, org_id=org.id, items=items)
+        queue.enqueue_many(session=db, org_id=org.id, items=items, actor=SYSTEM)
         db.commit()
     config = WorkerConfig(batch_size=20, poll_seconds=0.05, lease_seconds=10)
 

@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from fleet_dashboard.models import NotificationQueue, WhatsAppSession, utcnow
 from fleet_dashboard.services import api_keys, engines, queue, sessions
+from fleet_dashboard.services.permissions import SYSTEM
 from tests.e2e.server import AppServer, _events_through
 from tests.engine.neonize_helpers import store_device
 
@@ -72,7 +73,7 @@ def _rows(server: AppServer, org_ids: list[uuid.UUID]) -> dict[uuid.UUID, WhatsA
 def _request_all(server: AppServer, org_ids: list[uuid.UUID], request) -> None:
     with server.session() as s, _events_through(s):
         for org_id in org_ids:
-            request(session=s, org_id=org_id, actor_id=None)
+            request(session=s, org_id=org_id, actor=SYSTEM)
 
 
 def _wait(what: str, predicate, timeout: float):
@@ -115,7 +116,7 @@ def _settled(server: AppServer, org_ids, since: datetime, expect):
 def test_an_aborted_engine_leaves_the_web_answering_and_is_back_within_30_s(real_app: AppServer):
     org = real_app.make_org()
     with real_app.session() as s:
-        _, key = api_keys.create_key(session=s, org_id=org.id, name="probe")
+        _, key = api_keys.create_key(session=s, org_id=org.id, name="probe", actor=SYSTEM)
     web = _web_procs(real_app)
     assert web and not any(_loads_neonize(p.pid) for p in web), "the web process loaded neonize"
     _wait("engine processes", lambda: (len(_engine_procs(real_app)) >= 2, None), 60)
@@ -159,7 +160,7 @@ def test_fifty_organisations_twenty_rounds_of_start_send_stop_on_the_real_librar
             row.whatsapp_id = f"2010055{i:05d}:3@s.whatsapp.net"
             row.phone_number = f"+2010055{i:05d}"
             s.add(row)
-        _, key = api_keys.create_key(session=s, org_id=resumed[0].id, name="rounds")
+        _, key = api_keys.create_key(session=s, org_id=resumed[0].id, name="rounds", actor=SYSTEM)
     # The store's tables exist once an engine has started a client; wait for them, then add the devices.
     _request_all(real_app, [resumed[0].id], sessions.request_connect)
     _wait("the WhatsApp store", lambda: (_has_store(real_app), None), 60)
@@ -198,7 +199,7 @@ def test_fifty_organisations_twenty_rounds_of_start_send_stop_on_the_real_librar
         assert r.status_code == 409 and r.json()["code"] == "not_connected", r.text
         with real_app.session() as s, _events_through(s):
             row, _ = queue.enqueue(session=s, org_id=resumed[0].id, recipient="+201009998887",
-                                   template_name="trial_welcome", variables=TEMPLATE_VARS)
+                                   template_name="trial_welcome", variables=TEMPLATE_VARS, actor=SYSTEM)
             queued.append(row.id)
         _web_answers(real_app, key, resumed[0].id)
 

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from fleet_dashboard.db import get_engine
 from fleet_dashboard.models import CountKind, NotificationQueue, WhatsAppMessage
 from fleet_dashboard.services import counters, messaging, overview
+from fleet_dashboard.services.permissions import SYSTEM
 from tests.counts_check import counters_mismatch
 
 
@@ -28,10 +29,11 @@ def _rollup() -> int:
 
 def test_a_change_is_counted_with_its_transaction_or_not_at_all(db, make_org):
     org = make_org()
-    messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text="one")
+    messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text="one", actor=SYSTEM)
     db.rollback()
     assert counters.org_totals(session=db, kind=CountKind.message, org_id=org.id) == {}
-    message, _ = messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text="two")
+    message, _ = messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text="two",
+                                          actor=SYSTEM)
     db.commit()
     assert counters.org_totals(session=db, kind=CountKind.message, org_id=org.id) == {"pending": 1}
     message.status = "sent"
@@ -57,7 +59,7 @@ def test_rollup_folds_deltas_without_changing_any_count(db, make_org):
     before = (counters.org_totals(session=db, kind=CountKind.message, org_id=a.id),
               counters.org_totals(session=db, kind=CountKind.queue, org_id=b.id),
               counters.fleet_totals(session=db, kind=CountKind.message),
-              overview.messages_per_day(session=db), overview.org_overview(session=db))
+              overview.messages_per_day(session=db, actor=SYSTEM), overview.org_overview(session=db, actor=SYSTEM))
     assert before[0] == {"failed": 10, "sent": 10, "read": 10} and before[1] == {"pending": 4, "completed": 3}
     assert _deltas() > 0
     assert _rollup() > 0
@@ -65,7 +67,7 @@ def test_rollup_folds_deltas_without_changing_any_count(db, make_org):
     after = (counters.org_totals(session=db, kind=CountKind.message, org_id=a.id),
              counters.org_totals(session=db, kind=CountKind.queue, org_id=b.id),
              counters.fleet_totals(session=db, kind=CountKind.message),
-             overview.messages_per_day(session=db), overview.org_overview(session=db))
+             overview.messages_per_day(session=db, actor=SYSTEM), overview.org_overview(session=db, actor=SYSTEM))
     assert after == before
     with get_engine().connect() as conn:
         assert counters_mismatch(conn) is None
@@ -73,7 +75,7 @@ def test_rollup_folds_deltas_without_changing_any_count(db, make_org):
 
 def test_only_one_rollup_runs_at_a_time(db, make_org):
     org = make_org()
-    messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text="x")
+    messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text="x", actor=SYSTEM)
     db.commit()
     with get_engine().begin() as first:
         assert counters.rollup(conn=first) >= 1
@@ -85,7 +87,7 @@ def test_only_one_rollup_runs_at_a_time(db, make_org):
 def test_deleting_an_organisation_takes_its_counts_out_of_the_fleet(db, make_org):
     keep, gone = make_org("Keep"), make_org("Gone")
     for org in (keep, gone):
-        messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text="x")
+        messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text="x", actor=SYSTEM)
     db.commit()
     _rollup()
     db.delete(gone)

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from fleet_dashboard.db import database_url, get_engine
 from fleet_dashboard.models import utcnow
 from fleet_dashboard.services import messaging, queue, retention
+from fleet_dashboard.services.permissions import SYSTEM
 from fleet_dashboard.services.queue_claims import Outcome, claim_batch, complete, mark_sending
 
 DAYS = {"messages": 10, "audit": 10, "queue": 5, "webhook_deliveries": 5, "simulator_log": 2}
@@ -137,7 +138,7 @@ class Sender(threading.Thread):
         def api():
             with Session(self.engine, expire_on_commit=False) as s:
                 message, _ = messaging.create_message(session=s, org_id=self.org_id, recipient="+201001234567",
-                                                      text=f"live {i}", status="queued")
+                                                      text=f"live {i}", status="queued", actor=SYSTEM)
                 queue.enqueue_message(session=s, org_id=self.org_id, message=message)
                 s.commit()
 

@@ -1,0 +1,127 @@
+"""Who may do what: the one permission matrix, and the check every service runs before it acts.
+
+The dashboard's event chokepoint (state/access.py), the API's dependencies (api/auth.py) and the
+services all read MATRIX; docs/SECURITY.md prints it. Change a cell here and every entry point follows.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+
+from fleet_dashboard.models import Role
+from fleet_dashboard.services.errors import PermissionDenied
+
+
+class Action(enum.StrEnum):
+    """The matrix's columns: one per thing a person can be allowed or refused."""
+
+    view = "view"                    # read the organisation's session status, history, queue and templates
+    connect = "connect"              # pair or resume WhatsApp, and see the pairing QR (it links a phone)
+    logout = "logout"                # unlink the organisation's WhatsApp device
+    send = "send"                    # send a message now
+    schedule = "schedule"            # put a notification on the queue for later
+    cancel = "cancel"                # cancel a pending notification
+    retry = "retry"                  # retry a failed notification
+    retry_unknown = "retry_unknown"  # retry an `unknown` one: WhatsApp may have it already (double send)
+    templates = "templates"          # create, edit, switch off, duplicate and delete templates
+    export = "export"                # download every matching message as CSV
+    audit = "audit"                  # read the audit log, IP addresses included
+    api_keys = "api_keys"            # list, create and revoke API keys
+    webhooks = "webhooks"            # see (URLs included), add and delete webhooks
+    team = "team"                    # invite people, change roles, deactivate (issue 12 builds the pages)
+    overview = "overview"            # every organisation's status and volumes
+
+
+ROLES: tuple[str, ...] = (Role.owner.value, Role.admin.value, Role.member.value, Role.super_admin.value)
+
+Y, N = True, False
+# Rows: owner, admin, member, super_admin. The super_admin watches every organisation read-only: it
+# reads, it never writes, and it sees no integration secrets (webhook URLs, API keys) and exports nothing.
+_TABLE: dict[Action, tuple[bool, bool, bool, bool]] = {
+    #                      owner admin member super_admin
+    Action.view:          (Y,    Y,    Y,     Y),
+    Action.connect:       (Y,    Y,    N,     N),
+    Action.logout:        (Y,    Y,    N,     N),
+    Action.send:          (Y,    Y,    Y,     N),
+    Action.schedule:      (Y,    Y,    Y,     N),
+    Action.cancel:        (Y,    Y,    Y,     N),
+    Action.retry:         (Y,    Y,    Y,     N),
+    Action.retry_unknown: (Y,    Y,    N,     N),
+    Action.templates:     (Y,    Y,    N,     N),
+    Action.export:        (Y,    Y,    N,     N),
+    Action.audit:         (Y,    Y,    N,     Y),
+    Action.api_keys:      (Y,    Y,    N,     N),
+    Action.webhooks:      (Y,    Y,    N,     N),
+    Action.team:          (Y,    Y,    N,     N),
+    Action.overview:      (N,    N,    N,     Y),
+}
+MATRIX: dict[Action, frozenset[str]] = {
+    action: frozenset(role for role, allowed in zip(ROLES, row, strict=True) if allowed)
+    for action, row in _TABLE.items()
+}
+# Actions that need no organisation: the rest always act inside exactly one.
+ORGLESS: frozenset[Action] = frozenset({Action.overview})
+# Actions that change nothing; a read-only caller (the super_admin) is never given any other.
+READS: frozenset[Action] = frozenset({Action.view, Action.audit, Action.overview, Action.export})
+
+# What an API credential that is not a person stands for: an organisation's own integration.
+INTEGRATION_ROLE = Role.owner.value
+SYSTEM_ROLE = "system"
+
+
+def can(role: str | None, action: Action | str) -> bool:
+    """The matrix cell for this role and action; unknown roles and actions are refused."""
+    try:
+        return role in MATRIX[Action(action)]
+    except ValueError:
+        return False
+
+
+def allowed_actions(role: str | None) -> dict[str, bool]:
+    """Every column for one role, for pages that hide what the role may not do."""
+    return {action.value: can(role, action) for action in Action}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks a service to act: a person, an API credential, or the system itself (CLI, worker)."""
+
+    role: str
+    org_id: uuid.UUID | None = None  # the organisation they belong to; None for a super_admin or the system
+    user_id: uuid.UUID | None = None
+    kind: str = "user"  # "user" | "api_key" | "service_role" | "system"
+
+    @property
+    def is_system(self) -> bool:
+        return self.kind == "system"
+
+
+# The operator's CLI, the worker and the engine: trusted code, not a caller from outside.
+SYSTEM = Actor(role=SYSTEM_ROLE, kind="system")
+
+
+def require(actor: Actor, action: Action, org_id: uuid.UUID | str | None = None) -> None:
+    """Raise PermissionDenied unless the actor may do `action` in organisation `org_id`."""
+    if not isinstance(actor, Actor):
+        raise PermissionDenied("no caller was named for this action", action=str(action))
+    if actor.is_system:
+        return
+    if not can(actor.role, action):
+        raise PermissionDenied(f"{actor.role} may not {action}", action=str(action), role=actor.role)
+    if actor.org_id is None or org_id is None:
+        if actor.role == Role.super_admin.value or action in ORGLESS:
+            return
+        raise PermissionDenied(f"{actor.role} acts only inside an organisation", action=str(action))
+    if str(actor.org_id) != str(org_id):
+        raise PermissionDenied(f"{actor.role} of another organisation may not {action}", action=str(action))
+
+
+def matrix_markdown() -> str:
+    """The matrix as the Markdown table docs/SECURITY.md prints (a test keeps the two identical)."""
+    lines = ["| action | " + " | ".join(ROLES) + " |", "|---|" + "---|" * len(ROLES)]
+    for action in Action:
+        lines.append(f"| `{action.value}` | " + " | ".join("✓" if can(role, action) else "—" for role in ROLES)
+                     + " |")
+    return "\n".join(lines)
