@@ -32,6 +32,7 @@ class Action(enum.StrEnum):
     webhooks = "webhooks"            # see (URLs included), add and delete webhooks
     team = "team"                    # invite people, change roles, deactivate (issue 12 builds the pages)
     overview = "overview"            # every organisation's status and volumes
+    organizations = "organizations"  # create, rename, suspend and resume organisations; provision their people
 
 
 ROLES: tuple[str, ...] = (Role.owner.value, Role.admin.value, Role.member.value, Role.super_admin.value)
@@ -56,13 +57,14 @@ _TABLE: dict[Action, tuple[bool, bool, bool, bool]] = {
     Action.webhooks:      (Y,    Y,    N,     N),
     Action.team:          (Y,    Y,    N,     N),
     Action.overview:      (N,    N,    N,     Y),
+    Action.organizations: (N,    N,    N,     Y),
 }
 MATRIX: dict[Action, frozenset[str]] = {
     action: frozenset(role for role, allowed in zip(ROLES, row, strict=True) if allowed)
     for action, row in _TABLE.items()
 }
 # Actions that need no organisation: the rest always act inside exactly one.
-ORGLESS: frozenset[Action] = frozenset({Action.overview})
+ORGLESS: frozenset[Action] = frozenset({Action.overview, Action.organizations})
 # Actions that change nothing; a read-only caller (the super_admin) is never given any other.
 READS: frozenset[Action] = frozenset({Action.view, Action.audit, Action.overview, Action.export})
 
