@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from fleet_dashboard.services import messaging, queue
-from fleet_dashboard.services.permissions import SYSTEM
+from fleet_dashboard.services.permissions import SYSTEM, Action
 from tests.api.conftest import headers, make_jwt, user_jwt
 from tests.security.catalog import api_routes
 
@@ -104,8 +104,10 @@ async def test_a_super_admin_token_cannot_be_turned_into_a_writer(client, db, vi
     before = _snapshot(db, org.id)
     root = headers(user_jwt(make_user("super_admin"), role="service_role", app_metadata={"role": "owner"}), org.id)
     for route, method, path in _requests(org.id, ids):
+        if route.action is Action.organizations:
+            continue  # the provisioning bridge is the super_admin's own column (tests/api/test_admin_*)
         r = await client.request(method, path, headers=root, json={"org_id": str(org.id)})
-        if route.action.value != "view":
+        if route.action is not Action.view:
             assert r.status_code == 403, (method, route.path, r.text[:200])
     assert _snapshot(db, org.id) == before
     unknown = uuid.uuid4()
