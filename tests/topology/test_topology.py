@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import signal
 import time
 import uuid
@@ -62,6 +63,34 @@ def test_live_updates_reach_every_tab_whichever_worker_serves_it(browser: Browse
         tab_workers = [owners[_token(p)] for _, p in tabs]
         assert len(set(tab_workers)) >= 2, f"every tab landed on one worker: {tab_workers}"
 
+        # One more tab whose socket drops under an open page (as when a worker restarts) until it reconnects
+        # to another worker than the one that opened the page and started its live updates.
+        sockets: list = []
+
+        def relay(ws) -> None:
+            sockets.append((ws, ws.connect_to_server()))
+
+        moving = _new_tab(browser, topo, state)
+        tabs.append(moving)
+        moving[1].route_web_socket(re.compile(r"/_event"), relay)
+        moving[1].goto("/connect")
+        expect(moving[1].get_by_test_id("session-status")).to_have_text("غير متصل")
+        opened_on = wait_until(lambda: topo.socket_owners().get(_token(moving[1])), 10,
+                               what="the moving tab's socket")
+        now_on = opened_on
+        for _ in range(20):
+            count = len(sockets)
+            for ws, upstream in sockets[-1:]:
+                upstream.close()
+                ws.close()
+            wait_until(lambda count=count: len(sockets) > count, 15, what="the tab to reconnect")
+            # A worker that finds the token still held elsewhere gives the tab a new token (and state): read it.
+            now_on = wait_until(lambda: topo.socket_owners().get(_token(moving[1])), 10, what="the new record")
+            if now_on != opened_on:
+                break
+        assert now_on != opened_on, "the tab's socket never reconnected to another worker"
+        tab_workers.append(now_on)
+
         # 1. A QR: asked for in one tab, shown in every tab.
         first[1].get_by_role("button", name="ربط الواتساب").click()
         for _, page in tabs:
@@ -90,7 +119,8 @@ def test_live_updates_reach_every_tab_whichever_worker_serves_it(browser: Browse
 
         for _, page in tabs:
             assert not page.errors, page.errors  # type: ignore[attr-defined]
-        print(f"\n{len(tabs)} tabs on {len(set(tab_workers))} of {WEB_WORKERS} web workers: {tab_workers}")
+        print(f"\n{len(tabs)} tabs on {len(set(tab_workers))} of {WEB_WORKERS} web workers: {tab_workers}; "
+              f"the last one's socket moved between workers after its page opened")
     finally:
         for context, _ in tabs:
             context.close()
