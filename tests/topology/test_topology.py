@@ -78,12 +78,12 @@ def test_live_updates_reach_every_tab_whichever_worker_serves_it(browser: Browse
         opened_on = wait_until(lambda: topo.socket_owners().get(_token(moving[1])), 10,
                                what="the moving tab's socket")
         now_on = opened_on
-        for _ in range(20):
+        for attempt in range(20):
             count = len(sockets)
             for ws, upstream in sockets[-1:]:
                 upstream.close()
                 ws.close()
-            wait_until(lambda count=count: len(sockets) > count, 15, what="the tab to reconnect")
+            wait_until(lambda count=count: len(sockets) > count, 30, what=f"the tab to reconnect (drop {attempt + 1})")
             # A worker that finds the token still held elsewhere gives the tab a new token (and state): read it.
             now_on = wait_until(lambda: topo.socket_owners().get(_token(moving[1])), 10, what="the new record")
             if now_on != opened_on:
