@@ -45,10 +45,12 @@ def _mark_stopped(org_ids: list[uuid.UUID]) -> None:
 class Engine:
     """Use `owned_org_ids`, `is_connected` and `send_text`; everything else is the engine's business."""
 
-    def __init__(self, factory: GatewayFactory | None = None, *, reconcile_seconds: float = 2.0,
+    def __init__(self, factory: GatewayFactory | None = None, *, reconcile_seconds: float | None = None,
                  engine_id: str | None = None, capacity: int | None = None):
         self.factory = factory or make_factory()
-        self.reconcile_seconds = reconcile_seconds
+        # Free organisations are looked for at least five times per lease: a dead engine's move in time.
+        self.lease_seconds = get_settings().engine_lease_seconds
+        self.reconcile_seconds = reconcile_seconds or min(2.0, self.lease_seconds / 5)
         self.engine_id = engine_id or f"{socket.gethostname()}:{os.getpid()}"
         # At most this many organisations (a shard): one abort of the library takes down no more.
         self.capacity = capacity or get_settings().engine_shard_size
@@ -99,10 +101,12 @@ class Engine:
     # Life cycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
         """Take the lease connection, listen for commands, and pick up every enabled session."""
-        self.leases = Leases(libpq_url(database_url()), name=f"fleet-engine {self.engine_id}")
+        self.leases = Leases(libpq_url(database_url()), name=f"fleet-engine {self.engine_id}",
+                             lease_seconds=self.lease_seconds)
         await self.leases.open()
         self.running = True
         self._tasks = [asyncio.create_task(self._command_loop(), name="engine-commands"),
+                       asyncio.create_task(self.leases.keep_alive(), name="engine-lease"),
                        asyncio.create_task(self._traffic_loop(), name="engine-traffic"),
                        asyncio.create_task(self._guard(self.factory.run()), name="gateway-factory")]
         await asyncio.wait_for(self._listening.wait(), 15)
