@@ -234,7 +234,8 @@ def store_backend() -> MediaStore:
     return _STORES[get_settings().media_store]
 
 
-_FIND_SQL = text("SELECT id FROM whatsapp_media WHERE org_id = :org AND sha256 = :sha")
+# FOR SHARE: the purge (FOR UPDATE SKIP LOCKED) leaves a file alone while a send is taking it up again.
+_FIND_SQL = text("SELECT id FROM whatsapp_media WHERE org_id = :org AND sha256 = :sha FOR SHARE")
 
 
 def store(*, session: Session, org_id: uuid.UUID, file: MediaFile) -> Attachment:
