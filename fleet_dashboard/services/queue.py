@@ -188,11 +188,13 @@ def enqueue(
     max_attempts: int | None = None,
     idempotency_key: str | None = None,
     actor: Actor,
+    attachment: media.Attachment | None = None,
 ) -> tuple[NotificationQueue, bool]:
-    """Queue one template notification; returns the row and whether it is new."""
+    """Queue one template notification (a stored file too, the template as caption); returns the row and
+    whether it is new."""
     item = {"recipient": recipient, "template_id": template_id, "template_name": template_name,
             "variables": variables, "scheduled_for": scheduled_for, "priority": priority,
-            "max_attempts": max_attempts, "idempotency_key": idempotency_key}
+            "max_attempts": max_attempts, "idempotency_key": idempotency_key, "attachment": attachment}
     return enqueue_many(session=session, org_id=org_id, items=[item], actor=actor)[0]
 
 
