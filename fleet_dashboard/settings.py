@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     rate_limit_enqueue: str = "600/minute"
     rate_limit_login: str = "5/minute"
     max_body_bytes: int = Field(default=2 * 1024 * 1024)
+    # Documents and images (services/media.py): the largest file of each kind, checked before anything is
+    # queued. Routes that take a file accept a body big enough for the larger one in base64.
+    media_max_document_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    media_max_image_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    media_fetch_timeout_seconds: float = Field(default=20.0, gt=0)
+    # Where files live: "postgres" (the whatsapp_media table). Another store plugs in behind media.MediaStore.
+    media_store: Literal["postgres"] = "postgres"
     # Bearer token for GET /api/metrics; unset = the endpoint is open (keep it on a private network).
     metrics_token: str | None = None
     # Webhook URLs may point at loopback, private or link-local addresses only when this is on: an

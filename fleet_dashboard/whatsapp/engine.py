@@ -19,7 +19,15 @@ from fleet_dashboard.services import engines
 from fleet_dashboard.services.errors import NotConnected
 from fleet_dashboard.settings import get_settings
 from fleet_dashboard.whatsapp import session_store as store
-from fleet_dashboard.whatsapp.gateway import GatewayFactory, Inbound, Receipt, SendFailed, SendUnknown, make_factory
+from fleet_dashboard.whatsapp.gateway import (
+    GatewayFactory,
+    Inbound,
+    OutgoingFile,
+    Receipt,
+    SendFailed,
+    SendUnknown,
+    make_factory,
+)
 from fleet_dashboard.whatsapp.leases import Leases
 from fleet_dashboard.whatsapp.supervisor import STOP_TIMEOUT, Supervisor
 
@@ -43,7 +51,7 @@ def _mark_stopped(org_ids: list[uuid.UUID]) -> None:
 
 
 class Engine:
-    """Use `owned_org_ids`, `is_connected` and `send_text`; everything else is the engine's business."""
+    """Use `owned_org_ids`, `is_connected`, `send_text` and `send_file`; everything else is the engine's business."""
 
     def __init__(self, factory: GatewayFactory | None = None, *, reconcile_seconds: float | None = None,
                  engine_id: str | None = None, capacity: int | None = None):
@@ -80,6 +88,13 @@ class Engine:
 
     async def send_text(self, org_id: uuid.UUID, phone: str, text: str) -> str:
         """Send through the organisation's socket, paced by the throttle; returns WhatsApp's id."""
+        return await self._send(org_id, lambda gateway: gateway.send_text(phone, text))
+
+    async def send_file(self, org_id: uuid.UUID, phone: str, file: OutgoingFile) -> str:
+        """Send a document or an image the same way: throttled, counted, and with the same outcomes."""
+        return await self._send(org_id, lambda gateway: gateway.send_file(phone, file))
+
+    async def _send(self, org_id: uuid.UUID, call) -> str:
         sup = self._sups.get(org_id)
         if sup is None or not sup.connected or sup.gateway is None:
             raise NotConnected("WhatsApp is not connected for this organisation")
@@ -90,7 +105,7 @@ class Engine:
         if gateway is None or not sup.connected:  # dropped while we waited for our slot
             raise NotConnected("WhatsApp is not connected for this organisation")
         try:
-            wid = await gateway.send_text(phone, text)
+            wid = await call(gateway)
         except (SendFailed, SendUnknown):
             if sup.connected:
                 sup.note_send(False)
