@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    ForeignKey,
     Index,
     String,
     Table,
@@ -248,6 +249,8 @@ class WhatsAppMessage(SQLModel, table=True):
         Index("ix_whatsapp_messages_org_status_created", "org_id", "status", "created_at", "id"),
         Index("ix_whatsapp_messages_org_template_created", "org_id", "template_name", "created_at", "id",
               postgresql_where=text("template_name IS NOT NULL")),
+        # The conversation with one number (services/inbound.conversation).
+        Index("ix_whatsapp_messages_org_phone_created", "org_id", "recipient_phone", "created_at", "id"),
         _trigram("ix_whatsapp_messages_phone_trgm", "recipient_phone"),
         _trigram("ix_whatsapp_messages_body_trgm", "message_body"),
         _one_of("status", MessageStatus, "ck_whatsapp_messages_status"),
@@ -278,6 +281,29 @@ class WhatsAppMessage(SQLModel, table=True):
     failed_at: datetime | None = _ts()
     sent_by: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     idempotency_key: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _created()
+
+
+class InboundMessage(SQLModel, table=True):
+    """A customer's message to the organisation's number, kept so the owner sees replies beside what was sent.
+
+    The conversation with a number is its outbound rows (recipient_phone) and these (phone), by time."""
+
+    __tablename__ = "whatsapp_inbound_messages"
+    __table_args__ = (
+        Index("ix_whatsapp_inbound_org_created", "org_id", "created_at", "id"),
+        Index("ix_whatsapp_inbound_org_phone_created", "org_id", "phone", "created_at", "id"),
+        _trigram("ix_whatsapp_inbound_body_trgm", "message_body"),
+        # WhatsApp may deliver one message twice (after a reconnect): the second is the same row.
+        UniqueConstraint("org_id", "whatsapp_message_id", name="uq_whatsapp_inbound_org_wid"),
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    org_id: uuid.UUID = Field(foreign_key="organizations.id", ondelete="CASCADE")
+    phone: str = Field(max_length=32)
+    message_body: str
+    whatsapp_message_id: str = Field(max_length=128)
+    # What a STOP or START keyword did to the opt-out list ("opted_out", "opted_in"), else None.
+    opt_out: str | None = Field(default=None, max_length=16)
     created_at: datetime = _created()
 
 
@@ -341,11 +367,17 @@ class NotificationQueue(SQLModel, table=True):
 
 class OptOut(SQLModel, table=True):
     __tablename__ = "whatsapp_opt_outs"
-    __table_args__ = (UniqueConstraint("org_id", "phone", name="uq_whatsapp_opt_outs_org_phone"),)
+    __table_args__ = (UniqueConstraint("org_id", "phone", name="uq_whatsapp_opt_outs_org_phone"),
+                      Index("ix_whatsapp_opt_outs_org_created", "org_id", "created_at", "id"))
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     org_id: uuid.UUID = Field(foreign_key="organizations.id", ondelete="CASCADE")
     phone: str = Field(max_length=32)
+    # The STOP word the customer sent; empty when a person added the number.
     keyword: str = Field(default="", max_length=32)
+    # Why a person added it ("asked by phone"); empty for a STOP keyword.
+    reason: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
+    added_by: uuid.UUID | None = Field(default=None, sa_column=Column(
+        Uuid, ForeignKey("users.id", name="fk_whatsapp_opt_outs_added_by", ondelete="SET NULL"), nullable=True))
     created_at: datetime = _created()
 
 

@@ -255,6 +255,7 @@ def list_for_org(
     until: datetime | None = None,
     search: str | None = None,
     template_name: str | None = None,
+    phone: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
 ) -> tuple[list[WhatsAppMessage], str | None]:
@@ -271,6 +272,8 @@ def list_for_org(
         query = query.where(WhatsAppMessage.created_at < until)
     if template_name:
         query = query.where(WhatsAppMessage.template_name == template_name)
+    if phone:
+        query = query.where(WhatsAppMessage.recipient_phone == phone)
     if search and search.strip():
         # A pattern's selectivity decides the plan (trigram bitmap for a rare text, newest-first scan for a
         # common one); a cached generic plan cannot see it, so plan each search afresh.
