@@ -142,8 +142,8 @@ EXPORT_HEADER = ["phone", "added_at", "reason", "keyword"]
 
 
 def export_csv(*, session: Session, org_id: uuid.UUID, actor: Actor, search: str | None = None,
-               max_rows: int = EXPORT_MAX_ROWS) -> tuple[str, int]:
-    """The list (or what `search` matches) as CSV text with UTC times, and how many numbers it holds."""
+               max_rows: int = EXPORT_MAX_ROWS, ip_address: str | None = None) -> tuple[str, int]:
+    """The list (or what `search` matches) as CSV text with UTC times, and how many numbers it holds; audited."""
     from fleet_dashboard.services.export import safe_cell
 
     permissions.require(actor, Action.export, org_id)
@@ -158,5 +158,7 @@ def export_csv(*, session: Session, org_id: uuid.UUID, actor: Actor, search: str
         written += len(rows)
         if not cursor:
             break
+    audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="opt_outs_exported",
+                 event_data={"rows": written, "search": search or ""}, ip_address=ip_address)
     return buffer.getvalue(), written
 
