@@ -96,13 +96,34 @@ DEGRADED_REASONS = frozenset({SessionReason.keepalive_timeout, SessionReason.sen
 
 
 class MessageStatus(enum.StrEnum):
-    pending = "pending"
-    queued = "queued"
-    sending = "sending"
-    sent = "sent"
-    delivered = "delivered"
-    read = "read"
-    failed = "failed"
+    """A message's status: the one definition every other place derives from (SQL included).
+
+    Each member carries `rank` (a receipt moves a message only to a higher rank, never back), `settled`
+    (the send has an outcome; otherwise it is in flight and never purged), `went_out` (counts as sent in
+    volumes and failure rates) and `receipt` (WhatsApp reports it in a receipt; the message keeps the
+    time in its `<status>_at` column). Adding one: a member here, its Arabic name in strings.MESSAGE_STATUS,
+    and a migration for the CHECK constraint; tests/messaging/test_vocabulary.py fails on anything missed.
+    """
+
+    rank: int
+    settled: bool
+    went_out: bool
+    receipt: bool
+
+    def __new__(cls, value: str, rank: int, settled: bool, went_out: bool = False, receipt: bool = False):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.rank, member.settled, member.went_out, member.receipt = rank, settled, went_out, receipt
+        return member
+
+    #          value        rank settled went_out receipt
+    pending = "pending", 0, False
+    queued = "queued", 0, False
+    sending = "sending", 1, False
+    sent = "sent", 2, True, True
+    delivered = "delivered", 3, True, True, True
+    read = "read", 4, True, True, True
+    failed = "failed", 1, True
 
 
 class MessageType(enum.StrEnum):
@@ -113,8 +134,18 @@ class MessageType(enum.StrEnum):
 
 
 class QueueStatus(enum.StrEnum):
-    pending = "pending"
-    processing = "processing"
+    """A queue row's status; `live` rows are still owed to the worker (never purged, counted as depth)."""
+
+    live: bool
+
+    def __new__(cls, value: str, live: bool = False):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.live = live
+        return member
+
+    pending = "pending", True
+    processing = "processing", True
     completed = "completed"
     failed = "failed"
     cancelled = "cancelled"
@@ -223,16 +254,35 @@ class WhatsAppTemplate(SQLModel, table=True):
     updated_at: datetime = _created()
 
 
+# Everything below is derived from the enums above; nothing else lists their members.
+# A receipt moves a message forward by rank only.
+MESSAGE_ORDER: dict[str, int] = {s.value: s.rank for s in MessageStatus}
 # Message statuses a message leaves on its own (in flight): never purged, whatever their age.
-LIVE_MESSAGE_STATUSES = (MessageStatus.pending.value, MessageStatus.queued.value, MessageStatus.sending.value)
+LIVE_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if not s.settled)
+# The send has an outcome: what a sender waits for, what webhooks report.
+SETTLED_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if s.settled)
 # Statuses that mean "went out" in volumes and failure rates.
-SENT_MESSAGE_STATUSES = (MessageStatus.sent.value, MessageStatus.delivered.value, MessageStatus.read.value)
+SENT_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if s.went_out)
+# Receipt kinds WhatsApp reports, lowest first: each is the status it moves a message to.
+RECEIPT_KINDS = tuple(sorted((s.value for s in MessageStatus if s.receipt), key=MESSAGE_ORDER.__getitem__))
+# A message the worker may (re)send: not sent yet, or failed before WhatsApp had it.
+SENDABLE_MESSAGE_STATUSES = (MessageStatus.pending.value, MessageStatus.queued.value, MessageStatus.failed.value)
 # Queue rows still owed to the worker: never purged.
-LIVE_QUEUE_STATUSES = (QueueStatus.pending.value, QueueStatus.processing.value)
+LIVE_QUEUE_STATUSES = tuple(s.value for s in QueueStatus if s.live)
+
+
+def sql_literal(value: str) -> str:
+    """A vocabulary value as a SQL string literal (vocabularies are code, never user input)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_list(values) -> str:
+    """Vocabulary values as a SQL list, `('a', 'b')`, for IN and partial-index predicates."""
+    return "(" + ", ".join(sql_literal(v) for v in values) + ")"
 
 
 def _not_in(column: str, values: tuple[str, ...]) -> Any:
-    return text(f"{column} NOT IN ({', '.join(repr(v) for v in values)})")
+    return text(f"{column} NOT IN {sql_list(values)}")
 
 
 def _trigram(name: str, column: str) -> Index:

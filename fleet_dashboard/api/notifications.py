@@ -20,10 +20,12 @@ from fleet_dashboard.api.schemas import (
     NotificationOut,
     notification_view,
 )
+from fleet_dashboard.services import queue as queue_service
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"], responses=ERROR_RESPONSES)
 
-MAX_BULK = 1000
+# One limit, the service's (services/queue.MAX_BULK): the route answers 413 before validating any item.
+MAX_BULK = queue_service.MAX_BULK
 
 
 def _items(principal: Principal, body: NotificationIn | list[NotificationIn],

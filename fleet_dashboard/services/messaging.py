@@ -12,7 +12,15 @@ from sqlalchemy import or_, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from fleet_dashboard.models import MessageStatus, MessageType, WhatsAppMessage, utcnow
+from fleet_dashboard.models import (
+    MESSAGE_ORDER,
+    RECEIPT_KINDS,
+    MessageStatus,
+    MessageType,
+    WhatsAppMessage,
+    sql_literal,
+    utcnow,
+)
 from fleet_dashboard.services import orgs, permissions, phones, receipts_buffer, templates
 from fleet_dashboard.services.errors import NotConnected, NotFound, OptedOut, OutcomeUnknown, ValidationError
 from fleet_dashboard.services.lookup import get_owned
@@ -21,9 +29,8 @@ from fleet_dashboard.services.permissions import Action, Actor
 
 MAX_TEXT = 4096
 IDEMPOTENCY_KEY_MAX = 200
-# Statuses from which a receipt may still move a message forward, lowest first.
-ORDER = {"pending": 0, "queued": 0, "sending": 1, "failed": 1, "sent": 2, "delivered": 3, "read": 4}
-RECEIPT_KINDS = ("delivered", "read")
+# How far along each status is (models.MessageStatus): a receipt only moves a message forward.
+ORDER = MESSAGE_ORDER
 
 
 def status_event(*, org_id: uuid.UUID, message_id: uuid.UUID, whatsapp_message_id: str | None,
@@ -60,10 +67,8 @@ def compose(
     if template_id is not None or template_name:
         template = templates.get_for_org(session=session, org_id=org_id, template_id=template_id,
                                          name=template_name)
-        if not template.is_active:
-            raise ValidationError(f"template {template.name!r} is disabled", code="template_inactive",
-                                  name=template.name)
-        return templates.render(template.message_template, variables), template
+        return templates.render_for_send(template.name, template.message_template, template.is_active,
+                                         variables), template
     body = (text_body or "").strip()
     if not body:
         raise ValidationError("message text is required", code="message_empty")
@@ -157,7 +162,7 @@ def _finish(message_id: uuid.UUID, whatsapp_message_id: str | None, error: str |
         row = session.get(WhatsAppMessage, message_id, with_for_update=True)
         now = utcnow()
         if error is None:
-            row.status, row.whatsapp_message_id, row.sent_at = "sent", whatsapp_message_id, now
+            row.status, row.whatsapp_message_id, row.sent_at = MessageStatus.sent.value, whatsapp_message_id, now
             row.error = row.error_code = None
             if row.template_id:
                 templates.mark_used(session=session, template_id=row.template_id)
@@ -198,19 +203,26 @@ def _get(message_id: uuid.UUID) -> WhatsAppMessage:
         return session.get(WhatsAppMessage, message_id)
 
 
-_RECEIPT_SQL = text("""
+def _receipt_sql():
+    """The receipt UPDATE, written from the vocabulary: the higher rank wins, each kind stamps its own time."""
+    rank = "CASE w.status " + " ".join(f"WHEN {sql_literal(s.value)} THEN {s.rank}" for s in MessageStatus) + " END"
+    stamps = ",\n    ".join(
+        f"{kind}_at = CASE WHEN :kind_rank >= {MESSAGE_ORDER[kind]} THEN COALESCE(w.{kind}_at, now()) "
+        f"ELSE w.{kind}_at END" for kind in RECEIPT_KINDS)
+    return text(f"""
 WITH m AS (
     SELECT id, status AS old_status FROM whatsapp_messages
     WHERE org_id = :org_id AND whatsapp_message_id = ANY(:ids) FOR UPDATE
 )
 UPDATE whatsapp_messages w SET
-    status = CASE WHEN :kind = 'read' THEN 'read'
-                  WHEN w.status = 'read' THEN 'read' ELSE 'delivered' END,
-    delivered_at = COALESCE(w.delivered_at, now()),
-    read_at = CASE WHEN :kind = 'read' THEN COALESCE(w.read_at, now()) ELSE w.read_at END
+    status = CASE WHEN :kind_rank > {rank} THEN :kind ELSE w.status END,
+    {stamps}
 FROM m WHERE w.id = m.id
 RETURNING w.id, w.whatsapp_message_id, w.status, m.old_status
 """)
+
+
+_RECEIPT_SQL = _receipt_sql()
 
 
 def apply_receipt(
@@ -222,7 +234,8 @@ def apply_receipt(
     ids = [str(i) for i in dict.fromkeys(whatsapp_message_ids) if i]
     if not ids:
         return []
-    rows = session.execute(_RECEIPT_SQL, {"org_id": org_id, "ids": ids, "kind": kind}).all()
+    rows = session.execute(_RECEIPT_SQL, {"org_id": org_id, "ids": ids, "kind": kind,
+                                          "kind_rank": MESSAGE_ORDER[kind]}).all()
     changed = []
     for row in rows:
         if row.status != row.old_status:

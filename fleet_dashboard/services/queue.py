@@ -51,13 +51,10 @@ def _prepare(session: Session, org_id: uuid.UUID, item: Mapping[str, Any],
     if key not in cache:
         cache[key] = templates.get_for_org(session=session, org_id=org_id, template_id=tid, name=tname)
     template = cache[key]
-    if not template.is_active:
-        raise ValidationError(f"template {template.name!r} is disabled", code="template_inactive",
-                              name=template.name)
     variables = item.get("variables") or {}
     if not isinstance(variables, Mapping):
         raise ValidationError("variables must be an object", code="validation")
-    templates.render(template.message_template, variables)
+    templates.render_for_send(template.name, template.message_template, template.is_active, variables)
     priority = item.get("priority")
     priority = DEFAULT_PRIORITY if priority is None else priority
     if not isinstance(priority, int) or priority not in PRIORITY_RANGE:
