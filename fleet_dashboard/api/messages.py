@@ -22,10 +22,10 @@ from fleet_dashboard.api.schemas import (
     inbound_view,
     message_view,
 )
-from fleet_dashboard.api.sending import SendRequest, send_and_wait
 from fleet_dashboard.models import MessageStatus
 from fleet_dashboard.services import inbound, messaging, phones
 from fleet_dashboard.services.errors import NotFound
+from fleet_dashboard.services.sending import SendRequest, send_and_wait
 
 router = APIRouter(prefix="/api/messages", tags=["messages"], responses=ERROR_RESPONSES)
 
@@ -34,6 +34,10 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 SEND_RESPONSES = {202: {"description": "WhatsApp did not confirm in time: the message may have been delivered. "
                                "It is not resent; check GET /api/messages/{id} before sending again"},
                   502: {"description": "WhatsApp refused or failed the send"}}
+
+
+def _ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
 async def _send(request: Request, principal: Principal, req: SendRequest):
@@ -56,7 +60,7 @@ async def send(body: SendText, request: Request, principal: SendCaller,
     principal.check_org(body.org_id)
     return await _send(request, principal, SendRequest(
         org_id=principal.org_id, recipient=body.recipient, text=body.message, sent_by=principal.user_id,
-        idempotency_key=idempotency_key, actor=principal.actor))
+        idempotency_key=idempotency_key, actor=principal.actor, ip_address=_ip(request)))
 
 
 @router.post("/send-template", response_model=SendOut, responses=SEND_RESPONSES,
@@ -69,7 +73,7 @@ async def send_template(body: SendTemplate, request: Request, principal: SendCal
     return await _send(request, principal, SendRequest(
         org_id=principal.org_id, recipient=body.recipient, template_id=body.template_id,
         template_name=body.template_name, variables=body.variables, sent_by=principal.user_id,
-        idempotency_key=idempotency_key, actor=principal.actor))
+        idempotency_key=idempotency_key, actor=principal.actor, ip_address=_ip(request)))
 
 
 def _get(principal: Principal, message_id: str) -> MessageOut:

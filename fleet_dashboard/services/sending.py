@@ -1,4 +1,6 @@
-"""The synchronous send: write the message, queue it first in line, and wait on the bus for the owner's result."""
+"""Send and wait, one service for the dashboard and the API: write the message, queue it first in line, and
+wait on the bus for the engine's verdict. A disconnected organisation is refused before anything is written,
+and the send is audited here, so both entry points behave and record the same."""
 
 from __future__ import annotations
 
@@ -8,19 +10,22 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from fleet_dashboard.models import MessageStatus, SessionStatus, WhatsAppMessage
-from fleet_dashboard.services import messaging, sessions
+from fleet_dashboard.models import LIVE_MESSAGE_STATUSES, MessageStatus, SessionStatus, WhatsAppMessage
+from fleet_dashboard.services import audit, messaging, sessions
 from fleet_dashboard.services.errors import NotConnected
 from fleet_dashboard.services.permissions import Actor
 
-# How long a send route waits for the engine's answer before replying "queued".
+# How long a send waits for the engine's answer before replying "queued".
 SEND_WAIT_SECONDS = 15.0
-IN_FLIGHT = {MessageStatus.pending.value, MessageStatus.queued.value, MessageStatus.sending.value}
+# Statuses that have no verdict yet (models.MessageStatus: not settled).
+IN_FLIGHT = frozenset(LIVE_MESSAGE_STATUSES)
+# What a sender is told: the send's outcome, not the receipts that follow it.
+QUEUED, UNKNOWN = "queued", "unknown"
 
 
 @dataclass(frozen=True)
 class SendRequest:
-    """One send, as the routes hand it over."""
+    """One send, as the dashboard and the routes hand it over."""
 
     org_id: uuid.UUID
     recipient: str
@@ -32,6 +37,9 @@ class SendRequest:
     idempotency_key: str | None = None
     # Who sends: the services check it against the permission matrix (None is refused).
     actor: Actor | None = None
+    # For the audit row: where the request came from.
+    ip_address: str | None = None
+    via: str = "api"
 
 
 def _enqueue(session: Any, message: WhatsAppMessage) -> None:
@@ -40,8 +48,10 @@ def _enqueue(session: Any, message: WhatsAppMessage) -> None:
     queue.enqueue_message(session=session, org_id=message.org_id, message=message)
 
 
-def _create(req: SendRequest) -> tuple[WhatsAppMessage, bool]:
-    """Create and queue the message in one transaction; a repeated Idempotency-Key creates nothing."""
+def submit(req: SendRequest) -> tuple[WhatsAppMessage, bool]:
+    """Create, queue and audit the message in one transaction; a repeated Idempotency-Key creates nothing.
+
+    Refused with NotConnected (and nothing written) while the organisation's WhatsApp is not connected."""
     from fleet_dashboard.db import session_scope
 
     with session_scope() as session:
@@ -58,37 +68,59 @@ def _create(req: SendRequest) -> tuple[WhatsAppMessage, bool]:
                                status=status)
         if created:
             _enqueue(session, message)
+            audit.record(session=session, org_id=req.org_id, actor_id=req.sent_by, event_type="message_sent",
+                         event_data={"message_id": str(message.id), "recipient": message.recipient_phone,
+                                     "template": message.template_name, "via": req.via},
+                         ip_address=req.ip_address)
         return message, created
 
 
-def _reload(org_id: uuid.UUID, message_id: uuid.UUID) -> WhatsAppMessage:
+def _reload(org_id: uuid.UUID, message_id: uuid.UUID | str) -> WhatsAppMessage:
     from fleet_dashboard.db import session_scope
 
     with session_scope() as session:
         return messaging.get_for_org(session=session, org_id=org_id, message_id=message_id)
 
 
+async def _verdict(events: Any, org_id: uuid.UUID, message: WhatsAppMessage,
+                   wait: float) -> tuple[WhatsAppMessage, str]:
+    """Wait (on a subscription opened before the message could move) for its send to settle."""
+    if message.status not in IN_FLIGHT:  # already settled (a repeated key, or the engine was quick)
+        return message, send_verdict(message.status, message.error_code)
+    verdict = None
+    if wait > 0:
+        wanted = str(message.id)
+        with contextlib.suppress(TimeoutError):
+            event = await events.wait_for(lambda e: e.get("message_id") == wanted
+                                          and e.get("status") not in IN_FLIGHT, wait)
+            verdict = event["status"]
+    # Receipts may already have moved the row past "sent": report the send's verdict, the row's ids.
+    message = await asyncio.to_thread(_reload, org_id, message.id)
+    if verdict == MessageStatus.failed.value or verdict is None:
+        verdict = send_verdict(message.status, message.error_code)
+    return message, verdict
+
+
 async def send_and_wait(req: SendRequest, *, wait_seconds: float | None = None) -> tuple[WhatsAppMessage, str]:
-    """The message and the status to report: the owner's verdict (sent/failed), or "queued" if none came in time."""
+    """The message and the status to report: the owner's verdict (sent/failed/unknown), or "queued" if none
+    came in time."""
     from fleet_dashboard.events import get_bus
 
     wait = SEND_WAIT_SECONDS if wait_seconds is None else wait_seconds
     async with get_bus().subscribe(org_id=req.org_id, types=["message.status"]) as events:
-        message, _created = await asyncio.to_thread(_create, req)
-        if message.status not in IN_FLIGHT:  # a repeated Idempotency-Key for a settled message
-            return message, send_verdict(message.status, message.error_code)
-        verdict = None
-        if wait > 0:
-            wanted = str(message.id)
-            with contextlib.suppress(TimeoutError):
-                event = await events.wait_for(lambda e: e.get("message_id") == wanted
-                                              and e.get("status") not in IN_FLIGHT, wait)
-                verdict = event["status"]
-        # Receipts may already have moved the row past "sent": report the send's verdict, the row's ids.
-        message = await asyncio.to_thread(_reload, req.org_id, message.id)
-    if verdict == MessageStatus.failed.value or verdict is None:
-        verdict = send_verdict(message.status, message.error_code)
-    return message, verdict
+        message, _created = await asyncio.to_thread(submit, req)
+        return await _verdict(events, req.org_id, message, wait)
+
+
+async def wait_for_verdict(org_id: uuid.UUID, message_id: uuid.UUID | str, *,
+                           wait_seconds: float | None = None) -> tuple[WhatsAppMessage, str]:
+    """The verdict of a message submitted earlier (the dashboard submits, then follows in the background)."""
+    from fleet_dashboard.events import get_bus
+
+    wait = SEND_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    async with get_bus().subscribe(org_id=org_id, types=["message.status"]) as events:
+        message = await asyncio.to_thread(_reload, org_id, message_id)  # after subscribing: nothing is missed
+        return await _verdict(events, org_id, message, wait)
 
 
 # Error codes of a failed message that may still have reached WhatsApp (worker/wave.py, services/queue_claims.py).
@@ -96,9 +128,9 @@ UNKNOWN_CODES = ("send_outcome_unknown", "send_timeout", "outcome_unknown")
 
 
 def send_verdict(status: str, error_code: str | None = None) -> str:
-    """What a send route reports: sent, failed, unknown (WhatsApp may have it) or queued."""
+    """What a sender is told: sent, failed, unknown (WhatsApp may have it) or queued."""
     if status in IN_FLIGHT:
-        return "queued"
+        return QUEUED
     if status == MessageStatus.failed.value:
-        return "unknown" if error_code in UNKNOWN_CODES else MessageStatus.failed.value
+        return UNKNOWN if error_code in UNKNOWN_CODES else MessageStatus.failed.value
     return MessageStatus.sent.value
