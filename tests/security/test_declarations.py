@@ -46,7 +46,8 @@ def test_only_the_sign_in_handlers_and_the_time_zone_are_open_to_anyone():
 def test_background_watchers_declare_a_column():
     watchers = [h for h in event_handlers() if h.background]
     assert {h.label for h in watchers} >= {"ConnectState.watch", "HistoryState.watch", "QueueState.watch",
-                                           "MessageState.watch", "AdminState.watch", "SendState.follow_result"}
+                                           "MessageState.watch", "AdminState.watch", "SendState.follow_result",
+                                           "ConversationState.watch"}
     for h in watchers:
         assert h.rule not in (None, ANYONE, NOBODY) and h.rule.kind == "action", h.label
     assert next(h for h in watchers if h.label == "AdminState.watch").rule.action is Action.overview
