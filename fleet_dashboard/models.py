@@ -263,6 +263,8 @@ LIVE_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if not s.settled)
 SETTLED_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if s.settled)
 # Statuses that mean "went out" in volumes and failure rates.
 SENT_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if s.went_out)
+# Settled without going out: failures in the overview's rates and charts.
+FAILED_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if s.settled and not s.went_out)
 # Receipt kinds WhatsApp reports, lowest first: each is the status it moves a message to.
 RECEIPT_KINDS = tuple(sorted((s.value for s in MessageStatus if s.receipt), key=MESSAGE_ORDER.__getitem__))
 # A message the worker may (re)send: not sent yet, or failed before WhatsApp had it.
