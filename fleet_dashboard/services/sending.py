@@ -10,7 +10,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from fleet_dashboard.models import LIVE_MESSAGE_STATUSES, MessageStatus, SessionStatus, WhatsAppMessage
+from fleet_dashboard.models import (
+    FAILED_MESSAGE_STATUSES,
+    LIVE_MESSAGE_STATUSES,
+    MessageStatus,
+    SessionStatus,
+    WhatsAppMessage,
+)
 from fleet_dashboard.services import audit, messaging, sessions
 from fleet_dashboard.services.errors import NotConnected
 from fleet_dashboard.services.permissions import Actor
@@ -96,7 +102,7 @@ async def _verdict(events: Any, org_id: uuid.UUID, message: WhatsAppMessage,
             verdict = event["status"]
     # Receipts may already have moved the row past "sent": report the send's verdict, the row's ids.
     message = await asyncio.to_thread(_reload, org_id, message.id)
-    if verdict == MessageStatus.failed.value or verdict is None:
+    if verdict in FAILED_MESSAGE_STATUSES or verdict is None:
         verdict = send_verdict(message.status, message.error_code)
     return message, verdict
 
@@ -131,6 +137,6 @@ def send_verdict(status: str, error_code: str | None = None) -> str:
     """What a sender is told: sent, failed, unknown (WhatsApp may have it) or queued."""
     if status in IN_FLIGHT:
         return QUEUED
-    if status == MessageStatus.failed.value:
+    if status in FAILED_MESSAGE_STATUSES:
         return UNKNOWN if error_code in UNKNOWN_CODES else MessageStatus.failed.value
     return MessageStatus.sent.value
