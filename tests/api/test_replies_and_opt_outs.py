@@ -155,3 +155,62 @@ async def test_opt_out_writes_follow_the_matrix(client, db, make_org, make_key, 
     db.commit()
     assert (await client.delete(f"/api/opt-outs/{PHONE}", headers=h)).status_code == 403
     assert optouts.is_opted_out(session=db, org_id=org.id, phone=PHONE)
+
+
+def test_replies_follow_the_messages_retention(db, make_org):
+    from datetime import timedelta
+
+    from fleet_dashboard.models import InboundMessage, utcnow
+    from fleet_dashboard.services import retention
+
+    org = make_org()
+    old = InboundMessage(org_id=org.id, phone=PHONE, message_body="old", whatsapp_message_id="W-OLD",
+                         created_at=utcnow() - timedelta(days=40))
+    new = InboundMessage(org_id=org.id, phone=PHONE, message_body="new", whatsapp_message_id="W-NEW")
+    db.add_all([old, new])
+    db.commit()
+    result = retention.purge(days={"messages": 30}, pause_seconds=0)
+    assert result is not None and result.deleted.get("replies") == 1
+    db.expire_all()
+    assert [r.message_body for r in db.exec(select(InboundMessage).where(InboundMessage.org_id == org.id))] == ["new"]
+
+
+async def test_the_api_audits_sends_schedules_and_cancels_as_the_dashboard_does(live, db, make_org, make_key):
+    from datetime import UTC, datetime, timedelta
+
+    from fleet_dashboard.services import templates
+    from fleet_dashboard.services.permissions import SYSTEM
+
+    org, key = await connected_org(live, make_org, make_key)
+    templates.create(session=db, org_id=org.id, name="greet", message_template="أهلاً {{name}}", actor=SYSTEM)
+    db.commit()
+    h = headers(key, org.id)
+    sent = await live.client.post("/api/messages/send", headers=h, json={"recipient": PHONE, "message": "hi"})
+    assert sent.status_code == 200, sent.text
+    [row] = audit_of(db, org.id, "message_sent")
+    assert row.event_data["message_id"] == sent.json()["message_id"] and row.event_data["via"] == "api"
+
+    later = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    queued = await live.client.post("/api/notifications", headers=h, json={
+        "recipient": PHONE, "template_name": "greet", "variables": {"name": "x"}, "scheduled_for": later})
+    assert queued.status_code == 202, queued.text
+    [row] = audit_of(db, org.id, "message_scheduled")
+    assert row.event_data["notification_id"] == queued.json()["id"] and row.event_data["via"] == "api"
+
+    cancelled = await live.client.post(f"/api/notifications/{queued.json()['id']}/cancel", headers=h)
+    assert cancelled.status_code == 200, cancelled.text
+    [row] = audit_of(db, org.id, "queue_cancelled")
+    assert row.event_data == {"notification_id": queued.json()["id"], "recipient": PHONE, "via": "api"}
+
+
+async def test_a_send_to_a_disconnected_organisation_is_refused_by_the_one_send_service(db, make_org, api_env):
+    from fleet_dashboard.services import sending
+    from fleet_dashboard.services.errors import NotConnected
+    from fleet_dashboard.services.permissions import Actor
+
+    org = make_org()
+    req = sending.SendRequest(org_id=org.id, recipient=PHONE, text="hi", actor=Actor("owner", org.id),
+                              via="dashboard")
+    with pytest.raises(NotConnected):
+        await sending.send_and_wait(req, wait_seconds=0)
+    assert audit_of(db, org.id, "message_sent") == []
