@@ -13,6 +13,14 @@ CUSTOMER = "+201001234568"
 def test_a_reply_arrives_live_in_the_conversation(page: Page, app_server: AppServer) -> None:
     owner = app_server.owner()
     login(page, owner)
+    # Before WhatsApp is linked the dashboard refuses the send, as the API does, and keeps nothing.
+    open_page(page, "nav-send")
+    page.get_by_label("رقم المستلم").fill(CUSTOMER)
+    page.get_by_label("نص الرسالة").fill("فاتورة الشهر جاهزة، المبلغ 250 جنيه")
+    page.get_by_role("button", name="إرسال الآن").click()
+    expect(page.get_by_test_id("text-error")).to_contain_text("الواتساب غير متصل")
+    expect(page.get_by_test_id("send-result")).to_have_count(0)
+
     connect_whatsapp(page, app_server, owner)
     open_page(page, "nav-send")
     page.get_by_label("رقم المستلم").fill(CUSTOMER)
