@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import json
 import logging
 import threading
@@ -24,8 +25,31 @@ MAX_PAYLOAD_BYTES = 7900
 DEFAULT_QUEUE_SIZE = 1000
 # The most notifications the listener hands to subscribers in one batch.
 MAX_DISPATCH = 500
-EVENT_TYPES = frozenset({"session.status", "session.command", "message.status", "message.inbound",
-                         "queue.wake", "queue.changed", "simulator.command"})
+
+
+class EventType(enum.StrEnum):
+    """Every bus event type, defined once; `public` ones are offered to webhooks (services/webhooks.EVENTS)."""
+
+    public: bool
+
+    def __new__(cls, value: str, public: bool = False):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.public = public
+        return member
+
+    message_status = "message.status", True
+    session_status = "session.status", True
+    message_inbound = "message.inbound", True
+    session_command = "session.command"
+    queue_wake = "queue.wake"
+    queue_changed = "queue.changed"
+    simulator_command = "simulator.command"
+
+
+EVENT_TYPES = frozenset(t.value for t in EventType)
+# What a webhook may subscribe to, in the order the API and the dashboard list them.
+WEBHOOK_EVENTS = tuple(t.value for t in EventType if t.public)
 
 
 def _jsonable(value: Any) -> Any:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    ForeignKey,
     Index,
     LargeBinary,
     String,
@@ -96,13 +97,34 @@ DEGRADED_REASONS = frozenset({SessionReason.keepalive_timeout, SessionReason.sen
 
 
 class MessageStatus(enum.StrEnum):
-    pending = "pending"
-    queued = "queued"
-    sending = "sending"
-    sent = "sent"
-    delivered = "delivered"
-    read = "read"
-    failed = "failed"
+    """A message's status: the one definition every other place derives from (SQL included).
+
+    Each member carries `rank` (a receipt moves a message only to a higher rank, never back), `settled`
+    (the send has an outcome; otherwise it is in flight and never purged), `went_out` (counts as sent in
+    volumes and failure rates) and `receipt` (WhatsApp reports it in a receipt; the message keeps the
+    time in its `<status>_at` column). Adding one: a member here, its Arabic name in strings.MESSAGE_STATUS,
+    and a migration for the CHECK constraint; tests/messaging/test_vocabulary.py fails on anything missed.
+    """
+
+    rank: int
+    settled: bool
+    went_out: bool
+    receipt: bool
+
+    def __new__(cls, value: str, rank: int, settled: bool, went_out: bool = False, receipt: bool = False):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.rank, member.settled, member.went_out, member.receipt = rank, settled, went_out, receipt
+        return member
+
+    #          value        rank settled went_out receipt
+    pending = "pending", 0, False
+    queued = "queued", 0, False
+    sending = "sending", 1, False
+    sent = "sent", 2, True, True
+    delivered = "delivered", 3, True, True, True
+    read = "read", 4, True, True, True
+    failed = "failed", 1, True
 
 
 class MessageType(enum.StrEnum):
@@ -117,8 +139,18 @@ MEDIA_TYPES: tuple[str, ...] = (MessageType.image.value, MessageType.document.va
 
 
 class QueueStatus(enum.StrEnum):
-    pending = "pending"
-    processing = "processing"
+    """A queue row's status; `live` rows are still owed to the worker (never purged, counted as depth)."""
+
+    live: bool
+
+    def __new__(cls, value: str, live: bool = False):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.live = live
+        return member
+
+    pending = "pending", True
+    processing = "processing", True
     completed = "completed"
     failed = "failed"
     cancelled = "cancelled"
@@ -227,16 +259,37 @@ class WhatsAppTemplate(SQLModel, table=True):
     updated_at: datetime = _created()
 
 
+# Everything below is derived from the enums above; nothing else lists their members.
+# A receipt moves a message forward by rank only.
+MESSAGE_ORDER: dict[str, int] = {s.value: s.rank for s in MessageStatus}
 # Message statuses a message leaves on its own (in flight): never purged, whatever their age.
-LIVE_MESSAGE_STATUSES = (MessageStatus.pending.value, MessageStatus.queued.value, MessageStatus.sending.value)
+LIVE_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if not s.settled)
+# The send has an outcome: what a sender waits for, what webhooks report.
+SETTLED_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if s.settled)
 # Statuses that mean "went out" in volumes and failure rates.
-SENT_MESSAGE_STATUSES = (MessageStatus.sent.value, MessageStatus.delivered.value, MessageStatus.read.value)
+SENT_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if s.went_out)
+# Settled without going out: failures in the overview's rates and charts.
+FAILED_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if s.settled and not s.went_out)
+# Receipt kinds WhatsApp reports, lowest first: each is the status it moves a message to.
+RECEIPT_KINDS = tuple(sorted((s.value for s in MessageStatus if s.receipt), key=MESSAGE_ORDER.__getitem__))
+# A message the worker may (re)send: not sent yet, or failed before WhatsApp had it.
+SENDABLE_MESSAGE_STATUSES = (MessageStatus.pending.value, MessageStatus.queued.value, MessageStatus.failed.value)
 # Queue rows still owed to the worker: never purged.
-LIVE_QUEUE_STATUSES = (QueueStatus.pending.value, QueueStatus.processing.value)
+LIVE_QUEUE_STATUSES = tuple(s.value for s in QueueStatus if s.live)
+
+
+def sql_literal(value: str) -> str:
+    """A vocabulary value as a SQL string literal (vocabularies are code, never user input)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_list(values) -> str:
+    """Vocabulary values as a SQL list, `('a', 'b')`, for IN and partial-index predicates."""
+    return "(" + ", ".join(sql_literal(v) for v in values) + ")"
 
 
 def _not_in(column: str, values: tuple[str, ...]) -> Any:
-    return text(f"{column} NOT IN ({', '.join(repr(v) for v in values)})")
+    return text(f"{column} NOT IN {sql_list(values)}")
 
 
 def _trigram(name: str, column: str) -> Index:
@@ -253,6 +306,8 @@ class WhatsAppMessage(SQLModel, table=True):
         Index("ix_whatsapp_messages_org_status_created", "org_id", "status", "created_at", "id"),
         Index("ix_whatsapp_messages_org_template_created", "org_id", "template_name", "created_at", "id",
               postgresql_where=text("template_name IS NOT NULL")),
+        # The conversation with one number (services/inbound.conversation).
+        Index("ix_whatsapp_messages_org_phone_created", "org_id", "recipient_phone", "created_at", "id"),
         _trigram("ix_whatsapp_messages_phone_trgm", "recipient_phone"),
         _trigram("ix_whatsapp_messages_body_trgm", "message_body"),
         _one_of("status", MessageStatus, "ck_whatsapp_messages_status"),
@@ -307,6 +362,29 @@ class WhatsAppMedia(SQLModel, table=True):
     storage: str = Field(default="postgres", max_length=16)
     storage_key: str | None = Field(default=None, max_length=500)
     data: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_at: datetime = _created()
+
+
+class InboundMessage(SQLModel, table=True):
+    """A customer's message to the organisation's number, kept so the owner sees replies beside what was sent.
+
+    The conversation with a number is its outbound rows (recipient_phone) and these (phone), by time."""
+
+    __tablename__ = "whatsapp_inbound_messages"
+    __table_args__ = (
+        Index("ix_whatsapp_inbound_org_created", "org_id", "created_at", "id"),
+        Index("ix_whatsapp_inbound_org_phone_created", "org_id", "phone", "created_at", "id"),
+        _trigram("ix_whatsapp_inbound_body_trgm", "message_body"),
+        # WhatsApp may deliver one message twice (after a reconnect): the second is the same row.
+        UniqueConstraint("org_id", "whatsapp_message_id", name="uq_whatsapp_inbound_org_wid"),
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    org_id: uuid.UUID = Field(foreign_key="organizations.id", ondelete="CASCADE")
+    phone: str = Field(max_length=32)
+    message_body: str
+    whatsapp_message_id: str = Field(max_length=128)
+    # What a STOP or START keyword did to the opt-out list ("opted_out", "opted_in"), else None.
+    opt_out: str | None = Field(default=None, max_length=16)
     created_at: datetime = _created()
 
 
@@ -375,11 +453,17 @@ class NotificationQueue(SQLModel, table=True):
 
 class OptOut(SQLModel, table=True):
     __tablename__ = "whatsapp_opt_outs"
-    __table_args__ = (UniqueConstraint("org_id", "phone", name="uq_whatsapp_opt_outs_org_phone"),)
+    __table_args__ = (UniqueConstraint("org_id", "phone", name="uq_whatsapp_opt_outs_org_phone"),
+                      Index("ix_whatsapp_opt_outs_org_created", "org_id", "created_at", "id"))
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     org_id: uuid.UUID = Field(foreign_key="organizations.id", ondelete="CASCADE")
     phone: str = Field(max_length=32)
+    # The STOP word the customer sent; empty when a person added the number.
     keyword: str = Field(default="", max_length=32)
+    # Why a person added it ("asked by phone"); empty for a STOP keyword.
+    reason: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
+    added_by: uuid.UUID | None = Field(default=None, sa_column=Column(
+        Uuid, ForeignKey("users.id", name="fk_whatsapp_opt_outs_added_by", ondelete="SET NULL"), nullable=True))
     created_at: datetime = _created()
 
 

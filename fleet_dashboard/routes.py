@@ -15,6 +15,9 @@ SEND = "/send"
 TEMPLATES = "/templates"
 HISTORY = "/history"
 MESSAGE = "/history/[message_id]"
+# The conversation with one number: what was sent to it and what it replied, live.
+CONVERSATION = "/conversations/[phone]"
+OPT_OUTS = "/opt-outs"
 AUDIT = "/audit"
 QUEUE = "/queue"
 SETTINGS = "/settings"
@@ -22,12 +25,17 @@ ADMIN = "/admin"
 ADMIN_ORG = "/admin/org/[org_slug]"
 
 # Pages whose data belongs to one organisation; a super_admin sees them only after picking one.
-ORG_PAGES = (HOME, CONNECT, SEND, TEMPLATES, HISTORY, MESSAGE, AUDIT, QUEUE, SETTINGS)
+ORG_PAGES = (HOME, CONNECT, SEND, TEMPLATES, HISTORY, MESSAGE, CONVERSATION, OPT_OUTS, AUDIT, QUEUE, SETTINGS)
 
 
 def message_url(message_id: str) -> str:
     """The detail page of one message."""
     return f"/history/{quote(str(message_id))}"
+
+
+def conversation_url(phone: str) -> str:
+    """The conversation with one number (E.164; the plus is kept, encoded)."""
+    return f"/conversations/{quote(str(phone), safe='')}"
 
 
 def admin_org_url(slug: str) -> str:

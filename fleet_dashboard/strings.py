@@ -51,6 +51,10 @@ ERRORS: dict[str, str] = {
                         " تحقّق قبل إعادة المحاولة."),
     "already_handled": "هذه الرسالة أُرسلت أو عولجت من قبل، فلم تُرسل مرة أخرى.",
     "opted_out": "هذا الرقم طلب إيقاف الرسائل.",
+    "opt_out_exists": "هذا الرقم في قائمة إيقاف الرسائل بالفعل.",
+    "opt_out_unknown": "هذا الرقم ليس في قائمة إيقاف الرسائل.",
+    "opt_out_reason_long": "السبب أطول من {limit} حرف.",
+    "invalid_direction": "الاتجاه إما outbound (المرسلة) أو inbound (ردود العملاء).",
     "org_name": "اسم المؤسسة مطلوب (حتى 200 حرف).",
     "org_slug": "المعرّف المختصر يقبل الحروف الإنجليزية الصغيرة والأرقام والشرطة فقط.",
     "org_exists": "توجد مؤسسة بهذا المعرّف.",
@@ -195,6 +199,7 @@ NAV_TEMPLATES = "القوالب"
 NAV_HISTORY = "سجل الرسائل"
 NAV_QUEUE = "الطابور"
 NAV_AUDIT = "سجل التدقيق"
+NAV_OPT_OUTS = "قائمة الإيقاف"
 NAV_SETTINGS = "الربط البرمجي"
 NAV_ADMIN = "نظرة عامة"
 NAV_MENU = "القائمة"
@@ -355,6 +360,9 @@ AUDIT_EVENTS = {
     "temporary_ban": "حظر مؤقت",
     "opted_out": "إلغاء اشتراك رقم",
     "opted_in": "إعادة اشتراك رقم",
+    "opt_out_added": "إضافة رقم إلى قائمة الإيقاف",
+    "opt_out_removed": "حذف رقم من قائمة الإيقاف",
+    "opt_outs_exported": "تصدير قائمة الإيقاف",
     "webhook_delivery": "إرسال Webhook",
     "webhook_saved": "حفظ Webhook",
     "webhook_deleted": "حذف Webhook",
@@ -495,3 +503,36 @@ ENGINES_TITLE = "خدمات واتساب"
 ENGINES_NONE = "لا تعمل أي خدمة واتساب الآن؛ الجلسات متوقفة حتى تعود."
 ENGINE_SESSIONS = "جلسات"
 ENGINE_CONNECTED = "متصلة"
+
+# ---- Customers' replies and conversations (issue 13) ----
+DIRECTION = "الاتجاه"
+DIRECTIONS = {"outbound": "المرسلة", "inbound": "ردود العملاء"}
+COL_FROM = "المرسل"
+REPLY_BADGE = "رد"
+REPLIES_TITLE = "ردود العميل"
+REPLIES_EMPTY = "لم يرد العميل بعد."
+CONVERSATION = "المحادثة"
+CONVERSATION_TITLE = "المحادثة مع رقم"
+CONVERSATION_EMPTY = "لا توجد رسائل مع هذا الرقم."
+CONVERSATION_BAD_PHONE = "رقم الهاتف في الرابط غير صحيح."
+CONVERSATION_OUT = "أرسلنا"
+CONVERSATION_IN = "رد العميل"
+OPT_OUT_KEYWORD_HINT = "أوقف الرسائل بكلمة"
+
+# ---- The opt-out list (issue 13) ----
+OPT_OUTS_TITLE = "قائمة إيقاف الرسائل"
+OPT_OUTS_HELP = ("لا نرسل أي رسالة إلى رقم في هذه القائمة. يدخلها الرقم حين يرسل العميل STOP أو «إيقاف»،"
+                 " أو حين تضيفه هنا لأن العميل طلب ذلك بطريقة أخرى.")
+OPT_OUTS_EMPTY = "لا توجد أرقام في القائمة."
+OPT_OUT_PHONE = "الرقم"
+OPT_OUT_REASON = "السبب (اختياري)"
+OPT_OUT_REASON_COL = "السبب"
+OPT_OUT_ADDED_AT = "أضيف في"
+OPT_OUT_ADD = "إضافة إلى القائمة"
+OPT_OUT_ADDED = "أضيف الرقم إلى قائمة الإيقاف."
+OPT_OUT_REMOVE = "حذف من القائمة"
+OPT_OUT_REMOVE_TITLE = "حذف هذا الرقم من قائمة الإيقاف؟"
+OPT_OUT_REMOVE_BODY = "ستصل إليه رسائل المؤسسة من جديد. لا تحذفه إلا إذا طلب العميل ذلك."
+OPT_OUT_REMOVED = "حُذف الرقم من قائمة الإيقاف."
+OPT_OUT_SEARCH = "بحث برقم أو سبب"
+OPT_OUT_BY_KEYWORD = "أرسل العميل"

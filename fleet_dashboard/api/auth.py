@@ -208,6 +208,7 @@ ScheduleCaller = Annotated[Principal, Depends(require("send", Action.schedule))]
 CancelCaller = Annotated[Principal, Depends(require("send", Action.cancel))]
 RetryCaller = Annotated[Principal, Depends(require("send", Action.retry))]
 ReadCaller = Annotated[Principal, Depends(require("read", Action.view))]
+OptOutsCaller = Annotated[Principal, Depends(require("send", Action.opt_outs))]
 
 
 def simulator_caller(

@@ -21,10 +21,12 @@ from fleet_dashboard.api.schemas import (
     notification_view,
 )
 from fleet_dashboard.services import media
+from fleet_dashboard.services import queue as queue_service
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"], responses=ERROR_RESPONSES)
 
-MAX_BULK = 1000
+# One limit, the service's (services/queue.MAX_BULK): the route answers 413 before validating any item.
+MAX_BULK = queue_service.MAX_BULK
 
 
 def _items(principal: Principal, body: NotificationIn | list[NotificationIn],
@@ -49,12 +51,13 @@ def _items(principal: Principal, body: NotificationIn | list[NotificationIn],
     return out
 
 
-def _enqueue(principal: Principal, items: list[dict]) -> list:
+def _enqueue(principal: Principal, items: list[dict], ip: str | None) -> list:
     from fleet_dashboard.db import session_scope
     from fleet_dashboard.services import queue
 
     with session_scope() as session:
-        rows = queue.enqueue_many(session=session, org_id=principal.org_id, items=items, actor=principal.actor)
+        rows = queue.enqueue_many(session=session, org_id=principal.org_id, items=items, actor=principal.actor,
+                                  ip_address=ip, via="api")
         return [(str(row.id), row.status) for row, _created in rows]
 
 
@@ -72,7 +75,7 @@ async def enqueue(
         if item["media"] is not None:
             spec, kind = item["media"]
             item["media"] = await media.resolve(spec, kind)
-    rows = await asyncio.to_thread(_enqueue, principal, items)
+    rows = await asyncio.to_thread(_enqueue, principal, items, request.client.host if request.client else None)
     if isinstance(body, list):
         return EnqueuedManyOut(ids=[r[0] for r in rows], count=len(rows))
     return EnqueuedOut(id=rows[0][0], status=rows[0][1])
@@ -87,26 +90,23 @@ def _get(org_id: uuid.UUID, notification_id: str) -> NotificationOut:
         return NotificationOut(notification=notification_view(row))
 
 
-def _cancel(principal: Principal, notification_id: str) -> NotificationOut:
+def _cancel(principal: Principal, notification_id: str, ip: str | None) -> NotificationOut:
     from fleet_dashboard.db import session_scope
     from fleet_dashboard.services import queue
 
     with session_scope() as session:
         row = queue.cancel(session=session, org_id=principal.org_id, notification_id=notification_id,
-                           actor=principal.actor)
+                           actor=principal.actor, ip_address=ip, via="api")
         return NotificationOut(notification=notification_view(row))
 
 
 def _retry(principal: Principal, notification_id: str, ip: str | None) -> NotificationOut:
     from fleet_dashboard.db import session_scope
-    from fleet_dashboard.services import audit, queue
+    from fleet_dashboard.services import queue
 
     with session_scope() as session:
         row = queue.retry(session=session, org_id=principal.org_id, notification_id=notification_id,
-                          actor=principal.actor)
-        audit.record(session=session, org_id=principal.org_id, actor_id=principal.user_id,
-                     event_type="queue_retried", ip_address=ip,
-                     event_data={"notification_id": str(row.id), "recipient": row.recipient_phone, "via": "api"})
+                          actor=principal.actor, ip_address=ip, via="api")
         return NotificationOut(notification=notification_view(row))
 
 
@@ -117,8 +117,9 @@ async def get_notification(notification_id: str, principal: ReadCaller) -> Notif
 
 @router.post("/{notification_id}/cancel", response_model=NotificationOut,
              summary="Cancel a notification that has not been sent yet")
-async def cancel_notification(notification_id: str, principal: CancelCaller) -> NotificationOut:
-    return await asyncio.to_thread(_cancel, principal, notification_id)
+async def cancel_notification(notification_id: str, request: Request, principal: CancelCaller) -> NotificationOut:
+    ip = request.client.host if request.client else None
+    return await asyncio.to_thread(_cancel, principal, notification_id, ip)
 
 
 @router.post("/{notification_id}/retry", response_model=NotificationOut,

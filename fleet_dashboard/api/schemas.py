@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -129,6 +129,7 @@ class MediaView(BaseModel):
 
 
 class MessageView(BaseModel):
+    direction: Literal["outbound"] = "outbound"
     id: str
     org_id: str
     recipient_phone: str
@@ -147,15 +148,59 @@ class MessageView(BaseModel):
     media: MediaView | None = Field(default=None, description="the document or image, for those types")
 
 
+class InboundView(BaseModel):
+    """A customer's message to the organisation's number (a reply, or a STOP/START keyword)."""
+
+    direction: Literal["inbound"] = "inbound"
+    id: str
+    org_id: str
+    from_phone: str = Field(description="the sender, E.164 when it parses")
+    message_body: str
+    whatsapp_message_id: str
+    opt_out: str | None = Field(default=None, description="what a STOP/START keyword did: opted_out, opted_in")
+    created_at: datetime = Field(description="when it reached the organisation's number")
+
+
+AnyMessageView = Annotated[MessageView | InboundView, Field(discriminator="direction")]
+
+
 class MessageOut(BaseModel):
     success: bool = True
-    message: MessageView
+    message: AnyMessageView
 
 
 class MessageListOut(BaseModel):
     success: bool = True
-    messages: list[MessageView]
+    messages: list[AnyMessageView]
     next_cursor: str | None = None
+
+
+class OptOutView(BaseModel):
+    phone: str
+    reason: str = Field(default="", description="why a person added it; empty for a STOP keyword")
+    keyword: str = Field(default="", description="the STOP word the customer sent; empty when added by a person")
+    created_at: datetime
+
+
+class OptOutIn(_Body):
+    phone: str = Field(max_length=64, examples=["+201001234567"])
+    reason: str | None = Field(default=None, max_length=500, examples=["asked by phone"])
+
+
+class OptOutOut(BaseModel):
+    success: bool = True
+    opt_out: OptOutView
+
+
+class OptOutListOut(BaseModel):
+    success: bool = True
+    opt_outs: list[OptOutView]
+    next_cursor: str | None = None
+
+
+class OptOutRemovedOut(BaseModel):
+    success: bool = True
+    phone: str
 
 
 class NotificationView(BaseModel):
@@ -208,6 +253,17 @@ def message_view(row: Any, media: dict[str, Any] | None = None) -> MessageView:
         status=row.status, whatsapp_message_id=row.whatsapp_message_id, error=row.error, error_code=row.error_code,
         sent_at=row.sent_at,
         delivered_at=row.delivered_at, read_at=row.read_at, failed_at=row.failed_at, created_at=row.created_at)
+
+
+def inbound_view(row: Any) -> InboundView:
+    """A customer's message as the API shows it."""
+    return InboundView(id=str(row.id), org_id=str(row.org_id), from_phone=row.phone, message_body=row.message_body,
+                       whatsapp_message_id=row.whatsapp_message_id, opt_out=row.opt_out, created_at=row.created_at)
+
+
+def opt_out_view(row: Any) -> OptOutView:
+    """An opted-out number as the API shows it."""
+    return OptOutView(phone=row.phone, reason=row.reason or "", keyword=row.keyword or "", created_at=row.created_at)
 
 
 def notification_view(row: Any) -> NotificationView:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -14,6 +14,7 @@ from fleet_dashboard.api.errors import ApiError
 from fleet_dashboard.services import phones
 from fleet_dashboard.services.errors import InvalidPhone
 from fleet_dashboard.settings import get_settings
+from fleet_dashboard.whatsapp.gateway import ReceiptKind
 
 ACK_SECONDS = 5.0
 router = APIRouter(prefix="/api/simulator", tags=["simulator"], dependencies=[Depends(simulator_caller)])
@@ -47,7 +48,7 @@ class ConfirmCodeIn(_Body):
 
 class ReceiptIn(_Body):
     whatsapp_message_id: str = Field(min_length=1, max_length=128)
-    type: Literal["delivered", "read"]
+    type: ReceiptKind
 
 
 class InboundIn(_Body):

@@ -14,6 +14,7 @@ ORG_NAV = (
     (routes.TEMPLATES, strings.NAV_TEMPLATES, "file-text", "nav-templates"),
     (routes.HISTORY, strings.NAV_HISTORY, "history", "nav-history"),
     (routes.QUEUE, strings.NAV_QUEUE, "list-ordered", "nav-queue"),
+    (routes.OPT_OUTS, strings.NAV_OPT_OUTS, "ban", "nav-opt-outs"),
     (routes.AUDIT, strings.NAV_AUDIT, "shield-check", "nav-audit"),
     (routes.SETTINGS, strings.NAV_SETTINGS, "plug", "nav-settings"),
 )

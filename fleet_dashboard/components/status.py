@@ -5,11 +5,25 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import strings
+from fleet_dashboard.models import MessageStatus
 
 SESSION_COLORS = {"disconnected": "gray", "connecting": "amber", "qr_pending": "blue", "connected": "green",
                   "error": "red"}
-MESSAGE_COLORS = {"pending": "gray", "queued": "gray", "sending": "amber", "sent": "blue", "delivered": "cyan",
-                  "read": "green", "failed": "red"}
+# Delivered stages, further along = greener; a status added to models.MessageStatus takes its colour from here.
+_WENT_OUT_PALETTE = ("blue", "cyan", "green", "teal", "grass", "jade")
+
+
+def message_color(status: MessageStatus) -> str:
+    """A message chip's colour, from what the status means (models.MessageStatus), not from a second list."""
+    if status.settled and not status.went_out:
+        return "red"  # settled without going out: a failure
+    if not status.settled:
+        return "gray" if status.rank == 0 else "amber"
+    went_out = sorted((s for s in MessageStatus if s.went_out), key=lambda s: s.rank)
+    return _WENT_OUT_PALETTE[min(went_out.index(status), len(_WENT_OUT_PALETTE) - 1)]
+
+
+MESSAGE_COLORS = {s.value: message_color(s) for s in MessageStatus}
 QUEUE_COLORS = {"pending": "gray", "processing": "amber", "completed": "green", "failed": "red",
                 "cancelled": "gray", "unknown": "orange"}
 

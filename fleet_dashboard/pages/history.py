@@ -24,6 +24,11 @@ def _select(label: str, field_id: str, value, on_change, options) -> rx.Componen
 def _filters() -> rx.Component:
     return rx.vstack(
         filter_bar(
+            labelled(strings.DIRECTION, rx.select.root(
+                rx.select.trigger(id="filter-direction", min_width="9rem"),
+                rx.select.content(*(rx.select.item(label, value=key) for key, label in strings.DIRECTIONS.items())),
+                value=S.direction, on_change=S.set_direction,
+            ), "filter-direction"),
             _select(strings.FILTER_STATUS, "filter-status", S.status_filter, S.set_status_filter,
                     [rx.select.item(label, value=key) for key, label in strings.MESSAGE_STATUS.items()]),
             _select(strings.FILTER_TEMPLATE, "filter-template", S.template_filter, S.set_template_filter,
@@ -49,18 +54,21 @@ def _filters() -> rx.Component:
 
 def _row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(ltr(row["recipient"])),
+        rx.table.cell(rx.link(ltr(row["recipient"]), href=row["conversation_url"], title=strings.CONVERSATION)),
         rx.table.cell(rx.vstack(
             rx.cond(row["file"] != "", rx.hstack(
                 rx.icon(rx.cond(row["kind"] == "image", "image", "file-text"), size=14),
                 rx.text(row["file"], size="2", weight="medium", dir="auto", data_testid="row-file"),
                 spacing="1", align="center")),
             rx.text(row["body"], size="2"), spacing="1"), max_width="22rem"),
-        rx.table.cell(message_chip(row["status"], data_testid="status-" + row["id"])),
+        rx.table.cell(rx.cond(row["direction"] == "inbound",
+                              rx.badge(strings.REPLY_BADGE, color_scheme="blue", variant="soft", radius="full",
+                                       data_testid="reply-" + row["id"]),
+                              message_chip(row["status"], data_testid="status-" + row["id"]))),
         rx.table.cell(rx.text(row["template"], size="2", class_name="ltr")),
         rx.table.cell(when(row["created_at"]), white_space="nowrap"),
         rx.table.cell(rx.link(strings.DETAILS, href=row["url"])),
-        data_testid="message-row", data_id=row["id"],
+        data_testid="message-row", data_id=row["id"], data_direction=row["direction"],
     )
 
 
@@ -114,7 +122,16 @@ def message() -> rx.Component:
                           spacing="1"),
                 color_scheme="red",
                 data_testid="detail-error")),
-            rx.link(strings.BACK, href=routes.HISTORY),
+            rx.heading(strings.REPLIES_TITLE, size="3"),
+            rx.cond(M.replies.length() > 0,
+                    rx.vstack(rx.foreach(M.replies, lambda r: rx.box(
+                        rx.text(r["body"], white_space="pre-wrap", size="2"), when(r["created_at"]),
+                        background="var(--blue-3)", border_radius="0.75rem", padding="0.5rem 0.75rem",
+                        data_testid="detail-reply")), spacing="2", width="100%"),
+                    rx.text(strings.REPLIES_EMPTY, size="2", color_scheme="gray", data_testid="detail-no-replies")),
+            rx.hstack(rx.link(strings.CONVERSATION, href=M.message["conversation_url"],
+                              data_testid="detail-conversation"),
+                      rx.link(strings.BACK, href=routes.HISTORY), spacing="4"),
             spacing="3", width="100%",
         ), max_width="48rem", width="100%"),
     )

@@ -12,8 +12,16 @@ from sqlalchemy import or_, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from fleet_dashboard.models import MessageStatus, MessageType, WhatsAppMessage, utcnow
-from fleet_dashboard.services import orgs, permissions, phones, receipts_buffer, templates
+from fleet_dashboard.models import (
+    MESSAGE_ORDER,
+    RECEIPT_KINDS,
+    MessageStatus,
+    MessageType,
+    WhatsAppMessage,
+    sql_literal,
+    utcnow,
+)
+from fleet_dashboard.services import media, orgs, permissions, phones, receipts_buffer, templates
 from fleet_dashboard.services.errors import NotConnected, NotFound, OptedOut, OutcomeUnknown, ValidationError
 from fleet_dashboard.services.lookup import get_owned
 from fleet_dashboard.services.media import Attachment
@@ -22,9 +30,8 @@ from fleet_dashboard.services.permissions import Action, Actor
 
 MAX_TEXT = 4096
 IDEMPOTENCY_KEY_MAX = 200
-# Statuses from which a receipt may still move a message forward, lowest first.
-ORDER = {"pending": 0, "queued": 0, "sending": 1, "failed": 1, "sent": 2, "delivered": 3, "read": 4}
-RECEIPT_KINDS = ("delivered", "read")
+# How far along each status is (models.MessageStatus): a receipt only moves a message forward.
+ORDER = MESSAGE_ORDER
 
 
 def status_event(*, org_id: uuid.UUID, message_id: uuid.UUID, whatsapp_message_id: str | None,
@@ -64,10 +71,8 @@ def compose(
     if template_id is not None or template_name:
         template = templates.get_for_org(session=session, org_id=org_id, template_id=template_id,
                                          name=template_name)
-        if not template.is_active:
-            raise ValidationError(f"template {template.name!r} is disabled", code="template_inactive",
-                                  name=template.name)
-        return templates.render(template.message_template, variables), template
+        return templates.render_for_send(template.name, template.message_template, template.is_active,
+                                         variables), template
     body = (text_body or "").strip()
     if not body and not caption:
         raise ValidationError("message text is required", code="message_empty")
@@ -116,7 +121,9 @@ def create_message(
     check_opt_out(session=session, org_id=org_id, phone=phone)
     body, template = compose(session=session, org_id=org_id, text_body=text, template_id=template_id,
                              template_name=template_name, variables=variables, caption=attachment is not None)
-    if attachment is not None:
+    if attachment is not None:  # named by a caller: re-read from this organisation's store, checked again
+        attachment = media.attachment(session=session, org_id=org_id, media_id=attachment.media_id,
+                                      filename=attachment.filename, kind=attachment.kind)
         kind = attachment.kind
     else:
         kind = MessageType.template.value if template else MessageType.text.value
@@ -169,7 +176,7 @@ def _finish(message_id: uuid.UUID, whatsapp_message_id: str | None, error: str |
         row = session.get(WhatsAppMessage, message_id, with_for_update=True)
         now = utcnow()
         if error is None:
-            row.status, row.whatsapp_message_id, row.sent_at = "sent", whatsapp_message_id, now
+            row.status, row.whatsapp_message_id, row.sent_at = MessageStatus.sent.value, whatsapp_message_id, now
             row.error = row.error_code = None
             if row.template_id:
                 templates.mark_used(session=session, template_id=row.template_id)
@@ -210,19 +217,26 @@ def _get(message_id: uuid.UUID) -> WhatsAppMessage:
         return session.get(WhatsAppMessage, message_id)
 
 
-_RECEIPT_SQL = text("""
+def _receipt_sql():
+    """The receipt UPDATE, written from the vocabulary: the higher rank wins, each kind stamps its own time."""
+    rank = "CASE w.status " + " ".join(f"WHEN {sql_literal(s.value)} THEN {s.rank}" for s in MessageStatus) + " END"
+    stamps = ",\n    ".join(
+        f"{kind}_at = CASE WHEN :kind_rank >= {MESSAGE_ORDER[kind]} THEN COALESCE(w.{kind}_at, now()) "
+        f"ELSE w.{kind}_at END" for kind in RECEIPT_KINDS)
+    return text(f"""
 WITH m AS (
     SELECT id, status AS old_status FROM whatsapp_messages
     WHERE org_id = :org_id AND whatsapp_message_id = ANY(:ids) FOR UPDATE
 )
 UPDATE whatsapp_messages w SET
-    status = CASE WHEN :kind = 'read' THEN 'read'
-                  WHEN w.status = 'read' THEN 'read' ELSE 'delivered' END,
-    delivered_at = COALESCE(w.delivered_at, now()),
-    read_at = CASE WHEN :kind = 'read' THEN COALESCE(w.read_at, now()) ELSE w.read_at END
+    status = CASE WHEN :kind_rank > {rank} THEN :kind ELSE w.status END,
+    {stamps}
 FROM m WHERE w.id = m.id
 RETURNING w.id, w.whatsapp_message_id, w.status, m.old_status
 """)
+
+
+_RECEIPT_SQL = _receipt_sql()
 
 
 def apply_receipt(
@@ -234,7 +248,8 @@ def apply_receipt(
     ids = [str(i) for i in dict.fromkeys(whatsapp_message_ids) if i]
     if not ids:
         return []
-    rows = session.execute(_RECEIPT_SQL, {"org_id": org_id, "ids": ids, "kind": kind}).all()
+    rows = session.execute(_RECEIPT_SQL, {"org_id": org_id, "ids": ids, "kind": kind,
+                                          "kind_rank": MESSAGE_ORDER[kind]}).all()
     changed = []
     for row in rows:
         if row.status != row.old_status:
@@ -267,6 +282,7 @@ def list_for_org(
     until: datetime | None = None,
     search: str | None = None,
     template_name: str | None = None,
+    phone: str | None = None,
     cursor: str | None = None,
     limit: int | None = None,
 ) -> tuple[list[WhatsAppMessage], str | None]:
@@ -283,6 +299,8 @@ def list_for_org(
         query = query.where(WhatsAppMessage.created_at < until)
     if template_name:
         query = query.where(WhatsAppMessage.template_name == template_name)
+    if phone:
+        query = query.where(WhatsAppMessage.recipient_phone == phone)
     if search and search.strip():
         # A pattern's selectivity decides the plan (trigram bitmap for a rare text, newest-first scan for a
         # common one); a cached generic plan cannot see it, so plan each search afresh.

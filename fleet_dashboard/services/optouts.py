@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import unicodedata
 import uuid
 
-from sqlalchemy import delete
+from sqlalchemy import delete, or_, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import OptOut
-from fleet_dashboard.services import audit, phones
-from fleet_dashboard.services.errors import InvalidPhone
+from fleet_dashboard.services import audit, orgs, permissions, phones
+from fleet_dashboard.services.errors import Conflict, InvalidPhone, NotFound, ValidationError
+from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
+from fleet_dashboard.services.permissions import Action, Actor
 
+MAX_REASON = 500
+EXPORT_MAX_ROWS = 50_000
 STOP_WORDS = frozenset({"stop", "ايقاف", "الغاء", "unsubscribe"})
 START_WORDS = frozenset({"start", "اشتراك"})
 # Arabic diacritics and the tatweel stretch letters without changing the word.
@@ -33,10 +39,12 @@ def is_opted_out(*, session: Session, org_id: uuid.UUID, phone: str) -> bool:
     return session.exec(query).first() is not None
 
 
-def opt_out(*, session: Session, org_id: uuid.UUID, phone: str, keyword_used: str = "") -> bool:
+def opt_out(*, session: Session, org_id: uuid.UUID, phone: str, keyword_used: str = "", reason: str = "",
+            added_by: uuid.UUID | None = None) -> bool:
     """Put a number on the list; True when it was not on it already."""
     result = session.execute(
-        insert(OptOut).values(id=uuid.uuid4(), org_id=org_id, phone=phone, keyword=keyword_used[:32])
+        insert(OptOut).values(id=uuid.uuid4(), org_id=org_id, phone=phone, keyword=keyword_used[:32],
+                              reason=reason[:MAX_REASON], added_by=added_by)
         .on_conflict_do_nothing(constraint="uq_whatsapp_opt_outs_org_phone").returning(OptOut.id)
     )
     return result.first() is not None
@@ -69,8 +77,88 @@ def handle_inbound(*, session: Session, org_id: uuid.UUID, phone: str, text: str
     return "opted_in"
 
 
-def list_for_org(*, session: Session, org_id: uuid.UUID, limit: int = 500) -> list[OptOut]:
-    """The organisation's opted-out numbers, newest first."""
-    query = (select(OptOut).where(OptOut.org_id == org_id)
-             .order_by(OptOut.created_at.desc()).limit(min(max(limit, 1), 500)))
-    return list(session.exec(query))
+def _pattern(search: str) -> str:
+    return "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def list_for_org(*, session: Session, org_id: uuid.UUID, actor: Actor, search: str | None = None,
+                 cursor: str | None = None, limit: int | None = None) -> tuple[list[OptOut], str | None]:
+    """One page of the organisation's opted-out numbers, newest first; `search` matches number or reason."""
+    permissions.require(actor, Action.view, org_id)
+    limit = clamp_limit(limit)
+    query = select(OptOut).where(OptOut.org_id == org_id)
+    if search and search.strip():
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        pattern = _pattern(search[:200])
+        query = query.where(or_(OptOut.phone.ilike(pattern), OptOut.reason.ilike(pattern),
+                                OptOut.keyword.ilike(pattern)))
+    query = query.where(before_cursor(OptOut, cursor))
+    query = query.order_by(OptOut.created_at.desc(), OptOut.id.desc()).limit(limit + 1)
+    return page(list(session.exec(query)), limit)
+
+
+def get_for_org(*, session: Session, org_id: uuid.UUID, phone: str, actor: Actor) -> OptOut:
+    """The list's entry for one number; NotFound when the number is not on it."""
+    permissions.require(actor, Action.view, org_id)
+    number = phones.normalize_phone(phone)
+    row = session.exec(select(OptOut).where(OptOut.org_id == org_id, OptOut.phone == number)).first()
+    if row is None:
+        raise NotFound(f"{number} is not on the opt-out list", code="opt_out_unknown", phone=number)
+    return row
+
+
+def add(*, session: Session, org_id: uuid.UUID, phone: str, reason: str | None = None, actor: Actor,
+        ip_address: str | None = None, via: str = "dashboard") -> OptOut:
+    """A person puts a number on the list (a customer asked by phone); audited. Conflict if it is on it."""
+    permissions.require(actor, Action.opt_outs, org_id)
+    orgs.ensure_active(session=session, org_id=org_id)
+    number = phones.normalize_phone(phone)
+    reason = (reason or "").strip()
+    if len(reason) > MAX_REASON:
+        raise ValidationError(f"the reason is longer than {MAX_REASON} characters", code="opt_out_reason_long",
+                              limit=MAX_REASON)
+    if not opt_out(session=session, org_id=org_id, phone=number, reason=reason, added_by=actor.user_id):
+        raise Conflict(f"{number} is already on the opt-out list", code="opt_out_exists", phone=number)
+    audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="opt_out_added",
+                 event_data={"phone": number, "reason": reason, "via": via}, ip_address=ip_address)
+    return session.exec(select(OptOut).where(OptOut.org_id == org_id, OptOut.phone == number)).one()
+
+
+def remove(*, session: Session, org_id: uuid.UUID, phone: str, actor: Actor, ip_address: str | None = None,
+           via: str = "dashboard") -> str:
+    """A person takes a number off the list, so it may be messaged again; audited. NotFound if it is not on it."""
+    permissions.require(actor, Action.opt_outs, org_id)
+    orgs.ensure_active(session=session, org_id=org_id)
+    row = get_for_org(session=session, org_id=org_id, phone=phone, actor=actor)
+    number = row.phone
+    opt_in(session=session, org_id=org_id, phone=number)
+    audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="opt_out_removed",
+                 event_data={"phone": number, "reason": row.reason, "keyword": row.keyword, "via": via},
+                 ip_address=ip_address)
+    return number
+
+
+EXPORT_HEADER = ["phone", "added_at", "reason", "keyword"]
+
+
+def export_csv(*, session: Session, org_id: uuid.UUID, actor: Actor, search: str | None = None,
+               max_rows: int = EXPORT_MAX_ROWS, ip_address: str | None = None) -> tuple[str, int]:
+    """The list (or what `search` matches) as CSV text with UTC times, and how many numbers it holds; audited."""
+    from fleet_dashboard.services.export import safe_cell
+
+    permissions.require(actor, Action.export, org_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_HEADER)
+    cursor, written = None, 0
+    while written < max_rows:
+        rows, cursor = list_for_org(session=session, org_id=org_id, actor=actor, search=search, cursor=cursor,
+                                    limit=min(200, max_rows - written))
+        writer.writerows([safe_cell(v) for v in (r.phone, r.created_at, r.reason, r.keyword)] for r in rows)
+        written += len(rows)
+        if not cursor:
+            break
+    audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="opt_outs_exported",
+                 event_data={"rows": written, "search": search or ""}, ip_address=ip_address)
+    return buffer.getvalue(), written
+

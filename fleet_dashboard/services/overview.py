@@ -15,11 +15,12 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from fleet_dashboard.models import (
+    FAILED_MESSAGE_STATUSES,
     FLEET,
     LIVE_QUEUE_STATUSES,
     SENT_MESSAGE_STATUSES,
     CountKind,
-    MessageStatus,
+    sql_list,
 )
 from fleet_dashboard.services import counters, permissions
 from fleet_dashboard.services.permissions import Action, Actor
@@ -50,7 +51,7 @@ _NUMBERS = """
 SELECT org_id,
        COALESCE(sum(n) FILTER (WHERE kind = 'message' AND status = ANY(:sent) AND day >= :today), 0) AS sent_today,
        COALESCE(sum(n) FILTER (WHERE kind = 'message' AND status = ANY(:sent)), 0) AS sent_week,
-       COALESCE(sum(n) FILTER (WHERE kind = 'message' AND status = :failed), 0) AS failed_week,
+       COALESCE(sum(n) FILTER (WHERE kind = 'message' AND status = ANY(:failed)), 0) AS failed_week,
        COALESCE(sum(n) FILTER (WHERE kind = 'queue'), 0) AS queue_depth
 FROM (
     SELECT kind, org_id, day, status, n FROM status_counts
@@ -68,7 +69,8 @@ FROM (
 _LAST_FAILURE = """
 LEFT JOIN LATERAL (
     SELECT error, error_code FROM whatsapp_messages
-    WHERE org_id = p.id AND status = :failed ORDER BY created_at DESC, id DESC LIMIT 1
+    WHERE org_id = p.id AND status IN """ + sql_list(FAILED_MESSAGE_STATUSES) + """
+    ORDER BY created_at DESC, id DESC LIMIT 1
 ) lf ON true
 """
 
@@ -120,9 +122,9 @@ def _days(now: datetime | None) -> tuple[date, date]:
 
 def _params(now: datetime | None) -> dict[str, Any]:
     today, week = _days(now)
-    failed = MessageStatus.failed.value
-    return {"today": today, "week": week, "sent": list(SENT_MESSAGE_STATUSES), "failed": failed, "fleet": FLEET,
-            "counted": [*SENT_MESSAGE_STATUSES, failed], "live_queue": list(LIVE_QUEUE_STATUSES)}
+    return {"today": today, "week": week, "sent": list(SENT_MESSAGE_STATUSES), "failed": list(FAILED_MESSAGE_STATUSES),
+            "fleet": FLEET, "counted": [*SENT_MESSAGE_STATUSES, *FAILED_MESSAGE_STATUSES],
+            "live_queue": list(LIVE_QUEUE_STATUSES)}
 
 
 def _numbers(r: Any) -> dict[str, Any]:
@@ -211,7 +213,7 @@ def messages_per_day(*, session: Session, days: int = 14, now: datetime | None =
         day = first + timedelta(days=i)
         out.append({"day": day.isoformat(),
                     "sent": sum(counts.get((day, s), 0) for s in SENT_MESSAGE_STATUSES),
-                    "failed": counts.get((day, MessageStatus.failed.value), 0)})
+                    "failed": sum(counts.get((day, s), 0) for s in FAILED_MESSAGE_STATUSES)})
     return out
 
 

@@ -26,7 +26,8 @@ class Action(enum.StrEnum):
     retry = "retry"                  # retry a failed notification
     retry_unknown = "retry_unknown"  # retry an `unknown` one: WhatsApp may have it already (double send)
     templates = "templates"          # create, edit, switch off, duplicate and delete templates
-    export = "export"                # download every matching message as CSV
+    export = "export"                # download every matching message (or the opt-out list) as CSV
+    opt_outs = "opt_outs"            # add a number to the opt-out list by hand, or take one off it
     audit = "audit"                  # read the audit log, IP addresses included
     api_keys = "api_keys"            # list, create and revoke API keys
     webhooks = "webhooks"            # see (URLs included), add and delete webhooks
@@ -52,6 +53,7 @@ _TABLE: dict[Action, tuple[bool, bool, bool, bool]] = {
     Action.retry_unknown: (Y,    Y,    N,     N),
     Action.templates:     (Y,    Y,    N,     N),
     Action.export:        (Y,    Y,    N,     N),
+    Action.opt_outs:      (Y,    Y,    N,     N),
     Action.audit:         (Y,    Y,    N,     Y),
     Action.api_keys:      (Y,    Y,    N,     N),
     Action.webhooks:      (Y,    Y,    N,     N),

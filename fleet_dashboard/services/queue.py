@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ARRAY, Uuid, any_, bindparam, func, text, update
 from sqlmodel import Session, select
 
-from fleet_dashboard.models import CountKind, NotificationQueue, QueueStatus, WhatsAppMessage, utcnow
+from fleet_dashboard.models import CountKind, MessageStatus, NotificationQueue, QueueStatus, WhatsAppMessage, utcnow
 from fleet_dashboard.services import counters, media, orgs, permissions, phones, templates
 from fleet_dashboard.services.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from fleet_dashboard.services.lookup import get_owned
@@ -51,13 +51,10 @@ def _prepare(session: Session, org_id: uuid.UUID, item: Mapping[str, Any],
     if key not in cache:
         cache[key] = templates.get_for_org(session=session, org_id=org_id, template_id=tid, name=tname)
     template = cache[key]
-    if not template.is_active:
-        raise ValidationError(f"template {template.name!r} is disabled", code="template_inactive",
-                              name=template.name)
     variables = item.get("variables") or {}
     if not isinstance(variables, Mapping):
         raise ValidationError("variables must be an object", code="validation")
-    templates.render(template.message_template, variables)
+    templates.render_for_send(template.name, template.message_template, template.is_active, variables)
     priority = item.get("priority")
     priority = DEFAULT_PRIORITY if priority is None else priority
     if not isinstance(priority, int) or priority not in PRIORITY_RANGE:
@@ -79,6 +76,9 @@ def _prepare(session: Session, org_id: uuid.UUID, item: Mapping[str, Any],
         raise ValidationError("idempotency key is too long", code="idempotency_key_long",
                               limit=IDEMPOTENCY_KEY_MAX)
     attachment = item.get("attachment")
+    if attachment is not None:  # named by a caller: re-read from this organisation's store, checked again
+        attachment = media.attachment(session=session, org_id=org_id, media_id=attachment.media_id,
+                                      filename=attachment.filename, kind=attachment.kind)
     if item.get("media") is not None:  # a checked file (services/media.resolve): its rendered template is the caption
         attachment = media.store(session=session, org_id=org_id, file=item["media"])
     return {
@@ -122,7 +122,8 @@ def _columns(org_id: uuid.UUID, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def enqueue_many(
-    *, session: Session, org_id: uuid.UUID, items: Sequence[Mapping[str, Any]], actor: Actor
+    *, session: Session, org_id: uuid.UUID, items: Sequence[Mapping[str, Any]], actor: Actor,
+    ip_address: str | None = None, via: str = "dashboard",
 ) -> list[tuple[NotificationQueue, bool]]:
     """Validate all items, then insert them in one statement; a repeated idempotency key returns the first.
 
@@ -163,6 +164,7 @@ def enqueue_many(
         NotificationQueue.id == any_(ids)))} if inserted else {}
     if inserted:
         _wake(session, org_id)
+        _audit_scheduled(session, org_id, actor, [fresh[i] for i in fresh], ip_address, via)
     out = []
     for row in rows:
         key = row["idempotency_key"]
@@ -188,6 +190,8 @@ def enqueue(
     max_attempts: int | None = None,
     idempotency_key: str | None = None,
     actor: Actor,
+    ip_address: str | None = None,
+    via: str = "dashboard",
     attachment: media.Attachment | None = None,
 ) -> tuple[NotificationQueue, bool]:
     """Queue one template notification (a stored file too, the template as caption); returns the row and
@@ -195,7 +199,43 @@ def enqueue(
     item = {"recipient": recipient, "template_id": template_id, "template_name": template_name,
             "variables": variables, "scheduled_for": scheduled_for, "priority": priority,
             "max_attempts": max_attempts, "idempotency_key": idempotency_key, "attachment": attachment}
-    return enqueue_many(session=session, org_id=org_id, items=[item], actor=actor)[0]
+    return enqueue_many(session=session, org_id=org_id, items=[item], actor=actor, ip_address=ip_address,
+                        via=via)[0]
+
+
+def schedule_text(*, session: Session, org_id: uuid.UUID, recipient: str, text_body: str,
+                  scheduled_for: datetime | None = None, actor: Actor, ip_address: str | None = None,
+                  via: str = "dashboard", attachment: media.Attachment | None = None) -> NotificationQueue:
+    """Queue free text (a file too, the text as caption) for later: it has no template to render then, so its
+    message row is written now."""
+    from fleet_dashboard.services import messaging
+
+    message, _ = messaging.create_message(session=session, org_id=org_id, recipient=recipient, text=text_body,
+                                          sent_by=actor.user_id, status=MessageStatus.queued.value, actor=actor,
+                                          action=Action.schedule, attachment=attachment)
+    row = enqueue_message(session=session, org_id=org_id, message=message, priority=DEFAULT_PRIORITY,
+                          max_attempts=3)
+    if scheduled_for is not None:
+        row.scheduled_for = scheduled_for
+        session.add(row)
+        session.flush()
+    _audit_scheduled(session, org_id, actor, [row], ip_address, via)
+    return row
+
+
+def _audit_scheduled(session: Session, org_id: uuid.UUID, actor: Actor, rows: list[NotificationQueue],
+                     ip_address: str | None, via: str) -> None:
+    """One audit row per request that queued something (a bulk of 1,000 is one row, with its count)."""
+    from fleet_dashboard.services import audit
+
+    first = rows[0]
+    data: dict[str, Any] = {"notification_id": str(first.id), "recipient": first.recipient_phone,
+                            "scheduled_for": first.scheduled_for.isoformat() if first.scheduled_for else None,
+                            "via": via}
+    if len(rows) > 1:
+        data = {"count": len(rows), "via": via}
+    audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="message_scheduled",
+                 event_data=data, ip_address=ip_address)
 
 
 def enqueue_message(
@@ -245,9 +285,19 @@ def _transition(session: Session, org_id: uuid.UUID, notification_id: uuid.UUID 
     return row
 
 
+def _audit(session: Session, org_id: uuid.UUID, actor: Actor, event_type: str, row: NotificationQueue,
+           ip_address: str | None, via: str) -> None:
+    """One audit row per person's queue action, written here so the dashboard and the API record the same."""
+    from fleet_dashboard.services import audit
+
+    audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type=event_type,
+                 event_data={"notification_id": str(row.id), "recipient": row.recipient_phone, "via": via},
+                 ip_address=ip_address)
+
+
 def cancel(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | str,
-           actor: Actor) -> NotificationQueue:
-    """Cancel a notification that is still waiting; one being sent or done cannot be cancelled."""
+           actor: Actor, ip_address: str | None = None, via: str = "dashboard") -> NotificationQueue:
+    """Cancel a notification that is still waiting; one being sent or done cannot be cancelled. Audited."""
     permissions.require(actor, Action.cancel, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     row = _transition(
@@ -258,13 +308,14 @@ def cancel(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | 
     if row.message_id is not None:  # a queued API send: its message will never go
         session.execute(update(WhatsAppMessage).where(
             WhatsAppMessage.id == row.message_id, WhatsAppMessage.org_id == org_id,
-            WhatsAppMessage.status.in_(("pending", "queued")),
-        ).values(status="failed", error="cancelled", failed_at=func.now()))
+            WhatsAppMessage.status.in_((MessageStatus.pending.value, MessageStatus.queued.value)),
+        ).values(status=MessageStatus.failed.value, error="cancelled", failed_at=func.now()))
+    _audit(session, org_id, actor, "queue_cancelled", row, ip_address, via)
     return row
 
 
 def retry(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | str,
-          actor: Actor) -> NotificationQueue:
+          actor: Actor, ip_address: str | None = None, via: str = "dashboard") -> NotificationQueue:
     """A person's decision to send a failed or unknown notification again, from a fresh attempt count.
 
     An `unknown` one may already be on the recipient's phone, so it needs the `retry_unknown` column."""
@@ -284,6 +335,7 @@ def retry(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | s
         Conflict("only a failed or unknown notification can be retried", code="not_retryable"),
     )
     _wake(session, org_id)
+    _audit(session, org_id, actor, "queue_retried", row, ip_address, via)
     return row
 
 

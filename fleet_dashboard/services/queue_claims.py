@@ -11,7 +11,29 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from fleet_dashboard.models import MessageType
+from fleet_dashboard.models import (
+    LIVE_MESSAGE_STATUSES,
+    SENDABLE_MESSAGE_STATUSES,
+    MessageStatus,
+    MessageType,
+    QueueStatus,
+    sql_list,
+    sql_literal,
+)
+
+# Every status and type the statements below name, as SQL literals from the one vocabulary (models.py).
+_V = {
+    **{f"q_{s.name}": sql_literal(s.value) for s in QueueStatus},
+    **{f"m_{s.name}": sql_literal(s.value) for s in MessageStatus},
+    "type_template": sql_literal(MessageType.template.value),
+    "m_sendable": sql_list(SENDABLE_MESSAGE_STATUSES),
+    "m_in_flight": sql_list(LIVE_MESSAGE_STATUSES),
+}
+
+
+def _sql(statement: str) -> Any:
+    """A statement with its {q_pending}, {m_sent}, ... placeholders filled from the vocabulary."""
+    return text(statement.format(**_V))
 
 UNKNOWN_REASON = ("the worker stopped during the send: WhatsApp may have the message, "
                   "so it is not resent automatically; retry it only after checking")
@@ -64,16 +86,16 @@ ORDER BY c.priority, c.scheduled_for, c.created_at
 # Both claims end the same way: the picked rows go to processing under a lease, then are read with
 # what sending them needs.
 _MARK_CLAIMED = """, claimed AS (
-    UPDATE notification_queue q SET status = 'processing', last_attempt_at = now(),
+    UPDATE notification_queue q SET status = {q_processing}, last_attempt_at = now(),
         lease_expires_at = now() + make_interval(secs => :lease)
     FROM picked WHERE q.id = picked.id
     RETURNING q.*
 )""" + _SELECT_CLAIMED
 
-_CLAIM_SQL = text("""
+_CLAIM_SQL = _sql("""
 WITH picked AS (
     SELECT id FROM notification_queue
-    WHERE status = 'pending' AND scheduled_for <= now() AND org_id = ANY(:org_ids)
+    WHERE status = {q_pending} AND scheduled_for <= now() AND org_id = ANY(:org_ids)
       AND org_id NOT IN (SELECT id FROM organizations WHERE suspended_at IS NOT NULL)
     ORDER BY priority, scheduled_for, created_at
     LIMIT :limit
@@ -81,16 +103,16 @@ WITH picked AS (
 )""" + _MARK_CLAIMED)
 
 # With a throttle, take at most a few rows per organisation so none sits claimed past its lease.
-_CLAIM_PER_ORG_SQL = text("""
+_CLAIM_PER_ORG_SQL = _sql("""
 WITH ranked AS (
     SELECT id, row_number() OVER (PARTITION BY org_id ORDER BY priority, scheduled_for, created_at) AS rn
     FROM notification_queue
-    WHERE status = 'pending' AND scheduled_for <= now() AND org_id = ANY(:org_ids)
+    WHERE status = {q_pending} AND scheduled_for <= now() AND org_id = ANY(:org_ids)
       AND org_id NOT IN (SELECT id FROM organizations WHERE suspended_at IS NOT NULL)
 ), picked AS (
     SELECT q.id FROM notification_queue q
     WHERE q.id IN (SELECT id FROM ranked WHERE rn <= :per_org)
-      AND q.status = 'pending' AND q.scheduled_for <= now()
+      AND q.status = {q_pending} AND q.scheduled_for <= now()
     ORDER BY q.priority, q.scheduled_for, q.created_at
     LIMIT :limit
     FOR UPDATE SKIP LOCKED
@@ -112,7 +134,7 @@ def claim_batch(
     return [Claimed(**row) for row in rows]
 
 
-_MARK_SQL = text("""
+_MARK_SQL = _sql("""
 WITH d AS (
     SELECT * FROM unnest(CAST(:qids AS uuid[]), CAST(:mids AS uuid[]), CAST(:is_new AS boolean[]),
                          CAST(:orgs AS uuid[]), CAST(:phones AS text[]), CAST(:bodies AS text[]),
@@ -121,17 +143,17 @@ WITH d AS (
         AS d(qid, mid, is_new, org_id, phone, body, tid, tname, params, mtype, media_id, media_filename)
 ), ok AS (
     SELECT d.* FROM d JOIN notification_queue q ON q.id = d.qid
-    WHERE q.status = 'processing' AND q.lease_expires_at > now() + make_interval(secs => :margin)
+    WHERE q.status = {q_processing} AND q.lease_expires_at > now() + make_interval(secs => :margin)
     FOR UPDATE OF q
 ), ins AS (
     INSERT INTO whatsapp_messages (id, org_id, recipient_phone, message_type, message_body, template_id,
                                    template_name, template_params, status, created_at, media_id, media_filename)
-    SELECT mid, org_id, phone, mtype, body, tid, tname, params, 'sending', now(), media_id, media_filename
+    SELECT mid, org_id, phone, mtype, body, tid, tname, params, {m_sending}, now(), media_id, media_filename
     FROM ok WHERE is_new
     RETURNING id
 ), upd AS (
-    UPDATE whatsapp_messages m SET status = 'sending', error = NULL, failed_at = NULL
-    FROM ok WHERE NOT ok.is_new AND m.id = ok.mid AND m.status IN ('pending', 'queued', 'failed')
+    UPDATE whatsapp_messages m SET status = {m_sending}, error = NULL, failed_at = NULL
+    FROM ok WHERE NOT ok.is_new AND m.id = ok.mid AND m.status IN {m_sendable}
     RETURNING m.id
 ), lnk AS (
     UPDATE notification_queue q SET message_id = ok.mid FROM ok WHERE ok.is_new AND q.id = ok.qid
@@ -176,7 +198,7 @@ class Outcome:
 
 
 # Bump: a release (organisation not connected) costs no attempt; everything else costs one.
-_COMPLETE_SQL = text("""
+_COMPLETE_SQL = _sql("""
 WITH d AS (
     SELECT * FROM unnest(CAST(:qids AS uuid[]), CAST(:mids AS uuid[]), CAST(:kinds AS text[]),
                          CAST(:wids AS text[]), CAST(:errors AS text[]), CAST(:codes AS text[]),
@@ -184,20 +206,20 @@ WITH d AS (
         AS d(qid, mid, kind, wid, err, code, retry_at)
 ), m AS (
     UPDATE whatsapp_messages m SET
-        status = CASE d.kind WHEN 'sent' THEN 'sent' WHEN 'retry' THEN 'queued' WHEN 'release' THEN 'queued'
-                             ELSE 'failed' END,
+        status = CASE d.kind WHEN 'sent' THEN {m_sent} WHEN 'retry' THEN {m_queued} WHEN 'release' THEN {m_queued}
+                             ELSE {m_failed} END,
         whatsapp_message_id = COALESCE(d.wid, m.whatsapp_message_id),
         sent_at = CASE WHEN d.kind = 'sent' THEN now() ELSE m.sent_at END,
         error = CASE WHEN d.kind IN ('sent', 'release') THEN NULL ELSE d.err END,
         error_code = CASE WHEN d.kind IN ('sent', 'release') THEN NULL ELSE d.code END,
         failed_at = CASE WHEN d.kind IN ('failed', 'unknown') THEN now() ELSE m.failed_at END
     FROM d WHERE m.id = d.mid
-      AND (m.status IN ('sending', 'queued', 'pending') OR (d.kind = 'sent' AND m.status = 'failed'))
+      AND (m.status IN {m_in_flight} OR (d.kind = 'sent' AND m.status = {m_failed}))
     RETURNING m.id, m.org_id, m.template_id, m.status, m.whatsapp_message_id, m.error, m.error_code, d.kind
 ), q AS (
     UPDATE notification_queue q SET
-        status = CASE d.kind WHEN 'sent' THEN 'completed' WHEN 'retry' THEN 'pending'
-                             WHEN 'release' THEN 'pending' WHEN 'unknown' THEN 'unknown' ELSE 'failed' END,
+        status = CASE d.kind WHEN 'sent' THEN {q_completed} WHEN 'retry' THEN {q_pending}
+                             WHEN 'release' THEN {q_pending} WHEN 'unknown' THEN {q_unknown} ELSE {q_failed} END,
         attempts = q.attempts + CASE WHEN d.kind = 'release' THEN 0 ELSE 1 END,
         scheduled_for = COALESCE(d.retry_at, q.scheduled_for),
         completed_at = CASE WHEN d.kind IN ('sent', 'failed', 'unknown') THEN now() END,
@@ -206,10 +228,10 @@ WITH d AS (
         whatsapp_message_id = COALESCE(d.wid, q.whatsapp_message_id),
         lease_expires_at = NULL
     -- a row reclaimed as unknown only takes the news that its send did go out
-    FROM d WHERE q.id = d.qid AND (q.status = 'processing' OR (q.status = 'unknown' AND d.kind = 'sent'))
+    FROM d WHERE q.id = d.qid AND (q.status = {q_processing} OR (q.status = {q_unknown} AND d.kind = 'sent'))
 ), t AS (
     UPDATE whatsapp_templates t SET usage_count = t.usage_count + c.n, last_used_at = now()
-    FROM (SELECT template_id, count(*) AS n FROM m WHERE m.status = 'sent' AND template_id IS NOT NULL
+    FROM (SELECT template_id, count(*) AS n FROM m WHERE m.status = {m_sent} AND template_id IS NOT NULL
           GROUP BY template_id) c
     WHERE t.id = c.template_id
 )
@@ -231,9 +253,9 @@ def complete(*, conn: Connection, outcomes: list[Outcome]) -> list[Any]:
     return conn.execute(_COMPLETE_SQL, params).all()
 
 
-_RELEASE_SQL = text("""
-UPDATE notification_queue SET status = 'pending', lease_expires_at = NULL
-WHERE id = ANY(:ids) AND status = 'processing'
+_RELEASE_SQL = _sql("""
+UPDATE notification_queue SET status = {q_pending}, lease_expires_at = NULL
+WHERE id = ANY(:ids) AND status = {q_processing}
 """)
 
 
@@ -244,23 +266,23 @@ def release(*, conn: Connection, queue_ids: list[uuid.UUID]) -> int:
     return conn.execute(_RELEASE_SQL, {"ids": list(queue_ids)}).rowcount
 
 
-_RECLAIM_SQL = text("""
+_RECLAIM_SQL = _sql("""
 WITH x AS (
     SELECT q.id, q.message_id, m.status AS mstatus
     FROM notification_queue q LEFT JOIN whatsapp_messages m ON m.id = q.message_id
-    WHERE q.status = 'processing' AND q.lease_expires_at < now()
+    WHERE q.status = {q_processing} AND q.lease_expires_at < now()
     FOR UPDATE OF q SKIP LOCKED
 ), msg AS (
-    UPDATE whatsapp_messages m SET status = 'failed', error = :reason, error_code = :code, failed_at = now()
-    FROM x WHERE m.id = x.message_id AND x.mstatus = 'sending'
+    UPDATE whatsapp_messages m SET status = {m_failed}, error = :reason, error_code = :code, failed_at = now()
+    FROM x WHERE m.id = x.message_id AND x.mstatus = {m_sending}
     RETURNING m.id, m.org_id, m.whatsapp_message_id
 ), q AS (
     UPDATE notification_queue q SET
-        status = CASE WHEN x.mstatus = 'sending' THEN 'unknown' ELSE 'pending' END,
-        error_message = CASE WHEN x.mstatus = 'sending' THEN :reason ELSE q.error_message END,
-        error_code = CASE WHEN x.mstatus = 'sending' THEN :code ELSE q.error_code END,
-        completed_at = CASE WHEN x.mstatus = 'sending' THEN now() END,
-        attempts = q.attempts + CASE WHEN x.mstatus = 'sending' THEN 1 ELSE 0 END,
+        status = CASE WHEN x.mstatus = {m_sending} THEN {q_unknown} ELSE {q_pending} END,
+        error_message = CASE WHEN x.mstatus = {m_sending} THEN :reason ELSE q.error_message END,
+        error_code = CASE WHEN x.mstatus = {m_sending} THEN :code ELSE q.error_code END,
+        completed_at = CASE WHEN x.mstatus = {m_sending} THEN now() END,
+        attempts = q.attempts + CASE WHEN x.mstatus = {m_sending} THEN 1 ELSE 0 END,
         lease_expires_at = NULL
     FROM x WHERE q.id = x.id
     RETURNING q.id

@@ -8,6 +8,8 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
 
+from fleet_dashboard.models import MESSAGE_ORDER
+
 TTL_SECONDS = 600.0
 MAX_HELD = 20_000
 _lock = threading.Lock()
@@ -16,12 +18,13 @@ _held: OrderedDict[tuple[uuid.UUID, str], tuple[str, float]] = OrderedDict()
 
 
 def hold(org_id: uuid.UUID, whatsapp_message_ids: Iterable[str], kind: str) -> None:
-    """Keep unmatched receipt ids; a read receipt outranks a delivered one for the same id."""
+    """Keep unmatched receipt ids; a higher receipt (read) outranks a lower one (delivered) for the same id."""
     now = time.monotonic()
     with _lock:
         for wid in whatsapp_message_ids:
             key = (org_id, wid)
-            if _held.get(key, ("",))[0] != "read":
+            held = _held.get(key)
+            if held is None or MESSAGE_ORDER[kind] >= MESSAGE_ORDER[held[0]]:
                 _held[key] = (kind, now)
         while _held and (len(_held) > MAX_HELD or next(iter(_held.values()))[1] < now - TTL_SECONDS):
             _held.popitem(last=False)

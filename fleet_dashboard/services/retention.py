@@ -74,6 +74,8 @@ KINDS: dict[str, Kind] = {
                   "AND NOT EXISTS (SELECT 1 FROM whatsapp_messages m WHERE m.media_id = whatsapp_media.id) "
                   "AND NOT EXISTS (SELECT 1 FROM notification_queue q WHERE q.media_id = whatsapp_media.id)",
                   order="created_at"),
+    # Customers' replies follow the messages' retention.
+    "replies": Kind("whatsapp_inbound_messages", "created_at < :cutoff", per_org=True),
     "webhook_deliveries": Kind("webhook_deliveries", "created_at < :cutoff AND status <> 'pending'"),
     "simulator_log": Kind("simulator_sent", "created_at < :cutoff", order="created_at"),
     # Fleet-wide rows (org_id NULL, e.g. the purge's own) go in a last pass of their own.
@@ -97,6 +99,7 @@ def retention_days() -> dict[str, int]:
     s = get_settings()
     return {"queue": s.retention_queue_days, "messages": s.retention_messages_days,
             "media": s.retention_messages_days,
+            "replies": s.retention_messages_days,
             "webhook_deliveries": s.retention_webhook_deliveries_days,
             "simulator_log": s.retention_simulator_log_days, "audit": s.retention_audit_days}
 
@@ -206,7 +209,9 @@ def purge(*, days: dict[str, int] | None = None, batch_size: int | None = None, 
     from fleet_dashboard.services import counters
     from fleet_dashboard.settings import get_settings
 
-    days = {**retention_days(), **(days or {})}
+    given = days or {}
+    days = {**retention_days(), **given}
+    days["replies"] = given.get("replies", days["messages"])  # replies live as long as messages
     batch = max(1, int(batch_size or get_settings().retention_batch_size))
     now = now or utcnow()
     with get_engine().connect() as conn:

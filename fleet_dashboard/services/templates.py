@@ -38,6 +38,17 @@ def render(text: str, variables: Mapping[str, Any] | None) -> str:
     return VARIABLE_RE.sub(lambda m: str(variables[m.group(1)]), text)
 
 
+def render_for_send(name: str | None, body: str | None, is_active: bool | None,
+                    variables: Mapping[str, Any] | None) -> str:
+    """The one check a template passes before it is sent, wherever it is sent from (send now, enqueue,
+    the worker): it still exists, it is switched on, and every variable has a value."""
+    if body is None:
+        raise NotFound("unknown template: it was deleted or never existed", code="unknown_template")
+    if is_active is False:
+        raise ValidationError(f"template {name!r} is disabled", code="template_inactive", name=name)
+    return render(body, variables)
+
+
 def _visible(org_id: uuid.UUID):
     return or_(WhatsAppTemplate.org_id == org_id, WhatsAppTemplate.org_id.is_(None))
 

@@ -26,15 +26,17 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session, select
 
-from fleet_dashboard.models import Webhook
+from fleet_dashboard.events import WEBHOOK_EVENTS
+from fleet_dashboard.models import SETTLED_MESSAGE_STATUSES, Webhook
 from fleet_dashboard.services import orgs, permissions, safe_http
 from fleet_dashboard.services.errors import ValidationError
 from fleet_dashboard.services.lookup import get_owned
 from fleet_dashboard.services.permissions import Action, Actor
 
-EVENTS = ("message.status", "session.status", "message.inbound")
-# Only these message statuses are worth a call; pending/queued/sending are internal steps.
-MESSAGE_STATUSES = {"sent", "delivered", "read", "failed"}
+# The bus events a webhook may subscribe to (events.EventType says which are public).
+EVENTS = WEBHOOK_EVENTS
+# Only settled message statuses are worth a call; in-flight ones (pending/queued/sending) are internal steps.
+MESSAGE_STATUSES = frozenset(SETTLED_MESSAGE_STATUSES)
 SIGNATURE_HEADER = "X-Fleet-Signature"
 TOLERANCE_SECONDS = 300
 

@@ -9,8 +9,8 @@ import reflex as rx
 
 from fleet_dashboard import routes, strings
 from fleet_dashboard.db import session_scope
-from fleet_dashboard.models import WhatsAppMessage
-from fleet_dashboard.services import export, messaging, templates
+from fleet_dashboard.models import InboundMessage, WhatsAppMessage
+from fleet_dashboard.services import export, inbound, messaging, templates
 from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state import live
 from fleet_dashboard.state.auth import AuthState, allow, current_caller
@@ -22,18 +22,31 @@ EXPORT_MAX_ROWS = 50_000
 ALL = "all"
 
 
+DIRECTIONS = ("outbound", "inbound")
+
+
 def message_row(m: WhatsAppMessage) -> dict[str, str]:
     """A message as a table row of plain strings."""
-    return {"id": str(m.id), "recipient": m.recipient_phone, "body": short(m.message_body), "status": m.status,
-            "template": m.template_name or "", "created_at": iso(m.created_at), "file": m.media_filename or "",
-            "kind": m.message_type,
+    return {"id": str(m.id), "direction": "outbound", "recipient": m.recipient_phone, "body": short(m.message_body),
+            "status": m.status, "template": m.template_name or "", "created_at": iso(m.created_at),
+            "file": m.media_filename or "", "kind": m.message_type,
             "error": short(failure(m.error_code, m.error), 60),
-            "url": routes.message_url(str(m.id))}
+            "url": routes.message_url(str(m.id)), "conversation_url": routes.conversation_url(m.recipient_phone)}
+
+
+def reply_row(r: InboundMessage) -> dict[str, str]:
+    """A customer's reply as a history row: its page is the conversation with the number."""
+    url = routes.conversation_url(r.phone)
+    return {"id": str(r.id), "direction": "inbound", "recipient": r.phone, "body": short(r.message_body),
+            "status": "", "template": "", "created_at": iso(r.created_at), "error": "", "url": url, "file": "",
+            "kind": "",
+            "conversation_url": url}
 
 
 class HistoryState(Paged, AuthState):
     """One page of rows, the filters that chose them, and the cursors to walk pages."""
 
+    direction: str = "outbound"
     status_filter: str = ALL
     template_filter: str = ALL
     date_from: str = ""
@@ -49,6 +62,14 @@ class HistoryState(Paged, AuthState):
                 "search": self.search.strip() or None, "since": since, "until": until}
 
     def _page(self, org_id: uuid.UUID, cursor: str | None) -> tuple[list[dict[str, str]], str | None]:
+        if self.direction == "inbound":
+            ctx = self._authorize()
+            filters = self._filters()
+            with session_scope() as session:
+                replies, next_cursor = inbound.list_for_org(
+                    session=session, org_id=org_id, actor=ctx.actor, search=filters["search"],
+                    since=filters["since"], until=filters["until"], cursor=cursor, limit=PAGE_SIZE)
+            return [reply_row(r) for r in replies], next_cursor
         with session_scope() as session:
             rows, next_cursor = messaging.list_for_org(session=session, org_id=org_id, limit=PAGE_SIZE,
                                                        cursor=cursor, **self._filters())
@@ -64,6 +85,13 @@ class HistoryState(Paged, AuthState):
         self._cursors = [""]
         self._fetch(ctx.org_id)
         return HistoryState.watch
+
+    @rx.event
+    @allow(Action.view)
+    def set_direction(self, value: str | list[str]):
+        """What was sent, or what customers replied."""
+        self.direction = value if value in DIRECTIONS else "outbound"
+        self._first_page()
 
     @rx.event
     @allow(Action.view)
@@ -89,6 +117,7 @@ class HistoryState(Paged, AuthState):
     @rx.event
     @allow(Action.view)
     def reset_filters(self):
+        self.direction = "outbound"
         self.status_filter = self.template_filter = ALL
         self.search = self.date_from = self.date_to = ""
         self._first_page()
@@ -109,11 +138,15 @@ class HistoryState(Paged, AuthState):
     @rx.event(background=True)
     @allow(Action.view)
     async def watch(self):
-        """Turn status chips as receipts arrive; on the first page, show new messages as they are made."""
+        """Turn status chips as receipts arrive; on the first page, show new messages and replies as they come."""
         org_id = str(current_caller().org_id)
 
         def apply(state: HistoryState, batch: list[dict[str, Any]]) -> None:
-            by_id = {e.get("message_id"): e for e in batch}
+            if state.direction == "inbound":
+                if state.page_no == 1 and any(e.get("type") == "message.inbound" for e in batch):
+                    state._fetch(org_id)  # a reply arrived: the newest page shows it
+                return
+            by_id = {e.get("message_id"): e for e in batch if e.get("type") == "message.status"}
             known = {row["id"] for row in state.rows}
             if state.page_no == 1 and set(by_id) - known:
                 state._fetch(org_id)  # one indexed query for the newest page
@@ -125,5 +158,6 @@ class HistoryState(Paged, AuthState):
                               if row["id"] in by_id else row for row in state.rows]
 
         await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.HISTORY,), org_id=org_id,
-                          types=("message.status",), apply=apply, resync=lambda s: s._fetch(org_id))
+                          types=("message.status", "message.inbound"), apply=apply,
+                          resync=lambda s: s._fetch(org_id))
 

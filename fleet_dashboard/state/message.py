@@ -8,7 +8,7 @@ import reflex as rx
 
 from fleet_dashboard import routes, strings
 from fleet_dashboard.db import session_scope
-from fleet_dashboard.services import media, messaging
+from fleet_dashboard.services import inbound, media, messaging
 from fleet_dashboard.services.errors import NotFound
 from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state import live
@@ -20,6 +20,8 @@ class MessageState(AuthState):
     """The message named in the URL, if it belongs to the caller's organisation."""
 
     message: dict[str, str] = {}
+    # The customer's replies since this message was made, first ones first.
+    replies: list[dict[str, str]] = []
     not_found: bool = False
     _watch_gen: int = 0
 
@@ -34,7 +36,8 @@ class MessageState(AuthState):
                 "template": m.template_name or "", "error": failure(m.error_code, m.error),
                 "error_detail": m.error if m.error_code else "", "whatsapp_id": m.whatsapp_message_id or "",
                 "created_at": iso(m.created_at), "sent_at": iso(m.sent_at), "delivered_at": iso(m.delivered_at),
-                "read_at": iso(m.read_at), "failed_at": iso(m.failed_at), "kind": m.message_type,
+                "read_at": iso(m.read_at), "failed_at": iso(m.failed_at),
+                "conversation_url": routes.conversation_url(m.recipient_phone), "kind": m.message_type,
                 "type": strings.MESSAGE_TYPE.get(m.message_type, m.message_type), "file": "", "file_meta": "",
             }
             file = media.describe(session=session, media_id=m.media_id, filename=m.media_filename)
@@ -42,13 +45,16 @@ class MessageState(AuthState):
                 self.message["file"] = file["filename"] or ""
                 self.message["file_meta"] = " · ".join(
                     x for x in (file["mime_type"], strings.file_size(file["size"]) if file["size"] else "") if x)
+            rows = inbound.replies_after(session=session, org_id=m.org_id, phone=m.recipient_phone,
+                                         after=m.created_at, actor=self._authorize().actor)
+            self.replies = [{"id": str(r.id), "body": r.message_body, "created_at": iso(r.created_at)} for r in rows]
 
     @rx.event
     @allow(Action.view)
     def load(self):
         """Another organisation's message id looks exactly like a missing one."""
         ctx = self._authorize()
-        self.message, self.not_found = {}, False
+        self.message, self.replies, self.not_found = {}, [], False
         try:
             self._load_row(ctx.org_id)
         except NotFound:
@@ -62,8 +68,11 @@ class MessageState(AuthState):
         org_id = str(current_caller().org_id)
 
         def apply(state: MessageState, batch: list[dict[str, Any]]) -> None:
-            if any(e.get("message_id") == state.message.get("id") for e in batch):
+            if any(e.get("message_id") == state.message.get("id")
+                   or (e.get("type") == "message.inbound" and e.get("from") == state.message.get("recipient"))
+                   for e in batch):
                 state._load_row(org_id)
 
         await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.MESSAGE,), org_id=org_id,
-                          types=("message.status",), apply=apply, resync=lambda s: s._load_row(org_id))
+                          types=("message.status", "message.inbound"), apply=apply,
+                          resync=lambda s: s._load_row(org_id))

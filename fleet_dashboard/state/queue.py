@@ -57,11 +57,11 @@ class QueueState(Paged, AuthState):
         self.status_filter = value if value in strings.QUEUE_STATUS else ALL
         self._first_page()
 
-    def _change(self, change, notification_id: str, audit_event: str, done: str):
+    def _change(self, change, notification_id: str, done: str):
         ctx = self._authorize()
-        with session_scope() as session:
-            row = change(session=session, org_id=ctx.org_id, notification_id=notification_id, actor=ctx.actor)
-        self._audit(ctx, audit_event, notification_id=str(row.id), recipient=row.recipient_phone)
+        with session_scope() as session:  # the service audits it, as it does for the API
+            change(session=session, org_id=ctx.org_id, notification_id=notification_id, actor=ctx.actor,
+                   ip_address=self._client_ip(), via="dashboard")
         self._fetch(ctx.org_id)
         return rx.toast.success(done)
 
@@ -69,13 +69,13 @@ class QueueState(Paged, AuthState):
     @allow(Action.cancel)
     def cancel(self, notification_id: str):
         """Cancel a pending notification (the service refuses any other status)."""
-        return self._change(queue.cancel, notification_id, "queue_cancelled", strings.QUEUE_CANCELLED)
+        return self._change(queue.cancel, notification_id, strings.QUEUE_CANCELLED)
 
     @rx.event
     @allow(Action.retry)
     def retry(self, notification_id: str):
         """Send a failed notification again, from a fresh attempt count (an unknown one needs retry_unknown)."""
-        return self._change(queue.retry, notification_id, "queue_retried", strings.QUEUE_RETRIED)
+        return self._change(queue.retry, notification_id, strings.QUEUE_RETRIED)
 
     @rx.event(background=True)
     @allow(Action.view)

@@ -10,16 +10,14 @@ import reflex as rx
 
 from fleet_dashboard import routes, strings
 from fleet_dashboard.db import session_scope
-from fleet_dashboard.events import get_bus
-from fleet_dashboard.models import MessageStatus, WhatsAppMessage
-from fleet_dashboard.services import media, messaging, phones, queue, templates
+from fleet_dashboard.models import MessageStatus
+from fleet_dashboard.services import media, phones, queue, sending, templates
 from fleet_dashboard.services.errors import DomainError
 from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state.auth import AuthState, Ctx, allow, current_caller
 from fleet_dashboard.state.format import parse_local
 
 RESULT_WAIT_SECONDS = 15.0
-SETTLED = {"sent", "delivered", "read", "failed"}
 
 
 class SendState(AuthState):
@@ -146,18 +144,20 @@ class SendState(AuthState):
             ok = ok and not self.missing
         return ok
 
-    def _message_args(self, session, ctx: Ctx) -> dict[str, Any]:
-        args: dict[str, Any] = {"attachment": self._attachment(session, ctx)}
+    def _message_args(self) -> dict[str, Any]:
         if self.mode == "template":
-            return {**args, "template_id": self.template_id, "variables": dict(self.values)}
-        return {**args, "text": self.text}
+            return {"template_id": self.template_id, "variables": dict(self.values)}
+        return {"text": self.text}
 
-    def _attachment(self, session, ctx: Ctx) -> media.Attachment | None:
-        """The uploaded file, re-read from this organisation's store (the state's id is not trusted)."""
+    def _attachment(self) -> media.Attachment | None:
+        """The uploaded file, as the state names it; the services re-read it from this organisation's store."""
         if not self.file_id:
             return None
-        return media.attachment(session=session, org_id=ctx.org_id, media_id=self.file_id,
-                                filename=self.file_name, kind=self.file_kind)
+        try:
+            media_id = uuid.UUID(self.file_id)
+        except ValueError:
+            media_id = uuid.UUID(int=0)  # found nowhere: the service refuses it as missing
+        return media.Attachment(media_id=media_id, filename=self.file_name, kind=self.file_kind)
 
     @rx.event
     @allow(Action.send)
@@ -202,21 +202,21 @@ class SendState(AuthState):
     @rx.event
     @allow(Action.send)
     def send_now(self):
-        """Write the message, queue it at top priority for the engine that owns the session, then follow it."""
+        """Hand the message to the one send service (the API's too), then follow its verdict in the background.
+
+        The service refuses a disconnected organisation before writing anything, and audits the send."""
         ctx = self._authorize()
         if not self._valid():
             return
+        args = self._message_args()
         try:
-            with session_scope() as session:
-                message, _ = messaging.create_message(session=session, org_id=ctx.org_id, recipient=self.recipient,
-                                                      sent_by=ctx.user_id, status=MessageStatus.queued.value,
-                                                      actor=ctx.actor, **self._message_args(session, ctx))
-                queue.enqueue_message(session=session, org_id=ctx.org_id, message=message)
+            message, _ = sending.submit(sending.SendRequest(
+                org_id=ctx.org_id, recipient=self.recipient, text=args.get("text"),
+                template_id=args.get("template_id"), variables=args.get("variables"), sent_by=ctx.user_id,
+                actor=ctx.actor, ip_address=self._client_ip(), via="dashboard", attachment=self._attachment()))
         except DomainError as exc:
             self._show_error(exc)
             return
-        self._audit(ctx, "message_sent", message_id=str(message.id), recipient=message.recipient_phone,
-                    template=message.template_name)
         self.result_message_id, self.result_status, self.result_error = str(message.id), message.status, ""
         self.result_text = strings.QUEUED_OK
         return SendState.follow_result
@@ -230,73 +230,52 @@ class SendState(AuthState):
             return
         when = parse_local(self.schedule_at, self._zone())
         try:
-            with session_scope() as session:
+            with session_scope() as session:  # the service audits it, as it does for the API
                 row = self._enqueue(session, ctx, when)
         except DomainError as exc:
             self._show_error(exc)
             return
-        self._audit(ctx, "message_scheduled", notification_id=str(row.id), recipient=row.recipient_phone,
-                    scheduled_for=row.scheduled_for.isoformat() if row.scheduled_for else None)
         self.result_message_id = self.result_status = self.result_error = ""
-        self.result_text = strings.QUEUED_OK
+        self.result_text = strings.QUEUED_OK if row is not None else ""
         return rx.toast.success(strings.QUEUED_OK)
 
     def _enqueue(self, session, ctx: Ctx, when):
         if self.mode == "template":
             row, _ = queue.enqueue(session=session, org_id=ctx.org_id, recipient=self.recipient,
                                    template_id=self.template_id, variables=dict(self.values), scheduled_for=when,
-                                   actor=ctx.actor, attachment=self._attachment(session, ctx))
+                                   actor=ctx.actor, ip_address=self._client_ip(), via="dashboard",
+                                   attachment=self._attachment())
             return row
-        # Free text has no template to render later, so the message row is written now and queued.
-        message, _ = messaging.create_message(session=session, org_id=ctx.org_id, recipient=self.recipient,
-                                              text=self.text, sent_by=ctx.user_id,
-                                              status=MessageStatus.queued.value, actor=ctx.actor,
-                                              action=Action.schedule, attachment=self._attachment(session, ctx))
-        row = queue.enqueue_message(session=session, org_id=ctx.org_id, message=message,
-                                    priority=queue.DEFAULT_PRIORITY, max_attempts=3)
-        if when is not None:
-            row.scheduled_for = when
-            session.add(row)
-        return row
+        return queue.schedule_text(session=session, org_id=ctx.org_id, recipient=self.recipient,
+                                   text_body=self.text, scheduled_for=when, actor=ctx.actor,
+                                   ip_address=self._client_ip(), via="dashboard", attachment=self._attachment())
 
     @rx.event(background=True)
     @allow(Action.send)
     async def follow_result(self):
-        """Show the outcome of the send just made, for a few seconds, from the bus."""
+        """Show the verdict of the send just made, from the same service the API waits on."""
         started = current_caller()
-        org_id = str(started.org_id)
         async with self:
             message_id = self.result_message_id
         if not message_id:
             return
-        async with get_bus().subscribe(org_id=org_id, types=("message.status",)) as sub:
-            row = await asyncio.to_thread(_message, org_id, message_id)
-            status, error = (row.status, row.error) if row else ("", None)
-            deadline = asyncio.get_running_loop().time() + RESULT_WAIT_SECONDS
-            while status not in SETTLED:
-                try:
-                    event = await sub.get(timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
-                except TimeoutError:
-                    return
-                if event.get("message_id") == message_id:
-                    status, error = event.get("status") or status, event.get("error")
+        try:
+            message, verdict = await sending.wait_for_verdict(started.org_id, message_id,
+                                                              wait_seconds=RESULT_WAIT_SECONDS)
+        except DomainError:
+            return
+        if verdict == sending.QUEUED:
+            return  # no verdict in time: the page keeps "queued", history follows it live
         async with self:
             if self.result_message_id != message_id or not self._still_admitted(started, None):
                 return
-            self.result_status, self.result_error = status, error or ""
-            self.result_text = strings.SENT_OK if status != "failed" else strings.SEND_FAILED
+            self.result_status, self.result_error = message.status, message.error or ""
+            self.result_text = strings.SENT_OK if verdict == MessageStatus.sent.value else strings.SEND_FAILED
 
     @rx.var
     def result_url(self) -> str:
         return routes.message_url(self.result_message_id) if self.result_message_id else ""
 
-
-def _message(org_id: str, message_id: str) -> WhatsAppMessage | None:
-    with session_scope() as session:
-        try:
-            return messaging.get_for_org(session=session, org_id=uuid.UUID(org_id), message_id=message_id)
-        except DomainError:
-            return None
 
 
 def _store_file(org_id: uuid.UUID, file: media.MediaFile) -> media.Attachment:

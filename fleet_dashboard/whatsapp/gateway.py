@@ -8,9 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet_dashboard.models import RECEIPT_KINDS
 from fleet_dashboard.services.errors import OutcomeUnknown
 
-ReceiptKind = Literal["delivered", "read"]
+# The receipt kinds WhatsApp reports, from models.MessageStatus (each is the status it moves a message to).
+ReceiptKind = Literal[RECEIPT_KINDS]  # type: ignore[valid-type]
 
 
 @dataclass(frozen=True, slots=True)

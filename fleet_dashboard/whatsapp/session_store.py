@@ -69,13 +69,18 @@ def apply_receipts(groups: dict[tuple[uuid.UUID, str], list[str]]) -> None:
 
 
 def record_inbound(org_id: uuid.UUID, sender: str, text: str, message_id: str) -> str | None:
-    """Act on opt-out keywords and publish the message; returns what the opt-out list did."""
+    """Act on opt-out keywords, keep the reply and publish it; returns what the opt-out list did.
+
+    A message WhatsApp delivers a second time (same id) is kept once and published once."""
+    from fleet_dashboard.services import inbound
+
     with session_scope() as session:
         outcome = optouts.handle_inbound(session=session, org_id=org_id, phone=sender, text=text)
-        # Cut by bytes, not characters: emoji-heavy text must not push the event past NOTIFY's limit.
-        events.emit(session, events.fit_text({"type": "message.inbound", "org_id": str(org_id), "from": sender,
-                                              "text": text[:3000], "whatsapp_message_id": message_id,
-                                              "opt_out": outcome}, "text"))
+        row = inbound.record(session=session, org_id=org_id, sender=sender, body=text,
+                             whatsapp_message_id=message_id, opt_out=outcome)
+        if row is not None:
+            # Cut by bytes, not characters: emoji-heavy text must not push the event past NOTIFY's limit.
+            events.emit(session, events.fit_text(inbound.inbound_event(row), "text"))
         return outcome
 
 

@@ -5,19 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from fleet_dashboard.models import MessageType, utcnow
+from fleet_dashboard.models import SENDABLE_MESSAGE_STATUSES, MessageType, utcnow
 from fleet_dashboard.services import media, phones, templates
 from fleet_dashboard.services.errors import DomainError, NotConnected, OutcomeUnknown
 from fleet_dashboard.services.queue_claims import Claimed, Outcome
 from fleet_dashboard.whatsapp.gateway import OutgoingFile
 
 log = logging.getLogger(__name__)
-E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 TIMEOUT_REASON = ("the send timed out: WhatsApp may have the message, so it is not resent "
                   "automatically; retry it only after checking")
 TIMEOUT_CODE = "send_timeout"
@@ -46,24 +44,18 @@ def prepare(row: Claimed) -> Outcome | None:
 
     if row.opted_out:
         return failed(f"{row.message_phone or row.recipient_phone} has opted out of messages", "opted_out")
-    if row.message_id is not None and row.message_body is not None:
-        if row.message_status not in ("pending", "queued", "failed"):
-            return failed(f"the message is already {row.message_status}; not sending it again", "already_handled")
-        row.body, row.recipient_phone = row.message_body, row.message_phone or row.recipient_phone
-    elif row.template_body is None:
-        return failed("unknown template: it was deleted or never existed", "unknown_template")
-    elif row.template_active is False:
-        return failed(f"template {row.template_name!r} is disabled", "template_inactive")
-    else:
-        try:
-            row.body = templates.render(row.template_body, row.variables)
-        except DomainError as exc:
-            return failed(exc.message, exc.code)
-    if not E164.match(row.recipient_phone or ""):
-        try:
-            row.recipient_phone = phones.normalize_phone(row.recipient_phone)
-        except DomainError as exc:
-            return failed(exc.message, exc.code)
+    try:
+        if row.message_id is not None and row.message_body is not None:
+            if row.message_status not in SENDABLE_MESSAGE_STATUSES:
+                return failed(f"the message is already {row.message_status}; not sending it again",
+                              "already_handled")
+            row.body, row.recipient_phone = row.message_body, row.message_phone or row.recipient_phone
+        else:
+            row.body = templates.render_for_send(row.template_name, row.template_body, row.template_active,
+                                                 row.variables)
+        row.recipient_phone = phones.normalize_phone(row.recipient_phone or "")
+    except DomainError as exc:
+        return failed(exc.message, exc.code)
     return None
 
 

@@ -17,6 +17,7 @@ STATE_PAGES = {
     "HistoryState": routes.HISTORY, "MessageState": routes.MESSAGE, "QueueState": routes.QUEUE,
     "AuditState": routes.AUDIT, "SettingsState": routes.SETTINGS, "AdminState": routes.ADMIN,
     "OidcState": routes.OIDC_CALLBACK, "AuthState": routes.HOME,
+    "OptOutsState": routes.OPT_OUTS, "ConversationState": routes.CONVERSATION,
 }
 
 
@@ -42,7 +43,7 @@ class HandlerInfo:
 
     def page(self, message_id: str | None = None) -> str:
         path = STATE_PAGES.get(self.state.__name__, routes.HOME)
-        return path.replace("[message_id]", message_id or str(uuid.uuid4()))
+        return path.replace("[message_id]", message_id or str(uuid.uuid4())).replace("[phone]", "%2B201001234567")
 
 
 def event_handlers() -> list[HandlerInfo]:

@@ -46,7 +46,8 @@ def test_only_the_sign_in_handlers_and_the_time_zone_are_open_to_anyone():
 def test_background_watchers_declare_a_column():
     watchers = [h for h in event_handlers() if h.background]
     assert {h.label for h in watchers} >= {"ConnectState.watch", "HistoryState.watch", "QueueState.watch",
-                                           "MessageState.watch", "AdminState.watch", "SendState.follow_result"}
+                                           "MessageState.watch", "AdminState.watch", "SendState.follow_result",
+                                           "ConversationState.watch"}
     for h in watchers:
         assert h.rule not in (None, ANYONE, NOBODY) and h.rule.kind == "action", h.label
     assert next(h for h in watchers if h.label == "AdminState.watch").rule.action is Action.overview
@@ -77,7 +78,7 @@ def test_every_api_route_declares_its_matrix_action(api_env, mode):
 def test_no_api_route_exposes_a_dashboard_only_column(api_env):
     exposed = {r.action for r in api_routes() if r.action is not None}
     assert exposed == {Action.view, Action.connect, Action.logout, Action.send, Action.schedule, Action.cancel,
-                       Action.retry, Action.organizations}
+                       Action.retry, Action.opt_outs, Action.organizations}
     # retry_unknown is the retry route on an `unknown` row; the rest are dashboard-only.
     assert not exposed & {Action.templates, Action.export, Action.audit, Action.api_keys, Action.webhooks,
                           Action.team, Action.overview}

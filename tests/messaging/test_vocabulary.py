@@ -1,0 +1,81 @@
+"""Each vocabulary is defined once: every place that must handle a member derives it or fails a check here.
+
+The cost of a new message status is measured, not claimed: a fresh interpreter loads models.py with one
+more member (nothing else edited) and runs every check of vocabulary_checks.py. Only its Arabic name is
+missing; with that one line added as well, every place handles it. (Its CHECK constraint needs a migration:
+tests/foundation/test_migrations.py's `alembic check` fails until there is one.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.messaging import vocabulary_checks
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# One more member, as a developer would add it: settled without going out (a failure-like outcome).
+NEW_MEMBER = '    expired = "expired", 1, True\n'
+ANCHOR = '    failed = "failed", 1, True\n'
+
+_SCRIPT = """
+import json, sys, types
+from pathlib import Path
+
+path = Path(sys.argv[1])
+source = path.read_text()
+anchor, member, arabic = sys.argv[2], sys.argv[3], sys.argv[4]
+assert source.count(anchor) == 1, "the anchor line moved: update the test"
+models = types.ModuleType("fleet_dashboard.models")
+models.__file__ = str(path)
+sys.modules["fleet_dashboard.models"] = models
+exec(compile(source.replace(anchor, anchor + member), str(path), "exec"), models.__dict__)
+from fleet_dashboard import strings
+if arabic:
+    strings.MESSAGE_STATUS["expired"] = arabic
+from fleet_dashboard.components.status import MESSAGE_COLORS
+from fleet_dashboard.services import messaging, overview, sending, webhooks
+from tests.messaging import vocabulary_checks
+assert "expired" in {s.value for s in models.MessageStatus}
+print(json.dumps({
+    "failures": vocabulary_checks.run(),
+    "derived": {
+        "order": messaging.ORDER.get("expired"),
+        "receipt_sql": "'expired'" in str(messaging._RECEIPT_SQL),
+        "chip": MESSAGE_COLORS.get("expired"),
+        "webhooks": "expired" in webhooks.MESSAGE_STATUSES,
+        "verdict": sending.send_verdict("expired"),
+        "overview_failed": "expired" in overview._params(None)["failed"],
+        "purge_keeps": "expired" not in models.LIVE_MESSAGE_STATUSES,
+    },
+}))
+"""
+
+
+def test_every_vocabulary_is_handled_everywhere_today():
+    assert vocabulary_checks.run() == {}
+
+
+def _with_new_status(arabic: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", _SCRIPT, str(ROOT / "fleet_dashboard" / "models.py"), ANCHOR,
+                          NEW_MEMBER, arabic], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("arabic", ["", "انتهت صلاحيتها"])
+def test_a_new_message_status_costs_its_definition_and_its_arabic_name(arabic):
+    result = _with_new_status(arabic)
+    if not arabic:
+        # The definition alone: exactly one place still needs a hand, and a check names it.
+        assert set(result["failures"]) == {"arabic_name"}, result["failures"]
+        assert "expired" in result["failures"]["arabic_name"]
+    else:
+        assert result["failures"] == {}
+    # Everything else took it from the definition: receipts, chips, webhooks, senders, the overview, retention.
+    assert result["derived"] == {"order": 1, "receipt_sql": True, "chip": "red", "webhooks": True,
+                                 "verdict": "failed", "overview_failed": True, "purge_keeps": True}

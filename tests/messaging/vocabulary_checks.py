@@ -1,0 +1,176 @@
+"""Every place a message status, receipt kind, queue status or event type must be handled, as one check each.
+
+Each check returns None when the place handles every member of its vocabulary, or says what is missing.
+tests/messaging/test_vocabulary.py runs them on the real vocabularies and on one with a hypothetical new
+message status, to measure what adding one costs."""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable
+
+
+def _statuses() -> set[str]:
+    from fleet_dashboard.models import MessageStatus
+
+    return {s.value for s in MessageStatus}
+
+
+def arabic_name() -> str | None:
+    """Every message status has its Arabic name (history filter, chips, message page)."""
+    from fleet_dashboard import strings
+
+    missing = _statuses() - set(strings.MESSAGE_STATUS)
+    extra = set(strings.MESSAGE_STATUS) - _statuses()
+    return f"no Arabic name for {sorted(missing)}, names for unknown {sorted(extra)}" if missing or extra else None
+
+
+def status_chip() -> str | None:
+    """Every message status has a chip colour."""
+    from fleet_dashboard.components.status import MESSAGE_COLORS
+
+    missing = _statuses() - set(MESSAGE_COLORS)
+    return f"no chip colour for {sorted(missing)}" if missing else None
+
+
+def receipt_order() -> str | None:
+    """Receipts move every status forward by rank, in Python and in the receipt SQL."""
+    from fleet_dashboard.services import messaging
+
+    missing = _statuses() - set(messaging.ORDER)
+    sql = str(messaging._RECEIPT_SQL)
+    missing |= {s for s in _statuses() if f"'{s}'" not in sql}
+    return f"receipts cannot rank {sorted(missing)}" if missing else None
+
+
+def receipt_columns() -> str | None:
+    """Each receipt kind stamps its own `<kind>_at` column."""
+    from fleet_dashboard.models import RECEIPT_KINDS, WhatsAppMessage
+
+    columns = set(WhatsAppMessage.__table__.columns.keys())
+    missing = [k for k in RECEIPT_KINDS if f"{k}_at" not in columns]
+    return f"no timestamp column for receipt kinds {missing}" if missing else None
+
+
+def receipt_kinds_on_the_wire() -> str | None:
+    """The gateway and the simulator accept exactly the receipt kinds of the vocabulary."""
+    from fleet_dashboard.api.simulator import ReceiptIn
+    from fleet_dashboard.models import RECEIPT_KINDS
+    from fleet_dashboard.whatsapp.gateway import ReceiptKind
+
+    gateway = set(typing.get_args(ReceiptKind))
+    simulator = set(ReceiptIn.model_json_schema()["properties"]["type"]["enum"])
+    ok = gateway == simulator == set(RECEIPT_KINDS)
+    return None if ok else f"gateway {sorted(gateway)}, simulator {sorted(simulator)}, vocabulary {RECEIPT_KINDS}"
+
+
+def webhooks() -> str | None:
+    """Webhooks report every settled status and no in-flight one."""
+    from fleet_dashboard.models import MessageStatus
+    from fleet_dashboard.services import webhooks as hooks
+
+    wanted = {s.value for s in MessageStatus if s.settled}
+    return None if set(hooks.MESSAGE_STATUSES) == wanted else f"webhooks report {sorted(hooks.MESSAGE_STATUSES)}"
+
+
+def send_verdicts() -> str | None:
+    """A sender waiting on any status gets a verdict: queued while in flight, sent/failed/unknown after."""
+    from fleet_dashboard.models import MessageStatus
+    from fleet_dashboard.services import sending
+
+    def expected(s: MessageStatus) -> str:
+        if not s.settled:
+            return sending.QUEUED
+        return MessageStatus.sent.value if s.went_out else MessageStatus.failed.value
+
+    wrong = [s.value for s in MessageStatus if sending.send_verdict(s.value) != expected(s)]
+    return f"senders misread {wrong}" if wrong else None
+
+
+def metrics() -> str | None:
+    """/api/metrics exports every message and queue status, 0 when absent."""
+    from fleet_dashboard.metrics import FleetCollector
+    from fleet_dashboard.models import QueueStatus
+
+    families = {m.name: {s.labels.get("status") for s in m.samples} for m in FleetCollector(lambda: []).collect()}
+    missing = (_statuses() - families["fleet_whatsapp_messages"]) | \
+        ({q.value for q in QueueStatus} - families["fleet_notification_queue_rows"])
+    return f"metrics miss {sorted(missing)}" if missing else None
+
+
+def overview() -> str | None:
+    """The overview counts every settled status as sent or failed, and nothing in flight."""
+    from fleet_dashboard.models import MessageStatus
+    from fleet_dashboard.services import overview as ov
+
+    params = ov._params(None)
+    counted = set(params["sent"]) | set(params["failed"])
+    wanted = {s.value for s in MessageStatus if s.settled}
+    return None if counted == wanted else f"the overview counts {sorted(counted)}, settled are {sorted(wanted)}"
+
+
+def retention() -> str | None:
+    """The purge never deletes a message in flight, whatever its status."""
+    from fleet_dashboard.models import MessageStatus
+    from fleet_dashboard.services import retention as purge
+
+    where = purge.KINDS["messages"].where
+    missing = [s.value for s in MessageStatus if not s.settled and f"'{s.value}'" not in where]
+    return f"the purge would delete in-flight {missing}" if missing else None
+
+
+def worker_sql() -> str | None:
+    """The worker's statements name statuses and types only through the vocabulary."""
+    import re
+
+    from fleet_dashboard.models import MessageStatus, MessageType, QueueStatus
+    from fleet_dashboard.services import queue_claims
+
+    known = {s.value for s in MessageStatus} | {s.value for s in QueueStatus} | {t.value for t in MessageType}
+    outcome_kinds = {"sent", "retry", "release", "failed", "unknown", "message", "queue"}
+    stray = set()
+    for name in ("_CLAIM_SQL", "_CLAIM_PER_ORG_SQL", "_MARK_SQL", "_COMPLETE_SQL", "_RELEASE_SQL", "_RECLAIM_SQL"):
+        sql = str(getattr(queue_claims, name))
+        stray |= {lit for lit in re.findall(r"'([a-z_]+)'", sql) if lit not in known | outcome_kinds}
+    return f"the worker's SQL names unknown values {sorted(stray)}" if stray else None
+
+
+def queue_statuses() -> str | None:
+    """Every queue status has an Arabic name and a chip colour."""
+    from fleet_dashboard import strings
+    from fleet_dashboard.components.status import QUEUE_COLORS
+    from fleet_dashboard.models import QueueStatus
+
+    values = {q.value for q in QueueStatus}
+    missing = (values - set(strings.QUEUE_STATUS)) | (values - set(QUEUE_COLORS))
+    return f"queue statuses without a name or colour: {sorted(missing)}" if missing else None
+
+
+def event_types() -> str | None:
+    """Webhooks offer every public event type, each with its Arabic name on the settings page."""
+    from fleet_dashboard import strings
+    from fleet_dashboard.events import EventType
+    from fleet_dashboard.services import webhooks as hooks
+
+    public = {t.value for t in EventType if t.public}
+    if set(hooks.EVENTS) != public:
+        return f"webhooks offer {hooks.EVENTS}, public events are {sorted(public)}"
+    missing = public - set(strings.WEBHOOK_EVENT_NAMES)
+    return f"no Arabic name for events {sorted(missing)}" if missing else None
+
+
+CHECKS: dict[str, Callable[[], str | None]] = {
+    f.__name__: f for f in (arabic_name, status_chip, receipt_order, receipt_columns, receipt_kinds_on_the_wire,
+                            webhooks, send_verdicts, metrics, overview, retention, worker_sql, queue_statuses,
+                            event_types)
+}
+
+
+def run() -> dict[str, str]:
+    """Every failing check and what it found."""
+    out = {}
+    for name, check in CHECKS.items():
+        problem = check()
+        if problem:
+            out[name] = problem
+    return out
