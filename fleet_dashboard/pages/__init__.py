@@ -5,6 +5,7 @@ from fleet_dashboard.pages import (  # noqa: F401
     audit,
     connect,
     history,
+    home,
     link_login,
     login,
     queue,
