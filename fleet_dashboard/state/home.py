@@ -12,7 +12,7 @@ import reflex as rx
 
 from fleet_dashboard import routes, strings
 from fleet_dashboard.db import session_scope
-from fleet_dashboard.services import home
+from fleet_dashboard.services import home, localtime
 from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state import live
 from fleet_dashboard.state.auth import AuthState, allow, current_caller
@@ -65,6 +65,8 @@ class HomeState(AuthState):
     _watch_gen: int = 0
     _counted_at: float = 0.0
     _dirty: bool = False
+    # The local day the figures were counted for: a watcher recounts when midnight passes in the org's zone.
+    _day: str = ""
 
     def _show_session(self, view: dict[str, Any]) -> None:
         self.session_status = view.get("status") or "disconnected"
@@ -97,6 +99,7 @@ class HomeState(AuthState):
                           "when": stamp(m.failed_at or m.created_at, zone), "url": routes.message_url(str(m.id))}
                          for m in h.latest_failures]
         self.loaded = True
+        self._day = h.today.first.isoformat()
         self._counted_at, self._dirty = time.monotonic(), False
 
     @rx.event
@@ -119,6 +122,8 @@ class HomeState(AuthState):
                     state._show_session(event)
                 else:
                     state._dirty = True
+            if not batch and localtime.local_today(state._zone_cached()).isoformat() != state._day:
+                state._dirty = True  # a new day in the organisation's zone: "today" starts again from zero
             if state._dirty and time.monotonic() - state._counted_at >= RECOUNT_SECONDS:
                 state._count(org_id)
 
