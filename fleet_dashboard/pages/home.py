@@ -22,7 +22,7 @@ def _stat(label: str, value, test_id: str, href=None, color: str = "gray") -> rx
 def _connection() -> rx.Component:
     healthy = S.session_status == "connected"
     return rx.card(rx.vstack(
-        rx.hstack(rx.heading(strings.HOME_CONNECTION, size="4"), session_chip(S.session_status,
+        rx.hstack(rx.heading(strings.HOME_CONNECTION, size="4", as_="h2"), session_chip(S.session_status,
                                                                               data_testid="home-session-status"),
                   rx.cond(S.session_phone != "", ltr(S.session_phone)), spacing="3", align="center", wrap="wrap"),
         rx.cond(healthy, rx.text(strings.HOME_CONNECTION_OK, size="2", color_scheme="green"),
@@ -56,7 +56,7 @@ def _numbers() -> rx.Component:
 
 def _chart() -> rx.Component:
     return rx.card(rx.vstack(
-        rx.heading(strings.HOME_CHART, size="3"),
+        rx.heading(strings.HOME_CHART, size="3", as_="h2"),
         rx.recharts.bar_chart(
             rx.recharts.bar(data_key="sent", name=strings.CHART_MESSAGES, fill="var(--teal-9)", stack_id="a"),
             rx.recharts.bar(data_key="failed", name=strings.CHART_FAILED, fill="var(--red-9)", stack_id="a"),
@@ -72,7 +72,7 @@ def _chart() -> rx.Component:
 
 def _reasons() -> rx.Component:
     return rx.card(rx.vstack(
-        rx.heading(strings.HOME_REASONS, size="3"),
+        rx.heading(strings.HOME_REASONS, size="3", as_="h2"),
         rx.cond(S.reasons.length() > 0,
                 rx.vstack(rx.foreach(S.reasons, lambda r: rx.hstack(
                     rx.badge(ltr(r["count"]), color_scheme="red", variant="soft"), rx.text(r["reason"], size="2"),
@@ -94,7 +94,7 @@ def _failure_row(row: rx.Var) -> rx.Component:
 
 def _latest_failures() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.heading(strings.HOME_LATEST_FAILURES, size="4"),
+        rx.hstack(rx.heading(strings.HOME_LATEST_FAILURES, size="4", as_="h2"),
                   rx.link(strings.HOME_SEE_HISTORY, href=S.failed_week_url, size="2"), spacing="3", align="center",
                   wrap="wrap"),
         data_table((strings.COL_RECIPIENT, strings.MESSAGE_ERROR, strings.COL_DATE, strings.COL_DETAILS), S.failures,

@@ -113,7 +113,7 @@ def _timezone_form() -> rx.Component:
     """The organisation's zone: typed or picked from every IANA name (a datalist, so no 600-item menu)."""
     return rx.card(rx.form(
         rx.vstack(
-            rx.heading(strings.ORG_TIMEZONE_TITLE, size="4"),
+            rx.heading(strings.ORG_TIMEZONE_TITLE, size="4", as_="h2"),
             rx.text(strings.ORG_TIMEZONE_HINT, size="2", color_scheme="gray"),
             labelled(strings.ORG_TIMEZONE_LABEL, rx.input(id="org-timezone", name="timezone", list="tz-names",
                                                           default_value=S.org_timezone, key=S.org_timezone,
