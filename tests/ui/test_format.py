@@ -1,4 +1,4 @@
-"""What filter and schedule fields turn into: typed dates in the browser's zone, and nothing odd crashes."""
+"""What filter and schedule fields turn into: typed dates in the organisation's zone, and nothing odd crashes."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -21,7 +21,7 @@ def test_odd_dates_mean_no_filter_rather_than_an_error(start, end):
     assert day_range(start, end, CAIRO) == (None, None)
 
 
-def test_a_schedule_is_read_in_the_browsers_zone_and_junk_is_none():
+def test_a_schedule_is_read_in_the_organisations_zone_and_junk_is_none():
     assert parse_local("2030-05-01T09:30", CAIRO) == datetime(2030, 5, 1, 9, 30, tzinfo=CAIRO)
     assert parse_local("not a time", CAIRO) is None and parse_local("", CAIRO) is None
 
