@@ -344,8 +344,9 @@ class AuthState(rx.State):
         Read afresh (one primary-key lookup), so a change on the settings page shows on the next read."""
         ctx = current_caller()
         org_id = ctx.org_id if ctx is not None else None
-        if org_id is None and self._view_org_id:
-            org_id = uuid.UUID(self._view_org_id)
+        if ctx is None:  # not inside an admitted event: the organisation this tab's session shows
+            user = self._user()
+            org_id = uuid.UUID(self._view_org_id) if self._view_org_id else (user.org_id if user else None)
         with session_scope() as session:
             zone = localtime.org_zone(session=session, org_id=org_id)
         self._set(zone_label=localtime.zone_label(zone), _zone_key=zone.key)
