@@ -9,6 +9,7 @@ from fleet_dashboard.state.auth import AuthState
 
 # (route, label, lucide icon, test id); the overview is only for the super_admin.
 ORG_NAV = (
+    (routes.HOME, strings.NAV_HOME, "house", "nav-home"),
     (routes.CONNECT, strings.NAV_CONNECT, "smartphone", "nav-connect"),
     (routes.SEND, strings.NAV_SEND, "send", "nav-send"),
     (routes.TEMPLATES, strings.NAV_TEMPLATES, "file-text", "nav-templates"),
@@ -136,7 +137,11 @@ def page_frame(content: rx.Component, title: str) -> rx.Component:
             mobile_bar(),
             rx.box(
                 read_only_banner(),
-                rx.heading(title, size="6", margin_bottom="1rem", as_="h1"),
+                rx.heading(title, size="6", margin_bottom="0.25rem", as_="h1"),
+                rx.cond(AuthState.zone_label != "",
+                        rx.text(strings.TIMES_IN, " ", rx.text(AuthState.zone_label, as_="span", class_name="ltr"),
+                                size="1", color_scheme="gray", data_testid="zone-label"),),
+                rx.box(height="0.75rem"),
                 rx.cond(AuthState.signed_in, content,
                         rx.center(rx.spinner(size="3"), rx.text(strings.LOADING), padding="3rem")),
                 padding=["0.75rem", "1rem", "1.5rem"], width="100%", max_width="80rem",

@@ -50,9 +50,9 @@ def queue_chip(status: rx.Var, **props) -> rx.Component:
     return _chip(status, strings.QUEUE_STATUS, QUEUE_COLORS, **props)
 
 
-def when(iso: rx.Var, **props) -> rx.Component:
-    """A timestamp in the reader's own time zone, or a dash."""
-    return rx.cond(iso != "", rx.moment(iso, format="YYYY-MM-DD HH:mm:ss", class_name="ltr", **props),
+def when(stamp: rx.Var, **props) -> rx.Component:
+    """A timestamp the state formatted in the organisation's zone, with its offset (state/format.stamp), or a dash."""
+    return rx.cond(stamp != "", rx.text(stamp, as_="span", class_name="ltr", data_testid="when", **props),
                    rx.text(strings.NONE, as_="span"))
 
 

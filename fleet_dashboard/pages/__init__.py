@@ -6,6 +6,7 @@ from fleet_dashboard.pages import (  # noqa: F401
     connect,
     conversation,
     history,
+    home,
     link_login,
     login,
     opt_outs,

@@ -167,7 +167,7 @@ def _connecting() -> rx.Component:
     )
 
 
-@dashboard_page(route=(routes.HOME, routes.CONNECT), title=strings.CONNECT_TITLE, on_load=S.load)
+@dashboard_page(route=routes.CONNECT, title=strings.CONNECT_TITLE, on_load=S.load)
 def connect() -> rx.Component:
     return rx.card(
         rx.vstack(

@@ -89,6 +89,8 @@ def _form() -> rx.Component:
         rx.cond(~S.read_only, _file_field()),
         labelled(strings.SCHEDULE_AT, rx.input(id="send-at", type="datetime-local", value=S.schedule_at,
                                                on_change=S.set_schedule_at, width="100%", dir="ltr"), "send-at"),
+        rx.text(strings.SCHEDULE_ZONE_HINT, " ", rx.text(S.zone_label, as_="span", class_name="ltr"), size="1",
+                color_scheme="gray", data_testid="schedule-zone"),
         rx.cond(~S.read_only, rx.hstack(
             rx.button(rx.icon("send", size=16), strings.SEND_NOW, on_click=S.send_now, data_testid="send-now"),
             rx.button(rx.icon("clock", size=16), strings.SCHEDULE, variant="soft", on_click=S.schedule,

@@ -8,6 +8,7 @@ from fleet_dashboard import routes, strings
 from fleet_dashboard.components.forms import data_table, field_error, labelled
 from fleet_dashboard.components.status import ltr, when
 from fleet_dashboard.pages.template import dashboard_page
+from fleet_dashboard.services import localtime
 from fleet_dashboard.services.api_keys import SCOPES
 from fleet_dashboard.services.webhooks import EVENTS
 from fleet_dashboard.state.settings import SettingsState as S
@@ -108,10 +109,29 @@ def _key_form() -> rx.Component:
     )
 
 
+def _timezone_form() -> rx.Component:
+    """The organisation's zone: typed or picked from every IANA name (a datalist, so no 600-item menu)."""
+    return rx.card(rx.form(
+        rx.vstack(
+            rx.heading(strings.ORG_TIMEZONE_TITLE, size="4", as_="h2"),
+            rx.text(strings.ORG_TIMEZONE_HINT, size="2", color_scheme="gray"),
+            labelled(strings.ORG_TIMEZONE_LABEL, rx.input(id="org-timezone", name="timezone", list="tz-names",
+                                                          default_value=S.org_timezone, key=S.org_timezone,
+                                                          dir="ltr", width="100%", max_width="20rem"),
+                     "org-timezone", error=field_error(S.timezone_error, "timezone-error")),
+            rx.el.datalist(*(rx.el.option(value=name) for name in sorted(localtime.zone_names())), id="tz-names"),
+            rx.button(strings.SAVE, type="submit", data_testid="save-timezone"),
+            spacing="2", width="100%",
+        ),
+        on_submit=S.save_timezone, reset_on_submit=False,
+    ), width="100%", data_testid="timezone-card")
+
+
 @dashboard_page(route=routes.SETTINGS, title=strings.SETTINGS_TITLE, on_load=S.load)
 def settings_page() -> rx.Component:
     return rx.vstack(
         _revealed(),
+        rx.cond(S.may["team"].to(bool), _timezone_form()),
         rx.cond(S.signed_in & ~(S.may["webhooks"].to(bool) | S.may["api_keys"].to(bool)),
                 rx.callout(strings.PAGE_NOT_ALLOWED, icon="lock", color_scheme="gray", data_testid="not-allowed")),
         rx.cond(S.may["webhooks"].to(bool), rx.card(rx.vstack(

@@ -3,6 +3,10 @@
 Cells come from API callers (template variables, bodies, errors), and a spreadsheet runs a cell that
 starts with = + - @ (or a tab or carriage return) as a formula: such cells get a leading apostrophe,
 OWASP's advice, unless they are plain numbers such as an E.164 phone number.
+
+Times are written in the organisation's zone (services/localtime.py) as ISO 8601 with the offset spelled
+out (`2025-01-05T09:00:07+03:00`), so a person reads local time and a program still gets the exact instant;
+the last column names the zone. The API's own JSON stays UTC.
 """
 
 from __future__ import annotations
@@ -14,17 +18,18 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
 from fleet_dashboard.models import WhatsAppMessage
-from fleet_dashboard.services import messaging, permissions
+from fleet_dashboard.services import localtime, messaging, permissions
 from fleet_dashboard.services.permissions import Action, Actor
 
 MAX_ROWS = 50_000
 PAGE_ROWS = 500
 HEADER = ["id", "created_at", "recipient_phone", "status", "template_name", "message_body", "error",
-          "sent_at", "delivered_at", "read_at", "failed_at"]
+          "sent_at", "delivered_at", "read_at", "failed_at", "timezone"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
 
@@ -37,19 +42,28 @@ def safe_cell(value: Any) -> str:
     return text
 
 
-def message_cells(m: WhatsAppMessage) -> list[str]:
-    """One message as a CSV row, in HEADER's order (UTC ISO timestamps)."""
-    return [safe_cell(v) for v in (m.id, m.created_at, m.recipient_phone, m.status, m.template_name,
-                                   m.message_body, m.error, m.sent_at, m.delivered_at, m.read_at, m.failed_at)]
+def message_cells(m: WhatsAppMessage, zone: ZoneInfo | str = "UTC") -> list[str]:
+    """One message as a CSV row, in HEADER's order, its times in `zone` with their offset."""
+    zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+
+    def at(value: datetime | None) -> str:
+        return localtime.csv_stamp(value, zone)
+
+    return [safe_cell(v) for v in (m.id, at(m.created_at), m.recipient_phone, m.status, m.template_name,
+                                   m.message_body, m.error, at(m.sent_at), at(m.delivered_at), at(m.read_at),
+                                   at(m.failed_at), zone.key)]
 
 
 class MessagesCsv:
     """Iterate for CSV text chunks (the header, then one chunk per page); `rows` counts what was written."""
 
     def __init__(self, *, session: Session, org_id: uuid.UUID, actor: Actor, filters: dict[str, Any] | None = None,
-                 max_rows: int = MAX_ROWS, page_rows: int = PAGE_ROWS):
+                 max_rows: int = MAX_ROWS, page_rows: int = PAGE_ROWS, zone: ZoneInfo | str | None = None):
         permissions.require(actor, Action.export, org_id)
         self.session, self.org_id, self.filters = session, org_id, dict(filters or {})
+        # The organisation's own zone unless the caller names one.
+        self.zone = (ZoneInfo(zone) if isinstance(zone, str) else zone) if zone is not None else \
+            localtime.org_zone(session=session, org_id=org_id)
         self.max_rows, self.page_rows = max_rows, page_rows
         self.rows = 0
 
@@ -68,13 +82,13 @@ class MessagesCsv:
                                                   limit=limit, **self.filters)
             self.rows += len(page)
             if page:
-                yield self._text([message_cells(m) for m in page])
+                yield self._text([message_cells(m, self.zone) for m in page])
             if not cursor:
                 break
 
 
 def messages_csv(*, session: Session, org_id: uuid.UUID, actor: Actor, filters: dict[str, Any] | None = None,
-                 max_rows: int = MAX_ROWS) -> tuple[str, int]:
-    """The whole export as one string, and how many messages it holds."""
-    export = MessagesCsv(session=session, org_id=org_id, actor=actor, filters=filters, max_rows=max_rows)
+                 max_rows: int = MAX_ROWS, zone: ZoneInfo | str | None = None) -> tuple[str, int]:
+    """The whole export as one string, and how many messages it holds (times in the org's zone by default)."""
+    export = MessagesCsv(session=session, org_id=org_id, actor=actor, filters=filters, max_rows=max_rows, zone=zone)
     return "".join(export), export.rows

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, available_timezones
@@ -139,3 +139,40 @@ def parse_local(text: str | None, zone: ZoneInfo | str) -> datetime | None:
     except ValueError as exc:
         raise ValidationError(f"not a date and time: {text[:40]!r}", code="invalid_datetime") from exc
     return local_to_utc(value, zone)
+
+
+def format_seconds(value: datetime | None, zone: ZoneInfo | str, *, empty: str = "") -> str:
+    """`2025-01-05 09:00:07 (UTC+03:00)`: the dashboard's timestamps, to the second, with their zone."""
+    if value is None:
+        return empty
+    lt = to_local(value, zone)
+    return f"{lt.local.strftime('%Y-%m-%d %H:%M:%S')} ({lt.offset})"
+
+
+def zone_label(zone: ZoneInfo | str, *, now: datetime | None = None) -> str:
+    """`Asia/Riyadh (UTC+03:00)`: the zone's name and its offset now, for captions and CSV headers."""
+    zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+    return f"{zone.key} ({offset_label((now or datetime.now(UTC)).astimezone(zone))})"
+
+
+def csv_stamp(value: datetime | None, zone: ZoneInfo | str) -> str:
+    """`2025-01-05T09:00:07+03:00`: ISO 8601 in the zone, its offset written out, to the second."""
+    if value is None:
+        return ""
+    return to_local(value, zone).local.replace(microsecond=0).isoformat()
+
+
+def local_today(zone: ZoneInfo | str, *, now: datetime | None = None) -> date:
+    """The calendar day it is now in the zone."""
+    zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+    return (now or datetime.now(UTC)).astimezone(zone).date()
+
+
+def day_start(day: date, zone: ZoneInfo | str) -> datetime:
+    """The UTC instant a local calendar day begins (a day that starts inside a DST gap begins after it)."""
+    return local_to_utc(datetime.combine(day, datetime.min.time()), zone)
+
+
+def day_bounds(first: date, last: date, zone: ZoneInfo | str) -> tuple[datetime, datetime]:
+    """[start of `first`, start of the day after `last`) in UTC: local days, as the history's date filter."""
+    return day_start(first, zone), day_start(last + timedelta(days=1), zone)

@@ -138,15 +138,18 @@ def remove(*, session: Session, org_id: uuid.UUID, phone: str, actor: Actor, ip_
     return number
 
 
-EXPORT_HEADER = ["phone", "added_at", "reason", "keyword"]
+EXPORT_HEADER = ["phone", "added_at", "reason", "keyword", "timezone"]
 
 
 def export_csv(*, session: Session, org_id: uuid.UUID, actor: Actor, search: str | None = None,
                max_rows: int = EXPORT_MAX_ROWS, ip_address: str | None = None) -> tuple[str, int]:
-    """The list (or what `search` matches) as CSV text with UTC times, and how many numbers it holds; audited."""
+    """The list (or what `search` matches) as CSV text, its times in the organisation's zone with their offset,
+    and how many numbers it holds; audited."""
+    from fleet_dashboard.services import localtime
     from fleet_dashboard.services.export import safe_cell
 
     permissions.require(actor, Action.export, org_id)
+    zone = localtime.org_zone(session=session, org_id=org_id)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_HEADER)
@@ -154,7 +157,8 @@ def export_csv(*, session: Session, org_id: uuid.UUID, actor: Actor, search: str
     while written < max_rows:
         rows, cursor = list_for_org(session=session, org_id=org_id, actor=actor, search=search, cursor=cursor,
                                     limit=min(200, max_rows - written))
-        writer.writerows([safe_cell(v) for v in (r.phone, r.created_at, r.reason, r.keyword)] for r in rows)
+        writer.writerows([safe_cell(v) for v in (r.phone, localtime.csv_stamp(r.created_at, zone), r.reason,
+                                                 r.keyword, zone.key)] for r in rows)
         written += len(rows)
         if not cursor:
             break

@@ -14,7 +14,7 @@ from fleet_dashboard.models import User
 from fleet_dashboard.services import audit
 from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state.auth import AuthState, allow
-from fleet_dashboard.state.format import day_range, iso, short
+from fleet_dashboard.state.format import day_range, short, stamp
 from fleet_dashboard.state.paging import Paged
 
 PAGE_SIZE = 30
@@ -34,7 +34,8 @@ class AuditState(Paged, AuthState):
     event_types: list[dict[str, str]] = []
 
     def _page(self, org_id: uuid.UUID, cursor: str | None) -> tuple[list[dict[str, str]], str | None]:
-        since, until = day_range(self.date_from, self.date_to, self._zone())
+        zone = self._zone()
+        since, until = day_range(self.date_from, self.date_to, zone)
         with session_scope() as session:
             rows, next_cursor = audit.list_for_org(
                 session=session, org_id=org_id, cursor=cursor, limit=PAGE_SIZE, since=since, until=until,
@@ -43,7 +44,7 @@ class AuditState(Paged, AuthState):
             # Two columns: SQLModel's exec() yields rows that dict() cannot take, so unpack them.
             emails = {uid: email for uid, email in session.execute(
                 select(User.id, User.email).where(User.id.in_(actor_ids)))} if actor_ids else {}
-        return [{"id": str(r.id), "created_at": iso(r.created_at), "type": r.event_type,
+        return [{"id": str(r.id), "created_at": stamp(r.created_at, zone), "type": r.event_type,
                  "event": strings.AUDIT_EVENTS.get(r.event_type, r.event_type),
                  "actor": emails.get(r.actor_id, strings.AUDIT_SYSTEM_ACTOR), "details": _details(r.event_data),
                  "ip": r.ip_address or ""} for r in rows], next_cursor

@@ -11,7 +11,7 @@ import reflex as rx
 from fleet_dashboard import auth, routes, strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.models import Role, User
-from fleet_dashboard.services import audit, orgs, permissions, users
+from fleet_dashboard.services import audit, localtime, orgs, permissions, users
 from fleet_dashboard.services.errors import PermissionDenied
 from fleet_dashboard.services.permissions import Action, Actor
 from fleet_dashboard.settings import get_settings
@@ -74,8 +74,11 @@ class AuthState(rx.State):
     _view_org_id: str = ""
     # Whose name org_label shows, so it is read once per organisation, not on every event.
     _label_org_id: str = ""
-    # The browser's IANA time zone, so dates typed into filters and schedules mean local time.
+    # The browser's IANA time zone (kept for reference only: the dashboard shows and reads the organisation's).
     _tz: str = ""
+    # The organisation's zone as the pages caption it, e.g. "Asia/Riyadh (UTC+03:00)".
+    zone_label: str = ""
+    _zone_key: str = ""
     # The session ("user:version") whose refusal this tab already audited: one row per tab and session.
     _refused_session: str = ""
     # Whose session ("user:version") loaded the data this tab's states hold; a page hydrating under any other
@@ -194,17 +197,19 @@ class AuthState(rx.State):
                   role_label=strings.ROLES.get(user.role, user.role), is_super_admin=super_admin,
                   can_manage=user.role in MANAGERS, read_only=super_admin, may=permissions.allowed_actions(user.role))
         if org_id is None:
-            self._set(org_label="", _label_org_id="")
+            self._set(org_label="", _label_org_id="", zone_label=localtime.zone_label(localtime.zone_of(None)))
             return
         if self._label_org_id == str(org_id) and self.org_label:
             return  # every event passes here: read the organisation's name once, not per click
         with session_scope() as session:
-            self.org_label = orgs.get_org(session=session, org_id=org_id).name
+            org = orgs.get_org(session=session, org_id=org_id)
+            self.org_label = org.name
+            self.zone_label = localtime.zone_label(localtime.zone_of(org))
         self._label_org_id = str(org_id)
 
     def _clear_identity(self) -> None:
         self._set(signed_in=False, is_super_admin=False, can_manage=False, read_only=False, user_label="",
-                  role_label="", org_label="", _label_org_id="", may={})
+                  role_label="", org_label="", _label_org_id="", zone_label="", may={})
 
     def _audit_refused_session(self, reason: str, handler: str, *, user_id: uuid.UUID | None = None,
                                key: str | None = None) -> None:
@@ -334,7 +339,22 @@ class AuthState(rx.State):
         self._tz = tz
 
     def _zone(self) -> ZoneInfo:
-        return ZoneInfo(self._tz or "UTC")
+        """The zone every time on the dashboard is shown and typed in: the organisation's (else DEFAULT_TIMEZONE).
+
+        Read afresh (one primary-key lookup), so a change on the settings page shows on the next read."""
+        ctx = current_caller()
+        org_id = ctx.org_id if ctx is not None else None
+        if ctx is None:  # not inside an admitted event: the organisation this tab's session shows
+            user = self._user()
+            org_id = uuid.UUID(self._view_org_id) if self._view_org_id else (user.org_id if user else None)
+        with session_scope() as session:
+            zone = localtime.org_zone(session=session, org_id=org_id)
+        self._set(zone_label=localtime.zone_label(zone), _zone_key=zone.key)
+        return zone
+
+    def _zone_cached(self) -> ZoneInfo:
+        """The zone the last `_zone()` read, for live updates that format many events (read once per page load)."""
+        return ZoneInfo(self._zone_key) if self._zone_key else self._zone()
 
     @rx.var
     def oidc_enabled(self) -> bool:

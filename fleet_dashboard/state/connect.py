@@ -14,8 +14,9 @@ from fleet_dashboard.services import permissions, qr, sessions
 from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state import live
 from fleet_dashboard.state.auth import AuthState, allow, current_caller
+from fleet_dashboard.state.format import stamp_iso
 
-ROUTE_IDS = (routes.HOME, routes.CONNECT)
+ROUTE_IDS = (routes.CONNECT,)
 ENGINE_CHECK_SECONDS = 10.0
 
 
@@ -62,7 +63,7 @@ class ConnectState(AuthState):
         self.status = view.get("status") or "disconnected"
         self.phone = view.get("phone_number") or ""
         self.display_name = view.get("display_name") or ""
-        self.last_connected_at = view.get("last_connected_at") or ""
+        self.last_connected_at = stamp_iso(view.get("last_connected_at"), self._zone_cached())
         self.connection_error = view.get("connection_error") or ""
         reason_code = view.get("connection_error_code")
         self.reason_text = strings.error_text(reason_code) if reason_code else ""
@@ -82,7 +83,7 @@ class ConnectState(AuthState):
         self.pair_phone = view.get("pair_phone") or self.pair_phone
         self._pair_expires_at = view.get("pair_code_expires_at") or ""
         self.pair_seconds_left = _seconds_until(self._pair_expires_at) if self.pair_code else 0
-        self.next_retry_at = view.get("next_retry_at") or ""
+        self.next_retry_at = stamp_iso(view.get("next_retry_at"), self._zone_cached())
         if self.pair_code or view.get("connection_error_code") or self.status in ("connected", "disconnected"):
             self.pair_requested = False
         if self.pair_code:
@@ -98,6 +99,7 @@ class ConnectState(AuthState):
             self.engine_down = not engines.alive(session=session, stale_seconds=get_settings().engine_stale_seconds)
 
     def _read(self, org_id: Any) -> None:
+        self._zone()
         with session_scope() as session:
             self._show(sessions.get_status(session=session, org_id=org_id))
         self._check_engines()

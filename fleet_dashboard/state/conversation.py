@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import reflex as rx
 from sqlmodel import select
@@ -17,14 +18,14 @@ from fleet_dashboard.services.errors import InvalidPhone
 from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state import live
 from fleet_dashboard.state.auth import AuthState, allow, current_caller
-from fleet_dashboard.state.format import iso
+from fleet_dashboard.state.format import stamp
 
 
-def conversation_item(item: dict[str, Any]) -> dict[str, str]:
+def conversation_item(item: dict[str, Any], zone: ZoneInfo) -> dict[str, str]:
     """One message of the conversation as plain strings for the page."""
     outbound = item["direction"] == "outbound"
     return {"id": str(item["id"]), "direction": item["direction"], "body": item["body"],
-            "status": item["status"] or "", "created_at": iso(item["created_at"]),
+            "status": item["status"] or "", "created_at": stamp(item["created_at"], zone),
             "url": routes.message_url(str(item["id"])) if outbound else ""}
 
 
@@ -46,7 +47,7 @@ class ConversationState(AuthState):
         with session_scope() as session:
             rows = inbound.conversation(session=session, org_id=org, phone=self.phone, actor=ctx.actor)
             self.opted_out = optouts.is_opted_out(session=session, org_id=org, phone=self.phone)
-        self.items = [conversation_item(r) for r in rows]
+        self.items = [conversation_item(r, self._zone()) for r in rows]
 
     @rx.event
     @allow(Action.view)

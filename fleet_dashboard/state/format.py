@@ -6,33 +6,41 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fleet_dashboard import strings
+from fleet_dashboard.services import localtime
+from fleet_dashboard.services.errors import ValidationError
 
 
-def iso(value: datetime | None) -> str:
-    """An ISO timestamp for the browser to format in local time, or "" for none."""
-    return value.isoformat() if value else ""
+def stamp(value: datetime | None, zone: ZoneInfo) -> str:
+    """A stored instant as the organisation reads it, `2025-01-05 09:00:07 (UTC+03:00)`, or "" for none."""
+    return localtime.format_seconds(value, zone)
+
+
+def stamp_iso(value: str | None, zone: ZoneInfo) -> str:
+    """`stamp` for an ISO string from a status dict or an event (sessions.status_view)."""
+    if not value:
+        return ""
+    try:
+        return stamp(datetime.fromisoformat(value), zone)
+    except (TypeError, ValueError):
+        return ""
 
 
 def parse_local(text: str, zone: ZoneInfo) -> datetime | None:
-    """A `datetime-local` or `date` input value, read in the browser's zone; None when empty or bad."""
-    text = (text or "").strip()
-    if not text:
-        return None
+    """A `datetime-local` or `date` input value, read in the organisation's zone; None when empty or bad."""
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
+        return localtime.parse_local(text, zone)
+    except ValidationError:
         return None
-    return value.replace(tzinfo=zone) if value.tzinfo is None else value
 
 
 def day_range(start: str, end: str, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
-    """[start of the first day, start of the day after the last) for a from/to date filter."""
+    """[start of the first day, start of the day after the last) for a from/to date filter, in local days."""
     since = until = None
     try:
         if start:
-            since = datetime.combine(date.fromisoformat(start), datetime.min.time(), zone)
+            since = localtime.day_start(date.fromisoformat(start), zone)
         if end:
-            until = datetime.combine(date.fromisoformat(end) + timedelta(days=1), datetime.min.time(), zone)
+            until = localtime.day_start(date.fromisoformat(end) + timedelta(days=1), zone)
     except (ValueError, OverflowError):  # not a date, or the day after 9999-12-31
         return None, None
     return since, until

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import reflex as rx
 
@@ -14,7 +15,7 @@ from fleet_dashboard.services import export, inbound, messaging, templates
 from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state import live
 from fleet_dashboard.state.auth import AuthState, allow, current_caller
-from fleet_dashboard.state.format import day_range, failure, iso, short
+from fleet_dashboard.state.format import day_range, failure, short, stamp
 from fleet_dashboard.state.paging import Paged
 
 PAGE_SIZE = 25
@@ -25,20 +26,20 @@ ALL = "all"
 DIRECTIONS = ("outbound", "inbound")
 
 
-def message_row(m: WhatsAppMessage) -> dict[str, str]:
+def message_row(m: WhatsAppMessage, zone: ZoneInfo) -> dict[str, str]:
     """A message as a table row of plain strings."""
     return {"id": str(m.id), "direction": "outbound", "recipient": m.recipient_phone, "body": short(m.message_body),
-            "status": m.status, "template": m.template_name or "", "created_at": iso(m.created_at),
+            "status": m.status, "template": m.template_name or "", "created_at": stamp(m.created_at, zone),
             "file": m.media_filename or "", "kind": m.message_type,
             "error": short(failure(m.error_code, m.error), 60),
             "url": routes.message_url(str(m.id)), "conversation_url": routes.conversation_url(m.recipient_phone)}
 
 
-def reply_row(r: InboundMessage) -> dict[str, str]:
+def reply_row(r: InboundMessage, zone: ZoneInfo) -> dict[str, str]:
     """A customer's reply as a history row: its page is the conversation with the number."""
     url = routes.conversation_url(r.phone)
     return {"id": str(r.id), "direction": "inbound", "recipient": r.phone, "body": short(r.message_body),
-            "status": "", "template": "", "created_at": iso(r.created_at), "error": "", "url": url, "file": "",
+            "status": "", "template": "", "created_at": stamp(r.created_at, zone), "error": "", "url": url, "file": "",
             "kind": "",
             "conversation_url": url}
 
@@ -69,11 +70,12 @@ class HistoryState(Paged, AuthState):
                 replies, next_cursor = inbound.list_for_org(
                     session=session, org_id=org_id, actor=ctx.actor, search=filters["search"],
                     since=filters["since"], until=filters["until"], cursor=cursor, limit=PAGE_SIZE)
-            return [reply_row(r) for r in replies], next_cursor
+            return [reply_row(r, self._zone()) for r in replies], next_cursor
         with session_scope() as session:
             rows, next_cursor = messaging.list_for_org(session=session, org_id=org_id, limit=PAGE_SIZE,
                                                        cursor=cursor, **self._filters())
-        return [message_row(m) for m in rows], next_cursor
+        zone = self._zone()
+        return [message_row(m, zone) for m in rows], next_cursor
 
     @rx.event
     @allow(Action.view)
@@ -82,9 +84,20 @@ class HistoryState(Paged, AuthState):
         ctx = self._authorize()
         with session_scope() as session:
             self.template_names = [t.name for t in templates.list_for_org(session=session, org_id=ctx.org_id)]
+        self._filters_from_query()
         self._cursors = [""]
         self._fetch(ctx.org_id)
         return HistoryState.watch
+
+    def _filters_from_query(self) -> None:
+        """`?status=failed&from=2025-01-01&to=2025-01-07`: the home's numbers open the messages they count."""
+        query = self.router.url.query_parameters
+        if not any(k in query for k in ("status", "from", "to")):
+            return
+        status = str(query.get("status", ""))
+        self.status_filter = status if status in strings.MESSAGE_STATUS else ALL
+        self.template_filter, self.search = ALL, ""
+        self.date_from, self.date_to = str(query.get("from", ""))[:10], str(query.get("to", ""))[:10]
 
     @rx.event
     @allow(Action.view)

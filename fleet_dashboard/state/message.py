@@ -13,7 +13,7 @@ from fleet_dashboard.services.errors import NotFound
 from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state import live
 from fleet_dashboard.state.auth import AuthState, allow, current_caller
-from fleet_dashboard.state.format import failure, iso
+from fleet_dashboard.state.format import failure, stamp
 
 
 class MessageState(AuthState):
@@ -29,14 +29,16 @@ class MessageState(AuthState):
         return self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
 
     def _load_row(self, org_id) -> None:
+        zone = self._zone()
         with session_scope() as session:
             m = messaging.get_for_org(session=session, org_id=org_id, message_id=self._message_id())
             self.message = {
                 "id": str(m.id), "recipient": m.recipient_phone, "body": m.message_body, "status": m.status,
                 "template": m.template_name or "", "error": failure(m.error_code, m.error),
                 "error_detail": m.error if m.error_code else "", "whatsapp_id": m.whatsapp_message_id or "",
-                "created_at": iso(m.created_at), "sent_at": iso(m.sent_at), "delivered_at": iso(m.delivered_at),
-                "read_at": iso(m.read_at), "failed_at": iso(m.failed_at),
+                "created_at": stamp(m.created_at, zone), "sent_at": stamp(m.sent_at, zone),
+                "delivered_at": stamp(m.delivered_at, zone), "read_at": stamp(m.read_at, zone),
+                "failed_at": stamp(m.failed_at, zone),
                 "conversation_url": routes.conversation_url(m.recipient_phone), "kind": m.message_type,
                 "type": strings.MESSAGE_TYPE.get(m.message_type, m.message_type), "file": "", "file_meta": "",
             }
@@ -47,7 +49,8 @@ class MessageState(AuthState):
                     x for x in (file["mime_type"], strings.file_size(file["size"]) if file["size"] else "") if x)
             rows = inbound.replies_after(session=session, org_id=m.org_id, phone=m.recipient_phone,
                                          after=m.created_at, actor=self._authorize().actor)
-            self.replies = [{"id": str(r.id), "body": r.message_body, "created_at": iso(r.created_at)} for r in rows]
+            self.replies = [{"id": str(r.id), "body": r.message_body, "created_at": stamp(r.created_at, zone)}
+                            for r in rows]
 
     @rx.event
     @allow(Action.view)

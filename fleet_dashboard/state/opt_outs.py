@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from zoneinfo import ZoneInfo
 
 import reflex as rx
 
@@ -13,16 +14,16 @@ from fleet_dashboard.services import optouts
 from fleet_dashboard.services.errors import DomainError, PermissionDenied
 from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state.auth import AuthState, allow
-from fleet_dashboard.state.format import iso
+from fleet_dashboard.state.format import stamp
 from fleet_dashboard.state.paging import Paged
 
 PAGE_SIZE = 25
 
 
-def opt_out_row(row: OptOut) -> dict[str, str]:
+def opt_out_row(row: OptOut, zone: ZoneInfo) -> dict[str, str]:
     """An opted-out number as a table row of plain strings."""
     return {"phone": row.phone, "reason": row.reason or "", "keyword": row.keyword or "",
-            "created_at": iso(row.created_at), "conversation_url": routes.conversation_url(row.phone)}
+            "created_at": stamp(row.created_at, zone), "conversation_url": routes.conversation_url(row.phone)}
 
 
 class OptOutsState(Paged, AuthState):
@@ -40,7 +41,7 @@ class OptOutsState(Paged, AuthState):
             rows, next_cursor = optouts.list_for_org(session=session, org_id=org_id, actor=ctx.actor,
                                                      search=self.search.strip() or None, cursor=cursor,
                                                      limit=PAGE_SIZE)
-        return [opt_out_row(r) for r in rows], next_cursor
+        return [opt_out_row(r, self._zone()) for r in rows], next_cursor
 
     @rx.event
     @allow(Action.view)

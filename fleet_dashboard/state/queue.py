@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import reflex as rx
 
@@ -14,19 +15,19 @@ from fleet_dashboard.services import queue, templates
 from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state import live
 from fleet_dashboard.state.auth import AuthState, allow, current_caller
-from fleet_dashboard.state.format import failure, iso, short
+from fleet_dashboard.state.format import failure, short, stamp
 from fleet_dashboard.state.paging import Paged
 
 PAGE_SIZE = 30
 ALL = "all"
 
 
-def queue_row(n: NotificationQueue, names: dict[uuid.UUID, str]) -> dict[str, str]:
+def queue_row(n: NotificationQueue, names: dict[uuid.UUID, str], zone: ZoneInfo) -> dict[str, str]:
     return {"id": str(n.id), "recipient": n.recipient_phone, "status": n.status,
             "template": names.get(n.template_id, "") if n.template_id else "",
-            "scheduled_for": iso(n.scheduled_for), "attempts": f"{n.attempts}/{n.max_attempts}",
+            "scheduled_for": stamp(n.scheduled_for, zone), "attempts": f"{n.attempts}/{n.max_attempts}",
             "error": short(failure(n.error_code, n.error_message), 90), "error_detail": n.error_message or "",
-            "created_at": iso(n.created_at),
+            "created_at": stamp(n.created_at, zone),
             "message_url": routes.message_url(str(n.message_id)) if n.message_id else ""}
 
 
@@ -43,7 +44,8 @@ class QueueState(Paged, AuthState):
                                                    status=None if self.status_filter == ALL else self.status_filter)
             names = {t.id: t.name for t in templates.list_for_org(session=session, org_id=org_id)}
             self.counts = queue.counts_for_org(session=session, org_id=org_id)
-        return [queue_row(n, names) for n in rows], next_cursor
+        zone = self._zone()
+        return [queue_row(n, names, zone) for n in rows], next_cursor
 
     @rx.event
     @allow(Action.view)

@@ -52,6 +52,7 @@ class SendState(AuthState):
     def load(self):
         """Offer the organisation's active templates."""
         ctx = self._authorize()
+        self._zone()  # the caption under the schedule field names the zone the time is read in
         with session_scope() as session:
             rows = templates.list_for_org(session=session, org_id=ctx.org_id, active_only=True)
         self.templates = [{"id": str(t.id), "name": t.name} for t in rows]

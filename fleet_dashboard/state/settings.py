@@ -3,27 +3,29 @@ secret or key is shown once, right after it is made, and never again."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import reflex as rx
 
 from fleet_dashboard import strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.models import ApiKey, Webhook
-from fleet_dashboard.services import api_keys, permissions, webhooks
+from fleet_dashboard.services import actors, api_keys, org_lifecycle, permissions, webhooks
 from fleet_dashboard.services.errors import DomainError
 from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state.auth import AuthState, Ctx, allow
-from fleet_dashboard.state.format import iso
+from fleet_dashboard.state.format import stamp
 
 
-def webhook_row(w: Webhook) -> dict[str, str]:
+def webhook_row(w: Webhook, zone: ZoneInfo) -> dict[str, str]:
     return {"id": str(w.id), "url": w.url, "events": strings.LIST_SEPARATOR.join(w.events or []),
-            "active": "1" if w.is_active else "", "created_at": iso(w.created_at)}
+            "active": "1" if w.is_active else "", "created_at": stamp(w.created_at, zone)}
 
 
-def key_row(k: ApiKey) -> dict[str, str]:
+def key_row(k: ApiKey, zone: ZoneInfo) -> dict[str, str]:
     return {"id": str(k.id), "name": k.name, "prefix": k.prefix + "…",
-            "scopes": strings.LIST_SEPARATOR.join(k.scopes or []), "created_at": iso(k.created_at),
-            "last_used_at": iso(k.last_used_at), "revoked": "1" if k.revoked_at else ""}
+            "scopes": strings.LIST_SEPARATOR.join(k.scopes or []), "created_at": stamp(k.created_at, zone),
+            "last_used_at": stamp(k.last_used_at, zone), "revoked": "1" if k.revoked_at else ""}
 
 
 def _checked(form_data: dict, prefix: str, choices: tuple[str, ...]) -> list[str]:
@@ -41,17 +43,21 @@ class SettingsState(AuthState):
     # A secret or key just created: shown once, cleared by the next load or action.
     revealed_label: str = ""
     revealed_value: str = ""
+    # The organisation's IANA zone as saved (the default's name when it chose none), and the form's refusal.
+    org_timezone: str = ""
+    timezone_error: str = ""
 
     def _reload(self, ctx: Ctx) -> None:
         """Each list only for a role whose matrix row has it: webhook URLs and keys are integration secrets."""
         self.webhook_rows, self.key_rows = [], []
+        zone = self._zone()
         with session_scope() as session:
             if permissions.can(ctx.role, Action.webhooks):
-                self.webhook_rows = [webhook_row(w) for w in webhooks.list_webhooks(session=session,
+                self.webhook_rows = [webhook_row(w, zone) for w in webhooks.list_webhooks(session=session,
                                                                                     org_id=ctx.org_id,
                                                                                     actor=ctx.actor)]
             if permissions.can(ctx.role, Action.api_keys):
-                self.key_rows = [key_row(k) for k in api_keys.list_keys(session=session, org_id=ctx.org_id,
+                self.key_rows = [key_row(k, zone) for k in api_keys.list_keys(session=session, org_id=ctx.org_id,
                                                                         actor=ctx.actor)]
 
     def _reveal(self, label: str = "", value: str = "") -> None:
@@ -61,9 +67,28 @@ class SettingsState(AuthState):
     @allow(Action.view)
     def load(self):
         ctx = self._authorize()
-        self.webhook_error = self.key_error = ""
+        self.webhook_error = self.key_error = self.timezone_error = ""
         self._reveal()
         self._reload(ctx)
+        self.org_timezone = self._zone().key
+
+    @rx.event
+    @allow(Action.team)
+    def save_timezone(self, form_data: dict):
+        """Set the organisation's time zone (owners and admins); the service validates and audits it."""
+        ctx = self._authorize()
+        name = str(form_data.get("timezone", "")).strip()[:64]
+        actor = actors.Actor(user_id=ctx.user_id, role=ctx.role, org_id=ctx.home_org_id, ip_address=self._client_ip())
+        try:
+            with session_scope() as session:
+                org_lifecycle.set_timezone(session=session, actor=actor, org_id=ctx.org_id, timezone=name)
+        except DomainError as exc:
+            self.timezone_error = strings.error_text(exc.code, **exc.params)
+            return
+        self.timezone_error = ""
+        self.org_timezone = self._zone().key  # the frame's caption follows
+        self._reload(ctx)
+        return rx.toast.success(strings.ORG_TIMEZONE_SAVED)
 
     @rx.event
     @allow(Action.webhooks)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import reflex as rx
 
 from fleet_dashboard import strings
@@ -11,7 +13,7 @@ from fleet_dashboard.services import permissions, templates
 from fleet_dashboard.services.errors import DomainError
 from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state.auth import AuthState, allow
-from fleet_dashboard.state.format import iso, short
+from fleet_dashboard.state.format import short, stamp
 
 
 def sample_preview(body: str) -> str:
@@ -20,11 +22,11 @@ def sample_preview(body: str) -> str:
     return templates.VARIABLE_RE.sub(lambda m: samples.get(m.group(1), f"[{m.group(1)}]"), body or "")
 
 
-def template_row(t: WhatsAppTemplate) -> dict[str, str]:
+def template_row(t: WhatsAppTemplate, zone: ZoneInfo) -> dict[str, str]:
     return {"id": str(t.id), "name": t.name, "description": t.description, "body": short(t.message_template, 70),
             "variables": strings.LIST_SEPARATOR.join(t.variables or []), "system": "1" if t.is_system else "",
             "active": "1" if t.is_active else "", "usage_count": str(t.usage_count),
-            "last_used_at": iso(t.last_used_at)}
+            "last_used_at": stamp(t.last_used_at, zone)}
 
 
 class TemplatesState(AuthState):
@@ -45,8 +47,9 @@ class TemplatesState(AuthState):
     delete_name: str = ""
 
     def _reload(self, org_id) -> None:
+        zone = self._zone()
         with session_scope() as session:
-            self.rows = [template_row(t) for t in templates.list_for_org(session=session, org_id=org_id)]
+            self.rows = [template_row(t, zone) for t in templates.list_for_org(session=session, org_id=org_id)]
 
     @rx.event
     @allow(Action.view)

@@ -70,3 +70,22 @@ def test_an_organisation_without_a_zone_follows_the_setting(db, make_org, monkey
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+def test_dashboard_and_csv_stamps_carry_the_offset():
+    at = datetime(2025, 1, 5, 6, 0, 7, 123456, tzinfo=UTC)
+    assert localtime.format_seconds(at, "Asia/Riyadh") == "2025-01-05 09:00:07 (UTC+03:00)"
+    assert localtime.format_seconds(None, "Asia/Riyadh") == ""
+    assert localtime.csv_stamp(at, "Asia/Riyadh") == "2025-01-05T09:00:07+03:00"
+    assert localtime.csv_stamp(None, "Asia/Riyadh") == ""
+    assert localtime.zone_label("Asia/Riyadh", now=at) == "Asia/Riyadh (UTC+03:00)"
+    assert localtime.zone_label("Africa/Cairo", now=datetime(2025, 7, 1, tzinfo=UTC)) == "Africa/Cairo (UTC+03:00)"
+
+
+def test_local_days_begin_at_local_midnight():
+    # 2025-01-05 00:30 UTC is already 03:30 on the 5th in Riyadh; 22:00 UTC on the 4th is the 5th there too.
+    assert localtime.local_today("Asia/Riyadh", now=datetime(2025, 1, 4, 22, 0, tzinfo=UTC)).isoformat() == "2025-01-05"
+    since, until = localtime.day_bounds(datetime(2025, 1, 5).date(), datetime(2025, 1, 6).date(), "Asia/Riyadh")
+    assert (since, until) == (datetime(2025, 1, 4, 21, 0, tzinfo=UTC), datetime(2025, 1, 6, 21, 0, tzinfo=UTC))
+    # Cairo's spring night has no midnight (00:00 -> 01:00): the day begins at 01:00 local, 22:00 UTC.
+    assert localtime.day_start(datetime(2024, 4, 26).date(), "Africa/Cairo") == datetime(2024, 4, 25, 22, 0, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import login, watch_texts
+from tests.e2e.helpers import login, open_page, watch_texts
 from tests.e2e.server import AppServer
 
 PHONE = "+201001234567"
@@ -13,6 +13,7 @@ PHONE = "+201001234567"
 def test_pair_rotate_drop_recover_and_disconnect(page: Page, app_server: AppServer) -> None:
     owner = app_server.owner()
     login(page, owner)
+    open_page(page, "nav-connect")  # the first page is the org home now (issue 12)
     page.evaluate("window.__sameDocument = true")
     status = page.get_by_test_id("session-status")
     expect(status).to_have_text("غير متصل")

@@ -59,7 +59,8 @@ def test_every_org_page_is_rtl_and_fits_a_phone(page: Page, app_server: AppServe
     _check(page, "/login")
     _phone_login(page, owner)
 
-    pages = {"/connect": page.get_by_test_id("session-status"), "/send": page.get_by_label("رقم المستلم"),
+    pages = {"/": page.get_by_test_id("home-sent-today"),
+             "/connect": page.get_by_test_id("session-status"), "/send": page.get_by_label("رقم المستلم"),
              "/templates": page.get_by_test_id("template-row").first,
              "/history": page.get_by_test_id("message-row").first, "/audit": page.get_by_test_id("audit-row").first,
              "/queue": page.get_by_test_id("queue-row").first, "/settings": page.get_by_label("الرابط")}

@@ -8,12 +8,13 @@ from tests.e2e.helpers import at, login
 from tests.e2e.server import AppServer
 
 
-def test_login_lands_on_connect_page_and_logout_clears_session(page: Page, app_server: AppServer) -> None:
+def test_login_lands_on_the_org_home_and_logout_clears_session(page: Page, app_server: AppServer) -> None:
     owner = app_server.owner()
     login(page, owner)
     expect(page).to_have_url(at("/"))
-    expect(page.get_by_role("heading", name="ربط الواتساب", level=1)).to_be_visible()
-    expect(page.get_by_test_id("session-status")).to_have_text("غير متصل")
+    # The owner's first page is the org home (issue 12): the connection at a glance.
+    expect(page.get_by_role("heading", name="الرئيسية", level=1)).to_be_visible()
+    expect(page.get_by_test_id("home-session-status")).to_have_text("غير متصل")
     expect(page.get_by_test_id("sidebar")).to_contain_text(owner.org_name)
 
     page.get_by_test_id("sidebar").get_by_role("button", name="تسجيل الخروج").click()

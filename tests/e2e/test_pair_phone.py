@@ -15,7 +15,7 @@ def test_an_owner_on_a_390px_phone_links_by_phone_number(page: Page, app_server:
     page.set_viewport_size({"width": 390, "height": 844})
     owner = app_server.owner()
     # Signed in on the phone itself (the sidebar is folded behind the menu button at this width).
-    page.goto("/login")
+    page.goto("/login?next=/connect")  # straight to Connect (the first page is the org home otherwise)
     page.get_by_label("البريد الإلكتروني").fill(owner.email)
     page.get_by_label("كلمة المرور").fill(owner.password)
     page.get_by_role("button", name="دخول").click()

@@ -161,7 +161,7 @@ def test_logout_in_one_tab_ends_the_other_tabs_and_a_copied_cookie(browser: Brow
                                                                    page: Page) -> None:
     victim = build_victim(app_server)
     before = victim.snapshot(app_server)
-    login(page, victim.owner)
+    login(page, victim.owner, path="/login?next=/connect")
     expect(page.get_by_role("img", name="رمز QR لربط واتساب")).to_be_visible()  # qr_pending, as the owner
     token = next(c["value"] for c in page.context.cookies() if c["name"] == "fd_session")
 

@@ -41,7 +41,8 @@ def test_cells_that_a_spreadsheet_would_run_are_neutralised(db, make_org):
     assert {row["error"] for row in parsed} == {"", "'=2+5"}
     # A phone number is a plain number, not a formula: kept as the user typed it.
     assert {row["recipient_phone"] for row in parsed} == {"+201001234567", "+201001234568"}
-    assert parsed[0]["created_at"].endswith("+00:00")
+    # Times in the organisation's zone (the default, Africa/Cairo, here), the offset written out.
+    assert parsed[0]["created_at"][-6:] in ("+02:00", "+03:00") and parsed[0]["timezone"] == "Africa/Cairo"
 
 
 def test_export_pages_through_filters_and_stops_at_the_cap(db, make_org):
@@ -66,3 +67,24 @@ def test_safe_cell_values():
     assert export.safe_cell("+201001234567") == "+201001234567"
     assert export.safe_cell("+20 100 123") == "'+20 100 123"
     assert export.safe_cell("مرحبا =1+1") == "مرحبا =1+1"
+
+
+def test_export_times_are_in_the_organisations_zone(db, make_org):
+    from datetime import UTC, datetime
+
+    from fleet_dashboard.models import WhatsAppMessage
+    from fleet_dashboard.services import org_lifecycle
+    from fleet_dashboard.services.actors import platform
+
+    org = make_org()
+    org_lifecycle.set_timezone(session=db, actor=platform("test"), org_id=org.id, timezone="Asia/Riyadh")
+    db.add(WhatsAppMessage(org_id=org.id, recipient_phone="+966501234567", message_body="hi", status="sent",
+                           created_at=datetime(2025, 1, 5, 6, 0, 7, tzinfo=UTC),
+                           sent_at=datetime(2025, 1, 5, 6, 1, tzinfo=UTC)))
+    db.commit()
+    row = _parse(export.messages_csv(session=db, org_id=org.id, actor=SYSTEM)[0])[0]
+    assert (row["created_at"], row["sent_at"], row["read_at"], row["timezone"]) == \
+        ("2025-01-05T09:00:07+03:00", "2025-01-05T09:01:00+03:00", "", "Asia/Riyadh")
+    # A caller may still ask for UTC (or any zone) explicitly.
+    utc_row = _parse(export.messages_csv(session=db, org_id=org.id, actor=SYSTEM, zone="UTC")[0])[0]
+    assert utc_row["created_at"] == "2025-01-05T06:00:07+00:00" and utc_row["timezone"] == "UTC"
