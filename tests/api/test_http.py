@@ -85,20 +85,28 @@ async def test_unknown_templates_and_bad_template_bodies_get_a_4xx(client, make_
 
 
 async def test_body_size_is_capped(make_app, api_env, make_org, make_key):
+    """MAX_BODY_BYTES caps every route but the three that take a file (issue 13: those fit the largest file)."""
     api_env.setenv("MAX_BODY_BYTES", "1000")
+    api_env.setenv("MEDIA_MAX_DOCUMENT_BYTES", "3000")
+    api_env.setenv("MEDIA_MAX_IMAGE_BYTES", "2000")
     org = make_org()
     key = make_key(org)
-    big = b'{"recipient": "+201001234567", "message": "' + b"x" * 2000 + b'"}'
+    big = b'{"org_id": "' + b"x" * 2000 + b'"}'
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=make_app()), base_url=BASE_URL) as c:
-        r = await c.post("/api/messages/send", headers=headers(key, org.id), content=big)
+        r = await c.post("/api/sessions/init", headers=headers(key, org.id), content=big)
         assert r.status_code == 413 and r.json()["code"] == "body_too_large"
 
-        async def chunks():  # no Content-Length: the cap must still hold
-            for _ in range(10):
+        async def chunks(n):  # no Content-Length: the cap must still hold
+            for _ in range(n):
                 yield b"x" * 300
 
-        r = await c.post("/api/messages/send", headers=headers(key, org.id), content=chunks())
+        r = await c.post("/api/sessions/init", headers=headers(key, org.id), content=chunks(10))
         assert r.status_code == 413
+        # A file route takes the largest file in base64 plus its JSON (3000 * 4/3 + 64 KiB), and no more.
+        r = await c.post("/api/messages/send", headers=headers(key, org.id), content=chunks(10))
+        assert r.status_code != 413
+        r = await c.post("/api/messages/send", headers=headers(key, org.id), content=chunks(240))
+        assert r.status_code == 413 and r.json()["code"] == "body_too_large"
 
 
 async def test_helmet_security_headers_on_api_responses(client):
