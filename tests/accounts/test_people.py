@@ -8,9 +8,9 @@ import pytest
 
 from fleet_dashboard.models import User
 from fleet_dashboard.services import people, users
-from fleet_dashboard.services.actors import Actor
 from fleet_dashboard.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from fleet_dashboard.services.one_time_links import LinkError
+from fleet_dashboard.services.permissions import Actor
 from tests.accounts.conftest import PLATFORM, actor_of, audit_rows, audit_types
 
 
