@@ -17,6 +17,8 @@ STATE_PAGES = {
     "HistoryState": routes.HISTORY, "MessageState": routes.MESSAGE, "QueueState": routes.QUEUE,
     "AuditState": routes.AUDIT, "SettingsState": routes.SETTINGS, "AdminState": routes.ADMIN,
     "OidcState": routes.OIDC_CALLBACK, "AuthState": routes.HOME,
+    "OrganizationsState": routes.ORGANIZATIONS, "PeopleState": routes.PEOPLE, "AccountState": routes.ACCOUNT,
+    "InviteState": routes.INVITE,
 }
 
 
