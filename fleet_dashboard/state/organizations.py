@@ -71,8 +71,6 @@ class OrganizationsState(AuthState):
     @rx.event
     @allow(Action.organizations)
     def load(self):
-        self._view_org_id = ""
-        self.org_label = ""
         self.create_error = ""
         self._clear_invite()
         self._reload()

@@ -121,9 +121,10 @@ def test_another_organisations_owner_reaches_nothing(app, victim):
     finally:
         tab.close()
     assert victim.snapshot(app) == before
-    # The only column an owner lacks is the overview: those are the refusals on record.
+    # The only columns an owner lacks are the overview and running organisations: those are the refusals on record.
     denied = {d["action"] for d in audit_rows(app, "access_denied", intruder.user_id)}
-    assert "overview" in denied and denied <= {"overview", "admin_overview", "admin_enter_org"}, denied
+    assert {"overview", "organizations"} <= denied
+    assert denied <= {"overview", "organizations", "admin_overview", "admin_enter_org"}, denied
 
 
 def test_a_member_reaches_no_secret_and_changes_only_what_a_member_may(app, victim):
