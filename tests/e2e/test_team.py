@@ -41,12 +41,14 @@ def test_organisation_owner_and_member_without_a_shell(page: Page, browser: Brow
     tag = uuid.uuid4().hex[:6]
     org_name, owner_email, member_email = f"شركة النقل {tag}", f"owner-{tag}@fleet.local", f"driver-{tag}@fleet.local"
     root = app_server.make_user("super_admin")  # `make run`'s demo super_admin
+    app_server.make_org("مؤسسة الديمو")  # `make run`'s demo organisation
 
     # 1. The super_admin creates the organisation and copies the owner's one-time invitation.
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     login(page, root)
     open_page(page, "nav-organizations")
     expect(page).to_have_url(at("/admin/organizations"))
+    expect(page.get_by_test_id("org-row").first).to_be_visible()  # the page has loaded its list
     page.get_by_label(strings.ORG_NAME).fill(org_name)
     page.get_by_label(strings.ORG_OWNER_EMAIL).fill(owner_email)
     page.get_by_test_id("create-org").click()
@@ -64,6 +66,7 @@ def test_organisation_owner_and_member_without_a_shell(page: Page, browser: Brow
         _accept(owner_page, owner_url, "منى المالكة", "owner-pass-123", org_name)
         open_page(owner_page, "nav-people")
         expect(owner_page).to_have_url(at("/people"))
+        expect(owner_page.get_by_test_id("person-row").first).to_be_visible()
         owner_page.get_by_label(strings.PEOPLE_EMAIL).fill(member_email)
         owner_page.get_by_test_id("invite-person").click()
         expect(owner_page.get_by_test_id("invite-link")).to_contain_text(member_email)
@@ -86,6 +89,7 @@ def test_organisation_owner_and_member_without_a_shell(page: Page, browser: Brow
         other_page = other_ctx.new_page()
         login(other_page, _as(member_email, "member-pass-123", None))
         open_page(other_page, "nav-account")
+        expect(other_page.get_by_test_id("account-email")).to_have_text(member_email)
         other_page.get_by_label(strings.ACCOUNT_CURRENT_PASSWORD).fill("member-pass-123")
         other_page.get_by_label(strings.ACCOUNT_NEW_PASSWORD, exact=True).fill(NEW_PASSWORD)
         other_page.get_by_label(strings.ACCOUNT_NEW_PASSWORD_AGAIN).fill(NEW_PASSWORD)
@@ -125,6 +129,7 @@ def test_the_organisation_page_renames_suspends_and_resumes(page: Page, app_serv
     login(page, app_server.make_user("super_admin"))
     page.goto("/admin/organizations")
     row = page.locator(f'[data-testid="org-row"][data-slug="{org.slug}"]')
+    expect(row).to_be_visible()
     row.get_by_test_id("rename-org").click()
     page.get_by_label(strings.ORG_NAME).last.fill("الاسم الجديد " + org.slug)
     page.get_by_test_id("confirm-rename-org").click()
