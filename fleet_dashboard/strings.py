@@ -354,6 +354,7 @@ AUDIT_EVENTS = {
     "session_refused": "رفض جلسة منتهية",
     "user_activated": "تفعيل مستخدم",
     "signed_out_everywhere": "تسجيل الخروج من كل الأجهزة",
+    "device_unlinked": "فك ربط الجهاز",
 }
 
 QUEUE_TITLE = "الطابور"
