@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from fleet_dashboard import strings
@@ -37,6 +38,7 @@ def _as(email: str, password: str, org: uuid.UUID | None) -> Account:
     return Account(email=email, password=password, user_id=uuid.uuid4(), org_id=org, org_slug=None, org_name=None)
 
 
+@pytest.mark.timeout(900)  # three browsers and a dozen steps, on a shared machine
 def test_organisation_owner_and_member_without_a_shell(page: Page, browser: Browser, app_server: AppServer) -> None:
     tag = uuid.uuid4().hex[:6]
     org_name, owner_email, member_email = f"شركة النقل {tag}", f"owner-{tag}@fleet.local", f"driver-{tag}@fleet.local"
