@@ -257,9 +257,9 @@ def change_password(*, session: Session, actor: Actor, current_password: str | N
                         .execution_options(populate_existing=True)).first()
     if user is None or not user.is_active:
         raise NotFound("unknown user", code="unknown_user")
+    users.check_password(new_password)  # before the (slow, on purpose) hash check of the current one
     if user.password_hash is not None and not verify_password(current_password or "", user.password_hash):
         raise ValidationError("the current password is wrong", code="wrong_password")
-    users.check_password(new_password)
     user.password_hash = hash_password(new_password)
     # Whoever held the old password (another browser, a stolen cookie) is signed out; the caller re-issues
     # the token of the tab that asked.

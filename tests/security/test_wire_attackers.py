@@ -31,6 +31,13 @@ MEMBER_MAY_NOT_SEE = ("qr", "hook", "key", "ip", "audit")
 
 # Handlers that end the caller's session: fired after every other one.
 ENDS_SESSION = ("AccountState.sign_out_everywhere", "AuthState.logout")
+# Handlers that may check a password hash (slow on purpose): fired after the rest, so a long hash on a busy
+# machine cannot end the drain before the refusals are written.
+HASHES = ("AuthState.login", "AccountState.change_password", "InviteState.accept")
+
+
+def firing_order(h: HandlerInfo) -> int:
+    return 2 if h.label in ENDS_SESSION else 1 if h.label in HASHES else 0
 
 
 def payloads(h: HandlerInfo, victim: Victim) -> list[dict[str, Any]]:
@@ -60,7 +67,7 @@ def payloads(h: HandlerInfo, victim: Victim) -> list[dict[str, Any]]:
 
 def blast(tab: Tab, victim: Victim) -> int:
     """Every registered handler, every payload, fired back to back; those that end the session last."""
-    handlers = sorted(event_handlers(), key=lambda h: h.label in ENDS_SESSION)
+    handlers = sorted(event_handlers(), key=firing_order)
     sent = 0
     for h in handlers:
         for payload in payloads(h, victim):
