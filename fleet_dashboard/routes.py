@@ -23,9 +23,13 @@ QUEUE = "/queue"
 SETTINGS = "/settings"
 ADMIN = "/admin"
 ADMIN_ORG = "/admin/org/[org_slug]"
+# Organisations (super_admin), the organisation's people (owners, admins), and one's own account (everyone).
+ORGANIZATIONS = "/admin/organizations"
+PEOPLE = "/people"
+ACCOUNT = "/account"
 
 # Pages whose data belongs to one organisation; a super_admin sees them only after picking one.
-ORG_PAGES = (HOME, CONNECT, SEND, TEMPLATES, HISTORY, MESSAGE, CONVERSATION, OPT_OUTS, AUDIT, QUEUE, SETTINGS)
+ORG_PAGES = (HOME, CONNECT, SEND, TEMPLATES, HISTORY, MESSAGE, CONVERSATION, OPT_OUTS, AUDIT, QUEUE, SETTINGS, PEOPLE)
 
 
 def message_url(message_id: str) -> str:

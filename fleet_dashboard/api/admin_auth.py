@@ -16,9 +16,8 @@ from fleet_dashboard.api.auth import BEARER_DOC, _bearer, _unauthorized
 from fleet_dashboard.api.errors import ApiError
 from fleet_dashboard.api.tokens import InvalidToken, audience_matches, decode
 from fleet_dashboard.models import User
-from fleet_dashboard.services import actors, api_keys, permissions
-from fleet_dashboard.services.actors import Actor
-from fleet_dashboard.services.permissions import Action
+from fleet_dashboard.services import api_keys, permissions
+from fleet_dashboard.services.permissions import Action, Actor
 from fleet_dashboard.settings import get_settings
 
 
@@ -33,7 +32,7 @@ def _from_key(session: Session, credential: str, ip: str | None) -> Actor:
         raise _unauthorized("invalid or revoked API key")
     if key.org_id is not None or api_keys.ADMIN_SCOPE not in (key.scopes or []):
         raise _forbidden()
-    return actors.platform(f"api_key:{key.prefix}", ip_address=ip)
+    return permissions.platform(f"api_key:{key.prefix}", ip_address=ip)
 
 
 def _from_jwt(session: Session, credential: str, ip: str | None) -> Actor:
@@ -47,7 +46,7 @@ def _from_jwt(session: Session, credential: str, ip: str | None) -> Actor:
     if claims.get("role") == "service_role" and "sub" not in claims:
         if alg != "HS256":
             raise _unauthorized("a service-role token must be HS256")
-        return actors.platform("service_role", ip_address=ip)
+        return permissions.platform("service_role", ip_address=ip)
     if "aud" not in claims:
         raise _unauthorized("token has no audience")
     try:

@@ -18,10 +18,15 @@ ORG_NAV = (
     (routes.OPT_OUTS, strings.NAV_OPT_OUTS, "ban", "nav-opt-outs"),
     (routes.AUDIT, strings.NAV_AUDIT, "shield-check", "nav-audit"),
     (routes.SETTINGS, strings.NAV_SETTINGS, "plug", "nav-settings"),
+    (routes.PEOPLE, strings.NAV_PEOPLE, "users", "nav-people"),
 )
 ADMIN_NAV = (routes.ADMIN, strings.NAV_ADMIN, "layout-dashboard", "nav-admin")
+ORGANIZATIONS_NAV = (routes.ORGANIZATIONS, strings.NAV_ORGANIZATIONS, "building-2", "nav-organizations")
+# Every signed-in person's own account: password and sessions.
+ACCOUNT_NAV = (routes.ACCOUNT, strings.NAV_ACCOUNT, "user-cog", "nav-account")
 # Pages only some matrix rows may open (services/permissions.py): shown when any of these columns is allowed.
-NAV_NEEDS = {routes.AUDIT: ("audit",), routes.SETTINGS: ("webhooks", "api_keys")}
+NAV_NEEDS = {routes.AUDIT: ("audit",), routes.SETTINGS: ("webhooks", "api_keys"), routes.PEOPLE: ("team",),
+             routes.ORGANIZATIONS: ("organizations",)}
 
 
 def _allowed(route: str, item: rx.Component) -> rx.Component:
@@ -51,8 +56,10 @@ def nav_link(route: str, label: str, icon: str, test_id: str) -> rx.Component:
 def _nav_items() -> rx.Component:
     return rx.vstack(
         rx.cond(AuthState.is_super_admin, nav_link(*ADMIN_NAV)),
+        _allowed(ORGANIZATIONS_NAV[0], nav_link(*ORGANIZATIONS_NAV)),
         rx.cond(_org_pages_visible(), rx.vstack(*(_allowed(item[0], nav_link(*item)) for item in ORG_NAV),
                                                spacing="1", width="100%")),
+        rx.cond(AuthState.signed_in, nav_link(*ACCOUNT_NAV)),
         spacing="1", width="100%",
     )
 
@@ -100,9 +107,12 @@ def mobile_bar() -> rx.Component:
                                       data_testid="mobile-menu")),
             rx.menu.content(
                 rx.cond(AuthState.is_super_admin, rx.menu.item(ADMIN_NAV[1], on_click=rx.redirect(routes.ADMIN))),
+                _allowed(ORGANIZATIONS_NAV[0], rx.menu.item(ORGANIZATIONS_NAV[1],
+                                                            on_click=rx.redirect(routes.ORGANIZATIONS))),
                 rx.cond(_org_pages_visible(), rx.fragment(
                     *(_allowed(route, rx.menu.item(label, on_click=rx.redirect(route)))
                       for route, label, _, _ in ORG_NAV))),
+                rx.cond(AuthState.signed_in, rx.menu.item(ACCOUNT_NAV[1], on_click=rx.redirect(routes.ACCOUNT))),
                 rx.menu.separator(),
                 rx.menu.item(strings.LOGOUT, on_click=AuthState.logout, color_scheme="red"),
             ),

@@ -9,9 +9,9 @@ from sqlmodel import Session
 
 from fleet_dashboard import routes
 from fleet_dashboard.models import LinkPurpose, OneTimeLink, Role, User, utcnow
-from fleet_dashboard.services import actors, audit, one_time_links
-from fleet_dashboard.services.actors import Actor
+from fleet_dashboard.services import audit, one_time_links, permissions
 from fleet_dashboard.services.errors import Conflict, NotFound, PermissionDenied
+from fleet_dashboard.services.permissions import Action, Actor
 from fleet_dashboard.settings import get_settings
 
 
@@ -20,7 +20,7 @@ def issue_login_link(*, session: Session, actor: Actor, user_id: uuid.UUID, next
     """A link valid LOGIN_LINK_TTL_SECONDS that signs this active organisation user in once; (link, url).
 
     Never for a super_admin: the SaaS's credentials must not open the platform's own console."""
-    actors.check(actor, "manage_orgs")
+    permissions.require(actor, Action.organizations)
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"unknown user {user_id}", code="unknown_user")

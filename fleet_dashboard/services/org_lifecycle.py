@@ -14,10 +14,10 @@ from sqlmodel import Session, select
 
 from fleet_dashboard import events
 from fleet_dashboard.models import Organization, SessionStatus, WhatsAppSession, utcnow
-from fleet_dashboard.services import actors, audit, orgs, queue, sessions
-from fleet_dashboard.services.actors import Actor
+from fleet_dashboard.services import audit, orgs, permissions, queue, sessions
 from fleet_dashboard.services.errors import Conflict
 from fleet_dashboard.services.localtime import validate_zone, zone_name_of
+from fleet_dashboard.services.permissions import Action, Actor
 
 
 def org_view(org: Organization) -> dict[str, Any]:
@@ -26,6 +26,17 @@ def org_view(org: Organization) -> dict[str, Any]:
             "timezone_is_default": org.timezone is None, "suspended": org.suspended_at is not None,
             "suspended_at": org.suspended_at.isoformat() if org.suspended_at else None,
             "created_at": org.created_at.isoformat() if org.created_at else None}
+
+
+def list_organizations(*, session: Session, actor: Actor, search: str = "", limit: int = 200) -> list[Organization]:
+    """The organisations the super_admin manages, by name; `search` matches the name or the slug."""
+    permissions.require(actor, Action.organizations)
+    query = select(Organization)
+    term = (search or "").strip()[:200]
+    if term:
+        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(Organization.name.ilike(pattern) | Organization.slug.ilike(pattern))
+    return list(session.exec(query.order_by(Organization.name, Organization.id).limit(limit)))
 
 
 def record_org_event(session: Session, actor: Actor, org: Organization, event_type: str, **data: Any) -> None:
@@ -44,7 +55,7 @@ def _locked(session: Session, org_id: uuid.UUID) -> Organization:
 def create_organization(*, session: Session, actor: Actor, name: str, slug: str | None = None,
                         org_id: uuid.UUID | None = None, timezone: str | None = None) -> Organization:
     """Create an organisation (super_admin or platform); audited as `org_created` in its own log."""
-    actors.check(actor, "manage_orgs")
+    permissions.require(actor, Action.organizations)
     org = orgs.create_org(session=session, name=name, slug=slug, org_id=org_id, timezone=timezone)
     record_org_event(session, actor, org, "org_created", name=org.name, slug=org.slug, timezone=zone_name_of(org))
     return org
@@ -53,7 +64,7 @@ def create_organization(*, session: Session, actor: Actor, name: str, slug: str 
 def rename_org(*, session: Session, actor: Actor, org_id: uuid.UUID, name: str,
                slug: str | None = None) -> Organization:
     """Change the name (and the slug when given); a slug held by another organisation is a 409."""
-    actors.check(actor, "manage_orgs", org_id)
+    permissions.require(actor, Action.organizations)
     org = _locked(session, org_id)
     name = orgs.clean_name(name)
     new_slug = orgs.clean_slug(slug) if slug else org.slug
@@ -74,7 +85,7 @@ def rename_org(*, session: Session, actor: Actor, org_id: uuid.UUID, name: str,
 
 def set_timezone(*, session: Session, actor: Actor, org_id: uuid.UUID, timezone: str | None) -> Organization:
     """Set the organisation's IANA zone (owners and admins of their own, or the platform); None = default."""
-    actors.check(actor, "org_settings", org_id)
+    permissions.require_in_org(actor, Action.team, org_id)
     zone = validate_zone(timezone) if timezone else None
     org = _locked(session, org_id)
     if org.timezone == zone:
@@ -89,7 +100,7 @@ def set_timezone(*, session: Session, actor: Actor, org_id: uuid.UUID, timezone:
 
 def suspend_org(*, session: Session, actor: Actor, org_id: uuid.UUID, reason: str = "") -> Organization:
     """Suspend: close the WhatsApp socket (device kept), refuse its API and writes, hold its queue."""
-    actors.check(actor, "manage_orgs", org_id)
+    permissions.require(actor, Action.organizations)
     org = _locked(session, org_id)
     if org.suspended_at is not None:
         return org
@@ -113,7 +124,7 @@ def suspend_org(*, session: Session, actor: Actor, org_id: uuid.UUID, reason: st
 
 def resume_org(*, session: Session, actor: Actor, org_id: uuid.UUID) -> Organization:
     """Resume: the session comes back if it was enabled, and the held queue is sent."""
-    actors.check(actor, "manage_orgs", org_id)
+    permissions.require(actor, Action.organizations)
     org = _locked(session, org_id)
     if org.suspended_at is None:
         return org

@@ -16,9 +16,9 @@ from sqlmodel import Session, select
 
 from fleet_dashboard import strings
 from fleet_dashboard.models import LinkPurpose, OneTimeLink, Role, User, utcnow
-from fleet_dashboard.services import actors, audit, mailer, one_time_links, orgs, users
-from fleet_dashboard.services.actors import Actor
+from fleet_dashboard.services import audit, mailer, one_time_links, orgs, permissions, users
 from fleet_dashboard.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from fleet_dashboard.services.permissions import Action, Actor
 from fleet_dashboard.services.security import hash_password, verify_password
 from fleet_dashboard.settings import get_settings
 
@@ -79,14 +79,14 @@ def _guard_owner_change(session: Session, actor: Actor, target: User, *, losing_
 
 def list_members(*, session: Session, actor: Actor, org_id: uuid.UUID) -> list[User]:
     """The organisation's people (deactivated ones too), by role then email."""
-    actors.check(actor, "team", org_id)
+    permissions.require_in_org(actor, Action.team, org_id)
     order = case({r: i for i, r in enumerate(ORG_ROLES)}, value=User.role, else_=len(ORG_ROLES))
     return list(session.exec(select(User).where(User.org_id == org_id).order_by(order, User.email)))
 
 
 def list_invitations(*, session: Session, actor: Actor, org_id: uuid.UUID) -> list[OneTimeLink]:
     """Invitations still waiting (unused, unexpired, not cancelled), newest first."""
-    actors.check(actor, "team", org_id)
+    permissions.require_in_org(actor, Action.team, org_id)
     return one_time_links.pending(session=session, org_id=org_id, purpose=LinkPurpose.invite.value)
 
 
@@ -110,7 +110,7 @@ def invite(*, session: Session, actor: Actor, org_id: uuid.UUID, email: str, rol
     """Invite a person by a one-time link (INVITATION_TTL_HOURS); a new invitation replaces one to the same email.
 
     The super_admin invites an organisation's first owner the same way (role="owner")."""
-    actors.check(actor, "team", org_id)
+    permissions.require_in_org(actor, Action.team, org_id)
     role = check_role(role)
     if role == Role.owner.value and actor.role == Role.admin.value:
         raise PermissionDenied("an admin cannot make an owner", code="admin_cannot_touch_owner")
@@ -142,7 +142,7 @@ def email_invitation(invitation: Invitation) -> bool:
 
 def revoke_invitation(*, session: Session, actor: Actor, org_id: uuid.UUID, link_id: uuid.UUID) -> OneTimeLink:
     """Cancel a waiting invitation of the organisation."""
-    actors.check(actor, "team", org_id)
+    permissions.require_in_org(actor, Action.team, org_id)
     link = session.get(OneTimeLink, link_id)
     if link is None or link.org_id != org_id or link.purpose != LinkPurpose.invite.value:
         raise NotFound(f"unknown invitation {link_id}", code="unknown_link")
@@ -197,7 +197,7 @@ def accept_invitation(*, session: Session, token: str, full_name: str, password:
 
 def change_role(*, session: Session, actor: Actor, org_id: uuid.UUID, user_id: uuid.UUID | str, role: str) -> User:
     """Give a person another role in the organisation."""
-    actors.check(actor, "team", org_id)
+    permissions.require_in_org(actor, Action.team, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     role = check_role(role)
     target = _member(session, org_id, user_id)
@@ -217,7 +217,7 @@ def change_role(*, session: Session, actor: Actor, org_id: uuid.UUID, user_id: u
 
 def deactivate(*, session: Session, actor: Actor, org_id: uuid.UUID, user_id: uuid.UUID | str) -> User:
     """Take a person's access away at once (their sessions and JWTs stop working); their history stays."""
-    actors.check(actor, "team", org_id)
+    permissions.require_in_org(actor, Action.team, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     target = _member(session, org_id, user_id)
     if actor.user_id == target.id:
@@ -235,7 +235,7 @@ def deactivate(*, session: Session, actor: Actor, org_id: uuid.UUID, user_id: uu
 
 def reactivate(*, session: Session, actor: Actor, org_id: uuid.UUID, user_id: uuid.UUID | str) -> User:
     """Give a deactivated person their access back, with the role they had."""
-    actors.check(actor, "team", org_id)
+    permissions.require_in_org(actor, Action.team, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     target = _member(session, org_id, user_id)
     if target.is_active:
@@ -257,11 +257,23 @@ def change_password(*, session: Session, actor: Actor, current_password: str | N
                         .execution_options(populate_existing=True)).first()
     if user is None or not user.is_active:
         raise NotFound("unknown user", code="unknown_user")
+    users.check_password(new_password)  # before the (slow, on purpose) hash check of the current one
     if user.password_hash is not None and not verify_password(current_password or "", user.password_hash):
         raise ValidationError("the current password is wrong", code="wrong_password")
-    users.check_password(new_password)
     user.password_hash = hash_password(new_password)
+    # Whoever held the old password (another browser, a stolen cookie) is signed out; the caller re-issues
+    # the token of the tab that asked.
+    user.session_version += 1
     session.add(user)
     session.flush()
     _record(session, actor, user.org_id, "password_changed", email=user.email)
+    return user
+
+
+def sign_out_everywhere(*, session: Session, actor: Actor) -> User:
+    """End every session of the caller at once (each browser, each copied token), audited."""
+    if actor.user_id is None:
+        raise PermissionDenied("only a signed-in person has sessions", code="forbidden")
+    user = users.end_sessions(session=session, user_id=actor.user_id)
+    _record(session, actor, user.org_id, "signed_out_everywhere", email=user.email)
     return user

@@ -9,9 +9,10 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from fleet_dashboard.models import Role
-from fleet_dashboard.services.errors import PermissionDenied
+from fleet_dashboard.services.errors import NotFound, PermissionDenied
 
 
 class Action(enum.StrEnum):
@@ -90,20 +91,40 @@ def allowed_actions(role: str | None) -> dict[str, bool]:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who asks a service to act: a person, an API credential, or the system itself (CLI, worker)."""
+    """Who asks a service to act: a person, an API credential, the fleet SaaS (platform), or the system itself.
+
+    Re-derived by every entry point from a signed session or a verified credential, never from input."""
 
     role: str
     org_id: uuid.UUID | None = None  # the organisation they belong to; None for a super_admin or the system
     user_id: uuid.UUID | None = None
-    kind: str = "user"  # "user" | "api_key" | "service_role" | "system"
+    kind: str = "user"  # "user" | "api_key" | "service_role" | "platform" | "system"
+    ip_address: str | None = None
+    # How the change came in, kept in the audit row: dashboard, api, cli, provisioning, jwt_claims.
+    via: str = "dashboard"
+    # A platform credential's label (service_role, api_key:<prefix>), audited where there is no user.
+    credential: str | None = None
 
     @property
     def is_system(self) -> bool:
         return self.kind == "system"
 
+    def audit_data(self, **data: Any) -> dict[str, Any]:
+        """Event data with how the change came in, so the audit log tells the SaaS from a person."""
+        extra: dict[str, Any] = {"via": self.via}
+        if self.credential:
+            extra["credential"] = self.credential
+        return {**data, **extra}
+
 
 # The operator's CLI, the worker and the engine: trusted code, not a caller from outside.
 SYSTEM = Actor(role=SYSTEM_ROLE, kind="system")
+
+
+def platform(credential: str, *, ip_address: str | None = None, via: str = "provisioning") -> Actor:
+    """The fleet SaaS's own credentials (service-role JWT, platform API key): the super_admin's row, no user."""
+    return Actor(role=Role.super_admin.value, kind="platform", ip_address=ip_address, via=via,
+                 credential=credential)
 
 
 def require(actor: Actor, action: Action, org_id: uuid.UUID | str | None = None) -> None:
@@ -120,6 +141,20 @@ def require(actor: Actor, action: Action, org_id: uuid.UUID | str | None = None)
         raise PermissionDenied(f"{actor.role} acts only inside an organisation", action=str(action))
     if str(actor.org_id) != str(org_id):
         raise PermissionDenied(f"{actor.role} of another organisation may not {action}", action=str(action))
+
+
+def require_in_org(actor: Actor, action: Action, org_id: uuid.UUID | str | None) -> None:
+    """`action` inside organisation `org_id` (the account services: Action.team for people, say).
+
+    Whoever holds the `organizations` column (the super_admin, the fleet SaaS) runs every organisation and its
+    people, so it is checked for that column instead. Another organisation's rows look missing (NotFound)."""
+    if isinstance(actor, Actor) and not actor.is_system and can(actor.role, Action.organizations):
+        require(actor, Action.organizations)
+        return
+    if (isinstance(actor, Actor) and can(actor.role, action) and actor.org_id is not None and org_id is not None
+            and str(actor.org_id) != str(org_id)):
+        raise NotFound(f"unknown organisation {org_id}", code="unknown_org")
+    require(actor, action, org_id)
 
 
 def matrix_markdown() -> str:

@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import Organization, Role, User, utcnow
-from fleet_dashboard.services import actors, audit, org_lifecycle, orgs, people, users
-from fleet_dashboard.services.actors import Actor
+from fleet_dashboard.services import audit, org_lifecycle, orgs, people, permissions, users
 from fleet_dashboard.services.errors import Conflict, NotFound, ValidationError
 from fleet_dashboard.services.localtime import validate_zone, zone_name_of
+from fleet_dashboard.services.permissions import Action, Actor
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def _insert(session: Session, row: Any) -> bool:
 def upsert_org(*, session: Session, actor: Actor, org_id: uuid.UUID, name: str, slug: str | None = None,
                timezone: str | None = None) -> tuple[Organization, bool]:
     """Create the organisation with this id, or bring its name, slug and zone up to date; (org, created)."""
-    actors.check(actor, "manage_orgs")
+    permissions.require(actor, Action.organizations)
     name = orgs.clean_name(name)
     slug = orgs.clean_slug(slug) if slug else None
     for _ in range(2):
@@ -115,7 +115,7 @@ def upsert_user(*, session: Session, actor: Actor, org_id: uuid.UUID, user_id: u
                 role: str, full_name: str | None = None) -> tuple[User, bool]:
     """Create the user with this id in the organisation (no password: they come in by login link), or update
     their email, role, name and organisation, reactivating them; (user, created)."""
-    actors.check(actor, "manage_orgs")
+    permissions.require(actor, Action.organizations)
     role = people.check_role(role)
     email = users.normalize_email(email)
     full_name = full_name.strip()[:200] if full_name is not None else None
@@ -143,7 +143,7 @@ def upsert_user(*, session: Session, actor: Actor, org_id: uuid.UUID, user_id: u
 
 def deprovision_user(*, session: Session, actor: Actor, org_id: uuid.UUID, user_id: uuid.UUID) -> User:
     """Deactivate the organisation's user (idempotent); their rows and audit history stay."""
-    actors.check(actor, "manage_orgs")
+    permissions.require(actor, Action.organizations)
     orgs.get_org(session=session, org_id=org_id)
     user = _locked(session, User, user_id)
     if user is None or user.org_id != org_id:
@@ -202,7 +202,7 @@ def provision_from_claims(*, session: Session, claims: dict[str, Any], ip_addres
     user_id, org_id, role = target
     if session.get(Organization, org_id) is None:
         return None
-    actor = actors.platform("user_jwt", ip_address=ip_address, via="jwt_claims")
+    actor = permissions.platform("user_jwt", ip_address=ip_address, via="jwt_claims")
     issued = _issued_at(claims)
     known = session.get(User, user_id)  # every request passes here: lock only when something may change
     if known is not None and (issued is None or issued <= known.updated_at):

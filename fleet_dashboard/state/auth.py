@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -241,6 +242,15 @@ class AuthState(rx.State):
 
     def _client_ip(self) -> str:
         return self.router.session.client_ip or ""
+
+    def _acting(self, ctx: Ctx) -> Actor:
+        """The caller as the account services audit them: with this tab's IP address."""
+        return dataclasses.replace(ctx.actor, ip_address=self._client_ip() or None)
+
+    def _link_base(self) -> str:
+        """The origin this tab reached us at, for one-time links when PUBLIC_URL is not set."""
+        origin = str(self.router.url.origin or "")
+        return origin.rstrip("/") if origin.startswith(("http://", "https://")) else ""
 
     def _audit(self, ctx: Ctx, event_type: str, **data) -> None:
         """Write one audit row for what this person just did."""

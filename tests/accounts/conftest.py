@@ -8,8 +8,8 @@ import pytest
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import WhatsAppAuditLog
-from fleet_dashboard.services import actors
-from fleet_dashboard.services.actors import Actor
+from fleet_dashboard.services import permissions
+from fleet_dashboard.services.permissions import Actor
 
 
 def actor_of(user, ip: str = "10.1.2.3") -> Actor:
@@ -17,7 +17,7 @@ def actor_of(user, ip: str = "10.1.2.3") -> Actor:
     return Actor(user_id=user.id, role=user.role, org_id=user.org_id, ip_address=ip)
 
 
-PLATFORM = actors.platform("service_role")
+PLATFORM = permissions.platform("service_role")
 
 
 def audit_types(db: Session, org_id: uuid.UUID) -> list[str]:

@@ -8,9 +8,9 @@ import pytest
 
 from fleet_dashboard.models import User
 from fleet_dashboard.services import people, users
-from fleet_dashboard.services.actors import Actor
 from fleet_dashboard.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from fleet_dashboard.services.one_time_links import LinkError
+from fleet_dashboard.services.permissions import Actor
 from tests.accounts.conftest import PLATFORM, actor_of, audit_rows, audit_types
 
 
@@ -163,3 +163,45 @@ def test_suspended_organisation_refuses_people_changes(db, team):
         people.invite(session=db, actor=actor_of(team["owner"]), org_id=team["org"].id, email="n@fleet.local",
                       role="member")
     assert suspended.value.code == "organization_suspended"
+
+
+def test_a_new_password_and_signing_out_everywhere_end_every_other_session(db, team):
+    member = team["member"]
+    before = db.get(User, member.id).session_version
+    people.change_password(session=db, actor=actor_of(member), current_password="correct-horse-1",
+                           new_password="brand-new-pass")
+    db.commit()
+    after_password = db.get(User, member.id).session_version
+    assert after_password == before + 1  # a browser holding the old password's session is out
+    assert users.session_state(db.get(User, member.id), before) == users.SessionState.ended
+    people.sign_out_everywhere(session=db, actor=actor_of(member))
+    db.commit()
+    assert db.get(User, member.id).session_version == after_password + 1
+    assert audit_types(db, team["org"].id) == ["password_changed", "signed_out_everywhere"]
+    row = audit_rows(db, team["org"].id, "signed_out_everywhere")[0]
+    assert (row.actor_id, row.ip_address) == (member.id, "10.1.2.3")
+    with pytest.raises(PermissionDenied):
+        people.sign_out_everywhere(session=db, actor=PLATFORM)
+
+
+def test_only_the_organizations_column_lists_organisations(db, team):
+    from fleet_dashboard.services import org_lifecycle
+
+    names = [o.name for o in org_lifecycle.list_organizations(session=db, actor=PLATFORM)]
+    assert names == sorted(names) and {"Acme Fleet", "Other Fleet"} <= set(names)
+    assert [o.name for o in org_lifecycle.list_organizations(session=db, actor=PLATFORM, search="acme")] == \
+        ["Acme Fleet"]
+    assert org_lifecycle.list_organizations(session=db, actor=PLATFORM, search="%_") == []
+    for role in ("owner", "admin", "member"):
+        with pytest.raises(PermissionDenied):
+            org_lifecycle.list_organizations(session=db, actor=actor_of(team[role]))
+
+
+def test_the_super_admin_invites_a_first_owner_into_any_organisation(db, team, make_user):
+    root = make_user("super_admin")
+    invitation = people.invite(session=db, actor=actor_of(root), org_id=team["other"].id,
+                               email="first-owner@fleet.local", role="owner")
+    db.commit()
+    assert invitation.link.role == "owner" and invitation.link.org_id == team["other"].id
+    row = audit_rows(db, team["other"].id, "member_invited")[0]
+    assert (row.actor_id, row.event_data["role"]) == (root.id, "owner")

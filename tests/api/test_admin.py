@@ -281,3 +281,31 @@ async def test_the_bridge_is_in_the_openapi_schema(client):
                          ("/api/admin/users/{user_id}/login-link", "post")):
         op = schema["paths"][path][method]
         assert op["summary"] and "admin" in op["tags"] and "422" in op["responses"], path
+
+
+async def test_the_dashboards_team_changes_bind_the_saas_users_jwt(client, db, make_org):
+    """A SaaS-made user managed on the dashboard's people page: their user JWT follows each change."""
+    from fleet_dashboard.services import people
+    from fleet_dashboard.services.permissions import Actor
+
+    org_id, owner_id, member_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    assert (await client.put(org_url(org_id), json={"name": "SaaS Org"}, headers=SR)).status_code == 200
+    for user_id, email, role in ((owner_id, "boss@fleet.local", "owner"), (member_id, "ops@fleet.local", "member")):
+        r = await client.put(user_url(org_id, user_id), json={"email": email, "role": role}, headers=SR)
+        assert r.status_code == 200, r.text
+    member = headers(user_jwt(db.get(User, member_id)), org_id)
+    qr = f"/api/sessions/{org_id}/qr"
+    assert (await client.get(qr, headers=member)).status_code == 403  # a member may not pair
+
+    owner = Actor(role="owner", org_id=org_id, user_id=owner_id, ip_address="10.0.0.9")
+    people.change_role(session=db, actor=owner, org_id=org_id, user_id=member_id, role="admin")
+    db.commit()
+    r = await client.post("/api/sessions/init", headers=member, json={"org_id": str(org_id)})
+    assert r.status_code == 200, r.text  # an admin may
+    people.deactivate(session=db, actor=owner, org_id=org_id, user_id=member_id)
+    db.commit()
+    assert (await client.get(f"/api/sessions/{org_id}/status", headers=member)).status_code == 401
+    r = await client.post(f"/api/admin/users/{member_id}/login-link", headers=SR)
+    assert r.status_code == 409 and r.json()["code"] == "user_inactive"
+    for event_type in ("user_provisioned", "role_changed", "user_deactivated"):
+        assert audit_count(db, org_id, event_type) >= 1, event_type

@@ -63,7 +63,9 @@ def test_every_org_page_is_rtl_and_fits_a_phone(page: Page, app_server: AppServe
              "/connect": page.get_by_test_id("session-status"), "/send": page.get_by_label("رقم المستلم"),
              "/templates": page.get_by_test_id("template-row").first,
              "/history": page.get_by_test_id("message-row").first, "/audit": page.get_by_test_id("audit-row").first,
-             "/queue": page.get_by_test_id("queue-row").first, "/settings": page.get_by_label("الرابط")}
+             "/queue": page.get_by_test_id("queue-row").first, "/settings": page.get_by_label("الرابط"),
+             "/people": page.get_by_test_id("person-row").first,
+             "/account": page.get_by_label("كلمة المرور الحالية")}
     for path, ready in pages.items():
         page.goto(path)
         expect(page).to_have_url(at(path))
@@ -86,3 +88,6 @@ def test_admin_overview_is_rtl_and_fits_a_phone(page: Page, app_server: AppServe
     expect(page.get_by_test_id("org-row").first).to_be_visible()
     expect(page.get_by_test_id("daily-chart")).to_be_visible()
     _check(page, "/admin")
+    page.goto("/admin/organizations")
+    expect(page.get_by_test_id("org-row").first).to_be_visible()
+    _check(page, "/admin/organizations")

@@ -8,11 +8,11 @@ from playwright.sync_api import Browser, Page, expect
 
 from fleet_dashboard import strings
 from fleet_dashboard.models import OneTimeLink, utcnow
-from fleet_dashboard.services import actors, login_links
+from fleet_dashboard.services import login_links, permissions
 from tests.e2e.helpers import at
 from tests.e2e.server import AppServer
 
-SAAS = actors.platform("service_role")
+SAAS = permissions.platform("service_role")
 
 
 def issue(app_server: AppServer, user_id, next_path=None, *, expired=False) -> str:

@@ -18,6 +18,8 @@ STATE_PAGES = {
     "AuditState": routes.AUDIT, "SettingsState": routes.SETTINGS, "AdminState": routes.ADMIN,
     "OidcState": routes.OIDC_CALLBACK, "AuthState": routes.HOME,
     "OptOutsState": routes.OPT_OUTS, "ConversationState": routes.CONVERSATION,
+    "OrganizationsState": routes.ORGANIZATIONS, "PeopleState": routes.PEOPLE, "AccountState": routes.ACCOUNT,
+    "InviteState": routes.INVITE,
 }
 
 

@@ -40,7 +40,7 @@ def test_only_the_sign_in_handlers_and_the_time_zone_are_open_to_anyone():
     open_handlers = {h.label for h in event_handlers() if h.rule is ANYONE}
     assert open_handlers == {"AuthState.login", "AuthState.login_page_load", "AuthState.logout",
                              "AuthState.set_timezone", "OidcState.begin", "OidcState.finish",
-                             "LinkLoginState.use_link"}
+                             "LinkLoginState.use_link", "InviteState.load", "InviteState.accept"}
 
 
 def test_background_watchers_declare_a_column():

@@ -11,6 +11,7 @@ from typing import Any
 from fleet_dashboard.state.connect import ConnectState
 from tests.e2e.server import PASSWORD
 from tests.security.catalog import HandlerInfo, event_handlers
+from tests.security.test_wire_attackers import firing_order
 from tests.security.wire import AUTH, Tab
 from tests.security.world import build_victim
 
@@ -41,7 +42,7 @@ def variants(h: HandlerInfo) -> list[dict[str, Any]]:
 
 
 def fire_all(tab: Tab, victim_message: str) -> int:
-    handlers = sorted(event_handlers(), key=lambda h: h.label == "AuthState.logout")
+    handlers = sorted(event_handlers(), key=firing_order)
     sent = 0
     for h in handlers:
         for payload in variants(h):

@@ -1,0 +1,136 @@
+"""The organisation's people (owners and admins): invite by link with a role, change roles, deactivate."""
+
+from __future__ import annotations
+
+import uuid
+
+import reflex as rx
+
+from fleet_dashboard import strings
+from fleet_dashboard.db import session_scope
+from fleet_dashboard.models import OneTimeLink, Role, User
+from fleet_dashboard.services import people
+from fleet_dashboard.services.errors import DomainError, NotFound
+from fleet_dashboard.services.permissions import Action, Actor
+from fleet_dashboard.settings import get_settings
+from fleet_dashboard.state.auth import AuthState, Ctx, allow
+from fleet_dashboard.state.format import iso
+
+
+def _uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound(f"unknown invitation {value}", code="unknown_link") from None
+
+
+def person_row(user: User, me: str) -> dict[str, str]:
+    return {"id": str(user.id), "name": user.full_name or "", "email": user.email, "role": user.role,
+            "role_label": strings.ROLES.get(user.role, user.role), "active": "1" if user.is_active else "",
+            "me": "1" if str(user.id) == me else "", "last_login_at": iso(user.last_login_at)}
+
+
+def invitation_row(link: OneTimeLink) -> dict[str, str]:
+    return {"id": str(link.id), "email": link.email or "", "role_label": strings.ROLES.get(link.role or "", ""),
+            "expires_at": iso(link.expires_at)}
+
+
+class PeopleState(AuthState):
+    """The organisation's members and waiting invitations; every change is audited by services/people."""
+
+    person_rows: list[dict[str, str]] = []
+    invitation_rows: list[dict[str, str]] = []
+    invite_error: str = ""
+    invite_url: str = ""
+    invite_email: str = ""
+    invite_note: str = ""
+    # Whether this person may make and touch owners (an owner may, an admin may not).
+    gives_owner: bool = False
+
+    def _actor(self) -> tuple[Ctx, Actor]:
+        ctx = self._authorize(Action.team)
+        return ctx, self._acting(ctx)
+
+    def _reload(self) -> None:
+        ctx, actor = self._actor()
+        with session_scope() as session:
+            members = people.list_members(session=session, actor=actor, org_id=ctx.org_id)
+            waiting = people.list_invitations(session=session, actor=actor, org_id=ctx.org_id)
+        self.gives_owner = ctx.role == Role.owner.value
+        self.person_rows = [person_row(u, str(ctx.user_id)) for u in members]
+        self.invitation_rows = [invitation_row(link) for link in waiting]
+
+    @rx.var
+    def invite_title(self) -> str:
+        return strings.INVITE_LINK_TITLE.format(hours=get_settings().invitation_ttl_hours)
+
+    @rx.var
+    def role_choices(self) -> list[dict[str, str]]:
+        """The roles this person may give: an admin never makes an owner (the service refuses it too)."""
+        return [{"value": r, "label": strings.ROLES[r]} for r in people.ORG_ROLES
+                if r != Role.owner.value or self.gives_owner]
+
+    @rx.event
+    @allow(Action.team)
+    def load(self):
+        self.invite_error = ""
+        self.invite_url = self.invite_email = self.invite_note = ""
+        self._reload()
+
+    @rx.event
+    @allow(Action.team)
+    def invite(self, form_data: dict):
+        """A one-time invitation link with a role, shown to copy and e-mailed when SMTP is set."""
+        ctx, actor = self._actor()
+        self.invite_url = self.invite_email = self.invite_note = ""
+        try:
+            with session_scope() as session:
+                invitation = people.invite(session=session, actor=actor, org_id=ctx.org_id,
+                                           email=str(form_data.get("email", ""))[:320],
+                                           role=str(form_data.get("role", "member"))[:20],
+                                           base_url=self._link_base())
+        except DomainError as exc:
+            self.invite_error = strings.error_text(exc.code, **exc.params)
+            return
+        self.invite_error = ""
+        emailed = people.email_invitation(invitation)
+        self.invite_url, self.invite_email = invitation.url, invitation.link.email or ""
+        self.invite_note = strings.INVITE_EMAILED if emailed else strings.INVITE_NOT_EMAILED
+        self._reload()
+
+    @rx.event
+    @allow(Action.team)
+    def change_role(self, user_id: str, role: str):
+        ctx, actor = self._actor()
+        with session_scope() as session:
+            people.change_role(session=session, actor=actor, org_id=ctx.org_id, user_id=user_id, role=role[:20])
+        self._reload()
+        return rx.toast.success(strings.ROLE_CHANGED)
+
+    @rx.event
+    @allow(Action.team)
+    def deactivate(self, user_id: str):
+        ctx, actor = self._actor()
+        with session_scope() as session:
+            people.deactivate(session=session, actor=actor, org_id=ctx.org_id, user_id=user_id)
+        self._reload()
+        return rx.toast.success(strings.PERSON_DEACTIVATED)
+
+    @rx.event
+    @allow(Action.team)
+    def reactivate(self, user_id: str):
+        ctx, actor = self._actor()
+        with session_scope() as session:
+            people.reactivate(session=session, actor=actor, org_id=ctx.org_id, user_id=user_id)
+        self._reload()
+        return rx.toast.success(strings.PERSON_REACTIVATED)
+
+    @rx.event
+    @allow(Action.team)
+    def revoke_invitation(self, link_id: str):
+        ctx, actor = self._actor()
+        with session_scope() as session:
+            people.revoke_invitation(session=session, actor=actor, org_id=ctx.org_id,
+                                     link_id=_uuid(link_id))
+        self._reload()
+        return rx.toast.success(strings.INVITE_REVOKED)
