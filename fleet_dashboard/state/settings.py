@@ -10,7 +10,7 @@ import reflex as rx
 from fleet_dashboard import strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.models import ApiKey, Webhook
-from fleet_dashboard.services import actors, api_keys, org_lifecycle, permissions, webhooks
+from fleet_dashboard.services import api_keys, org_lifecycle, permissions, webhooks
 from fleet_dashboard.services.errors import DomainError
 from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state.auth import AuthState, Ctx, allow
@@ -78,7 +78,7 @@ class SettingsState(AuthState):
         """Set the organisation's time zone (owners and admins); the service validates and audits it."""
         ctx = self._authorize()
         name = str(form_data.get("timezone", "")).strip()[:64]
-        actor = actors.Actor(user_id=ctx.user_id, role=ctx.role, org_id=ctx.home_org_id, ip_address=self._client_ip())
+        actor = self._acting(ctx)
         try:
             with session_scope() as session:
                 org_lifecycle.set_timezone(session=session, actor=actor, org_id=ctx.org_id, timezone=name)

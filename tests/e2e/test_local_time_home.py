@@ -25,7 +25,7 @@ RIYADH_STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(UTC\+03:00\)$")
 
 def _riyadh_owner(app_server: AppServer) -> Account:
     from fleet_dashboard.services import org_lifecycle
-    from fleet_dashboard.services.actors import platform
+    from fleet_dashboard.services.permissions import platform
 
     org = app_server.make_org()
     with app_server.session() as s:

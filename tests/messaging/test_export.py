@@ -74,7 +74,7 @@ def test_export_times_are_in_the_organisations_zone(db, make_org):
 
     from fleet_dashboard.models import WhatsAppMessage
     from fleet_dashboard.services import org_lifecycle
-    from fleet_dashboard.services.actors import platform
+    from fleet_dashboard.services.permissions import platform
 
     org = make_org()
     org_lifecycle.set_timezone(session=db, actor=platform("test"), org_id=org.id, timezone="Asia/Riyadh")

@@ -9,9 +9,8 @@ import pytest
 
 from fleet_dashboard.models import NotificationQueue, WhatsAppMessage
 from fleet_dashboard.services import home, messaging, org_lifecycle, sessions
-from fleet_dashboard.services.actors import platform
 from fleet_dashboard.services.errors import PermissionDenied
-from fleet_dashboard.services.permissions import SYSTEM, Actor
+from fleet_dashboard.services.permissions import SYSTEM, Actor, platform
 from fleet_dashboard.state.format import day_range
 
 RIYADH = ZoneInfo("Asia/Riyadh")
