@@ -47,7 +47,6 @@ class EventType(enum.StrEnum):
     simulator_command = "simulator.command"
 
 
-EVENT_TYPES = frozenset(t.value for t in EventType)
 # What a webhook may subscribe to, in the order the API and the dashboard list them.
 WEBHOOK_EVENTS = tuple(t.value for t in EventType if t.public)
 

@@ -8,7 +8,7 @@ from fleet_dashboard import routes, strings
 from fleet_dashboard.components.forms import data_table, filter_bar, labelled, pager
 from fleet_dashboard.components.layout import forbidden
 from fleet_dashboard.components.status import ltr, session_chip
-from fleet_dashboard.pages.template import dashboard_page
+from fleet_dashboard.pages.frame import dashboard_page
 from fleet_dashboard.state.admin import AdminState as S
 
 

@@ -6,7 +6,7 @@ import reflex as rx
 
 from fleet_dashboard import routes, strings
 from fleet_dashboard.components.status import ltr, message_chip, when
-from fleet_dashboard.pages.template import dashboard_page
+from fleet_dashboard.pages.frame import dashboard_page
 from fleet_dashboard.state.conversation import ConversationState as S
 
 

@@ -7,7 +7,7 @@ import reflex as rx
 from fleet_dashboard import routes, strings
 from fleet_dashboard.components.forms import data_table, filter_bar, labelled, pager
 from fleet_dashboard.components.status import ltr, message_chip, when
-from fleet_dashboard.pages.template import dashboard_page
+from fleet_dashboard.pages.frame import dashboard_page
 from fleet_dashboard.state.history import ALL
 from fleet_dashboard.state.history import HistoryState as S
 from fleet_dashboard.state.message import MessageState as M

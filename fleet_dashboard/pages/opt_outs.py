@@ -7,7 +7,7 @@ import reflex as rx
 from fleet_dashboard import routes, strings
 from fleet_dashboard.components.forms import data_table, field_error, filter_bar, labelled, pager
 from fleet_dashboard.components.status import ltr, when
-from fleet_dashboard.pages.template import dashboard_page
+from fleet_dashboard.pages.frame import dashboard_page
 from fleet_dashboard.state.opt_outs import OptOutsState as S
 
 

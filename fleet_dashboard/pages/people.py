@@ -7,9 +7,9 @@ import reflex as rx
 from fleet_dashboard import routes, strings
 from fleet_dashboard.components.forms import data_table, field_error, labelled
 from fleet_dashboard.components.status import ltr, when
+from fleet_dashboard.pages.frame import dashboard_page
 from fleet_dashboard.pages.organizations import invitation_link
 from fleet_dashboard.pages.settings import _confirm
-from fleet_dashboard.pages.template import dashboard_page
 from fleet_dashboard.state.people import PeopleState as S
 
 

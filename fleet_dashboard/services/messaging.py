@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -19,10 +18,9 @@ from fleet_dashboard.models import (
     MessageType,
     WhatsAppMessage,
     sql_literal,
-    utcnow,
 )
 from fleet_dashboard.services import media, orgs, permissions, phones, receipts_buffer, templates
-from fleet_dashboard.services.errors import NotConnected, NotFound, OptedOut, OutcomeUnknown, ValidationError
+from fleet_dashboard.services.errors import OptedOut, ValidationError
 from fleet_dashboard.services.lookup import get_owned
 from fleet_dashboard.services.media import Attachment
 from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
@@ -148,73 +146,6 @@ def create_message(
             raise
         return existing, False
     return message, True
-
-
-def _start(message_id: uuid.UUID) -> WhatsAppMessage | None:
-    """Move a pending message to sending; None when it already left pending (no second send)."""
-    from fleet_dashboard.db import session_scope
-
-    with session_scope() as session:
-        row = session.exec(
-            select(WhatsAppMessage).where(WhatsAppMessage.id == message_id).with_for_update()
-        ).first()
-        if row is None:
-            raise NotFound(f"message {message_id} not found", code="unknown_message")
-        if row.status not in (MessageStatus.pending.value, MessageStatus.queued.value):
-            return None
-        row.status = MessageStatus.sending.value
-        session.add(row)
-        return row
-
-
-def _finish(message_id: uuid.UUID, whatsapp_message_id: str | None, error: str | None,
-            code: str | None = None) -> WhatsAppMessage:
-    """Record the outcome of a send, count the template use, and tell the bus."""
-    from fleet_dashboard.db import session_scope
-
-    with session_scope() as session:
-        row = session.get(WhatsAppMessage, message_id, with_for_update=True)
-        now = utcnow()
-        if error is None:
-            row.status, row.whatsapp_message_id, row.sent_at = MessageStatus.sent.value, whatsapp_message_id, now
-            row.error = row.error_code = None
-            if row.template_id:
-                templates.mark_used(session=session, template_id=row.template_id)
-        else:
-            row.status, row.error, row.error_code, row.failed_at = MessageStatus.failed.value, error[:2000], code, now
-        session.add(row)
-        session.flush()
-        _emit(session, status_event(org_id=row.org_id, message_id=row.id,
-                                    whatsapp_message_id=row.whatsapp_message_id, status=row.status,
-                                    error=row.error, error_code=row.error_code))
-        if error is None:
-            replay_early_receipts(session=session, org_id=row.org_id, whatsapp_message_ids=[whatsapp_message_id])
-            session.refresh(row)
-        return row
-
-
-async def deliver(*, engine: Any, message_id: uuid.UUID) -> WhatsAppMessage:
-    """Send one stored message: sending -> sent or failed (+ error); never sends a message twice."""
-    row = await asyncio.to_thread(_start, message_id)
-    if row is None:
-        return await asyncio.to_thread(_get, message_id)
-    if not engine.is_connected(row.org_id):
-        error = NotConnected("WhatsApp is not connected for this organisation").message
-        return await asyncio.to_thread(_finish, message_id, None, error, "not_connected")
-    try:
-        wid = await engine.send_text(row.org_id, row.recipient_phone, row.message_body)
-    except OutcomeUnknown as exc:  # WhatsApp may have it: failed for the record, marked so nobody resends blindly
-        return await asyncio.to_thread(_finish, message_id, None, str(exc), "send_outcome_unknown")
-    except Exception as exc:  # any other failure of the send call is this message's failure
-        return await asyncio.to_thread(_finish, message_id, None, str(exc) or type(exc).__name__, "send_failed")
-    return await asyncio.to_thread(_finish, message_id, str(wid), None)
-
-
-def _get(message_id: uuid.UUID) -> WhatsAppMessage:
-    from fleet_dashboard.db import session_scope
-
-    with session_scope() as session:
-        return session.get(WhatsAppMessage, message_id)
 
 
 def _receipt_sql():

@@ -20,8 +20,3 @@ def normalize_phone(raw: str, *, region: str | None = None) -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidPhone(f"invalid phone number: {text!r}", phone=text)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def whatsapp_user(e164: str) -> str:
-    """The digits WhatsApp addresses a number by, without the plus."""
-    return e164.lstrip("+")

@@ -82,10 +82,3 @@ def record_inbound(org_id: uuid.UUID, sender: str, text: str, message_id: str) -
             # Cut by bytes, not characters: emoji-heavy text must not push the event past NOTIFY's limit.
             events.emit(session, events.fit_text(inbound.inbound_event(row), "text"))
         return outcome
-
-
-def live_sessions_count() -> int:
-    """How many sessions say connected (bench and health checks)."""
-    with session_scope() as session:
-        return session.execute(select(func.count()).select_from(TABLE)
-                               .where(TABLE.c.status == "connected")).scalar_one()
