@@ -12,7 +12,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.routing import Match
 
 from fleet_dashboard import metrics
-from fleet_dashboard.api import admin, health, messages, notifications, sessions
+from fleet_dashboard.api import admin, downloads, health, messages, notifications, sessions
 from fleet_dashboard.api.errors import error_response, install_error_handlers
 from fleet_dashboard.api.limits import RateLimits
 from fleet_dashboard.api.middleware import install_middleware
@@ -49,7 +49,7 @@ def create_api() -> FastAPI:
                                        enqueue=settings.rate_limit_enqueue)
     install_error_handlers(api)
     install_middleware(api, origins=settings.origins, max_body_bytes=settings.max_body_bytes)
-    for module in (health, sessions, messages, notifications, admin):
+    for module in (health, sessions, messages, notifications, admin, downloads):
         api.include_router(module.router)
     _include_simulator_routes(api)
     _add_metrics_route(api)

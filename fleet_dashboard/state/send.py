@@ -8,7 +8,7 @@ from typing import Any
 
 import reflex as rx
 
-from fleet_dashboard import routes, strings
+from fleet_dashboard import offload, routes, strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.events import get_bus
 from fleet_dashboard.models import MessageStatus, WhatsAppMessage
@@ -238,7 +238,8 @@ class SendState(AuthState):
                 if event.get("message_id") == message_id:
                     status, error = event.get("status") or status, event.get("error")
         async with self:
-            if self.result_message_id != message_id or not self._still_admitted(started, None):
+            if self.result_message_id != message_id or \
+                    not await offload.run_sync(self._still_admitted, started, None):
                 return
             self.result_status, self.result_error = status, error or ""
             self.result_text = strings.SENT_OK if status != "failed" else strings.SEND_FAILED

@@ -1,0 +1,69 @@
+"""Blocking work off the web process's event loop.
+
+Reflex runs every event handler, its middleware and its background watchers on one asyncio loop per backend
+worker, and the HTTP API's `async def` routes share it. A database query, an argon2 hash or a CSV page run
+there stalls every tab and every request that worker serves. `run_sync` runs such work on a bounded pool of
+threads instead, with the caller's context variables (the admitted caller, Reflex's registration context),
+so the loop keeps answering while it waits.
+
+The chokepoint (state/access.py) sends every synchronous event handler through here, and awaits the
+caller check the same way; async handlers await `run_sync` around their own blocking calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+# Below the database pool (db.py: 10 + 10 overflow), so a thread that holds a connection never waits on
+# other threads for one; more concurrent events than this queue here, off the loop.
+THREADS = 16
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="fd-offload")
+    return _executor
+
+
+async def run_sync(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`fn(*args, **kwargs)` on the offload pool, with this task's context variables; the loop stays free."""
+    context = contextvars.copy_context()
+    call = functools.partial(context.run, fn, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_pool(), call)
+
+
+_DONE = object()
+
+
+async def iterate_sync(make: Callable[[], Any]):
+    """An async generator over the synchronous generator `make()` returns, each step run on the offload pool."""
+    context = contextvars.copy_context()
+    loop = asyncio.get_running_loop()
+    generator = await loop.run_in_executor(_pool(), context.run, make)
+
+    def step() -> Any:
+        try:
+            return next(generator)
+        except StopIteration as stop:  # the generator's return value is one more event, as Reflex treats it
+            return (_DONE, stop.value)
+
+    try:
+        while True:
+            item = await loop.run_in_executor(_pool(), context.run, step)
+            if isinstance(item, tuple) and len(item) == 2 and item[0] is _DONE:
+                if item[1] is not None:
+                    yield item[1]
+                return
+            yield item
+    finally:
+        await loop.run_in_executor(_pool(), context.run, generator.close)
