@@ -80,7 +80,10 @@ PROBE = LoopLagProbe()
 
 
 async def loop_lag_lifespan() -> None:
-    """The probe as a server lifespan task: one per backend worker."""
+    """The probe as a server lifespan task: one per backend worker (which it also tunes for the loop)."""
+    from fleet_dashboard import offload
+
+    offload.tune_for_web()
     await PROBE.run()
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -25,7 +27,39 @@ T = TypeVar("T")
 # other threads for one; more concurrent events than this queue here, off the loop.
 THREADS = 16
 
+# How often a thread holding the GIL is asked to hand it over (CPython's default is 5 ms). A thread that
+# formats CSV or hydrates rows holds it for as long as it is allowed to, and the loop waits for it on every
+# wake-up: on a busy machine, 5 ms per hand-over became hundreds of ms of loop lag (bench/scale.py). The web
+# process trades a little thread throughput for the loop's latency.
+WEB_SWITCH_INTERVAL = 0.001
+# CPU-heavy work (CSV pages) that may run at once in one process: more would only compete for the GIL, not
+# finish sooner, and every competitor adds to the loop's wait. The others queue, off the loop.
+HEAVY_AT_ONCE = 2
+
 _executor: ThreadPoolExecutor | None = None
+_heavy = threading.BoundedSemaphore(HEAVY_AT_ONCE)
+
+
+def tune_for_web() -> None:
+    """Call once in a web worker: favour the event loop when threads compete for the GIL."""
+    sys.setswitchinterval(min(sys.getswitchinterval(), WEB_SWITCH_INTERVAL))
+
+
+def heavy_steps(iterator):
+    """Iterate `iterator` (in a worker thread), each step under the process's HEAVY_AT_ONCE slots."""
+    iterator = iter(iterator)
+    try:
+        while True:
+            with _heavy:
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    return
+            yield item
+    finally:  # a download cut short closes the source now (its database session too), not at garbage collection
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
 
 
 def _pool() -> ThreadPoolExecutor:

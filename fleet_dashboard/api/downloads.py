@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from fleet_dashboard import auth, routes
+from fleet_dashboard import auth, offload, routes
 from fleet_dashboard.api.errors import ApiError
 from fleet_dashboard.api.limits import client_key
 from fleet_dashboard.db import session_scope
@@ -80,8 +80,10 @@ def export_messages(
     with session_scope() as session:
         export.start_download(session=session, org_id=org_id, actor=caller, filters=filters,
                               ip_address=client_key(request))
-    # A sync iterator: Starlette pulls each chunk in a worker thread, never on the event loop.
-    chunks = export.stream_messages_csv(sessions=session_scope, org_id=org_id, actor=caller, filters=filters)
+    # A sync iterator: Starlette pulls each chunk in a worker thread, never on the event loop; at most
+    # offload.HEAVY_AT_ONCE pages are being made at once in this process, whatever the number of downloads.
+    chunks = offload.heavy_steps(export.stream_messages_csv(sessions=session_scope, org_id=org_id, actor=caller,
+                                                            filters=filters))
     return StreamingResponse(chunks, media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="messages.csv"',
                                       "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

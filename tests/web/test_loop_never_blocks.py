@@ -129,3 +129,42 @@ async def test_every_registered_handler_of_the_app_runs_off_the_loop():
         if h.state.__module__.startswith("fleet_dashboard.") and h.rule is not access.NOBODY:  # setvar: refused
             fn = h.handler.fn
             assert inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn), h.label
+
+
+def test_heavy_steps_let_only_a_few_exports_compete_for_the_interpreter_at_once():
+    from fleet_dashboard import offload
+
+    lock, busy, peak = threading.Lock(), [0], [0]
+
+    def pages():
+        for _ in range(5):
+            with lock:
+                busy[0] += 1
+                peak[0] = max(peak[0], busy[0])
+            time.sleep(0.01)
+            with lock:
+                busy[0] -= 1
+            yield "rows"
+
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(len(list(offload.heavy_steps(pages())))))
+               for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [5] * 5
+    assert 1 <= peak[0] <= offload.HEAVY_AT_ONCE
+
+    closed = []
+
+    def source():
+        try:
+            yield from range(10)
+        finally:
+            closed.append(True)
+
+    steps = offload.heavy_steps(source())
+    next(steps)
+    steps.close()  # a download cut short
+    assert closed == [True]
