@@ -7,7 +7,7 @@ export REFLEX_USE_NPM := 1
 export REFLEX_TELEMETRY_ENABLED := false
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test install install-test chromium lint bench clean
+.PHONY: run test test-topology install install-test chromium lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -34,7 +34,12 @@ run: install
 
 test: install-test
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q -p no:cacheprovider --ignore=tests/topology
+
+# The production topology on this machine: Redis-backed web workers, two engines, PostgreSQL (a few minutes).
+# Needs PostgreSQL at 127.0.0.1:5432 (or TEST_DATABASE_URL) and Redis at 127.0.0.1:6379 (or TEST_REDIS_URL).
+test-topology: install-test
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/topology
 
 lint: install-test
 	$(VENV)/bin/ruff check .

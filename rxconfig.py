@@ -19,6 +19,9 @@ config = rx.Config(
     cors_allowed_origins=list(dict.fromkeys(_origins)),
     plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="teal", radius="medium"))],
     disable_plugins=[rx.plugins.SitemapPlugin],
+    # REDIS_URL is also Reflex's state manager: several web workers then share every tab's state and forward
+    # each update to the worker holding that tab's socket (docs/ARCHITECTURE.md, "Production topology").
+    redis_url=_settings.redis_url,
     # The client address of dashboard events (login limits, audit rows) honours the same proxy count as the API.
     trusted_proxy_hops=_settings.trusted_proxies,
 )

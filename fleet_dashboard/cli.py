@@ -151,6 +151,16 @@ def local_secret_key(path: Path) -> str:
     return key
 
 
+def web_worker_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment of Reflex's production server: WEB_WORKERS becomes the worker count it reads."""
+    from fleet_dashboard.settings import get_settings
+
+    workers = get_settings().web_workers
+    if workers is not None:
+        env["GRANIAN_WORKERS"] = str(workers)
+    return env
+
+
 @command("run")
 def cmd_run(args: argparse.Namespace) -> int:
     """The whole product: the web process, and the engine processes it must never host (see engine_processes)."""
@@ -163,7 +173,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         cmd_migrate(args)
         first_boot()
-        env = {**os.environ, "REFLEX_USE_NPM": "1", "REFLEX_TELEMETRY_ENABLED": "false"}
+        env = web_worker_env({**os.environ, "REFLEX_USE_NPM": "1", "REFLEX_TELEMETRY_ENABLED": "false"})
         if get_settings().secret_key == PLACEHOLDER_SECRET:
             env["SECRET_KEY"] = local_secret_key(ROOT / "data" / "secret_key")
             print("SECRET_KEY is not set: sessions are signed with a random key kept in data/secret_key")

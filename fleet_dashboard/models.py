@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Index,
+    LargeBinary,
     String,
     Table,
     UniqueConstraint,
@@ -109,6 +110,10 @@ class MessageType(enum.StrEnum):
     image = "image"
     document = "document"
     template = "template"
+
+
+# The message types that carry a file (a media row); the rest are text.
+MEDIA_TYPES: tuple[str, ...] = (MessageType.image.value, MessageType.document.value)
 
 
 class QueueStatus(enum.StrEnum):
@@ -254,6 +259,7 @@ class WhatsAppMessage(SQLModel, table=True):
         _one_of("message_type", MessageType, "ck_whatsapp_messages_type"),
         Index("uq_whatsapp_messages_org_idem", "org_id", "idempotency_key", unique=True,
               postgresql_where=text("idempotency_key IS NOT NULL")),
+        Index("ix_whatsapp_messages_media", "media_id", postgresql_where=text("media_id IS NOT NULL")),
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     org_id: uuid.UUID = Field(foreign_key="organizations.id", ondelete="CASCADE")
@@ -278,6 +284,29 @@ class WhatsAppMessage(SQLModel, table=True):
     failed_at: datetime | None = _ts()
     sent_by: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     idempotency_key: str | None = Field(default=None, max_length=200)
+    # A document or an image: its stored file (services/media.py) and the name the recipient sees.
+    media_id: uuid.UUID | None = Field(default=None, foreign_key="whatsapp_media.id", ondelete="SET NULL")
+    media_filename: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _created()
+
+
+class WhatsAppMedia(SQLModel, table=True):
+    """One file an organisation sends (an invoice PDF, a photo), stored once per content (sha256)."""
+
+    __tablename__ = "whatsapp_media"
+    __table_args__ = (
+        Index("uq_whatsapp_media_org_sha", "org_id", "sha256", unique=True),
+        Index("ix_whatsapp_media_created", "created_at"),
+    )
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    org_id: uuid.UUID = Field(foreign_key="organizations.id", ondelete="CASCADE")
+    sha256: str = Field(max_length=64)
+    mime_type: str = Field(max_length=127)
+    size: int
+    # Where the bytes live: "postgres" keeps them in `data`; another store keeps a key in `storage_key`.
+    storage: str = Field(default="postgres", max_length=16)
+    storage_key: str | None = Field(default=None, max_length=500)
+    data: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     created_at: datetime = _created()
 
 
@@ -313,6 +342,7 @@ class NotificationQueue(SQLModel, table=True):
         Index("ix_notification_queue_message", "message_id", postgresql_where=text("message_id IS NOT NULL")),
         Index("uq_notification_queue_org_idem", "org_id", "idempotency_key", unique=True,
               postgresql_where=text("idempotency_key IS NOT NULL")),
+        Index("ix_notification_queue_media", "media_id", postgresql_where=text("media_id IS NOT NULL")),
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     org_id: uuid.UUID = Field(foreign_key="organizations.id", ondelete="CASCADE")
@@ -334,6 +364,10 @@ class NotificationQueue(SQLModel, table=True):
                                          ondelete="SET NULL")
     whatsapp_message_id: str | None = Field(default=None, max_length=128)
     idempotency_key: str | None = Field(default=None, max_length=200)
+    # A file to send with the rendered template as its caption: its media row, shown name and type.
+    media_id: uuid.UUID | None = Field(default=None, foreign_key="whatsapp_media.id", ondelete="SET NULL")
+    media_filename: str | None = Field(default=None, max_length=255)
+    media_type: str | None = Field(default=None, max_length=20)
     # Set when claimed; a row still processing past it belongs to a dead worker.
     lease_expires_at: datetime | None = _ts()
     created_at: datetime = _created()
@@ -409,6 +443,10 @@ class SimulatorSent(SQLModel, table=True):
                                                                         nullable=False))
     recipient_phone: str = Field(max_length=32)
     text: str
+    # What kind of message the network accepted; for a file, its name and size.
+    message_type: str = Field(default=MessageType.text.value, max_length=20)
+    filename: str | None = Field(default=None, max_length=255)
+    size: int | None = None
     created_at: datetime = _created()
 
 

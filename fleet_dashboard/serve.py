@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 
-from fleet_dashboard.cli import COMMANDS, EXTENSIONS, ROOT, cmd_migrate, ensure_database
+from fleet_dashboard.cli import COMMANDS, EXTENSIONS, ROOT, cmd_migrate, ensure_database, web_worker_env
 
 FRONTEND_DIR = ROOT / ".web" / "build" / "client"
 
@@ -48,7 +48,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if args.migrate:
             cmd_migrate(args)
         child = subprocess.Popen([sys.executable, "-m", "fleet_dashboard.serve"], cwd=ROOT,
-                                 env={**os.environ, **QUIET_ENV})
+                                 env=web_worker_env({**os.environ, **QUIET_ENV}))
         # The server stops first on SIGTERM (docker stop) or Ctrl-C; then the finally below stops PostgreSQL.
         signal.signal(signal.SIGTERM, lambda *_: child.terminate())
         while True:

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     rate_limit_enqueue: str = "600/minute"
     rate_limit_login: str = "5/minute"
     max_body_bytes: int = Field(default=2 * 1024 * 1024)
+    # Documents and images (services/media.py): the largest file of each kind, checked before anything is
+    # queued. Routes that take a file accept a body big enough for the larger one in base64.
+    media_max_document_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    media_max_image_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    media_fetch_timeout_seconds: float = Field(default=20.0, gt=0)
+    # Where files live: "postgres" (the whatsapp_media table). Another store plugs in behind media.MediaStore.
+    media_store: Literal["postgres"] = "postgres"
     # Bearer token for GET /api/metrics; unset = the endpoint is open (keep it on a private network).
     metrics_token: str | None = None
     # Webhook URLs may point at loopback, private or link-local addresses only when this is on: an
@@ -89,6 +96,12 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Key prefix of the rate-limit counters in Redis (several installs, or test runs, can share one Redis).
     rate_limit_prefix: str = "fleet-dashboard"
+    # Web (Reflex backend) worker processes. They share tabs' state through Redis, so more than one needs
+    # REDIS_URL; unset, Reflex's own default (1 without Redis, 2 x cores + 1 up to 8 with it).
+    web_workers: int | None = Field(default=None, ge=1, le=64)
+    # An engine that stops answering loses its organisations within this many seconds: its lease connection
+    # is closed by PostgreSQL (idle_session_timeout, TCP keepalives) and the other engines take them over.
+    engine_lease_seconds: float = Field(default=10.0, ge=2.0, le=600.0)
     # ---- accounts and the provisioning bridge (issue 12) ----
     # IANA zone for organisations that did not choose one.
     default_timezone: str = "Africa/Cairo"
@@ -126,6 +139,8 @@ class Settings(BaseSettings):
         if self.whatsapp_backend == "simulator" and self.environment not in ("development", "test"):
             raise ValueError("WHATSAPP_BACKEND=simulator fakes WhatsApp and is refused outside ENVIRONMENT="
                              "development or test")
+        if (self.web_workers or 1) > 1 and not self.redis_url:
+            raise ValueError("WEB_WORKERS above 1 needs REDIS_URL: the workers share each tab's state there")
         try:
             ZoneInfo(self.default_timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -110,12 +110,37 @@ ERRORS: dict[str, str] = {
     "unknown_link": "الدعوة غير موجودة.",
     "user_inactive": "هذا الحساب موقوف.",
     "user_is_super_admin": "هذا المعرّف لمدير النظام، ولا ينتمي إلى مؤسسة.",
+    # Documents and images (issue 13).
+    "media_too_large": "الملف أكبر من الحد المسموح ({limit_text}).",
+    "media_empty": "الملف فارغ.",
+    "media_not_image": "الصورة يجب أن تكون JPEG أو PNG أو WebP؛ أرسل غيرها كمستند.",
+    "media_content_mismatch": "محتوى الملف لا يطابق نوعه ({mime_type}).",
+    "media_invalid_type": "نوع الملف غير صحيح.",
+    "media_invalid_kind": "نوع الرسالة لا يحمل ملفاً.",
+    "media_invalid_base64": "محتوى الملف (base64) غير صالح.",
+    "media_invalid_url": "رابط الملف يجب أن يبدأ بـ http:// أو https://.",
+    "media_url_refused": "لا يُسمح بجلب ملف من عنوان داخلي أو خاص.",
+    "media_fetch_failed": "تعذّر جلب الملف من رابطه.",
+    "media_source": "حدّد الملف برابط أو بمحتوى base64، وليس بالاثنين.",
+    "media_required": "هذا النوع من الرسائل يحتاج إلى ملف.",
+    "media_needs_type": "حدّد نوع الرسالة: مستند أو صورة.",
+    "media_missing": "الملف لم يعد موجوداً (حُذف وفق سياسة الاحتفاظ).",
+    "body_too_large": "حجم الطلب أكبر من المسموح.",
 }
+
+
+def file_size(size: int) -> str:
+    """A file size as people read it: 350 ك.ب، 4.2 م.ب."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} م.ب"
+    return f"{max(1, round(size / 1024))} ك.ب"
 
 
 def error_text(code: str, **params: object) -> str:
     """The Arabic text for an error code, with its parameters filled in."""
     text = ERRORS.get(code) or ERRORS["invalid"]
+    if isinstance(params.get("limit"), int) and "limit_text" not in params:
+        params = {**params, "limit_text": file_size(params["limit"])}
     flat = {k: ("، ".join(map(str, v)) if isinstance(v, list | tuple) else v) for k, v in params.items()}
     try:
         return text.format(**flat)
@@ -223,6 +248,11 @@ SEND_MODE_TEMPLATE = "قالب"
 RECIPIENT = "رقم المستلم"
 RECIPIENT_PLACEHOLDER = "‎+201001234567"
 MESSAGE_TEXT = "نص الرسالة"
+ATTACH_FILE = "إرفاق ملف PDF أو صورة"
+ATTACH_HINT = "اسحب الملف إلى هنا أو انقر للاختيار. يُرسل النص أو القالب كتعليق عليه."
+REMOVE_FILE = "إزالة الملف"
+MESSAGE_FILE = "الملف"
+MESSAGE_TYPE = {"text": "نص", "template": "قالب", "document": "مستند", "image": "صورة"}
 CHOOSE_TEMPLATE = "اختر قالباً"
 TEMPLATE_VARIABLES = "متغيرات القالب"
 PREVIEW = "المعاينة"

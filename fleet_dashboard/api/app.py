@@ -16,6 +16,7 @@ from fleet_dashboard.api import admin, downloads, health, messages, notification
 from fleet_dashboard.api.errors import error_response, install_error_handlers
 from fleet_dashboard.api.limits import RateLimits
 from fleet_dashboard.api.middleware import install_middleware
+from fleet_dashboard.services import media
 from fleet_dashboard.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,10 @@ def _include_simulator_routes(api: FastAPI) -> None:
     simulator.include_simulator_routes(api)
 
 
+# The routes that take a document or an image (services/media.py) in their body.
+FILE_ROUTES = frozenset({"/api/messages/send", "/api/messages/send-template", "/api/notifications"})
+
+
 def create_api() -> FastAPI:
     """Build the API app with every router and middleware."""
     settings = get_settings()
@@ -48,7 +53,8 @@ def create_api() -> FastAPI:
     api.state.rate_limits = RateLimits(sessions=settings.rate_limit_sessions, send=settings.rate_limit_send,
                                        enqueue=settings.rate_limit_enqueue)
     install_error_handlers(api)
-    install_middleware(api, origins=settings.origins, max_body_bytes=settings.max_body_bytes)
+    install_middleware(api, origins=settings.origins, max_body_bytes=settings.max_body_bytes,
+                       file_paths=FILE_ROUTES, file_body_bytes=media.request_body_limit())
     for module in (health, sessions, messages, notifications, admin, downloads):
         api.include_router(module.router)
     _include_simulator_routes(api)

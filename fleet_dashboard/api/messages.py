@@ -24,7 +24,7 @@ from fleet_dashboard.api.schemas import (
 )
 from fleet_dashboard.api.sending import SendRequest, send_and_wait
 from fleet_dashboard.models import MessageStatus
-from fleet_dashboard.services import messaging
+from fleet_dashboard.services import media, messaging
 
 router = APIRouter(prefix="/api/messages", tags=["messages"], responses=ERROR_RESPONSES)
 
@@ -49,13 +49,15 @@ async def _send(request: Request, principal: Principal, req: SendRequest):
                    status=status)
 
 
-@router.post("/send", response_model=SendOut, responses=SEND_RESPONSES, summary="Send a text message")
+@router.post("/send", response_model=SendOut, responses=SEND_RESPONSES, summary="Send a text, a document or an image")
 async def send(body: SendText, request: Request, principal: SendCaller,
                idempotency_key: IdempotencyKey = None) -> SendOut | JSONResponse:
     principal.check_org(body.org_id)
+    kind = media.request_kind(body.type, body.media)
+    file = await media.resolve(body.media, kind) if body.media is not None else None
     return await _send(request, principal, SendRequest(
         org_id=principal.org_id, recipient=body.recipient, text=body.message, sent_by=principal.user_id,
-        idempotency_key=idempotency_key, actor=principal.actor))
+        idempotency_key=idempotency_key, actor=principal.actor, media=file))
 
 
 @router.post("/send-template", response_model=SendOut, responses=SEND_RESPONSES,
@@ -65,10 +67,11 @@ async def send_template(body: SendTemplate, request: Request, principal: SendCal
     principal.check_org(body.org_id)
     if not body.template_id and not body.template_name:
         return error_response(422, "template_id or template_name is required", "template_required")
+    file = await media.resolve(body.media, body.type) if body.media is not None else None
     return await _send(request, principal, SendRequest(
         org_id=principal.org_id, recipient=body.recipient, template_id=body.template_id,
         template_name=body.template_name, variables=body.variables, sent_by=principal.user_id,
-        idempotency_key=idempotency_key, actor=principal.actor))
+        idempotency_key=idempotency_key, actor=principal.actor, media=file))
 
 
 def _get(org_id: uuid.UUID, message_id: str) -> MessageOut:
@@ -76,7 +79,8 @@ def _get(org_id: uuid.UUID, message_id: str) -> MessageOut:
 
     with session_scope() as session:
         row = messaging.get_for_org(session=session, org_id=org_id, message_id=message_id)
-        return MessageOut(message=message_view(row))
+        return MessageOut(message=message_view(row, media.describe(session=session, media_id=row.media_id,
+                                                                   filename=row.media_filename)))
 
 
 def _list(org_id: uuid.UUID, status: str | None, since: datetime | None, limit: int,
@@ -86,7 +90,8 @@ def _list(org_id: uuid.UUID, status: str | None, since: datetime | None, limit: 
     with session_scope() as session:
         rows, next_cursor = messaging.list_for_org(session=session, org_id=org_id, status=status, since=since,
                                                    limit=limit, cursor=cursor)
-        return MessageListOut(messages=[message_view(r) for r in rows], next_cursor=next_cursor)
+        files = media.describe_many(session=session, rows=rows)
+        return MessageListOut(messages=[message_view(r, files.get(r.id)) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/{message_id}", response_model=MessageOut, summary="One message and its delivery status")

@@ -75,12 +75,15 @@ class _BodyTooLarge(HTTPException):
 class BodySizeLimitMiddleware:
     """Refuses API request bodies over the cap with 413, whether or not Content-Length is honest."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, file_paths: frozenset[str] = frozenset(),
+                 file_bytes: int = 0):
         self.app = app
         self.max_bytes = max_bytes
+        # Routes that take a document or an image in base64 accept a body that large.
+        self.file_paths, self.file_bytes = file_paths, max(file_bytes, max_bytes)
 
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps({"success": False, "error": f"request body is larger than {self.max_bytes} bytes",
+    async def _reject(self, send: Send, max_bytes: int) -> None:
+        body = json.dumps({"success": False, "error": f"request body is larger than {max_bytes} bytes",
                            "code": "body_too_large"}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
@@ -91,14 +94,15 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http" or not scope.get("path", "").startswith(API_PREFIX):
             await self.app(scope, receive, send)
             return
+        max_bytes = self.file_bytes if scope.get("path", "").rstrip("/") in self.file_paths else self.max_bytes
         for key, value in scope.get("headers", []):
             if key == b"content-length":
                 try:
-                    too_big = int(value) > self.max_bytes
+                    too_big = int(value) > max_bytes
                 except ValueError:
                     too_big = True
                 if too_big:
-                    await self._reject(send)
+                    await self._reject(send, max_bytes)
                     return
         received = 0
         started = False
@@ -108,8 +112,8 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge(self.max_bytes)
+                if received > max_bytes:
+                    raise _BodyTooLarge(max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -122,14 +126,16 @@ class BodySizeLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except _BodyTooLarge:
             if not started:
-                await self._reject(send)
+                await self._reject(send, max_bytes)
 
 
-def install_middleware(api: FastAPI, *, origins: list[str], max_body_bytes: int) -> None:
+def install_middleware(api: FastAPI, *, origins: list[str], max_body_bytes: int,
+                       file_paths: frozenset[str] = frozenset(), file_body_bytes: int = 0) -> None:
     """CORS innermost, then the body cap, then security headers outermost (so even a 413 carries them)."""
     api.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True,
                        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
                        allow_headers=["Authorization", "Content-Type", "X-Org-Id", "Idempotency-Key"],
                        expose_headers=["Retry-After"], max_age=600)
-    api.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)
+    api.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes, file_paths=file_paths,
+                       file_bytes=file_body_bytes)
     api.add_middleware(SecurityHeadersMiddleware)

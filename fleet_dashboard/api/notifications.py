@@ -20,6 +20,7 @@ from fleet_dashboard.api.schemas import (
     NotificationOut,
     notification_view,
 )
+from fleet_dashboard.services import media
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"], responses=ERROR_RESPONSES)
 
@@ -39,7 +40,9 @@ def _items(principal: Principal, body: NotificationIn | list[NotificationIn],
         principal.check_org(item.org_id)
         if not item.template_id and not item.template_name:
             raise ApiError("template_id or template_name is required", status=422, code="template_required")
-        out.append(item.model_dump(exclude={"org_id"}))
+        values = item.model_dump(exclude={"org_id", "media", "type"})
+        values["media"] = (item.media, item.type) if item.media is not None else None
+        out.append(values)
     # The header names a single notification; in a list each item carries its own key.
     if idempotency_key and not isinstance(body, list) and not out[0]["idempotency_key"]:
         out[0]["idempotency_key"] = idempotency_key
@@ -65,6 +68,10 @@ async def enqueue(
 ) -> EnqueuedOut | EnqueuedManyOut:
     items = _items(principal, body, idempotency_key)
     limits_of(request).hit("enqueue", str(principal.org_id))
+    for item in items:  # files checked (fetched, sized, typed) before anything is queued
+        if item["media"] is not None:
+            spec, kind = item["media"]
+            item["media"] = await media.resolve(spec, kind)
     rows = await asyncio.to_thread(_enqueue, principal, items)
     if isinstance(body, list):
         return EnqueuedManyOut(ids=[r[0] for r in rows], count=len(rows))

@@ -24,11 +24,33 @@ class SessionInit(_Body):
     org_id: str | None = ORG_ID
 
 
+class MediaIn(_Body):
+    """A file to send: exactly one of `url` (fetched once, public addresses only) or `base64`."""
+
+    url: str | None = Field(default=None, max_length=2048, description="http(s) URL of the file",
+                            examples=["https://fleet.example.com/invoices/INV-1001.pdf"])
+    base64: str | None = Field(default=None, description="the file's bytes in base64 (a data: URL is accepted)")
+    filename: str | None = Field(default=None, max_length=255, description="the name the recipient sees; "
+                                 "default: from the URL", examples=["INV-1001.pdf"])
+    mime_type: str | None = Field(default=None, max_length=127, description="e.g. application/pdf, image/jpeg; "
+                                  "default: from the file name or the URL's Content-Type",
+                                  examples=["application/pdf"])
+
+
+MEDIA = Field(default=None, description="a document or an image to send, with the text as its caption. Limits: "
+              "MEDIA_MAX_DOCUMENT_BYTES (16 MB) and MEDIA_MAX_IMAGE_BYTES (5 MB; JPEG, PNG or WebP)")
+MEDIA_KIND = Field(default=None, description="document or image; default: image for JPEG, PNG and WebP, else "
+                   "document")
+
+
 class SendText(_Body):
     org_id: str | None = ORG_ID
     recipient: str = RECIPIENT
-    message: str = Field(max_length=4096, description="message text")
-    type: Literal["text"] = "text"
+    message: str = Field(default="", max_length=4096, description="message text; with a file, its caption "
+                         "(may be empty)")
+    type: Literal["text", "document", "image"] = Field(default="text", description="document and image need "
+                                                       "`media`")
+    media: MediaIn | None = MEDIA
 
 
 class SendTemplate(_Body):
@@ -37,6 +59,8 @@ class SendTemplate(_Body):
     template_id: str | None = TEMPLATE_ID
     template_name: str | None = TEMPLATE_NAME
     variables: dict[str, Any] | None = VARIABLES
+    media: MediaIn | None = MEDIA
+    type: Literal["document", "image"] | None = MEDIA_KIND
 
 
 class NotificationIn(_Body):
@@ -45,6 +69,8 @@ class NotificationIn(_Body):
     template_id: str | None = TEMPLATE_ID
     template_name: str | None = TEMPLATE_NAME
     variables: dict[str, Any] | None = VARIABLES
+    media: MediaIn | None = MEDIA
+    type: Literal["document", "image"] | None = MEDIA_KIND
     scheduled_for: datetime | None = Field(default=None, description="send at or after (ISO 8601)")
     priority: int | None = Field(default=None, ge=0, le=10, description="lower goes first")
     max_attempts: int | None = Field(default=None, ge=1, le=20)
@@ -95,6 +121,13 @@ class SendOut(BaseModel):
     status: str
 
 
+class MediaView(BaseModel):
+    filename: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+
+
 class MessageView(BaseModel):
     id: str
     org_id: str
@@ -111,6 +144,7 @@ class MessageView(BaseModel):
     read_at: datetime | None = None
     failed_at: datetime | None = None
     created_at: datetime
+    media: MediaView | None = Field(default=None, description="the document or image, for those types")
 
 
 class MessageOut(BaseModel):
@@ -165,9 +199,10 @@ class ErrorOut(BaseModel):
     code: str
 
 
-def message_view(row: Any) -> MessageView:
-    """A message row as the API shows it."""
+def message_view(row: Any, media: dict[str, Any] | None = None) -> MessageView:
+    """A message row as the API shows it (`media`: services.media.describe of its file)."""
     return MessageView(
+        media=MediaView(**media) if media else None,
         id=str(row.id), org_id=str(row.org_id), recipient_phone=row.recipient_phone,
         message_type=row.message_type, message_body=row.message_body, template_name=row.template_name,
         status=row.status, whatsapp_message_id=row.whatsapp_message_id, error=row.error, error_code=row.error_code,

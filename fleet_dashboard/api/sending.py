@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleet_dashboard.models import MessageStatus, SessionStatus, WhatsAppMessage
-from fleet_dashboard.services import messaging, sessions
+from fleet_dashboard.services import media, messaging, sessions
 from fleet_dashboard.services.errors import NotConnected
+from fleet_dashboard.services.media import Attachment, MediaFile
 from fleet_dashboard.services.permissions import Actor
 
 # How long a send route waits for the engine's answer before replying "queued".
@@ -30,6 +31,9 @@ class SendRequest:
     variables: dict[str, Any] | None = None
     sent_by: uuid.UUID | None = None
     idempotency_key: str | None = None
+    # A document or an image: checked bytes from the API, or a file the dashboard stored on upload.
+    media: MediaFile | None = None
+    attachment: Attachment | None = None
     # Who sends: the services check it against the permission matrix (None is refused).
     actor: Actor | None = None
 
@@ -46,11 +50,15 @@ def _create(req: SendRequest) -> tuple[WhatsAppMessage, bool]:
 
     with session_scope() as session:
         key = (req.idempotency_key or "").strip() or None
+        attachment = req.attachment
+        if req.media is not None:  # stored in this transaction: a refused send keeps no file either
+            attachment = media.store(session=session, org_id=req.org_id, file=req.media)
         # Validation first (phone, opt-out, template, variables), so callers get the precise error.
         message, created = messaging.create_message(
             session=session, org_id=req.org_id, recipient=req.recipient, text=req.text,
             template_id=req.template_id, template_name=req.template_name, variables=req.variables,
-            sent_by=req.sent_by, idempotency_key=key, status=MessageStatus.queued.value, actor=req.actor)
+            sent_by=req.sent_by, idempotency_key=key, status=MessageStatus.queued.value, actor=req.actor,
+            attachment=attachment)
         status = sessions.get_status(session=session, org_id=req.org_id)["status"]
         if created and status != SessionStatus.connected.value:
             # Raising rolls the new row back: a refused send leaves nothing behind.

@@ -78,7 +78,8 @@ def _sent_rows(org_id: uuid.UUID, limit: int) -> list[dict[str, Any]]:
 
     with session_scope() as session:
         return [{"whatsapp_message_id": r.whatsapp_message_id, "recipient_phone": r.recipient_phone,
-                 "text": r.text, "created_at": r.created_at.isoformat()}
+                 "text": r.text, "message_type": r.message_type, "filename": r.filename, "size": r.size,
+                 "created_at": r.created_at.isoformat()}
                 for r in list_sent(session=session, org_id=org_id, limit=limit)]
 
 

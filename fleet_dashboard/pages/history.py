@@ -50,7 +50,12 @@ def _filters() -> rx.Component:
 def _row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(ltr(row["recipient"])),
-        rx.table.cell(rx.text(row["body"], size="2"), max_width="22rem"),
+        rx.table.cell(rx.vstack(
+            rx.cond(row["file"] != "", rx.hstack(
+                rx.icon(rx.cond(row["kind"] == "image", "image", "file-text"), size=14),
+                rx.text(row["file"], size="2", weight="medium", dir="auto", data_testid="row-file"),
+                spacing="1", align="center")),
+            rx.text(row["body"], size="2"), spacing="1"), max_width="22rem"),
         rx.table.cell(message_chip(row["status"], data_testid="status-" + row["id"])),
         rx.table.cell(rx.text(row["template"], size="2", class_name="ltr")),
         rx.table.cell(when(row["created_at"]), white_space="nowrap"),
@@ -94,6 +99,12 @@ def message() -> rx.Component:
                 _stamp(strings.MESSAGE_READ, "read_at"),
                 _stamp(strings.MESSAGE_FAILED, "failed_at"),
             ),
+            rx.cond(M.message["file"] != "", rx.callout.root(rx.hstack(
+                rx.icon(rx.cond(M.message["kind"] == "image", "image", "file-text"), size=18),
+                rx.text(M.message["type"], ": ", weight="medium"),
+                rx.text(M.message["file"], data_testid="detail-file", dir="auto"),
+                rx.text(M.message["file_meta"], size="2", color_scheme="gray", class_name="ltr"),
+                spacing="2", align="center", wrap="wrap"), color_scheme="gray", width="100%")),
             rx.heading(strings.MESSAGE_BODY, size="3"),
             rx.text(M.message["body"], white_space="pre-wrap", data_testid="detail-body"),
             rx.cond(M.message["error"] != "", rx.callout.root(

@@ -43,6 +43,37 @@ def _text_field() -> rx.Component:
                     "send-text", error=field_error(S.text_error, "text-error"))
 
 
+UPLOAD_ID = "send-file"
+# What the picker offers; the server checks the content again (services/media.py).
+ACCEPT = {"application/pdf": [".pdf"], "image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"],
+          "image/webp": [".webp"]}
+
+
+def _file_field() -> rx.Component:
+    chosen = rx.hstack(
+        rx.icon(rx.cond(S.file_kind == "image", "image", "file-text"), size=18),
+        rx.text(S.file_name, data_testid="file-name", dir="auto", weight="medium"),
+        rx.text(S.file_size, size="2", color_scheme="gray"),
+        rx.icon_button(rx.icon("x", size=14), variant="ghost", on_click=S.clear_file, aria_label=strings.REMOVE_FILE,
+                       title=strings.REMOVE_FILE, data_testid="remove-file"),
+        spacing="2", align="center", wrap="wrap",
+    )
+    picker = rx.upload.root(
+        rx.vstack(rx.icon("paperclip", size=18), rx.text(strings.ATTACH_HINT, size="2", color_scheme="gray"),
+                  align="center", spacing="1"),
+        id=UPLOAD_ID, max_files=1, multiple=False, accept=ACCEPT, data_testid="file-picker",
+        on_drop=S.upload_file(rx.upload_files(upload_id=UPLOAD_ID)),
+        border="1px dashed var(--gray-a7)", border_radius="var(--radius-3)", padding="0.75rem", width="100%",
+        cursor="pointer",
+    )
+    return rx.vstack(
+        rx.text(strings.ATTACH_FILE, size="2", weight="medium"),
+        rx.cond(S.file_id != "", chosen, picker),
+        field_error(S.file_error, "file-error"),
+        spacing="1", width="100%",
+    )
+
+
 def _form() -> rx.Component:
     return rx.card(rx.vstack(
         rx.segmented_control.root(
@@ -55,6 +86,7 @@ def _form() -> rx.Component:
                                              dir="ltr", type="tel", width="100%"),
                  "send-recipient", error=field_error(S.phone_error, "phone-error")),
         rx.cond(S.mode == "template", _template_fields(), _text_field()),
+        rx.cond(~S.read_only, _file_field()),
         labelled(strings.SCHEDULE_AT, rx.input(id="send-at", type="datetime-local", value=S.schedule_at,
                                                on_change=S.set_schedule_at, width="100%", dir="ltr"), "send-at"),
         rx.cond(~S.read_only, rx.hstack(

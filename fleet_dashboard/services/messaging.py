@@ -16,6 +16,7 @@ from fleet_dashboard.models import MessageStatus, MessageType, WhatsAppMessage, 
 from fleet_dashboard.services import orgs, permissions, phones, receipts_buffer, templates
 from fleet_dashboard.services.errors import NotConnected, NotFound, OptedOut, OutcomeUnknown, ValidationError
 from fleet_dashboard.services.lookup import get_owned
+from fleet_dashboard.services.media import Attachment
 from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
 from fleet_dashboard.services.permissions import Action, Actor
 
@@ -55,8 +56,11 @@ def compose(
     template_id: uuid.UUID | str | None = None,
     template_name: str | None = None,
     variables: Mapping[str, Any] | None = None,
+    caption: bool = False,
 ):
-    """The body to send and the template it came from (or None); raises on anything unsendable."""
+    """The body to send and the template it came from (or None); raises on anything unsendable.
+
+    With `caption` (a file goes with it) the text may be empty."""
     if template_id is not None or template_name:
         template = templates.get_for_org(session=session, org_id=org_id, template_id=template_id,
                                          name=template_name)
@@ -65,7 +69,7 @@ def compose(
                                   name=template.name)
         return templates.render(template.message_template, variables), template
     body = (text_body or "").strip()
-    if not body:
+    if not body and not caption:
         raise ValidationError("message text is required", code="message_empty")
     if len(body) > MAX_TEXT:
         raise ValidationError(f"message is longer than {MAX_TEXT} characters", code="message_too_long",
@@ -93,8 +97,11 @@ def create_message(
     status: str = MessageStatus.pending.value,
     actor: Actor,
     action: Action = Action.send,
+    attachment: Attachment | None = None,
 ) -> tuple[WhatsAppMessage, bool]:
-    """Validate and write the pending row before any send; a repeated idempotency key returns the first."""
+    """Validate and write the pending row before any send; a repeated idempotency key returns the first.
+
+    With an `attachment` (a stored document or image) the text or the rendered template is its caption."""
     permissions.require(actor, action, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     key = (idempotency_key or "").strip() or None
@@ -108,10 +115,15 @@ def create_message(
     phone = phones.normalize_phone(recipient)
     check_opt_out(session=session, org_id=org_id, phone=phone)
     body, template = compose(session=session, org_id=org_id, text_body=text, template_id=template_id,
-                             template_name=template_name, variables=variables)
+                             template_name=template_name, variables=variables, caption=attachment is not None)
+    if attachment is not None:
+        kind = attachment.kind
+    else:
+        kind = MessageType.template.value if template else MessageType.text.value
     message = WhatsAppMessage(
         org_id=org_id, recipient_phone=phone, message_body=body, status=status, sent_by=sent_by,
-        message_type=MessageType.template.value if template else MessageType.text.value,
+        message_type=kind, media_id=attachment.media_id if attachment else None,
+        media_filename=attachment.filename if attachment else None,
         template_id=template.id if template else None, template_name=template.name if template else None,
         template_params={k: str(v) for k, v in (variables or {}).items()} if template else {},
         idempotency_key=key,

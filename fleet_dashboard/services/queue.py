@@ -12,7 +12,7 @@ from sqlalchemy import ARRAY, Uuid, any_, bindparam, func, text, update
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import CountKind, NotificationQueue, QueueStatus, WhatsAppMessage, utcnow
-from fleet_dashboard.services import counters, orgs, permissions, phones, templates
+from fleet_dashboard.services import counters, media, orgs, permissions, phones, templates
 from fleet_dashboard.services.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from fleet_dashboard.services.lookup import get_owned
 from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
@@ -78,7 +78,13 @@ def _prepare(session: Session, org_id: uuid.UUID, item: Mapping[str, Any],
     if idem is not None and len(idem) > IDEMPOTENCY_KEY_MAX:
         raise ValidationError("idempotency key is too long", code="idempotency_key_long",
                               limit=IDEMPOTENCY_KEY_MAX)
+    attachment = item.get("attachment")
+    if item.get("media") is not None:  # a checked file (services/media.resolve): its rendered template is the caption
+        attachment = media.store(session=session, org_id=org_id, file=item["media"])
     return {
+        "media_id": attachment.media_id if attachment else None,
+        "media_filename": attachment.filename if attachment else None,
+        "media_type": attachment.kind if attachment else None,
         "id": uuid.uuid4(), "org_id": org_id, "recipient_phone": phone, "template_id": template.id,
         "message_data": {str(k): v if isinstance(v, str | int | float | bool) else str(v)
                          for k, v in variables.items()},
@@ -91,12 +97,13 @@ def _prepare(session: Session, org_id: uuid.UUID, item: Mapping[str, Any],
 _INSERT_SQL = text("""
 INSERT INTO notification_queue (id, org_id, notification_type, recipient_phone, template_id, message_data,
                                 priority, status, scheduled_for, attempts, max_attempts, idempotency_key,
-                                created_at)
-SELECT id, :org_id, 'whatsapp', phone, tid, data, prio, 'pending', sched, 0, maxa, idem, created
+                                created_at, media_id, media_filename, media_type)
+SELECT id, :org_id, 'whatsapp', phone, tid, data, prio, 'pending', sched, 0, maxa, idem, created, mid, mname, mtype
 FROM unnest(CAST(:ids AS uuid[]), CAST(:phones AS text[]), CAST(:tids AS uuid[]), CAST(:datas AS jsonb[]),
             CAST(:prios AS int[]), CAST(:scheds AS timestamptz[]), CAST(:maxas AS int[]),
-            CAST(:idems AS text[]), CAST(:createds AS timestamptz[]))
-    AS t(id, phone, tid, data, prio, sched, maxa, idem, created)
+            CAST(:idems AS text[]), CAST(:createds AS timestamptz[]), CAST(:mids AS uuid[]),
+            CAST(:mnames AS text[]), CAST(:mtypes AS text[]))
+    AS t(id, phone, tid, data, prio, sched, maxa, idem, created, mid, mname, mtype)
 ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING id
 """)
@@ -109,7 +116,8 @@ def _columns(org_id: uuid.UUID, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "datas": [json.dumps(r["message_data"], ensure_ascii=False) for r in rows],
         "prios": [r["priority"] for r in rows], "scheds": [r["scheduled_for"] for r in rows],
         "maxas": [r["max_attempts"] for r in rows], "idems": [r["idempotency_key"] for r in rows],
-        "createds": [r["created_at"] for r in rows],
+        "createds": [r["created_at"] for r in rows], "mids": [r["media_id"] for r in rows],
+        "mnames": [r["media_filename"] for r in rows], "mtypes": [r["media_type"] for r in rows],
     }
 
 
@@ -180,11 +188,13 @@ def enqueue(
     max_attempts: int | None = None,
     idempotency_key: str | None = None,
     actor: Actor,
+    attachment: media.Attachment | None = None,
 ) -> tuple[NotificationQueue, bool]:
-    """Queue one template notification; returns the row and whether it is new."""
+    """Queue one template notification (a stored file too, the template as caption); returns the row and
+    whether it is new."""
     item = {"recipient": recipient, "template_id": template_id, "template_name": template_name,
             "variables": variables, "scheduled_for": scheduled_for, "priority": priority,
-            "max_attempts": max_attempts, "idempotency_key": idempotency_key}
+            "max_attempts": max_attempts, "idempotency_key": idempotency_key, "attachment": attachment}
     return enqueue_many(session=session, org_id=org_id, items=[item], actor=actor)[0]
 
 

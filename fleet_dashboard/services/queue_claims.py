@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from fleet_dashboard.models import MessageType
+
 UNKNOWN_REASON = ("the worker stopped during the send: WhatsApp may have the message, "
                   "so it is not resent automatically; retry it only after checking")
 UNKNOWN_CODE = "outcome_unknown"
@@ -36,6 +38,10 @@ class Claimed:
     message_phone: str | None
     message_status: str | None
     opted_out: bool
+    # A document or an image (its media row, shown name and type); None for text.
+    media_id: uuid.UUID | None = None
+    media_filename: str | None = None
+    media_type: str | None = None
     # Filled by the worker before the send.
     body: str = ""
     new_message: bool = field(default=False)
@@ -45,7 +51,9 @@ _SELECT_CLAIMED = """
 SELECT c.id, c.org_id, c.recipient_phone, c.template_id, c.message_data AS variables, c.attempts,
        c.max_attempts, c.priority, c.message_id, t.message_template AS template_body,
        t.name AS template_name, t.is_active AS template_active, m.message_body,
-       m.recipient_phone AS message_phone, m.status AS message_status, (o.id IS NOT NULL) AS opted_out
+       m.recipient_phone AS message_phone, m.status AS message_status, (o.id IS NOT NULL) AS opted_out,
+       COALESCE(m.media_id, c.media_id) AS media_id, COALESCE(m.media_filename, c.media_filename) AS media_filename,
+       CASE WHEN m.media_id IS NOT NULL THEN m.message_type ELSE c.media_type END AS media_type
 FROM claimed c
 LEFT JOIN whatsapp_templates t ON t.id = c.template_id AND (t.org_id = c.org_id OR t.org_id IS NULL)
 LEFT JOIN whatsapp_messages m ON m.id = c.message_id
@@ -108,16 +116,18 @@ _MARK_SQL = text("""
 WITH d AS (
     SELECT * FROM unnest(CAST(:qids AS uuid[]), CAST(:mids AS uuid[]), CAST(:is_new AS boolean[]),
                          CAST(:orgs AS uuid[]), CAST(:phones AS text[]), CAST(:bodies AS text[]),
-                         CAST(:tids AS uuid[]), CAST(:tnames AS text[]), CAST(:params AS jsonb[]))
-        AS d(qid, mid, is_new, org_id, phone, body, tid, tname, params)
+                         CAST(:tids AS uuid[]), CAST(:tnames AS text[]), CAST(:params AS jsonb[]),
+                         CAST(:mtypes AS text[]), CAST(:media AS uuid[]), CAST(:mnames AS text[]))
+        AS d(qid, mid, is_new, org_id, phone, body, tid, tname, params, mtype, media_id, media_filename)
 ), ok AS (
     SELECT d.* FROM d JOIN notification_queue q ON q.id = d.qid
     WHERE q.status = 'processing' AND q.lease_expires_at > now() + make_interval(secs => :margin)
     FOR UPDATE OF q
 ), ins AS (
     INSERT INTO whatsapp_messages (id, org_id, recipient_phone, message_type, message_body, template_id,
-                                   template_name, template_params, status, created_at)
-    SELECT mid, org_id, phone, 'template', body, tid, tname, params, 'sending', now() FROM ok WHERE is_new
+                                   template_name, template_params, status, created_at, media_id, media_filename)
+    SELECT mid, org_id, phone, mtype, body, tid, tname, params, 'sending', now(), media_id, media_filename
+    FROM ok WHERE is_new
     RETURNING id
 ), upd AS (
     UPDATE whatsapp_messages m SET status = 'sending', error = NULL, failed_at = NULL
@@ -144,6 +154,8 @@ def mark_sending(*, conn: Connection, rows: list[Claimed], margin_seconds: float
         "tids": [r.template_id for r in rows], "tnames": [r.template_name for r in rows],
         "params": [json.dumps({k: str(v) for k, v in (r.variables or {}).items()}, ensure_ascii=False)
                    for r in rows],
+        "mtypes": [r.media_type or MessageType.template.value for r in rows],
+        "media": [r.media_id for r in rows], "mnames": [r.media_filename for r in rows],
         "margin": margin_seconds,
     }
     return {row[0] for row in conn.execute(_MARK_SQL, params)}

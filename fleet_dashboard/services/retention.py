@@ -69,6 +69,11 @@ KINDS: dict[str, Kind] = {
                   f"AND status NOT IN {_not_in(LIVE_QUEUE_STATUSES)}", order="COALESCE(completed_at, created_at)"),
     "messages": Kind("whatsapp_messages", f"created_at < :cutoff AND status NOT IN {_not_in(LIVE_MESSAGE_STATUSES)}",
                      per_org=True),
+    # Files go with the last message or queue row that refers to them (a file still in use is never old).
+    "media": Kind("whatsapp_media", "created_at < :cutoff "
+                  "AND NOT EXISTS (SELECT 1 FROM whatsapp_messages m WHERE m.media_id = whatsapp_media.id) "
+                  "AND NOT EXISTS (SELECT 1 FROM notification_queue q WHERE q.media_id = whatsapp_media.id)",
+                  order="created_at"),
     "webhook_deliveries": Kind("webhook_deliveries", "created_at < :cutoff AND status <> 'pending'"),
     "simulator_log": Kind("simulator_sent", "created_at < :cutoff", order="created_at"),
     # Fleet-wide rows (org_id NULL, e.g. the purge's own) go in a last pass of their own.
@@ -91,6 +96,7 @@ def retention_days() -> dict[str, int]:
 
     s = get_settings()
     return {"queue": s.retention_queue_days, "messages": s.retention_messages_days,
+            "media": s.retention_messages_days,
             "webhook_deliveries": s.retention_webhook_deliveries_days,
             "simulator_log": s.retention_simulator_log_days, "audit": s.retention_audit_days}
 

@@ -25,7 +25,8 @@ ALL = "all"
 def message_row(m: WhatsAppMessage) -> dict[str, str]:
     """A message as a table row of plain strings."""
     return {"id": str(m.id), "recipient": m.recipient_phone, "body": short(m.message_body), "status": m.status,
-            "template": m.template_name or "", "created_at": iso(m.created_at),
+            "template": m.template_name or "", "created_at": iso(m.created_at), "file": m.media_filename or "",
+            "kind": m.message_type,
             "error": short(failure(m.error_code, m.error), 60),
             "url": routes.message_url(str(m.id))}
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import reflex as rx
 
-from fleet_dashboard import routes
+from fleet_dashboard import routes, strings
 from fleet_dashboard.db import session_scope
-from fleet_dashboard.services import messaging
+from fleet_dashboard.services import media, messaging
 from fleet_dashboard.services.errors import NotFound
 from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state import live
@@ -34,8 +34,14 @@ class MessageState(AuthState):
                 "template": m.template_name or "", "error": failure(m.error_code, m.error),
                 "error_detail": m.error if m.error_code else "", "whatsapp_id": m.whatsapp_message_id or "",
                 "created_at": iso(m.created_at), "sent_at": iso(m.sent_at), "delivered_at": iso(m.delivered_at),
-                "read_at": iso(m.read_at), "failed_at": iso(m.failed_at),
+                "read_at": iso(m.read_at), "failed_at": iso(m.failed_at), "kind": m.message_type,
+                "type": strings.MESSAGE_TYPE.get(m.message_type, m.message_type), "file": "", "file_meta": "",
             }
+            file = media.describe(session=session, media_id=m.media_id, filename=m.media_filename)
+            if file:
+                self.message["file"] = file["filename"] or ""
+                self.message["file_meta"] = " · ".join(
+                    x for x in (file["mime_type"], strings.file_size(file["size"]) if file["size"] else "") if x)
 
     @rx.event
     @allow(Action.view)

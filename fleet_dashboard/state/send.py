@@ -12,7 +12,7 @@ from fleet_dashboard import offload, routes, strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.events import get_bus
 from fleet_dashboard.models import MessageStatus, WhatsAppMessage
-from fleet_dashboard.services import messaging, phones, queue, templates
+from fleet_dashboard.services import media, messaging, phones, queue, templates
 from fleet_dashboard.services.errors import DomainError
 from fleet_dashboard.services.permissions import Action
 from fleet_dashboard.state.auth import AuthState, Ctx, allow, current_caller
@@ -41,6 +41,12 @@ class SendState(AuthState):
     result_status: str = ""
     result_message_id: str = ""
     result_error: str = ""
+    # The uploaded document or image (stored on upload; sent as a file with the text or template as caption).
+    file_id: str = ""
+    file_name: str = ""
+    file_kind: str = ""
+    file_size: str = ""
+    file_error: str = ""
     _bodies: dict[str, str] = {}
 
     @rx.event
@@ -131,7 +137,7 @@ class SendState(AuthState):
         """Every check a person can fix in the form, run before anything is written."""
         self._clear_errors()
         ok = self._phone() is not None
-        if self.mode == "text" and not self.text.strip():
+        if self.mode == "text" and not self.text.strip() and not self.file_id:
             self.text_error, ok = strings.error_text("message_empty"), False
         if self.mode == "template":
             if self.template_id not in self._bodies:
@@ -140,10 +146,48 @@ class SendState(AuthState):
             ok = ok and not self.missing
         return ok
 
-    def _message_args(self) -> dict[str, Any]:
+    def _message_args(self, session, ctx: Ctx) -> dict[str, Any]:
+        args: dict[str, Any] = {"attachment": self._attachment(session, ctx)}
         if self.mode == "template":
-            return {"template_id": self.template_id, "variables": dict(self.values)}
-        return {"text": self.text}
+            return {**args, "template_id": self.template_id, "variables": dict(self.values)}
+        return {**args, "text": self.text}
+
+    def _attachment(self, session, ctx: Ctx) -> media.Attachment | None:
+        """The uploaded file, re-read from this organisation's store (the state's id is not trusted)."""
+        if not self.file_id:
+            return None
+        return media.attachment(session=session, org_id=ctx.org_id, media_id=self.file_id,
+                                filename=self.file_name, kind=self.file_kind)
+
+    @rx.event
+    @allow(Action.send)
+    async def upload_file(self, files: list[rx.UploadFile]):
+        """Check and store the chosen PDF or image; it goes with the next send or schedule."""
+        ctx = self._authorize()
+        self.file_error = ""
+        if not files:
+            return
+        upload = files[0]
+        limit = media.largest_limit()
+        data = await upload.read(limit + 1)
+        try:
+            if len(data) > limit:
+                raise media.MediaTooLarge("too large", kind="document", limit=limit)
+            # Checking the content (PDF and image parsing) is CPU work: on the offload pool, not the event loop.
+            file = await offload.run_sync(media.check, kind=None, data=data, filename=upload.name or upload.filename,
+                                          mime_type=upload.content_type)
+            attachment = await asyncio.to_thread(_store_file, ctx.org_id, file)
+        except DomainError as exc:
+            self.file_id = self.file_name = self.file_kind = self.file_size = ""
+            self.file_error = strings.error_text(exc.code, **exc.params)
+            return
+        self.file_id, self.file_name, self.file_kind = str(attachment.media_id), attachment.filename, attachment.kind
+        self.file_size = strings.file_size(file.size)
+
+    @rx.event
+    @allow(Action.send)
+    def clear_file(self):
+        self.file_id = self.file_name = self.file_kind = self.file_size = self.file_error = ""
 
     def _show_error(self, exc: DomainError) -> None:
         text = strings.error_text(exc.code, **exc.params)
@@ -167,7 +211,7 @@ class SendState(AuthState):
             with session_scope() as session:
                 message, _ = messaging.create_message(session=session, org_id=ctx.org_id, recipient=self.recipient,
                                                       sent_by=ctx.user_id, status=MessageStatus.queued.value,
-                                                      actor=ctx.actor, **self._message_args())
+                                                      actor=ctx.actor, **self._message_args(session, ctx))
                 queue.enqueue_message(session=session, org_id=ctx.org_id, message=message)
         except DomainError as exc:
             self._show_error(exc)
@@ -202,13 +246,13 @@ class SendState(AuthState):
         if self.mode == "template":
             row, _ = queue.enqueue(session=session, org_id=ctx.org_id, recipient=self.recipient,
                                    template_id=self.template_id, variables=dict(self.values), scheduled_for=when,
-                                   actor=ctx.actor)
+                                   actor=ctx.actor, attachment=self._attachment(session, ctx))
             return row
         # Free text has no template to render later, so the message row is written now and queued.
         message, _ = messaging.create_message(session=session, org_id=ctx.org_id, recipient=self.recipient,
                                               text=self.text, sent_by=ctx.user_id,
                                               status=MessageStatus.queued.value, actor=ctx.actor,
-                                              action=Action.schedule)
+                                              action=Action.schedule, attachment=self._attachment(session, ctx))
         row = queue.enqueue_message(session=session, org_id=ctx.org_id, message=message,
                                     priority=queue.DEFAULT_PRIORITY, max_attempts=3)
         if when is not None:
@@ -255,3 +299,8 @@ def _message(org_id: str, message_id: str) -> WhatsAppMessage | None:
             return messaging.get_for_org(session=session, org_id=uuid.UUID(org_id), message_id=message_id)
         except DomainError:
             return None
+
+
+def _store_file(org_id: uuid.UUID, file: media.MediaFile) -> media.Attachment:
+    with session_scope() as session:
+        return media.store(session=session, org_id=org_id, file=file)

@@ -19,7 +19,15 @@ from fleet_dashboard.services import engines
 from fleet_dashboard.services.errors import NotConnected
 from fleet_dashboard.settings import get_settings
 from fleet_dashboard.whatsapp import session_store as store
-from fleet_dashboard.whatsapp.gateway import GatewayFactory, Inbound, Receipt, SendFailed, SendUnknown, make_factory
+from fleet_dashboard.whatsapp.gateway import (
+    GatewayFactory,
+    Inbound,
+    OutgoingFile,
+    Receipt,
+    SendFailed,
+    SendUnknown,
+    make_factory,
+)
 from fleet_dashboard.whatsapp.leases import Leases
 from fleet_dashboard.whatsapp.supervisor import STOP_TIMEOUT, Supervisor
 
@@ -43,12 +51,14 @@ def _mark_stopped(org_ids: list[uuid.UUID]) -> None:
 
 
 class Engine:
-    """Use `owned_org_ids`, `is_connected` and `send_text`; everything else is the engine's business."""
+    """Use `owned_org_ids`, `is_connected`, `send_text` and `send_file`; everything else is the engine's business."""
 
-    def __init__(self, factory: GatewayFactory | None = None, *, reconcile_seconds: float = 2.0,
+    def __init__(self, factory: GatewayFactory | None = None, *, reconcile_seconds: float | None = None,
                  engine_id: str | None = None, capacity: int | None = None):
         self.factory = factory or make_factory()
-        self.reconcile_seconds = reconcile_seconds
+        # Free organisations are looked for at least five times per lease: a dead engine's move in time.
+        self.lease_seconds = get_settings().engine_lease_seconds
+        self.reconcile_seconds = reconcile_seconds or min(2.0, self.lease_seconds / 5)
         self.engine_id = engine_id or f"{socket.gethostname()}:{os.getpid()}"
         # At most this many organisations (a shard): one abort of the library takes down no more.
         self.capacity = capacity or get_settings().engine_shard_size
@@ -78,6 +88,13 @@ class Engine:
 
     async def send_text(self, org_id: uuid.UUID, phone: str, text: str) -> str:
         """Send through the organisation's socket, paced by the throttle; returns WhatsApp's id."""
+        return await self._send(org_id, lambda gateway: gateway.send_text(phone, text))
+
+    async def send_file(self, org_id: uuid.UUID, phone: str, file: OutgoingFile) -> str:
+        """Send a document or an image the same way: throttled, counted, and with the same outcomes."""
+        return await self._send(org_id, lambda gateway: gateway.send_file(phone, file))
+
+    async def _send(self, org_id: uuid.UUID, call) -> str:
         sup = self._sups.get(org_id)
         if sup is None or not sup.connected or sup.gateway is None:
             raise NotConnected("WhatsApp is not connected for this organisation")
@@ -88,7 +105,7 @@ class Engine:
         if gateway is None or not sup.connected:  # dropped while we waited for our slot
             raise NotConnected("WhatsApp is not connected for this organisation")
         try:
-            wid = await gateway.send_text(phone, text)
+            wid = await call(gateway)
         except (SendFailed, SendUnknown):
             if sup.connected:
                 sup.note_send(False)
@@ -99,10 +116,12 @@ class Engine:
     # Life cycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
         """Take the lease connection, listen for commands, and pick up every enabled session."""
-        self.leases = Leases(libpq_url(database_url()), name=f"fleet-engine {self.engine_id}")
+        self.leases = Leases(libpq_url(database_url()), name=f"fleet-engine {self.engine_id}",
+                             lease_seconds=self.lease_seconds)
         await self.leases.open()
         self.running = True
         self._tasks = [asyncio.create_task(self._command_loop(), name="engine-commands"),
+                       asyncio.create_task(self.leases.keep_alive(), name="engine-lease"),
                        asyncio.create_task(self._traffic_loop(), name="engine-traffic"),
                        asyncio.create_task(self._guard(self.factory.run()), name="gateway-factory")]
         await asyncio.wait_for(self._listening.wait(), 15)

@@ -120,6 +120,17 @@ class TemporaryBan:
     expires_seconds: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    """A document or an image to send, with the caption under it."""
+
+    kind: str  # models.MessageType.document | image
+    data: bytes
+    filename: str
+    mime_type: str
+    caption: str = ""
+
+
 GatewayEvent = (QRCodes | Paired | Connected | Disconnected | Reconnecting | Refused | HealthChanged | PairingEnded
                 | LoggedOut | Receipt | Inbound | TemporaryBan)
 EventSink = Callable[[GatewayEvent], None]
@@ -165,6 +176,10 @@ class Gateway(abc.ABC):
     @abc.abstractmethod
     async def send_text(self, phone: str, text: str) -> str:
         """Send a text to an E.164 number and return WhatsApp's message id; raises SendFailed."""
+
+    async def send_file(self, phone: str, file: OutgoingFile) -> str:
+        """Upload and send a document or an image; same outcomes as send_text."""
+        raise SendFailed("this gateway cannot send files")
 
     @abc.abstractmethod
     async def is_on_whatsapp(self, phone: str) -> bool:

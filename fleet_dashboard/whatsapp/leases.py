@@ -1,7 +1,15 @@
-"""Ownership of organisations across engine processes, by PostgreSQL session-level advisory locks."""
+"""Ownership of organisations across engine processes, by PostgreSQL session-level advisory locks.
+
+The locks live on one connection per engine, so they last as long as PostgreSQL keeps that connection: a
+process that dies loses them at once (its socket closes); a process that hangs, or a host that vanishes,
+loses them within the lease time, because the server ends the connection itself (`idle_session_timeout`
+when nothing arrives, TCP keepalives and `tcp_user_timeout` when the peer is gone). `keep_alive()` is the
+engine's side of the bargain: a query every quarter of the lease while its event loop runs.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import uuid
@@ -10,6 +18,19 @@ from collections.abc import Iterable
 import psycopg
 
 log = logging.getLogger(__name__)
+
+
+def server_timeouts(lease_seconds: float) -> str:
+    """libpq `options` that make PostgreSQL end the lease connection of a silent or vanished engine in time.
+
+    The server gives up on a session silent for 0.7 of the lease (the engine touches it every quarter), and on
+    a peer that stopped answering TCP after about as long; the other engines look for free organisations
+    every fifth of the lease (at most 2 s), so the organisations have moved before the lease is over."""
+    silent_ms = int(lease_seconds * 700)
+    idle = max(1, int(lease_seconds / 3))
+    interval = max(1, int(lease_seconds / 8))
+    return (f"-c idle_session_timeout={silent_ms} -c tcp_user_timeout={silent_ms} "
+            f"-c tcp_keepalives_idle={idle} -c tcp_keepalives_interval={interval} -c tcp_keepalives_count=3")
 
 
 def lock_key(org_id: uuid.UUID) -> int:
@@ -21,9 +42,10 @@ def lock_key(org_id: uuid.UUID) -> int:
 class Leases:
     """One connection holds every lock this process owns: if the process dies, they all go with it."""
 
-    def __init__(self, url: str, *, name: str = "fleet-engine-leases"):
+    def __init__(self, url: str, *, name: str = "fleet-engine-leases", lease_seconds: float = 10.0):
         self.url = url
         self.name = name
+        self.lease_seconds = lease_seconds
         self.conn: psycopg.AsyncConnection | None = None
         self.held: set[uuid.UUID] = set()
 
@@ -32,7 +54,19 @@ class Leases:
         await self.close()
         self.held.clear()
         self.conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True,
-                                                          application_name=self.name[:63])
+                                                          application_name=self.name[:63],
+                                                          options=server_timeouts(self.lease_seconds))
+
+    async def keep_alive(self) -> None:
+        """Touch the lease connection every quarter of the lease, forever (the engine runs it as a task)."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 4)
+            conn = self.conn
+            if conn is not None and not conn.closed:
+                try:
+                    await conn.execute("SELECT 1")
+                except psycopg.Error:  # reconcile() notices the lost connection and reopens it
+                    log.debug("lease keep-alive failed", exc_info=True)
 
     async def close(self) -> None:
         """Disconnect, which releases every lock at once."""

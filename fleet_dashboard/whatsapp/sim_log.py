@@ -8,7 +8,8 @@ import uuid
 
 from sqlalchemy import insert, select
 
-from fleet_dashboard.models import SimulatorSent, utcnow
+from fleet_dashboard.models import MessageType, SimulatorSent, utcnow
+from fleet_dashboard.whatsapp.gateway import OutgoingFile
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 1000
@@ -29,15 +30,18 @@ class SentLog:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
 
-    async def write(self, org_id: uuid.UUID, wamid: str, phone: str, text: str) -> None:
-        """Log one accepted message; returns once it is committed."""
+    async def write(self, org_id: uuid.UUID, wamid: str, phone: str, text: str, *,
+                    file: OutgoingFile | None = None) -> None:
+        """Log one accepted message (a file's type, name and size too); returns once it is committed."""
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done() or self._task.get_loop() is not loop:
             self._wake = asyncio.Event()
             self._task = loop.create_task(self._drain(), name="simulator-sent-log")
         future = loop.create_future()
         row = {"id": uuid.uuid4(), "org_id": org_id, "whatsapp_message_id": wamid,
-               "recipient_phone": phone, "text": text, "created_at": utcnow()}
+               "recipient_phone": phone, "text": text, "created_at": utcnow(),
+               "message_type": file.kind if file else MessageType.text.value,
+               "filename": file.filename if file else None, "size": len(file.data) if file else None}
         self._pending.append((row, future))
         self._wake.set()
         await future

@@ -20,6 +20,7 @@ from fleet_dashboard.whatsapp.gateway import (
     GatewayFactory,
     Inbound,
     LoggedOut,
+    OutgoingFile,
     Paired,
     PairingCode,
     QRCodes,
@@ -115,6 +116,12 @@ class SimulatorGateway(Gateway):
         self.jid = None
 
     async def send_text(self, phone: str, text: str) -> str:
+        return await self._accept(phone, text)
+
+    async def send_file(self, phone: str, file: OutgoingFile) -> str:
+        return await self._accept(phone, file.caption, file=file)
+
+    async def _accept(self, phone: str, text: str, *, file: OutgoingFile | None = None) -> str:
         if not self.connected:
             raise SendFailed("not connected")
         if self.faults.fail_sends > 0:
@@ -122,7 +129,7 @@ class SimulatorGateway(Gateway):
             raise SendFailed("simulated send failure")
         wamid = "3EB0" + secrets.token_hex(10).upper()
         # Acknowledge only once the network's log row is durable.
-        await self.factory.sent_log.write(self.org_id, wamid, phone, text)
+        await self.factory.sent_log.write(self.org_id, wamid, phone, text, file=file)
         self._pending_receipts.append(wamid)
         if self._receipt_timer is None:
             delay = get_settings().simulator_receipt_delay_seconds

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from fleet_dashboard.models import utcnow
-from fleet_dashboard.services import phones, templates
+from fleet_dashboard.models import MessageType, utcnow
+from fleet_dashboard.services import media, phones, templates
 from fleet_dashboard.services.errors import DomainError, NotConnected, OutcomeUnknown
 from fleet_dashboard.services.queue_claims import Claimed, Outcome
+from fleet_dashboard.whatsapp.gateway import OutgoingFile
 
 log = logging.getLogger(__name__)
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -82,8 +83,17 @@ async def _send_one(engine, row: Claimed, policy: RetryPolicy, timeout: float,
                     stopping: Callable[[], bool]) -> Outcome:
     if stopping():
         return _release(row)
+    if row.media_id is not None:
+        try:
+            file = await asyncio.to_thread(_load_file, row)
+        except DomainError as exc:  # the file is gone (retention): no retry can bring it back
+            return Outcome(queue_id=row.id, message_id=row.message_id, kind="failed", error=exc.message,
+                           code=exc.code)
+        send = engine.send_file(row.org_id, row.recipient_phone, file)
+    else:
+        send = engine.send_text(row.org_id, row.recipient_phone, row.body)
     try:
-        wid = await asyncio.wait_for(engine.send_text(row.org_id, row.recipient_phone, row.body), timeout)
+        wid = await asyncio.wait_for(send, timeout)
     except NotConnected:
         # Nothing left the process: hand it back, at no attempt's cost.
         return _release(row)
@@ -96,6 +106,15 @@ async def _send_one(engine, row: Claimed, policy: RetryPolicy, timeout: float,
     except Exception as exc:  # any other failure is this attempt's failure
         return _failure(row, str(exc) or type(exc).__name__, policy)
     return Outcome(queue_id=row.id, message_id=row.message_id, kind="sent", whatsapp_message_id=str(wid))
+
+
+def _load_file(row: Claimed) -> OutgoingFile:
+    from fleet_dashboard.db import session_scope
+
+    with session_scope() as session:
+        data, mime_type = media.load(session=session, org_id=row.org_id, media_id=row.media_id)
+    return OutgoingFile(kind=row.media_type or MessageType.document.value, data=data,
+                        filename=row.media_filename or "file", mime_type=mime_type, caption=row.body)
 
 
 def _release(row: Claimed) -> Outcome:
