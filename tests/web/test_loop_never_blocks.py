@@ -77,7 +77,7 @@ class FakeState:
 async def test_a_slow_synchronous_handler_does_not_stall_a_concurrent_probe():
     @access.allow_signed_in
     def slow_handler(self, text: str):
-        time.sleep(0.4)  # a 50,000-row CSV, an argon2 hash, a slow query
+        time.sleep(0.6)  # a 50,000-row CSV, an argon2 hash, a slow query
         self.value = text
         return "done"
 
@@ -93,7 +93,8 @@ async def test_a_slow_synchronous_handler_does_not_stall_a_concurrent_probe():
 
     await _with_probe(probe, run_handlers)
     assert result["out"] == ["done", "done"] and state.value == "a"
-    assert _max_lag(probe) < 0.1, f"the loop stalled {_max_lag(probe):.3f} s behind a slow handler"
+    # On the loop, the two handlers would stall it 1.2 s; the margin left is for a machine under other load.
+    assert _max_lag(probe) < 0.3, f"the loop stalled {_max_lag(probe):.3f} s behind a slow handler"
 
 
 async def test_the_offloaded_handler_sees_the_admitted_caller():
