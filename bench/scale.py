@@ -9,8 +9,9 @@ as the end-to-end tests do (web + worker processes, simulator), and prints, with
   2. the history page's open time in Chromium, big / small;
   3. the super_admin overview's open time with 1,002 organisations, then with 10,000;
   4. one /api/metrics scrape;
-  5. loop lag while 5 tabs export 50,000 rows each and the overview is open: measured from outside
-     as the extra latency of GET /ping (served on the web process's event loop); see LOOP_LAG_HOOK.
+  5. loop lag while 5 tabs export 50,000 rows each and the overview is open: the app's own probe
+     (fleet_web_event_loop_lag_seconds in /api/metrics, two scrapes around the exports; see LOOP_LAG_HOOK),
+     and from outside as the extra latency of GET /ping (served on the web process's event loop).
 Ratios are taken inside one run, requests interleaved, because the machine is shared.
 The database is dropped at the end unless --keep.
 """
@@ -309,10 +310,47 @@ class PingProbe(threading.Thread):
                 time.sleep(0.02)
 
 
-# LOOP_LAG_HOOK (issue 11c): when the app exposes its own loop-lag probe, return its p99 in seconds here
-# (e.g. read it from /api/metrics); until then the bench reports the outside /ping measurement.
-def loop_lag_from_probe(server) -> float | None:
-    return None
+def probe_buckets(server) -> dict[str, dict[float, float]]:
+    """The app's own loop-lag histogram (fleet_web_event_loop_lag_seconds) per worker pid: {pid: {le: count}}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = server.http.get("/api/metrics").raise_for_status().text
+    out: dict[str, dict[float, float]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "fleet_web_event_loop_lag_seconds":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_bucket"):
+                out.setdefault(sample.labels["pid"], {})[float(sample.labels["le"])] = sample.value
+    return out
+
+
+def quantile_from_buckets(q: float, cumulative: dict[float, float]) -> float:
+    """Prometheus's histogram_quantile: linear inside the bucket holding the q-th sample."""
+    bounds = sorted(cumulative)
+    total = cumulative[bounds[-1]] if bounds else 0.0
+    if total <= 0:
+        return float("nan")
+    rank, lower, below = q * total, 0.0, 0.0
+    for bound in bounds:
+        if cumulative[bound] >= rank:
+            if bound == float("inf"):
+                return lower
+            inside = cumulative[bound] - below
+            return lower + (bound - lower) * ((rank - below) / inside if inside else 1.0)
+        lower, below = bound, cumulative[bound]
+    return lower
+
+
+# LOOP_LAG_HOOK (issue 11c): the app's own probe (fleet_dashboard/loop_lag.py) samples its event loop every
+# 50 ms; the export window's p99 comes from the difference of two scrapes of its histogram, over every pid.
+def loop_lag_from_probe(before: dict[str, dict[float, float]], after: dict[str, dict[float, float]]) -> dict:
+    window: dict[float, float] = {}
+    for pid, buckets in after.items():
+        for bound, count in buckets.items():
+            window[bound] = window.get(bound, 0.0) + count - before.get(pid, {}).get(bound, 0.0)
+    return {"p99": quantile_from_buckets(0.99, window), "p50": quantile_from_buckets(0.5, window),
+            "samples": max(window.values(), default=0.0), "pids": len(after)}
 
 
 def loop_lag_during_exports(server, browser, owner, admin, *, tabs: int = 5) -> dict[str, float]:
@@ -342,15 +380,17 @@ def loop_lag_during_exports(server, browser, owner, admin, *, tabs: int = 5) -> 
         for page in pages:
             page.on("download", lambda d: downloads.append(d))
         mark = len(probe.times)
+        lag_before = probe_buckets(server)
         started = time.perf_counter()
         for page in pages:
             page.get_by_test_id("export-csv").click()
         deadline = time.monotonic() + 900
         while len(downloads) < tabs and time.monotonic() < deadline:
             pages[0].wait_for_timeout(200)  # lets Playwright deliver the download events
-        export_seconds = time.perf_counter() - started
         sizes = [os.path.getsize(d.path()) for d in downloads]
+        export_seconds = time.perf_counter() - started  # until the last byte, now that downloads stream
         during = probe.times[mark:]
+        in_app = loop_lag_from_probe(lag_before, probe_buckets(server))
     finally:
         probe.stop.set()
         probe.join(timeout=10)
@@ -360,7 +400,8 @@ def loop_lag_during_exports(server, browser, owner, admin, *, tabs: int = 5) -> 
     return {"p99_ping": p99(during) if during else float("nan"), "baseline": base,
             "lag_p99": (p99_over_time(during) - base) if during else float("nan"),
             "max_ping": max(during, default=0.0),
-            "export_seconds": export_seconds, "bytes": float(sum(sizes)), "downloads": float(len(sizes))}
+            "export_seconds": export_seconds, "bytes": float(sum(sizes)), "downloads": float(len(sizes)),
+            "probe": in_app}
 
 
 def overview_sql_times(url: str) -> dict[str, float]:
@@ -375,7 +416,7 @@ def overview_sql_times(url: str) -> dict[str, float]:
         for _ in range(4):
             started = time.perf_counter()
             with session_scope() as session:
-                overview.org_page(session=session, **kwargs)
+                overview.org_page(session=session, actor=SYSTEM, **kwargs)
                 overview.messages_per_day(session=session, actor=SYSTEM)
             times.append(time.perf_counter() - started)
         out[label] = statistics.median(times[1:])
@@ -530,14 +571,15 @@ def measure(url: str, ids: dict, args: argparse.Namespace, lines: list[tuple[str
             if not args.skip_exports:
                 with step("5 tabs export 50,000 rows each, overview open"):
                     lag = loop_lag_during_exports(server, browser, owners["big"], admin)
-                probe = loop_lag_from_probe(server)
+                probe = lag["probe"]
                 lines.append(("loop lag p99 (outside: /ping - idle)",
                               f"{lag['lag_p99'] * 1000:.0f} ms over time (per ping p99 "
                               f"{lag['p99_ping'] * 1000:.0f}, max {lag['max_ping'] * 1000:.0f})", "goal <= 50 ms"))
                 lines.append(("  exports", f"{int(lag['downloads'])} files, {lag['bytes'] / 1e6:.1f} MB in "
                               f"{lag['export_seconds']:.0f} s", ""))
-                if probe is not None:
-                    lines.append(("loop lag p99 (app probe)", f"{probe * 1000:.0f} ms", "goal <= 50 ms"))
+                lines.append(("loop lag p99 (app probe, export window)",
+                              f"{probe['p99'] * 1000:.0f} ms (p50 {probe['p50'] * 1000:.1f} ms, "
+                              f"{probe['samples']:.0f} samples, {probe['pids']} worker(s))", "goal <= 50 ms"))
 
             with step(f"growing to {args.many_orgs:,} organisations"):
                 grow_to(libpq_url(url), args.many_orgs)

@@ -22,6 +22,8 @@ from fleet_dashboard.settings import get_settings
 
 # 2: tokens carry the user's session version ("sv"); a version-1 token can no longer be ended, so it is refused.
 TOKEN_VERSION = 2
+# The dashboard's session cookie (state/auth.py sets it; the streamed downloads read it).
+SESSION_COOKIE = "fd_session"
 
 
 @dataclass(frozen=True)

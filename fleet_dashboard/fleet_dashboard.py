@@ -6,6 +6,7 @@ import reflex as rx
 from fleet_dashboard import pages  # noqa: F401  (registers every page)
 from fleet_dashboard.api.app import create_api
 from fleet_dashboard.housekeeping import housekeeping_lifespan
+from fleet_dashboard.loop_lag import loop_lag_lifespan
 from fleet_dashboard.services.webhooks import webhooks_lifespan
 from fleet_dashboard.state.access import AccessMiddleware, frontend_exception_warning, quiet_unknown_events
 
@@ -28,3 +29,5 @@ quiet_unknown_events()
 app.register_lifespan_task(webhooks_lifespan)
 # Counter rollup and retention purge; advisory locks keep each to one process at a time.
 app.register_lifespan_task(housekeeping_lifespan)
+# Each backend worker measures its own event loop's lag (loop_lag.py; /api/metrics, labelled by pid).
+app.register_lifespan_task(loop_lag_lifespan)

@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from fleet_dashboard.loop_lag import LoopLagCollector
 from fleet_dashboard.models import FLEET, CountKind, MessageStatus, QueueStatus, SessionReason, SessionStatus
 from fleet_dashboard.services import retention
 
@@ -163,6 +164,7 @@ def get_registry() -> CollectorRegistry:
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)
     registry.register(FleetCollector())
+    registry.register(LoopLagCollector())  # this worker's event-loop lag (loop_lag.py), labelled by pid
     return registry
 
 

@@ -27,6 +27,8 @@ ADMIN_ORG = "/admin/org/[org_slug]"
 ORGANIZATIONS = "/admin/organizations"
 PEOPLE = "/people"
 ACCOUNT = "/account"
+# The history page's CSV export, streamed by the backend (api/downloads.py) under the dashboard's session cookie.
+EXPORT_MESSAGES = "/export/messages.csv"
 
 # Pages whose data belongs to one organisation; a super_admin sees them only after picking one.
 ORG_PAGES = (HOME, CONNECT, SEND, TEMPLATES, HISTORY, MESSAGE, CONVERSATION, OPT_OUTS, AUDIT, QUEUE, SETTINGS, PEOPLE)

@@ -15,7 +15,8 @@ import csv
 import io
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +24,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from fleet_dashboard.models import WhatsAppMessage
-from fleet_dashboard.services import localtime, messaging, permissions
+from fleet_dashboard.services import audit, localtime, messaging, permissions
 from fleet_dashboard.services.permissions import Action, Actor
 
 MAX_ROWS = 50_000
@@ -92,3 +93,27 @@ def messages_csv(*, session: Session, org_id: uuid.UUID, actor: Actor, filters: 
     """The whole export as one string, and how many messages it holds (times in the org's zone by default)."""
     export = MessagesCsv(session=session, org_id=org_id, actor=actor, filters=filters, max_rows=max_rows, zone=zone)
     return "".join(export), export.rows
+
+
+def start_download(*, session: Session, org_id: uuid.UUID, actor: Actor, filters: dict[str, Any] | None = None,
+                   ip_address: str | None = None, max_rows: int = MAX_ROWS) -> None:
+    """Check that `actor` may export the organisation's messages and record that they did, before the first byte."""
+    permissions.require(actor, Action.export, org_id)
+    audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="messages_exported",
+                 event_data={"via": "download", "max_rows": max_rows,
+                             "filters": {k: str(v) for k, v in (filters or {}).items() if v is not None}},
+                 ip_address=ip_address)
+
+
+def stream_messages_csv(*, sessions: Callable[[], AbstractContextManager[Session]], org_id: uuid.UUID,
+                        actor: Actor, filters: dict[str, Any] | None = None, max_rows: int = MAX_ROWS,
+                        page_rows: int = PAGE_ROWS) -> Iterator[str]:
+    """The export as CSV chunks for a streamed download, page by page (`sessions` opens a database session).
+
+    Between pages the transaction ends and its connection goes back to the pool: a slow download holds
+    neither a connection nor a snapshot while the browser reads. Memory stays one page, whatever the size."""
+    with sessions() as session:
+        for chunk in MessagesCsv(session=session, org_id=org_id, actor=actor, filters=filters, max_rows=max_rows,
+                                 page_rows=page_rows):
+            session.rollback()  # read-only: ends the transaction, hands the connection back
+            yield chunk

@@ -9,6 +9,7 @@ or queue row refers to it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -197,10 +198,13 @@ async def resolve(spec: Any, kind: str | None) -> MediaFile:
         raise ValidationError("media needs exactly one of url or base64", code="media_source")
     mime = getattr(spec, "mime_type", None)
     guess = kind or kind_of(_mime(mime, clean_filename(getattr(spec, "filename", None), mime)))
+    # Decoding and checking megabytes is CPU work: in a thread, so the caller's event loop keeps serving.
     if b64:
-        return check(kind=kind, data=decode_base64(b64, guess), filename=spec.filename, mime_type=mime)
+        return await asyncio.to_thread(
+            lambda: check(kind=kind, data=decode_base64(b64, guess), filename=spec.filename, mime_type=mime))
     data, content_type, url_name = await fetch(url, guess)
-    return check(kind=kind, data=data, filename=spec.filename or url_name, mime_type=mime or content_type)
+    return await asyncio.to_thread(check, kind=kind, data=data, filename=spec.filename or url_name,
+                                   mime_type=mime or content_type)
 
 
 class MediaStore(Protocol):

@@ -31,7 +31,7 @@ import reflex as rx
 from reflex.middleware import Middleware
 from reflex.state import StateUpdate
 
-from fleet_dashboard import routes, strings
+from fleet_dashboard import offload, routes, strings
 from fleet_dashboard.services.errors import DomainError, PermissionDenied
 from fleet_dashboard.services.permissions import Action
 
@@ -114,8 +114,23 @@ def _outcome(state: Any, exc: Exception):
 
 
 def guarded(fn):
-    """Turn NotSignedIn / NoOrgChosen / DomainError out of a handler into a redirect or a toast."""
+    """Turn NotSignedIn / NoOrgChosen / DomainError out of a handler into a redirect or a toast.
+
+    A synchronous handler (database reads and writes, CSV, hashing) becomes an async one that runs on the
+    offload pool (offload.py): the event loop keeps serving every other tab while it works. Its state is
+    the one Reflex locked for this event, so no other event touches it meanwhile."""
     caught = (NotSignedIn, NoOrgChosen, DomainError)
+    if inspect.isasyncgenfunction(fn):
+        return fn
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        async def generator_handler(self, *args, **kwargs):
+            try:
+                async for event in offload.iterate_sync(lambda: fn(self, *args, **kwargs)):
+                    yield event
+            except caught as exc:
+                yield _outcome(self, exc)
+        return generator_handler
     if inspect.iscoroutinefunction(fn):
         @functools.wraps(fn)
         async def async_handler(self, *args, **kwargs):
@@ -125,13 +140,16 @@ def guarded(fn):
                 return _outcome(self, exc)
         return async_handler
 
-    @functools.wraps(fn)
-    def sync_handler(self, *args, **kwargs):
+    def run(self, *args, **kwargs):
         try:
             return fn(self, *args, **kwargs)
         except caught as exc:
             return _outcome(self, exc)
-    return sync_handler
+
+    @functools.wraps(fn)
+    async def offloaded_handler(self, *args, **kwargs):
+        return await offload.run_sync(run, self, *args, **kwargs)
+    return offloaded_handler
 
 
 def _declare(rule: Rule):
@@ -314,9 +332,10 @@ class AccessMiddleware(Middleware):
             return await self._answer(state, name, [rx.toast.error(strings.error_text("invalid"), duration=6000)])
         auth = await state.get_state(AuthState)
         try:
-            ctx = auth._admit(rule, handler=name)
+            # The caller is re-derived from the database on every event: on the offload pool, not the loop.
+            ctx = await offload.run_sync(auth._admit, rule, handler=name)
         except (NotSignedIn, NoOrgChosen, DomainError) as exc:
-            return await self._answer(state, name, _outcome(auth, exc))
+            return await self._answer(state, name, await offload.run_sync(_outcome, auth, exc))
         admit(rule, ctx)
         return None
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import reflex as rx
 
-from fleet_dashboard import auth, routes, strings
+from fleet_dashboard import auth, offload, routes, strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.models import Role, User
 from fleet_dashboard.services import audit, localtime, orgs, permissions, users
@@ -58,7 +58,7 @@ class AuthState(rx.State):
     """Parent of every page state: the session cookie, the identity the pages show, and the check behind
     the chokepoint (state/access.py) that every event passes."""
 
-    token: str = rx.Cookie("", name="fd_session", max_age=get_settings().session_ttl_hours * 3600,
+    token: str = rx.Cookie("", name=auth.SESSION_COOKIE, max_age=get_settings().session_ttl_hours * 3600,
                            same_site="strict", secure=get_settings().cookie_secure)
     signed_in: bool = False
     user_label: str = ""
@@ -161,14 +161,14 @@ class AuthState(rx.State):
 
     async def _forget_other_sessions_data(self, token: str) -> None:
         """Before a page hydrates: reset every page state unless its data was loaded by this same live session."""
-        owner = auth.session_owner(token)
+        owner = await offload.run_sync(auth.session_owner, token)
         if owner == self._data_owner:
             return
         if self._data_owner:  # the session that loaded this tab's data: ended since? then this is its refusal
-            verdict = auth.owner_verdict(self._data_owner)
+            verdict = await offload.run_sync(auth.owner_verdict, self._data_owner)
             if verdict != users.SessionState.ok:
-                self._audit_refused_session(verdict, "hydrate", user_id=uuid.UUID(self._data_owner.split(":")[0]),
-                                            key=self._data_owner)
+                await offload.run_sync(self._audit_refused_session, verdict, "hydrate",
+                                       user_id=uuid.UUID(self._data_owner.split(":")[0]), key=self._data_owner)
         await self._wipe_tab()
         self._data_owner = owner
 
@@ -280,12 +280,24 @@ class AuthState(rx.State):
         """Check the password (argon2), count failures, and issue a signed session token."""
         email = str(form_data.get("email", ""))[:320].strip()
         password = str(form_data.get("password", ""))[:1024]
-        ip = self._client_ip()
-        limiter = auth.login_limiter()
         self.login_busy = False
-        if not limiter.allowed(email=email, ip=ip):
-            self.login_error = strings.error_text("rate_limited")
+        # argon2, the limiter (Redis when configured) and the audit rows run on the offload pool, not the loop.
+        verdict, user = await offload.run_sync(self._check_password, email, password, self._client_ip())
+        if verdict:
+            self.login_error = strings.error_text(verdict)
             return
+        self.login_error = ""
+        await self._start_session(user)
+        home = routes.ADMIN if user.role == Role.super_admin.value else routes.HOME
+        next_path = routes.safe_next(self.router.url.query_parameters.get("next"))
+        return rx.redirect(home if next_path == routes.HOME else next_path)
+
+    @staticmethod
+    def _check_password(email: str, password: str, ip: str) -> tuple[str, User | None]:
+        """("", user) for a right password; else the refusal's code. Counts failures and audits both outcomes."""
+        limiter = auth.login_limiter()
+        if not limiter.allowed(email=email, ip=ip):
+            return "rate_limited", None
         with session_scope() as session:
             user = users.authenticate(session=session, email=email, password=password)
             if user is None:
@@ -296,14 +308,9 @@ class AuthState(rx.State):
                              event_data={"email": user.email}, ip_address=ip)
         if user is None:
             limiter.failed(email=email, ip=ip)
-            self.login_error = strings.error_text("bad_credentials")
-            return
+            return "bad_credentials", None
         limiter.succeeded(email=email, ip=ip)
-        self.login_error = ""
-        await self._start_session(user)
-        home = routes.ADMIN if user.role == Role.super_admin.value else routes.HOME
-        next_path = routes.safe_next(self.router.url.query_parameters.get("next"))
-        return rx.redirect(home if next_path == routes.HOME else next_path)
+        return "", user
 
     async def _start_session(self, user: User) -> None:
         """Sign this tab in as `user` (password, one-time link or OIDC): a token of their current session version."""
@@ -313,21 +320,24 @@ class AuthState(rx.State):
         self.token = auth.issue_token(user_id=user.id, session_version=user.session_version)
         self._view_org_id = ""
         self._data_owner = owner
-        self._show_identity(user, user.org_id)
+        await offload.run_sync(self._show_identity, user, user.org_id)
 
     @rx.event
     @allow_anyone
     async def logout(self):
         """End every session of this person (all tabs, every copy of the token), audit, and forget this tab's data."""
+        await offload.run_sync(self._end_sessions)
+        await self._wipe_tab()  # the token, the identity and every page's rows
+        self._clear_identity()
+        return rx.redirect(routes.LOGIN)
+
+    def _end_sessions(self) -> None:
         user = self._user()
         if user is not None:
             with session_scope() as session:
                 users.end_sessions(session=session, user_id=user.id)
                 audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="logout",
                              event_data={"email": user.email}, ip_address=self._client_ip())
-        await self._wipe_tab()  # the token, the identity and every page's rows
-        self._clear_identity()
-        return rx.redirect(routes.LOGIN)
 
     @rx.event
     @allow_signed_in

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from fleet_dashboard import strings
+from fleet_dashboard import offload, strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.services import login_links
 from fleet_dashboard.services.errors import DomainError
@@ -22,10 +22,12 @@ class LinkLoginState(AuthState):
         """Use the token in ?token=, issue the session, and go where the link says (home by default)."""
         self.link_error = ""
         token = str(self.router.url.query_parameters.get("token", "") or "")
-        try:
+        def use(ip: str):
             with session_scope() as session:
-                user, next_path = login_links.use_login_link(session=session, token=token,
-                                                              ip_address=self._client_ip())
+                return login_links.use_login_link(session=session, token=token, ip_address=ip)
+
+        try:
+            user, next_path = await offload.run_sync(use, self._client_ip())
         except DomainError as exc:
             self.link_error = strings.error_text(exc.code)
             return

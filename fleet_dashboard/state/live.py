@@ -8,6 +8,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from fleet_dashboard import offload
 from fleet_dashboard.events import get_bus
 from fleet_dashboard.state.access import current_caller, current_rule
 
@@ -66,7 +67,8 @@ async def follow(
     route, or the tab's socket has been gone for GONE_GRACE_SECONDS. `apply` mutates state under its
     lock on every wake-up (an empty batch is a clock tick); it may be async to re-read a page of rows.
     `resync` re-reads the state once the subscription is open: what changed between the page's first
-    read and the subscription sent events nobody heard.
+    read and the subscription sent events nobody heard. The re-check, `resync` and `apply` run on the
+    offload pool (offload.py), never on the event loop; an async `apply`'s coroutine is awaited on the loop.
     """
     started, rule = current_caller(), current_rule()
     if started is None or (org_id is not None and org_id != str(started.org_id)):
@@ -87,12 +89,23 @@ async def follow(
             return False
         return True
 
+    def resync_if_wanted(s: Any) -> bool:
+        if not still_wanted(s):
+            return False
+        resync(s)
+        return True
+
+    def apply_if_wanted(s: Any, batch: list[dict[str, Any]]) -> tuple[bool, Any]:
+        if route_key(s.router.route_id) not in route_ids or not still_wanted(s):
+            return False, None
+        return True, apply(s, batch)
+
     async with get_bus().subscribe(org_id=org_id, types=types) as sub:
         if resync is not None:
             async with state:
-                if not still_wanted(state):
+                # The re-check and the re-read query the database: on the offload pool, under the state's lock.
+                if not await offload.run_sync(resync_if_wanted, state):
                     return
-                resync(state)
         while True:
             batch: list[dict[str, Any]] = []
             try:
@@ -108,9 +121,9 @@ async def follow(
             elif time.monotonic() - gone_since > GONE_GRACE_SECONDS:
                 return
             async with state:
-                if route_key(state.router.route_id) not in route_ids or not still_wanted(state):
+                wanted, pending = await offload.run_sync(apply_if_wanted, state, batch)
+                if not wanted:
                     return
-                pending = apply(state, batch)
                 if inspect.isawaitable(pending):
                     await pending
                 wait = tick(state)

@@ -6,7 +6,7 @@ import logging
 
 import reflex as rx
 
-from fleet_dashboard import auth, routes, strings
+from fleet_dashboard import auth, offload, routes, strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.models import Role
 from fleet_dashboard.services import identities
@@ -61,10 +61,13 @@ class OidcState(AuthState):
         if identity is None:
             self.oidc_error = strings.LOGIN_OIDC_FAILED
             return
-        with session_scope() as session:
-            outcome = identities.sign_in(session=session, issuer=identity.issuer, subject=identity.subject,
-                                         email=identity.email, email_verified=identity.email_verified,
-                                         ip_address=self._client_ip())
+        def sign_in(ip: str):
+            with session_scope() as session:
+                return identities.sign_in(session=session, issuer=identity.issuer, subject=identity.subject,
+                                          email=identity.email, email_verified=identity.email_verified,
+                                          ip_address=ip)
+
+        outcome = await offload.run_sync(sign_in, self._client_ip())
         user = outcome.user
         if user is None:
             self.oidc_error = strings.error_text(outcome.refused or "oidc_no_account")

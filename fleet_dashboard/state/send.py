@@ -8,7 +8,7 @@ from typing import Any
 
 import reflex as rx
 
-from fleet_dashboard import routes, strings
+from fleet_dashboard import offload, routes, strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.models import MessageStatus
 from fleet_dashboard.services import media, phones, queue, sending, templates
@@ -174,8 +174,9 @@ class SendState(AuthState):
         try:
             if len(data) > limit:
                 raise media.MediaTooLarge("too large", kind="document", limit=limit)
-            file = media.check(kind=None, data=data, filename=upload.name or upload.filename,
-                               mime_type=upload.content_type)
+            # Checking the content (PDF and image parsing) is CPU work: on the offload pool, not the event loop.
+            file = await offload.run_sync(media.check, kind=None, data=data, filename=upload.name or upload.filename,
+                                          mime_type=upload.content_type)
             attachment = await asyncio.to_thread(_store_file, ctx.org_id, file)
         except DomainError as exc:
             self.file_id = self.file_name = self.file_kind = self.file_size = ""
@@ -268,7 +269,8 @@ class SendState(AuthState):
         if verdict == sending.QUEUED:
             return  # no verdict in time: the page keeps "queued", history follows it live
         async with self:
-            if self.result_message_id != message_id or not self._still_admitted(started, None):
+            if self.result_message_id != message_id or \
+                    not await offload.run_sync(self._still_admitted, started, None):
                 return
             self.result_status, self.result_error = message.status, message.error or ""
             self.result_text = strings.SENT_OK if verdict == MessageStatus.sent.value else strings.SEND_FAILED

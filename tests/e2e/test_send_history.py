@@ -58,3 +58,41 @@ def test_template_send_then_history_then_live_read_receipt(page: Page, app_serve
     expect(page.get_by_role("heading", name="تفاصيل الرسالة", level=1)).to_be_visible()
     expect(page.get_by_test_id("detail-body")).to_contain_text("عزيزي سارة")
     expect(page.get_by_test_id("detail-status")).to_have_text("تمت القراءة")
+
+
+def test_the_export_button_downloads_the_filtered_rows_as_a_streamed_csv(page: Page, app_server: AppServer) -> None:
+    import csv
+    import io
+
+    from fleet_dashboard.services import messaging
+    from fleet_dashboard.services.permissions import SYSTEM
+
+    owner, other = app_server.owner(), app_server.owner()
+    with app_server.session() as s:
+        for i in range(3):
+            messaging.create_message(session=s, org_id=owner.org_id, recipient="+201001112224", text=f"ours {i}",
+                                     actor=SYSTEM)
+        messaging.create_message(session=s, org_id=owner.org_id, recipient="+201001112224",
+                                 text="=HYPERLINK(\"http://evil.example\")", actor=SYSTEM)
+        messaging.create_message(session=s, org_id=other.org_id, recipient="+201001112225", text="theirs",
+                                 actor=SYSTEM)
+    login(page, owner)
+    open_page(page, "nav-history")
+    expect(page.get_by_test_id("message-row")).to_have_count(4)
+    with page.expect_download() as info:
+        page.get_by_test_id("export-csv").click()
+    download = info.value
+    assert download.url.startswith(app_server.base_url + "/export/messages.csv")
+    with open(download.path(), encoding="utf-8") as f:
+        rows = list(csv.DictReader(io.StringIO(f.read())))
+    bodies = {r["message_body"] for r in rows}
+    assert bodies == {"ours 0", "ours 1", "ours 2", "'=HYPERLINK(\"http://evil.example\")"}
+
+    # The search filter travels with the button: only what the page shows is exported.
+    page.locator("#filter-search").fill("ours 1")
+    page.get_by_test_id("apply-filters").click()
+    expect(page.get_by_test_id("message-row")).to_have_count(1)
+    with page.expect_download() as info:
+        page.get_by_test_id("export-csv").click()
+    with open(info.value.path(), encoding="utf-8") as f:
+        assert [r["message_body"] for r in csv.DictReader(io.StringIO(f.read()))] == ["ours 1"]

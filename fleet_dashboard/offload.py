@@ -1,0 +1,103 @@
+"""Blocking work off the web process's event loop.
+
+Reflex runs every event handler, its middleware and its background watchers on one asyncio loop per backend
+worker, and the HTTP API's `async def` routes share it. A database query, an argon2 hash or a CSV page run
+there stalls every tab and every request that worker serves. `run_sync` runs such work on a bounded pool of
+threads instead, with the caller's context variables (the admitted caller, Reflex's registration context),
+so the loop keeps answering while it waits.
+
+The chokepoint (state/access.py) sends every synchronous event handler through here, and awaits the
+caller check the same way; async handlers await `run_sync` around their own blocking calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+# Below the database pool (db.py: 10 + 10 overflow), so a thread that holds a connection never waits on
+# other threads for one; more concurrent events than this queue here, off the loop.
+THREADS = 16
+
+# How often a thread holding the GIL is asked to hand it over (CPython's default is 5 ms). A thread that
+# formats CSV or hydrates rows holds it for as long as it is allowed to, and the loop waits for it on every
+# wake-up: on a busy machine, 5 ms per hand-over became hundreds of ms of loop lag (bench/scale.py). The web
+# process trades a little thread throughput for the loop's latency.
+WEB_SWITCH_INTERVAL = 0.001
+# CPU-heavy work (CSV pages) that may run at once in one process: more would only compete for the GIL, not
+# finish sooner, and every competitor adds to the loop's wait. The others queue, off the loop.
+HEAVY_AT_ONCE = 2
+
+_executor: ThreadPoolExecutor | None = None
+_heavy = threading.BoundedSemaphore(HEAVY_AT_ONCE)
+
+
+def tune_for_web() -> None:
+    """Call once in a web worker: favour the event loop when threads compete for the GIL."""
+    sys.setswitchinterval(min(sys.getswitchinterval(), WEB_SWITCH_INTERVAL))
+
+
+def heavy_steps(iterator):
+    """Iterate `iterator` (in a worker thread), each step under the process's HEAVY_AT_ONCE slots."""
+    iterator = iter(iterator)
+    try:
+        while True:
+            with _heavy:
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    return
+            yield item
+    finally:  # a download cut short closes the source now (its database session too), not at garbage collection
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="fd-offload")
+    return _executor
+
+
+async def run_sync(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`fn(*args, **kwargs)` on the offload pool, with this task's context variables; the loop stays free."""
+    context = contextvars.copy_context()
+    call = functools.partial(context.run, fn, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_pool(), call)
+
+
+_DONE = object()
+
+
+async def iterate_sync(make: Callable[[], Any]):
+    """An async generator over the synchronous generator `make()` returns, each step run on the offload pool."""
+    context = contextvars.copy_context()
+    loop = asyncio.get_running_loop()
+    generator = await loop.run_in_executor(_pool(), context.run, make)
+
+    def step() -> Any:
+        try:
+            return next(generator)
+        except StopIteration as stop:  # the generator's return value is one more event, as Reflex treats it
+            return (_DONE, stop.value)
+
+    try:
+        while True:
+            item = await loop.run_in_executor(_pool(), context.run, step)
+            if isinstance(item, tuple) and len(item) == 2 and item[0] is _DONE:
+                if item[1] is not None:
+                    yield item[1]
+                return
+            yield item
+    finally:
+        await loop.run_in_executor(_pool(), context.run, generator.close)

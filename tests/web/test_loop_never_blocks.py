@@ -1,0 +1,171 @@
+"""The web tier's event loop: the lag probe sees a blocked loop, and slow synchronous handlers no longer block it."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import threading
+import time
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from fleet_dashboard.loop_lag import LoopLagCollector, LoopLagProbe
+from fleet_dashboard.state import access
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def _with_probe(probe: LoopLagProbe, work) -> None:
+    task = asyncio.create_task(probe.run())
+    await asyncio.sleep(0.1)  # a few quiet samples first
+    try:
+        await work()
+        await asyncio.sleep(0.1)  # the sample that was waiting on the loop lands
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+def _max_lag(probe: LoopLagProbe) -> float:
+    return probe.snapshot()[2]
+
+
+async def test_the_probe_sees_a_blocked_loop_and_exports_it_per_process():
+    probe = LoopLagProbe(interval=0.01)
+
+    async def block():
+        time.sleep(0.3)  # what a synchronous query on the loop does to everyone else
+
+    await _with_probe(probe, block)
+    assert _max_lag(probe) >= 0.25
+    buckets, total, _ = probe.snapshot()
+    assert buckets[-1][0] == "+Inf" and buckets[-1][1] >= 10
+    assert total >= 0.25
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(LoopLagCollector(probe))
+    assert generate_latest(registry) == b"", "a probe that is not running exports nothing"
+    task = asyncio.create_task(probe.run())
+    await asyncio.sleep(0.05)
+    text = generate_latest(registry).decode()
+    task.cancel()
+    pid = os.getpid()
+    assert f'fleet_web_event_loop_lag_seconds_bucket{{le="0.5",pid="{pid}"}}' in text
+    assert f'fleet_web_event_loop_lag_seconds_bucket{{le="0.25",pid="{pid}"}}' in text
+    assert f'fleet_web_event_loop_lag_max_seconds{{pid="{pid}"}}' in text
+    # The 0.3 s stall is counted above the 0.25 bucket and within the 0.5 one.
+    count = {line.split("{")[1].split('"')[1]: float(line.rsplit(" ", 1)[1])
+             for line in text.splitlines() if line.startswith("fleet_web_event_loop_lag_seconds_bucket")}
+    assert count["0.5"] - count["0.25"] >= 1
+
+
+class FakeState:
+    """Stands in for a Reflex state: declared handlers receive the state and mutate it."""
+
+    def __init__(self):
+        self.value = ""
+
+
+async def test_a_slow_synchronous_handler_does_not_stall_a_concurrent_probe():
+    @access.allow_signed_in
+    def slow_handler(self, text: str):
+        time.sleep(0.6)  # a 50,000-row CSV, an argon2 hash, a slow query
+        self.value = text
+        return "done"
+
+    # Reflex awaits what the declaration made of the handler: a coroutine function.
+    assert inspect.iscoroutinefunction(slow_handler)
+    assert list(inspect.signature(slow_handler).parameters) == ["self", "text"]
+    probe = LoopLagProbe(interval=0.01)
+    state = FakeState()
+    result = {}
+
+    async def run_handlers():
+        result["out"] = await asyncio.gather(slow_handler(state, "a"), slow_handler(FakeState(), "b"))
+
+    await _with_probe(probe, run_handlers)
+    assert result["out"] == ["done", "done"] and state.value == "a"
+    # On the loop, the two handlers would stall it 1.2 s; the margin left is for a machine under other load.
+    assert _max_lag(probe) < 0.3, f"the loop stalled {_max_lag(probe):.3f} s behind a slow handler"
+
+
+async def test_the_offloaded_handler_sees_the_admitted_caller():
+    seen = {}
+
+    @access.allow_signed_in
+    def handler(self):
+        seen["caller"] = access.current_caller()
+        seen["thread"] = threading.current_thread().name
+
+    access.admit(access.SIGNED_IN, "the caller")
+    await handler(FakeState())
+    assert seen["caller"] == "the caller"
+    assert seen["thread"].startswith("fd-offload")
+
+
+async def test_a_refusal_inside_an_offloaded_handler_becomes_a_toast_not_a_traceback(monkeypatch):
+    from fleet_dashboard.services.errors import DomainError
+
+    monkeypatch.setattr(access, "_outcome", lambda state, exc: ("toast", exc.code))
+
+    @access.allow_signed_in
+    def handler(self):
+        raise DomainError("no", code="invalid")
+
+    assert await handler(FakeState()) == ("toast", "invalid")
+
+
+async def test_every_registered_handler_of_the_app_runs_off_the_loop():
+    from tests.security.catalog import event_handlers
+
+    for h in event_handlers():
+        if h.state.__module__.startswith("fleet_dashboard.") and h.rule is not access.NOBODY:  # setvar: refused
+            fn = h.handler.fn
+            assert inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn), h.label
+
+
+def test_heavy_steps_let_only_a_few_exports_compete_for_the_interpreter_at_once():
+    from fleet_dashboard import offload
+
+    lock, busy, peak = threading.Lock(), [0], [0]
+
+    def pages():
+        for _ in range(5):
+            with lock:
+                busy[0] += 1
+                peak[0] = max(peak[0], busy[0])
+            time.sleep(0.01)
+            with lock:
+                busy[0] -= 1
+            yield "rows"
+
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(len(list(offload.heavy_steps(pages())))))
+               for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [5] * 5
+    assert 1 <= peak[0] <= offload.HEAVY_AT_ONCE
+
+    closed = []
+
+    def source():
+        try:
+            yield from range(10)
+        finally:
+            closed.append(True)
+
+    steps = offload.heavy_steps(source())
+    next(steps)
+    steps.close()  # a download cut short
+    assert closed == [True]
