@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import routes, strings
+from fleet_dashboard.components.charts import daily_chart
 from fleet_dashboard.components.forms import data_table, filter_bar, labelled, pager
 from fleet_dashboard.components.layout import forbidden
 from fleet_dashboard.components.status import ltr, session_chip
@@ -28,19 +29,7 @@ def _row(row: rx.Var) -> rx.Component:
 
 
 def _chart() -> rx.Component:
-    return rx.card(rx.vstack(
-        rx.heading(strings.CHART_TITLE, size="3"),
-        rx.recharts.bar_chart(
-            rx.recharts.bar(data_key="sent", name=strings.CHART_MESSAGES, fill="var(--teal-9)", stack_id="a"),
-            rx.recharts.bar(data_key="failed", name=strings.CHART_FAILED, fill="var(--red-9)", stack_id="a"),
-            rx.recharts.x_axis(data_key="day", reversed=True),
-            rx.recharts.y_axis(allow_decimals=False, orientation="right"),
-            rx.recharts.legend(),
-            rx.recharts.graphing_tooltip(),
-            data=S.chart, width="100%", height=260,
-        ),
-        width="100%",
-    ), width="100%", data_testid="daily-chart")
+    return daily_chart(strings.CHART_TITLE, S.chart, test_id="daily-chart", height=260)
 
 
 def _controls() -> rx.Component:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import routes, strings
+from fleet_dashboard.components.charts import daily_chart
 from fleet_dashboard.components.forms import data_table
 from fleet_dashboard.components.status import ltr, session_chip
 from fleet_dashboard.pages.frame import dashboard_page
@@ -55,19 +56,7 @@ def _numbers() -> rx.Component:
 
 
 def _chart() -> rx.Component:
-    return rx.card(rx.vstack(
-        rx.heading(strings.HOME_CHART, size="3", as_="h2"),
-        rx.recharts.bar_chart(
-            rx.recharts.bar(data_key="sent", name=strings.CHART_MESSAGES, fill="var(--teal-9)", stack_id="a"),
-            rx.recharts.bar(data_key="failed", name=strings.CHART_FAILED, fill="var(--red-9)", stack_id="a"),
-            rx.recharts.x_axis(data_key="day", reversed=True),
-            rx.recharts.y_axis(allow_decimals=False, orientation="right"),
-            rx.recharts.legend(),
-            rx.recharts.graphing_tooltip(),
-            data=S.chart, width="100%", height=240,
-        ),
-        width="100%",
-    ), width="100%", data_testid="home-chart")
+    return daily_chart(strings.HOME_CHART, S.chart, test_id="home-chart", height=240)
 
 
 def _reasons() -> rx.Component:

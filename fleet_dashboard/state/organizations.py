@@ -9,17 +9,18 @@ import reflex as rx
 from fleet_dashboard import strings
 from fleet_dashboard.db import session_scope
 from fleet_dashboard.models import Organization, Role
-from fleet_dashboard.services import org_lifecycle, people
+from fleet_dashboard.services import localtime, org_lifecycle, people
 from fleet_dashboard.services.errors import DomainError, NotFound
 from fleet_dashboard.services.permissions import Action, Actor
 from fleet_dashboard.settings import get_settings
 from fleet_dashboard.state.auth import AuthState, Ctx, allow
-from fleet_dashboard.state.format import iso
+from fleet_dashboard.state.format import stamp
 
 
 def org_row(org: Organization) -> dict[str, str]:
+    """One organisation as a row; its time in its own zone (each organisation has one)."""
     return {"id": str(org.id), "name": org.name, "slug": org.slug, "suspended": "1" if org.suspended_at else "",
-            "created_at": iso(org.created_at)}
+            "created_at": stamp(org.created_at, localtime.zone_of(org))}
 
 
 def _org_id(value: object) -> uuid.UUID:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from zoneinfo import ZoneInfo
 
 import reflex as rx
 
@@ -14,7 +15,7 @@ from fleet_dashboard.services.errors import DomainError, NotFound
 from fleet_dashboard.services.permissions import Action, Actor
 from fleet_dashboard.settings import get_settings
 from fleet_dashboard.state.auth import AuthState, Ctx, allow
-from fleet_dashboard.state.format import iso
+from fleet_dashboard.state.format import stamp
 
 
 def _uuid(value: str) -> uuid.UUID:
@@ -24,15 +25,15 @@ def _uuid(value: str) -> uuid.UUID:
         raise NotFound(f"unknown invitation {value}", code="unknown_link") from None
 
 
-def person_row(user: User, me: str) -> dict[str, str]:
+def person_row(user: User, me: str, zone: ZoneInfo) -> dict[str, str]:
     return {"id": str(user.id), "name": user.full_name or "", "email": user.email, "role": user.role,
             "role_label": strings.ROLES.get(user.role, user.role), "active": "1" if user.is_active else "",
-            "me": "1" if str(user.id) == me else "", "last_login_at": iso(user.last_login_at)}
+            "me": "1" if str(user.id) == me else "", "last_login_at": stamp(user.last_login_at, zone)}
 
 
-def invitation_row(link: OneTimeLink) -> dict[str, str]:
+def invitation_row(link: OneTimeLink, zone: ZoneInfo) -> dict[str, str]:
     return {"id": str(link.id), "email": link.email or "", "role_label": strings.ROLES.get(link.role or "", ""),
-            "expires_at": iso(link.expires_at)}
+            "expires_at": stamp(link.expires_at, zone)}
 
 
 class PeopleState(AuthState):
@@ -57,8 +58,9 @@ class PeopleState(AuthState):
             members = people.list_members(session=session, actor=actor, org_id=ctx.org_id)
             waiting = people.list_invitations(session=session, actor=actor, org_id=ctx.org_id)
         self.gives_owner = ctx.role == Role.owner.value
-        self.person_rows = [person_row(u, str(ctx.user_id)) for u in members]
-        self.invitation_rows = [invitation_row(link) for link in waiting]
+        zone = self._zone()
+        self.person_rows = [person_row(u, str(ctx.user_id), zone) for u in members]
+        self.invitation_rows = [invitation_row(link, zone) for link in waiting]
 
     @rx.var
     def invite_title(self) -> str:
@@ -98,39 +100,30 @@ class PeopleState(AuthState):
         self.invite_note = strings.INVITE_EMAILED if emailed else strings.INVITE_NOT_EMAILED
         self._reload()
 
+    def _change(self, change, done: str | None = None, **args):
+        """One audited change by the people service, then the fresh list (and a toast saying what was done)."""
+        ctx, actor = self._actor()
+        with session_scope() as session:
+            change(session=session, actor=actor, org_id=ctx.org_id, **args)
+        self._reload()
+        return rx.toast.success(done) if done else None
+
     @rx.event
     @allow(Action.team)
     def change_role(self, user_id: str, role: str):
-        ctx, actor = self._actor()
-        with session_scope() as session:
-            people.change_role(session=session, actor=actor, org_id=ctx.org_id, user_id=user_id, role=role[:20])
-        self._reload()
-        return rx.toast.success(strings.ROLE_CHANGED)
+        return self._change(people.change_role, strings.ROLE_CHANGED, user_id=user_id, role=role[:20])
 
     @rx.event
     @allow(Action.team)
     def deactivate(self, user_id: str):
-        ctx, actor = self._actor()
-        with session_scope() as session:
-            people.deactivate(session=session, actor=actor, org_id=ctx.org_id, user_id=user_id)
-        self._reload()
-        return rx.toast.success(strings.PERSON_DEACTIVATED)
+        return self._change(people.deactivate, strings.PERSON_DEACTIVATED, user_id=user_id)
 
     @rx.event
     @allow(Action.team)
     def reactivate(self, user_id: str):
-        ctx, actor = self._actor()
-        with session_scope() as session:
-            people.reactivate(session=session, actor=actor, org_id=ctx.org_id, user_id=user_id)
-        self._reload()
-        return rx.toast.success(strings.PERSON_REACTIVATED)
+        return self._change(people.reactivate, strings.PERSON_REACTIVATED, user_id=user_id)
 
     @rx.event
     @allow(Action.team)
     def revoke_invitation(self, link_id: str):
-        ctx, actor = self._actor()
-        with session_scope() as session:
-            people.revoke_invitation(session=session, actor=actor, org_id=ctx.org_id,
-                                     link_id=_uuid(link_id))
-        self._reload()
-        return rx.toast.success(strings.INVITE_REVOKED)
+        return self._change(people.revoke_invitation, strings.INVITE_REVOKED, link_id=_uuid(link_id))

@@ -1,6 +1,6 @@
 """Customers' replies kept: whatsapp_inbound_messages, scoped to the organisation, by number and time.
 
-Revision ID: 0013
+Revision ID: 0011
 Revises: 0010
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0013"
+revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
