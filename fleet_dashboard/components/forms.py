@@ -6,6 +6,14 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from fleet_dashboard import strings
+
+
+def not_allowed(when: rx.Var) -> rx.Component:
+    """The page's "you may not see this" note, for a signed-in role without the page's column."""
+    return rx.cond(when, rx.callout(strings.PAGE_NOT_ALLOWED, icon="lock", color_scheme="gray",
+                                    data_testid="not-allowed"))
+
 
 def field_error(message: rx.Var | str, test_id: str) -> rx.Component:
     """The red line under a field; only rendered when there is something to say."""

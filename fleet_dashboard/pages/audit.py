@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import routes, strings
-from fleet_dashboard.components.forms import data_table, filter_bar, labelled, pager
+from fleet_dashboard.components.forms import data_table, filter_bar, labelled, not_allowed, pager
 from fleet_dashboard.components.status import ltr, when
 from fleet_dashboard.pages.frame import dashboard_page
 from fleet_dashboard.state.audit import ALL
@@ -41,8 +41,7 @@ def _row(row: rx.Var) -> rx.Component:
 @dashboard_page(route=routes.AUDIT, title=strings.AUDIT_TITLE, on_load=S.load)
 def audit_log() -> rx.Component:
     return rx.vstack(
-        rx.cond(S.signed_in & ~S.may["audit"].to(bool),
-                rx.callout(strings.PAGE_NOT_ALLOWED, icon="lock", color_scheme="gray", data_testid="not-allowed")),
+        not_allowed(S.signed_in & ~S.may["audit"].to(bool)),
         _filters(),
         data_table((strings.COL_DATE, strings.AUDIT_EVENT, strings.AUDIT_ACTOR, strings.AUDIT_DETAILS), S.rows, _row,
                    empty=strings.AUDIT_EMPTY),

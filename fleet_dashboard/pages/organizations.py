@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import routes, strings
-from fleet_dashboard.components.forms import data_table, field_error, filter_bar, labelled
+from fleet_dashboard.components.forms import data_table, field_error, filter_bar, labelled, not_allowed
 from fleet_dashboard.components.status import ltr, when
 from fleet_dashboard.pages.frame import dashboard_page
 from fleet_dashboard.state.organizations import OrganizationsState as S
@@ -118,8 +118,7 @@ def _create() -> rx.Component:
 @dashboard_page(route=routes.ORGANIZATIONS, title=strings.ORGS_TITLE, on_load=S.load)
 def organizations() -> rx.Component:
     return rx.vstack(
-        rx.cond(S.signed_in & ~S.may["organizations"].to(bool),
-                rx.callout(strings.PAGE_NOT_ALLOWED, icon="lock", color_scheme="gray", data_testid="not-allowed")),
+        not_allowed(S.signed_in & ~S.may["organizations"].to(bool)),
         rx.cond(S.may["organizations"].to(bool), rx.vstack(
             rx.text(strings.ORGS_HELP, size="2", color_scheme="gray"),
             invitation_link(S.invite_url, S.invite_email, S.invite_note, S.invite_hours),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import routes, strings
-from fleet_dashboard.components.forms import data_table, field_error, labelled
+from fleet_dashboard.components.forms import data_table, field_error, labelled, not_allowed
 from fleet_dashboard.components.status import ltr, when
 from fleet_dashboard.pages.frame import dashboard_page
 from fleet_dashboard.pages.organizations import invitation_link
@@ -89,8 +89,7 @@ def _invite_form() -> rx.Component:
 @dashboard_page(route=routes.PEOPLE, title=strings.PEOPLE_TITLE, on_load=S.load)
 def people_page() -> rx.Component:
     return rx.vstack(
-        rx.cond(S.signed_in & ~S.may["team"].to(bool),
-                rx.callout(strings.PAGE_NOT_ALLOWED, icon="lock", color_scheme="gray", data_testid="not-allowed")),
+        not_allowed(S.signed_in & ~S.may["team"].to(bool)),
         rx.cond(S.may["team"].to(bool), rx.vstack(
             rx.text(strings.PEOPLE_HELP, size="2", color_scheme="gray"),
             invitation_link(S.invite_url, S.invite_email, S.invite_note, S.invite_title),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import routes, strings
-from fleet_dashboard.components.forms import data_table, field_error, labelled
+from fleet_dashboard.components.forms import data_table, field_error, labelled, not_allowed
 from fleet_dashboard.components.status import ltr, when
 from fleet_dashboard.pages.frame import dashboard_page
 from fleet_dashboard.services import localtime
@@ -132,8 +132,7 @@ def settings_page() -> rx.Component:
     return rx.vstack(
         _revealed(),
         rx.cond(S.may["team"].to(bool), _timezone_form()),
-        rx.cond(S.signed_in & ~(S.may["webhooks"].to(bool) | S.may["api_keys"].to(bool)),
-                rx.callout(strings.PAGE_NOT_ALLOWED, icon="lock", color_scheme="gray", data_testid="not-allowed")),
+        not_allowed(S.signed_in & ~(S.may["webhooks"].to(bool) | S.may["api_keys"].to(bool))),
         rx.cond(S.may["webhooks"].to(bool), rx.card(rx.vstack(
             rx.heading(strings.WEBHOOKS_TITLE, size="4"),
             rx.text(strings.WEBHOOKS_HELP, size="2", color_scheme="gray"),
