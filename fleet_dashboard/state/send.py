@@ -166,6 +166,7 @@ class SendState(AuthState):
         """Check and store the chosen PDF or image; it goes with the next send or schedule."""
         ctx = self._authorize()
         self.file_error = ""
+        files = [f for f in files or [] if isinstance(f, rx.UploadFile)]  # a crafted event may name anything
         if not files:
             return
         upload = files[0]
