@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import gc
 import sys
 import threading
 from collections.abc import Callable
@@ -41,8 +42,14 @@ _heavy = threading.BoundedSemaphore(HEAVY_AT_ONCE)
 
 
 def tune_for_web() -> None:
-    """Call once in a web worker: favour the event loop when threads compete for the GIL."""
+    """Call once in a web worker, after the app is loaded: favour the event loop.
+
+    Threads competing for the GIL hand it over every WEB_SWITCH_INTERVAL. And the app's own objects (Reflex's
+    compiled pages, states, the imported libraries: hundreds of thousands) move to the permanent generation,
+    so the full collections that busy exports trigger no longer walk them while the loop waits."""
     sys.setswitchinterval(min(sys.getswitchinterval(), WEB_SWITCH_INTERVAL))
+    gc.collect()
+    gc.freeze()
 
 
 def heavy_steps(iterator):
