@@ -35,7 +35,7 @@ THREADS = 16
 WEB_SWITCH_INTERVAL = 0.001
 # CPU-heavy work (CSV pages) that may run at once in one process: more would only compete for the GIL, not
 # finish sooner, and every competitor adds to the loop's wait. The others queue, off the loop.
-HEAVY_AT_ONCE = 2
+HEAVY_AT_ONCE = 1
 
 _executor: ThreadPoolExecutor | None = None
 _heavy = threading.BoundedSemaphore(HEAVY_AT_ONCE)
