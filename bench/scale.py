@@ -297,6 +297,7 @@ class PingProbe(threading.Thread):
         super().__init__(daemon=True)
         self.base_url = base_url
         self.times: list[float] = []
+        self.sent_at: list[float] = []  # perf_counter when each ping left, to place the slow ones in time
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -307,6 +308,7 @@ class PingProbe(threading.Thread):
                 started = time.perf_counter()
                 client.get("/ping")
                 self.times.append(time.perf_counter() - started)
+                self.sent_at.append(started)
                 time.sleep(0.02)
 
 
@@ -390,6 +392,8 @@ def loop_lag_during_exports(server, browser, owner, admin, *, tabs: int = 5) -> 
         sizes = [os.path.getsize(d.path()) for d in downloads]
         export_seconds = time.perf_counter() - started  # until the last byte, now that downloads stream
         during = probe.times[mark:]
+        slowest = sorted(zip(during, probe.sent_at[mark:], strict=False), reverse=True)[:3]
+        print("  slowest pings: " + ", ".join(f"{t * 1000:.0f} ms at +{at - started:.1f} s" for t, at in slowest))
         in_app = loop_lag_from_probe(lag_before, probe_buckets(server))
     finally:
         probe.stop.set()

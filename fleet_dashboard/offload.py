@@ -8,18 +8,25 @@ so the loop keeps answering while it waits.
 
 The chokepoint (state/access.py) sends every synchronous event handler through here, and awaits the
 caller check the same way; async handlers await `run_sync` around their own blocking calls.
+
+Work that is mostly CPU (the CSV export's pages) goes further, to a helper process (`in_process`): threads
+share the interpreter lock with the loop, processes do not.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import gc
+import multiprocessing
+import os
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -33,12 +40,15 @@ THREADS = 16
 # wake-up: on a busy machine, 5 ms per hand-over became hundreds of ms of loop lag (bench/scale.py). The web
 # process trades a little thread throughput for the loop's latency.
 WEB_SWITCH_INTERVAL = 0.001
-# CPU-heavy work (CSV pages) that may run at once in one process: more would only compete for the GIL, not
-# finish sooner, and every competitor adds to the loop's wait. The others queue, off the loop.
-HEAVY_AT_ONCE = 1
+# CPU-heavy work (CSV pages) runs in helper processes: a thread of this process would hold the GIL the loop
+# needs, and its garbage would be collected while the loop waits. Few, and at a lower scheduling priority, so
+# on a busy machine the kernel runs the loop (and PostgreSQL) first.
+PROCESSES = 1
+PROCESS_NICENESS = 10
 
 _executor: ThreadPoolExecutor | None = None
-_heavy = threading.BoundedSemaphore(HEAVY_AT_ONCE)
+_processes: tuple[str, ProcessPoolExecutor] | None = None
+_processes_lock = threading.Lock()
 
 
 def tune_for_web() -> None:
@@ -52,21 +62,51 @@ def tune_for_web() -> None:
     gc.freeze()
 
 
-def heavy_steps(iterator):
-    """Iterate `iterator` (in a worker thread), each step under the process's HEAVY_AT_ONCE slots."""
-    iterator = iter(iterator)
-    try:
-        while True:
-            with _heavy:
-                try:
-                    item = next(iterator)
-                except StopIteration:
-                    return
-            yield item
-    finally:  # a download cut short closes the source now (its database session too), not at garbage collection
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            close()
+def _process_started(database_url: str) -> None:
+    """A helper process's start: the parent's database, a lower scheduling priority."""
+    os.environ["DATABASE_URL"] = database_url
+    with contextlib.suppress(OSError):
+        os.nice(PROCESS_NICENESS)
+
+
+def _process_pool() -> ProcessPoolExecutor:
+    """This process's helper processes, for the database it uses now (tests switch databases)."""
+    global _processes
+    from fleet_dashboard import db
+
+    url = db.database_url()
+    with _processes_lock:
+        if _processes is None or _processes[0] != url:
+            if _processes is not None:
+                _processes[1].shutdown(wait=False, cancel_futures=True)
+            pool = ProcessPoolExecutor(max_workers=PROCESSES, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=_process_started, initargs=(url,))
+            _processes = (url, pool)
+        return _processes[1]
+
+
+def _forget(pool: ProcessPoolExecutor) -> None:
+    global _processes
+    with _processes_lock:
+        if _processes is not None and _processes[1] is pool:
+            _processes = None
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def in_process(fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """`fn(**kwargs)` in a helper process, waiting for it (call from a worker thread, never on the loop).
+
+    `fn` must be a module-level function whose arguments and result pickle, and safe to run twice: a helper
+    that dies (killed, out of memory) is replaced and the call made once more in the new one."""
+    for attempt in (1, 2):
+        pool = _process_pool()
+        try:
+            return pool.submit(fn, **kwargs).result()
+        except BrokenProcessPool:
+            _forget(pool)
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _pool() -> ThreadPoolExecutor:

@@ -1,7 +1,8 @@
 """Downloads the dashboard streams: the history page's CSV export (routes.EXPORT_MESSAGES).
 
 The history page's export button sends the browser here (state/history.py): the rows leave page by page as
-the browser reads them, in a worker thread, so neither memory nor the event loop carries 50,000 rows at once.
+the browser reads them, each made in a helper process (offload.in_process), so neither memory nor the web
+process's event loop carries 50,000 rows at once.
 The caller is the dashboard's signed-in person, read from the session cookie (SameSite=strict, so another
 site cannot start a download), with the permission matrix's `export` column, and only for their own
 organisation: the organisation comes from the session, never from the request. The service records the
@@ -78,12 +79,12 @@ def export_messages(
                                "until": _when(until)}
     org_id: uuid.UUID = caller.org_id
     with session_scope() as session:
-        export.start_download(session=session, org_id=org_id, actor=caller, filters=filters,
-                              ip_address=client_key(request))
-    # A sync iterator: Starlette pulls each chunk in a worker thread, never on the event loop; at most
-    # offload.HEAVY_AT_ONCE pages are being made at once in this process, whatever the number of downloads.
-    chunks = offload.heavy_steps(export.stream_messages_csv(sessions=session_scope, org_id=org_id, actor=caller,
-                                                            filters=filters))
+        zone = export.start_download(session=session, org_id=org_id, actor=caller, filters=filters,
+                                     ip_address=client_key(request))
+    # A sync iterator: Starlette pulls each chunk in a worker thread, never on the event loop, and that thread
+    # only waits while a helper process reads and formats the page; this process relays the text.
+    chunks = export.stream_messages_csv(org_id=org_id, actor=caller, zone=zone, filters=filters,
+                                        run=offload.in_process)
     return StreamingResponse(chunks, media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="messages.csv"',
                                       "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

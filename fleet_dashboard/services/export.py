@@ -16,13 +16,13 @@ import io
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from fleet_dashboard.db import session_scope
 from fleet_dashboard.models import WhatsAppMessage
 from fleet_dashboard.services import audit, localtime, messaging, permissions
 from fleet_dashboard.services.permissions import Action, Actor
@@ -55,35 +55,46 @@ def message_cells(m: WhatsAppMessage, zone: ZoneInfo | str = "UTC") -> list[str]
                                    at(m.failed_at), zone.key)]
 
 
+def csv_text(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
+# One page of an export: its CSV text, the next page's cursor (None at the end), how many messages it holds.
+Page = tuple[str, str | None, int]
+
+
+def _page(*, session: Session, org_id: uuid.UUID, filters: dict[str, Any], cursor: str | None, limit: int,
+          zone: ZoneInfo) -> Page:
+    """One page of messages as CSV text, the next page's cursor, and how many messages the text holds."""
+    page, cursor = messaging.list_for_org(session=session, org_id=org_id, cursor=cursor, limit=limit, **filters)
+    return (csv_text([message_cells(m, zone) for m in page]) if page else ""), cursor, len(page)
+
+
 class MessagesCsv:
     """Iterate for CSV text chunks (the header, then one chunk per page); `rows` counts what was written."""
 
     def __init__(self, *, session: Session, org_id: uuid.UUID, actor: Actor, filters: dict[str, Any] | None = None,
-                 max_rows: int = MAX_ROWS, page_rows: int = PAGE_ROWS, zone: ZoneInfo | str | None = None):
+                 max_rows: int = MAX_ROWS, page_rows: int | None = None, zone: ZoneInfo | str | None = None):
         permissions.require(actor, Action.export, org_id)
         self.session, self.org_id, self.filters = session, org_id, dict(filters or {})
         # The organisation's own zone unless the caller names one.
         self.zone = (ZoneInfo(zone) if isinstance(zone, str) else zone) if zone is not None else \
             localtime.org_zone(session=session, org_id=org_id)
-        self.max_rows, self.page_rows = max_rows, page_rows
+        self.max_rows, self.page_rows = max_rows, page_rows or PAGE_ROWS
         self.rows = 0
 
-    @staticmethod
-    def _text(rows: list[list[str]]) -> str:
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(rows)
-        return buffer.getvalue()
-
     def __iter__(self) -> Iterator[str]:
-        yield self._text([HEADER])
+        yield csv_text([HEADER])
         cursor = None
         while self.rows < self.max_rows:
-            limit = min(self.page_rows, self.max_rows - self.rows)
-            page, cursor = messaging.list_for_org(session=self.session, org_id=self.org_id, cursor=cursor,
-                                                  limit=limit, **self.filters)
-            self.rows += len(page)
-            if page:
-                yield self._text([message_cells(m, self.zone) for m in page])
+            text, cursor, count = _page(session=self.session, org_id=self.org_id, filters=self.filters,
+                                        cursor=cursor, limit=min(self.page_rows, self.max_rows - self.rows),
+                                        zone=self.zone)
+            self.rows += count
+            if count:
+                yield text
             if not cursor:
                 break
 
@@ -96,24 +107,50 @@ def messages_csv(*, session: Session, org_id: uuid.UUID, actor: Actor, filters: 
 
 
 def start_download(*, session: Session, org_id: uuid.UUID, actor: Actor, filters: dict[str, Any] | None = None,
-                   ip_address: str | None = None, max_rows: int = MAX_ROWS) -> None:
-    """Check that `actor` may export the organisation's messages and record that they did, before the first byte."""
+                   ip_address: str | None = None, max_rows: int = MAX_ROWS) -> str:
+    """Check that `actor` may export the organisation's messages and record that they did, before the first byte.
+
+    Returns the name of the zone the download writes its times in (the organisation's)."""
     permissions.require(actor, Action.export, org_id)
     audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="messages_exported",
                  event_data={"via": "download", "max_rows": max_rows,
                              "filters": {k: str(v) for k, v in (filters or {}).items() if v is not None}},
                  ip_address=ip_address)
+    return localtime.org_zone(session=session, org_id=org_id).key
 
 
-def stream_messages_csv(*, sessions: Callable[[], AbstractContextManager[Session]], org_id: uuid.UUID,
-                        actor: Actor, filters: dict[str, Any] | None = None, max_rows: int = MAX_ROWS,
-                        page_rows: int = PAGE_ROWS) -> Iterator[str]:
-    """The export as CSV chunks for a streamed download, page by page (`sessions` opens a database session).
+def download_page(*, org_id: uuid.UUID, actor: Actor, filters: dict[str, Any], cursor: str | None, limit: int,
+                  zone: str) -> Page:
+    """One page of a streamed download, in its own short transaction: CSV text, next cursor, message count.
 
-    Between pages the transaction ends and its connection goes back to the pool: a slow download holds
-    neither a connection nor a snapshot while the browser reads. Memory stays one page, whatever the size."""
-    with sessions() as session:
-        for chunk in MessagesCsv(session=session, org_id=org_id, actor=actor, filters=filters, max_rows=max_rows,
-                                 page_rows=page_rows):
-            session.rollback()  # read-only: ends the transaction, hands the connection back
-            yield chunk
+    Self-contained (plain arguments, its own database session), so the caller may run it in another
+    process: the web tier does (offload.in_process), and its event loop then only relays the text."""
+    permissions.require(actor, Action.export, org_id)
+    with session_scope() as session:
+        return _page(session=session, org_id=org_id, filters=filters, cursor=cursor, limit=limit,
+                     zone=ZoneInfo(zone))
+
+
+def _here(fn: Callable[..., Page], /, **kwargs: Any) -> Page:
+    return fn(**kwargs)
+
+
+def stream_messages_csv(*, org_id: uuid.UUID, actor: Actor, zone: str, filters: dict[str, Any] | None = None,
+                        max_rows: int = MAX_ROWS, page_rows: int | None = None,
+                        run: Callable[..., Page] = _here) -> Iterator[str]:
+    """The export as CSV chunks for a streamed download, page by page; `run(download_page, **kwargs)` makes each.
+
+    Every page is its own transaction: a slow download holds neither a connection nor a snapshot while the
+    browser reads, and memory stays one page whatever the size."""
+    permissions.require(actor, Action.export, org_id)
+    filters, page_rows = dict(filters or {}), page_rows or PAGE_ROWS
+    yield csv_text([HEADER])
+    cursor, rows = None, 0
+    while rows < max_rows:
+        text, cursor, count = run(download_page, org_id=org_id, actor=actor, filters=filters, cursor=cursor,
+                                  limit=min(page_rows, max_rows - rows), zone=zone)
+        rows += count
+        if count:
+            yield text
+        if not cursor:
+            break
