@@ -91,7 +91,7 @@ def pg_connections(url: str) -> int:
 def prepare_store(url: str) -> None:
     """whatsmeow's tables, created the way the engine does before its first client."""
     env = {**os.environ, "DATABASE_URL": url}
-    code = "import asyncio; from fleet_dashboard.whatsapp.neonize_factory import NeonizeFactory as F; " \
+    code = "import asyncio; from fleet_dashboard.whatsapp.neonize_gateway import NeonizeFactory as F; " \
            "asyncio.run(F().prepare_store())"
     subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True)
 
@@ -154,7 +154,7 @@ def cost(server_url: str, clients: int, minutes: float) -> dict[str, float]:
 # ---- 2. abort rate ------------------------------------------------------------------------------
 async def storm(clients: int, cycles: int) -> None:
     """In a child process: start every client at once, stop them at once, with linking-code calls in between."""
-    from fleet_dashboard.whatsapp.neonize_factory import NeonizeFactory
+    from fleet_dashboard.whatsapp.neonize_gateway import NeonizeFactory
     from fleet_dashboard.whatsapp.runtime import use_big_executor
 
     use_big_executor(asyncio.get_running_loop())

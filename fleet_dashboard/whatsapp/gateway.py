@@ -231,6 +231,6 @@ def make_factory(backend: str | None = None) -> GatewayFactory:
         from fleet_dashboard.whatsapp.simulator import SimulatorFactory
 
         return SimulatorFactory()
-    from fleet_dashboard.whatsapp.neonize_factory import NeonizeFactory
+    from fleet_dashboard.whatsapp.neonize_gateway import NeonizeFactory
 
     return NeonizeFactory()

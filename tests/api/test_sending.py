@@ -200,7 +200,7 @@ async def test_pair_code_links_by_phone_number_in_the_simulator(db, make_org, ma
 
 async def test_pair_code_with_the_real_library_answers_a_clear_error_quickly(live_env, make_app, make_org, make_key,
                                                                              db):
-    from fleet_dashboard.whatsapp.neonize_factory import NeonizeFactory
+    from fleet_dashboard.whatsapp.neonize_gateway import NeonizeFactory
     from tests.api.live import live_stack
 
     org = make_org()

@@ -15,7 +15,7 @@ from fleet_dashboard.db import get_engine
 from fleet_dashboard.events import get_bus
 from fleet_dashboard.services import optouts
 from fleet_dashboard.whatsapp.engine import Engine
-from fleet_dashboard.whatsapp.neonize_factory import NeonizeFactory
+from fleet_dashboard.whatsapp.neonize_gateway import NeonizeFactory
 from tests.engine.conftest import audit_rows, audit_types, connect, run, wait_row
 from tests.engine.neonize_helpers import (
     PHONE_USER,

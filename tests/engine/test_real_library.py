@@ -15,10 +15,10 @@ from sqlmodel import Session
 from fleet_dashboard import strings
 from fleet_dashboard.services import sessions
 from fleet_dashboard.services.permissions import SYSTEM
-from fleet_dashboard.whatsapp import attempt, neonize_adapter, neonize_events
+from fleet_dashboard.whatsapp import attempt, neonize_gateway
 from fleet_dashboard.whatsapp.engine import Engine
 from fleet_dashboard.whatsapp.gateway import Inbound, SendUnknown
-from fleet_dashboard.whatsapp.neonize_factory import NeonizeFactory
+from fleet_dashboard.whatsapp.neonize_gateway import NeonizeFactory
 from tests.engine.conftest import audit_rows, audit_types, connect, load_row, run, wait_row
 from tests.engine.neonize_helpers import (
     PHONE_USER,
@@ -70,8 +70,8 @@ async def _next_gateway(factory: NeonizeFactory, org_id, old, timeout: float = 1
 def test_a_pairing_nobody_completes_ends_with_an_arabic_reason_and_connect_starts_a_new_one(
         sim_env, monkeypatch, db: Session, make_org):
     # whatsmeow's QR window shrunk to 1 s + 5 x 0.5 s, so the test waits seconds, not minutes.
-    monkeypatch.setattr(neonize_events, "FIRST_QR_SECONDS", 1.0)
-    monkeypatch.setattr(neonize_events, "NEXT_QR_SECONDS", 0.5)
+    monkeypatch.setattr(neonize_gateway.events, "FIRST_QR_SECONDS", 1.0)
+    monkeypatch.setattr(neonize_gateway.events, "NEXT_QR_SECONDS", 0.5)
     monkeypatch.setattr(attempt, "PAIRING_MARGIN_SECONDS", 1.0)
     org = make_org()
     connect(db, org.id)
@@ -292,7 +292,7 @@ def test_a_send_the_library_does_not_answer_in_time_is_unknown_and_never_retried
                                                                                    db: Session, make_org):
     from fleet_dashboard.worker.runtime import Worker, WorkerConfig
 
-    monkeypatch.setattr(neonize_adapter, "CALL_TIMEOUT", 0.2)
+    monkeypatch.setattr(neonize_gateway.adapter, "CALL_TIMEOUT", 0.2)
     org = make_org()
     connect(db, org.id)
 

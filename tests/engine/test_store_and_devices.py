@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from fleet_dashboard.services import sessions
 from fleet_dashboard.whatsapp.gateway import GatewayError
-from fleet_dashboard.whatsapp.neonize_factory import NeonizeFactory
+from fleet_dashboard.whatsapp.neonize_gateway import NeonizeFactory
 from fleet_dashboard.whatsapp.store_connections import store_dsn
 from tests.engine.conftest import audit_rows, connect, load_row, run, spawn, stop_process, wait_row_sync
 from tests.engine.neonize_helpers import PHONE_USER, feed, jid, map_lid, store_device

@@ -1,5 +1,4 @@
-"""neonize clients' shared side: one store in the app database, one gate, and the clean-up of finished clients
-(with neonize_adapter.py and neonize_events.py, the only code that imports neonize)."""
+"""neonize clients' shared side: one store in the app database, one gate, and the clean-up of finished clients."""
 
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ from fleet_dashboard.settings import get_settings
 from fleet_dashboard.whatsapp import store_connections
 from fleet_dashboard.whatsapp.gateway import EventSink, GatewayFactory, reason_of
 from fleet_dashboard.whatsapp.library_gate import LibraryGate
-from fleet_dashboard.whatsapp.neonize_adapter import (
+from fleet_dashboard.whatsapp.neonize_gateway.adapter import (
     CALL_TIMEOUT,
     STOP_HOLD_SECONDS,
     STOP_TIMEOUT,

@@ -1,5 +1,5 @@
-"""The real WhatsApp gateway on neonize (whatsmeow); with neonize_events.py and neonize_factory.py, the only code
-that imports neonize.
+"""The real WhatsApp gateway on neonize (whatsmeow): one organisation's client. Its event handlers are in
+events.py, the process-wide factory in factory.py; this package is the only code that imports neonize.
 
 Auth state lives in the app's database: one whatsmeow store, one device per organisation, resumed by its
 stored jid (checked first: resuming a device whatsmeow deleted crashes the library). Every call into the
@@ -20,7 +20,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from neonize._binder import func_callback_bytes, func_callback_bytes2, func_string, gocode
-from neonize.aioze import events as neonize_events
+from neonize.aioze import events as aioze_events
 from neonize.aioze.client import NewAClient
 from neonize.proto import Neonize_pb2 as pb
 from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DeviceProps
@@ -49,11 +49,11 @@ from fleet_dashboard.whatsapp.gateway import (
     reason_of,
 )
 from fleet_dashboard.whatsapp.library_gate import SHARED_HOLD_SECONDS
-from fleet_dashboard.whatsapp.neonize_events import NeonizeEvents, jid_from_str
+from fleet_dashboard.whatsapp.neonize_gateway.events import NeonizeEvents, jid_from_str
 from fleet_dashboard.whatsapp.store_connections import APP_PREFIX
 
 if TYPE_CHECKING:
-    from fleet_dashboard.whatsapp.neonize_factory import NeonizeFactory
+    from fleet_dashboard.whatsapp.neonize_gateway.factory import NeonizeFactory
 
 log = logging.getLogger(__name__)
 CALL_TIMEOUT = 30.0
@@ -102,7 +102,7 @@ class NeonizeGateway(NeonizeEvents, Gateway):
         self.loop = asyncio.get_running_loop()
         self._socket_up = asyncio.Event()
         # neonize dispatches every callback to this module-level loop.
-        neonize_events.event_global_loop = self.loop
+        aioze_events.event_global_loop = self.loop
         await self.factory.prepare_store()
         client = NewAClient(self.factory.dsn(self.app_name), uuid=f"{self.org_id.hex}-{self.app_name}",
                             new_device=resume_jid is None)

@@ -1,5 +1,4 @@
-"""neonize's events and callbacks, turned into gateway events (with neonize_adapter.py, the only code that
-imports neonize).
+"""neonize's events and callbacks, turned into gateway events: the handlers NeonizeGateway (adapter.py) mixes in.
 
 What the library really sends, read from goneonize/main.go and whatsmeow:
 - QR codes come one at a time from whatsmeow's QR channel (first valid 60 s, five more of 20 s each);
