@@ -21,11 +21,11 @@ from fleet_dashboard.models import (
     sql_literal,
 )
 
-# Every status and type the statements below name, as SQL literals from the one vocabulary (models.py).
+# Every status the statements below name, as SQL literals from the one vocabulary (models.py); a message's type
+# goes in as a parameter (mark_sending's mtypes).
 _V = {
     **{f"q_{s.name}": sql_literal(s.value) for s in QueueStatus},
     **{f"m_{s.name}": sql_literal(s.value) for s in MessageStatus},
-    "type_template": sql_literal(MessageType.template.value),
     "m_sendable": sql_list(SENDABLE_MESSAGE_STATUSES),
     "m_in_flight": sql_list(LIVE_MESSAGE_STATUSES),
 }
