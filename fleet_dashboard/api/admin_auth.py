@@ -6,19 +6,15 @@ credential that is not a platform one (an organisation's key, a member's or owne
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlmodel import Session
 
-from fleet_dashboard.api.auth import BEARER_DOC, _bearer, _unauthorized
+from fleet_dashboard.api.auth import BEARER_DOC, _bearer, _unauthorized, verify_jwt
 from fleet_dashboard.api.errors import ApiError
-from fleet_dashboard.api.tokens import InvalidToken, audience_matches, decode
-from fleet_dashboard.models import User
 from fleet_dashboard.services import api_keys, permissions
 from fleet_dashboard.services.permissions import Action, Actor
-from fleet_dashboard.settings import get_settings
 
 
 def _forbidden() -> ApiError:
@@ -36,25 +32,9 @@ def _from_key(session: Session, credential: str, ip: str | None) -> Actor:
 
 
 def _from_jwt(session: Session, credential: str, ip: str | None) -> Actor:
-    settings = get_settings()
-    try:
-        alg, claims = decode(credential, settings)
-    except InvalidToken as exc:
-        raise _unauthorized(str(exc)) from exc
-    if "aud" in claims and not audience_matches(claims, settings.jwt_audience):
-        raise _unauthorized("token audience is not accepted")
-    if claims.get("role") == "service_role" and "sub" not in claims:
-        if alg != "HS256":
-            raise _unauthorized("a service-role token must be HS256")
+    user = verify_jwt(session, credential, provision=False)
+    if user is None:  # the service-role token
         return permissions.platform("service_role", ip_address=ip)
-    if "aud" not in claims:
-        raise _unauthorized("token has no audience")
-    try:
-        user = session.get(User, uuid.UUID(str(claims.get("sub"))))
-    except ValueError:
-        user = None
-    if user is None or not user.is_active:
-        raise _unauthorized("token subject is not an active user")
     if not permissions.can(user.role, Action.organizations):
         raise _forbidden()
     return Actor(user_id=user.id, role=user.role, org_id=None, ip_address=ip, via="provisioning")

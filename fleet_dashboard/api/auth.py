@@ -111,7 +111,10 @@ def _provision_from_claims(claims: dict[str, Any]) -> None:
         provisioning.provision_from_claims(session=session, claims=claims)
 
 
-def _from_jwt(session: Session, credential: str, org_id: uuid.UUID) -> Principal:
+def verify_jwt(session: Session, credential: str, *, provision: bool) -> User | None:
+    """The active user a JWT speaks for, None for Supabase's service-role token, or ApiError 401.
+
+    `provision`: first create or update the token's user when JWT_PROVISION_FROM_CLAIMS is on."""
     settings = get_settings()
     try:
         alg, claims = decode(credential, settings)
@@ -119,14 +122,13 @@ def _from_jwt(session: Session, credential: str, org_id: uuid.UUID) -> Principal
         raise _unauthorized(str(exc)) from exc
     if "aud" in claims and not audience_matches(claims, settings.jwt_audience):
         raise _unauthorized("token audience is not accepted")
-    if settings.jwt_provision_from_claims and "aud" in claims and "sub" in claims:
+    if provision and settings.jwt_provision_from_claims and "aud" in claims and "sub" in claims:
         _provision_from_claims(claims)
     if claims.get("role") == "service_role" and "sub" not in claims:
-        # Supabase's service key: no user, no audience; trusted to act for the organisation it names.
+        # Supabase's service key: no user, no audience.
         if alg != "HS256":
             raise _unauthorized("a service-role token must be HS256")
-        _require_org(session, org_id)
-        return Principal(org_id=org_id, kind="service_role")
+        return None
     if "aud" not in claims:
         raise _unauthorized("token has no audience")
     try:
@@ -135,6 +137,14 @@ def _from_jwt(session: Session, credential: str, org_id: uuid.UUID) -> Principal
         user = None
     if user is None or not user.is_active:
         raise _unauthorized("token subject is not an active user")
+    return user
+
+
+def _from_jwt(session: Session, credential: str, org_id: uuid.UUID) -> Principal:
+    user = verify_jwt(session, credential, provision=True)
+    if user is None:  # the service-role token, trusted to act for the organisation it names
+        _require_org(session, org_id)
+        return Principal(org_id=org_id, kind="service_role")
     if user.role == Role.super_admin.value:
         _require_org(session, org_id)
         return Principal(org_id=org_id, kind="user", user_id=user.id, is_super_admin=True, role=user.role)
