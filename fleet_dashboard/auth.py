@@ -64,24 +64,8 @@ def issue_token(*, user_id: uuid.UUID, session_version: int = 0, ttl_seconds: in
     return f"{payload}.{_sign(payload)}"
 
 
-def read_token(token: str | None, *, now: float | None = None) -> SessionClaims | None:
-    """The claims of a genuine, unexpired token; None for anything forged, altered or stale."""
-    if not token or token.count(".") != 1:
-        return None
-    payload, signature = token.split(".")
-    if not hmac.compare_digest(_sign(payload), signature):
-        return None
-    try:
-        body = json.loads(_unb64(payload))
-        claims = SessionClaims(uuid.UUID(body["uid"]), int(body["iat"]), int(body["exp"]), int(body["sv"]))
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return None
-    if body.get("v") != TOKEN_VERSION or claims.expires_at <= (now if now is not None else time.time()):
-        return None
-    return claims
-
-
 def _genuine_body(token: str | None) -> dict | None:
+    """The body of a token this process signed, naming a user, expired or not; None for anything else."""
     if not token or token.count(".") != 1:
         return None
     payload, signature = token.split(".")
@@ -93,6 +77,20 @@ def _genuine_body(token: str | None) -> dict | None:
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     return body
+
+
+def read_token(token: str | None, *, now: float | None = None) -> SessionClaims | None:
+    """The claims of a genuine, unexpired token; None for anything forged, altered or stale."""
+    body = _genuine_body(token)
+    if body is None:
+        return None
+    try:
+        claims = SessionClaims(uuid.UUID(body["uid"]), int(body["iat"]), int(body["exp"]), int(body["sv"]))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if body.get("v") != TOKEN_VERSION or claims.expires_at <= (now if now is not None else time.time()):
+        return None
+    return claims
 
 
 def token_user_id(token: str | None) -> uuid.UUID | None:
