@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from fleet_dashboard.models import WhatsAppAuditLog
 from fleet_dashboard.services import permissions
-from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
+from fleet_dashboard.services.pagination import clamp_limit, keyset_page
 from fleet_dashboard.services.permissions import Action, Actor
 
 
@@ -60,9 +60,7 @@ def list_for_org(
         query = query.where(WhatsAppAuditLog.created_at >= since)
     if until:
         query = query.where(WhatsAppAuditLog.created_at < until)
-    query = query.where(before_cursor(WhatsAppAuditLog, cursor))
-    query = query.order_by(WhatsAppAuditLog.created_at.desc(), WhatsAppAuditLog.id.desc()).limit(limit + 1)
-    return page(list(session.exec(query)), limit)
+    return keyset_page(session, query, WhatsAppAuditLog, cursor=cursor, limit=limit)
 
 
 _EVENT_TYPES_SQL = text("""

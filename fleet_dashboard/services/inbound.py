@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from fleet_dashboard.models import InboundMessage, WhatsAppMessage
 from fleet_dashboard.services import permissions, phones
 from fleet_dashboard.services.errors import InvalidPhone
-from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
+from fleet_dashboard.services.pagination import clamp_limit, keyset_page
 from fleet_dashboard.services.permissions import Action, Actor
 
 # The longest reply kept; WhatsApp allows longer, nobody reads past this on a dashboard.
@@ -79,9 +79,7 @@ def list_for_org(
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         pattern = _pattern(search)
         query = query.where(or_(InboundMessage.phone.ilike(pattern), InboundMessage.message_body.ilike(pattern)))
-    query = query.where(before_cursor(InboundMessage, cursor))
-    query = query.order_by(InboundMessage.created_at.desc(), InboundMessage.id.desc()).limit(limit + 1)
-    return page(list(session.exec(query)), limit)
+    return keyset_page(session, query, InboundMessage, cursor=cursor, limit=limit)
 
 
 def get_for_org(*, session: Session, org_id: uuid.UUID, inbound_id: uuid.UUID | str,

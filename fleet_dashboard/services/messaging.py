@@ -23,7 +23,7 @@ from fleet_dashboard.services import media, orgs, permissions, phones, receipts_
 from fleet_dashboard.services.errors import OptedOut, ValidationError
 from fleet_dashboard.services.lookup import get_owned
 from fleet_dashboard.services.media import Attachment
-from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
+from fleet_dashboard.services.pagination import clamp_limit, keyset_page
 from fleet_dashboard.services.permissions import Action, Actor
 
 MAX_TEXT = 4096
@@ -239,6 +239,4 @@ def list_for_org(
         pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(or_(WhatsAppMessage.recipient_phone.ilike(pattern),
                                 WhatsAppMessage.message_body.ilike(pattern)))
-    query = query.where(before_cursor(WhatsAppMessage, cursor))
-    query = query.order_by(WhatsAppMessage.created_at.desc(), WhatsAppMessage.id.desc()).limit(limit + 1)
-    return page(list(session.exec(query)), limit)
+    return keyset_page(session, query, WhatsAppMessage, cursor=cursor, limit=limit)

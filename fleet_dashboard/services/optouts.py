@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from fleet_dashboard.models import OptOut
 from fleet_dashboard.services import audit, orgs, permissions, phones
 from fleet_dashboard.services.errors import Conflict, InvalidPhone, NotFound, ValidationError
-from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
+from fleet_dashboard.services.pagination import clamp_limit, keyset_page
 from fleet_dashboard.services.permissions import Action, Actor
 
 MAX_REASON = 500
@@ -92,9 +92,7 @@ def list_for_org(*, session: Session, org_id: uuid.UUID, actor: Actor, search: s
         pattern = _pattern(search[:200])
         query = query.where(or_(OptOut.phone.ilike(pattern), OptOut.reason.ilike(pattern),
                                 OptOut.keyword.ilike(pattern)))
-    query = query.where(before_cursor(OptOut, cursor))
-    query = query.order_by(OptOut.created_at.desc(), OptOut.id.desc()).limit(limit + 1)
-    return page(list(session.exec(query)), limit)
+    return keyset_page(session, query, OptOut, cursor=cursor, limit=limit)
 
 
 def get_for_org(*, session: Session, org_id: uuid.UUID, phone: str, actor: Actor) -> OptOut:

@@ -50,3 +50,12 @@ def page(rows: list, limit: int) -> tuple[list, str | None]:
         rows = rows[:limit]
         return rows, encode_cursor(rows[-1].created_at, rows[-1].id)
     return rows, None
+
+
+def keyset_page(session, query, model, *, cursor: str | None, limit: int) -> tuple[list, str | None]:
+    """One page of `query` after `cursor` in newest-first order, and the next page's cursor.
+
+    `limit` is already clamped; the ORDER BY is the one the cursor's row comparison assumes."""
+    query = query.where(before_cursor(model, cursor))
+    query = query.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)
+    return page(list(session.exec(query)), limit)

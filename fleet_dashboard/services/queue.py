@@ -15,7 +15,7 @@ from fleet_dashboard.models import CountKind, MessageStatus, NotificationQueue, 
 from fleet_dashboard.services import counters, media, orgs, permissions, phones, templates
 from fleet_dashboard.services.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from fleet_dashboard.services.lookup import get_owned
-from fleet_dashboard.services.pagination import before_cursor, clamp_limit, page
+from fleet_dashboard.services.pagination import clamp_limit, keyset_page
 from fleet_dashboard.services.permissions import Action, Actor
 
 MAX_BULK = 1000
@@ -350,9 +350,7 @@ def list_for_org(
         if status not in QueueStatus.__members__:
             raise ValidationError(f"unknown notification status {status!r}", code="invalid_status")
         query = query.where(NotificationQueue.status == status)
-    query = query.where(before_cursor(NotificationQueue, cursor))
-    query = query.order_by(NotificationQueue.created_at.desc(), NotificationQueue.id.desc()).limit(limit + 1)
-    return page(list(session.exec(query)), limit)
+    return keyset_page(session, query, NotificationQueue, cursor=cursor, limit=limit)
 
 
 def counts_for_org(*, session: Session, org_id: uuid.UUID) -> dict[str, int]:
