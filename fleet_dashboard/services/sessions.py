@@ -84,12 +84,17 @@ def _command(session: Session, row: WhatsAppSession, action: str, actor: Actor,
     return row
 
 
+def _locked_for(session: Session, org_id: uuid.UUID, actor: Actor, action: Action) -> WhatsAppSession:
+    """The session row, locked, once the actor may `action` it and the organisation is not suspended."""
+    permissions.require(actor, action, org_id)
+    orgs.ensure_active(session=session, org_id=org_id)
+    return get_for_update(session=session, org_id=org_id)
+
+
 def request_connect(*, session: Session, org_id: uuid.UUID, actor: Actor,
                     ip_address: str | None = None) -> WhatsAppSession:
     """Ask the engine to bring the session up: resume the paired device, or show a QR to pair one."""
-    permissions.require(actor, Action.connect, org_id)
-    orgs.ensure_active(session=session, org_id=org_id)
-    row = get_for_update(session=session, org_id=org_id)
+    row = _locked_for(session, org_id, actor, Action.connect)
     row.enabled = True
     row.pair_phone, row.pair_code, row.pair_code_expires_at = None, None, None  # a QR, not a code
     if row.status in (SessionStatus.disconnected.value, SessionStatus.error.value):
@@ -101,9 +106,7 @@ def request_connect(*, session: Session, org_id: uuid.UUID, actor: Actor,
 def request_retry(*, session: Session, org_id: uuid.UUID, actor: Actor,
                   ip_address: str | None = None) -> WhatsAppSession:
     """Ask the engine to try again after an error, with the failure count reset."""
-    permissions.require(actor, Action.connect, org_id)
-    orgs.ensure_active(session=session, org_id=org_id)
-    row = get_for_update(session=session, org_id=org_id)
+    row = _locked_for(session, org_id, actor, Action.connect)
     row.enabled = True
     if row.status != SessionStatus.connected.value:
         row.status, row.retry_count, row.connection_error = SessionStatus.connecting.value, 0, None
@@ -114,9 +117,7 @@ def request_retry(*, session: Session, org_id: uuid.UUID, actor: Actor,
 def request_logout(*, session: Session, org_id: uuid.UUID, actor: Actor,
                    ip_address: str | None = None) -> WhatsAppSession:
     """Unlink the device: the engine logs it out; the next connect needs a new scan."""
-    permissions.require(actor, Action.logout, org_id)
-    orgs.ensure_active(session=session, org_id=org_id)
-    row = get_for_update(session=session, org_id=org_id)
+    row = _locked_for(session, org_id, actor, Action.logout)
     # A cleared whatsapp_id is the durable mark of a logout: an owner that misses the command
     # still sees it when it notices the session was disabled. unlink_jid keeps the device until an
     # engine has unlinked it, even if its socket was down at the time.
@@ -134,9 +135,7 @@ def request_logout(*, session: Session, org_id: uuid.UUID, actor: Actor,
 def request_stop(*, session: Session, org_id: uuid.UUID, actor: Actor,
                  ip_address: str | None = None) -> WhatsAppSession:
     """Close the socket but keep the paired device, so a later connect resumes without a scan."""
-    permissions.require(actor, Action.connect, org_id)
-    orgs.ensure_active(session=session, org_id=org_id)
-    row = get_for_update(session=session, org_id=org_id)
+    row = _locked_for(session, org_id, actor, Action.connect)
     row.enabled, row.qr_code, row.qr_expires_at = False, None, None
     row.pair_phone, row.pair_code, row.pair_code_expires_at, row.next_retry_at = None, None, None, None
     row.status, row.connection_error, row.connection_error_code = SessionStatus.disconnected.value, None, None
