@@ -215,38 +215,33 @@ def change_role(*, session: Session, actor: Actor, org_id: uuid.UUID, user_id: u
     return target
 
 
-def deactivate(*, session: Session, actor: Actor, org_id: uuid.UUID, user_id: uuid.UUID | str) -> User:
-    """Take a person's access away at once (their sessions and JWTs stop working); their history stays."""
+def _set_active(session: Session, actor: Actor, org_id: uuid.UUID, user_id: uuid.UUID | str, *,
+                active: bool) -> User:
+    """Give a member access or take it away, audited; nothing to do when they already are so."""
     permissions.require_in_org(actor, Action.team, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     target = _member(session, org_id, user_id)
-    if actor.user_id == target.id:
+    if not active and actor.user_id == target.id:
         raise PermissionDenied("you cannot deactivate yourself", code="cannot_deactivate_self")
-    if not target.is_active:
+    if target.is_active == active:
         return target
-    _guard_owner_change(session, actor, target, losing_owner=True)
-    target.is_active, target.updated_at = False, utcnow()
+    _guard_owner_change(session, actor, target, losing_owner=not active)
+    target.is_active, target.updated_at = active, utcnow()
     session.add(target)
     session.flush()
-    _record(session, actor, org_id, "user_deactivated", user_id=str(target.id), email=target.email,
-            role=target.role)
+    _record(session, actor, org_id, "user_reactivated" if active else "user_deactivated", user_id=str(target.id),
+            email=target.email, role=target.role)
     return target
+
+
+def deactivate(*, session: Session, actor: Actor, org_id: uuid.UUID, user_id: uuid.UUID | str) -> User:
+    """Take a person's access away at once (their sessions and JWTs stop working); their history stays."""
+    return _set_active(session, actor, org_id, user_id, active=False)
 
 
 def reactivate(*, session: Session, actor: Actor, org_id: uuid.UUID, user_id: uuid.UUID | str) -> User:
     """Give a deactivated person their access back, with the role they had."""
-    permissions.require_in_org(actor, Action.team, org_id)
-    orgs.ensure_active(session=session, org_id=org_id)
-    target = _member(session, org_id, user_id)
-    if target.is_active:
-        return target
-    _guard_owner_change(session, actor, target, losing_owner=False)
-    target.is_active, target.updated_at = True, utcnow()
-    session.add(target)
-    session.flush()
-    _record(session, actor, org_id, "user_reactivated", user_id=str(target.id), email=target.email,
-            role=target.role)
-    return target
+    return _set_active(session, actor, org_id, user_id, active=True)
 
 
 def change_password(*, session: Session, actor: Actor, current_password: str | None, new_password: str) -> User:
