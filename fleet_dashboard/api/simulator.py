@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from fleet_dashboard.api.auth import simulator_caller
 from fleet_dashboard.api.errors import ApiError
@@ -27,18 +27,17 @@ def _e164(value: str) -> str:
         raise ValueError(exc.message) from exc
 
 
+# A phone number in a control body, normalised to E.164.
+Phone = Annotated[str, Field(min_length=3, max_length=32), AfterValidator(_e164)]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class ScanIn(_Body):
-    phone: str = Field(min_length=3, max_length=32)
+    phone: Phone
     name: str = Field(default="", max_length=200)
-
-    @field_validator("phone")
-    @classmethod
-    def _e164(cls, value: str) -> str:
-        return _e164(value)
 
 
 class ConfirmCodeIn(_Body):
@@ -52,13 +51,8 @@ class ReceiptIn(_Body):
 
 
 class InboundIn(_Body):
-    from_: str = Field(alias="from", min_length=3, max_length=32)
+    from_: Phone = Field(alias="from")
     text: str = Field(min_length=1, max_length=4096)
-
-    @field_validator("from_")
-    @classmethod
-    def _e164(cls, value: str) -> str:
-        return _e164(value)
 
 
 class CountIn(_Body):
