@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from fleet_dashboard.models import WhatsAppAuditLog
 from fleet_dashboard.services import permissions
-from fleet_dashboard.services.pagination import clamp_limit, keyset_page
+from fleet_dashboard.services.pagination import clamp_limit, created_within, keyset_page
 from fleet_dashboard.services.permissions import Action, Actor
 
 
@@ -56,10 +56,7 @@ def list_for_org(
     query = select(WhatsAppAuditLog).where(WhatsAppAuditLog.org_id == org_id)
     if event_type:
         query = query.where(WhatsAppAuditLog.event_type == event_type)
-    if since:
-        query = query.where(WhatsAppAuditLog.created_at >= since)
-    if until:
-        query = query.where(WhatsAppAuditLog.created_at < until)
+    query = created_within(query, WhatsAppAuditLog, since, until)
     return keyset_page(session, query, WhatsAppAuditLog, cursor=cursor, limit=limit)
 
 

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from fleet_dashboard.models import InboundMessage, WhatsAppMessage
 from fleet_dashboard.services import permissions, phones
 from fleet_dashboard.services.errors import InvalidPhone
-from fleet_dashboard.services.pagination import clamp_limit, keyset_page
+from fleet_dashboard.services.pagination import clamp_limit, created_within, keyset_page
 from fleet_dashboard.services.permissions import Action, Actor
 
 # The longest reply kept; WhatsApp allows longer, nobody reads past this on a dashboard.
@@ -71,10 +71,7 @@ def list_for_org(
     query = select(InboundMessage).where(InboundMessage.org_id == org_id)
     if phone:
         query = query.where(InboundMessage.phone == phone)
-    if since:
-        query = query.where(InboundMessage.created_at >= since)
-    if until:
-        query = query.where(InboundMessage.created_at < until)
+    query = created_within(query, InboundMessage, since, until)
     if search and search.strip():
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         pattern = _pattern(search)

@@ -23,7 +23,7 @@ from fleet_dashboard.services import media, orgs, permissions, phones, receipts_
 from fleet_dashboard.services.errors import OptedOut, ValidationError
 from fleet_dashboard.services.lookup import get_owned
 from fleet_dashboard.services.media import Attachment
-from fleet_dashboard.services.pagination import clamp_limit, keyset_page
+from fleet_dashboard.services.pagination import clamp_limit, created_within, keyset_page
 from fleet_dashboard.services.permissions import Action, Actor
 
 MAX_TEXT = 4096
@@ -224,10 +224,7 @@ def list_for_org(
         if status not in ORDER:
             raise ValidationError(f"unknown message status {status!r}", code="invalid_status")
         query = query.where(WhatsAppMessage.status == status)
-    if since:
-        query = query.where(WhatsAppMessage.created_at >= since)
-    if until:
-        query = query.where(WhatsAppMessage.created_at < until)
+    query = created_within(query, WhatsAppMessage, since, until)
     if template_name:
         query = query.where(WhatsAppMessage.template_name == template_name)
     if phone:

@@ -52,6 +52,15 @@ def page(rows: list, limit: int) -> tuple[list, str | None]:
     return rows, None
 
 
+def created_within(query, model, since: datetime | None, until: datetime | None):
+    """`query` narrowed to rows created in [since, until); a missing end leaves that side open."""
+    if since:
+        query = query.where(model.created_at >= since)
+    if until:
+        query = query.where(model.created_at < until)
+    return query
+
+
 def keyset_page(session, query, model, *, cursor: str | None, limit: int) -> tuple[list, str | None]:
     """One page of `query` after `cursor` in newest-first order, and the next page's cursor.
 
