@@ -21,6 +21,22 @@ def field_error(message: rx.Var | str, test_id: str) -> rx.Component:
                                           data_testid=test_id))
 
 
+def submit_form(*fields: rx.Component, error: rx.Var, error_id: str, submit: str, submit_id: str, on_submit,
+                reset: bool = True, max_width: str = "36rem") -> rx.Component:
+    """Fields stacked over the form's own error line and its submit button; `reset` empties them once sent."""
+    return rx.form(rx.vstack(
+        *fields,
+        field_error(error, error_id),
+        rx.button(submit, type="submit", data_testid=submit_id),
+        spacing="2", width="100%", max_width=max_width,
+    ), on_submit=on_submit, reset_on_submit=reset)
+
+
+def form_card(title: str, *fields: rx.Component, **form) -> rx.Component:
+    """A card with a heading over one `submit_form` (an invitation, a new organisation, a new password)."""
+    return rx.card(submit_form(rx.heading(title, size="4"), *fields, **form), width="100%")
+
+
 def labelled(label: str | rx.Var, control: rx.Component, field_id: str | rx.Var, *,
              error: rx.Component | None = None, hint: str | None = None) -> rx.Component:
     """A label tied to its control by id, the control, an optional hint and an optional error."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import routes, strings
-from fleet_dashboard.components.forms import field_error, labelled
+from fleet_dashboard.components.forms import form_card, labelled
 from fleet_dashboard.components.status import ltr
 from fleet_dashboard.pages.frame import dashboard_page
 from fleet_dashboard.state.account import AccountState as S
@@ -21,18 +21,17 @@ def account() -> rx.Component:
     return rx.vstack(
         rx.hstack(rx.text(strings.LOGIN_EMAIL, weight="bold"), ltr(S.account_email, data_testid="account-email"),
                   spacing="2", wrap="wrap"),
-        rx.card(rx.form(rx.vstack(
-            rx.heading(strings.ACCOUNT_PASSWORD_TITLE, size="4"),
+        form_card(
+            strings.ACCOUNT_PASSWORD_TITLE,
             rx.text(strings.ACCOUNT_PASSWORD_HELP, size="2", color_scheme="gray"),
             _password_input(strings.ACCOUNT_CURRENT_PASSWORD, "current_password", "current-password",
                             "current-password"),
             _password_input(strings.ACCOUNT_NEW_PASSWORD, "new_password", "new-password", "new-password"),
             _password_input(strings.ACCOUNT_NEW_PASSWORD_AGAIN, "new_password_again", "new-password-again",
                             "new-password"),
-            field_error(S.password_error, "password-error"),
-            rx.button(strings.ACCOUNT_CHANGE_PASSWORD, type="submit", data_testid="change-password"),
-            spacing="2", width="100%", max_width="28rem",
-        ), on_submit=S.change_password, reset_on_submit=True), width="100%"),
+            error=S.password_error, error_id="password-error", submit=strings.ACCOUNT_CHANGE_PASSWORD,
+            submit_id="change-password", on_submit=S.change_password, max_width="28rem",
+        ),
         rx.card(rx.vstack(
             rx.heading(strings.ACCOUNT_SESSIONS_TITLE, size="4"),
             rx.text(strings.ACCOUNT_SESSIONS_HELP, size="2", color_scheme="gray"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import routes, strings
-from fleet_dashboard.components.forms import data_table, field_error, filter_bar, labelled, not_allowed
+from fleet_dashboard.components.forms import data_table, filter_bar, form_card, labelled, not_allowed
 from fleet_dashboard.components.status import ltr, when
 from fleet_dashboard.pages.frame import dashboard_page
 from fleet_dashboard.state.organizations import OrganizationsState as S
@@ -101,18 +101,17 @@ def _row(row: rx.Var) -> rx.Component:
 
 
 def _create() -> rx.Component:
-    return rx.card(rx.form(rx.vstack(
-        rx.heading(strings.ORGS_CREATE_TITLE, size="4"),
+    return form_card(
+        strings.ORGS_CREATE_TITLE,
         labelled(strings.ORG_NAME, rx.input(id="org-name", name="name", required=True, width="100%"), "org-name"),
         labelled(strings.ORG_SLUG, rx.input(id="org-slug", name="slug", dir="ltr", width="100%"), "org-slug",
                  hint=strings.ORG_SLUG_HINT),
         labelled(strings.ORG_OWNER_EMAIL, rx.input(id="org-owner-email", name="owner_email", type="email",
                                                    dir="ltr", width="100%"), "org-owner-email",
                  hint=strings.ORG_OWNER_EMAIL_HINT),
-        field_error(S.create_error, "org-create-error"),
-        rx.button(strings.ORG_CREATE, type="submit", data_testid="create-org"),
-        spacing="2", width="100%", max_width="36rem",
-    ), on_submit=S.create_org, reset_on_submit=True), width="100%")
+        error=S.create_error, error_id="org-create-error", submit=strings.ORG_CREATE, submit_id="create-org",
+        on_submit=S.create_org,
+    )
 
 
 @dashboard_page(route=routes.ORGANIZATIONS, title=strings.ORGS_TITLE, on_load=S.load)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import routes, strings
-from fleet_dashboard.components.forms import data_table, field_error, labelled, not_allowed
+from fleet_dashboard.components.forms import data_table, form_card, labelled, not_allowed
 from fleet_dashboard.components.status import ltr, when
 from fleet_dashboard.pages.frame import dashboard_page
 from fleet_dashboard.pages.organizations import invitation_link
@@ -67,8 +67,8 @@ def _invitation(row: rx.Var) -> rx.Component:
 
 
 def _invite_form() -> rx.Component:
-    return rx.card(rx.form(rx.vstack(
-        rx.heading(strings.PEOPLE_INVITE_TITLE, size="4"),
+    return form_card(
+        strings.PEOPLE_INVITE_TITLE,
         rx.flex(
             labelled(strings.PEOPLE_EMAIL, rx.input(id="invite-email", name="email", type="email", dir="ltr",
                                                     required=True, width="100%"), "invite-email"),
@@ -80,10 +80,9 @@ def _invite_form() -> rx.Component:
             ), "invite-role"),
             gap="0.75rem", wrap="wrap", width="100%", direction=rx.breakpoints(initial="column", sm="row"),
         ),
-        field_error(S.invite_error, "invite-error"),
-        rx.button(strings.PEOPLE_INVITE, type="submit", data_testid="invite-person"),
-        spacing="2", width="100%", max_width="36rem",
-    ), on_submit=S.invite, reset_on_submit=True), width="100%")
+        error=S.invite_error, error_id="invite-error", submit=strings.PEOPLE_INVITE, submit_id="invite-person",
+        on_submit=S.invite,
+    )
 
 
 @dashboard_page(route=routes.PEOPLE, title=strings.PEOPLE_TITLE, on_load=S.load)
