@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import routes, strings
-from fleet_dashboard.components.forms import data_table, field_error, labelled, not_allowed
+from fleet_dashboard.components.forms import data_table, field_error, labelled, not_allowed, submit_form
 from fleet_dashboard.components.status import ltr, when
 from fleet_dashboard.pages.frame import dashboard_page
 from fleet_dashboard.services import localtime
@@ -57,23 +57,26 @@ def _webhook_row(row: rx.Var) -> rx.Component:
     )
 
 
+def _ticks(label: str, names: dict[str, str], prefix: str, choices: tuple[str, ...]) -> tuple[rx.Component, ...]:
+    """A caption over one box per choice, named `<prefix><choice>` and ticked at first (state/settings._checked)."""
+    return (
+        rx.text(label, weight="bold", size="2"),
+        rx.flex(*(rx.checkbox(names[c], name=prefix + c, default_checked=True) for c in choices),
+                gap="1rem", wrap="wrap"),
+    )
+
+
 def _webhook_form() -> rx.Component:
-    return rx.form(
-        rx.vstack(
-            labelled(strings.WEBHOOK_URL, rx.input(id="webhook-url", name="url", dir="ltr", required=True,
-                                                   placeholder="https://example.com/hooks/whatsapp",
-                                                   width="100%"), "webhook-url"),
-            labelled(strings.WEBHOOK_SECRET, rx.input(id="webhook-secret", name="secret", dir="ltr",
-                                                      type="password", width="100%"), "webhook-secret",
-                     hint=strings.WEBHOOK_SECRET_HINT),
-            rx.text(strings.WEBHOOK_EVENTS, weight="bold", size="2"),
-            rx.flex(*(rx.checkbox(strings.WEBHOOK_EVENT_NAMES[e], name="event_" + e, default_checked=True)
-                      for e in EVENTS), gap="1rem", wrap="wrap"),
-            field_error(S.webhook_error, "webhook-error"),
-            rx.button(strings.WEBHOOK_ADD, type="submit", data_testid="save-webhook"),
-            spacing="2", width="100%", max_width="36rem",
-        ),
-        on_submit=S.save_webhook, reset_on_submit=False,
+    return submit_form(
+        labelled(strings.WEBHOOK_URL, rx.input(id="webhook-url", name="url", dir="ltr", required=True,
+                                               placeholder="https://example.com/hooks/whatsapp",
+                                               width="100%"), "webhook-url"),
+        labelled(strings.WEBHOOK_SECRET, rx.input(id="webhook-secret", name="secret", dir="ltr",
+                                                  type="password", width="100%"), "webhook-secret",
+                 hint=strings.WEBHOOK_SECRET_HINT),
+        *_ticks(strings.WEBHOOK_EVENTS, strings.WEBHOOK_EVENT_NAMES, "event_", EVENTS),
+        error=S.webhook_error, error_id="webhook-error", submit=strings.WEBHOOK_ADD, submit_id="save-webhook",
+        on_submit=S.save_webhook, reset=False,
     )
 
 
@@ -94,18 +97,12 @@ def _key_row(row: rx.Var) -> rx.Component:
 
 
 def _key_form() -> rx.Component:
-    return rx.form(
-        rx.vstack(
-            labelled(strings.API_KEY_NAME, rx.input(id="key-name", name="name", width="100%",
-                                                    placeholder="fleet-backend", dir="ltr"), "key-name"),
-            rx.text(strings.API_KEY_SCOPES, weight="bold", size="2"),
-            rx.flex(*(rx.checkbox(strings.API_KEY_SCOPE_NAMES[s], name="scope_" + s, default_checked=True)
-                      for s in SCOPES), gap="1rem", wrap="wrap"),
-            field_error(S.key_error, "key-error"),
-            rx.button(strings.API_KEY_CREATE, type="submit", data_testid="create-key"),
-            spacing="2", width="100%", max_width="36rem",
-        ),
-        on_submit=S.create_key, reset_on_submit=True,
+    return submit_form(
+        labelled(strings.API_KEY_NAME, rx.input(id="key-name", name="name", width="100%",
+                                                placeholder="fleet-backend", dir="ltr"), "key-name"),
+        *_ticks(strings.API_KEY_SCOPES, strings.API_KEY_SCOPE_NAMES, "scope_", SCOPES),
+        error=S.key_error, error_id="key-error", submit=strings.API_KEY_CREATE, submit_id="create-key",
+        on_submit=S.create_key,
     )
 
 
