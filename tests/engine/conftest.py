@@ -102,14 +102,20 @@ def wait_row_sync(org_id: uuid.UUID, predicate: Callable[[WhatsAppSession], bool
     raise AssertionError(f"session row never matched; last seen: {row and row.model_dump()}")
 
 
-def connect(db: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None = None) -> None:
-    """What the Connect button does."""
-    from fleet_dashboard.services import sessions
+def ask(db: Session, org_id: uuid.UUID, request: Callable[..., Any], actor_id: uuid.UUID | None = None) -> None:
+    """What a button of the connect page does: one of services/sessions' request_* calls, committed."""
     from fleet_dashboard.services.permissions import SYSTEM, Actor
 
     actor = Actor("owner", org_id, actor_id) if actor_id else SYSTEM
-    sessions.request_connect(session=db, org_id=org_id, actor=actor)
+    request(session=db, org_id=org_id, actor=actor)
     db.commit()
+
+
+def connect(db: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None = None) -> None:
+    """What the Connect button does."""
+    from fleet_dashboard.services import sessions
+
+    ask(db, org_id, sessions.request_connect, actor_id)
 
 
 def spawn(args: list[str], env: dict[str, str], log_path) -> Any:

@@ -19,7 +19,7 @@ from fleet_dashboard.whatsapp import attempt, neonize_gateway
 from fleet_dashboard.whatsapp.engine import Engine
 from fleet_dashboard.whatsapp.gateway import Inbound, SendUnknown
 from fleet_dashboard.whatsapp.neonize_gateway import NeonizeFactory
-from tests.engine.conftest import audit_rows, audit_types, connect, load_row, run, wait_row
+from tests.engine.conftest import ask, audit_rows, audit_types, connect, load_row, run, wait_row
 from tests.engine.neonize_helpers import (
     PHONE_USER,
     device_stored,
@@ -117,17 +117,12 @@ def test_a_retry_during_a_pairing_starts_a_fresh_one(sim_env, db: Session, make_
             gateway = await _live_gateway(factory, org.id)
             await asyncio.to_thread(feed_qr, gateway.client, "2@first,code")
             await wait_row(org.id, lambda r: r.status == "qr_pending")
-            await asyncio.to_thread(_retry, db, org.id)
+            await asyncio.to_thread(ask, db, org.id, sessions.request_retry)
             second = await _next_gateway(factory, org.id, gateway)
             await asyncio.to_thread(feed_qr, second.client, "2@fresh,code")
             await wait_row(org.id, lambda r: r.qr_code == "2@fresh,code")
 
     run(body)
-
-
-def _retry(db: Session, org_id) -> None:
-    sessions.request_retry(session=db, org_id=org_id, actor=SYSTEM)
-    db.commit()
 
 
 def test_qr_codes_that_arrive_late_never_replace_the_current_one_or_follow_a_pairing(sim_env, db: Session,
@@ -391,7 +386,8 @@ def test_a_logout_while_the_socket_is_down_still_removes_the_device(sim_env, dat
         factory = NeonizeFactory()
         await factory.prepare_store()
         await asyncio.to_thread(store_device, database_url, DEVICE)
-        await asyncio.to_thread(_logout, db, org.id)  # stopped session: no engine owns it right now
+        # A stopped session: no engine owns it right now.
+        await asyncio.to_thread(ask, db, org.id, sessions.request_logout)
         async with running_engine(factory):
             row = await wait_row(org.id, lambda r: r.unlink_jid is None, timeout=30)
         return row
@@ -402,11 +398,6 @@ def test_a_logout_while_the_socket_is_down_still_removes_the_device(sim_env, dat
     assert row.whatsapp_id is None and not row.enabled and row.connection_error_code == "unlinked_offline"
     [unlinked] = audit_rows(org.id, "device_unlinked")
     assert unlinked.event_data["jid"] == DEVICE and unlinked.event_data["whatsapp_confirmed"] is False
-
-
-def _logout(db: Session, org_id) -> None:
-    sessions.request_logout(session=db, org_id=org_id, actor=SYSTEM)
-    db.commit()
 
 
 def test_keepalive_timeouts_show_beside_connected_and_a_replaced_stream_ends_the_session(sim_env, db: Session,

@@ -13,10 +13,9 @@ from sqlmodel import Session
 from fleet_dashboard.api.simulator import command
 from fleet_dashboard.services import sessions
 from fleet_dashboard.services.backoff import backoff_delay
-from fleet_dashboard.services.permissions import SYSTEM
 from fleet_dashboard.whatsapp.engine import Engine
 from fleet_dashboard.whatsapp.simulator import SimulatorFactory, jid_for
-from tests.engine.conftest import audit_rows, audit_types, connect, load_row, run, wait_row
+from tests.engine.conftest import ask, audit_rows, audit_types, connect, load_row, run, wait_row
 
 PHONE = "+201001234567"
 
@@ -98,18 +97,13 @@ def test_a_user_retry_skips_the_backoff_wait(sim_env, monkeypatch, db: Session, 
             await asyncio.to_thread(connect, db, org.id)
             row = await wait_row(org.id, lambda r: r.connection_error_code == "connect_failed")
             assert row.next_retry_at is not None
-            await asyncio.to_thread(_retry, db, org.id)
+            await asyncio.to_thread(ask, db, org.id, sessions.request_retry)
             row = await wait_row(org.id, lambda r: r.status == "connected", timeout=5)
             assert row.retry_count == 0
         finally:
             await engine.stop()
 
     run(body)
-
-
-def _retry(db: Session, org_id):
-    sessions.request_retry(session=db, org_id=org_id, actor=SYSTEM)
-    db.commit()
 
 
 def test_restart_resumes_a_connected_session_without_a_qr(sim_env, db: Session, make_org):
@@ -156,14 +150,14 @@ def test_user_logout_unlinks_and_stop_keeps_the_device(sim_env, db: Session, mak
         await engine.start()
         try:
             await wait_row(org.id, lambda r: r.status == "connected")
-            await asyncio.to_thread(_stop, db, org.id)
+            await asyncio.to_thread(ask, db, org.id, sessions.request_stop)
             row = await wait_row(org.id, lambda r: not r.enabled and r.status == "disconnected")
             await _until(lambda: org.id not in engine.owned_org_ids())
             assert row.whatsapp_id == jid_for(PHONE)
 
             await asyncio.to_thread(connect, db, org.id)
             await wait_row(org.id, lambda r: r.status == "connected")
-            await asyncio.to_thread(_logout, db, org.id)
+            await asyncio.to_thread(ask, db, org.id, sessions.request_logout)
             await _until(lambda: org.id not in engine.owned_org_ids())
             row = await asyncio.to_thread(load_row, org.id)
             assert row.whatsapp_id is None and row.status == "disconnected"
@@ -179,16 +173,6 @@ async def _until(predicate, timeout=5.0):
     while not predicate():
         assert time.monotonic() < deadline, "condition never held"
         await asyncio.sleep(0.05)
-
-
-def _stop(db: Session, org_id):
-    sessions.request_stop(session=db, org_id=org_id, actor=SYSTEM)
-    db.commit()
-
-
-def _logout(db: Session, org_id):
-    sessions.request_logout(session=db, org_id=org_id, actor=SYSTEM)
-    db.commit()
 
 
 def test_connected_but_every_send_failing_is_its_own_reason_on_the_bus(sim_env, monkeypatch, db: Session, make_org):
