@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -48,6 +49,19 @@ def run(coro_fn: Callable[[], Any], timeout: float = 60) -> Any:
         return await asyncio.wait_for(coro_fn(), timeout)
 
     return asyncio.run(main())
+
+
+@contextlib.asynccontextmanager
+async def running_engine(factory: Any) -> AsyncIterator[Any]:
+    """An engine on `factory` (simulator or real library) for the test's organisations, stopped afterwards."""
+    from fleet_dashboard.whatsapp.engine import Engine
+
+    engine = Engine(factory, reconcile_seconds=0.3)
+    await engine.start()
+    try:
+        yield engine
+    finally:
+        await engine.stop()
 
 
 def load_row(org_id: uuid.UUID) -> WhatsAppSession | None:

@@ -4,7 +4,6 @@ dialling the unreachable network: each test failed before its fix in issue 9."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 
 import pytest
@@ -16,10 +15,9 @@ from fleet_dashboard import strings
 from fleet_dashboard.services import sessions
 from fleet_dashboard.services.permissions import SYSTEM
 from fleet_dashboard.whatsapp import attempt, neonize_gateway
-from fleet_dashboard.whatsapp.engine import Engine
 from fleet_dashboard.whatsapp.gateway import Inbound, SendUnknown
 from fleet_dashboard.whatsapp.neonize_gateway import NeonizeFactory
-from tests.engine.conftest import ask, audit_rows, audit_types, connect, load_row, run, wait_row
+from tests.engine.conftest import ask, audit_rows, audit_types, connect, load_row, run, running_engine, wait_row
 from tests.engine.neonize_helpers import (
     PHONE_USER,
     device_stored,
@@ -38,17 +36,6 @@ from tests.engine.neonize_helpers import (
 )
 
 DEVICE = f"{PHONE_USER}:7@s.whatsapp.net"
-
-
-@contextlib.asynccontextmanager
-async def running_engine(factory: NeonizeFactory):
-    """An engine on the real library for the test's organisations, stopped afterwards."""
-    engine = Engine(factory, reconcile_seconds=0.3)
-    await engine.start()
-    try:
-        yield engine
-    finally:
-        await engine.stop()
 
 
 async def _live_gateway(factory: NeonizeFactory, org_id, timeout: float = 5.0):

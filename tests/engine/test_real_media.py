@@ -14,9 +14,9 @@ from sqlmodel import Session
 from fleet_dashboard.services.permissions import SYSTEM
 from fleet_dashboard.whatsapp.gateway import OutgoingFile, SendFailed
 from fleet_dashboard.whatsapp.neonize_gateway import NeonizeFactory
-from tests.engine.conftest import connect, run, wait_row
+from tests.engine.conftest import connect, run, running_engine, wait_row
 from tests.engine.neonize_helpers import feed
-from tests.engine.test_real_library import DEVICE, _live_gateway, _queue_row, running_engine
+from tests.engine.test_real_library import DEVICE, _live_gateway, _queue_row
 
 PDF = b"%PDF-1.4\n%%EOF\n" + b"x" * 50_000
 

@@ -13,9 +13,8 @@ from sqlmodel import Session
 from fleet_dashboard.api.simulator import command
 from fleet_dashboard.services import sessions
 from fleet_dashboard.services.backoff import backoff_delay
-from fleet_dashboard.whatsapp.engine import Engine
 from fleet_dashboard.whatsapp.simulator import SimulatorFactory, jid_for
-from tests.engine.conftest import ask, audit_rows, audit_types, connect, load_row, run, wait_row
+from tests.engine.conftest import ask, audit_rows, audit_types, connect, load_row, run, running_engine, wait_row
 
 PHONE = "+201001234567"
 
@@ -43,11 +42,9 @@ def test_failed_connects_back_off_show_error_past_the_limit_and_keep_trying_at_t
     factory = SimulatorFactory()
 
     async def body():
-        engine = Engine(factory, reconcile_seconds=0.3)
         factory.apply(org.id, "fail-connects", {"count": 6})
         factory.owned.add(org.id)
-        await engine.start()
-        try:
+        async with running_engine(factory):
             started = time.monotonic()
             await asyncio.to_thread(connect, db, org.id)
             row = await wait_row(org.id, lambda r: r.status == "error", timeout=10)
@@ -72,8 +69,6 @@ def test_failed_connects_back_off_show_error_past_the_limit_and_keep_trying_at_t
             assert all(0.4 - 0.01 <= w <= 0.8 + 0.01 for w in later), later
             assert elapsed >= sum(waits) + sum(later)
             assert "qr_generated" not in audit_types(org.id)
-        finally:
-            await engine.stop()
 
     run(body)
 
@@ -89,19 +84,15 @@ def test_a_user_retry_skips_the_backoff_wait(sim_env, monkeypatch, db: Session, 
     factory = SimulatorFactory()
 
     async def body():
-        engine = Engine(factory, reconcile_seconds=0.3)
         factory.apply(org.id, "fail-connects", {"count": 1})
         factory.owned.add(org.id)
-        await engine.start()
-        try:
+        async with running_engine(factory):
             await asyncio.to_thread(connect, db, org.id)
             row = await wait_row(org.id, lambda r: r.connection_error_code == "connect_failed")
             assert row.next_retry_at is not None
             await asyncio.to_thread(ask, db, org.id, sessions.request_retry)
             row = await wait_row(org.id, lambda r: r.status == "connected", timeout=5)
             assert row.retry_count == 0
-        finally:
-            await engine.stop()
 
     run(body)
 
@@ -111,28 +102,20 @@ def test_restart_resumes_a_connected_session_without_a_qr(sim_env, db: Session, 
     connect(db, org.id)
 
     async def first_run():
-        engine = Engine(SimulatorFactory(), reconcile_seconds=0.3)
-        await engine.start()
-        try:
+        async with running_engine(SimulatorFactory()):
             await wait_row(org.id, lambda r: r.status == "qr_pending")
             await command(org.id, "scan", {"phone": PHONE, "name": "Depot"})
             return await wait_row(org.id, lambda r: r.status == "connected")
-        finally:
-            await engine.stop()
 
     before = run(first_run)
     stopped = load_row(org.id)
     assert stopped.status == "disconnected" and stopped.enabled and stopped.whatsapp_id == before.whatsapp_id
 
     async def second_run():
-        engine = Engine(SimulatorFactory(), reconcile_seconds=0.3)
-        await engine.start()
-        try:
+        async with running_engine(SimulatorFactory()) as engine:
             row = await wait_row(org.id, lambda r: r.status == "connected")
             assert engine.is_connected(org.id)
             return row
-        finally:
-            await engine.stop()
 
     after = run(second_run)
     assert (after.whatsapp_id, after.phone_number, after.display_name) == (before.whatsapp_id, PHONE, "Depot")
@@ -146,9 +129,7 @@ def test_user_logout_unlinks_and_stop_keeps_the_device(sim_env, db: Session, mak
     connect(db, org.id)
 
     async def body():
-        engine = Engine(SimulatorFactory(), reconcile_seconds=0.3)
-        await engine.start()
-        try:
+        async with running_engine(SimulatorFactory()) as engine:
             await wait_row(org.id, lambda r: r.status == "connected")
             await asyncio.to_thread(ask, db, org.id, sessions.request_stop)
             row = await wait_row(org.id, lambda r: not r.enabled and r.status == "disconnected")
@@ -162,8 +143,6 @@ def test_user_logout_unlinks_and_stop_keeps_the_device(sim_env, db: Session, mak
             row = await asyncio.to_thread(load_row, org.id)
             assert row.whatsapp_id is None and row.status == "disconnected"
             assert audit_types(org.id)[-1] == "logged_out"
-        finally:
-            await engine.stop()
 
     run(body)
 
@@ -186,9 +165,7 @@ def test_connected_but_every_send_failing_is_its_own_reason_on_the_bus(sim_env, 
     factory = SimulatorFactory()
 
     async def body():
-        engine = Engine(factory, reconcile_seconds=0.3)
-        await engine.start()
-        try:
+        async with running_engine(factory) as engine:
             async with get_bus().subscribe(org_id=org.id, types={"session.status"}) as seen:
                 await asyncio.to_thread(connect, db, org.id)
                 await wait_row(org.id, lambda r: r.status == "connected")
@@ -205,7 +182,5 @@ def test_connected_but_every_send_failing_is_its_own_reason_on_the_bus(sim_env, 
                 assert row.status == "connected"
             assert [a.event_data["reason"] for a in audit_rows(org.id, "session_health")] == ["sends_failing",
                                                                                                "healthy"]
-        finally:
-            await engine.stop()
 
     run(body)

@@ -13,10 +13,9 @@ from fleet_dashboard.models import SimulatorSent, WhatsAppMessage
 from fleet_dashboard.services import messaging, optouts, queue
 from fleet_dashboard.services.errors import NotConnected, OptedOut
 from fleet_dashboard.services.permissions import SYSTEM
-from fleet_dashboard.whatsapp.engine import Engine
 from fleet_dashboard.whatsapp.simulator import SimulatorFactory
 from fleet_dashboard.worker.runtime import Worker, WorkerConfig
-from tests.engine.conftest import audit_rows, audit_types, connect, load_row, run, wait_row
+from tests.engine.conftest import audit_rows, audit_types, connect, load_row, run, running_engine, wait_row
 
 PHONE = "+201001234567"
 
@@ -27,11 +26,8 @@ def test_full_lifecycle(sim_env, db: Session, make_org, make_user):
     connect(db, org.id, owner.id)
 
     async def body():
-        engine = Engine(SimulatorFactory(), reconcile_seconds=0.3)
-        bus = get_bus()
-        async with bus.subscribe(org_id=org.id) as seen:
-            await engine.start()
-            try:
+        async with get_bus().subscribe(org_id=org.id) as seen:
+            async with running_engine(SimulatorFactory()) as engine:
                 # A QR appears and rotates; nothing connects before a scan.
                 first = await wait_row(org.id, lambda r: r.status == "qr_pending" and r.qr_code)
                 assert first.qr_expires_at is not None
@@ -82,8 +78,6 @@ def test_full_lifecycle(sim_env, db: Session, make_org, make_user):
                 assert (await asyncio.to_thread(load_row, org.id)).status == "disconnected"
                 assert engine.owned_org_ids() == set()
                 assert audit_types(org.id)[-1] == "logged_out"
-            finally:
-                await engine.stop()
             statuses = []
             kinds = set()
             while not seen.queue.empty():
@@ -103,9 +97,7 @@ def test_inbound_stop_and_start_keywords_opt_out_and_back_in(sim_env, db: Sessio
     connect(db, org.id)
 
     async def body():
-        engine = Engine(SimulatorFactory(), reconcile_seconds=0.3)
-        await engine.start()
-        try:
+        async with running_engine(SimulatorFactory()):
             await wait_row(org.id, lambda r: r.status == "qr_pending")
             await command(org.id, "scan", {"phone": PHONE, "name": ""})
             await wait_row(org.id, lambda r: r.status == "connected")
@@ -123,8 +115,6 @@ def test_inbound_stop_and_start_keywords_opt_out_and_back_in(sim_env, db: Sessio
                 assert (await inbound.get(5))["opt_out"] == "opted_in"
                 assert not await asyncio.to_thread(_opted_out, org.id, "+201009998887")
                 assert audit_types(org.id).count("opted_out") == 1
-        finally:
-            await engine.stop()
 
     run(body)
 
