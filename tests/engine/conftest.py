@@ -132,6 +132,18 @@ def connect(db: Session, org_id: uuid.UUID, actor_id: uuid.UUID | None = None) -
     ask(db, org_id, sessions.request_connect, actor_id)
 
 
+def paired(db: Session, org_id: uuid.UUID, device: str, phone: str | None = None) -> None:
+    """A session whose device (and number, when given) was paired before, so a connect resumes it without a QR."""
+    from fleet_dashboard.services import sessions
+
+    row = sessions.get_or_create(session=db, org_id=org_id)
+    row.whatsapp_id = device
+    if phone is not None:
+        row.phone_number = phone
+    db.add(row)
+    db.commit()
+
+
 def spawn(args: list[str], env: dict[str, str], log_path) -> Any:
     """Start a child process of this project with the test's settings, output to a log file."""
     import os

@@ -17,7 +17,7 @@ from fleet_dashboard.services.permissions import SYSTEM
 from fleet_dashboard.whatsapp import attempt, neonize_gateway
 from fleet_dashboard.whatsapp.gateway import Inbound, SendUnknown
 from fleet_dashboard.whatsapp.neonize_gateway import NeonizeFactory
-from tests.engine.conftest import ask, audit_rows, audit_types, connect, load_row, run, running_engine, wait_row
+from tests.engine.conftest import ask, audit_rows, audit_types, connect, load_row, paired, run, running_engine, wait_row
 from tests.engine.neonize_helpers import (
     PHONE_USER,
     device_stored,
@@ -152,10 +152,7 @@ def test_whatsmeow_reconnects_by_itself_and_the_engine_starts_over_only_after_th
     monkeypatch.setenv("RECONNECT_GRACE_SECONDS", "1.0")
     reset_process_state()
     org = make_org()
-    row = sessions.get_or_create(session=db, org_id=org.id)
-    row.whatsapp_id = DEVICE
-    db.add(row)
-    db.commit()
+    paired(db, org.id, DEVICE)
     connect(db, org.id)
     factory = NeonizeFactory(dial=False)
     factory.device_exists = _always  # no dial here, so no store; the device check has its own test
@@ -364,10 +361,7 @@ def _queue_row(queue_id):
 
 def test_a_logout_while_the_socket_is_down_still_removes_the_device(sim_env, database_url, db: Session, make_org):
     org = make_org()
-    row = sessions.get_or_create(session=db, org_id=org.id)
-    row.whatsapp_id, row.phone_number = DEVICE, "+" + PHONE_USER
-    db.add(row)
-    db.commit()
+    paired(db, org.id, DEVICE, "+" + PHONE_USER)
 
     async def body():
         factory = NeonizeFactory()

@@ -14,7 +14,7 @@ from fleet_dashboard.api.simulator import command
 from fleet_dashboard.services import sessions
 from fleet_dashboard.services.backoff import backoff_delay
 from fleet_dashboard.whatsapp.simulator import SimulatorFactory, jid_for
-from tests.engine.conftest import ask, audit_rows, audit_types, connect, load_row, run, running_engine, wait_row
+from tests.engine.conftest import ask, audit_rows, audit_types, connect, load_row, paired, run, running_engine, wait_row
 
 PHONE = "+201001234567"
 
@@ -27,18 +27,10 @@ def test_delay_doubles_with_jitter_and_caps():
         assert max(delays) - min(delays) > ceiling / 4  # jittered, so sessions never retry in step
 
 
-def _paired(db: Session, org_id):
-    """A session whose device was paired before, so connects resume without a QR."""
-    row = sessions.get_or_create(session=db, org_id=org_id)
-    row.whatsapp_id, row.phone_number = jid_for(PHONE), PHONE
-    db.add(row)
-    db.commit()
-
-
 def test_failed_connects_back_off_show_error_past_the_limit_and_keep_trying_at_the_cap(sim_env, db: Session,
                                                                                       make_org):
     org = make_org()
-    _paired(db, org.id)
+    paired(db, org.id, jid_for(PHONE), PHONE)
     factory = SimulatorFactory()
 
     async def body():
@@ -80,7 +72,7 @@ def test_a_user_retry_skips_the_backoff_wait(sim_env, monkeypatch, db: Session, 
     monkeypatch.setenv("RECONNECT_MAX_SECONDS", "60")
     reset_process_state()
     org = make_org()
-    _paired(db, org.id)
+    paired(db, org.id, jid_for(PHONE), PHONE)
     factory = SimulatorFactory()
 
     async def body():
@@ -125,7 +117,7 @@ def test_restart_resumes_a_connected_session_without_a_qr(sim_env, db: Session, 
 
 def test_user_logout_unlinks_and_stop_keeps_the_device(sim_env, db: Session, make_org):
     org = make_org()
-    _paired(db, org.id)
+    paired(db, org.id, jid_for(PHONE), PHONE)
     connect(db, org.id)
 
     async def body():
@@ -161,7 +153,7 @@ def test_connected_but_every_send_failing_is_its_own_reason_on_the_bus(sim_env, 
     from fleet_dashboard.whatsapp.gateway import SendFailed
 
     org = make_org()
-    _paired(db, org.id)
+    paired(db, org.id, jid_for(PHONE), PHONE)
     factory = SimulatorFactory()
 
     async def body():
