@@ -103,6 +103,15 @@ async def wait_row(org_id: uuid.UUID, predicate: Callable[[WhatsAppSession], boo
     raise AssertionError(f"session row never matched; last seen: {row and row.model_dump()}")
 
 
+async def scan(org_id: uuid.UUID, phone: str, name: str = "") -> WhatsAppSession:
+    """A person scans the simulator's QR with their phone: the row once the session is connected."""
+    from fleet_dashboard.api.simulator import command
+
+    await wait_row(org_id, lambda r: r.status == "qr_pending")
+    await command(org_id, "scan", {"phone": phone, "name": name})
+    return await wait_row(org_id, lambda r: r.status == "connected")
+
+
 def wait_row_sync(org_id: uuid.UUID, predicate: Callable[[WhatsAppSession], bool],
                   timeout: float = 10.0) -> WhatsAppSession:
     """The same, for tests that drive other processes."""

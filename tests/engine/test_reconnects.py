@@ -10,11 +10,21 @@ import time
 import pytest
 from sqlmodel import Session
 
-from fleet_dashboard.api.simulator import command
 from fleet_dashboard.services import sessions
 from fleet_dashboard.services.backoff import backoff_delay
 from fleet_dashboard.whatsapp.simulator import SimulatorFactory, jid_for
-from tests.engine.conftest import ask, audit_rows, audit_types, connect, load_row, paired, run, running_engine, wait_row
+from tests.engine.conftest import (
+    ask,
+    audit_rows,
+    audit_types,
+    connect,
+    load_row,
+    paired,
+    run,
+    running_engine,
+    scan,
+    wait_row,
+)
 
 PHONE = "+201001234567"
 
@@ -95,9 +105,7 @@ def test_restart_resumes_a_connected_session_without_a_qr(sim_env, db: Session, 
 
     async def first_run():
         async with running_engine(SimulatorFactory()):
-            await wait_row(org.id, lambda r: r.status == "qr_pending")
-            await command(org.id, "scan", {"phone": PHONE, "name": "Depot"})
-            return await wait_row(org.id, lambda r: r.status == "connected")
+            return await scan(org.id, PHONE, "Depot")
 
     before = run(first_run)
     stopped = load_row(org.id)

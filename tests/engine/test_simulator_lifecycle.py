@@ -15,7 +15,7 @@ from fleet_dashboard.services.errors import NotConnected, OptedOut
 from fleet_dashboard.services.permissions import SYSTEM
 from fleet_dashboard.whatsapp.simulator import SimulatorFactory
 from fleet_dashboard.worker.runtime import Worker, WorkerConfig
-from tests.engine.conftest import audit_rows, audit_types, connect, load_row, run, running_engine, wait_row
+from tests.engine.conftest import audit_rows, audit_types, connect, load_row, run, running_engine, scan, wait_row
 
 PHONE = "+201001234567"
 
@@ -98,9 +98,7 @@ def test_inbound_stop_and_start_keywords_opt_out_and_back_in(sim_env, db: Sessio
 
     async def body():
         async with running_engine(SimulatorFactory()):
-            await wait_row(org.id, lambda r: r.status == "qr_pending")
-            await command(org.id, "scan", {"phone": PHONE, "name": ""})
-            await wait_row(org.id, lambda r: r.status == "connected")
+            await scan(org.id, PHONE)
             async with get_bus().subscribe(org_id=org.id, types={"message.inbound"}) as inbound:
                 await command(org.id, "inbound", {"from": "+201009998887", "text": " إيقاف "})
                 event = await inbound.get(5)
