@@ -37,16 +37,21 @@ def test_delay_doubles_with_jitter_and_caps():
         assert max(delays) - min(delays) > ceiling / 4  # jittered, so sessions never retry in step
 
 
+def _failing_connects(org_id, count: int) -> SimulatorFactory:
+    """A simulator on which the organisation's next `count` connects fail, as when WhatsApp does not answer."""
+    factory = SimulatorFactory()
+    factory.apply(org_id, "fail-connects", {"count": count})
+    factory.owned.add(org_id)
+    return factory
+
+
 def test_failed_connects_back_off_show_error_past_the_limit_and_keep_trying_at_the_cap(sim_env, db: Session,
                                                                                       make_org):
     org = make_org()
     paired(db, org.id, jid_for(PHONE), PHONE)
-    factory = SimulatorFactory()
 
     async def body():
-        factory.apply(org.id, "fail-connects", {"count": 6})
-        factory.owned.add(org.id)
-        async with running_engine(factory):
+        async with running_engine(_failing_connects(org.id, 6)):
             started = time.monotonic()
             await asyncio.to_thread(connect, db, org.id)
             row = await wait_row(org.id, lambda r: r.status == "error", timeout=10)
@@ -83,12 +88,9 @@ def test_a_user_retry_skips_the_backoff_wait(sim_env, monkeypatch, db: Session, 
     reset_process_state()
     org = make_org()
     paired(db, org.id, jid_for(PHONE), PHONE)
-    factory = SimulatorFactory()
 
     async def body():
-        factory.apply(org.id, "fail-connects", {"count": 1})
-        factory.owned.add(org.id)
-        async with running_engine(factory):
+        async with running_engine(_failing_connects(org.id, 1)):
             await asyncio.to_thread(connect, db, org.id)
             row = await wait_row(org.id, lambda r: r.connection_error_code == "connect_failed")
             assert row.next_retry_at is not None
