@@ -40,6 +40,17 @@ def sim_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict
     reset_process_state()
 
 
+@pytest.fixture
+def neonize_connecting(sim_env, db: Session, make_org) -> tuple[Any, Any]:
+    """An organisation whose Connect was pressed, and a real-library factory for its engine that never dials
+    (the tests feed its clients what the Go side would send)."""
+    from fleet_dashboard.whatsapp.neonize_gateway import NeonizeFactory
+
+    org = make_org()
+    connect(db, org.id)
+    return org, NeonizeFactory(dial=False)
+
+
 def run(coro_fn: Callable[[], Any], timeout: float = 60) -> Any:
     """Run an async test body on a fresh loop with the engine's big executor."""
     from fleet_dashboard.whatsapp.runtime import use_big_executor

@@ -55,14 +55,12 @@ async def _next_gateway(factory: NeonizeFactory, org_id, old, timeout: float = 1
 
 
 def test_a_pairing_nobody_completes_ends_with_an_arabic_reason_and_connect_starts_a_new_one(
-        sim_env, monkeypatch, db: Session, make_org):
+        sim_env, monkeypatch, db: Session, neonize_connecting):
     # whatsmeow's QR window shrunk to 1 s + 5 x 0.5 s, so the test waits seconds, not minutes.
     monkeypatch.setattr(neonize_gateway.events, "FIRST_QR_SECONDS", 1.0)
     monkeypatch.setattr(neonize_gateway.events, "NEXT_QR_SECONDS", 0.5)
     monkeypatch.setattr(attempt, "PAIRING_MARGIN_SECONDS", 1.0)
-    org = make_org()
-    connect(db, org.id)
-    factory = NeonizeFactory(dial=False)
+    org, factory = neonize_connecting
 
     async def body():
         async with running_engine(factory):
@@ -94,10 +92,8 @@ def test_a_pairing_nobody_completes_ends_with_an_arabic_reason_and_connect_start
     run(body)
 
 
-def test_a_retry_during_a_pairing_starts_a_fresh_one(sim_env, db: Session, make_org):
-    org = make_org()
-    connect(db, org.id)
-    factory = NeonizeFactory(dial=False)
+def test_a_retry_during_a_pairing_starts_a_fresh_one(sim_env, db: Session, neonize_connecting):
+    org, factory = neonize_connecting
 
     async def body():
         async with running_engine(factory):
@@ -112,11 +108,8 @@ def test_a_retry_during_a_pairing_starts_a_fresh_one(sim_env, db: Session, make_
     run(body)
 
 
-def test_qr_codes_that_arrive_late_never_replace_the_current_one_or_follow_a_pairing(sim_env, db: Session,
-                                                                                      make_org):
-    org = make_org()
-    connect(db, org.id)
-    factory = NeonizeFactory(dial=False)
+def test_qr_codes_that_arrive_late_never_replace_the_current_one_or_follow_a_pairing(sim_env, neonize_connecting):
+    org, factory = neonize_connecting
 
     async def body():
         async with running_engine(factory):
@@ -179,10 +172,8 @@ async def _always(_jid):
     return True
 
 
-def test_receipts_without_a_type_or_of_other_kinds_change_nothing(sim_env, db: Session, make_org):
-    org = make_org()
-    connect(db, org.id)
-    factory = NeonizeFactory(dial=False)
+def test_receipts_without_a_type_or_of_other_kinds_change_nothing(sim_env, neonize_connecting):
+    org, factory = neonize_connecting
 
     async def body():
         async with running_engine(factory):
@@ -268,15 +259,13 @@ def test_texts_go_out_as_message_protos_with_no_mention_parsing(sim_env, db: Ses
 
 
 def test_a_send_the_library_does_not_answer_in_time_is_unknown_and_never_retried(sim_env, monkeypatch,
-                                                                                   db: Session, make_org):
+                                                                                   neonize_connecting):
     from fleet_dashboard.worker.runtime import Worker, WorkerConfig
 
     monkeypatch.setattr(neonize_gateway.adapter, "CALL_TIMEOUT", 0.2)
-    org = make_org()
-    connect(db, org.id)
+    org, factory = neonize_connecting
 
     async def body():
-        factory = NeonizeFactory(dial=False)
         async with running_engine(factory) as engine:
             client = (await _live_gateway(factory, org.id)).client
             real_send = client.send_message
@@ -381,11 +370,9 @@ def test_a_logout_while_the_socket_is_down_still_removes_the_device(sim_env, dat
     assert unlinked.event_data["jid"] == DEVICE and unlinked.event_data["whatsapp_confirmed"] is False
 
 
-def test_keepalive_timeouts_show_beside_connected_and_a_replaced_stream_ends_the_session(sim_env, db: Session,
-                                                                                          make_org):
-    org = make_org()
-    connect(db, org.id)
-    factory = NeonizeFactory(dial=False)
+def test_keepalive_timeouts_show_beside_connected_and_a_replaced_stream_ends_the_session(sim_env,
+                                                                                          neonize_connecting):
+    org, factory = neonize_connecting
 
     async def body():
         async with running_engine(factory) as engine:

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from fleet_dashboard.services.permissions import SYSTEM
 from fleet_dashboard.whatsapp.gateway import OutgoingFile, SendFailed
 from fleet_dashboard.whatsapp.neonize_gateway import NeonizeFactory
-from tests.engine.conftest import connect, run, running_engine, wait_row
+from tests.engine.conftest import run, running_engine, wait_row
 from tests.engine.neonize_helpers import feed
 from tests.engine.test_real_library import DEVICE, _live_gateway, _queue_row
 
@@ -68,15 +68,13 @@ def test_a_file_send_on_a_client_the_network_never_reached_fails_clearly(sim_env
     assert str(error)
 
 
-def test_a_queued_document_fails_as_an_ordinary_failure_and_is_retried_not_marked_unknown(sim_env, db: Session,
-                                                                                         make_org):
+def test_a_queued_document_fails_as_an_ordinary_failure_and_is_retried_not_marked_unknown(sim_env,
+                                                                                         neonize_connecting):
     from fleet_dashboard.worker.runtime import Worker, WorkerConfig
 
-    org = make_org()
-    connect(db, org.id)
+    org, factory = neonize_connecting
 
     async def body():
-        factory = NeonizeFactory(dial=False)
         async with running_engine(factory) as engine:
             client = (await _live_gateway(factory, org.id)).client
             await asyncio.to_thread(feed, client, pb.Connected(status=True))
