@@ -127,18 +127,19 @@ def _create(org_id, phone):
         return msg.id
 
 
-async def _send_through_worker(worker, message_id, timeout=10.0):
-    """The way every message leaves: the queue's worker sends it through the engine that owns the socket."""
+def _message(message_id) -> WhatsAppMessage:
     from fleet_dashboard.db import session_scope
 
-    def load():
-        with session_scope() as s:
-            return s.get(WhatsAppMessage, message_id)
+    with session_scope() as s:
+        return s.get(WhatsAppMessage, message_id)
 
+
+async def _send_through_worker(worker, message_id, timeout=10.0):
+    """The way every message leaves: the queue's worker sends it through the engine that owns the socket."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         await worker.run_once()
-        row = await asyncio.to_thread(load)
+        row = await asyncio.to_thread(_message, message_id)
         if row.whatsapp_message_id or asyncio.get_running_loop().time() > deadline:
             assert row.whatsapp_message_id, row.status
             return row
@@ -162,15 +163,9 @@ def _sent_ids(org_id):
 
 
 async def _wait_message(message_id, status, timeout=5.0):
-    from fleet_dashboard.db import session_scope
-
-    def load():
-        with session_scope() as s:
-            return s.get(WhatsAppMessage, message_id)
-
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        row = await asyncio.to_thread(load)
+        row = await asyncio.to_thread(_message, message_id)
         if row.status == status or asyncio.get_running_loop().time() > deadline:
             assert row.status == status
             return row
