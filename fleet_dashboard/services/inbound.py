@@ -9,14 +9,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import InboundMessage, WhatsAppMessage
 from fleet_dashboard.services import permissions, phones
 from fleet_dashboard.services.errors import InvalidPhone
-from fleet_dashboard.services.pagination import clamp_limit, created_within, keyset_page
+from fleet_dashboard.services.pagination import clamp_limit, created_within, keyset_page, matching
 from fleet_dashboard.services.permissions import Action, Actor
 
 # The longest reply kept; WhatsApp allows longer, nobody reads past this on a dashboard.
@@ -49,10 +48,6 @@ def record(*, session: Session, org_id: uuid.UUID, sender: str, body: str, whats
     return result.scalar()
 
 
-def _pattern(search: str) -> str:
-    return "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def list_for_org(
     *,
     session: Session,
@@ -72,10 +67,7 @@ def list_for_org(
     if phone:
         query = query.where(InboundMessage.phone == phone)
     query = created_within(query, InboundMessage, since, until)
-    if search and search.strip():
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        pattern = _pattern(search)
-        query = query.where(or_(InboundMessage.phone.ilike(pattern), InboundMessage.message_body.ilike(pattern)))
+    query = matching(session, query, (InboundMessage.phone, InboundMessage.message_body), search)
     return keyset_page(session, query, InboundMessage, cursor=cursor, limit=limit)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -23,7 +23,7 @@ from fleet_dashboard.services import media, orgs, permissions, phones, receipts_
 from fleet_dashboard.services.errors import OptedOut, ValidationError
 from fleet_dashboard.services.lookup import get_owned
 from fleet_dashboard.services.media import Attachment
-from fleet_dashboard.services.pagination import clamp_limit, created_within, keyset_page
+from fleet_dashboard.services.pagination import clamp_limit, created_within, keyset_page, matching
 from fleet_dashboard.services.permissions import Action, Actor
 
 MAX_TEXT = 4096
@@ -229,11 +229,5 @@ def list_for_org(
         query = query.where(WhatsAppMessage.template_name == template_name)
     if phone:
         query = query.where(WhatsAppMessage.recipient_phone == phone)
-    if search and search.strip():
-        # A pattern's selectivity decides the plan (trigram bitmap for a rare text, newest-first scan for a
-        # common one); a cached generic plan cannot see it, so plan each search afresh.
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(or_(WhatsAppMessage.recipient_phone.ilike(pattern),
-                                WhatsAppMessage.message_body.ilike(pattern)))
+    query = matching(session, query, (WhatsAppMessage.recipient_phone, WhatsAppMessage.message_body), search)
     return keyset_page(session, query, WhatsAppMessage, cursor=cursor, limit=limit)

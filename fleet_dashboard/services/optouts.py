@@ -8,14 +8,14 @@ import re
 import unicodedata
 import uuid
 
-from sqlalchemy import delete, or_, text
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
 from fleet_dashboard.models import OptOut
 from fleet_dashboard.services import audit, orgs, permissions, phones
 from fleet_dashboard.services.errors import Conflict, InvalidPhone, NotFound, ValidationError
-from fleet_dashboard.services.pagination import clamp_limit, keyset_page
+from fleet_dashboard.services.pagination import clamp_limit, keyset_page, matching
 from fleet_dashboard.services.permissions import Action, Actor
 
 MAX_REASON = 500
@@ -77,21 +77,13 @@ def handle_inbound(*, session: Session, org_id: uuid.UUID, phone: str, text: str
     return "opted_in"
 
 
-def _pattern(search: str) -> str:
-    return "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def list_for_org(*, session: Session, org_id: uuid.UUID, actor: Actor, search: str | None = None,
                  cursor: str | None = None, limit: int | None = None) -> tuple[list[OptOut], str | None]:
     """One page of the organisation's opted-out numbers, newest first; `search` matches number or reason."""
     permissions.require(actor, Action.view, org_id)
     limit = clamp_limit(limit)
     query = select(OptOut).where(OptOut.org_id == org_id)
-    if search and search.strip():
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        pattern = _pattern(search[:200])
-        query = query.where(or_(OptOut.phone.ilike(pattern), OptOut.reason.ilike(pattern),
-                                OptOut.keyword.ilike(pattern)))
+    query = matching(session, query, (OptOut.phone, OptOut.reason, OptOut.keyword), search)
     return keyset_page(session, query, OptOut, cursor=cursor, limit=limit)
 
 

@@ -17,6 +17,7 @@ from fleet_dashboard.models import Organization, SessionStatus, WhatsAppSession,
 from fleet_dashboard.services import audit, orgs, permissions, queue, sessions
 from fleet_dashboard.services.errors import Conflict
 from fleet_dashboard.services.localtime import validate_zone, zone_name_of
+from fleet_dashboard.services.pagination import matching
 from fleet_dashboard.services.permissions import Action, Actor
 
 
@@ -32,10 +33,7 @@ def list_organizations(*, session: Session, actor: Actor, search: str = "", limi
     """The organisations the super_admin manages, by name; `search` matches the name or the slug."""
     permissions.require(actor, Action.organizations)
     query = select(Organization)
-    term = (search or "").strip()[:200]
-    if term:
-        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(Organization.name.ilike(pattern) | Organization.slug.ilike(pattern))
+    query = matching(session, query, (Organization.name, Organization.slug), search)
     return list(session.exec(query.order_by(Organization.name, Organization.id).limit(limit)))
 
 

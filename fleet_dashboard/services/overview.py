@@ -23,6 +23,7 @@ from fleet_dashboard.models import (
     sql_list,
 )
 from fleet_dashboard.services import counters, permissions
+from fleet_dashboard.services.pagination import contains_pattern
 from fleet_dashboard.services.permissions import Action, Actor
 
 PAGE_SIZE = 25
@@ -143,13 +144,6 @@ def _row(r: Any) -> dict[str, Any]:
     }
 
 
-def _pattern(search: str | None) -> str | None:
-    term = (search or "").strip()[:200]
-    if not term:
-        return None
-    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def org_page(*, session: Session, search: str | None = None, sort: str = "name", descending: bool = False,
              page: int = 1, page_size: int = PAGE_SIZE, now: datetime | None = None, actor: Actor) -> OverviewPage:
     """One page of organisations matching `search` (name or slug), sorted by any overview column."""
@@ -165,7 +159,7 @@ def org_page(*, session: Session, search: str | None = None, sort: str = "name",
     scope = "org_id <> :fleet" if sort in _NUMERIC_SORTS else "org_id IN (SELECT id FROM page)"
     sql = template.format(orgs=_ORGS, numbers=_NUMBERS.format(scope=scope), order=order,
                           last_failure=_LAST_FAILURE)
-    params = {**_params(now), "pattern": _pattern(search), "limit": page_size,
+    params = {**_params(now), "pattern": contains_pattern(search), "limit": page_size,
               "offset": (page - 1) * page_size}
     rows = session.execute(text(sql), params).all()
     if not rows and page > 1:  # the search shrank: show its last page rather than nothing

@@ -2,7 +2,9 @@
 
 The cursor is a row-value comparison, `(created_at, id) < (t, i)`, which PostgreSQL turns into a bound
 on any index ending in (created_at, id) after the equality filters; the OR form it replaces was applied
-as a filter, so page k re-read pages 1..k."""
+as a filter, so page k re-read pages 1..k.
+
+The lists' text search lives here too: one LIKE pattern, its wildcards taken literally."""
 
 from __future__ import annotations
 
@@ -10,11 +12,34 @@ import base64
 import uuid
 from datetime import datetime
 
-from sqlalchemy import tuple_
+from sqlalchemy import or_, text, tuple_
 
 from fleet_dashboard.services.errors import ValidationError
 
 MAX_LIMIT = 200
+SEARCH_CHARS = 200
+
+
+def contains_pattern(search: str | None) -> str | None:
+    """An ILIKE pattern matching `search` (trimmed, its first SEARCH_CHARS) anywhere; None when it is blank.
+
+    `%`, `_` and `\\` in the text match themselves, not anything."""
+    term = (search or "").strip()[:SEARCH_CHARS]
+    if not term:
+        return None
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def matching(session, query, columns, search: str | None):
+    """`query` narrowed to rows where one of `columns` contains `search`, case-insensitive; unchanged when blank.
+
+    A pattern's selectivity decides the plan (trigram bitmap for a rare text, newest-first scan for a
+    common one); a cached generic plan cannot see it, so each search is planned afresh."""
+    pattern = contains_pattern(search)
+    if pattern is None:
+        return query
+    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    return query.where(or_(*(column.ilike(pattern) for column in columns)))
 
 
 def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
