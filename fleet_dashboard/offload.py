@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -45,6 +46,7 @@ WEB_SWITCH_INTERVAL = 0.001
 # on a busy machine the kernel runs the loop (and PostgreSQL) first.
 PROCESSES = 1
 PROCESS_NICENESS = 10
+PARENT_CHECK_SECONDS = 1.0
 
 _executor: ThreadPoolExecutor | None = None
 _processes: tuple[str, ProcessPoolExecutor] | None = None
@@ -62,11 +64,19 @@ def tune_for_web() -> None:
     gc.freeze()
 
 
-def _process_started(database_url: str) -> None:
-    """A helper process's start: the parent's database, a lower scheduling priority."""
+def _process_started(database_url: str, parent: int) -> None:
+    """A helper process's start: the parent's database, a lower scheduling priority, and a watch on the
+    parent, so a web worker killed outright (kill -9, out of memory) leaves no helper behind."""
     os.environ["DATABASE_URL"] = database_url
     with contextlib.suppress(OSError):
         os.nice(PROCESS_NICENESS)
+    threading.Thread(target=_exit_with, args=(parent,), name="fd-parent-watch", daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _process_pool() -> ProcessPoolExecutor:
@@ -80,7 +90,7 @@ def _process_pool() -> ProcessPoolExecutor:
             if _processes is not None:
                 _processes[1].shutdown(wait=False, cancel_futures=True)
             pool = ProcessPoolExecutor(max_workers=PROCESSES, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=_process_started, initargs=(url,))
+                                       initializer=_process_started, initargs=(url, os.getpid()))
             _processes = (url, pool)
         return _processes[1]
 

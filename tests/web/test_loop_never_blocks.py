@@ -154,3 +154,33 @@ def test_export_pages_are_made_in_a_lower_priority_helper_process_that_is_replac
 
     replacement = offload.in_process(_die_the_first_time, marker=str(tmp_path / "died"))
     assert replacement != pid and (tmp_path / "died").exists()  # the page was made again, in a new helper
+
+
+def test_a_helper_process_does_not_outlive_a_web_worker_killed_outright(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "import os, time; from fleet_dashboard import offload; "
+                               "print(offload.in_process(os.getpid), flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/unused"})
+    try:
+        helper = int(worker.stdout.readline())
+        os.kill(worker.pid, signal.SIGKILL)  # no atexit, no pool shutdown: only the helper's own watch is left
+        worker.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and _alive(helper):
+            time.sleep(0.2)
+        assert not _alive(helper)
+    finally:
+        worker.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
