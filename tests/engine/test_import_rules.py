@@ -1,4 +1,4 @@
-"""Only engine processes load neonize, and only through the gateway package (docs/ARCHITECTURE.md): neonize's Go
+"""Only engine processes load neonize, and only through the gateway adapter (docs/ARCHITECTURE.md): neonize's Go
 layer can abort the whole process, so the web process must never load it."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "fleet_dashboard"
-PACKAGE = "fleet_dashboard.whatsapp.neonize_gateway"
-PACKAGE_DIR = SOURCE / "whatsapp" / "neonize_gateway"
-# The one place outside the package that may load it: make_factory, lazily, when the backend is neonize.
+ADAPTER = "fleet_dashboard.whatsapp.neonize_gateway"
+ADAPTER_FILE = SOURCE / "whatsapp" / "neonize_gateway.py"
+# The one place that may load the adapter: make_factory, lazily, when the backend is neonize.
 ENTRY = SOURCE / "whatsapp" / "gateway.py"
 # What `fleet-dashboard run` and the web process (`reflex run`: rxconfig, then the app module) import.
 WEB_MODULES = ["rxconfig", "fleet_dashboard.fleet_dashboard", "fleet_dashboard.cli", "fleet_dashboard.serve",
@@ -47,41 +47,30 @@ def _sources() -> list[Path]:
     return sorted(SOURCE.rglob("*.py"))
 
 
-def test_only_the_gateway_package_imports_neonize():
+def test_only_the_gateway_adapter_imports_neonize():
     importers = {p.relative_to(ROOT).as_posix() for p in _sources()
                  if any(_is(m, "neonize") for m in imported_modules(p))}
-    outside = sorted(p for p in importers if not (ROOT / p).is_relative_to(PACKAGE_DIR))
-    assert not outside, f"neonize imported outside {PACKAGE_DIR.relative_to(ROOT)}/: {outside}"
-    # The scan sees the package's own imports at all (a rename would otherwise pass unnoticed).
-    assert {"adapter.py", "events.py", "factory.py"} <= {Path(p).name for p in importers}
+    # Exactly the adapter: the scan sees its imports at all (a rename would otherwise pass unnoticed).
+    assert importers == {ADAPTER_FILE.relative_to(ROOT).as_posix()}, f"neonize importers: {sorted(importers)}"
 
 
-def test_outside_code_enters_the_package_only_through_make_factory():
-    submodules = {f"{PACKAGE}.{p.stem}" for p in PACKAGE_DIR.glob("*.py") if p.stem != "__init__"}
-    importers: dict[str, list[str]] = {}
-    for path in _sources():
-        if path.is_relative_to(PACKAGE_DIR):
-            continue
-        names = [m for m in imported_modules(path) if _is(m, PACKAGE)]
-        if names:
-            importers[path.relative_to(ROOT).as_posix()] = names
-    around = {p: past for p, names in importers.items() if (past := [m for m in names
-                                                                     if any(_is(m, s) for s in submodules)])}
-    assert not around, f"imports past the package's __init__: {around}"
-    assert set(importers) == {ENTRY.relative_to(ROOT).as_posix()}, f"importers of {PACKAGE}: {sorted(importers)}"
+def test_outside_code_enters_the_adapter_only_through_make_factory():
+    importers = {path.relative_to(ROOT).as_posix() for path in _sources() if path != ADAPTER_FILE
+                 and any(_is(m, ADAPTER) for m in imported_modules(path))}
+    assert importers == {ENTRY.relative_to(ROOT).as_posix()}, f"importers of {ADAPTER}: {sorted(importers)}"
     # ...and lazily: gateway.py is imported by the web process too.
     tree = ast.parse(ENTRY.read_text())
     top_level = [m for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)
                  for m in ([a.name for a in node.names] if isinstance(node, ast.Import) else [node.module])]
-    assert not any(_is(m, PACKAGE) or _is(m, "neonize") for m in top_level)
+    assert not any(_is(m, ADAPTER) or _is(m, "neonize") for m in top_level)
 
 
 def _loaded_after_importing(modules: list[str]) -> list[str]:
-    """The neonize modules and our gateway package's modules a fresh interpreter holds after these imports."""
+    """The neonize modules and our gateway adapter a fresh interpreter holds after these imports."""
     code = ("import importlib, json, sys\n"
             f"for name in {modules!r}: importlib.import_module(name)\n"
             f"print(json.dumps(sorted(m for m in sys.modules if m == 'neonize' or m.startswith('neonize.')"
-            f" or m == {PACKAGE!r} or m.startswith({PACKAGE + '.'!r}))))\n")
+            f" or m == {ADAPTER!r})))\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=120)
@@ -89,11 +78,11 @@ def _loaded_after_importing(modules: list[str]) -> list[str]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_the_web_process_never_loads_the_gateway_package_or_neonize():
-    # The names checked are the real ones: the package exists, and importing it loads neonize.
-    assert importlib.util.find_spec(PACKAGE) is not None
-    control = _loaded_after_importing([PACKAGE])
-    assert {PACKAGE, f"{PACKAGE}.adapter", f"{PACKAGE}.events", f"{PACKAGE}.factory", "neonize"} <= set(control)
+def test_the_web_process_never_loads_the_gateway_adapter_or_neonize():
+    # The names checked are the real ones: the adapter exists, and importing it loads neonize.
+    assert importlib.util.find_spec(ADAPTER) is not None
+    control = _loaded_after_importing([ADAPTER])
+    assert {ADAPTER, "neonize"} <= set(control)
 
     loaded = _loaded_after_importing(WEB_MODULES)
     assert not loaded, f"the web process's modules load {loaded[:5]}..."

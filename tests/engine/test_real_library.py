@@ -57,8 +57,8 @@ async def _next_gateway(factory: NeonizeFactory, org_id, old, timeout: float = 1
 def test_a_pairing_nobody_completes_ends_with_an_arabic_reason_and_connect_starts_a_new_one(
         sim_env, monkeypatch, db: Session, neonize_connecting):
     # whatsmeow's QR window shrunk to 1 s + 5 x 0.5 s, so the test waits seconds, not minutes.
-    monkeypatch.setattr(neonize_gateway.events, "FIRST_QR_SECONDS", 1.0)
-    monkeypatch.setattr(neonize_gateway.events, "NEXT_QR_SECONDS", 0.5)
+    monkeypatch.setattr(neonize_gateway, "FIRST_QR_SECONDS", 1.0)
+    monkeypatch.setattr(neonize_gateway, "NEXT_QR_SECONDS", 0.5)
     monkeypatch.setattr(attempt, "PAIRING_MARGIN_SECONDS", 1.0)
     org, factory = neonize_connecting
 
@@ -262,7 +262,7 @@ def test_a_send_the_library_does_not_answer_in_time_is_unknown_and_never_retried
                                                                                    neonize_connecting):
     from fleet_dashboard.worker.runtime import Worker, WorkerConfig
 
-    monkeypatch.setattr(neonize_gateway.adapter, "CALL_TIMEOUT", 0.2)
+    monkeypatch.setattr(neonize_gateway, "CALL_TIMEOUT", 0.2)
     org, factory = neonize_connecting
 
     async def body():
