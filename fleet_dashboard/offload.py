@@ -108,15 +108,12 @@ def in_process(fn: Callable[..., T], /, **kwargs: Any) -> T:
 
     `fn` must be a module-level function whose arguments and result pickle, and safe to run twice: a helper
     that dies (killed, out of memory) is replaced and the call made once more in the new one."""
-    for attempt in (1, 2):
-        pool = _process_pool()
-        try:
-            return pool.submit(fn, **kwargs).result()
-        except BrokenProcessPool:
-            _forget(pool)
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    pool = _process_pool()
+    try:
+        return pool.submit(fn, **kwargs).result()
+    except BrokenProcessPool:
+        _forget(pool)
+    return _process_pool().submit(fn, **kwargs).result()  # a second death is the caller's error
 
 
 def _pool() -> ThreadPoolExecutor:

@@ -72,6 +72,20 @@ def _page(*, session: Session, org_id: uuid.UUID, filters: dict[str, Any], curso
     return (csv_text([message_cells(m, zone) for m in page]) if page else ""), cursor, len(page)
 
 
+def _chunks(next_page: Callable[[str | None, int], Page], *, max_rows: int,
+            page_rows: int) -> Iterator[tuple[str, int]]:
+    """The header, then each page `next_page(cursor, limit)` makes, up to max_rows: (CSV text, messages in it)."""
+    yield csv_text([HEADER]), 0
+    cursor, rows = None, 0
+    while rows < max_rows:
+        text, cursor, count = next_page(cursor, min(page_rows, max_rows - rows))
+        rows += count
+        if count:
+            yield text, count
+        if not cursor:
+            break
+
+
 class MessagesCsv:
     """Iterate for CSV text chunks (the header, then one chunk per page); `rows` counts what was written."""
 
@@ -86,17 +100,13 @@ class MessagesCsv:
         self.rows = 0
 
     def __iter__(self) -> Iterator[str]:
-        yield csv_text([HEADER])
-        cursor = None
-        while self.rows < self.max_rows:
-            text, cursor, count = _page(session=self.session, org_id=self.org_id, filters=self.filters,
-                                        cursor=cursor, limit=min(self.page_rows, self.max_rows - self.rows),
-                                        zone=self.zone)
+        def next_page(cursor: str | None, limit: int) -> Page:
+            return _page(session=self.session, org_id=self.org_id, filters=self.filters, cursor=cursor,
+                         limit=limit, zone=self.zone)
+
+        for text, count in _chunks(next_page, max_rows=self.max_rows, page_rows=self.page_rows):
             self.rows += count
-            if count:
-                yield text
-            if not cursor:
-                break
+            yield text
 
 
 def messages_csv(*, session: Session, org_id: uuid.UUID, actor: Actor, filters: dict[str, Any] | None = None,
@@ -143,14 +153,11 @@ def stream_messages_csv(*, org_id: uuid.UUID, actor: Actor, zone: str, filters: 
     Every page is its own transaction: a slow download holds neither a connection nor a snapshot while the
     browser reads, and memory stays one page whatever the size."""
     permissions.require(actor, Action.export, org_id)
-    filters, page_rows = dict(filters or {}), page_rows or PAGE_ROWS
-    yield csv_text([HEADER])
-    cursor, rows = None, 0
-    while rows < max_rows:
-        text, cursor, count = run(download_page, org_id=org_id, actor=actor, filters=filters, cursor=cursor,
-                                  limit=min(page_rows, max_rows - rows), zone=zone)
-        rows += count
-        if count:
-            yield text
-        if not cursor:
-            break
+    filters = dict(filters or {})
+
+    def next_page(cursor: str | None, limit: int) -> Page:
+        return run(download_page, org_id=org_id, actor=actor, filters=filters, cursor=cursor, limit=limit,
+                   zone=zone)
+
+    for text, _count in _chunks(next_page, max_rows=max_rows, page_rows=page_rows or PAGE_ROWS):
+        yield text
