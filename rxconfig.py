@@ -1,8 +1,8 @@
-"""Reflex configuration; the port and everything else come from fleet_dashboard.settings."""
+"""Reflex configuration; the port and everything else come from fleet_dashboard.core.settings."""
 
 import reflex as rx
 
-from fleet_dashboard.settings import get_settings
+from fleet_dashboard.core.settings import get_settings
 
 _settings = get_settings()
 # Reflex answers CORS (and checks websocket origins) before our API sees a request, so it gets the same

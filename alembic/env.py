@@ -7,7 +7,7 @@ from sqlalchemy import create_engine, pool
 from sqlmodel import SQLModel
 
 import fleet_dashboard.models  # noqa: F401  (registers every table on the metadata)
-from fleet_dashboard.db import database_url
+from fleet_dashboard.core.db import database_url
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

@@ -21,8 +21,8 @@ import uuid  # noqa: E402
 
 import psycopg  # noqa: E402
 
-from fleet_dashboard import dbadmin  # noqa: E402
-from fleet_dashboard.db import libpq_url  # noqa: E402
+from fleet_dashboard.core import dbadmin  # noqa: E402
+from fleet_dashboard.core.db import libpq_url  # noqa: E402
 
 SERVER = os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TABLES = ("whatsapp_messages", "notification_queue")

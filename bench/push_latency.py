@@ -93,7 +93,7 @@ class BusClock:
     def __init__(self, url: str):
         import threading
 
-        from fleet_dashboard.db import libpq_url
+        from fleet_dashboard.core.db import libpq_url
 
         self.url = libpq_url(url)
         self.seen: list[tuple[float, dict]] = []
@@ -108,7 +108,7 @@ class BusClock:
 
         import psycopg
 
-        from fleet_dashboard.events import CHANNEL
+        from fleet_dashboard.core.events import CHANNEL
 
         with psycopg.connect(self.url, autocommit=True) as conn:
             conn.execute(f"LISTEN {CHANNEL}")
@@ -178,9 +178,10 @@ def send_messages(server, account, n: int) -> list[tuple[str, str]]:
     """n text messages queued through the services; returns (message id, whatsapp id) once all are sent."""
     from sqlmodel import select
 
-    from fleet_dashboard.models import MessageStatus, WhatsAppMessage
-    from fleet_dashboard.services import messaging, queue
-    from fleet_dashboard.services.permissions import SYSTEM
+    from fleet_dashboard.accounts.permissions import SYSTEM
+    from fleet_dashboard.messaging import messages as messaging
+    from fleet_dashboard.messaging.models import MessageStatus, WhatsAppMessage
+    from fleet_dashboard.notifications import queue
 
     ids = []
     with server.session() as s:
@@ -274,8 +275,8 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     from fleet_dashboard import strings
-    from tests.e2e.helpers import login
-    from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, free_port, own_database, running_app
+    from tests.support.browser import login
+    from tests.support.server import CHROMIUM, CHROMIUM_ARGS, free_port, own_database, running_app
 
     port = args.port or free_port(3200, 3300)
     started = time.monotonic()

@@ -96,9 +96,10 @@ def raw_update_rate(url: str, seconds: float = 3.0) -> float:
 
 def seed(n_orgs: int) -> list[uuid.UUID]:
     """Organisations with a previously paired phone, so the engine resumes them without a QR."""
-    from fleet_dashboard.db import session_scope
-    from fleet_dashboard.services import orgs, sessions
-    from fleet_dashboard.whatsapp.simulator import jid_for
+    from fleet_dashboard.accounts import orgs
+    from fleet_dashboard.core.db import session_scope
+    from fleet_dashboard.whatsapp import sessions
+    from fleet_dashboard.whatsapp.engine.simulator import jid_for
 
     ids = []
     with session_scope() as session:
@@ -114,9 +115,9 @@ def seed(n_orgs: int) -> list[uuid.UUID]:
 
 def enqueue_all(org_ids: list[uuid.UUID], total: int) -> None:
     """What the fleet backend does: bulk requests of up to 1,000 per organisation."""
-    from fleet_dashboard.db import session_scope
-    from fleet_dashboard.services import queue
-    from fleet_dashboard.services.permissions import SYSTEM
+    from fleet_dashboard.accounts.permissions import SYSTEM
+    from fleet_dashboard.core.db import session_scope
+    from fleet_dashboard.notifications import queue
 
     per_org = total // len(org_ids)
     for i, org_id in enumerate(org_ids):
@@ -132,7 +133,7 @@ def enqueue_all(org_ids: list[uuid.UUID], total: int) -> None:
 def completed_count() -> int:
     from sqlalchemy import text
 
-    from fleet_dashboard.db import get_engine
+    from fleet_dashboard.core.db import get_engine
 
     with get_engine().connect() as conn:
         return conn.execute(text("SELECT count(*) FROM notification_queue WHERE status = 'completed'")).scalar()
@@ -140,8 +141,8 @@ def completed_count() -> int:
 
 async def run_queue(org_ids: list[uuid.UUID], total: int, batch: int, counter: StatementCounter,
                     url: str, dbname: str) -> dict[str, float]:
-    from fleet_dashboard.whatsapp.runtime import current_engine, use_big_executor
-    from fleet_dashboard.worker.runtime import Worker, WorkerConfig
+    from fleet_dashboard.notifications.worker import Worker, WorkerConfig
+    from fleet_dashboard.whatsapp.engine.runtime import current_engine, use_big_executor
 
     use_big_executor(asyncio.get_running_loop())
     engine = current_engine()
@@ -179,7 +180,7 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true", help="print the most frequent statements")
     args = parser.parse_args()
 
-    from fleet_dashboard import dbadmin
+    from fleet_dashboard.core import dbadmin
 
     dbname = f"fleet_bench_queue_{uuid.uuid4().hex[:8]}"
     url = dbadmin.create_database(SERVER, dbname)
@@ -191,7 +192,7 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     try:
         dbadmin.migrate(url)
-        from fleet_dashboard.db import libpq_url
+        from fleet_dashboard.core.db import libpq_url
 
         plain = libpq_url(url)
         org_ids = seed(args.orgs)
@@ -201,8 +202,8 @@ def main() -> int:
         result = asyncio.run(run_queue(org_ids, args.notifications, args.batch, counter, plain, dbname))
         raw_after = raw_update_rate(plain)
     finally:
-        from fleet_dashboard.db import get_engine
-        from fleet_dashboard.events import reset_bus
+        from fleet_dashboard.core.db import get_engine
+        from fleet_dashboard.core.events import reset_bus
 
         reset_bus()
         get_engine().dispose()

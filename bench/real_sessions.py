@@ -42,7 +42,7 @@ def start_postgres(max_connections: int = 500):
     """An embedded server of our own, restarted once with room for every client's pool."""
     import psycopg
 
-    from fleet_dashboard.db import EmbeddedPostgres
+    from fleet_dashboard.core.db import EmbeddedPostgres
 
     data_dir = tempfile.mkdtemp(prefix="fdrs", dir="/tmp")
     server = EmbeddedPostgres(data_dir)
@@ -54,7 +54,7 @@ def start_postgres(max_connections: int = 500):
 
 
 def make_database(server_url: str) -> str:
-    from fleet_dashboard import dbadmin
+    from fleet_dashboard.core import dbadmin
 
     url = dbadmin.create_database(server_url, f"fleet_bench_real_{uuid.uuid4().hex[:8]}")
     dbadmin.migrate(url)
@@ -65,7 +65,7 @@ def seed(url: str, n: int) -> None:
     """n organisations with enabled sessions: the even ones resume a stored (never valid) device, the odd pair."""
     import psycopg
 
-    from tests.engine.neonize_helpers import store_device
+    from tests.support.neonize import store_device
 
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         ids = [uuid.uuid4() for _ in range(n)]
@@ -91,7 +91,7 @@ def pg_connections(url: str) -> int:
 def prepare_store(url: str) -> None:
     """whatsmeow's tables, created the way the engine does before its first client."""
     env = {**os.environ, "DATABASE_URL": url}
-    code = "import asyncio; from fleet_dashboard.whatsapp.neonize_gateway import NeonizeFactory as F; " \
+    code = "import asyncio; from fleet_dashboard.whatsapp.engine.neonize_gateway import NeonizeFactory as F; " \
            "asyncio.run(F().prepare_store())"
     subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True, capture_output=True)
 
@@ -154,8 +154,8 @@ def cost(server_url: str, clients: int, minutes: float) -> dict[str, float]:
 # ---- 2. abort rate ------------------------------------------------------------------------------
 async def storm(clients: int, cycles: int) -> None:
     """In a child process: start every client at once, stop them at once, with linking-code calls in between."""
-    from fleet_dashboard.whatsapp.neonize_gateway import NeonizeFactory
-    from fleet_dashboard.whatsapp.runtime import use_big_executor
+    from fleet_dashboard.whatsapp.engine.neonize_gateway import NeonizeFactory
+    from fleet_dashboard.whatsapp.engine.runtime import use_big_executor
 
     use_big_executor(asyncio.get_running_loop())
     factory = NeonizeFactory(sweep_seconds=3600)

@@ -37,7 +37,7 @@ from pathlib import Path  # noqa: E402
 
 import psycopg  # noqa: E402
 
-from fleet_dashboard.services.permissions import SYSTEM  # noqa: E402
+from fleet_dashboard.accounts.permissions import SYSTEM  # noqa: E402
 
 SERVER = os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SEEDED = ("whatsapp_messages", "notification_queue", "whatsapp_audit_logs", "whatsapp_sessions")
@@ -130,8 +130,8 @@ def seed(url: str, *, orgs: int, big: int, total: int, small: int, queue_rows: i
     """Organisations, sessions, messages, queue and audit rows; returns the big and small org ids."""
     from sqlalchemy import create_engine
 
-    from fleet_dashboard.db import normalize_url
-    from fleet_dashboard.services import counters
+    from fleet_dashboard.core.db import normalize_url
+    from fleet_dashboard.stats import counters
 
     others = orgs - 2
     rest = total - big - small
@@ -211,8 +211,8 @@ def grow_to(url: str, orgs: int, messages_each: int = 30) -> None:
     """More organisations, each with a week of messages, up to `orgs` in all."""
     from sqlalchemy import create_engine
 
-    from fleet_dashboard.db import normalize_url
-    from fleet_dashboard.services import counters
+    from fleet_dashboard.core.db import normalize_url
+    from fleet_dashboard.stats import counters
 
     with psycopg.connect(url, autocommit=True) as conn:
         have = conn.execute("SELECT count(*) FROM organizations").fetchone()[0]
@@ -344,7 +344,7 @@ def quantile_from_buckets(q: float, cumulative: dict[float, float]) -> float:
     return lower
 
 
-# LOOP_LAG_HOOK (issue 11c): the app's own probe (fleet_dashboard/loop_lag.py) samples its event loop every
+# LOOP_LAG_HOOK (issue 11c): the app's own probe (fleet_dashboard/stats/loop_lag.py) samples its event loop every
 # 50 ms; the export window's p99 comes from the difference of two scrapes of its histogram, over every pid.
 def loop_lag_from_probe(before: dict[str, dict[float, float]], after: dict[str, dict[float, float]]) -> dict:
     window: dict[float, float] = {}
@@ -356,7 +356,7 @@ def loop_lag_from_probe(before: dict[str, dict[float, float]], after: dict[str, 
 
 
 def loop_lag_during_exports(server, browser, owner, admin, *, tabs: int = 5) -> dict[str, float]:
-    from tests.e2e.helpers import login
+    from tests.support.browser import login
 
     probe = PingProbe(server.base_url)
     probe.start()
@@ -411,8 +411,8 @@ def loop_lag_during_exports(server, browser, owner, admin, *, tabs: int = 5) -> 
 def overview_sql_times(url: str) -> dict[str, float]:
     """The overview's statements alone, for context: default page and a sort by 7-day volume."""
     os.environ["DATABASE_URL"] = url
-    from fleet_dashboard.db import session_scope
-    from fleet_dashboard.services import overview
+    from fleet_dashboard.core.db import session_scope
+    from fleet_dashboard.stats import overview
 
     out = {}
     for label, kwargs in (("by name", {}), ("by 7-day volume", {"sort": "sent_week", "descending": True})):
@@ -430,8 +430,8 @@ def overview_sql_times(url: str) -> dict[str, float]:
 def search_times(url: str, ids: dict) -> dict[str, tuple[float, float]]:
     """The history search (trigram indexes) on the big and the small organisation: a rare number, a common word."""
     os.environ["DATABASE_URL"] = url
-    from fleet_dashboard.db import session_scope
-    from fleet_dashboard.services import messaging
+    from fleet_dashboard.core.db import session_scope
+    from fleet_dashboard.messaging import messages
 
     out = {}
     for label, term in (("a number fragment", "7919"), ("a common word", "اشتراكك"), ("a rare word", "رحلات آمنة 77")):
@@ -441,7 +441,7 @@ def search_times(url: str, ids: dict) -> dict[str, tuple[float, float]]:
             for _ in range(4):
                 started = time.perf_counter()
                 with session_scope() as session:
-                    messaging.list_for_org(session=session, org_id=ids[who], search=term, limit=25)
+                    messages.list_for_org(session=session, org_id=ids[who], search=term, limit=25)
                 times.append(time.perf_counter() - started)
             medians.append(statistics.median(times[1:]))
         out[label] = (medians[0], medians[1])
@@ -451,7 +451,7 @@ def search_times(url: str, ids: dict) -> dict[str, tuple[float, float]]:
 def purge_run(url: str, days: int) -> tuple[object, float]:
     """The retention purge of messages (and queue rows) older than `days`, as the housekeeping job runs it."""
     os.environ["DATABASE_URL"] = url
-    from fleet_dashboard.services import retention
+    from fleet_dashboard.stats import retention
 
     started = time.perf_counter()
     result = retention.purge(days={"messages": days, "queue": days // 3, "audit": days * 2, "webhook_deliveries": 0,
@@ -484,8 +484,8 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
     args = parser.parse_args()
 
-    from fleet_dashboard import dbadmin
-    from fleet_dashboard.db import libpq_url
+    from fleet_dashboard.core import dbadmin
+    from fleet_dashboard.core.db import libpq_url
 
     dbname = f"fleet_bench_scale_{uuid.uuid4().hex[:8]}"
     url = dbadmin.create_database(SERVER, dbname)
@@ -511,11 +511,11 @@ def main() -> int:
 def measure(url: str, ids: dict, args: argparse.Namespace, lines: list[tuple[str, str, str]]) -> None:
     from playwright.sync_api import sync_playwright
 
-    from fleet_dashboard.db import libpq_url
-    from fleet_dashboard.models import Organization
-    from fleet_dashboard.services import api_keys
-    from tests.e2e.helpers import login
-    from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, free_port, running_app
+    from fleet_dashboard.accounts.models import Organization
+    from fleet_dashboard.core.db import libpq_url
+    from fleet_dashboard.integrations import api_keys
+    from tests.support.browser import login
+    from tests.support.server import CHROMIUM, CHROMIUM_ARGS, free_port, running_app
 
     log_dir = Path("/tmp") / f"fleet-bench-scale-{os.getpid()}"
     log_dir.mkdir(exist_ok=True)

@@ -57,9 +57,9 @@ def connected_count(url: str) -> int:
 
 
 async def supervise(n: int, url: str) -> dict[str, float]:
-    from fleet_dashboard.whatsapp.engine import Engine
-    from fleet_dashboard.whatsapp.runtime import use_big_executor
-    from fleet_dashboard.whatsapp.simulator import SimulatorFactory
+    from fleet_dashboard.whatsapp.engine.engine import Engine
+    from fleet_dashboard.whatsapp.engine.runtime import use_big_executor
+    from fleet_dashboard.whatsapp.engine.simulator import SimulatorFactory
 
     use_big_executor(asyncio.get_running_loop())
     engine = Engine(SimulatorFactory(), reconcile_seconds=2.0)
@@ -95,7 +95,7 @@ def main() -> int:
     parser.add_argument("--orgs", type=int, default=1000)
     args = parser.parse_args()
 
-    from fleet_dashboard import dbadmin
+    from fleet_dashboard.core import dbadmin
 
     name = f"fleet_bench_sessions_{uuid.uuid4().hex[:8]}"
     url = dbadmin.create_database(SERVER, name)
@@ -116,10 +116,10 @@ def main() -> int:
         print("result:                 " + ("within targets" if ok else "MISSED A TARGET"))
         return 0 if ok else 1
     finally:
-        from fleet_dashboard.events import reset_bus
+        from fleet_dashboard.core.events import reset_bus
 
         reset_bus()
-        from fleet_dashboard.db import get_engine
+        from fleet_dashboard.core.db import get_engine
 
         if get_engine.cache_info().currsize:
             get_engine().dispose()

@@ -3,12 +3,12 @@ the engine and its queue worker run in their own processes (`fleet-dashboard run
 
 import reflex as rx
 
-from fleet_dashboard import pages  # noqa: F401  (registers every page)
 from fleet_dashboard.api.app import create_api
-from fleet_dashboard.housekeeping import housekeeping_lifespan
-from fleet_dashboard.loop_lag import loop_lag_lifespan
-from fleet_dashboard.services.webhooks import webhooks_lifespan
-from fleet_dashboard.state.access import AccessMiddleware, frontend_exception_warning, quiet_unknown_events
+from fleet_dashboard.integrations.webhooks import webhooks_lifespan
+from fleet_dashboard.stats.loop_lag import loop_lag_lifespan
+from fleet_dashboard.stats.upkeep import housekeeping_lifespan
+from fleet_dashboard.web import pages  # noqa: F401  (registers every page)
+from fleet_dashboard.web.access import AccessMiddleware, frontend_exception_warning, quiet_unknown_events
 
 app = rx.App(
     html_lang="ar",

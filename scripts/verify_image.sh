@@ -279,7 +279,7 @@ service_args engine
 start engine-c "${SOCKETS[@]}" "${SVC_FLAGS[@]}" "$IMAGE" "${SVC_CMD[@]}"
 if wait_healthy web-c; then
     check_web web-c
-    procs=$("${PODMAN[@]}" exec web-c python3 -c "import os; print(sum(b'fleet_dashboard.serve' in open(f'/proc/{p}/cmdline', 'rb').read() for p in os.listdir('/proc') if p.isdigit()))")
+    procs=$("${PODMAN[@]}" exec web-c python3 -c "import os; print(sum(b'fleet_dashboard.cli.serve' in open(f'/proc/{p}/cmdline', 'rb').read() for p in os.listdir('/proc') if p.isdigit()))")
     echo "   web-c: $procs processes run the Reflex backend (granian supervisor and workers)"
     if [ "${NO_BROWSER:-0}" = 1 ]; then
         echo "   NOT VERIFIED: Chromium sign-in skipped (NO_BROWSER=1)"

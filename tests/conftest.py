@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
-from fleet_dashboard import dbadmin
-from fleet_dashboard.db import EmbeddedPostgres
+from fleet_dashboard.core import dbadmin
+from fleet_dashboard.core.db import EmbeddedPostgres
 
 # Test receivers listen on 127.0.0.1; the guard against internal webhook URLs has its own tests.
 os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
@@ -45,8 +45,8 @@ def pg_server() -> Iterator[str]:
 
 def reset_caches() -> None:
     """Forget the cached settings and engine so a changed DATABASE_URL takes effect."""
-    from fleet_dashboard.db import get_engine
-    from fleet_dashboard.settings import get_settings
+    from fleet_dashboard.core.db import get_engine
+    from fleet_dashboard.core.settings import get_settings
 
     get_settings.cache_clear()
     if get_engine.cache_info().currsize:
@@ -87,14 +87,14 @@ def wipe(session: Session) -> None:
 @pytest.fixture
 def db(database_url: str) -> Iterator[Session]:
     """A session on a wiped database."""
-    from fleet_dashboard.db import get_engine
+    from fleet_dashboard.core.db import get_engine
 
     with Session(get_engine(), expire_on_commit=False) as session:
         wipe(session)
         yield session
         session.rollback()
     # Whatever the test did to messages and queue rows, the status counters followed (alembic 0008).
-    from tests.counts_check import counters_mismatch
+    from tests.support.counts import counters_mismatch
 
     # One snapshot for rows and counters: a receipt committing between two reads is not a drift.
     with get_engine().connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
@@ -105,7 +105,7 @@ def db(database_url: str) -> Iterator[Session]:
 @pytest.fixture
 def make_org(db: Session):
     """Create an organisation and commit it."""
-    from fleet_dashboard.services import orgs
+    from fleet_dashboard.accounts import orgs
 
     def _make(name: str = "Acme Fleet", slug: str | None = None):
         org = orgs.create_org(session=db, name=name, slug=slug or f"org-{uuid.uuid4().hex[:8]}")
@@ -118,7 +118,7 @@ def make_org(db: Session):
 @pytest.fixture
 def make_user(db: Session):
     """Create a user with a known password and commit it."""
-    from fleet_dashboard.services import users
+    from fleet_dashboard.accounts import users
 
     def _make(role: str = "owner", org=None, email: str | None = None, password: str = "correct-horse-1"):
         user = users.create_user(

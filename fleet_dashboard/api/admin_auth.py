@@ -11,10 +11,11 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from fleet_dashboard.accounts import permissions
+from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.api.auth import BEARER_DOC, _bearer, _unauthorized, verify_jwt
 from fleet_dashboard.api.errors import ApiError
-from fleet_dashboard.services import api_keys, permissions
-from fleet_dashboard.services.permissions import Action, Actor
+from fleet_dashboard.integrations import api_keys
 
 
 def _forbidden() -> ApiError:
@@ -52,7 +53,7 @@ def authenticate_admin(*, session: Session, authorization: str | None, ip: str |
 
 def require_admin(request: Request, _bearer_doc: Annotated[Any, Depends(BEARER_DOC)]) -> Actor:
     """Dependency: the platform actor for an /api/admin route."""
-    from fleet_dashboard.db import session_scope
+    from fleet_dashboard.core.db import session_scope
 
     with session_scope() as session:
         actor = authenticate_admin(session=session, authorization=request.headers.get("authorization"),

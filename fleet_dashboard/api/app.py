@@ -11,13 +11,14 @@ from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from starlette.routing import Match
 
-from fleet_dashboard import metrics
-from fleet_dashboard.api import admin, downloads, health, messages, notifications, opt_outs, sessions
 from fleet_dashboard.api.errors import error_response, install_error_handlers
 from fleet_dashboard.api.limits import RateLimits
 from fleet_dashboard.api.middleware import install_middleware
-from fleet_dashboard.services import media
-from fleet_dashboard.settings import get_settings
+from fleet_dashboard.api.routes import admin, health, messages, notifications, opt_outs, sessions
+from fleet_dashboard.core.settings import get_settings
+from fleet_dashboard.messaging import media
+from fleet_dashboard.stats import metrics
+from fleet_dashboard.web import downloads
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +32,15 @@ Errors answer `{"success": false, "error": "...", "code": "..."}`. See docs/API.
 def _include_simulator_routes(api: FastAPI) -> None:
     # The simulator's control routes exist only in simulator mode; that module decides.
     try:
-        simulator = importlib.import_module("fleet_dashboard.api.simulator")
+        simulator = importlib.import_module("fleet_dashboard.api.routes.simulator")
     except ModuleNotFoundError as exc:
-        if exc.name != "fleet_dashboard.api.simulator":
+        if exc.name != "fleet_dashboard.api.routes.simulator":
             raise
         return
     simulator.include_simulator_routes(api)
 
 
-# The routes that take a document or an image (services/media.py) in their body.
+# The routes that take a document or an image (messaging/media.py) in their body.
 FILE_ROUTES = frozenset({"/api/messages/send", "/api/messages/send-template", "/api/notifications"})
 
 
@@ -72,7 +73,7 @@ def _metrics_authorized(authorization: str | None, token: str | None) -> bool:
 
 
 def _add_metrics_route(api: FastAPI) -> None:
-    """GET /api/metrics: Prometheus exposition (fleet_dashboard/metrics.py); kept out of the OpenAPI schema."""
+    """GET /api/metrics: Prometheus exposition (fleet_dashboard/stats/metrics.py); kept out of the OpenAPI schema."""
 
     @api.get("/api/metrics", include_in_schema=False)
     async def prometheus_metrics(request: Request) -> Response:

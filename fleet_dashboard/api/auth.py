@@ -3,7 +3,7 @@
 Every route but health needs `Authorization: Bearer <credential>` and `X-Org-Id: <org uuid>`.
 401: missing, invalid, expired or revoked credential (alg=none included).
 403: the credential may not act for X-Org-Id, lacks the route's scope, or its role lacks the route's
-     action in the permission matrix (services/permissions.py; a super_admin only reads);
+     action in the permission matrix (accounts/permissions.py; a super_admin only reads);
      `organization_suspended` when the organisation is suspended.
 Every route declares its action through `require(scope, action)`; tests/security checks that none is missing.
 """
@@ -20,12 +20,13 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPBearer
 from sqlmodel import Session
 
+from fleet_dashboard.accounts import audit, orgs, permissions
+from fleet_dashboard.accounts.models import Organization, Role, User
+from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.api.errors import ApiError
 from fleet_dashboard.api.tokens import InvalidToken, audience_matches, decode
-from fleet_dashboard.models import Organization, Role, User
-from fleet_dashboard.services import api_keys, audit, orgs, permissions
-from fleet_dashboard.services.permissions import Action, Actor
-from fleet_dashboard.settings import get_settings
+from fleet_dashboard.core.settings import get_settings
+from fleet_dashboard.integrations import api_keys
 
 ALL_SCOPES = frozenset(api_keys.SCOPES)
 # Only documents the scheme in OpenAPI (Swagger's Authorize button); the header is parsed below.
@@ -104,8 +105,8 @@ def _from_api_key(session: Session, credential: str, org_id: uuid.UUID, scope: s
 
 def _provision_from_claims(claims: dict[str, Any]) -> None:
     """JWT_PROVISION_FROM_CLAIMS: create or update the user the token describes, in its own transaction."""
-    from fleet_dashboard.db import session_scope
-    from fleet_dashboard.services import provisioning
+    from fleet_dashboard.accounts import provisioning
+    from fleet_dashboard.core.db import session_scope
 
     with session_scope() as session:
         provisioning.provision_from_claims(session=session, claims=claims)
@@ -184,7 +185,7 @@ def require(scope: str, action: Action) -> Callable[..., Principal]:
         _bearer_doc: Annotated[Any, Depends(BEARER_DOC)],
         x_org_id: Annotated[str | None, Header(alias="X-Org-Id", description="organisation UUID")] = None,
     ) -> Principal:
-        from fleet_dashboard.db import session_scope
+        from fleet_dashboard.core.db import session_scope
 
         refused = None
         with session_scope() as session:
@@ -232,7 +233,7 @@ def simulator_caller(
     end-to-end tests drive its routes as they are. Setting SIMULATOR_TOKEN locks a shared demo: the token
     drives every organisation's simulated phone; an organisation's own API key or owner/admin JWT drives
     only its own, as if it held the phone. None is returned for an open route or the token."""
-    from fleet_dashboard.db import session_scope
+    from fleet_dashboard.core.db import session_scope
 
     token = get_settings().simulator_token
     if not token:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from fleet_dashboard.services.errors import DomainError
+from fleet_dashboard.core.errors import DomainError
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 A limit keyed by client address punishes everyone behind one reverse proxy or NAT for one client's
 requests; the organisation the credential speaks for is what each limit protects, so that is the key.
-Counters are shared by every process through Redis when REDIS_URL is set (fleet_dashboard.ratelimit).
+Counters are shared by every process through Redis when REDIS_URL is set (fleet_dashboard.core.ratelimit).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fastapi import Request
 from limits import RateLimitItem, parse
 
 from fleet_dashboard.api.errors import ApiError
-from fleet_dashboard.ratelimit import Limiter, client_address
+from fleet_dashboard.core.ratelimit import Limiter, client_address
 
 
 @dataclass

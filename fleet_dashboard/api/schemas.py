@@ -245,7 +245,7 @@ class ErrorOut(BaseModel):
 
 
 def message_view(row: Any, media: dict[str, Any] | None = None) -> MessageView:
-    """A message row as the API shows it (`media`: services.media.describe of its file)."""
+    """A message row as the API shows it (`media`: messaging.media.describe of its file)."""
     return MessageView(
         media=MediaView(**media) if media else None,
         id=str(row.id), org_id=str(row.org_id), recipient_phone=row.recipient_phone,

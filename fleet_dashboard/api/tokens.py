@@ -15,8 +15,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OctKey
 
-from fleet_dashboard.services.backoff import backoff_delay
-from fleet_dashboard.settings import Settings
+from fleet_dashboard.core.backoff import backoff_delay
+from fleet_dashboard.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

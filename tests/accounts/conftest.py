@@ -7,9 +7,9 @@ import uuid
 import pytest
 from sqlmodel import Session, select
 
-from fleet_dashboard.models import WhatsAppAuditLog
-from fleet_dashboard.services import permissions
-from fleet_dashboard.services.permissions import Actor
+from fleet_dashboard.accounts import permissions
+from fleet_dashboard.accounts.models import WhatsAppAuditLog
+from fleet_dashboard.accounts.permissions import Actor
 
 
 def actor_of(user, ip: str = "10.1.2.3") -> Actor:
@@ -46,7 +46,7 @@ def team(db, make_org, make_user):
 @pytest.fixture
 def fresh_bus(database_url):
     """A bus (and caches) made for this test's event loop, forgotten after it."""
-    from tests.process_state import reset_process_state
+    from tests.support.process_state import reset_process_state
 
     reset_process_state()
     yield

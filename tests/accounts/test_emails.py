@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from aiosmtpd.controller import Controller
 
-from fleet_dashboard.services import mailer, people, users
-from fleet_dashboard.services.errors import ValidationError
+from fleet_dashboard.accounts import mailer, people, users
+from fleet_dashboard.core.errors import ValidationError
 from tests.accounts.conftest import actor_of
 
 
@@ -58,7 +58,7 @@ def _free_port() -> int:
 @pytest.fixture
 def smtp_sink(monkeypatch):
     """A local SMTP server that keeps what it receives, with the app's SMTP settings pointing at it."""
-    from fleet_dashboard.settings import get_settings
+    from fleet_dashboard.core.settings import get_settings
 
     sink, port = _Sink(), _free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
@@ -91,7 +91,7 @@ def test_an_invitation_is_emailed_in_arabic_with_its_link(db, make_org, make_use
 
 
 def test_without_smtp_or_with_a_dead_server_nothing_is_sent_and_nothing_breaks(monkeypatch):
-    from fleet_dashboard.settings import get_settings
+    from fleet_dashboard.core.settings import get_settings
 
     monkeypatch.delenv("SMTP_HOST", raising=False)
     get_settings.cache_clear()

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fleet_dashboard.services import localtime
-from fleet_dashboard.services.errors import ValidationError
+from fleet_dashboard.accounts import localtime
+from fleet_dashboard.core.errors import ValidationError
 
 
 def test_a_scheduled_send_for_nine_in_riyadh_is_due_at_six_utc():
@@ -53,7 +53,7 @@ def test_zone_names_are_validated():
 
 
 def test_an_organisation_without_a_zone_follows_the_setting(db, make_org, monkeypatch):
-    from fleet_dashboard.settings import get_settings
+    from fleet_dashboard.core.settings import get_settings
 
     org = make_org()
     assert localtime.org_zone(session=db, org_id=org.id).key == "Africa/Cairo"

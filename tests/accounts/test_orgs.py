@@ -7,19 +7,15 @@ import uuid
 
 import pytest
 
-from fleet_dashboard.events import get_bus
-from fleet_dashboard.models import Organization
-from fleet_dashboard.services import (
-    api_keys,
-    messaging,
-    org_lifecycle,
-    queue,
-    sessions,
-    templates,
-    webhooks,
-)
-from fleet_dashboard.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from fleet_dashboard.services.permissions import SYSTEM, Actor
+from fleet_dashboard.accounts import lifecycle
+from fleet_dashboard.accounts.models import Organization
+from fleet_dashboard.accounts.permissions import SYSTEM, Actor
+from fleet_dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from fleet_dashboard.core.events import get_bus
+from fleet_dashboard.integrations import api_keys, webhooks
+from fleet_dashboard.messaging import messages, templates
+from fleet_dashboard.notifications import queue
+from fleet_dashboard.whatsapp import sessions
 from tests.accounts.conftest import PLATFORM, actor_of, audit_rows, audit_types
 
 PHONE = "+201001234567"
@@ -27,15 +23,15 @@ PHONE = "+201001234567"
 
 def test_super_admin_creates_renames_and_sets_the_zone_with_audit(db, make_user):
     root = make_user("super_admin")
-    org = org_lifecycle.create_organization(session=db, actor=actor_of(root), name="النقل السريع",
+    org = lifecycle.create_organization(session=db, actor=actor_of(root), name="النقل السريع",
                                             slug="fast", timezone="Asia/Riyadh")
     db.commit()
-    assert org_lifecycle.org_view(org)["timezone"] == "Asia/Riyadh"
-    org_lifecycle.rename_org(session=db, actor=actor_of(root), org_id=org.id, name="Fast Transport", slug="fast-t")
-    org_lifecycle.rename_org(session=db, actor=actor_of(root), org_id=org.id, name="Fast Transport")  # no change
-    org_lifecycle.set_timezone(session=db, actor=actor_of(root), org_id=org.id, timezone=None)
+    assert lifecycle.org_view(org)["timezone"] == "Asia/Riyadh"
+    lifecycle.rename_org(session=db, actor=actor_of(root), org_id=org.id, name="Fast Transport", slug="fast-t")
+    lifecycle.rename_org(session=db, actor=actor_of(root), org_id=org.id, name="Fast Transport")  # no change
+    lifecycle.set_timezone(session=db, actor=actor_of(root), org_id=org.id, timezone=None)
     db.commit()
-    assert (org.name, org.slug, org_lifecycle.org_view(org)["timezone"]) == ("Fast Transport", "fast-t", "Africa/Cairo")
+    assert (org.name, org.slug, lifecycle.org_view(org)["timezone"]) == ("Fast Transport", "fast-t", "Africa/Cairo")
     assert audit_types(db, org.id) == ["org_created", "org_renamed", "org_timezone_changed"]
     renamed = audit_rows(db, org.id, "org_renamed")[0]
     assert renamed.actor_id == root.id and renamed.event_data["before"] == {"name": "النقل السريع", "slug": "fast"}
@@ -45,17 +41,17 @@ def test_lifecycle_refusals(db, make_org, make_user):
     org, other = make_org("One", slug="one"), make_org("Two", slug="two")
     owner = make_user("owner", org)
     with pytest.raises(PermissionDenied):
-        org_lifecycle.create_organization(session=db, actor=actor_of(owner), name="Mine")
+        lifecycle.create_organization(session=db, actor=actor_of(owner), name="Mine")
     with pytest.raises(PermissionDenied):
-        org_lifecycle.suspend_org(session=db, actor=actor_of(owner), org_id=org.id)
+        lifecycle.suspend_org(session=db, actor=actor_of(owner), org_id=org.id)
     with pytest.raises(Conflict):
-        org_lifecycle.rename_org(session=db, actor=PLATFORM, org_id=org.id, name="One", slug="two")
+        lifecycle.rename_org(session=db, actor=PLATFORM, org_id=org.id, name="One", slug="two")
     with pytest.raises(ValidationError) as tz:
-        org_lifecycle.set_timezone(session=db, actor=actor_of(owner), org_id=org.id, timezone="Mars/Olympus")
+        lifecycle.set_timezone(session=db, actor=actor_of(owner), org_id=org.id, timezone="Mars/Olympus")
     assert tz.value.code == "invalid_timezone"
     with pytest.raises(NotFound):  # an owner sets only their own organisation's zone
-        org_lifecycle.set_timezone(session=db, actor=actor_of(owner), org_id=other.id, timezone="Asia/Riyadh")
-    org_lifecycle.set_timezone(session=db, actor=actor_of(owner), org_id=org.id, timezone="Asia/Riyadh")
+        lifecycle.set_timezone(session=db, actor=actor_of(owner), org_id=other.id, timezone="Asia/Riyadh")
+    lifecycle.set_timezone(session=db, actor=actor_of(owner), org_id=org.id, timezone="Asia/Riyadh")
     db.commit()
     assert db.get(Organization, org.id).timezone == "Asia/Riyadh"
 
@@ -72,7 +68,7 @@ def test_suspension_stops_the_session_refuses_writes_and_resume_restores(fresh_b
     async def suspend_and_watch():
         async with get_bus().subscribe(org_id=org.id, types={"session.command"}) as seen:
             def act():
-                org_lifecycle.suspend_org(session=db, actor=PLATFORM, org_id=org.id, reason="unpaid")
+                lifecycle.suspend_org(session=db, actor=PLATFORM, org_id=org.id, reason="unpaid")
                 db.commit()
             await asyncio.to_thread(act)
             return await seen.get(5)
@@ -87,7 +83,7 @@ def test_suspension_stops_the_session_refuses_writes_and_resume_restores(fresh_b
     refusals = [
         lambda: sessions.request_connect(session=db, org_id=org.id, actor=as_owner),
         lambda: sessions.request_logout(session=db, org_id=org.id, actor=as_owner),
-        lambda: messaging.create_message(session=db, org_id=org.id, recipient=PHONE, text="hi", actor=SYSTEM),
+        lambda: messages.create_message(session=db, org_id=org.id, recipient=PHONE, text="hi", actor=SYSTEM),
         lambda: queue.enqueue(session=db, org_id=org.id, recipient=PHONE, template_name="trial_welcome",
                               variables={"customer_name": "x", "trial_days": "7", "end_date": "1/1"}, actor=SYSTEM),
         lambda: templates.create(session=db, org_id=org.id, name="promo", message_template="hi {{name}}", actor=SYSTEM),
@@ -99,18 +95,18 @@ def test_suspension_stops_the_session_refuses_writes_and_resume_restores(fresh_b
             refused()
         assert exc.value.code == "organization_suspended"
         db.rollback()
-    org_lifecycle.suspend_org(session=db, actor=PLATFORM, org_id=org.id)  # idempotent: no second audit row
-    org_lifecycle.resume_org(session=db, actor=PLATFORM, org_id=org.id)
+    lifecycle.suspend_org(session=db, actor=PLATFORM, org_id=org.id)  # idempotent: no second audit row
+    lifecycle.resume_org(session=db, actor=PLATFORM, org_id=org.id)
     db.commit()
     assert org.id in sessions.enabled_org_ids(session=db)
     assert sessions.get_status(session=db, org_id=org.id)["status"] == "connecting"
     assert audit_types(db, org.id)[-2:] == ["org_suspended", "org_resumed"]
     assert audit_rows(db, org.id, "org_suspended")[0].event_data == {"reason": "unpaid", "via": "provisioning",
                                                                      "credential": "service_role"}
-    messaging.create_message(session=db, org_id=org.id, recipient=PHONE, text="back", actor=SYSTEM)
+    messages.create_message(session=db, org_id=org.id, recipient=PHONE, text="back", actor=SYSTEM)
 
 
 def test_create_org_keeps_a_given_id(db):
     org_id = uuid.uuid4()
-    org = org_lifecycle.create_organization(session=db, actor=PLATFORM, name="SaaS Org", org_id=org_id)
+    org = lifecycle.create_organization(session=db, actor=PLATFORM, name="SaaS Org", org_id=org_id)
     assert org.id == org_id and org.slug == "saas-org"

@@ -6,11 +6,11 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from fleet_dashboard.models import User
-from fleet_dashboard.services import people, users
-from fleet_dashboard.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from fleet_dashboard.services.one_time_links import LinkError
-from fleet_dashboard.services.permissions import Actor
+from fleet_dashboard.accounts import people, users
+from fleet_dashboard.accounts.links import LinkError
+from fleet_dashboard.accounts.models import User
+from fleet_dashboard.accounts.permissions import Actor
+from fleet_dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from tests.accounts.conftest import PLATFORM, actor_of, audit_rows, audit_types
 
 
@@ -155,9 +155,9 @@ def test_everyone_changes_their_own_password(db, team):
 
 
 def test_suspended_organisation_refuses_people_changes(db, team):
-    from fleet_dashboard.services import org_lifecycle
+    from fleet_dashboard.accounts import lifecycle
 
-    org_lifecycle.suspend_org(session=db, actor=PLATFORM, org_id=team["org"].id)
+    lifecycle.suspend_org(session=db, actor=PLATFORM, org_id=team["org"].id)
     db.commit()
     with pytest.raises(PermissionDenied) as suspended:
         people.invite(session=db, actor=actor_of(team["owner"]), org_id=team["org"].id, email="n@fleet.local",
@@ -185,16 +185,16 @@ def test_a_new_password_and_signing_out_everywhere_end_every_other_session(db, t
 
 
 def test_only_the_organizations_column_lists_organisations(db, team):
-    from fleet_dashboard.services import org_lifecycle
+    from fleet_dashboard.accounts import lifecycle
 
-    names = [o.name for o in org_lifecycle.list_organizations(session=db, actor=PLATFORM)]
+    names = [o.name for o in lifecycle.list_organizations(session=db, actor=PLATFORM)]
     assert names == sorted(names) and {"Acme Fleet", "Other Fleet"} <= set(names)
-    assert [o.name for o in org_lifecycle.list_organizations(session=db, actor=PLATFORM, search="acme")] == \
+    assert [o.name for o in lifecycle.list_organizations(session=db, actor=PLATFORM, search="acme")] == \
         ["Acme Fleet"]
-    assert org_lifecycle.list_organizations(session=db, actor=PLATFORM, search="%_") == []
+    assert lifecycle.list_organizations(session=db, actor=PLATFORM, search="%_") == []
     for role in ("owner", "admin", "member"):
         with pytest.raises(PermissionDenied):
-            org_lifecycle.list_organizations(session=db, actor=actor_of(team[role]))
+            lifecycle.list_organizations(session=db, actor=actor_of(team[role]))
 
 
 def test_the_super_admin_invites_a_first_owner_into_any_organisation(db, team, make_user):

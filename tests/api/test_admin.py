@@ -9,11 +9,12 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from sqlmodel import select
 
-from fleet_dashboard.models import OneTimeLink, User, WhatsAppAuditLog
-from fleet_dashboard.services import api_keys, login_links
-from fleet_dashboard.services.one_time_links import LinkError
-from fleet_dashboard.services.permissions import SYSTEM
-from tests.api.conftest import headers, make_jwt, service_role_jwt, user_jwt
+from fleet_dashboard.accounts import links
+from fleet_dashboard.accounts.links import LinkError
+from fleet_dashboard.accounts.models import OneTimeLink, User, WhatsAppAuditLog
+from fleet_dashboard.accounts.permissions import SYSTEM
+from fleet_dashboard.integrations import api_keys
+from tests.support.api import headers, make_jwt, service_role_jwt, user_jwt
 
 pytestmark = pytest.mark.anyio
 
@@ -164,11 +165,11 @@ async def test_login_link_works_once_and_not_after_it_expires(client, db, make_o
     assert data["url"].startswith("http://testserver/login/link?token=")
     expires = datetime.fromisoformat(data["expires_at"])
     assert timedelta(minutes=1) < expires - datetime.now(UTC) <= timedelta(minutes=5)
-    signed_in, next_path = login_links.use_login_link(session=db, token=_token(data["url"]))
+    signed_in, next_path = links.use_login_link(session=db, token=_token(data["url"]))
     db.commit()
     assert (signed_in.id, next_path) == (user.id, "/history")
     with pytest.raises(LinkError) as twice:
-        login_links.use_login_link(session=db, token=_token(data["url"]))
+        links.use_login_link(session=db, token=_token(data["url"]))
     assert twice.value.code == "link_used"
     db.rollback()
 
@@ -177,7 +178,7 @@ async def test_login_link_works_once_and_not_after_it_expires(client, db, make_o
     link.expires_at = datetime.now(UTC) - timedelta(seconds=1)
     db.commit()
     with pytest.raises(LinkError) as expired:
-        login_links.use_login_link(session=db, token=_token(r.json()["url"]))
+        links.use_login_link(session=db, token=_token(r.json()["url"]))
     assert expired.value.code == "link_expired"
     db.rollback()
     r = await client.post(f"/api/admin/users/{uuid.uuid4()}/login-link", headers=SR)
@@ -285,8 +286,8 @@ async def test_the_bridge_is_in_the_openapi_schema(client):
 
 async def test_the_dashboards_team_changes_bind_the_saas_users_jwt(client, db, make_org):
     """A SaaS-made user managed on the dashboard's people page: their user JWT follows each change."""
-    from fleet_dashboard.services import people
-    from fleet_dashboard.services.permissions import Actor
+    from fleet_dashboard.accounts import people
+    from fleet_dashboard.accounts.permissions import Actor
 
     org_id, owner_id, member_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     assert (await client.put(org_url(org_id), json={"name": "SaaS Org"}, headers=SR)).status_code == 200

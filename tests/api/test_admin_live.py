@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from fleet_dashboard.models import NotificationQueue, User, WhatsAppTemplate
-from tests.api.conftest import headers, service_role_jwt, user_jwt
+from fleet_dashboard.accounts.models import User
+from fleet_dashboard.messaging.models import WhatsAppTemplate
+from fleet_dashboard.notifications.models import NotificationQueue
+from tests.support.api import headers, service_role_jwt, user_jwt
 
 pytestmark = pytest.mark.anyio
 

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from fleet_dashboard.services import api_keys
-from fleet_dashboard.services.permissions import SYSTEM
-from tests.api.conftest import headers, make_jwt, service_role_jwt, user_jwt
+from fleet_dashboard.accounts.permissions import SYSTEM
+from fleet_dashboard.integrations import api_keys
+from tests.support.api import headers, make_jwt, service_role_jwt, user_jwt
 
 pytestmark = pytest.mark.anyio
 
@@ -231,7 +231,7 @@ async def test_rs256_and_es256_tokens_verify_against_a_jwks_url(api_env, make_ap
     from joserfc.jwk import ECKey, KeySet, RSAKey
 
     from fleet_dashboard.api.tokens import JWKS
-    from tests.api.receiver import serve_json
+    from tests.support.receiver import serve_json
 
     rsa = RSAKey.generate_key(2048, parameters={"kid": "rsa-1"})
     ec = ECKey.generate_key("P-256", parameters={"kid": "ec-1"})

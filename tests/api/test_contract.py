@@ -8,8 +8,8 @@ import time
 import pytest
 from sqlmodel import select
 
-from fleet_dashboard.models import WhatsAppMessage, WhatsAppTemplate
-from tests.api.conftest import service_role_jwt, user_jwt
+from fleet_dashboard.messaging.models import WhatsAppMessage, WhatsAppTemplate
+from tests.support.api import service_role_jwt, user_jwt
 
 pytestmark = pytest.mark.anyio
 

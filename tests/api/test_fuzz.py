@@ -8,13 +8,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from tests.api.conftest import service_role_jwt
+from tests.support.api import service_role_jwt
 
 
 @pytest.fixture
 def fuzz_target(api_env, make_app, make_org, make_key, monkeypatch):
     """An app (no engine: sends meet a disconnected org), with limits out of the way and a valid key."""
-    from fleet_dashboard.api import sessions
+    from fleet_dashboard.api.routes import sessions
 
     api_env.setenv("WHATSAPP_BACKEND", "neonize")  # no simulator control routes in the schema
     for name in ("SESSIONS", "SEND", "ENQUEUE"):

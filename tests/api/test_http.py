@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 
-from tests.api.conftest import BASE_URL, headers
+from tests.support.api import BASE_URL, headers
 
 pytestmark = pytest.mark.anyio
 
@@ -185,8 +185,9 @@ async def test_health_reads_engine_heartbeats_from_the_database(client, db):
 
     from sqlalchemy import update
 
-    from fleet_dashboard.models import WhatsAppEngine, utcnow
-    from fleet_dashboard.services import engines
+    from fleet_dashboard.core.tables import utcnow
+    from fleet_dashboard.whatsapp import engines
+    from fleet_dashboard.whatsapp.models import WhatsAppEngine
 
     assert (await client.get("/api/health")).json()["checks"]["engine"] == {"status": "not running", "processes": 0}
     for engine_id, owned in (("h:1", 20), ("h:2", 5), ("h:3", 7)):

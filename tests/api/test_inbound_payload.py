@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from fleet_dashboard.events import MAX_PAYLOAD_BYTES, encode, fit_text
-from fleet_dashboard.services.permissions import SYSTEM
-from tests.api.receiver import webhook_receiver
-from tests.process_state import reset_process_state
+from fleet_dashboard.accounts.permissions import SYSTEM
+from fleet_dashboard.core.events import MAX_PAYLOAD_BYTES, encode, fit_text
+from tests.support.process_state import reset_process_state
+from tests.support.receiver import webhook_receiver
 
 pytestmark = pytest.mark.anyio
 
@@ -52,10 +52,10 @@ def test_short_text_is_untouched():
 
 
 async def test_an_emoji_heavy_inbound_message_is_published_and_delivered_to_the_webhook(pg_bus, db, make_org):
-    from fleet_dashboard.events import get_bus
-    from fleet_dashboard.services import webhooks
-    from fleet_dashboard.services.webhook_delivery import Dispatcher
-    from fleet_dashboard.whatsapp import session_store
+    from fleet_dashboard.core.events import get_bus
+    from fleet_dashboard.integrations import webhooks
+    from fleet_dashboard.integrations.delivery import Dispatcher
+    from fleet_dashboard.whatsapp.engine import store
 
     org = make_org()
     text = "😀" * 3000
@@ -67,7 +67,7 @@ async def test_an_emoji_heavy_inbound_message_is_published_and_delivered_to_the_
         dispatcher = asyncio.create_task(Dispatcher(resume_seconds=0.1).run(ready))
         await asyncio.wait_for(ready.wait(), 5)
         async with get_bus().subscribe(org_id=org.id, types={"message.inbound"}) as inbound:
-            outcome = await asyncio.to_thread(session_store.record_inbound, org.id, SENDER, text, "wamid-emoji")
+            outcome = await asyncio.to_thread(store.record_inbound, org.id, SENDER, text, "wamid-emoji")
             event = await inbound.wait_for(lambda e: e.get("whatsapp_message_id") == "wamid-emoji", 10)
         calls = await asyncio.to_thread(rx.wait_for, 1)
         dispatcher.cancel()

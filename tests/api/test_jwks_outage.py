@@ -18,7 +18,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
 from fleet_dashboard.api import tokens
-from tests.api.conftest import headers
+from tests.support.api import headers
 
 pytestmark = pytest.mark.anyio
 

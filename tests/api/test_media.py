@@ -10,9 +10,9 @@ import zlib
 import pytest
 from sqlalchemy import text
 
-from tests.api.conftest import headers
-from tests.api.live import SIMULATOR
 from tests.api.test_sending import PHONE, connected_org
+from tests.support.api import headers
+from tests.support.live import SIMULATOR
 
 pytestmark = pytest.mark.anyio
 
@@ -131,7 +131,7 @@ async def test_send_template_and_queued_notifications_carry_the_file(live, db, m
 ])
 async def test_a_bad_file_is_refused_clearly_and_nothing_is_kept(live, db, make_org, make_key, live_env, body,
                                                                  status, code):
-    from fleet_dashboard.settings import get_settings
+    from fleet_dashboard.core.settings import get_settings
 
     live_env.setenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "false")  # the suite allows it for local webhook receivers
     get_settings.cache_clear()
@@ -145,7 +145,7 @@ async def test_a_bad_file_is_refused_clearly_and_nothing_is_kept(live, db, make_
 
 
 async def test_each_limit_refuses_before_anything_is_queued(live, db, make_org, make_key, live_env):
-    from fleet_dashboard.settings import get_settings
+    from fleet_dashboard.core.settings import get_settings
 
     live_env.setenv("MEDIA_MAX_DOCUMENT_BYTES", "4096")
     live_env.setenv("MEDIA_MAX_IMAGE_BYTES", "2048")
@@ -182,7 +182,7 @@ async def test_each_limit_refuses_before_anything_is_queued(live, db, make_org, 
 
 async def test_the_request_body_may_carry_a_whole_document_but_other_routes_keep_their_cap(live, make_org,
                                                                                          make_key):
-    from fleet_dashboard.settings import get_settings
+    from fleet_dashboard.core.settings import get_settings
 
     org, key = await connected_org(live, make_org, make_key)
     h = headers(key, org.id)
@@ -211,8 +211,8 @@ async def test_a_file_of_another_organisation_is_never_reachable(live, db, make_
 
 
 def test_files_are_checked_by_content(monkeypatch):
-    from fleet_dashboard.services import media
-    from fleet_dashboard.services.errors import ValidationError
+    from fleet_dashboard.core.errors import ValidationError
+    from fleet_dashboard.messaging import media
 
     f = media.check(kind=None, data=png(), filename="../../etc/truck.png", mime_type=None)
     assert (f.kind, f.mime_type, f.filename) == ("image", "image/png", "truck.png")
@@ -231,7 +231,7 @@ async def test_a_file_by_url_is_fetched_once_with_its_name_and_the_limit_holds_w
     import http.server
     import threading
 
-    from fleet_dashboard.settings import get_settings
+    from fleet_dashboard.core.settings import get_settings
 
     live_env.setenv("MEDIA_MAX_DOCUMENT_BYTES", str(len(PDF) + 100))
     get_settings.cache_clear()

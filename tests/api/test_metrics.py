@@ -8,9 +8,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from fleet_dashboard.models import utcnow
-from fleet_dashboard.services.permissions import SYSTEM
-from tests.api.conftest import BASE_URL, headers
+from fleet_dashboard.accounts.permissions import SYSTEM
+from fleet_dashboard.core.tables import utcnow
+from tests.support.api import BASE_URL, headers
 
 pytestmark = pytest.mark.anyio
 
@@ -30,13 +30,15 @@ def _status(samples: dict, name: str, status: str) -> float:
 @pytest.fixture
 def fleet(db, make_org):
     """Two organisations: a session, a message and three queue rows (one overdue, one future, one cancelled)."""
-    from fleet_dashboard.services import messaging, queue, sessions, templates
+    from fleet_dashboard.messaging import messages, templates
+    from fleet_dashboard.notifications import queue
+    from fleet_dashboard.whatsapp import sessions
 
     org, other = make_org(), make_org("Other Fleet")
     templates.create(session=db, org_id=org.id, name="greet", message_template="Hi {{name}}", actor=SYSTEM)
     sessions.get_or_create(session=db, org_id=org.id)
     sessions.get_or_create(session=db, org_id=other.id)
-    messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text="hello", actor=SYSTEM)
+    messages.create_message(session=db, org_id=org.id, recipient="+201001234567", text="hello", actor=SYSTEM)
     queue.enqueue(session=db, org_id=org.id, recipient="+201001234567", template_name="greet",
                   variables={"name": "Mona"}, scheduled_for=utcnow() - timedelta(minutes=10), actor=SYSTEM)
     queue.enqueue(session=db, org_id=org.id, recipient="+201001234568", template_name="greet",
@@ -145,7 +147,7 @@ async def test_database_down_is_503_json(make_app, api_env, db):
 
 
 async def test_slow_scrape_is_503(client, monkeypatch):
-    from fleet_dashboard import metrics
+    from fleet_dashboard.stats import metrics
 
     def slow(*_args):
         import time
@@ -183,8 +185,8 @@ async def test_production_without_a_token_is_closed(make_app, api_env, db, token
 
 async def test_session_reasons_and_engines_are_counted(client, db, make_org):
     """Each way a session is down or degraded is its own series, always exported; engines come from heartbeats."""
-    from fleet_dashboard.models import SessionReason
-    from fleet_dashboard.services import engines, sessions
+    from fleet_dashboard.whatsapp import engines, sessions
+    from fleet_dashboard.whatsapp.models import SessionReason
 
     for code, status in (("sends_failing", "connected"), ("keepalive_timeout", "connected"),
                          ("stream_replaced", "disconnected"), ("sends_failing", "connected")):

@@ -11,8 +11,8 @@ import httpx
 import pytest
 import redis
 
-from fleet_dashboard.ratelimit import Limiter, client_address
-from tests.api.conftest import BASE_URL, headers
+from fleet_dashboard.core.ratelimit import Limiter, client_address
+from tests.support.api import BASE_URL, headers
 
 pytestmark = pytest.mark.anyio
 
@@ -75,7 +75,7 @@ def test_trusted_proxies_reach_reflex_too(api_env):
     import rxconfig
 
     api_env.setenv("TRUSTED_PROXIES", "2")
-    from fleet_dashboard.settings import get_settings
+    from fleet_dashboard.core.settings import get_settings
 
     get_settings.cache_clear()
     try:
@@ -104,7 +104,7 @@ async def test_an_unreachable_redis_lets_requests_through_with_a_warning(make_ap
     api_env.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
     org = make_org()
     key = make_key(org)
-    with caplog.at_level(logging.WARNING, logger="fleet_dashboard.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="fleet_dashboard.core.ratelimit"):
         async with _client(make_app()) as c:
             r = await c.get(f"/api/sessions/{org.id}/status", headers=headers(key, org.id))
     assert r.status_code == 200, r.text
@@ -114,7 +114,7 @@ async def test_an_unreachable_redis_lets_requests_through_with_a_warning(make_ap
 # ---- dashboard sign-in ----
 
 def _limiter(rule: str = "5/minute"):
-    from fleet_dashboard.auth import LoginLimiter
+    from fleet_dashboard.accounts.signin import LoginLimiter
 
     return LoginLimiter(rule)
 
@@ -163,7 +163,7 @@ def test_a_good_password_forgets_the_pairs_failures(api_env):
 
 
 def test_login_failures_are_shared_by_every_process_through_redis(api_env, redis_prefix):
-    from fleet_dashboard.settings import get_settings
+    from fleet_dashboard.core.settings import get_settings
 
     get_settings.cache_clear()
     web1, web2 = _limiter(), _limiter()
@@ -176,7 +176,7 @@ def test_login_failures_are_shared_by_every_process_through_redis(api_env, redis
 def test_the_limiter_storage_follows_redis_url(api_env, redis_prefix):
     from limits.storage import MemoryStorage, RedisStorage
 
-    from fleet_dashboard.settings import get_settings
+    from fleet_dashboard.core.settings import get_settings
 
     get_settings.cache_clear()
     assert isinstance(Limiter().storage, RedisStorage)

@@ -7,11 +7,11 @@ import asyncio
 import pytest
 from sqlmodel import select
 
-from fleet_dashboard.models import WhatsAppAuditLog
-from fleet_dashboard.services import optouts
-from tests.api.conftest import headers, user_jwt
-from tests.api.live import SIMULATOR
+from fleet_dashboard.accounts.models import WhatsAppAuditLog
+from fleet_dashboard.messaging import optouts
 from tests.api.test_sending import PHONE, connected_org
+from tests.support.api import headers, user_jwt
+from tests.support.live import SIMULATOR
 
 pytestmark = pytest.mark.anyio
 
@@ -74,11 +74,11 @@ async def test_inbound_replies_are_listed_by_direction_searchable_and_scoped(liv
 
 
 async def test_a_redelivered_reply_is_kept_once(live, db, make_org, make_key):
-    from fleet_dashboard.whatsapp import session_store
+    from fleet_dashboard.whatsapp.engine import store
 
     org = make_org()
     for _ in range(2):
-        await asyncio.to_thread(session_store.record_inbound, org.id, PHONE, "مرحبا", "WAMID-SAME")
+        await asyncio.to_thread(store.record_inbound, org.id, PHONE, "مرحبا", "WAMID-SAME")
     key = make_key(org)
     r = await live.client.get("/api/messages", headers=headers(key, org.id), params={"direction": "inbound"})
     assert [m["whatsapp_message_id"] for m in r.json()["messages"]] == ["WAMID-SAME"]
@@ -160,8 +160,9 @@ async def test_opt_out_writes_follow_the_matrix(client, db, make_org, make_key, 
 def test_replies_follow_the_messages_retention(db, make_org):
     from datetime import timedelta
 
-    from fleet_dashboard.models import InboundMessage, utcnow
-    from fleet_dashboard.services import retention
+    from fleet_dashboard.core.tables import utcnow
+    from fleet_dashboard.messaging.models import InboundMessage
+    from fleet_dashboard.stats import retention
 
     org = make_org()
     old = InboundMessage(org_id=org.id, phone=PHONE, message_body="old", whatsapp_message_id="W-OLD",
@@ -178,8 +179,8 @@ def test_replies_follow_the_messages_retention(db, make_org):
 async def test_the_api_audits_sends_schedules_and_cancels_as_the_dashboard_does(live, db, make_org, make_key):
     from datetime import UTC, datetime, timedelta
 
-    from fleet_dashboard.services import templates
-    from fleet_dashboard.services.permissions import SYSTEM
+    from fleet_dashboard.accounts.permissions import SYSTEM
+    from fleet_dashboard.messaging import templates
 
     org, key = await connected_org(live, make_org, make_key)
     templates.create(session=db, org_id=org.id, name="greet", message_template="أهلاً {{name}}", actor=SYSTEM)
@@ -204,9 +205,9 @@ async def test_the_api_audits_sends_schedules_and_cancels_as_the_dashboard_does(
 
 
 async def test_a_send_to_a_disconnected_organisation_is_refused_by_the_one_send_service(db, make_org, api_env):
-    from fleet_dashboard.services import sending
-    from fleet_dashboard.services.errors import NotConnected
-    from fleet_dashboard.services.permissions import Actor
+    from fleet_dashboard.accounts.permissions import Actor
+    from fleet_dashboard.core.errors import NotConnected
+    from fleet_dashboard.messaging import sending
 
     org = make_org()
     req = sending.SendRequest(org_id=org.id, recipient=PHONE, text="hi", actor=Actor("owner", org.id),

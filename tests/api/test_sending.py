@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from fleet_dashboard.models import WhatsAppMessage
-from fleet_dashboard.services import templates
-from fleet_dashboard.services.permissions import SYSTEM
-from tests.api.conftest import headers, user_jwt
-from tests.api.live import SIMULATOR
+from fleet_dashboard.accounts.permissions import SYSTEM
+from fleet_dashboard.messaging import templates
+from fleet_dashboard.messaging.models import WhatsAppMessage
+from tests.support.api import headers, user_jwt
+from tests.support.live import SIMULATOR
 
 pytestmark = pytest.mark.anyio
 
@@ -161,8 +161,8 @@ async def test_notifications_enqueue_lookup_cancel_and_bulk(live, db, make_org, 
 
 async def test_sync_send_answers_queued_when_no_owner_answers_in_time(live_env, make_app, monkeypatch, make_org,
                                                                      make_key):
-    from fleet_dashboard.services import sending
-    from tests.api.live import live_stack
+    from fleet_dashboard.messaging import sending
+    from tests.support.live import live_stack
 
     monkeypatch.setattr(sending, "SEND_WAIT_SECONDS", 0.5)
     async with live_stack(make_app, with_worker=False) as live:
@@ -200,8 +200,8 @@ async def test_pair_code_links_by_phone_number_in_the_simulator(db, make_org, ma
 
 async def test_pair_code_with_the_real_library_answers_a_clear_error_quickly(live_env, make_app, make_org, make_key,
                                                                              db):
-    from fleet_dashboard.whatsapp.neonize_gateway import NeonizeFactory
-    from tests.api.live import live_stack
+    from fleet_dashboard.whatsapp.engine.neonize_gateway import NeonizeFactory
+    from tests.support.live import live_stack
 
     org = make_org()
     key = make_key(org)

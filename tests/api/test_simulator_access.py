@@ -7,8 +7,8 @@ import uuid
 import pytest
 from pydantic import ValidationError
 
-from fleet_dashboard.settings import Settings
-from tests.api.conftest import headers, user_jwt
+from fleet_dashboard.core.settings import Settings
+from tests.support.api import headers, user_jwt
 
 pytestmark = pytest.mark.anyio
 
@@ -54,7 +54,7 @@ async def test_every_control_route_refuses_a_caller_without_the_token_or_a_crede
 async def test_the_token_and_the_organisations_own_credentials_pass(sim_app, db, make_org, make_key):
     import httpx
 
-    from fleet_dashboard.services import users
+    from fleet_dashboard.accounts import users
 
     org = make_org()
     key = make_key(org)
@@ -93,7 +93,7 @@ def test_simulator_mode_is_refused_outside_development_and_test(monkeypatch):
 
 def test_the_cli_refuses_to_start_with_one_clear_line(monkeypatch, capsys):
     from fleet_dashboard import cli
-    from fleet_dashboard.settings import get_settings
+    from fleet_dashboard.core.settings import get_settings
 
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("SECRET_KEY", "a-real-secret-0123456789")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, AppServer, free_port, own_database, running_app
+from tests.support.server import CHROMIUM, CHROMIUM_ARGS, AppServer, free_port, own_database, running_app
 
 # A line the server logs at ERROR level, or a traceback: either fails the test that was running.
 SERVER_ERROR = re.compile(r"(\bERROR\b|Traceback \(most recent call last\))")

@@ -6,9 +6,9 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
-from fleet_dashboard.models import WhatsAppMessage
-from tests.e2e.helpers import at, login
-from tests.e2e.server import AppServer
+from fleet_dashboard.messaging.models import WhatsAppMessage
+from tests.support.browser import at, login
+from tests.support.server import AppServer
 
 PHONE = "+201007770001"
 

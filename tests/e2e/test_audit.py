@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import at, connect_whatsapp, login, open_page, pick_option
-from tests.e2e.server import AppServer
+from tests.support.browser import at, connect_whatsapp, login, open_page, pick_option
+from tests.support.server import AppServer
 
 RECIPIENT = "+201006660001"
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import at
-from tests.e2e.server import Account, AppServer
+from tests.support.browser import at
+from tests.support.server import Account, AppServer
 
 PHONE = {"width": 390, "height": 844}
 # Every element's box must stay inside the viewport, except inside `.table-wrap` (it scrolls on

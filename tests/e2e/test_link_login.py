@@ -7,17 +7,18 @@ from datetime import timedelta
 from playwright.sync_api import Browser, Page, expect
 
 from fleet_dashboard import strings
-from fleet_dashboard.models import OneTimeLink, utcnow
-from fleet_dashboard.services import login_links, permissions
-from tests.e2e.helpers import at
-from tests.e2e.server import AppServer
+from fleet_dashboard.accounts import links, permissions
+from fleet_dashboard.accounts.models import OneTimeLink
+from fleet_dashboard.core.tables import utcnow
+from tests.support.browser import at
+from tests.support.server import AppServer
 
 SAAS = permissions.platform("service_role")
 
 
 def issue(app_server: AppServer, user_id, next_path=None, *, expired=False) -> str:
     with app_server.session() as s:
-        link, url = login_links.issue_login_link(session=s, actor=SAAS, user_id=user_id, next_path=next_path)
+        link, url = links.issue_login_link(session=s, actor=SAAS, user_id=user_id, next_path=next_path)
         if expired:
             s.get(OneTimeLink, link.id).expires_at = utcnow() - timedelta(seconds=1)
     return url

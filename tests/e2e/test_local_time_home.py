@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import connect_whatsapp, login, open_page, watch_texts
-from tests.e2e.server import Account, AppServer, _events_through
+from tests.support.browser import connect_whatsapp, login, open_page, watch_texts
+from tests.support.server import Account, AppServer, _events_through
 
 RIYADH = "Asia/Riyadh"
 # 06:00:07 UTC is 09:00:07 in Riyadh (08:00:07 in the browser's Cairo).
@@ -24,18 +24,18 @@ RIYADH_STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(UTC\+03:00\)$")
 
 
 def _riyadh_owner(app_server: AppServer) -> Account:
-    from fleet_dashboard.services import org_lifecycle
-    from fleet_dashboard.services.permissions import platform
+    from fleet_dashboard.accounts import lifecycle
+    from fleet_dashboard.accounts.permissions import platform
 
     org = app_server.make_org()
     with app_server.session() as s:
-        org_lifecycle.set_timezone(session=s, actor=platform("e2e"), org_id=org.id, timezone=RIYADH)
+        lifecycle.set_timezone(session=s, actor=platform("e2e"), org_id=org.id, timezone=RIYADH)
     return app_server.make_user("owner", org)
 
 
 def _add_message(app_server: AppServer, org_id: uuid.UUID, status: str, at: datetime, *, phone: str,
                  code: str | None = None, wa_id: str | None = None) -> uuid.UUID:
-    from fleet_dashboard.models import WhatsAppMessage
+    from fleet_dashboard.messaging.models import WhatsAppMessage
 
     failed = status == "failed"
     row = WhatsAppMessage(org_id=org_id, recipient_phone=phone, message_body=f"رسالة {status}", status=status,
@@ -57,7 +57,9 @@ def _all_stamps_are_riyadh(page: Page) -> None:
 
 
 def test_a_riyadh_organisation_reads_and_schedules_in_riyadh_time(page: Page, app_server: AppServer) -> None:
-    from fleet_dashboard.models import ApiKey, WhatsAppAuditLog, WhatsAppTemplate
+    from fleet_dashboard.accounts.models import WhatsAppAuditLog
+    from fleet_dashboard.integrations.models import ApiKey
+    from fleet_dashboard.messaging.models import WhatsAppTemplate
 
     owner = _riyadh_owner(app_server)
     message_id = _add_message(app_server, owner.org_id, "read", SEEDED_AT, phone="+966501110001")
@@ -68,8 +70,8 @@ def test_a_riyadh_organisation_reads_and_schedules_in_riyadh_time(page: Page, ap
         row = s.get(WhatsAppTemplate, template.id)
         row.last_used_at = SEEDED_AT
         s.add(row)
-        from fleet_dashboard.services import api_keys
-        from fleet_dashboard.services.permissions import SYSTEM
+        from fleet_dashboard.accounts.permissions import SYSTEM
+        from fleet_dashboard.integrations import api_keys
 
         key, _ = api_keys.create_key(session=s, org_id=owner.org_id, name="riyadh-backend", scopes=["send"],
                                      actor=SYSTEM)
@@ -133,7 +135,7 @@ def test_a_riyadh_organisation_reads_and_schedules_in_riyadh_time(page: Page, ap
     expect(page.get_by_test_id("send-result")).to_have_text("أضيفت الرسالة إلى الطابور.")
     from sqlmodel import select
 
-    from fleet_dashboard.models import NotificationQueue
+    from fleet_dashboard.notifications.models import NotificationQueue
 
     with app_server.session() as s:
         due = s.exec(select(NotificationQueue.scheduled_for).where(
@@ -169,7 +171,7 @@ def _count_rows(page: Page, url: str) -> int:
 def test_the_home_counts_what_the_history_lists_and_follows_live(page: Page, app_server: AppServer) -> None:
     from zoneinfo import ZoneInfo
 
-    from fleet_dashboard.services import localtime
+    from fleet_dashboard.accounts import localtime
 
     owner = _riyadh_owner(app_server)
     zone = ZoneInfo(RIYADH)
@@ -228,10 +230,10 @@ def test_the_home_counts_what_the_history_lists_and_follows_live(page: Page, app
     page.goto("/")
     expect(page.get_by_test_id("home-read-rate")).to_have_text("40%")
     page.evaluate("window.__sameDocument = true")
-    from fleet_dashboard.services import messaging
+    from fleet_dashboard.messaging import messages
 
     with app_server.session() as s, _events_through(s):
-        assert messaging.apply_receipt(session=s, org_id=org, whatsapp_message_ids=[live_wa], kind="read")
+        assert messages.apply_receipt(session=s, org_id=org, whatsapp_message_ids=[live_wa], kind="read")
     expect(page.get_by_test_id("home-read-rate")).to_have_text("60%")
     expect(page.get_by_test_id("home-delivery-rate")).to_have_text("80%")
     expect(page.get_by_test_id("home-sent-today")).to_have_text("4")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import at, login
-from tests.e2e.server import AppServer
+from tests.support.browser import at, login
+from tests.support.server import AppServer
 
 
 def test_login_lands_on_the_org_home_and_logout_clears_session(page: Page, app_server: AppServer) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import login, open_page
-from tests.e2e.server import AppServer
+from tests.support.browser import login, open_page
+from tests.support.server import AppServer
 
-PAGE_SIZE = 25  # state/history.py
+PAGE_SIZE = 25  # web/state/history.py
 
 
 def test_history_pages_forward_and_back(page: Page, app_server: AppServer) -> None:

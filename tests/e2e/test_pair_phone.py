@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.server import AppServer
+from tests.support.server import AppServer
 
 PHONE = "+201001234567"
 

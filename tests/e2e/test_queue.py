@@ -6,8 +6,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import connect_whatsapp, login, open_page, pick_option
-from tests.e2e.server import AppServer
+from tests.support.browser import connect_whatsapp, login, open_page, pick_option
+from tests.support.server import AppServer
 
 LATER = "+201001110001"
 STOPPED = "+201001110002"

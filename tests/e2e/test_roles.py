@@ -9,15 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import at, craft_events, login, open_page
-from tests.e2e.server import AppServer
+from tests.support.browser import at, craft_events, login, open_page
+from tests.support.server import AppServer
 
 REFUSED = "ليست لديك صلاحية لهذا الإجراء."
 NOT_FOUND = "القالب غير موجود."
 TEMPLATE_BODY = "تذكير: موعدك يوم {{day}}."
 # Reflex names a substate by its module path and class ("." -> "___", then "____" and snake_case);
 # an event sent from AuthState can name it as a child, as a hand-written event could.
-CONNECT = "fleet_dashboard___state___connect____connect_state.connect"
+CONNECT = "fleet_dashboard___web___state___connect____connect_state.connect"
 
 
 def _toast(page: Page, text: str):
@@ -142,7 +142,7 @@ def test_owner_never_sees_another_organisation(page: Page, app_server: AppServer
 
     assert app_server.template_names(theirs.id) == {"their_secret"}
     with app_server.session() as s:
-        from fleet_dashboard.models import WhatsAppTemplate
+        from fleet_dashboard.messaging.models import WhatsAppTemplate
 
         assert s.get(WhatsAppTemplate, their_template.id).is_active
         assert s.get(WhatsAppTemplate, my_template.id).is_active

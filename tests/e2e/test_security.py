@@ -14,12 +14,12 @@ import time
 
 from playwright.sync_api import Browser, Page, expect
 
-from fleet_dashboard.services import qr
-from tests.e2e.helpers import at, login
-from tests.e2e.server import AppServer
+from fleet_dashboard.integrations import qr
 from tests.security.catalog import event_handlers
-from tests.security.wire import NAMESPACE
-from tests.security.world import Victim, audit_rows, build_victim
+from tests.support.browser import at, login
+from tests.support.server import AppServer
+from tests.support.wire import NAMESPACE
+from tests.support.world import Victim, audit_rows, build_victim
 
 # Page-reading handlers of every data page, and the background watchers behind them.
 TARGETS = ("AdminState.load", "AdminState.watch", "AdminState.enter_org", "ConnectState.load", "ConnectState.watch",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import connect_whatsapp, login, open_page
-from tests.e2e.server import AppServer
+from tests.support.browser import connect_whatsapp, login, open_page
+from tests.support.server import AppServer
 
 RECIPIENT = "+201001112224"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + b"x" * 40_000

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import connect_whatsapp, login, open_page, pick_option
-from tests.e2e.server import AppServer
+from tests.support.browser import connect_whatsapp, login, open_page, pick_option
+from tests.support.server import AppServer
 
 RECIPIENT = "+201001112223"
 
@@ -64,17 +64,17 @@ def test_the_export_button_downloads_the_filtered_rows_as_a_streamed_csv(page: P
     import csv
     import io
 
-    from fleet_dashboard.services import messaging
-    from fleet_dashboard.services.permissions import SYSTEM
+    from fleet_dashboard.accounts.permissions import SYSTEM
+    from fleet_dashboard.messaging import messages
 
     owner, other = app_server.owner(), app_server.owner()
     with app_server.session() as s:
         for i in range(3):
-            messaging.create_message(session=s, org_id=owner.org_id, recipient="+201001112224", text=f"ours {i}",
+            messages.create_message(session=s, org_id=owner.org_id, recipient="+201001112224", text=f"ours {i}",
                                      actor=SYSTEM)
-        messaging.create_message(session=s, org_id=owner.org_id, recipient="+201001112224",
+        messages.create_message(session=s, org_id=owner.org_id, recipient="+201001112224",
                                  text="=HYPERLINK(\"http://evil.example\")", actor=SYSTEM)
-        messaging.create_message(session=s, org_id=other.org_id, recipient="+201001112225", text="theirs",
+        messages.create_message(session=s, org_id=other.org_id, recipient="+201001112225", text="theirs",
                                  actor=SYSTEM)
     login(page, owner)
     open_page(page, "nav-history")

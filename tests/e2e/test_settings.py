@@ -7,10 +7,10 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from fleet_dashboard.services import webhooks
-from fleet_dashboard.services.permissions import SYSTEM
-from tests.e2e.helpers import login, open_page
-from tests.e2e.server import AppServer
+from fleet_dashboard.accounts.permissions import SYSTEM
+from fleet_dashboard.integrations import webhooks
+from tests.support.browser import login, open_page
+from tests.support.server import AppServer
 
 HOOK_URL = "http://127.0.0.1:9/hooks/whatsapp"
 

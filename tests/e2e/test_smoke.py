@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import at
-from tests.e2e.server import AppServer
+from tests.support.browser import at
+from tests.support.server import AppServer
 
 
 def test_login_page_is_arabic_rtl_and_self_hosted(page: Page, app_server: AppServer) -> None:

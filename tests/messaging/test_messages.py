@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import func, select
 
-from fleet_dashboard.models import WhatsAppMessage, utcnow
-from fleet_dashboard.services import messaging, optouts, receipts_buffer, templates
-from fleet_dashboard.services.errors import InvalidPhone, MissingVariables, NotFound, OptedOut
-from fleet_dashboard.services.permissions import SYSTEM
+from fleet_dashboard.accounts.permissions import SYSTEM
+from fleet_dashboard.core.errors import InvalidPhone, MissingVariables, NotFound, OptedOut
+from fleet_dashboard.core.tables import utcnow
+from fleet_dashboard.messaging import messages, optouts, receipts, templates
+from fleet_dashboard.messaging.models import WhatsAppMessage
 
 
 def _count(db) -> int:
@@ -18,7 +19,7 @@ def _count(db) -> int:
 
 
 def _sent(db, org, wid: str, **extra) -> WhatsAppMessage:
-    message, _ = messaging.create_message(session=db, org_id=org.id, recipient="+201001234567", text="hi",
+    message, _ = messages.create_message(session=db, org_id=org.id, recipient="+201001234567", text="hi",
                                           **extra, actor=SYSTEM)
     message.status, message.whatsapp_message_id, message.sent_at = "sent", wid, utcnow()
     db.add(message)
@@ -28,7 +29,7 @@ def _sent(db, org, wid: str, **extra) -> WhatsAppMessage:
 
 def test_text_message_is_written_pending_in_e164(db, make_org):
     org = make_org()
-    message, created = messaging.create_message(session=db, org_id=org.id, recipient="010 0123 4567",
+    message, created = messages.create_message(session=db, org_id=org.id, recipient="010 0123 4567",
                                                 text="  hello  ", actor=SYSTEM)
     db.commit()
     assert created and message.status == "pending" and message.message_type == "text"
@@ -38,7 +39,7 @@ def test_text_message_is_written_pending_in_e164(db, make_org):
 def test_template_message_renders_values_as_plain_text(db, make_org):
     org = make_org()
     templates.create(session=db, org_id=org.id, name="greet", message_template="Hi {{name}}, {{code}}", actor=SYSTEM)
-    message, _ = messaging.create_message(session=db, org_id=org.id, recipient="+201001234567",
+    message, _ = messages.create_message(session=db, org_id=org.id, recipient="+201001234567",
                                           template_name="greet",
                                           variables={"name": "{{code}}", "code": "7", "extra": "ignored"}, actor=SYSTEM)
     db.commit()
@@ -55,7 +56,7 @@ def test_template_message_renders_values_as_plain_text(db, make_org):
 def test_unsendable_messages_are_refused_and_nothing_is_written(db, make_org, kwargs, error, words):
     org = make_org()
     with pytest.raises(error) as info:
-        messaging.create_message(session=db, org_id=org.id, **kwargs, actor=SYSTEM)
+        messages.create_message(session=db, org_id=org.id, **kwargs, actor=SYSTEM)
     assert words in info.value.message
     db.rollback()
     assert _count(db) == 0
@@ -66,23 +67,23 @@ def test_opted_out_number_is_refused_until_it_opts_back_in(db, make_org):
     assert optouts.handle_inbound(session=db, org_id=org.id, phone="+201001234567", text="STOP") == "opted_out"
     db.commit()
     with pytest.raises(OptedOut) as info:
-        messaging.create_message(session=db, org_id=org.id, recipient="01001234567", text="x", actor=SYSTEM)
+        messages.create_message(session=db, org_id=org.id, recipient="01001234567", text="x", actor=SYSTEM)
     assert info.value.code == "opted_out"
     db.rollback()
     other = make_org(name="Other")
-    messaging.create_message(session=db, org_id=other.id, recipient="01001234567", text="x", actor=SYSTEM)
+    messages.create_message(session=db, org_id=other.id, recipient="01001234567", text="x", actor=SYSTEM)
     optouts.handle_inbound(session=db, org_id=org.id, phone="+201001234567", text="START")
-    message, created = messaging.create_message(session=db, org_id=org.id, recipient="01001234567", text="x",
+    message, created = messages.create_message(session=db, org_id=org.id, recipient="01001234567", text="x",
                                                 actor=SYSTEM)
     assert created and message.status == "pending"
 
 
 def test_same_idempotency_key_returns_the_first_message(db, make_org):
     org = make_org()
-    first, created = messaging.create_message(session=db, org_id=org.id, recipient="+201001234567",
+    first, created = messages.create_message(session=db, org_id=org.id, recipient="+201001234567",
                                               text="one", idempotency_key="abc", actor=SYSTEM)
     db.commit()
-    again, created_again = messaging.create_message(session=db, org_id=org.id, recipient="+201001234567",
+    again, created_again = messages.create_message(session=db, org_id=org.id, recipient="+201001234567",
                                                     text="two", idempotency_key="abc", actor=SYSTEM)
     db.commit()
     assert created and not created_again and again.id == first.id and again.message_body == "one"
@@ -92,13 +93,13 @@ def test_same_idempotency_key_returns_the_first_message(db, make_org):
 def test_receipts_only_move_forward_and_a_late_delivered_never_downgrades_read(db, make_org):
     org = make_org()
     message = _sent(db, org, "W-1")
-    assert messaging.apply_receipt(session=db, org_id=org.id, whatsapp_message_ids=["W-1"], kind="read") == [
+    assert messages.apply_receipt(session=db, org_id=org.id, whatsapp_message_ids=["W-1"], kind="read") == [
         message.id]
     db.commit()
     db.refresh(message)
     assert message.status == "read" and message.read_at is not None and message.delivered_at is not None
     read_at = message.read_at
-    assert messaging.apply_receipt(session=db, org_id=org.id, whatsapp_message_ids=["W-1"],
+    assert messages.apply_receipt(session=db, org_id=org.id, whatsapp_message_ids=["W-1"],
                                    kind="delivered") == []
     db.commit()
     db.refresh(message)
@@ -108,11 +109,11 @@ def test_receipts_only_move_forward_and_a_late_delivered_never_downgrades_read(d
 def test_delivered_then_read_sets_both_times(db, make_org):
     org = make_org()
     message = _sent(db, org, "W-2")
-    messaging.apply_receipt(session=db, org_id=org.id, whatsapp_message_ids=["W-2"], kind="delivered")
+    messages.apply_receipt(session=db, org_id=org.id, whatsapp_message_ids=["W-2"], kind="delivered")
     db.commit()
     db.refresh(message)
     assert message.status == "delivered" and message.delivered_at and message.read_at is None
-    messaging.apply_receipt(session=db, org_id=org.id, whatsapp_message_ids=["W-2"], kind="read")
+    messages.apply_receipt(session=db, org_id=org.id, whatsapp_message_ids=["W-2"], kind="read")
     db.commit()
     db.refresh(message)
     assert message.status == "read" and message.delivered_at <= message.read_at
@@ -121,50 +122,50 @@ def test_delivered_then_read_sets_both_times(db, make_org):
 def test_a_receipt_for_another_organisation_changes_nothing(db, make_org):
     org, other = make_org(), make_org(name="Other")
     message = _sent(db, org, "W-3")
-    assert messaging.apply_receipt(session=db, org_id=other.id, whatsapp_message_ids=["W-3"], kind="read") == []
+    assert messages.apply_receipt(session=db, org_id=other.id, whatsapp_message_ids=["W-3"], kind="read") == []
     db.commit()
     db.refresh(message)
     assert message.status == "sent"
-    receipts_buffer.clear()
+    receipts.clear()
 
 
 def test_a_receipt_that_overtakes_the_sent_write_is_applied_when_it_lands(db, make_org):
     org = make_org()
-    receipts_buffer.clear()
-    messaging.apply_receipt(session=db, org_id=org.id, whatsapp_message_ids=["W-early"], kind="delivered")
+    receipts.clear()
+    messages.apply_receipt(session=db, org_id=org.id, whatsapp_message_ids=["W-early"], kind="delivered")
     message = _sent(db, org, "W-early")
-    messaging.replay_early_receipts(session=db, org_id=org.id, whatsapp_message_ids=["W-early"])
+    messages.replay_early_receipts(session=db, org_id=org.id, whatsapp_message_ids=["W-early"])
     db.commit()
     db.refresh(message)
     assert message.status == "delivered"
-    assert not receipts_buffer.pending()
+    assert not receipts.pending()
 
 
 def test_history_pages_filters_and_searches_within_the_organisation(db, make_org):
     org, other = make_org(), make_org(name="Other")
     for i in range(5):
-        messaging.create_message(session=db, org_id=org.id, recipient=f"+2010012345{i:02d}", text=f"note {i}",
+        messages.create_message(session=db, org_id=org.id, recipient=f"+2010012345{i:02d}", text=f"note {i}",
                                  actor=SYSTEM)
         db.commit()
-    messaging.create_message(session=db, org_id=other.id, recipient="+201001234500", text="note x", actor=SYSTEM)
-    messaging.create_message(session=db, org_id=org.id, recipient="+201001234599", text="50% off_now",
+    messages.create_message(session=db, org_id=other.id, recipient="+201001234500", text="note x", actor=SYSTEM)
+    messages.create_message(session=db, org_id=org.id, recipient="+201001234599", text="50% off_now",
                              template_name=None, actor=SYSTEM)
     db.commit()
     seen, cursor = [], None
     while True:
-        rows, cursor = messaging.list_for_org(session=db, org_id=org.id, cursor=cursor, limit=2)
+        rows, cursor = messages.list_for_org(session=db, org_id=org.id, cursor=cursor, limit=2)
         seen += rows
         if cursor is None:
             break
     assert [m.message_body for m in seen] == ["50% off_now", *[f"note {i}" for i in reversed(range(5))]]
-    found, _ = messaging.list_for_org(session=db, org_id=org.id, search="% off_")
+    found, _ = messages.list_for_org(session=db, org_id=org.id, search="% off_")
     assert [m.message_body for m in found] == ["50% off_now"]
-    found, _ = messaging.list_for_org(session=db, org_id=org.id, search="234503")
+    found, _ = messages.list_for_org(session=db, org_id=org.id, search="234503")
     assert [m.message_body for m in found] == ["note 3"]
-    none, _ = messaging.list_for_org(session=db, org_id=org.id, status="sent")
+    none, _ = messages.list_for_org(session=db, org_id=org.id, status="sent")
     assert none == []
-    later, _ = messaging.list_for_org(session=db, org_id=org.id, since=utcnow() + timedelta(minutes=1))
+    later, _ = messages.list_for_org(session=db, org_id=org.id, since=utcnow() + timedelta(minutes=1))
     assert later == []
     with pytest.raises(NotFound):
-        messaging.get_for_org(session=db, org_id=other.id, message_id=seen[0].id)
-    assert messaging.get_for_org(session=db, org_id=org.id, message_id=str(seen[0].id)).id == seen[0].id
+        messages.get_for_org(session=db, org_id=other.id, message_id=seen[0].id)
+    assert messages.get_for_org(session=db, org_id=org.id, message_id=str(seen[0].id)).id == seen[0].id

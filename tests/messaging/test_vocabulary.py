@@ -1,9 +1,9 @@
 """Each vocabulary is defined once: every place that must handle a member derives it or fails a check here.
 
-The cost of a new message status is measured, not claimed: a fresh interpreter loads models.py with one
+The cost of a new message status is measured, not claimed: a fresh interpreter loads messaging/models.py with one
 more member (nothing else edited) and runs every check of vocabulary_checks.py. Only its Arabic name is
 missing; with that one line added as well, every place handles it. (Its CHECK constraint needs a migration:
-tests/foundation/test_migrations.py's `alembic check` fails until there is one.)"""
+tests/core/test_migrations.py's `alembic check` fails until there is one.)"""
 
 from __future__ import annotations
 
@@ -30,22 +30,24 @@ path = Path(sys.argv[1])
 source = path.read_text()
 anchor, member, arabic = sys.argv[2], sys.argv[3], sys.argv[4]
 assert source.count(anchor) == 1, "the anchor line moved: update the test"
-models = types.ModuleType("fleet_dashboard.models")
+models = types.ModuleType("fleet_dashboard.messaging.models")
 models.__file__ = str(path)
-sys.modules["fleet_dashboard.models"] = models
+sys.modules["fleet_dashboard.messaging.models"] = models
 exec(compile(source.replace(anchor, anchor + member), str(path), "exec"), models.__dict__)
 from fleet_dashboard import strings
 if arabic:
     strings.MESSAGE_STATUS["expired"] = arabic
-from fleet_dashboard.components.status import MESSAGE_COLORS
-from fleet_dashboard.services import messaging, overview, sending, webhooks
+from fleet_dashboard.web.components.status import MESSAGE_COLORS
+from fleet_dashboard.integrations import webhooks
+from fleet_dashboard.messaging import messages, sending
+from fleet_dashboard.stats import overview
 from tests.messaging import vocabulary_checks
 assert "expired" in {s.value for s in models.MessageStatus}
 print(json.dumps({
     "failures": vocabulary_checks.run(),
     "derived": {
-        "order": messaging.ORDER.get("expired"),
-        "receipt_sql": "'expired'" in str(messaging._RECEIPT_SQL),
+        "order": messages.ORDER.get("expired"),
+        "receipt_sql": "'expired'" in str(messages._RECEIPT_SQL),
         "chip": MESSAGE_COLORS.get("expired"),
         "webhooks": "expired" in webhooks.MESSAGE_STATUSES,
         "verdict": sending.send_verdict("expired"),
@@ -61,7 +63,7 @@ def test_every_vocabulary_is_handled_everywhere_today():
 
 
 def _with_new_status(arabic: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", _SCRIPT, str(ROOT / "fleet_dashboard" / "models.py"), ANCHOR,
+    out = subprocess.run([sys.executable, "-c", _SCRIPT, str(ROOT / "fleet_dashboard/messaging/models.py"), ANCHOR,
                           NEW_MEMBER, arabic], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])

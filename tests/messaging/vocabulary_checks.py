@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 
 def _statuses() -> set[str]:
-    from fleet_dashboard.models import MessageStatus
+    from fleet_dashboard.messaging.models import MessageStatus
 
     return {s.value for s in MessageStatus}
 
@@ -27,7 +27,7 @@ def arabic_name() -> str | None:
 
 def status_chip() -> str | None:
     """Every message status has a chip colour."""
-    from fleet_dashboard.components.status import MESSAGE_COLORS
+    from fleet_dashboard.web.components.status import MESSAGE_COLORS
 
     missing = _statuses() - set(MESSAGE_COLORS)
     return f"no chip colour for {sorted(missing)}" if missing else None
@@ -35,17 +35,17 @@ def status_chip() -> str | None:
 
 def receipt_order() -> str | None:
     """Receipts move every status forward by rank, in Python and in the receipt SQL."""
-    from fleet_dashboard.services import messaging
+    from fleet_dashboard.messaging import messages
 
-    missing = _statuses() - set(messaging.ORDER)
-    sql = str(messaging._RECEIPT_SQL)
+    missing = _statuses() - set(messages.ORDER)
+    sql = str(messages._RECEIPT_SQL)
     missing |= {s for s in _statuses() if f"'{s}'" not in sql}
     return f"receipts cannot rank {sorted(missing)}" if missing else None
 
 
 def receipt_columns() -> str | None:
     """Each receipt kind stamps its own `<kind>_at` column."""
-    from fleet_dashboard.models import RECEIPT_KINDS, WhatsAppMessage
+    from fleet_dashboard.messaging.models import RECEIPT_KINDS, WhatsAppMessage
 
     columns = set(WhatsAppMessage.__table__.columns.keys())
     missing = [k for k in RECEIPT_KINDS if f"{k}_at" not in columns]
@@ -54,9 +54,9 @@ def receipt_columns() -> str | None:
 
 def receipt_kinds_on_the_wire() -> str | None:
     """The gateway and the simulator accept exactly the receipt kinds of the vocabulary."""
-    from fleet_dashboard.api.simulator import ReceiptIn
-    from fleet_dashboard.models import RECEIPT_KINDS
-    from fleet_dashboard.whatsapp.gateway import ReceiptKind
+    from fleet_dashboard.api.routes.simulator import ReceiptIn
+    from fleet_dashboard.messaging.models import RECEIPT_KINDS
+    from fleet_dashboard.whatsapp.engine.gateway import ReceiptKind
 
     gateway = set(typing.get_args(ReceiptKind))
     simulator = set(ReceiptIn.model_json_schema()["properties"]["type"]["enum"])
@@ -66,8 +66,8 @@ def receipt_kinds_on_the_wire() -> str | None:
 
 def webhooks() -> str | None:
     """Webhooks report every settled status and no in-flight one."""
-    from fleet_dashboard.models import MessageStatus
-    from fleet_dashboard.services import webhooks as hooks
+    from fleet_dashboard.integrations import webhooks as hooks
+    from fleet_dashboard.messaging.models import MessageStatus
 
     wanted = {s.value for s in MessageStatus if s.settled}
     return None if set(hooks.MESSAGE_STATUSES) == wanted else f"webhooks report {sorted(hooks.MESSAGE_STATUSES)}"
@@ -75,8 +75,8 @@ def webhooks() -> str | None:
 
 def send_verdicts() -> str | None:
     """A sender waiting on any status gets a verdict: queued while in flight, sent/failed/unknown after."""
-    from fleet_dashboard.models import MessageStatus
-    from fleet_dashboard.services import sending
+    from fleet_dashboard.messaging import sending
+    from fleet_dashboard.messaging.models import MessageStatus
 
     def expected(s: MessageStatus) -> str:
         if not s.settled:
@@ -89,8 +89,8 @@ def send_verdicts() -> str | None:
 
 def metrics() -> str | None:
     """/api/metrics exports every message and queue status, 0 when absent."""
-    from fleet_dashboard.metrics import FleetCollector
-    from fleet_dashboard.models import QueueStatus
+    from fleet_dashboard.notifications.models import QueueStatus
+    from fleet_dashboard.stats.metrics import FleetCollector
 
     families = {m.name: {s.labels.get("status") for s in m.samples} for m in FleetCollector(lambda: []).collect()}
     missing = (_statuses() - families["fleet_whatsapp_messages"]) | \
@@ -100,8 +100,8 @@ def metrics() -> str | None:
 
 def overview() -> str | None:
     """The overview counts every settled status as sent or failed, and nothing in flight."""
-    from fleet_dashboard.models import MessageStatus
-    from fleet_dashboard.services import overview as ov
+    from fleet_dashboard.messaging.models import MessageStatus
+    from fleet_dashboard.stats import overview as ov
 
     params = ov._params(None)
     counted = set(params["sent"]) | set(params["failed"])
@@ -111,8 +111,8 @@ def overview() -> str | None:
 
 def retention() -> str | None:
     """The purge never deletes a message in flight, whatever its status."""
-    from fleet_dashboard.models import MessageStatus
-    from fleet_dashboard.services import retention as purge
+    from fleet_dashboard.messaging.models import MessageStatus
+    from fleet_dashboard.stats import retention as purge
 
     where = purge.KINDS["messages"].where
     missing = [s.value for s in MessageStatus if not s.settled and f"'{s.value}'" not in where]
@@ -123,14 +123,15 @@ def worker_sql() -> str | None:
     """The worker's statements name statuses and types only through the vocabulary."""
     import re
 
-    from fleet_dashboard.models import MessageStatus, MessageType, QueueStatus
-    from fleet_dashboard.services import queue_claims
+    from fleet_dashboard.messaging.models import MessageStatus, MessageType
+    from fleet_dashboard.notifications import claims
+    from fleet_dashboard.notifications.models import QueueStatus
 
     known = {s.value for s in MessageStatus} | {s.value for s in QueueStatus} | {t.value for t in MessageType}
     outcome_kinds = {"sent", "retry", "release", "failed", "unknown", "message", "queue"}
     stray = set()
     for name in ("_CLAIM_SQL", "_CLAIM_PER_ORG_SQL", "_MARK_SQL", "_COMPLETE_SQL", "_RELEASE_SQL", "_RECLAIM_SQL"):
-        sql = str(getattr(queue_claims, name))
+        sql = str(getattr(claims, name))
         stray |= {lit for lit in re.findall(r"'([a-z_]+)'", sql) if lit not in known | outcome_kinds}
     return f"the worker's SQL names unknown values {sorted(stray)}" if stray else None
 
@@ -138,8 +139,8 @@ def worker_sql() -> str | None:
 def queue_statuses() -> str | None:
     """Every queue status has an Arabic name and a chip colour."""
     from fleet_dashboard import strings
-    from fleet_dashboard.components.status import QUEUE_COLORS
-    from fleet_dashboard.models import QueueStatus
+    from fleet_dashboard.notifications.models import QueueStatus
+    from fleet_dashboard.web.components.status import QUEUE_COLORS
 
     values = {q.value for q in QueueStatus}
     missing = (values - set(strings.QUEUE_STATUS)) | (values - set(QUEUE_COLORS))
@@ -149,8 +150,8 @@ def queue_statuses() -> str | None:
 def event_types() -> str | None:
     """Webhooks offer every public event type, each with its Arabic name on the settings page."""
     from fleet_dashboard import strings
-    from fleet_dashboard.events import EventType
-    from fleet_dashboard.services import webhooks as hooks
+    from fleet_dashboard.core.events import EventType
+    from fleet_dashboard.integrations import webhooks as hooks
 
     public = {t.value for t in EventType if t.public}
     if set(hooks.EVENTS) != public:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.server import AppServer, free_port, own_database, running_app
+from tests.support.server import AppServer, free_port, own_database, running_app
 
 REAL_ENV = {
     "WHATSAPP_BACKEND": "neonize",

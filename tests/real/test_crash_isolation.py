@@ -12,11 +12,15 @@ from datetime import datetime
 import psutil
 from sqlmodel import select
 
-from fleet_dashboard.models import NotificationQueue, WhatsAppSession, utcnow
-from fleet_dashboard.services import api_keys, engines, queue, sessions
-from fleet_dashboard.services.permissions import SYSTEM
-from tests.e2e.server import AppServer, _events_through
-from tests.engine.neonize_helpers import store_device
+from fleet_dashboard.accounts.permissions import SYSTEM
+from fleet_dashboard.core.tables import utcnow
+from fleet_dashboard.integrations import api_keys
+from fleet_dashboard.notifications import queue
+from fleet_dashboard.notifications.models import NotificationQueue
+from fleet_dashboard.whatsapp import engines, sessions
+from fleet_dashboard.whatsapp.models import WhatsAppSession
+from tests.support.neonize import store_device
+from tests.support.server import AppServer, _events_through
 
 BACK_WITHIN = 30.0
 DOWN_CODES = {"connect_failed", "connect_gave_up"}

@@ -8,8 +8,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from fleet_dashboard import routes
-from fleet_dashboard.state.access import Rule, rule_for
+from fleet_dashboard.web import routes
+from fleet_dashboard.web.access import Rule, rule_for
 
 # The page each state lives on, for the page path a crafted event claims; a new state falls back to "/".
 STATE_PAGES = {
@@ -96,7 +96,7 @@ def api_routes() -> list[RouteInfo]:
     from fastapi.routing import iter_route_contexts
 
     from fleet_dashboard.api.app import create_api
-    from fleet_dashboard.settings import get_settings
+    from fleet_dashboard.core.settings import get_settings
 
     get_settings.cache_clear()
     out = []

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.api.conftest import anyio_backend, api_env, client, make_app, make_key  # noqa: F401  (fixtures)
-from tests.e2e.server import AppServer, free_port, own_database, running_app
-from tests.security.world import SECRET
+from tests.support.api import anyio_backend, api_env, client, make_app, make_key  # noqa: F401  (fixtures)
+from tests.support.server import AppServer, free_port, own_database, running_app
+from tests.support.world import SECRET
 
 SERVER_ERROR = re.compile(r"(\bERROR\b|Traceback \(most recent call last\))")
 

@@ -10,10 +10,11 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from fleet_dashboard.services import messaging, queue
-from fleet_dashboard.services.permissions import SYSTEM, Action
-from tests.api.conftest import headers, make_jwt, user_jwt
+from fleet_dashboard.accounts.permissions import SYSTEM, Action
+from fleet_dashboard.messaging import messages
+from fleet_dashboard.notifications import queue
 from tests.security.catalog import api_routes
+from tests.support.api import headers, make_jwt, user_jwt
 
 pytestmark = pytest.mark.anyio
 
@@ -23,12 +24,12 @@ SECRET_TEXT = "VICTIM-API-SECRET"
 
 @pytest.fixture
 def victim(db, make_org, make_user, monkeypatch):
-    from fleet_dashboard.api import sessions
+    from fleet_dashboard.api.routes import sessions
 
     monkeypatch.setattr(sessions, "INIT_WAIT_SECONDS", 0.05)
     org = make_org("Victim Fleet")
     owner = make_user("owner", org)
-    message, _ = messaging.create_message(session=db, org_id=org.id, recipient=PHONE, text=SECRET_TEXT,
+    message, _ = messages.create_message(session=db, org_id=org.id, recipient=PHONE, text=SECRET_TEXT,
                                           actor=SYSTEM)
     row, _ = queue.enqueue(session=db, org_id=org.id, recipient=PHONE, template_name="payment_reminder",
                            variables={"customer_name": SECRET_TEXT, "amount": "1", "due_date": "x"}, actor=SYSTEM)

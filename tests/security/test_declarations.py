@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from fastapi.routing import APIRoute
 
-from fleet_dashboard.services import permissions
-from fleet_dashboard.services.permissions import Action
-from fleet_dashboard.state.access import ANYONE, FRAMEWORK, NOBODY, SIGNED_IN, rule_for
+from fleet_dashboard.accounts import permissions
+from fleet_dashboard.accounts.permissions import Action
+from fleet_dashboard.web.access import ANYONE, FRAMEWORK, NOBODY, SIGNED_IN, rule_for
 from tests.security.catalog import api_routes, event_handlers
 
 ROOT = Path(__file__).resolve().parents[2]

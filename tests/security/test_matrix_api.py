@@ -1,6 +1,6 @@
 """The permission matrix through the API: every route, every role, and the retry_unknown cell on real rows.
 
-The routes come from the app; each cell is asserted from services/permissions.py, so a change to either
+The routes come from the app; each cell is asserted from accounts/permissions.py, so a change to either
 the matrix or a route's declaration is checked here without editing this file."""
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from fleet_dashboard.services import permissions, queue
-from fleet_dashboard.services.permissions import SYSTEM, Action
-from fleet_dashboard.services.security import hash_password
-from tests.api.conftest import headers, service_role_jwt, user_jwt
+from fleet_dashboard.accounts import permissions
+from fleet_dashboard.accounts.passwords import hash_password
+from fleet_dashboard.accounts.permissions import SYSTEM, Action
+from fleet_dashboard.notifications import queue
 from tests.security.catalog import api_routes
+from tests.support.api import headers, service_role_jwt, user_jwt
 
 pytestmark = pytest.mark.anyio
 
@@ -33,8 +34,8 @@ BODIES = {
 @pytest.fixture
 def world(db, make_org, make_user, monkeypatch):
     """One organisation with a person of every role, a pending, a failed and an unknown notification."""
-    from fleet_dashboard.api import sessions
-    from fleet_dashboard.services import users
+    from fleet_dashboard.accounts import users
+    from fleet_dashboard.api.routes import sessions
 
     monkeypatch.setattr(sessions, "INIT_WAIT_SECONDS", 0.05)
     monkeypatch.setattr(users, "hash_password", lambda _password: HASH)  # these people never type it

@@ -1,19 +1,19 @@
 """The permission matrix through the dashboard: every role fires every handler of every column, over the socket.
 
-The cells come from services/permissions.py and the handlers from the app, so both stay in step by
+The cells come from accounts/permissions.py and the handlers from the app, so both stay in step by
 themselves. A refused cell shows as an `access_denied` audit row naming the column; an allowed one as none."""
 
 from __future__ import annotations
 
 import pytest
 
-from fleet_dashboard.services import permissions
-from fleet_dashboard.services.permissions import Action
-from tests.e2e.server import PASSWORD
+from fleet_dashboard.accounts import permissions
+from fleet_dashboard.accounts.permissions import Action
 from tests.security.catalog import event_handlers
 from tests.security.test_wire_attackers import payloads
-from tests.security.wire import Tab
-from tests.security.world import audit_rows, build_victim
+from tests.support.server import PASSWORD
+from tests.support.wire import Tab
+from tests.support.world import audit_rows, build_victim
 
 
 def _column_handlers():

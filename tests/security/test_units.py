@@ -10,49 +10,48 @@ from types import SimpleNamespace
 
 import pytest
 
-from fleet_dashboard import auth
-from fleet_dashboard.services import permissions, users
-from fleet_dashboard.services.errors import PermissionDenied, ValidationError
-from fleet_dashboard.services.permissions import SYSTEM, Action, Actor
-from fleet_dashboard.state import access, live
-from fleet_dashboard.state.access import payload_problem
+from fleet_dashboard.accounts import permissions, signin, users
+from fleet_dashboard.accounts.permissions import SYSTEM, Action, Actor
+from fleet_dashboard.core.errors import PermissionDenied, ValidationError
+from fleet_dashboard.web import access, live
+from fleet_dashboard.web.access import payload_problem
 
 
 def test_a_token_names_the_session_version_and_expires(database_url):
     uid = uuid.uuid4()
-    token = auth.issue_token(user_id=uid, session_version=3)
-    claims = auth.read_token(token)
+    token = signin.issue_token(user_id=uid, session_version=3)
+    claims = signin.read_token(token)
     assert (claims.user_id, claims.session_version) == (uid, 3)
-    assert auth.token_owner(token) == f"{uid}:3"
-    expired = auth.issue_token(user_id=uid, ttl_seconds=10, now=time.time() - 60)
-    assert auth.read_token(expired) is None and auth.token_user_id(expired) == uid
+    assert signin.token_owner(token) == f"{uid}:3"
+    expired = signin.issue_token(user_id=uid, ttl_seconds=10, now=time.time() - 60)
+    assert signin.read_token(expired) is None and signin.token_user_id(expired) == uid
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
-    assert auth.read_token(tampered) is None and auth.token_user_id(tampered) is None
-    assert auth.read_token("not.a-token") is None and auth.token_owner("") == ""
+    assert signin.read_token(tampered) is None and signin.token_user_id(tampered) is None
+    assert signin.read_token("not.a-token") is None and signin.token_owner("") == ""
 
 
 def test_logout_password_and_deactivation_end_every_session(db, make_org, make_user):
     user = make_user("owner", make_org())
-    token = auth.issue_token(user_id=user.id, session_version=user.session_version)
-    assert auth.session_user(token)[1] == "ok"
+    token = signin.issue_token(user_id=user.id, session_version=user.session_version)
+    assert signin.session_user(token)[1] == "ok"
     users.end_sessions(session=db, user_id=user.id)
     db.commit()
-    assert auth.session_user(token) == (None, "ended")
-    fresh = auth.issue_token(user_id=user.id, session_version=1)
-    assert auth.session_user(fresh)[1] == "ok"
+    assert signin.session_user(token) == (None, "ended")
+    fresh = signin.issue_token(user_id=user.id, session_version=1)
+    assert signin.session_user(fresh)[1] == "ok"
     with pytest.raises(ValidationError):
         users.set_password(session=db, user_id=user.id, password="short")
     users.set_password(session=db, user_id=user.id, password="a-new-horse-9")
     db.commit()
-    assert auth.session_user(fresh) == (None, "ended")
+    assert signin.session_user(fresh) == (None, "ended")
     assert users.authenticate(session=db, email=user.email, password="a-new-horse-9") is not None
-    latest = auth.issue_token(user_id=user.id, session_version=2)
+    latest = signin.issue_token(user_id=user.id, session_version=2)
     users.set_active(session=db, user_id=user.id, active=False)
     db.commit()
-    assert auth.session_user(latest) == (None, "deactivated")
+    assert signin.session_user(latest) == (None, "deactivated")
     users.set_active(session=db, user_id=user.id, active=True)
     db.commit()
-    assert auth.session_user(latest) == (None, "ended"), "reactivation does not revive old sessions"
+    assert signin.session_user(latest) == (None, "ended"), "reactivation does not revive old sessions"
 
 
 def test_require_follows_the_matrix_and_the_organisation():
@@ -127,8 +126,8 @@ def _follow(state: FakeState, ctx) -> list[str]:
 
 def test_a_watcher_checks_its_caller_before_the_resync_and_before_every_batch(monkeypatch):
     monkeypatch.setenv("BUS_BACKEND", "memory")
-    from fleet_dashboard.events import reset_bus
-    from fleet_dashboard.settings import get_settings
+    from fleet_dashboard.core.events import reset_bus
+    from fleet_dashboard.core.settings import get_settings
 
     get_settings.cache_clear()
     reset_bus()
@@ -152,7 +151,7 @@ def test_a_watcher_checks_its_caller_before_the_resync_and_before_every_batch(mo
 
 
 def test_cookie_secure_defaults_to_production(monkeypatch):
-    from fleet_dashboard.settings import Settings
+    from fleet_dashboard.core.settings import Settings
 
     monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
     assert Settings(environment="production", secret_key="k" * 40, jwt_secret="j" * 40).cookie_secure

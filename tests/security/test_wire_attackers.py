@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 
-from fleet_dashboard.services import permissions, qr
-from fleet_dashboard.state.access import NOBODY
-from fleet_dashboard.state.connect import ConnectState
-from tests.e2e.server import PASSWORD
+from fleet_dashboard.accounts import permissions
+from fleet_dashboard.integrations import qr
+from fleet_dashboard.web.access import NOBODY
+from fleet_dashboard.web.state.connect import ConnectState
 from tests.security.catalog import HandlerInfo, event_handlers
-from tests.security.wire import AUTH, Tab
-from tests.security.world import Victim, audit_rows, build_victim, mint
+from tests.support.server import PASSWORD
+from tests.support.wire import AUTH, Tab
+from tests.support.world import Victim, audit_rows, build_victim, mint
 
 CONNECT = ConnectState.get_full_name()
 EVERYTHING = ("org", "body", "template", "qr", "hook", "ip", "audit", "phone", "key")

@@ -8,12 +8,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fleet_dashboard.state.connect import ConnectState
-from tests.e2e.server import PASSWORD
+from fleet_dashboard.web.state.connect import ConnectState
 from tests.security.catalog import HandlerInfo, event_handlers
 from tests.security.test_wire_attackers import firing_order
-from tests.security.wire import AUTH, Tab
-from tests.security.world import build_victim
+from tests.support.server import PASSWORD
+from tests.support.wire import AUTH, Tab
+from tests.support.world import build_victim
 
 STRINGS = ["", "00000000-0000-0000-0000-000000000000", str(uuid.UUID(int=7)), "not-a-uuid",
            "'; DROP TABLE users; --", "../../../etc/passwd", "\u0000\u202e\ufeff", "<script>alert(1)</script>",

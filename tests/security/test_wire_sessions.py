@@ -8,12 +8,12 @@ from collections.abc import Callable
 
 import pytest
 
-from fleet_dashboard import events
-from fleet_dashboard.services import users
-from fleet_dashboard.state.connect import ConnectState
-from tests.e2e.server import PASSWORD, AppServer, _events_through
-from tests.security.wire import AUTH, Tab
-from tests.security.world import Victim, audit_rows, build_victim
+from fleet_dashboard.accounts import users
+from fleet_dashboard.core import events
+from fleet_dashboard.web.state.connect import ConnectState
+from tests.support.server import PASSWORD, AppServer, _events_through
+from tests.support.wire import AUTH, Tab
+from tests.support.world import Victim, audit_rows, build_victim
 
 CONNECT = ConnectState.get_full_name()
 
@@ -130,7 +130,7 @@ def test_logout_ends_every_session_and_a_new_sign_in_works(app):
 
 def test_a_tab_reused_by_another_person_keeps_none_of_the_first_ones_rows(app):
     """A shared computer: one person's session ends, another signs in on the same tab and reloads it."""
-    from fleet_dashboard.state.history import HistoryState
+    from fleet_dashboard.web.state.history import HistoryState
 
     victim = build_victim(app)
     tab = Tab(app.base_url)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, free_port, own_database
+from tests.support.server import CHROMIUM, CHROMIUM_ARGS, free_port, own_database
 from tests.topology.topology import Topology, running_topology
 
 # The machine runs three web workers, two engines and Chromium at once: allow for a busy CPU.

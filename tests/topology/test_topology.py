@@ -14,7 +14,7 @@ import uuid
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import text
 
-from tests.e2e.helpers import login
+from tests.support.browser import login
 from tests.topology.topology import LEASE_SECONDS, SESSIONS_LIMIT, WEB_WORKERS, Topology, wait_until
 
 PHONE = "+201001234567"
@@ -209,8 +209,8 @@ def test_a_frozen_engine_loses_its_organisations_within_the_lease(topology: Topo
 
 
 def test_api_rate_limits_hold_across_web_workers(topology: Topology) -> None:
-    from fleet_dashboard.services import api_keys
-    from fleet_dashboard.services.permissions import SYSTEM
+    from fleet_dashboard.accounts.permissions import SYSTEM
+    from fleet_dashboard.integrations import api_keys
 
     topo, server = topology, topology.server
     org = server.make_org()

@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import redis
 
-from tests.e2e.server import ROOT, AppServer, _wait_for_ping, app_env, stop_group
+from tests.support.server import ROOT, AppServer, _wait_for_ping, app_env, stop_group
 
 REDIS_SERVER = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 CLAIM_KEY = "fleet-dashboard:topology-test"

@@ -11,8 +11,8 @@ import time
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from fleet_dashboard.loop_lag import LoopLagCollector, LoopLagProbe
-from fleet_dashboard.state import access
+from fleet_dashboard.stats.loop_lag import LoopLagCollector, LoopLagProbe
+from fleet_dashboard.web import access
 
 pytestmark = pytest.mark.anyio
 
@@ -112,7 +112,7 @@ async def test_the_offloaded_handler_sees_the_admitted_caller():
 
 
 async def test_a_refusal_inside_an_offloaded_handler_becomes_a_toast_not_a_traceback(monkeypatch):
-    from fleet_dashboard.services.errors import DomainError
+    from fleet_dashboard.core.errors import DomainError
 
     monkeypatch.setattr(access, "_outcome", lambda state, exc: ("toast", exc.code))
 
@@ -145,7 +145,7 @@ def _die_the_first_time(marker: str) -> int:
 
 
 def test_export_pages_are_made_in_a_lower_priority_helper_process_that_is_replaced_when_it_dies(db, tmp_path):
-    from fleet_dashboard import offload
+    from fleet_dashboard.core import offload
 
     pid, priority = offload.in_process(_pid_and_priority)
     assert pid != os.getpid()  # not this process: its threads would hold the interpreter lock the loop needs
@@ -162,7 +162,7 @@ def test_a_helper_process_does_not_outlive_a_web_worker_killed_outright(tmp_path
     import sys
 
     worker = subprocess.Popen(
-        [sys.executable, "-c", "import os, time; from fleet_dashboard import offload; "
+        [sys.executable, "-c", "import os, time; from fleet_dashboard.core import offload; "
                                "print(offload.in_process(os.getpid), flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, text=True,
         env={**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/unused"})

@@ -1,0 +1,151 @@
+"""Organisations over their life: create, rename, time zone, suspend and resume, each audited.
+
+A suspended organisation's WhatsApp socket is closed (its paired device kept), the engine does not take it
+back (`sessions.enabled_org_ids`), its API calls and dashboard writes are refused (`orgs.ensure_active`),
+and its queue holds: the worker claims nothing for it, and resuming sends what waited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlmodel import Session, select
+
+from fleet_dashboard.accounts import audit, orgs, permissions
+from fleet_dashboard.accounts.localtime import validate_zone, zone_name_of
+from fleet_dashboard.accounts.models import Organization
+from fleet_dashboard.accounts.permissions import Action, Actor
+from fleet_dashboard.core import events
+from fleet_dashboard.core.errors import Conflict
+from fleet_dashboard.core.pagination import matching
+from fleet_dashboard.core.tables import utcnow
+from fleet_dashboard.notifications import queue
+from fleet_dashboard.whatsapp import sessions
+from fleet_dashboard.whatsapp.models import SessionStatus, WhatsAppSession
+
+
+def org_view(org: Organization) -> dict[str, Any]:
+    """The organisation as the admin pages and the bridge show it."""
+    return {"id": str(org.id), "name": org.name, "slug": org.slug, "timezone": zone_name_of(org),
+            "timezone_is_default": org.timezone is None, "suspended": org.suspended_at is not None,
+            "suspended_at": org.suspended_at.isoformat() if org.suspended_at else None,
+            "created_at": org.created_at.isoformat() if org.created_at else None}
+
+
+def list_organizations(*, session: Session, actor: Actor, search: str = "", limit: int = 200) -> list[Organization]:
+    """The organisations the super_admin manages, by name; `search` matches the name or the slug."""
+    permissions.require(actor, Action.organizations)
+    query = select(Organization)
+    query = matching(session, query, (Organization.name, Organization.slug), search)
+    return list(session.exec(query.order_by(Organization.name, Organization.id).limit(limit)))
+
+
+def record_org_event(session: Session, actor: Actor, org: Organization, event_type: str, **data: Any) -> None:
+    """One audit row in the organisation's own log, saying who (or which credential) did it."""
+    audit.record(session=session, org_id=org.id, actor_id=actor.user_id, event_type=event_type,
+                 event_data=actor.audit_data(**data), ip_address=actor.ip_address)
+
+
+def _locked(session: Session, org_id: uuid.UUID) -> Organization:
+    orgs.get_org(session=session, org_id=org_id)
+    query = (select(Organization).where(Organization.id == org_id).with_for_update()
+             .execution_options(populate_existing=True))
+    return session.exec(query).one()
+
+
+def create_organization(*, session: Session, actor: Actor, name: str, slug: str | None = None,
+                        org_id: uuid.UUID | None = None, timezone: str | None = None) -> Organization:
+    """Create an organisation (super_admin or platform); audited as `org_created` in its own log."""
+    permissions.require(actor, Action.organizations)
+    org = orgs.create_org(session=session, name=name, slug=slug, org_id=org_id, timezone=timezone)
+    record_org_event(session, actor, org, "org_created", name=org.name, slug=org.slug, timezone=zone_name_of(org))
+    return org
+
+
+def rename_org(*, session: Session, actor: Actor, org_id: uuid.UUID, name: str,
+               slug: str | None = None) -> Organization:
+    """Change the name (and the slug when given); a slug held by another organisation is a 409."""
+    permissions.require(actor, Action.organizations)
+    org = _locked(session, org_id)
+    name = orgs.clean_name(name)
+    new_slug = orgs.clean_slug(slug) if slug else org.slug
+    if new_slug != org.slug:
+        holder = orgs.slug_owner(session=session, slug=new_slug)
+        if holder is not None and holder.id != org.id:
+            raise Conflict(f"an organisation with slug {new_slug!r} already exists", code="org_exists",
+                           slug=new_slug)
+    if (name, new_slug) == (org.name, org.slug):
+        return org
+    before = {"name": org.name, "slug": org.slug}
+    org.name, org.slug = name, new_slug
+    session.add(org)
+    session.flush()
+    record_org_event(session, actor, org, "org_renamed", before=before, name=name, slug=new_slug)
+    return org
+
+
+def set_timezone(*, session: Session, actor: Actor, org_id: uuid.UUID, timezone: str | None) -> Organization:
+    """Set the organisation's IANA zone (owners and admins of their own, or the platform); None = default."""
+    permissions.require_in_org(actor, Action.team, org_id)
+    zone = validate_zone(timezone) if timezone else None
+    org = _locked(session, org_id)
+    if org.timezone == zone:
+        return org
+    before = zone_name_of(org)
+    org.timezone = zone
+    session.add(org)
+    session.flush()
+    record_org_event(session, actor, org, "org_timezone_changed", before=before, timezone=zone_name_of(org))
+    return org
+
+
+def suspend_org(*, session: Session, actor: Actor, org_id: uuid.UUID, reason: str = "") -> Organization:
+    """Suspend: close the WhatsApp socket (device kept), refuse its API and writes, hold its queue."""
+    permissions.require(actor, Action.organizations)
+    org = _locked(session, org_id)
+    if org.suspended_at is not None:
+        return org
+    org.suspended_at = utcnow()
+    session.add(org)
+    row = session.exec(select(WhatsAppSession).where(WhatsAppSession.org_id == org_id)
+                       .with_for_update()).first()
+    if row is not None:
+        # `enabled` stays: it is the owner's wish, honoured again on resume.
+        row.status, row.qr_code, row.qr_expires_at = SessionStatus.disconnected.value, None, None
+        row.connection_error, row.connection_error_code = "organization suspended", "organization_suspended"
+        row.last_disconnected_at = row.updated_at = utcnow()
+        session.add(row)
+        events.emit(session, sessions.status_event(row))
+    session.flush()
+    events.emit(session, {"type": "session.command", "org_id": str(org_id), "action": "stop",
+                          "actor_id": str(actor.user_id) if actor.user_id else None})
+    record_org_event(session, actor, org, "org_suspended", reason=reason[:500])
+    return org
+
+
+def resume_org(*, session: Session, actor: Actor, org_id: uuid.UUID) -> Organization:
+    """Resume: the session comes back if it was enabled, and the held queue is sent."""
+    permissions.require(actor, Action.organizations)
+    org = _locked(session, org_id)
+    if org.suspended_at is None:
+        return org
+    org.suspended_at = None
+    session.add(org)
+    row = session.exec(select(WhatsAppSession).where(WhatsAppSession.org_id == org_id)
+                       .with_for_update()).first()
+    if row is not None and row.enabled:
+        row.status, row.retry_count = SessionStatus.connecting.value, 0
+        row.connection_error = row.connection_error_code = None
+        row.updated_at = utcnow()
+        session.add(row)
+        events.emit(session, sessions.status_event(row))
+        events.emit(session, {"type": "session.command", "org_id": str(org_id), "action": "connect",
+                              "actor_id": str(actor.user_id) if actor.user_id else None})
+    elif row is not None and row.connection_error_code == "organization_suspended":
+        row.connection_error = row.connection_error_code = None
+        session.add(row)
+    session.flush()
+    events.emit(session, queue.wake_event(org_id))
+    record_org_event(session, actor, org, "org_resumed")
+    return org

@@ -1,0 +1,153 @@
+"""Single-use links (sign-in, invitations): a random token given once, only its SHA-256 kept, used at most once.
+
+The sign-in link on top of them is how the fleet SaaS opens our dashboard for one of its users from its own UI."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+from sqlmodel import Session, select
+
+from fleet_dashboard.accounts import audit, permissions
+from fleet_dashboard.accounts.models import LinkPurpose, OneTimeLink, Role, User
+from fleet_dashboard.accounts.permissions import Action, Actor
+from fleet_dashboard.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from fleet_dashboard.core.settings import get_settings
+from fleet_dashboard.core.tables import utcnow
+from fleet_dashboard.web import routes
+
+# 256 random bits: guessing is hopeless, so a fast hash lets each use look the token up directly.
+_TOKEN_BYTES = 32
+# The dashboard pages the links open.
+PATHS = {LinkPurpose.login.value: routes.LOGIN_LINK, LinkPurpose.invite.value: routes.INVITE}
+
+
+class LinkError(DomainError):
+    """A link that cannot be used; the code says why (link_invalid, link_used, link_expired)."""
+
+    status = 410
+    code = "link_invalid"
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256((token or "").encode()).hexdigest()
+
+
+def issue(*, session: Session, purpose: str, ttl: timedelta, org_id: uuid.UUID | None = None,
+          user_id: uuid.UUID | None = None, email: str | None = None, role: str | None = None,
+          next_path: str | None = None, created_by: uuid.UUID | None = None) -> tuple[OneTimeLink, str]:
+    """Create a link and return it with its token, which is never stored or shown again."""
+    purpose = LinkPurpose(purpose).value
+    token = secrets.token_urlsafe(_TOKEN_BYTES)
+    row = OneTimeLink(token_hash=hash_token(token), purpose=purpose, org_id=org_id, user_id=user_id,
+                      email=email, role=role, next_path=next_path, created_by=created_by,
+                      expires_at=utcnow() + ttl)
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def url_for(token: str, purpose: str, *, base_url: str | None = None) -> str:
+    """The absolute link: PUBLIC_URL (else the caller's base URL) + the page + the token."""
+    base = (get_settings().public_url or base_url or "").rstrip("/")
+    return f"{base}{PATHS[LinkPurpose(purpose).value]}?token={quote(token)}"
+
+
+def _find(session: Session, token: str, purpose: str, *, lock: bool) -> OneTimeLink:
+    query = select(OneTimeLink).where(OneTimeLink.token_hash == hash_token(token),
+                                      OneTimeLink.purpose == LinkPurpose(purpose).value)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    row = session.exec(query).first() if token else None
+    if row is None:
+        raise LinkError("this link is not valid", code="link_invalid")
+    return row
+
+
+def _usable(row: OneTimeLink, now: datetime) -> OneTimeLink:
+    if row.used_at is not None:
+        raise LinkError("this link was already used", code="link_used")
+    if row.revoked_at is not None:
+        raise LinkError("this link was cancelled", code="link_revoked")
+    if row.expires_at <= now:
+        raise LinkError("this link has expired", code="link_expired")
+    return row
+
+
+def peek(*, session: Session, token: str, purpose: str) -> OneTimeLink:
+    """The usable link behind a token, without using it (the invitation page shows whom it invites)."""
+    return _usable(_find(session, token, purpose, lock=False), utcnow())
+
+
+def consume(*, session: Session, token: str, purpose: str) -> OneTimeLink:
+    """Use the link once: locked, checked and stamped in the caller's transaction (a second use is link_used)."""
+    row = _usable(_find(session, token, purpose, lock=True), utcnow())
+    row.used_at = utcnow()
+    session.add(row)
+    session.flush()
+    return row
+
+
+def revoke(*, session: Session, link_id: uuid.UUID, org_id: uuid.UUID | None = None) -> OneTimeLink:
+    """Cancel an unused link (an invitation sent to the wrong address); revoking twice keeps the first time."""
+    row = session.get(OneTimeLink, link_id)
+    if row is None or (org_id is not None and row.org_id != org_id):
+        raise NotFound(f"unknown link {link_id}", code="unknown_link")
+    if row.revoked_at is None and row.used_at is None:
+        row.revoked_at = utcnow()
+        session.add(row)
+        session.flush()
+    return row
+
+
+def pending(*, session: Session, org_id: uuid.UUID, purpose: str) -> list[OneTimeLink]:
+    """The organisation's unused, unexpired, uncancelled links of a purpose, newest first."""
+    query = (select(OneTimeLink)
+             .where(OneTimeLink.org_id == org_id, OneTimeLink.purpose == LinkPurpose(purpose).value,
+                    OneTimeLink.used_at.is_(None), OneTimeLink.revoked_at.is_(None),
+                    OneTimeLink.expires_at > utcnow())
+             .order_by(OneTimeLink.created_at.desc()))
+    return list(session.exec(query))
+
+
+def issue_login_link(*, session: Session, actor: Actor, user_id: uuid.UUID, next_path: str | None = None,
+                     base_url: str | None = None) -> tuple[OneTimeLink, str]:
+    """A link valid LOGIN_LINK_TTL_SECONDS that signs this active organisation user in once; (link, url).
+
+    Never for a super_admin: the SaaS's credentials must not open the platform's own console."""
+    permissions.require(actor, Action.organizations)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"unknown user {user_id}", code="unknown_user")
+    if user.role == Role.super_admin.value:
+        raise PermissionDenied("login links are for organisation users only", code="forbidden")
+    if not user.is_active:
+        raise Conflict(f"user {user_id} is deactivated", code="user_inactive")
+    wanted = routes.safe_next(next_path) if next_path else None
+    link, token = issue(session=session, purpose=LinkPurpose.login.value,
+                                       ttl=timedelta(seconds=get_settings().login_link_ttl_seconds),
+                                       org_id=user.org_id, user_id=user.id, created_by=actor.user_id,
+                                       next_path=wanted if wanted != routes.HOME else None)
+    audit.record(session=session, org_id=user.org_id, actor_id=actor.user_id, event_type="login_link_created",
+                 event_data=actor.audit_data(user_id=str(user.id), email=user.email,
+                                             expires_at=link.expires_at.isoformat()),
+                 ip_address=actor.ip_address)
+    return link, url_for(token, link.purpose, base_url=base_url)
+
+
+def use_login_link(*, session: Session, token: str, ip_address: str | None = None) -> tuple[User, str]:
+    """Use a sign-in link once: the active user it names and where to go, or LinkError / user_inactive."""
+    link = consume(session=session, token=token, purpose=LinkPurpose.login.value)
+    user = session.get(User, link.user_id) if link.user_id else None
+    if user is None or not user.is_active:
+        raise LinkError("the account behind this link is deactivated", code="user_inactive")
+    user.last_login_at = utcnow()
+    session.add(user)
+    audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="login",
+                 event_data={"email": user.email, "method": "link"}, ip_address=ip_address)
+    return user, link.next_path or routes.HOME

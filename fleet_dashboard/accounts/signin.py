@@ -1,0 +1,253 @@
+"""Dashboard sign-in, free of Reflex: signed expiring session tokens, the login rate limit, and OIDC."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+
+import httpx
+from authlib.common.security import generate_token
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from limits import parse
+
+from fleet_dashboard.core.ratelimit import Limiter
+from fleet_dashboard.core.settings import get_settings
+
+# 2: tokens carry the user's session version ("sv"); a version-1 token can no longer be ended, so it is refused.
+TOKEN_VERSION = 2
+# The dashboard's session cookie (web/state/auth.py sets it; the streamed downloads read it).
+SESSION_COOKIE = "fd_session"
+
+
+@dataclass(frozen=True)
+class SessionClaims:
+    """Who a session token speaks for, under which of their session versions, and until when."""
+
+    user_id: uuid.UUID
+    issued_at: int
+    expires_at: int
+    session_version: int = 0
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signing_key() -> bytes:
+    # A key derived for this one purpose, so a signature here is useless anywhere else SECRET_KEY signs.
+    return hmac.new(get_settings().secret_key.encode(), b"fleet-dashboard/session/v1", hashlib.sha256).digest()
+
+
+def _sign(payload: str) -> str:
+    return _b64(hmac.new(_signing_key(), payload.encode(), hashlib.sha256).digest())
+
+
+def issue_token(*, user_id: uuid.UUID, session_version: int = 0, ttl_seconds: int | None = None,
+                now: float | None = None) -> str:
+    """A signed token naming the user and their current session version, valid for SESSION_TTL_HOURS."""
+    issued = int(now if now is not None else time.time())
+    ttl = ttl_seconds if ttl_seconds is not None else get_settings().session_ttl_hours * 3600
+    body = {"v": TOKEN_VERSION, "uid": str(user_id), "sv": int(session_version), "iat": issued,
+            "exp": issued + ttl, "n": generate_token(8)}
+    payload = _b64(json.dumps(body, separators=(",", ":")).encode())
+    return f"{payload}.{_sign(payload)}"
+
+
+def _genuine_body(token: str | None) -> dict | None:
+    """The body of a token this process signed, naming a user, expired or not; None for anything else."""
+    if not token or token.count(".") != 1:
+        return None
+    payload, signature = token.split(".")
+    if not hmac.compare_digest(_sign(payload), signature):
+        return None
+    try:
+        body = json.loads(_unb64(payload))
+        uuid.UUID(body["uid"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return body
+
+
+def read_token(token: str | None, *, now: float | None = None) -> SessionClaims | None:
+    """The claims of a genuine, unexpired token; None for anything forged, altered or stale."""
+    body = _genuine_body(token)
+    if body is None:
+        return None
+    try:
+        claims = SessionClaims(uuid.UUID(body["uid"]), int(body["iat"]), int(body["exp"]), int(body["sv"]))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if body.get("v") != TOKEN_VERSION or claims.expires_at <= (now if now is not None else time.time()):
+        return None
+    return claims
+
+
+def token_user_id(token: str | None) -> uuid.UUID | None:
+    """Whom a genuine token names, expired or not: to audit a refused session, never to admit one."""
+    body = _genuine_body(token)
+    return uuid.UUID(body["uid"]) if body else None
+
+
+def token_owner(token: str | None) -> str:
+    """"user:version" a genuine token was issued for, expired or not ("" for anything else): one session's name."""
+    body = _genuine_body(token)
+    return f"{body['uid']}:{body.get('sv', 0)}" if body else ""
+
+
+def session_user(token: str | None):
+    """(user, "ok") for a live session token; else (None, why): anonymous, expired, unknown_user, deactivated, ended."""
+    from fleet_dashboard.accounts import users
+    from fleet_dashboard.accounts.models import User
+    from fleet_dashboard.core.db import session_scope
+
+    claims = read_token(token)
+    if claims is None:
+        return None, ("expired" if token_user_id(token) else "anonymous")
+    with session_scope() as session:
+        user = session.get(User, claims.user_id)
+        verdict = users.session_state(user, claims.session_version)
+    return (user, verdict) if verdict == users.SessionState.ok else (None, verdict)
+
+
+def session_owner(token: str | None) -> str:
+    """"user:version" of a live session token, "" otherwise: whose data a tab may keep."""
+    user, _ = session_user(token)
+    return f"{user.id}:{user.session_version}" if user is not None else ""
+
+
+def owner_verdict(owner: str) -> str:
+    """Whether the session named by an owner string ("user:version") is still live ("ok") or why not."""
+    from fleet_dashboard.accounts import users
+    from fleet_dashboard.accounts.models import User
+    from fleet_dashboard.core.db import session_scope
+
+    user_id, _, version = owner.partition(":")
+    with session_scope() as session:
+        return users.session_state(session.get(User, uuid.UUID(user_id)), int(version))
+
+
+class LoginLimiter:
+    """Counts failed sign-ins; only failures count, and no single client can lock anyone else out.
+
+    Three windows: an (email, address) pair gets RATE_LIMIT_LOGIN failures, one address four times that
+    (a shared office mistypes several accounts; password spraying does not get far), and one email ten
+    times that across all addresses (a distributed guess at one account). One client, at its own address
+    limit, can never spend an account's allowance for the owner signing in from elsewhere. Behind a reverse
+    proxy set TRUSTED_PROXIES, or every person shares the proxy's address."""
+
+    def __init__(self, rule: str | None = None, *, limiter: Limiter | None = None):
+        self.rule = parse(rule or get_settings().rate_limit_login)
+        unit = f"{self.rule.multiples} {self.rule.GRANULARITY.name}"
+        self.ip_rule = parse(f"{self.rule.amount * 4}/{unit}")
+        self.email_rule = parse(f"{self.rule.amount * 10}/{unit}")
+        self._limiter = limiter or Limiter()
+
+    def _keys(self, email: str, ip: str) -> list[tuple]:
+        email, ip = (email or "").strip().lower(), ip or "-"
+        return [(self.rule, "login-pair", email, ip), (self.ip_rule, "login-ip", ip),
+                (self.email_rule, "login-email", email)]
+
+    def allowed(self, *, email: str, ip: str) -> bool:
+        """False once the pair, the address or the email has used up its failures."""
+        return all(self._limiter.test(rule, *key) for rule, *key in self._keys(email, ip))
+
+    def failed(self, *, email: str, ip: str) -> None:
+        """Count one failed attempt against every key."""
+        for rule, *key in self._keys(email, ip):
+            self._limiter.hit(rule, *key)
+
+    def succeeded(self, *, email: str, ip: str = "-") -> None:
+        """Forget this pair's failures after a good password (the address and email windows just expire)."""
+        rule, *key = self._keys(email, ip)[0]
+        self._limiter.clear(rule, *key)
+
+
+@lru_cache
+def login_limiter() -> LoginLimiter:
+    """The process's login limiter."""
+    return LoginLimiter()
+
+
+# ---- OIDC (authorization code + PKCE), offered only when all three settings are present ----
+
+def oidc_enabled() -> bool:
+    """True when OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are all configured."""
+    s = get_settings()
+    return bool(s.oidc_issuer and s.oidc_client_id and s.oidc_client_secret)
+
+
+@dataclass(frozen=True)
+class OidcStart:
+    """Where to send the browser, and what to remember until it comes back."""
+
+    url: str
+    state: str
+    code_verifier: str
+
+
+async def _discovery() -> dict:
+    issuer = get_settings().oidc_issuer.rstrip("/")
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(f"{issuer}/.well-known/openid-configuration")
+        response.raise_for_status()
+        return response.json()
+
+
+async def oidc_start(*, redirect_uri: str) -> OidcStart:
+    """Build the provider's authorization URL with a fresh state and PKCE verifier."""
+    meta = await _discovery()
+    state, verifier = generate_token(24), generate_token(48)
+    url = add_params_to_uri(meta["authorization_endpoint"], [
+        ("response_type", "code"), ("client_id", get_settings().oidc_client_id),
+        ("redirect_uri", redirect_uri), ("scope", "openid email profile"), ("state", state),
+        ("code_challenge", create_s256_code_challenge(verifier)), ("code_challenge_method", "S256"),
+    ])
+    return OidcStart(url=url, state=state, code_verifier=verifier)
+
+
+@dataclass(frozen=True)
+class OidcIdentity:
+    """Who the provider says signed in: its issuer and subject (stable), and the e-mail it vouches for."""
+
+    issuer: str
+    subject: str
+    email: str
+    email_verified: bool
+
+
+def _verified(value: object) -> bool:
+    # Some providers (Cognito, older Azure) send the claim as a string.
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+async def oidc_finish(*, code: str, redirect_uri: str, code_verifier: str) -> OidcIdentity | None:
+    """Exchange the code and return the provider's identity (from userinfo), or None without a subject."""
+    s = get_settings()
+    meta = await _discovery()
+    async with httpx.AsyncClient(timeout=10) as client:
+        token = await client.post(meta["token_endpoint"], data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+            "code_verifier": code_verifier,
+        }, auth=(s.oidc_client_id, s.oidc_client_secret))
+        token.raise_for_status()
+        access_token = token.json().get("access_token")
+        info = await client.get(meta["userinfo_endpoint"], headers={"Authorization": f"Bearer {access_token}"})
+        info.raise_for_status()
+        claims = info.json()
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        return None
+    issuer = str(meta.get("issuer") or s.oidc_issuer).rstrip("/")
+    return OidcIdentity(issuer=issuer, subject=subject, email=str(claims.get("email") or ""),
+                        email_verified=_verified(claims.get("email_verified")))

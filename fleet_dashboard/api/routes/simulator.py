@@ -1,0 +1,182 @@
+"""Simulator control routes (simulator mode only): commands go over the bus to the owning engine."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from fleet_dashboard.api.auth import simulator_caller
+from fleet_dashboard.api.errors import ApiError
+from fleet_dashboard.core import phones
+from fleet_dashboard.core.errors import InvalidPhone
+from fleet_dashboard.core.settings import get_settings
+from fleet_dashboard.whatsapp.engine.gateway import ReceiptKind
+
+ACK_SECONDS = 5.0
+router = APIRouter(prefix="/api/simulator", tags=["simulator"], dependencies=[Depends(simulator_caller)])
+
+
+def _e164(value: str) -> str:
+    try:
+        return phones.normalize_phone(value)
+    except InvalidPhone as exc:
+        raise ValueError(exc.message) from exc
+
+
+# A phone number in a control body, normalised to E.164.
+Phone = Annotated[str, Field(min_length=3, max_length=32), AfterValidator(_e164)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScanIn(_Body):
+    phone: Phone
+    name: str = Field(default="", max_length=200)
+
+
+class ConfirmCodeIn(_Body):
+    code: str = Field(min_length=8, max_length=16)
+    name: str = Field(default="", max_length=200)
+
+
+class ReceiptIn(_Body):
+    whatsapp_message_id: str = Field(min_length=1, max_length=128)
+    type: ReceiptKind
+
+
+class InboundIn(_Body):
+    from_: Phone = Field(alias="from")
+    text: str = Field(min_length=1, max_length=4096)
+
+
+class CountIn(_Body):
+    count: int = Field(ge=0, le=100_000)
+
+
+def _org_exists(org_id: uuid.UUID) -> bool:
+    from fleet_dashboard.accounts.models import Organization
+    from fleet_dashboard.core.db import session_scope
+
+    with session_scope() as session:
+        return session.get(Organization, org_id) is not None
+
+
+def _sent_rows(org_id: uuid.UUID, limit: int) -> list[dict[str, Any]]:
+    from fleet_dashboard.core.db import session_scope
+    from fleet_dashboard.whatsapp.engine.sim_log import list_sent
+
+    with session_scope() as session:
+        return [{"whatsapp_message_id": r.whatsapp_message_id, "recipient_phone": r.recipient_phone,
+                 "text": r.text, "message_type": r.message_type, "filename": r.filename, "size": r.size,
+                 "created_at": r.created_at.isoformat()}
+                for r in list_sent(session=session, org_id=org_id, limit=limit)]
+
+
+def _was_sent(org_id: uuid.UUID, wamid: str) -> bool:
+    from sqlmodel import select
+
+    from fleet_dashboard.core.db import session_scope
+    from fleet_dashboard.whatsapp.models import SimulatorSent
+
+    with session_scope() as session:
+        query = select(SimulatorSent.id).where(SimulatorSent.org_id == org_id,
+                                               SimulatorSent.whatsapp_message_id == wamid)
+        return session.exec(query).first() is not None
+
+
+async def _known_org(org_id: uuid.UUID) -> None:
+    if not await asyncio.to_thread(_org_exists, org_id):
+        raise ApiError("organisation not found", status=404)
+
+
+async def command(org_id: uuid.UUID, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Send a command to whichever engine owns the organisation and wait for its answer."""
+    from fleet_dashboard.core.events import get_bus
+
+    await _known_org(org_id)
+    bus = get_bus()
+    request_id = uuid.uuid4().hex
+    async with bus.subscribe(org_id=org_id, types={"simulator.ack"}) as acks:
+        await bus.publish({"type": "simulator.command", "org_id": str(org_id), "action": action,
+                           "body": body or {}, "request_id": request_id})
+        try:
+            ack = await acks.wait_for(lambda e: e.get("request_id") == request_id, ACK_SECONDS)
+        except TimeoutError as exc:
+            raise ApiError("no engine owns this organisation's simulated session", status=409,
+                           code="not_running") from exc
+    if ack.get("error"):
+        raise ApiError(ack["error"], status=409, code="simulator_refused")
+    return {"success": True, "action": action}
+
+
+@router.post("/{org_id}/scan")
+async def scan(org_id: uuid.UUID, body: ScanIn) -> dict[str, Any]:
+    """Scan the current QR code with a phone: the session pairs and connects."""
+    return await command(org_id, "scan", {"phone": body.phone, "name": body.name})
+
+
+@router.post("/{org_id}/confirm-code")
+async def confirm_code(org_id: uuid.UUID, body: ConfirmCodeIn) -> dict[str, Any]:
+    """Type the linking code on the phone whose number was given: the session pairs and connects."""
+    return await command(org_id, "confirm-code", {"code": body.code, "name": body.name})
+
+
+@router.post("/{org_id}/receipt")
+async def receipt(org_id: uuid.UUID, body: ReceiptIn) -> dict[str, Any]:
+    """Report a sent message delivered or read."""
+    await _known_org(org_id)
+    if not await asyncio.to_thread(_was_sent, org_id, body.whatsapp_message_id):
+        raise ApiError("the simulated network never accepted this message id", status=404)
+    return await command(org_id, "receipt", body.model_dump())
+
+
+@router.post("/{org_id}/drop")
+async def drop(org_id: uuid.UUID) -> dict[str, Any]:
+    """Drop the connection; the engine reconnects by itself."""
+    return await command(org_id, "drop")
+
+
+@router.post("/{org_id}/logout")
+async def logout(org_id: uuid.UUID) -> dict[str, Any]:
+    """Log the device out from the phone; a new scan is needed."""
+    return await command(org_id, "logout")
+
+
+@router.post("/{org_id}/inbound")
+async def inbound(org_id: uuid.UUID, body: InboundIn) -> dict[str, Any]:
+    """Deliver a message from a phone to this organisation's number."""
+    return await command(org_id, "inbound", {"from": body.from_, "text": body.text})
+
+
+@router.post("/{org_id}/fail-sends")
+async def fail_sends(org_id: uuid.UUID, body: CountIn) -> dict[str, Any]:
+    """Make the next N sends fail."""
+    return await command(org_id, "fail-sends", {"count": body.count})
+
+
+@router.post("/{org_id}/fail-connects")
+async def fail_connects(org_id: uuid.UUID, body: CountIn) -> dict[str, Any]:
+    """Make the next N connection attempts fail (backoff demos)."""
+    return await command(org_id, "fail-connects", {"count": body.count})
+
+
+@router.get("/{org_id}/sent")
+async def sent(org_id: uuid.UUID, limit: int = Query(default=10000, ge=1, le=100_000)) -> dict[str, Any]:
+    """Every message the simulated network accepted for this organisation, oldest first."""
+    await _known_org(org_id)
+    rows = await asyncio.to_thread(_sent_rows, org_id, limit)
+    return {"success": True, "count": len(rows), "messages": rows}
+
+
+def include_simulator_routes(app: FastAPI) -> bool:
+    """Add the control routes only in simulator mode; in neonize mode they do not exist (404)."""
+    if get_settings().whatsapp_backend != "simulator":
+        return False
+    app.include_router(router)
+    return True

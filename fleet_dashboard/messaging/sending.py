@@ -1,0 +1,152 @@
+"""Send and wait, one service for the dashboard and the API: write the message, queue it first in line, and
+wait on the bus for the engine's verdict. A disconnected organisation is refused before anything is written,
+and the send is audited here, so both entry points behave and record the same."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fleet_dashboard.accounts import audit
+from fleet_dashboard.accounts.permissions import Actor
+from fleet_dashboard.core.errors import NotConnected
+from fleet_dashboard.messaging import media, messages
+from fleet_dashboard.messaging.media import Attachment, MediaFile
+from fleet_dashboard.messaging.models import (
+    FAILED_MESSAGE_STATUSES,
+    LIVE_MESSAGE_STATUSES,
+    MessageStatus,
+    WhatsAppMessage,
+)
+from fleet_dashboard.whatsapp import sessions
+from fleet_dashboard.whatsapp.models import SessionStatus
+
+# How long a send waits for the engine's answer before replying "queued".
+SEND_WAIT_SECONDS = 15.0
+# Statuses that have no verdict yet (models.MessageStatus: not settled).
+IN_FLIGHT = frozenset(LIVE_MESSAGE_STATUSES)
+# What a sender is told: the send's outcome, not the receipts that follow it.
+QUEUED, UNKNOWN = "queued", "unknown"
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """One send, as the dashboard and the routes hand it over."""
+
+    org_id: uuid.UUID
+    recipient: str
+    text: str | None = None
+    template_id: str | None = None
+    template_name: str | None = None
+    variables: dict[str, Any] | None = None
+    sent_by: uuid.UUID | None = None
+    idempotency_key: str | None = None
+    # Who sends: the services check it against the permission matrix (None is refused).
+    actor: Actor | None = None
+    # A document or an image: checked bytes from the API, or a file the dashboard stored on upload.
+    media: MediaFile | None = None
+    attachment: Attachment | None = None
+    # For the audit row: where the request came from.
+    ip_address: str | None = None
+    via: str = "api"
+
+
+def _enqueue(session: Any, message: WhatsAppMessage) -> None:
+    from fleet_dashboard.notifications import queue
+
+    queue.enqueue_message(session=session, org_id=message.org_id, message=message)
+
+
+def submit(req: SendRequest) -> tuple[WhatsAppMessage, bool]:
+    """Create, queue and audit the message in one transaction; a repeated Idempotency-Key creates nothing.
+
+    Refused with NotConnected (and nothing written) while the organisation's WhatsApp is not connected."""
+    from fleet_dashboard.core.db import session_scope
+
+    with session_scope() as session:
+        key = (req.idempotency_key or "").strip() or None
+        attachment = req.attachment
+        if req.media is not None:  # stored in this transaction: a refused send keeps no file either
+            attachment = media.store(session=session, org_id=req.org_id, file=req.media)
+        # Validation first (phone, opt-out, template, variables), so callers get the precise error.
+        message, created = messages.create_message(
+            session=session, org_id=req.org_id, recipient=req.recipient, text=req.text,
+            template_id=req.template_id, template_name=req.template_name, variables=req.variables,
+            sent_by=req.sent_by, idempotency_key=key, status=MessageStatus.queued.value, actor=req.actor,
+            attachment=attachment)
+        status = sessions.get_status(session=session, org_id=req.org_id)["status"]
+        if created and status != SessionStatus.connected.value:
+            # Raising rolls the new row back: a refused send leaves nothing behind.
+            raise NotConnected("WhatsApp is not connected for this organisation. Connect it first.",
+                               status=status)
+        if created:
+            _enqueue(session, message)
+            audit.record(session=session, org_id=req.org_id, actor_id=req.sent_by, event_type="message_sent",
+                         event_data={"message_id": str(message.id), "recipient": message.recipient_phone,
+                                     "template": message.template_name, "via": req.via},
+                         ip_address=req.ip_address)
+        return message, created
+
+
+def _reload(org_id: uuid.UUID, message_id: uuid.UUID | str) -> WhatsAppMessage:
+    from fleet_dashboard.core.db import session_scope
+
+    with session_scope() as session:
+        return messages.get_for_org(session=session, org_id=org_id, message_id=message_id)
+
+
+async def _verdict(events: Any, org_id: uuid.UUID, message: WhatsAppMessage,
+                   wait: float) -> tuple[WhatsAppMessage, str]:
+    """Wait (on a subscription opened before the message could move) for its send to settle."""
+    if message.status not in IN_FLIGHT:  # already settled (a repeated key, or the engine was quick)
+        return message, send_verdict(message.status, message.error_code)
+    verdict = None
+    if wait > 0:
+        wanted = str(message.id)
+        with contextlib.suppress(TimeoutError):
+            event = await events.wait_for(lambda e: e.get("message_id") == wanted
+                                          and e.get("status") not in IN_FLIGHT, wait)
+            verdict = event["status"]
+    # Receipts may already have moved the row past "sent": report the send's verdict, the row's ids.
+    message = await asyncio.to_thread(_reload, org_id, message.id)
+    if verdict in FAILED_MESSAGE_STATUSES or verdict is None:
+        verdict = send_verdict(message.status, message.error_code)
+    return message, verdict
+
+
+async def send_and_wait(req: SendRequest, *, wait_seconds: float | None = None) -> tuple[WhatsAppMessage, str]:
+    """The message and the status to report: the owner's verdict (sent/failed/unknown), or "queued" if none
+    came in time."""
+    from fleet_dashboard.core.events import get_bus
+
+    wait = SEND_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    async with get_bus().subscribe(org_id=req.org_id, types=["message.status"]) as events:
+        message, _created = await asyncio.to_thread(submit, req)
+        return await _verdict(events, req.org_id, message, wait)
+
+
+async def wait_for_verdict(org_id: uuid.UUID, message_id: uuid.UUID | str, *,
+                           wait_seconds: float | None = None) -> tuple[WhatsAppMessage, str]:
+    """The verdict of a message submitted earlier (the dashboard submits, then follows in the background)."""
+    from fleet_dashboard.core.events import get_bus
+
+    wait = SEND_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    async with get_bus().subscribe(org_id=org_id, types=["message.status"]) as events:
+        message = await asyncio.to_thread(_reload, org_id, message_id)  # after subscribing: nothing is missed
+        return await _verdict(events, org_id, message, wait)
+
+
+# Error codes of a failed message that may still have reached WhatsApp (notifications/wave.py, notifications/claims.py).
+UNKNOWN_CODES = ("send_outcome_unknown", "send_timeout", "outcome_unknown")
+
+
+def send_verdict(status: str, error_code: str | None = None) -> str:
+    """What a sender is told: sent, failed, unknown (WhatsApp may have it) or queued."""
+    if status in IN_FLIGHT:
+        return QUEUED
+    if status in FAILED_MESSAGE_STATUSES:
+        return UNKNOWN if error_code in UNKNOWN_CODES else MessageStatus.failed.value
+    return MessageStatus.sent.value

@@ -1,0 +1,299 @@
+"""The worker's batch SQL: claim, mark sending, complete and reclaim, each one statement per batch."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from fleet_dashboard.core.tables import sql_list, sql_literal
+from fleet_dashboard.messaging.models import (
+    LIVE_MESSAGE_STATUSES,
+    SENDABLE_MESSAGE_STATUSES,
+    MessageStatus,
+    MessageType,
+)
+from fleet_dashboard.notifications.models import QueueStatus
+
+# Every status the statements below name, as SQL literals from the one vocabulary (models.py); a message's type
+# goes in as a parameter (mark_sending's mtypes).
+_V = {
+    **{f"q_{s.name}": sql_literal(s.value) for s in QueueStatus},
+    **{f"m_{s.name}": sql_literal(s.value) for s in MessageStatus},
+    "m_sendable": sql_list(SENDABLE_MESSAGE_STATUSES),
+    "m_in_flight": sql_list(LIVE_MESSAGE_STATUSES),
+}
+
+
+def _sql(statement: str) -> Any:
+    """A statement with its {q_pending}, {m_sent}, ... placeholders filled from the vocabulary."""
+    return text(statement.format(**_V))
+
+UNKNOWN_REASON = ("the worker stopped during the send: WhatsApp may have the message, "
+                  "so it is not resent automatically; retry it only after checking")
+UNKNOWN_CODE = "outcome_unknown"
+
+
+@dataclass(slots=True)
+class Claimed:
+    """One claimed notification with what sending it needs, read in the claim statement itself."""
+
+    id: uuid.UUID
+    org_id: uuid.UUID
+    recipient_phone: str
+    template_id: uuid.UUID | None
+    variables: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    priority: int
+    message_id: uuid.UUID | None
+    template_body: str | None
+    template_name: str | None
+    template_active: bool | None
+    message_body: str | None
+    message_phone: str | None
+    message_status: str | None
+    opted_out: bool
+    # A document or an image (its media row, shown name and type); None for text.
+    media_id: uuid.UUID | None = None
+    media_filename: str | None = None
+    media_type: str | None = None
+    # Filled by the worker before the send.
+    body: str = ""
+    new_message: bool = field(default=False)
+
+
+_SELECT_CLAIMED = """
+SELECT c.id, c.org_id, c.recipient_phone, c.template_id, c.message_data AS variables, c.attempts,
+       c.max_attempts, c.priority, c.message_id, t.message_template AS template_body,
+       t.name AS template_name, t.is_active AS template_active, m.message_body,
+       m.recipient_phone AS message_phone, m.status AS message_status, (o.id IS NOT NULL) AS opted_out,
+       COALESCE(m.media_id, c.media_id) AS media_id, COALESCE(m.media_filename, c.media_filename) AS media_filename,
+       CASE WHEN m.media_id IS NOT NULL THEN m.message_type ELSE c.media_type END AS media_type
+FROM claimed c
+LEFT JOIN whatsapp_templates t ON t.id = c.template_id AND (t.org_id = c.org_id OR t.org_id IS NULL)
+LEFT JOIN whatsapp_messages m ON m.id = c.message_id
+LEFT JOIN whatsapp_opt_outs o ON o.org_id = c.org_id AND o.phone = COALESCE(m.recipient_phone, c.recipient_phone)
+ORDER BY c.priority, c.scheduled_for, c.created_at
+"""
+
+# Both claims end the same way: the picked rows go to processing under a lease, then are read with
+# what sending them needs.
+_MARK_CLAIMED = """, claimed AS (
+    UPDATE notification_queue q SET status = {q_processing}, last_attempt_at = now(),
+        lease_expires_at = now() + make_interval(secs => :lease)
+    FROM picked WHERE q.id = picked.id
+    RETURNING q.*
+)""" + _SELECT_CLAIMED
+
+_CLAIM_SQL = _sql("""
+WITH picked AS (
+    SELECT id FROM notification_queue
+    WHERE status = {q_pending} AND scheduled_for <= now() AND org_id = ANY(:org_ids)
+      AND org_id NOT IN (SELECT id FROM organizations WHERE suspended_at IS NOT NULL)
+    ORDER BY priority, scheduled_for, created_at
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+)""" + _MARK_CLAIMED)
+
+# With a throttle, take at most a few rows per organisation so none sits claimed past its lease.
+_CLAIM_PER_ORG_SQL = _sql("""
+WITH ranked AS (
+    SELECT id, row_number() OVER (PARTITION BY org_id ORDER BY priority, scheduled_for, created_at) AS rn
+    FROM notification_queue
+    WHERE status = {q_pending} AND scheduled_for <= now() AND org_id = ANY(:org_ids)
+      AND org_id NOT IN (SELECT id FROM organizations WHERE suspended_at IS NOT NULL)
+), picked AS (
+    SELECT q.id FROM notification_queue q
+    WHERE q.id IN (SELECT id FROM ranked WHERE rn <= :per_org)
+      AND q.status = {q_pending} AND q.scheduled_for <= now()
+    ORDER BY q.priority, q.scheduled_for, q.created_at
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+)""" + _MARK_CLAIMED)
+
+
+def claim_batch(
+    *, conn: Connection, org_ids: list[uuid.UUID], limit: int, lease_seconds: float,
+    per_org_limit: int | None = None,
+) -> list[Claimed]:
+    """Take due pending rows of these organisations, by priority then age, skipping rows others hold."""
+    if not org_ids or limit <= 0:
+        return []
+    params = {"org_ids": list(org_ids), "limit": limit, "lease": lease_seconds}
+    if per_org_limit is not None and per_org_limit < limit:
+        rows = conn.execute(_CLAIM_PER_ORG_SQL, {**params, "per_org": per_org_limit}).mappings().all()
+    else:
+        rows = conn.execute(_CLAIM_SQL, params).mappings().all()
+    return [Claimed(**row) for row in rows]
+
+
+_MARK_SQL = _sql("""
+WITH d AS (
+    SELECT * FROM unnest(CAST(:qids AS uuid[]), CAST(:mids AS uuid[]), CAST(:is_new AS boolean[]),
+                         CAST(:orgs AS uuid[]), CAST(:phones AS text[]), CAST(:bodies AS text[]),
+                         CAST(:tids AS uuid[]), CAST(:tnames AS text[]), CAST(:params AS jsonb[]),
+                         CAST(:mtypes AS text[]), CAST(:media AS uuid[]), CAST(:mnames AS text[]))
+        AS d(qid, mid, is_new, org_id, phone, body, tid, tname, params, mtype, media_id, media_filename)
+), ok AS (
+    SELECT d.* FROM d JOIN notification_queue q ON q.id = d.qid
+    WHERE q.status = {q_processing} AND q.lease_expires_at > now() + make_interval(secs => :margin)
+    FOR UPDATE OF q
+), ins AS (
+    INSERT INTO whatsapp_messages (id, org_id, recipient_phone, message_type, message_body, template_id,
+                                   template_name, template_params, status, created_at, media_id, media_filename)
+    SELECT mid, org_id, phone, mtype, body, tid, tname, params, {m_sending}, now(), media_id, media_filename
+    FROM ok WHERE is_new
+    RETURNING id
+), upd AS (
+    UPDATE whatsapp_messages m SET status = {m_sending}, error = NULL, failed_at = NULL
+    FROM ok WHERE NOT ok.is_new AND m.id = ok.mid AND m.status IN {m_sendable}
+    RETURNING m.id
+), lnk AS (
+    UPDATE notification_queue q SET message_id = ok.mid FROM ok WHERE ok.is_new AND q.id = ok.qid
+)
+SELECT id FROM ins UNION ALL SELECT id FROM upd
+""")
+
+
+def mark_sending(*, conn: Connection, rows: list[Claimed], margin_seconds: float = 5.0) -> set[uuid.UUID]:
+    """Record that these sends are about to start; returns the message ids that may be sent now."""
+    if not rows:
+        return set()
+    for row in rows:
+        if row.message_id is None:
+            row.message_id, row.new_message = uuid.uuid4(), True
+    params = {
+        "qids": [r.id for r in rows], "mids": [r.message_id for r in rows],
+        "is_new": [r.new_message for r in rows], "orgs": [r.org_id for r in rows],
+        "phones": [r.recipient_phone for r in rows], "bodies": [r.body for r in rows],
+        "tids": [r.template_id for r in rows], "tnames": [r.template_name for r in rows],
+        "params": [json.dumps({k: str(v) for k, v in (r.variables or {}).items()}, ensure_ascii=False)
+                   for r in rows],
+        "mtypes": [r.media_type or MessageType.template.value for r in rows],
+        "media": [r.media_id for r in rows], "mnames": [r.media_filename for r in rows],
+        "margin": margin_seconds,
+    }
+    return {row[0] for row in conn.execute(_MARK_SQL, params)}
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one claimed row: sent, retry (with retry_at), failed, release or unknown."""
+
+    queue_id: uuid.UUID
+    message_id: uuid.UUID | None
+    kind: str
+    whatsapp_message_id: str | None = None
+    error: str | None = None
+    retry_at: datetime | None = None
+    # strings.ERRORS code for `error`, so the dashboard can say it in Arabic.
+    code: str | None = None
+
+
+# Bump: a release (organisation not connected) costs no attempt; everything else costs one.
+_COMPLETE_SQL = _sql("""
+WITH d AS (
+    SELECT * FROM unnest(CAST(:qids AS uuid[]), CAST(:mids AS uuid[]), CAST(:kinds AS text[]),
+                         CAST(:wids AS text[]), CAST(:errors AS text[]), CAST(:codes AS text[]),
+                         CAST(:retry_at AS timestamptz[]))
+        AS d(qid, mid, kind, wid, err, code, retry_at)
+), m AS (
+    UPDATE whatsapp_messages m SET
+        status = CASE d.kind WHEN 'sent' THEN {m_sent} WHEN 'retry' THEN {m_queued} WHEN 'release' THEN {m_queued}
+                             ELSE {m_failed} END,
+        whatsapp_message_id = COALESCE(d.wid, m.whatsapp_message_id),
+        sent_at = CASE WHEN d.kind = 'sent' THEN now() ELSE m.sent_at END,
+        error = CASE WHEN d.kind IN ('sent', 'release') THEN NULL ELSE d.err END,
+        error_code = CASE WHEN d.kind IN ('sent', 'release') THEN NULL ELSE d.code END,
+        failed_at = CASE WHEN d.kind IN ('failed', 'unknown') THEN now() ELSE m.failed_at END
+    FROM d WHERE m.id = d.mid
+      AND (m.status IN {m_in_flight} OR (d.kind = 'sent' AND m.status = {m_failed}))
+    RETURNING m.id, m.org_id, m.template_id, m.status, m.whatsapp_message_id, m.error, m.error_code, d.kind
+), q AS (
+    UPDATE notification_queue q SET
+        status = CASE d.kind WHEN 'sent' THEN {q_completed} WHEN 'retry' THEN {q_pending}
+                             WHEN 'release' THEN {q_pending} WHEN 'unknown' THEN {q_unknown} ELSE {q_failed} END,
+        attempts = q.attempts + CASE WHEN d.kind = 'release' THEN 0 ELSE 1 END,
+        scheduled_for = COALESCE(d.retry_at, q.scheduled_for),
+        completed_at = CASE WHEN d.kind IN ('sent', 'failed', 'unknown') THEN now() END,
+        error_message = d.err,
+        error_code = d.code,
+        whatsapp_message_id = COALESCE(d.wid, q.whatsapp_message_id),
+        lease_expires_at = NULL
+    -- a row reclaimed as unknown only takes the news that its send did go out
+    FROM d WHERE q.id = d.qid AND (q.status = {q_processing} OR (q.status = {q_unknown} AND d.kind = 'sent'))
+), t AS (
+    UPDATE whatsapp_templates t SET usage_count = t.usage_count + c.n, last_used_at = now()
+    FROM (SELECT template_id, count(*) AS n FROM m WHERE m.status = {m_sent} AND template_id IS NOT NULL
+          GROUP BY template_id) c
+    WHERE t.id = c.template_id
+)
+SELECT id, org_id, status, whatsapp_message_id, error, error_code, kind FROM m
+""")
+
+
+def complete(*, conn: Connection, outcomes: list[Outcome]) -> list[Any]:
+    """Write every outcome, count template uses; returns the message rows that changed (for events)."""
+    if not outcomes:
+        return []
+    params = {
+        "qids": [o.queue_id for o in outcomes], "mids": [o.message_id for o in outcomes],
+        "kinds": [o.kind for o in outcomes], "wids": [o.whatsapp_message_id for o in outcomes],
+        "errors": [(o.error or "")[:2000] or None for o in outcomes],
+        "codes": [o.code if o.error else None for o in outcomes],
+        "retry_at": [o.retry_at for o in outcomes],
+    }
+    return conn.execute(_COMPLETE_SQL, params).all()
+
+
+_RELEASE_SQL = _sql("""
+UPDATE notification_queue SET status = {q_pending}, lease_expires_at = NULL
+WHERE id = ANY(:ids) AND status = {q_processing}
+""")
+
+
+def release(*, conn: Connection, queue_ids: list[uuid.UUID]) -> int:
+    """Hand claimed rows whose send never started back to pending, at no attempt's cost."""
+    if not queue_ids:
+        return 0
+    return conn.execute(_RELEASE_SQL, {"ids": list(queue_ids)}).rowcount
+
+
+_RECLAIM_SQL = _sql("""
+WITH x AS (
+    SELECT q.id, q.message_id, m.status AS mstatus
+    FROM notification_queue q LEFT JOIN whatsapp_messages m ON m.id = q.message_id
+    WHERE q.status = {q_processing} AND q.lease_expires_at < now()
+    FOR UPDATE OF q SKIP LOCKED
+), msg AS (
+    UPDATE whatsapp_messages m SET status = {m_failed}, error = :reason, error_code = :code, failed_at = now()
+    FROM x WHERE m.id = x.message_id AND x.mstatus = {m_sending}
+    RETURNING m.id, m.org_id, m.whatsapp_message_id
+), q AS (
+    UPDATE notification_queue q SET
+        status = CASE WHEN x.mstatus = {m_sending} THEN {q_unknown} ELSE {q_pending} END,
+        error_message = CASE WHEN x.mstatus = {m_sending} THEN :reason ELSE q.error_message END,
+        error_code = CASE WHEN x.mstatus = {m_sending} THEN :code ELSE q.error_code END,
+        completed_at = CASE WHEN x.mstatus = {m_sending} THEN now() END,
+        attempts = q.attempts + CASE WHEN x.mstatus = {m_sending} THEN 1 ELSE 0 END,
+        lease_expires_at = NULL
+    FROM x WHERE q.id = x.id
+    RETURNING q.id
+)
+SELECT 'message' AS what, id, org_id, whatsapp_message_id FROM msg
+UNION ALL SELECT 'queue', id, NULL, NULL FROM q
+""")
+
+
+def reclaim_expired(*, conn: Connection) -> tuple[int, list[Any]]:
+    """Rows of dead workers: never-started sends go back to pending, started ones to 'unknown'.
+
+    Returns how many rows were reclaimed and the message rows now failed as unknown (for events)."""
+    rows = conn.execute(_RECLAIM_SQL, {"reason": UNKNOWN_REASON, "code": UNKNOWN_CODE}).all()
+    return sum(1 for r in rows if r.what == "queue"), [r for r in rows if r.what == "message"]

@@ -1,0 +1,277 @@
+"""The queue worker: claims due notifications of the organisations this process's engine owns, and sends them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, text
+from sqlmodel import Session
+
+from fleet_dashboard.messaging import messages
+from fleet_dashboard.notifications import claims as queue_claims
+from fleet_dashboard.notifications import queue
+from fleet_dashboard.notifications.claims import Claimed, Outcome
+from fleet_dashboard.notifications.wave import RetryPolicy, prepare, send_all
+from fleet_dashboard.whatsapp.engine.throttle import SendThrottle, get_throttle
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerConfig:
+    """Batch size, timings and retry policy; the defaults suit production."""
+
+    batch_size: int = 500
+    poll_seconds: float = 1.0
+    lease_seconds: float = 120.0
+    reclaim_every_seconds: float = 10.0
+    send_timeout_seconds: float = 60.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def worker_db_engine() -> Engine:
+    """A small pool of the worker's own, without pre-ping: the loop handles a dropped connection itself."""
+    from fleet_dashboard.core.db import database_url
+
+    return create_engine(database_url(), pool_size=2, max_overflow=2, pool_pre_ping=False, pool_recycle=1800)
+
+
+def emit_all(session: Session, events_: list[dict[str, Any]]) -> None:
+    """Publish many events with the transaction: one NOTIFY statement on PostgreSQL, not one per event."""
+    from fleet_dashboard.core import events
+
+    if not events_:
+        return
+    bus = events.get_bus()
+    if isinstance(bus, events.PostgresBus):
+        session.execute(text("SELECT count(pg_notify(:channel, p)) FROM unnest(CAST(:payloads AS text[])) p"),
+                        {"channel": events.CHANNEL, "payloads": [events.encode(e) for e in events_]})
+    else:
+        for event in events_:
+            events.emit(session, event)
+
+
+def _status_events(rows: list[Any]) -> list[dict[str, Any]]:
+    return [messages.status_event(org_id=r.org_id, message_id=r.id, whatsapp_message_id=r.whatsapp_message_id,
+                                   status=r.status, error=r.error, error_code=getattr(r, "error_code", None))
+            for r in rows if getattr(r, "kind", "failed") not in ("retry", "release")]
+
+
+class Worker:
+    """Sends only for organisations that this process's engine owns and has connected."""
+
+    def __init__(self, engine: Any, *, config: WorkerConfig | None = None, throttle: SendThrottle | None = None,
+                 db_engine: Engine | None = None):
+        self.engine = engine
+        self.config = config or WorkerConfig()
+        self.throttle = throttle or get_throttle()
+        self._db = db_engine or worker_db_engine()
+        self._own_db = db_engine is None
+        # Claimed rows waiting for their organisation's throttle slot, with the local lease deadline.
+        self._backlog: dict[uuid.UUID, deque[tuple[Claimed, float]]] = {}
+        self._last_claim = 0.0
+        self._last_reclaim = 0.0
+        self._more_due = True
+        self._stopping = False
+        self.sent = 0
+
+    def _tx(self, work: Callable[[Session], Any]) -> Any:
+        with Session(self._db, expire_on_commit=False) as session:
+            result = work(session)
+            session.commit()
+            return result
+
+    async def _db_call(self, work: Callable[[Session], Any]) -> Any:
+        return await asyncio.to_thread(self._tx, work)
+
+    def _connected_orgs(self) -> set[uuid.UUID]:
+        return {o for o in self.engine.owned_org_ids() if self.engine.is_connected(o)}
+
+    async def _reclaim(self) -> None:
+        def work(session: Session) -> int:
+            count, unknown = queue_claims.reclaim_expired(conn=session.connection())
+            emit_all(session, [messages.status_event(org_id=r.org_id, message_id=r.id, status="failed",
+                                                      whatsapp_message_id=r.whatsapp_message_id,
+                                                      error=queue_claims.UNKNOWN_REASON,
+                                                      error_code=queue_claims.UNKNOWN_CODE) for r in unknown])
+            return count
+
+        count = await self._db_call(work)
+        if count:
+            log.warning("reclaimed %d notifications from a worker that stopped", count)
+            self._more_due = True
+
+    async def _release_stale(self, connected: set[uuid.UUID]) -> None:
+        """Give back rows of organisations no longer connected, or whose lease is running out."""
+        now, ids = time.monotonic(), []
+        for org_id in list(self._backlog):
+            rows = self._backlog[org_id]
+            if org_id not in connected:
+                ids += [row.id for row, _ in rows]
+                rows.clear()
+            while rows and rows[0][1] <= now:
+                ids.append(rows.popleft()[0].id)
+            if not rows:
+                del self._backlog[org_id]
+        if ids:
+            await self._db_call(lambda s: queue_claims.release(conn=s.connection(), queue_ids=ids))
+
+    async def _claim(self, connected: set[uuid.UUID]) -> None:
+        cfg = self.config
+        if self.throttle.enabled:
+            org_ids = [o for o in connected if o not in self._backlog]
+            per_org = self.throttle.per_window(cfg.lease_seconds / 2)
+        else:
+            org_ids = list(connected) if not self._backlog else []
+            per_org = None
+        if not org_ids:
+            self._more_due = False
+            return
+        self._last_claim = time.monotonic()
+        rows = await self._db_call(lambda s: queue_claims.claim_batch(
+            conn=s.connection(), org_ids=org_ids, limit=cfg.batch_size, lease_seconds=cfg.lease_seconds,
+            per_org_limit=per_org))
+        self._more_due = len(rows) >= cfg.batch_size
+        # Keep a margin under the lease: a row not sent by then is handed back rather than risked.
+        deadline = self._last_claim + cfg.lease_seconds * 0.8
+        for row in rows:
+            self._backlog.setdefault(row.org_id, deque()).append((row, deadline))
+
+    def _next_wave(self) -> list[Claimed]:
+        wave: list[Claimed] = []
+        for org_id in list(self._backlog):
+            rows = self._backlog[org_id]
+            if not self.throttle.enabled:
+                wave += [row for row, _ in rows]
+                rows.clear()
+            elif self.throttle.delay(org_id) <= 0:
+                wave.append(rows.popleft()[0])
+            if not rows:
+                del self._backlog[org_id]
+        return wave
+
+    async def _process(self, wave: list[Claimed]) -> None:
+        outcomes: list[Outcome] = []
+        sendable = []
+        for row in wave:
+            verdict = prepare(row)
+            if verdict is None:
+                sendable.append(row)
+            else:
+                outcomes.append(verdict)
+        if sendable:
+            margin = self.config.lease_seconds * 0.1
+            allowed = await self._db_call(lambda s: queue_claims.mark_sending(
+                conn=s.connection(), rows=sendable, margin_seconds=margin))
+            # Rows whose lease ran out meanwhile belong to the reclaimer now: leave them alone.
+            sendable = [row for row in sendable if row.message_id in allowed]
+            outcomes += await send_all(engine=self.engine, rows=sendable, policy=self.config.retry,
+                                       timeout=self.config.send_timeout_seconds, stopping=lambda: self._stopping)
+        await self._complete(outcomes, {row.org_id for row in wave})
+
+    async def _complete(self, outcomes: list[Outcome], org_ids: set[uuid.UUID]) -> None:
+        def work(session: Session) -> list[Any]:
+            rows = queue_claims.complete(conn=session.connection(), outcomes=outcomes)
+            # A row that failed before it had a message (opted out, bad template) changes no message,
+            # so open queue pages learn of it only from `queue.changed`.
+            emit_all(session, _status_events(rows) + [queue.changed_event(o) for o in sorted(org_ids, key=str)])
+            return rows
+
+        rows = await self._db_call(work)
+        sent = [r for r in rows if r.status == "sent"]
+        self.sent += len(sent)
+        from fleet_dashboard.messaging import receipts
+
+        if sent and receipts.pending():
+            def replay(session: Session) -> None:
+                for r in sent:
+                    messages.replay_early_receipts(session=session, org_id=r.org_id,
+                                                    whatsapp_message_ids=[r.whatsapp_message_id])
+
+            await self._db_call(replay)
+
+    async def run_once(self) -> bool:
+        """One turn of the loop; True when it did work and should go again without waiting."""
+        now = time.monotonic()
+        if now - self._last_reclaim >= self.config.reclaim_every_seconds:
+            self._last_reclaim = now
+            await self._reclaim()
+        connected = self._connected_orgs()
+        await self._release_stale(connected)
+        if self._more_due or now - self._last_claim >= self.config.poll_seconds:
+            await self._claim(connected)
+        wave = self._next_wave()
+        if wave:
+            await self._process(wave)
+            return True
+        return self._more_due
+
+    def _idle_seconds(self) -> float:
+        waits = [self.config.poll_seconds]
+        waits += [self.throttle.delay(org_id) for org_id in self._backlog]
+        return max(0.01, min(waits))
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Loop until stopped: woken by `queue.wake` events, and polling in case one was missed."""
+        stop = stop or asyncio.Event()
+        try:
+            await self._loop(stop)
+        finally:
+            await self.close()
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        from fleet_dashboard.core.events import get_bus
+
+        async with get_bus().subscribe(types={"queue.wake"}) as wakes:
+            failures = 0
+            while not stop.is_set():
+                try:
+                    busy = await self.run_once()
+                    failures = 0
+                except Exception:
+                    failures += 1
+                    log.exception("queue worker turn failed (%d in a row)", failures)
+                    await _wait(stop, min(30.0, 0.5 * 2 ** failures))
+                    continue
+                if busy:
+                    await asyncio.sleep(0)
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakes.get(), self._idle_seconds())
+                    self._more_due = True
+                    while not wakes.queue.empty():
+                        wakes.queue.get_nowait()
+
+    async def close(self) -> None:
+        """Hand back rows not yet sent and free the worker's connections."""
+        self._stopping = True
+        ids = [row.id for rows in self._backlog.values() for row, _ in rows]
+        self._backlog.clear()
+        if ids:
+            with contextlib.suppress(Exception):
+                await self._db_call(lambda s: queue_claims.release(conn=s.connection(), queue_ids=ids))
+        if self._own_db:
+            self._db.dispose()
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def run_worker_forever(config: WorkerConfig | None = None) -> int:
+    """`fleet-dashboard worker`: an engine (taking organisations by advisory lock) with its worker.
+
+    A worker can only send through a socket it owns, so the worker tier is an engine tier; the advisory
+    locks keep it to one socket per organisation across every process."""
+    from fleet_dashboard.whatsapp.engine.runtime import run_engine_forever
+
+    return await run_engine_forever(with_worker=True, worker_config=config)

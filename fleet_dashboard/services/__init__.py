@@ -1,1 +1,0 @@
-"""Domain services: plain functions over a SQLModel session, free of Reflex and HTTP."""

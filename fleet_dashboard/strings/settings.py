@@ -1,0 +1,38 @@
+"""Integration settings: webhooks and API keys."""
+
+from __future__ import annotations
+
+SETTINGS_TITLE = "الربط البرمجي"
+CREATED_AT = "أُنشئ"
+WEBHOOKS_TITLE = "إشعارات Webhook"
+WEBHOOKS_HELP = ("نرسل إلى هذا الرابط طلب JSON موقّعاً (X-Fleet-Signature) عند تغيّر حالة رسالة أو الجلسة"
+                 " أو عند وصول رسالة.")
+WEBHOOKS_EMPTY = "لا توجد روابط إشعارات."
+WEBHOOK_URL = "الرابط"
+WEBHOOK_SECRET = "السر (اختياري)"
+WEBHOOK_SECRET_HINT = "اتركه فارغاً لننشئ سراً ونعرضه مرة واحدة. 16 حرفاً على الأقل."
+WEBHOOK_EVENTS = "الأحداث"
+WEBHOOK_EVENT_NAMES = {"message.status": "حالة الرسائل", "session.status": "حالة الجلسة",
+                       "message.inbound": "الرسائل الواردة"}
+WEBHOOK_PICK_EVENT = "اختر حدثاً واحداً على الأقل."
+WEBHOOK_ADD = "حفظ الرابط"
+WEBHOOK_SAVED = "حُفظ رابط الإشعارات."
+WEBHOOK_DELETED = "حُذف رابط الإشعارات."
+WEBHOOK_DELETE_TITLE = "حذف رابط الإشعارات؟"
+WEBHOOK_SECRET_ONCE = "سر التوقيع: انسخه الآن، فلن يظهر مرة أخرى."
+API_KEYS_TITLE = "مفاتيح الواجهة البرمجية"
+API_KEYS_HELP = "يرسل النظام الخلفي المفتاح في Authorization: Bearer مع X-Org-Id. التوثيق في ‎/api/docs."
+API_KEYS_EMPTY = "لا توجد مفاتيح."
+API_KEY_NAME = "اسم المفتاح"
+API_KEY_PREFIX = "بدايته"
+API_KEY_SCOPES = "الصلاحيات"
+API_KEY_SCOPE_NAMES = {"send": "الإرسال", "sessions": "الجلسة", "read": "القراءة"}
+API_KEY_PICK_SCOPE = "اختر صلاحية واحدة على الأقل."
+API_KEY_LAST_USED = "آخر استخدام"
+API_KEY_CREATE = "إنشاء مفتاح"
+API_KEY_ONCE = "المفتاح الجديد: انسخه الآن، فلن يظهر مرة أخرى."
+API_KEY_REVOKE = "إلغاء المفتاح"
+API_KEY_REVOKE_TITLE = "إلغاء هذا المفتاح؟ تتوقف الطلبات التي تستخدمه فوراً."
+API_KEY_REVOKED = "أُلغي المفتاح."
+API_KEY_REVOKED_BADGE = "ملغى"
+SESSION_ERROR_GENERIC = "تعذّر الاتصال بواتساب. اضغط «إعادة المحاولة»."

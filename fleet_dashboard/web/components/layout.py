@@ -1,0 +1,178 @@
+"""The page frame: a right-hand sidebar on wide screens, a menu bar on phones, and the 403 page."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from fleet_dashboard import strings
+from fleet_dashboard.web import routes
+from fleet_dashboard.web.state.auth import AuthState
+
+# (route, label, lucide icon, test id); the overview is only for the super_admin.
+ORG_NAV = (
+    (routes.HOME, strings.NAV_HOME, "house", "nav-home"),
+    (routes.CONNECT, strings.NAV_CONNECT, "smartphone", "nav-connect"),
+    (routes.SEND, strings.NAV_SEND, "send", "nav-send"),
+    (routes.TEMPLATES, strings.NAV_TEMPLATES, "file-text", "nav-templates"),
+    (routes.HISTORY, strings.NAV_HISTORY, "history", "nav-history"),
+    (routes.QUEUE, strings.NAV_QUEUE, "list-ordered", "nav-queue"),
+    (routes.OPT_OUTS, strings.NAV_OPT_OUTS, "ban", "nav-opt-outs"),
+    (routes.AUDIT, strings.NAV_AUDIT, "shield-check", "nav-audit"),
+    (routes.SETTINGS, strings.NAV_SETTINGS, "plug", "nav-settings"),
+    (routes.PEOPLE, strings.NAV_PEOPLE, "users", "nav-people"),
+)
+ADMIN_NAV = (routes.ADMIN, strings.NAV_ADMIN, "layout-dashboard", "nav-admin")
+ORGANIZATIONS_NAV = (routes.ORGANIZATIONS, strings.NAV_ORGANIZATIONS, "building-2", "nav-organizations")
+# Every signed-in person's own account: password and sessions.
+ACCOUNT_NAV = (routes.ACCOUNT, strings.NAV_ACCOUNT, "user-cog", "nav-account")
+# Pages only some matrix rows may open (accounts/permissions.py): shown when any of these columns is allowed.
+NAV_NEEDS = {routes.AUDIT: ("audit",), routes.SETTINGS: ("webhooks", "api_keys"), routes.PEOPLE: ("team",),
+             routes.ORGANIZATIONS: ("organizations",)}
+
+
+def _allowed(route: str, item: rx.Component) -> rx.Component:
+    needs = NAV_NEEDS.get(route)
+    if not needs:
+        return item
+    allowed = AuthState.may[needs[0]].to(bool)
+    for column in needs[1:]:
+        allowed = allowed | AuthState.may[column].to(bool)
+    return rx.cond(allowed, item)
+
+
+def _org_pages_visible() -> rx.Var:
+    return ~AuthState.is_super_admin | (AuthState.org_label != "")
+
+
+def nav_link(route: str, label: str, icon: str, test_id: str) -> rx.Component:
+    """One sidebar entry."""
+    return rx.link(
+        rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), spacing="2", align="center"),
+        href=route, underline="none", color_scheme="gray", high_contrast=True, data_testid=test_id,
+        padding_y="0.4rem", padding_x="0.6rem", border_radius="var(--radius-2)", width="100%",
+        _hover={"background": "var(--gray-a3)"},
+    )
+
+
+def _nav_items() -> rx.Component:
+    return rx.vstack(
+        rx.cond(AuthState.is_super_admin, nav_link(*ADMIN_NAV)),
+        _allowed(ORGANIZATIONS_NAV[0], nav_link(*ORGANIZATIONS_NAV)),
+        rx.cond(_org_pages_visible(), rx.vstack(*(_allowed(item[0], nav_link(*item)) for item in ORG_NAV),
+                                               spacing="1", width="100%")),
+        rx.cond(AuthState.signed_in, nav_link(*ACCOUNT_NAV)),
+        spacing="1", width="100%",
+    )
+
+
+def _who() -> rx.Component:
+    return rx.vstack(
+        rx.text(AuthState.user_label, weight="bold", size="2", data_testid="user-label"),
+        rx.hstack(rx.badge(AuthState.role_label, variant="soft"),
+                  rx.cond(AuthState.org_label != "", rx.text(AuthState.org_label, size="1", color_scheme="gray")),
+                  spacing="2", wrap="wrap"),
+        spacing="1",
+    )
+
+
+def logout_button(**props) -> rx.Component:
+    """Signs out; the handler audits and clears the cookie."""
+    return rx.button(rx.icon("log-out", size=16), strings.LOGOUT, variant="soft", color_scheme="gray",
+                     on_click=AuthState.logout, data_testid="logout", **props)
+
+
+def sidebar() -> rx.Component:
+    """The right-hand column on tablets and laptops."""
+    return rx.vstack(
+        rx.heading(strings.APP_NAME, size="5"),
+        rx.text(strings.APP_TAGLINE, size="1", color_scheme="gray"),
+        rx.divider(),
+        _nav_items(),
+        rx.spacer(),
+        _who(),
+        logout_button(width="100%"),
+        display=["none", "none", "flex"], width="15rem", min_width="15rem", height="100vh",
+        position="sticky", top="0", padding="1rem", spacing="3",
+        border_inline_end="1px solid var(--gray-a5)", background="var(--gray-a2)",
+        data_testid="sidebar",
+    )
+
+
+def mobile_bar() -> rx.Component:
+    """The top bar with a menu on phone-sized screens."""
+    return rx.hstack(
+        rx.heading(strings.APP_NAME, size="4"),
+        rx.spacer(),
+        rx.menu.root(
+            rx.menu.trigger(rx.button(rx.icon("menu", size=18), strings.NAV_MENU, variant="soft",
+                                      data_testid="mobile-menu")),
+            rx.menu.content(
+                rx.cond(AuthState.is_super_admin, rx.menu.item(ADMIN_NAV[1], on_click=rx.redirect(routes.ADMIN))),
+                _allowed(ORGANIZATIONS_NAV[0], rx.menu.item(ORGANIZATIONS_NAV[1],
+                                                            on_click=rx.redirect(routes.ORGANIZATIONS))),
+                rx.cond(_org_pages_visible(), rx.fragment(
+                    *(_allowed(route, rx.menu.item(label, on_click=rx.redirect(route)))
+                      for route, label, _, _ in ORG_NAV))),
+                rx.cond(AuthState.signed_in, rx.menu.item(ACCOUNT_NAV[1], on_click=rx.redirect(routes.ACCOUNT))),
+                rx.menu.separator(),
+                rx.menu.item(strings.LOGOUT, on_click=AuthState.logout, color_scheme="red"),
+            ),
+        ),
+        display=["flex", "flex", "none"], width="100%", padding="0.75rem", align="center",
+        border_bottom="1px solid var(--gray-a5)", background="var(--gray-a2)",
+    )
+
+
+def read_only_banner() -> rx.Component:
+    """Tells a super_admin whose organisation they are looking at, and that they cannot change it."""
+    return rx.cond(
+        AuthState.is_super_admin & (AuthState.org_label != ""),
+        rx.callout.root(
+            rx.callout.icon(rx.icon("eye")),
+            rx.callout.text(rx.hstack(
+                rx.text(strings.READ_ONLY_BANNER, " ", rx.text.strong(AuthState.org_label)),
+                rx.link(strings.BACK_TO_OVERVIEW, on_click=AuthState.leave_org, href="#",
+                        data_testid="leave-org"),
+                spacing="3", wrap="wrap",
+            )),
+            color_scheme="amber", size="1", margin_bottom="1rem", data_testid="read-only-banner",
+        ),
+    )
+
+
+def page_frame(content: rx.Component, title: str) -> rx.Component:
+    """The shell every signed-in page shares; content shows only once the server accepted the session."""
+    return rx.flex(
+        sidebar(),
+        rx.box(
+            mobile_bar(),
+            rx.box(
+                read_only_banner(),
+                rx.heading(title, size="6", margin_bottom="0.25rem", as_="h1"),
+                rx.cond(AuthState.zone_label != "",
+                        rx.text(strings.TIMES_IN, " ", rx.text(AuthState.zone_label, as_="span", class_name="ltr"),
+                                size="1", color_scheme="gray", data_testid="zone-label"),),
+                rx.box(height="0.75rem"),
+                rx.cond(AuthState.signed_in, content,
+                        rx.center(rx.spinner(size="3"), rx.text(strings.LOADING), padding="3rem")),
+                padding=["0.75rem", "1rem", "1.5rem"], width="100%", max_width="80rem",
+            ),
+            flex="1", min_width="0",
+        ),
+        direction="row", width="100%", min_height="100vh",
+        on_mount=rx.call_script("Intl.DateTimeFormat().resolvedOptions().timeZone",
+                                callback=AuthState.set_timezone),
+    )
+
+
+def forbidden() -> rx.Component:
+    """The 403 page body shown when the server refused the role."""
+    return rx.center(
+        rx.vstack(
+            rx.heading(strings.FORBIDDEN_TITLE, size="7", data_testid="forbidden"),
+            rx.text(strings.FORBIDDEN_BODY),
+            rx.link(strings.FORBIDDEN_HOME, href=routes.HOME),
+            align="center", spacing="3",
+        ),
+        padding="4rem 1rem",
+    )

@@ -1,0 +1,92 @@
+"""Downloads the dashboard streams: the history page's CSV export (routes.EXPORT_MESSAGES).
+
+The history page's export button sends the browser here (web/state/history.py): the rows leave page by page as
+the browser reads them, each made in a helper process (offload.in_process), so neither memory nor the web
+process's event loop carries 50,000 rows at once.
+The caller is the dashboard's signed-in person, read from the session cookie (SameSite=strict, so another
+site cannot start a download), with the permission matrix's `export` column, and only for their own
+organisation: the organisation comes from the session, never from the request. The service records the
+export in the audit log before the first byte.
+
+The route lives outside /api: it is the dashboard's, not the HTTP API's (no API key or X-Org-Id opens it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+
+from fleet_dashboard.accounts import audit, permissions, signin
+from fleet_dashboard.accounts.permissions import Action, Actor
+from fleet_dashboard.api.errors import ApiError
+from fleet_dashboard.api.limits import client_key
+from fleet_dashboard.core import offload
+from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.messaging import export
+from fleet_dashboard.messaging.models import MessageStatus
+from fleet_dashboard.web import routes
+
+router = APIRouter()
+
+
+class DashboardCaller:
+    """A dependency: the signed-in dashboard person behind the session cookie, holding one matrix column."""
+
+    scope = "dashboard"
+
+    def __init__(self, action: Action):
+        self.action = action
+
+    def __call__(self, request: Request) -> Actor:
+        user, _verdict = signin.session_user(request.cookies.get(signin.SESSION_COOKIE))
+        if user is None:
+            raise ApiError("sign in to the dashboard first", status=401, code="unauthorized")
+        if not permissions.can(user.role, self.action) or user.org_id is None:
+            with session_scope() as session:  # a refused download is worth a row, as a refused dashboard event is
+                audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="access_denied",
+                             event_data={"action": self.action.value, "role": user.role, "page": request.url.path},
+                             ip_address=client_key(request))
+            raise ApiError(f"{user.role} may not {self.action.value}", status=403, code="forbidden")
+        return Actor(role=user.role, org_id=user.org_id, user_id=user.id)
+
+
+ExportCaller = Annotated[Actor, Depends(DashboardCaller(Action.export))]
+
+
+def _when(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ApiError("since/until need a time zone offset", status=422, code="invalid")
+    return value
+
+
+@router.get(routes.EXPORT_MESSAGES, include_in_schema=False)
+def export_messages(
+    request: Request,
+    caller: ExportCaller,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    template: Annotated[str | None, Query(max_length=200)] = None,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> StreamingResponse:
+    """The caller's organisation's messages matching the history page's filters, as a CSV download."""
+    if status is not None and status not in {s.value for s in MessageStatus}:
+        raise ApiError(f"unknown status {status!r}", status=422, code="invalid")
+    filters: dict[str, Any] = {"status": status or None, "template_name": template or None,
+                               "search": (search or "").strip() or None, "since": _when(since),
+                               "until": _when(until)}
+    org_id: uuid.UUID = caller.org_id
+    with session_scope() as session:
+        zone = export.start_download(session=session, org_id=org_id, actor=caller, filters=filters,
+                                     ip_address=client_key(request))
+    # A sync iterator: Starlette pulls each chunk in a worker thread, never on the event loop, and that thread
+    # only waits while a helper process reads and formats the page; this process relays the text.
+    chunks = export.stream_messages_csv(org_id=org_id, actor=caller, zone=zone, filters=filters,
+                                        run=offload.in_process)
+    return StreamingResponse(chunks, media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="messages.csv"',
+                                      "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

@@ -1,0 +1,57 @@
+"""Small conversions between what forms send and what services take, shared by the page states."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from fleet_dashboard import strings
+from fleet_dashboard.accounts import localtime
+from fleet_dashboard.core.errors import ValidationError
+
+
+def stamp(value: datetime | None, zone: ZoneInfo) -> str:
+    """A stored instant as the organisation reads it, `2025-01-05 09:00:07 (UTC+03:00)`, or "" for none."""
+    return localtime.format_seconds(value, zone)
+
+
+def stamp_iso(value: str | None, zone: ZoneInfo) -> str:
+    """`stamp` for an ISO string from a status dict or an event (sessions.status_view)."""
+    if not value:
+        return ""
+    try:
+        return stamp(datetime.fromisoformat(value), zone)
+    except (TypeError, ValueError):
+        return ""
+
+
+def parse_local(text: str, zone: ZoneInfo) -> datetime | None:
+    """A `datetime-local` or `date` input value, read in the organisation's zone; None when empty or bad."""
+    try:
+        return localtime.parse_local(text, zone)
+    except ValidationError:
+        return None
+
+
+def day_range(start: str, end: str, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    """[start of the first day, start of the day after the last) for a from/to date filter, in local days."""
+    since = until = None
+    try:
+        if start:
+            since = localtime.day_start(date.fromisoformat(start), zone)
+        if end:
+            until = localtime.day_start(date.fromisoformat(end) + timedelta(days=1), zone)
+    except (ValueError, OverflowError):  # not a date, or the day after 9999-12-31
+        return None, None
+    return since, until
+
+
+def short(text: str | None, limit: int = 80) -> str:
+    """One line of a long text for a table cell."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def failure(code: str | None, detail: str | None) -> str:
+    """Why a send failed, in Arabic when the failure has a code; the technical detail otherwise."""
+    return strings.error_text(code) if code else (detail or "")

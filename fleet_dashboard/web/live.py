@@ -1,0 +1,129 @@
+"""Live updates: one bus subscription per open page, ended when the tab or the page goes away."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from fleet_dashboard.core import offload
+from fleet_dashboard.core.events import get_bus
+from fleet_dashboard.web.access import current_caller, current_rule
+
+# A tab whose socket is gone this long is closed, not reconnecting.
+GONE_GRACE_SECONDS = 15.0
+# How many queued events one state update takes at most.
+MAX_BATCH = 200
+
+
+def _app() -> Any:
+    try:
+        from reflex_base.registry import RegistrationContext
+
+        app = RegistrationContext.get().app
+        if app is not None:
+            return app
+    except Exception:  # no registration context in this task: fall back to the assembled module
+        pass
+    module = sys.modules.get("fleet_dashboard.fleet_dashboard")
+    return getattr(module, "app", None)
+
+
+def route_key(route: str) -> str:
+    """Route patterns as Reflex reports them ("/index" for "/"), compared without a trailing slash."""
+    route = (route or "/").rstrip("/") or "/"
+    return "/" if route in ("/index", "index") else route
+
+
+async def tab_connected(token: str) -> bool:
+    """True while the browser tab behind this client token holds a socket to the server."""
+    app = _app()
+    namespace = getattr(app, "event_namespace", None)
+    if namespace is None:
+        return True
+    return await namespace._token_manager.is_token_connected(token)
+
+
+async def follow(
+    state: Any,
+    *,
+    gen_attr: str,
+    route_ids: Iterable[str],
+    org_id: str | None,
+    types: Iterable[str],
+    apply: Callable[[Any, list[dict[str, Any]]], Awaitable[None] | None],
+    tick: Callable[[Any], float] = lambda _s: 5.0,
+    resync: Callable[[Any], None] | None = None,
+) -> None:
+    """Feed bus events for one organisation into a background state until it is no longer wanted.
+
+    Only a watcher the chokepoint admitted runs, and only for the organisation it admitted (`org_id`
+    must be the caller's). Before the resync and before every batch, the caller is checked again
+    (AuthState._still_admitted): a logout, a password change, a deactivation, a role change or a
+    super_admin leaving the organisation stops the watcher before anything is read.
+    It also ends when a newer watcher of the same page starts (`gen_attr`), the tab moves to another
+    route, or the tab's socket has been gone for GONE_GRACE_SECONDS. `apply` mutates state under its
+    lock on every wake-up (an empty batch is a clock tick); it may be async to re-read a page of rows.
+    `resync` re-reads the state once the subscription is open: what changed between the page's first
+    read and the subscription sent events nobody heard. The re-check, `resync` and `apply` run on the
+    offload pool (offload.py), never on the event loop; an async `apply`'s coroutine is awaited on the loop.
+    """
+    started, rule = current_caller(), current_rule()
+    if started is None or (org_id is not None and org_id != str(started.org_id)):
+        return
+    route_ids = {route_key(r) for r in route_ids}
+    async with state:
+        generation = getattr(state, gen_attr) + 1
+        setattr(state, gen_attr, generation)
+        token = state.router.session.client_token
+        wait = tick(state)
+    gone_since: float | None = None
+
+    def still_wanted(s: Any) -> bool:
+        if getattr(s, gen_attr) != generation:
+            return False
+        if not s._still_admitted(started, rule):
+            s._forget_private()
+            return False
+        return True
+
+    def resync_if_wanted(s: Any) -> bool:
+        if not still_wanted(s):
+            return False
+        resync(s)
+        return True
+
+    def apply_if_wanted(s: Any, batch: list[dict[str, Any]]) -> tuple[bool, Any]:
+        if route_key(s.router.route_id) not in route_ids or not still_wanted(s):
+            return False, None
+        return True, apply(s, batch)
+
+    async with get_bus().subscribe(org_id=org_id, types=types) as sub:
+        if resync is not None:
+            async with state:
+                # The re-check and the re-read query the database: on the offload pool, under the state's lock.
+                if not await offload.run_sync(resync_if_wanted, state):
+                    return
+        while True:
+            batch: list[dict[str, Any]] = []
+            try:
+                batch.append(await sub.get(timeout=wait))
+                while len(batch) < MAX_BATCH and not sub.queue.empty():
+                    batch.append(sub.queue.get_nowait())
+            except TimeoutError:
+                pass
+            if await tab_connected(token):
+                gone_since = None
+            elif gone_since is None:
+                gone_since = time.monotonic()
+            elif time.monotonic() - gone_since > GONE_GRACE_SECONDS:
+                return
+            async with state:
+                wanted, pending = await offload.run_sync(apply_if_wanted, state, batch)
+                if not wanted:
+                    return
+                if inspect.isawaitable(pending):
+                    await pending
+                wait = tick(state)

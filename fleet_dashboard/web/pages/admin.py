@@ -1,0 +1,96 @@
+"""Overview (`/admin`, super_admin only): every organisation live, a daily chart, read-only drill-in."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from fleet_dashboard import strings
+from fleet_dashboard.web import routes
+from fleet_dashboard.web.components.charts import daily_chart
+from fleet_dashboard.web.components.forms import data_table, filter_bar, labelled, pager
+from fleet_dashboard.web.components.layout import forbidden
+from fleet_dashboard.web.components.status import ltr, session_chip
+from fleet_dashboard.web.pages.frame import dashboard_page
+from fleet_dashboard.web.state.admin import AdminState as S
+
+
+def _row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row["name"], weight="bold")),
+        rx.table.cell(session_chip(row["status"], data_testid="org-status")),
+        rx.table.cell(ltr(row["phone"])),
+        rx.table.cell(ltr(row["sent_today"]), data_testid="org-today"),
+        rx.table.cell(ltr(row["sent_week"]), data_testid="org-week"),
+        rx.table.cell(ltr(row["failure_rate"])),
+        rx.table.cell(ltr(row["queue_depth"])),
+        rx.table.cell(rx.text(row["last_error"], size="1"), max_width="16rem"),
+        rx.table.cell(rx.link(strings.OPEN_ORG, href=row["url"], data_testid="open-org")),
+        data_testid="org-row", data_slug=row["slug"],
+    )
+
+
+def _chart() -> rx.Component:
+    return daily_chart(strings.CHART_TITLE, S.chart, test_id="daily-chart", height=260)
+
+
+def _controls() -> rx.Component:
+    """Search by name or slug, sort by any column, and the count of what matched."""
+    return rx.vstack(
+        filter_bar(
+            rx.form(rx.hstack(
+                labelled(strings.ADMIN_SEARCH, rx.input(id="admin-search", name="search", default_value=S.search,
+                                                        type="search", min_width="16rem"), "admin-search"),
+                rx.button(strings.APPLY, type="submit", data_testid="admin-search-apply"),
+                align="end", spacing="2",
+            ), on_submit=S.apply_search, reset_on_submit=False),
+            labelled(strings.ADMIN_SORT, rx.select.root(
+                rx.select.trigger(id="admin-sort", min_width="9rem"),
+                rx.select.content(*(rx.select.item(label, value=key) for key, label in strings.ADMIN_SORTS.items())),
+                value=S.sort_key, on_change=S.set_sort,
+            ), "admin-sort"),
+            rx.button(rx.cond(S.sort_desc, strings.SORT_DESC, strings.SORT_ASC), type="button", variant="soft",
+                      on_click=S.toggle_sort_direction, data_testid="admin-sort-direction"),
+        ),
+        rx.text(S.summary, size="2", color_scheme="gray", data_testid="admin-summary"),
+        width="100%", spacing="1",
+    )
+
+
+def _engines() -> rx.Component:
+    """Which engine processes are alive and what they hold; a red note when none is."""
+    return rx.vstack(
+        rx.heading(strings.ENGINES_TITLE, size="4"),
+        rx.cond(
+            S.engines.length() > 0,
+            rx.flex(rx.foreach(S.engines, lambda e: rx.badge(
+                ltr(e["engine_id"]), " · ", strings.ENGINE_SESSIONS, " ", ltr(e["owned"]), " · ",
+                strings.ENGINE_CONNECTED, " ", ltr(e["connected"]), variant="soft", size="2",
+                data_testid="engine-badge")), gap="0.5rem", wrap="wrap"),
+            rx.callout.root(rx.callout.icon(rx.icon("triangle-alert")), rx.callout.text(strings.ENGINES_NONE),
+                            color_scheme="red", data_testid="engines-none"),
+        ),
+        spacing="2", width="100%",
+    )
+
+
+def _overview() -> rx.Component:
+    return rx.vstack(
+        _engines(),
+        _controls(),
+        data_table((strings.COL_ORG, strings.COL_SESSION, strings.PHONE, strings.COL_TODAY, strings.COL_WEEK,
+                    strings.COL_FAILURE_RATE, strings.COL_QUEUE_DEPTH, strings.COL_LAST_ERROR, ""), S.org_rows, _row,
+                   empty=S.empty_text, empty_test_id="admin-empty"),
+        pager(S),
+        _chart(),
+        width="100%", spacing="4",
+    )
+
+
+@dashboard_page(route=routes.ADMIN, title=strings.ADMIN_TITLE, on_load=S.load)
+def admin() -> rx.Component:
+    return rx.cond(S.forbidden, forbidden(), _overview())
+
+
+@dashboard_page(route=routes.ADMIN_ORG, title=strings.ADMIN_TITLE, on_load=S.enter_org)
+def admin_org() -> rx.Component:
+    return rx.cond(S.forbidden, forbidden(), rx.center(rx.spinner(size="3"), padding="3rem"))

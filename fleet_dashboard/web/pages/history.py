@@ -1,0 +1,139 @@
+"""History (`/history`) and one message (`/history/<id>`): filters, keyset pages, CSV, live chips."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from fleet_dashboard import strings
+from fleet_dashboard.web import routes
+from fleet_dashboard.web.components.forms import data_table, filter_bar, labelled, pager
+from fleet_dashboard.web.components.status import ltr, message_chip, when
+from fleet_dashboard.web.pages.frame import dashboard_page
+from fleet_dashboard.web.state.history import ALL
+from fleet_dashboard.web.state.history import HistoryState as S
+from fleet_dashboard.web.state.message import MessageState as M
+
+
+def _select(label: str, field_id: str, value, on_change, options) -> rx.Component:
+    return labelled(label, rx.select.root(
+        rx.select.trigger(id=field_id, min_width="9rem"),
+        rx.select.content(rx.select.item(strings.ALL, value=ALL), *options),
+        value=value, on_change=on_change,
+    ), field_id)
+
+
+def _filters() -> rx.Component:
+    return rx.vstack(
+        filter_bar(
+            labelled(strings.DIRECTION, rx.select.root(
+                rx.select.trigger(id="filter-direction", min_width="9rem"),
+                rx.select.content(*(rx.select.item(label, value=key) for key, label in strings.DIRECTIONS.items())),
+                value=S.direction, on_change=S.set_direction,
+            ), "filter-direction"),
+            _select(strings.FILTER_STATUS, "filter-status", S.status_filter, S.set_status_filter,
+                    [rx.select.item(label, value=key) for key, label in strings.MESSAGE_STATUS.items()]),
+            _select(strings.FILTER_TEMPLATE, "filter-template", S.template_filter, S.set_template_filter,
+                    [rx.foreach(S.template_names, lambda n: rx.select.item(n, value=n))]),
+        ),
+        rx.form(filter_bar(
+            labelled(strings.FILTER_SEARCH, rx.input(id="filter-search", name="search", default_value=S.search,
+                                                     type="search"), "filter-search"),
+            labelled(strings.FILTER_FROM, rx.input(id="filter-from", name="date_from", type="date",
+                                                   default_value=S.date_from, key=S.date_from, dir="ltr"),
+                     "filter-from"),
+            labelled(strings.FILTER_TO, rx.input(id="filter-to", name="date_to", type="date",
+                                                 default_value=S.date_to, key=S.date_to, dir="ltr"), "filter-to"),
+            rx.button(strings.APPLY, type="submit", data_testid="apply-filters"),
+            rx.button(strings.RESET, type="button", variant="soft", color_scheme="gray", on_click=S.reset_filters),
+            rx.spacer(),
+            rx.cond(S.may["export"].to(bool), rx.button(rx.icon("download", size=16), strings.EXPORT_CSV,
+                                                         type="button", variant="outline", on_click=S.export_csv,
+                                                         data_testid="export-csv")),
+        ), on_submit=S.apply_filters, reset_on_submit=False),
+        width="100%", spacing="0",
+    )
+
+
+def _row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link(ltr(row["recipient"]), href=row["conversation_url"], title=strings.CONVERSATION)),
+        rx.table.cell(rx.vstack(
+            rx.cond(row["file"] != "", rx.hstack(
+                rx.icon(rx.cond(row["kind"] == "image", "image", "file-text"), size=14),
+                rx.text(row["file"], size="2", weight="medium", dir="auto", data_testid="row-file"),
+                spacing="1", align="center")),
+            rx.text(row["body"], size="2"), spacing="1"), max_width="22rem"),
+        rx.table.cell(rx.cond(row["direction"] == "inbound",
+                              rx.badge(strings.REPLY_BADGE, color_scheme="blue", variant="soft", radius="full",
+                                       data_testid="reply-" + row["id"]),
+                              message_chip(row["status"], data_testid="status-" + row["id"]))),
+        rx.table.cell(rx.text(row["template"], size="2", class_name="ltr")),
+        rx.table.cell(when(row["created_at"]), white_space="nowrap"),
+        rx.table.cell(rx.link(strings.DETAILS, href=row["url"])),
+        data_testid="message-row", data_id=row["id"], data_direction=row["direction"],
+    )
+
+
+@dashboard_page(route=routes.HISTORY, title=strings.HISTORY_TITLE, on_load=S.load)
+def history() -> rx.Component:
+    return rx.vstack(
+        _filters(),
+        data_table((strings.COL_RECIPIENT, strings.COL_BODY, strings.COL_STATUS, strings.COL_TEMPLATE,
+                    strings.COL_DATE, strings.COL_DETAILS), S.rows, _row,
+                   empty=strings.HISTORY_EMPTY, empty_test_id="history-empty"),
+        pager(S),
+        width="100%",
+    )
+
+
+def _stamp(label: str, key: str) -> rx.Component:
+    return rx.data_list.item(rx.data_list.label(label), rx.data_list.value(when(M.message[key])))
+
+
+@dashboard_page(route=routes.MESSAGE, title=strings.MESSAGE_TITLE, on_load=M.load)
+def message() -> rx.Component:
+    return rx.cond(
+        M.not_found,
+        rx.callout.root(rx.callout.text(strings.MESSAGE_NOT_FOUND), color_scheme="red", data_testid="not-found"),
+        rx.card(rx.vstack(
+            rx.data_list.root(
+                rx.data_list.item(rx.data_list.label(strings.COL_RECIPIENT),
+                                  rx.data_list.value(ltr(M.message["recipient"]))),
+                rx.data_list.item(rx.data_list.label(strings.COL_STATUS),
+                                  rx.data_list.value(message_chip(M.message["status"], data_testid="detail-status"))),
+                rx.data_list.item(rx.data_list.label(strings.COL_TEMPLATE),
+                                  rx.data_list.value(ltr(M.message["template"]))),
+                _stamp(strings.MESSAGE_CREATED, "created_at"),
+                _stamp(strings.MESSAGE_SENT, "sent_at"),
+                _stamp(strings.MESSAGE_DELIVERED, "delivered_at"),
+                _stamp(strings.MESSAGE_READ, "read_at"),
+                _stamp(strings.MESSAGE_FAILED, "failed_at"),
+            ),
+            rx.cond(M.message["file"] != "", rx.callout.root(rx.hstack(
+                rx.icon(rx.cond(M.message["kind"] == "image", "image", "file-text"), size=18),
+                rx.text(M.message["type"], ": ", weight="medium"),
+                rx.text(M.message["file"], data_testid="detail-file", dir="auto"),
+                rx.text(M.message["file_meta"], size="2", color_scheme="gray", class_name="ltr"),
+                spacing="2", align="center", wrap="wrap"), color_scheme="gray", width="100%")),
+            rx.heading(strings.MESSAGE_BODY, size="3"),
+            rx.text(M.message["body"], white_space="pre-wrap", data_testid="detail-body"),
+            rx.cond(M.message["error"] != "", rx.callout.root(
+                rx.vstack(rx.text(strings.MESSAGE_ERROR, ": ", M.message["error"], size="2"),
+                          rx.cond(M.message["error_detail"] != "",
+                                  rx.text(M.message["error_detail"], size="1", class_name="ltr")),
+                          spacing="1"),
+                color_scheme="red",
+                data_testid="detail-error")),
+            rx.heading(strings.REPLIES_TITLE, size="3"),
+            rx.cond(M.replies.length() > 0,
+                    rx.vstack(rx.foreach(M.replies, lambda r: rx.box(
+                        rx.text(r["body"], white_space="pre-wrap", size="2"), when(r["created_at"]),
+                        background="var(--blue-3)", border_radius="0.75rem", padding="0.5rem 0.75rem",
+                        data_testid="detail-reply")), spacing="2", width="100%"),
+                    rx.text(strings.REPLIES_EMPTY, size="2", color_scheme="gray", data_testid="detail-no-replies")),
+            rx.hstack(rx.link(strings.CONVERSATION, href=M.message["conversation_url"],
+                              data_testid="detail-conversation"),
+                      rx.link(strings.BACK, href=routes.HISTORY), spacing="4"),
+            spacing="3", width="100%",
+        ), max_width="48rem", width="100%"),
+    )

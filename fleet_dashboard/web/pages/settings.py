@@ -1,0 +1,151 @@
+"""Settings (`/settings`): the organisation's webhooks and API keys, for the SaaS backend and scripts."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from fleet_dashboard import strings
+from fleet_dashboard.accounts import localtime
+from fleet_dashboard.integrations.api_keys import SCOPES
+from fleet_dashboard.integrations.webhooks import EVENTS
+from fleet_dashboard.web import routes
+from fleet_dashboard.web.components.forms import data_table, field_error, labelled, not_allowed, submit_form
+from fleet_dashboard.web.components.status import ltr, when
+from fleet_dashboard.web.pages.frame import dashboard_page
+from fleet_dashboard.web.state.settings import SettingsState as S
+
+
+def _confirm(trigger_label: str, title: str, body: rx.Var | str, on_confirm, test_id: str) -> rx.Component:
+    """A red button that asks first."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button(trigger_label, size="1", variant="soft", color_scheme="red",
+                                          data_testid=test_id)),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(title),
+            rx.alert_dialog.description(ltr(body, weight="bold")),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button(strings.CANCEL, variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(rx.button(trigger_label, color_scheme="red", on_click=on_confirm,
+                                                 data_testid="confirm-" + test_id)),
+                spacing="3", justify="end", margin_top="1rem",
+            ),
+            max_width="28rem",
+        ),
+    )
+
+
+def _revealed() -> rx.Component:
+    return rx.cond(S.revealed_value != "", rx.callout.root(
+        rx.callout.icon(rx.icon("key-round")),
+        rx.callout.text(rx.vstack(
+            rx.text(S.revealed_label, weight="bold"),
+            rx.code(S.revealed_value, data_testid="revealed-secret", class_name="ltr", word_break="break-all"),
+            spacing="1",
+        )),
+        color_scheme="amber", width="100%",
+    ))
+
+
+def _webhook_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(ltr(row["url"], size="2"), max_width="22rem", word_break="break-all"),
+        rx.table.cell(ltr(row["events"], size="1")),
+        rx.table.cell(when(row["created_at"]), white_space="nowrap"),
+        rx.table.cell(rx.cond(S.may["webhooks"].to(bool), _confirm(
+            strings.DELETE, strings.WEBHOOK_DELETE_TITLE, row["url"], S.delete_webhook(row["id"]),
+            "delete-webhook"))),
+        data_testid="webhook-row",
+    )
+
+
+def _ticks(label: str, names: dict[str, str], prefix: str, choices: tuple[str, ...]) -> tuple[rx.Component, ...]:
+    """A caption over one box per choice, named `<prefix><choice>` and ticked at first (state/settings._checked)."""
+    return (
+        rx.text(label, weight="bold", size="2"),
+        rx.flex(*(rx.checkbox(names[c], name=prefix + c, default_checked=True) for c in choices),
+                gap="1rem", wrap="wrap"),
+    )
+
+
+def _webhook_form() -> rx.Component:
+    return submit_form(
+        labelled(strings.WEBHOOK_URL, rx.input(id="webhook-url", name="url", dir="ltr", required=True,
+                                               placeholder="https://example.com/hooks/whatsapp",
+                                               width="100%"), "webhook-url"),
+        labelled(strings.WEBHOOK_SECRET, rx.input(id="webhook-secret", name="secret", dir="ltr",
+                                                  type="password", width="100%"), "webhook-secret",
+                 hint=strings.WEBHOOK_SECRET_HINT),
+        *_ticks(strings.WEBHOOK_EVENTS, strings.WEBHOOK_EVENT_NAMES, "event_", EVENTS),
+        error=S.webhook_error, error_id="webhook-error", submit=strings.WEBHOOK_ADD, submit_id="save-webhook",
+        on_submit=S.save_webhook, reset=False,
+    )
+
+
+def _key_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row["name"], weight="bold")),
+        rx.table.cell(ltr(row["prefix"], size="2")),
+        rx.table.cell(ltr(row["scopes"], size="1")),
+        rx.table.cell(when(row["created_at"]), white_space="nowrap"),
+        rx.table.cell(when(row["last_used_at"]), white_space="nowrap"),
+        rx.table.cell(rx.cond(row["revoked"] == "1",
+                              rx.badge(strings.API_KEY_REVOKED_BADGE, color_scheme="gray"),
+                              rx.cond(S.may["api_keys"].to(bool), _confirm(
+                                  strings.API_KEY_REVOKE, strings.API_KEY_REVOKE_TITLE, row["prefix"],
+                                  S.revoke_key(row["id"]), "revoke-key")))),
+        data_testid="key-row", data_revoked=row["revoked"],
+    )
+
+
+def _key_form() -> rx.Component:
+    return submit_form(
+        labelled(strings.API_KEY_NAME, rx.input(id="key-name", name="name", width="100%",
+                                                placeholder="fleet-backend", dir="ltr"), "key-name"),
+        *_ticks(strings.API_KEY_SCOPES, strings.API_KEY_SCOPE_NAMES, "scope_", SCOPES),
+        error=S.key_error, error_id="key-error", submit=strings.API_KEY_CREATE, submit_id="create-key",
+        on_submit=S.create_key,
+    )
+
+
+def _timezone_form() -> rx.Component:
+    """The organisation's zone: typed or picked from every IANA name (a datalist, so no 600-item menu)."""
+    return rx.card(rx.form(
+        rx.vstack(
+            rx.heading(strings.ORG_TIMEZONE_TITLE, size="4", as_="h2"),
+            rx.text(strings.ORG_TIMEZONE_HINT, size="2", color_scheme="gray"),
+            labelled(strings.ORG_TIMEZONE_LABEL, rx.input(id="org-timezone", name="timezone", list="tz-names",
+                                                          default_value=S.org_timezone, key=S.org_timezone,
+                                                          dir="ltr", width="100%", max_width="20rem"),
+                     "org-timezone", error=field_error(S.timezone_error, "timezone-error")),
+            rx.el.datalist(*(rx.el.option(value=name) for name in sorted(localtime.zone_names())), id="tz-names"),
+            rx.button(strings.SAVE, type="submit", data_testid="save-timezone"),
+            spacing="2", width="100%",
+        ),
+        on_submit=S.save_timezone, reset_on_submit=False,
+    ), width="100%", data_testid="timezone-card")
+
+
+@dashboard_page(route=routes.SETTINGS, title=strings.SETTINGS_TITLE, on_load=S.load)
+def settings_page() -> rx.Component:
+    return rx.vstack(
+        _revealed(),
+        rx.cond(S.may["team"].to(bool), _timezone_form()),
+        not_allowed(S.signed_in & ~(S.may["webhooks"].to(bool) | S.may["api_keys"].to(bool))),
+        rx.cond(S.may["webhooks"].to(bool), rx.card(rx.vstack(
+            rx.heading(strings.WEBHOOKS_TITLE, size="4"),
+            rx.text(strings.WEBHOOKS_HELP, size="2", color_scheme="gray"),
+            data_table((strings.WEBHOOK_URL, strings.WEBHOOK_EVENTS, strings.CREATED_AT, ""), S.webhook_rows,
+                       _webhook_row, empty=strings.WEBHOOKS_EMPTY),
+            _webhook_form(),
+            spacing="3", width="100%",
+        ), width="100%")),
+        rx.cond(S.may["api_keys"].to(bool), rx.card(rx.vstack(
+            rx.heading(strings.API_KEYS_TITLE, size="4"),
+            rx.text(strings.API_KEYS_HELP, size="2", color_scheme="gray"),
+            data_table((strings.API_KEY_NAME, strings.API_KEY_PREFIX, strings.API_KEY_SCOPES, strings.CREATED_AT,
+                        strings.API_KEY_LAST_USED, ""), S.key_rows, _key_row, empty=strings.API_KEYS_EMPTY),
+            _key_form(),
+            spacing="3", width="100%",
+        ), width="100%")),
+        width="100%", spacing="4",
+    )

@@ -1,0 +1,66 @@
+"""Every dashboard route and URL builder in one place, so links and redirects never drift apart."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+LOGIN = "/login"
+OIDC_CALLBACK = "/login/oidc"
+# One-time links: sign-in (accounts/links) and invitations (accounts/people).
+LOGIN_LINK = "/login/link"
+INVITE = "/invite"
+HOME = "/"
+CONNECT = "/connect"
+SEND = "/send"
+TEMPLATES = "/templates"
+HISTORY = "/history"
+MESSAGE = "/history/[message_id]"
+# The conversation with one number: what was sent to it and what it replied, live.
+CONVERSATION = "/conversations/[phone]"
+OPT_OUTS = "/opt-outs"
+AUDIT = "/audit"
+QUEUE = "/queue"
+SETTINGS = "/settings"
+ADMIN = "/admin"
+ADMIN_ORG = "/admin/org/[org_slug]"
+# Organisations (super_admin), the organisation's people (owners, admins), and one's own account (everyone).
+ORGANIZATIONS = "/admin/organizations"
+PEOPLE = "/people"
+ACCOUNT = "/account"
+# The history page's CSV export, streamed by the backend (web/downloads.py) under the dashboard's session cookie.
+EXPORT_MESSAGES = "/export/messages.csv"
+
+# Pages whose data belongs to one organisation; a super_admin sees them only after picking one.
+ORG_PAGES = (HOME, CONNECT, SEND, TEMPLATES, HISTORY, MESSAGE, CONVERSATION, OPT_OUTS, AUDIT, QUEUE, SETTINGS, PEOPLE)
+
+
+def message_url(message_id: str) -> str:
+    """The detail page of one message."""
+    return f"/history/{quote(str(message_id))}"
+
+
+def conversation_url(phone: str) -> str:
+    """The conversation with one number (E.164; the plus is kept, encoded)."""
+    return f"/conversations/{quote(str(phone), safe='')}"
+
+
+def admin_org_url(slug: str) -> str:
+    """The super_admin's read-only entry into one organisation's pages."""
+    return f"/admin/org/{quote(slug)}"
+
+
+def login_url(next_path: str | None = None) -> str:
+    """The login page, remembering where to return after signing in."""
+    if next_path and len(next_path) > 1:
+        next_path = next_path.rstrip("/") or "/"  # the static host adds a trailing slash
+    if next_path and next_path.startswith("/") and not next_path.startswith("//") and next_path != LOGIN:
+        return f"{LOGIN}?next={quote(next_path)}"
+    return LOGIN
+
+
+def safe_next(next_path: str | None) -> str:
+    """A local path to go to after login; anything else (another host, the login page) goes home."""
+    if next_path and next_path.startswith("/") and not next_path.startswith("//") and \
+            not next_path.startswith(LOGIN) and "\\" not in next_path:
+        return next_path
+    return HOME

@@ -1,0 +1,215 @@
+"""The super_admin overview: every organisation's live status and numbers, and read-only drill-in."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import reflex as rx
+
+from fleet_dashboard import strings
+from fleet_dashboard.accounts import orgs, permissions
+from fleet_dashboard.accounts.permissions import Action
+from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.core.errors import NotFound
+from fleet_dashboard.stats import overview
+from fleet_dashboard.web import live, routes
+from fleet_dashboard.web.format import failure, short
+from fleet_dashboard.web.state.auth import AuthState, Ctx, allow, allow_signed_in
+
+# Live numbers for the rows on screen are re-read at most this often (a bounded read of counters).
+RECOUNT_SECONDS = 2.0
+
+
+def org_row(o: dict[str, Any]) -> dict[str, str]:
+    return {"id": str(o["org_id"]), "name": o["name"], "slug": o["slug"], "status": o["status"],
+            "phone": o["phone"], **_numbers(o),
+            "last_error": short(failure(o["last_error_code"], o["last_error"]), 120),
+            "url": routes.admin_org_url(o["slug"])}
+
+
+def _numbers(o: dict[str, Any]) -> dict[str, str]:
+    return {"sent_today": str(o["sent_today"]), "sent_week": str(o["sent_week"]),
+            "failure_rate": f"{o['failure_rate'] * 100:.0f}%", "queue_depth": str(o["queue_depth"])}
+
+
+def _reason(event: dict[str, Any]) -> dict[str, str]:
+    """A session's new reason (down, or degraded while connected) replaces the row's last error at once."""
+    code = event.get("connection_error_code")
+    return {"last_error": short(failure(code, event.get("connection_error")), 120)} if code else {}
+
+
+class AdminState(AuthState):
+    """Only a super_admin gets rows; anyone else gets the 403 page and an audit row."""
+
+    forbidden: bool = False
+    org_rows: list[dict[str, str]] = []
+    chart: list[dict[str, Any]] = []
+    search: str = ""
+    sort_key: str = "name"
+    sort_desc: bool = False
+    page_no: int = 1
+    page_count: int = 1
+    org_total: int = 0
+    # Engine processes with a recent heartbeat (the web tier never hosts one).
+    engines: list[dict[str, str]] = []
+    _watch_gen: int = 0
+    _counted_at: float = 0.0
+    _dirty_rows: bool = False
+    _dirty_chart: bool = False
+
+    def _super_admin(self, action: str) -> Ctx | None:
+        ctx = self._authorize(org=False)
+        if not permissions.can(ctx.role, Action.overview):
+            self.forbidden = True
+            self.org_rows, self.chart = [], []
+            self._audit_denied(ctx, action)
+            return None
+        self.forbidden = False
+        return ctx
+
+    @rx.var
+    def has_next(self) -> bool:
+        return self.page_no < self.page_count
+
+    @rx.var
+    def empty_text(self) -> str:
+        return strings.ADMIN_NO_MATCH if self.search else strings.ADMIN_EMPTY
+
+    @rx.var
+    def summary(self) -> str:
+        return strings.ADMIN_SUMMARY.format(total=self.org_total, page=self.page_no, pages=self.page_count)
+
+    def _count(self, chart: bool = True) -> None:
+        """The page of organisations the search, sort and page number ask for, and the chart."""
+        actor = self._authorize(org=False).actor
+        with session_scope() as session:
+            found = overview.org_page(session=session, search=self.search, sort=self.sort_key,
+                                      descending=self.sort_desc, page=self.page_no, actor=actor)
+            if chart:
+                self.chart = overview.messages_per_day(session=session, actor=actor)
+            self.engines = overview.engine_rows(session=session, actor=actor)
+        self.org_rows = [org_row(o) for o in found.rows]
+        self.page_no, self.page_count, self.org_total = found.page, found.pages, found.total
+        self._counted_at, self._dirty_rows, self._dirty_chart = time.monotonic(), False, False
+
+    def _refresh(self) -> None:
+        """Fresh numbers for the rows on screen and the chart; order and page stay as the user left them."""
+        actor = self._authorize(org=False).actor
+        with session_scope() as session:
+            if self._dirty_rows:
+                fresh = overview.org_numbers(session=session, org_ids=[uuid.UUID(r["id"]) for r in self.org_rows],
+                                             actor=actor)
+                self.org_rows = [{**row, **_numbers(fresh[uuid.UUID(row["id"])])}
+                                 if uuid.UUID(row["id"]) in fresh else row for row in self.org_rows]
+            if self._dirty_chart:
+                self.chart = overview.messages_per_day(session=session, actor=actor)
+        self._counted_at, self._dirty_rows, self._dirty_chart = time.monotonic(), False, False
+
+    # Declared for any signed-in person so that everyone else gets the 403 page (and an audit row) from
+    # _super_admin; the services behind it check the `overview` column again.
+    @rx.event
+    @allow_signed_in
+    def load(self):
+        if self._super_admin("admin_overview") is None:
+            return
+        self._view_org_id = ""
+        self.org_label = ""
+        # The list first; the chart comes with the watcher's first read, so the rows paint sooner.
+        self._count(chart=False)
+        return AdminState.watch
+
+    @rx.event
+    @allow(Action.overview)
+    def apply_search(self, form_data: dict):
+        if self._super_admin("admin_overview") is None:
+            return
+        self.search = str(form_data.get("search", "")).strip()[:200]
+        self.page_no = 1
+        self._count(chart=False)
+
+    @rx.event
+    @allow(Action.overview)
+    def set_sort(self, key: str):
+        if self._super_admin("admin_overview") is None:
+            return
+        self.sort_key = key if key in overview.SORTS else "name"
+        # Numbers read best largest first; names and statuses from A.
+        self.sort_desc = self.sort_key not in ("name", "status")
+        self.page_no = 1
+        self._count(chart=False)
+
+    @rx.event
+    @allow(Action.overview)
+    def toggle_sort_direction(self):
+        if self._super_admin("admin_overview") is None:
+            return
+        self.sort_desc = not self.sort_desc
+        self.page_no = 1
+        self._count(chart=False)
+
+    @rx.event
+    @allow(Action.overview)
+    def next_page(self):
+        if self._super_admin("admin_overview") is None or self.page_no >= self.page_count:
+            return
+        self.page_no += 1
+        self._count(chart=False)
+
+    @rx.event
+    @allow(Action.overview)
+    def prev_page(self):
+        if self._super_admin("admin_overview") is None or self.page_no <= 1:
+            return
+        self.page_no -= 1
+        self._count(chart=False)
+
+    @rx.event
+    @allow(Action.overview)
+    def first_page(self):
+        if self._super_admin("admin_overview") is None:
+            return
+        self.page_no = 1
+        self._count(chart=False)
+
+    @rx.event
+    @allow_signed_in
+    def enter_org(self):
+        """`/admin/org/<slug>`: look at one organisation's pages, read-only."""
+        if self._super_admin("admin_enter_org") is None:
+            return
+        slug = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+        try:
+            with session_scope() as session:
+                org = orgs.get_org_by_slug(session=session, slug=slug)
+        except NotFound:
+            return rx.redirect(routes.ADMIN)
+        self._view_org_id = str(org.id)
+        self.org_label = org.name
+        return rx.redirect(routes.CONNECT)
+
+    @rx.event(background=True)
+    @allow(Action.overview)
+    async def watch(self):
+        """Status chips of the rows on screen move now; their numbers and the chart at most every 2 s."""
+
+        def apply(state: AdminState, batch: list[dict[str, Any]]) -> None:
+            shown = {row["id"] for row in state.org_rows}
+            statuses = {e["org_id"]: e for e in batch if e.get("type") == "session.status" and e["org_id"] in shown}
+            if statuses:
+                state.org_rows = [{**row, "status": statuses[row["id"]].get("status") or row["status"],
+                                   "phone": statuses[row["id"]].get("phone_number") or row["phone"],
+                                   **_reason(statuses[row["id"]])}
+                                  if row["id"] in statuses else row for row in state.org_rows]
+            messages = [e for e in batch if e.get("type") == "message.status"]
+            if messages:
+                state._dirty_chart = True
+                state._dirty_rows = state._dirty_rows or any(e.get("org_id") in shown for e in messages)
+            if (state._dirty_rows or state._dirty_chart) and time.monotonic() - state._counted_at >= RECOUNT_SECONDS:
+                state._refresh()
+
+        await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.ADMIN,), org_id=None,
+                          types=("session.status", "message.status"), apply=apply,
+                          tick=lambda s: 1.0 if s._dirty_rows or s._dirty_chart else 5.0,
+                          resync=lambda s: s._count())

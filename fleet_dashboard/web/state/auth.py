@@ -1,0 +1,383 @@
+"""The signed-in person: session cookie, login and logout, and the server-side role check every page uses."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import reflex as rx
+
+from fleet_dashboard import strings
+from fleet_dashboard.accounts import audit, localtime, orgs, permissions, signin, users
+from fleet_dashboard.accounts.models import Role, User
+from fleet_dashboard.accounts.permissions import Action, Actor
+from fleet_dashboard.core import offload
+from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.core.errors import PermissionDenied
+from fleet_dashboard.core.settings import get_settings
+from fleet_dashboard.web import routes
+from fleet_dashboard.web.access import (  # noqa: F401  (re-exported: pages and states import them from here)
+    ANYONE,
+    SIGNED_IN,
+    NoOrgChosen,
+    NotSignedIn,
+    Rule,
+    allow,
+    allow_anyone,
+    allow_signed_in,
+    current_caller,
+    current_rule,
+    guarded,
+)
+
+MANAGERS = {Role.owner.value, Role.admin.value}
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What one event may touch: always re-derived from the signed token, never from the client."""
+
+    user_id: uuid.UUID
+    role: str
+    org_id: uuid.UUID | None
+    read_only: bool
+    home_org_id: uuid.UUID | None = None
+    session_version: int = 0
+
+    @property
+    def is_super_admin(self) -> bool:
+        return self.role == Role.super_admin.value
+
+    @property
+    def actor(self) -> Actor:
+        """The caller as the services know it, to pass to every service that checks the matrix."""
+        return Actor(role=self.role, org_id=self.home_org_id, user_id=self.user_id)
+
+
+class AuthState(rx.State):
+    """Parent of every page state: the session cookie, the identity the pages show, and the check behind
+    the chokepoint (web/access.py) that every event passes."""
+
+    token: str = rx.Cookie("", name=signin.SESSION_COOKIE, max_age=get_settings().session_ttl_hours * 3600,
+                           same_site="strict", secure=get_settings().cookie_secure)
+    signed_in: bool = False
+    user_label: str = ""
+    role_label: str = ""
+    org_label: str = ""
+    is_super_admin: bool = False
+    can_manage: bool = False
+    read_only: bool = False
+    # The permission matrix's row for this person (action -> allowed), so pages offer only what is allowed.
+    may: dict[str, bool] = {}
+    login_error: str = ""
+    login_busy: bool = False
+    # A super_admin's chosen organisation; only the admin pages set it, after checking the role.
+    _view_org_id: str = ""
+    # Whose name org_label shows, so it is read once per organisation, not on every event.
+    _label_org_id: str = ""
+    # The browser's IANA time zone (kept for reference only: the dashboard shows and reads the organisation's).
+    _tz: str = ""
+    # The organisation's zone as the pages caption it, e.g. "Asia/Riyadh (UTC+03:00)".
+    zone_label: str = ""
+    _zone_key: str = ""
+    # The session ("user:version") whose refusal this tab already audited: one row per tab and session.
+    _refused_session: str = ""
+    # Whose session ("user:version") loaded the data this tab's states hold; a page hydrating under any other
+    # session (logged out, expired, another person) gets them all reset first.
+    _data_owner: str = ""
+
+    # ---- identity ----
+    def _session_user(self) -> tuple[User | None, str]:
+        """The person this tab's token speaks for, and why not when it speaks for nobody."""
+        return signin.session_user(self.token)
+
+    def _user(self) -> User | None:
+        return self._session_user()[0]
+
+    def _signed_in_ctx(self, *, handler: str = "") -> Ctx:
+        """The caller behind a live session (org not yet required); raises NotSignedIn and audits a dead one."""
+        user, verdict = self._session_user()
+        if user is None:
+            if verdict != "anonymous":
+                self._audit_refused_session(verdict, handler)
+            self._clear_identity()
+            raise NotSignedIn()
+        org_id = user.org_id
+        if user.role == Role.super_admin.value:
+            org_id = uuid.UUID(self._view_org_id) if self._view_org_id else None
+        self._show_identity(user, org_id)
+        self._set(_data_owner=f"{user.id}:{user.session_version}")
+        return Ctx(user_id=user.id, role=user.role, org_id=org_id, read_only=user.role == Role.super_admin.value,
+                   home_org_id=user.org_id, session_version=user.session_version)
+
+    def _admit(self, rule: Rule, *, handler: str = "") -> Ctx | None:
+        """The chokepoint's check: the caller `rule` admits, or NotSignedIn / NoOrgChosen / PermissionDenied."""
+        if rule.kind == "anyone":
+            return None
+        ctx = self._signed_in_ctx(handler=handler)
+        if rule.kind == "action":
+            self._require(ctx, rule.action)
+        return ctx
+
+    def _require(self, ctx: Ctx, action: Action) -> None:
+        if not permissions.can(ctx.role, action):
+            self._refuse(ctx, action.value)
+        if action not in permissions.ORGLESS and ctx.org_id is None:
+            raise NoOrgChosen()
+
+    def _refuse(self, ctx: Ctx, action: str):
+        self._audit_denied(ctx, action)
+        exc = PermissionDenied(f"{ctx.role} may not {action}")
+        exc.audited = True
+        raise exc
+
+    def _authorize(self, action: str | Action | None = None, *, manage: bool = False, write: bool = False,
+                   org: bool = True) -> Ctx:
+        """The caller of this event as the chokepoint admitted it (re-derived when there is none).
+
+        `action` may name a further matrix column to require; `manage`/`write` keep the older checks."""
+        ctx = current_caller() or self._signed_in_ctx()
+        if isinstance(action, Action):
+            self._require(ctx, action)
+        if (manage and ctx.role not in MANAGERS) or ((manage or write) and ctx.read_only):
+            self._refuse(ctx, str(action or "unknown"))
+        if org and ctx.org_id is None:
+            raise NoOrgChosen()
+        return ctx
+
+    def _still_admitted(self, started: Ctx, rule: Rule | None) -> bool:
+        """A watcher's re-check before each batch: the same person, session, role and organisation, still allowed."""
+        user, verdict = self._session_user()
+        ok = (user is not None and user.id == started.user_id and user.role == started.role
+              and user.session_version == started.session_version
+              and (rule is None or rule.kind != "action" or permissions.can(user.role, rule.action)))
+        if ok and user.role == Role.super_admin.value:
+            ok = (self._view_org_id or None) == (str(started.org_id) if started.org_id else None)
+        if not ok:
+            if verdict not in ("anonymous", users.SessionState.ok):
+                self._audit_refused_session(verdict, "watch")
+            self._clear_identity()
+        return ok
+
+    async def _forget_other_sessions_data(self, token: str) -> None:
+        """Before a page hydrates: reset every page state unless its data was loaded by this same live session."""
+        owner = await offload.run_sync(signin.session_owner, token)
+        if owner == self._data_owner:
+            return
+        if self._data_owner:  # the session that loaded this tab's data: ended since? then this is its refusal
+            verdict = await offload.run_sync(signin.owner_verdict, self._data_owner)
+            if verdict != users.SessionState.ok:
+                await offload.run_sync(self._audit_refused_session, verdict, "hydrate",
+                                       user_id=uuid.UUID(self._data_owner.split(":")[0]), key=self._data_owner)
+        await self._wipe_tab()
+        self._data_owner = owner
+
+    async def _wipe_tab(self) -> None:
+        """Reset this tab's states, every page's included (loaded first, so none is missed); keep the time zone."""
+        pending = list(self.get_substates())
+        while pending:
+            cls = pending.pop()
+            await self.get_state(cls)
+            pending.extend(cls.get_substates())
+        tz, refused = self._tz, self._refused_session
+        self.reset()
+        self._tz, self._refused_session = tz, refused
+
+    def _forget_private(self) -> None:
+        """What a page clears when its watcher loses the caller (a QR, say); pages override it."""
+
+    def _set(self, **values) -> None:
+        # Every event passes here: assign only what changed, so an unchanged identity adds nothing to the delta.
+        for name, value in values.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+
+    def _show_identity(self, user: User, org_id: uuid.UUID | None) -> None:
+        super_admin = user.role == Role.super_admin.value
+        self._set(signed_in=True, user_label=user.full_name or user.email,
+                  role_label=strings.ROLES.get(user.role, user.role), is_super_admin=super_admin,
+                  can_manage=user.role in MANAGERS, read_only=super_admin, may=permissions.allowed_actions(user.role))
+        if org_id is None:
+            self._set(org_label="", _label_org_id="", zone_label=localtime.zone_label(localtime.zone_of(None)))
+            return
+        if self._label_org_id == str(org_id) and self.org_label:
+            return  # every event passes here: read the organisation's name once, not per click
+        with session_scope() as session:
+            org = orgs.get_org(session=session, org_id=org_id)
+            self.org_label = org.name
+            self.zone_label = localtime.zone_label(localtime.zone_of(org))
+        self._label_org_id = str(org_id)
+
+    def _clear_identity(self) -> None:
+        self._set(signed_in=False, is_super_admin=False, can_manage=False, read_only=False, user_label="",
+                  role_label="", org_label="", _label_org_id="", zone_label="", may={})
+
+    def _audit_refused_session(self, reason: str, handler: str, *, user_id: uuid.UUID | None = None,
+                               key: str | None = None) -> None:
+        """A genuine token that no longer opens anything: logged out elsewhere, deactivated, or expired."""
+        key = key or signin.token_owner(self.token) or self.token
+        if self._refused_session == key:
+            return
+        self._refused_session = key
+        user_id = user_id or signin.token_user_id(self.token)
+        with session_scope() as session:
+            user = session.get(User, user_id) if user_id else None
+            audit.record(session=session, org_id=user.org_id if user else None, actor_id=user.id if user else None,
+                         event_type="session_refused",
+                         event_data={"reason": reason, "handler": handler, "page": self.router.url.path},
+                         ip_address=self._client_ip())
+
+    def _audit_denied(self, ctx: Ctx, action: str) -> None:
+        # A refused event is worth a row: it is either a stale button or someone crafting events.
+        with session_scope() as session:
+            audit.record(session=session, org_id=ctx.org_id or ctx.home_org_id, actor_id=ctx.user_id,
+                         event_type="access_denied",
+                         event_data={"action": action, "role": ctx.role, "page": self.router.url.path},
+                         ip_address=self._client_ip())
+
+    def _audit_service_refusal(self, exc: PermissionDenied) -> None:
+        ctx = current_caller()
+        if ctx is not None:
+            self._audit_denied(ctx, str(exc.params.get("action") or "unknown"))
+
+    def _client_ip(self) -> str:
+        return self.router.session.client_ip or ""
+
+    def _acting(self, ctx: Ctx) -> Actor:
+        """The caller as the account services audit them: with this tab's IP address."""
+        return dataclasses.replace(ctx.actor, ip_address=self._client_ip() or None)
+
+    def _link_base(self) -> str:
+        """The origin this tab reached us at, for one-time links when PUBLIC_URL is not set."""
+        origin = str(self.router.url.origin or "")
+        return origin.rstrip("/") if origin.startswith(("http://", "https://")) else ""
+
+    def _audit(self, ctx: Ctx, event_type: str, **data) -> None:
+        """Write one audit row for what this person just did."""
+        with session_scope() as session:
+            audit.record(session=session, org_id=ctx.org_id, actor_id=ctx.user_id, event_type=event_type,
+                         event_data=data, ip_address=self._client_ip())
+
+    # ---- events ----
+    @rx.event
+    @allow_signed_in
+    def require_session(self):
+        """on_load of pages that need a signed-in person but no organisation."""
+        self._authorize(org=False)
+
+    @rx.event
+    @allow_anyone
+    def login_page_load(self):
+        """Send a person who is already signed in straight on."""
+        self.login_error = ""
+        self.login_busy = False
+        if self._user() is not None:
+            return rx.redirect(routes.safe_next(self.router.url.query_parameters.get("next")))
+
+    @rx.event
+    @allow_anyone
+    async def login(self, form_data: dict):
+        """Check the password (argon2), count failures, and issue a signed session token."""
+        email = str(form_data.get("email", ""))[:320].strip()
+        password = str(form_data.get("password", ""))[:1024]
+        self.login_busy = False
+        # argon2, the limiter (Redis when configured) and the audit rows run on the offload pool, not the loop.
+        verdict, user = await offload.run_sync(self._check_password, email, password, self._client_ip())
+        if verdict:
+            self.login_error = strings.error_text(verdict)
+            return
+        self.login_error = ""
+        await self._start_session(user)
+        home = routes.ADMIN if user.role == Role.super_admin.value else routes.HOME
+        next_path = routes.safe_next(self.router.url.query_parameters.get("next"))
+        return rx.redirect(home if next_path == routes.HOME else next_path)
+
+    @staticmethod
+    def _check_password(email: str, password: str, ip: str) -> tuple[str, User | None]:
+        """("", user) for a right password; else the refusal's code. Counts failures and audits both outcomes."""
+        limiter = signin.login_limiter()
+        if not limiter.allowed(email=email, ip=ip):
+            return "rate_limited", None
+        with session_scope() as session:
+            user = users.authenticate(session=session, email=email, password=password)
+            if user is None:
+                audit.record(session=session, org_id=None, event_type="login_failed",
+                             event_data={"email": email[:320]}, ip_address=ip)
+            else:
+                audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="login",
+                             event_data={"email": user.email}, ip_address=ip)
+        if user is None:
+            limiter.failed(email=email, ip=ip)
+            return "bad_credentials", None
+        limiter.succeeded(email=email, ip=ip)
+        return "", user
+
+    async def _start_session(self, user: User) -> None:
+        """Sign this tab in as `user` (password, one-time link or OIDC): a token of their current session version."""
+        owner = f"{user.id}:{user.session_version}"
+        if self._data_owner and self._data_owner != owner:
+            await self._wipe_tab()  # rows another session loaded into this tab are not this person's
+        self.token = signin.issue_token(user_id=user.id, session_version=user.session_version)
+        self._view_org_id = ""
+        self._data_owner = owner
+        await offload.run_sync(self._show_identity, user, user.org_id)
+
+    @rx.event
+    @allow_anyone
+    async def logout(self):
+        """End every session of this person (all tabs, every copy of the token), audit, and forget this tab's data."""
+        await offload.run_sync(self._end_sessions)
+        await self._wipe_tab()  # the token, the identity and every page's rows
+        self._clear_identity()
+        return rx.redirect(routes.LOGIN)
+
+    def _end_sessions(self) -> None:
+        user = self._user()
+        if user is not None:
+            with session_scope() as session:
+                users.end_sessions(session=session, user_id=user.id)
+                audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="logout",
+                             event_data={"email": user.email}, ip_address=self._client_ip())
+
+    @rx.event
+    @allow_signed_in
+    def leave_org(self):
+        """A super_admin goes back from an organisation to the overview."""
+        self._view_org_id = ""
+        self.org_label = ""
+        return rx.redirect(routes.ADMIN)
+
+    @rx.event
+    @allow_anyone
+    def set_timezone(self, tz: str):
+        """Remember the browser's time zone (sent once per page by the frame)."""
+        tz = str(tz)[:64]
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            return
+        self._tz = tz
+
+    def _zone(self) -> ZoneInfo:
+        """The zone every time on the dashboard is shown and typed in: the organisation's (else DEFAULT_TIMEZONE).
+
+        Read afresh (one primary-key lookup), so a change on the settings page shows on the next read."""
+        ctx = current_caller()
+        org_id = ctx.org_id if ctx is not None else None
+        if ctx is None:  # not inside an admitted event: the organisation this tab's session shows
+            user = self._user()
+            org_id = uuid.UUID(self._view_org_id) if self._view_org_id else (user.org_id if user else None)
+        with session_scope() as session:
+            zone = localtime.org_zone(session=session, org_id=org_id)
+        self._set(zone_label=localtime.zone_label(zone), _zone_key=zone.key)
+        return zone
+
+    def _zone_cached(self) -> ZoneInfo:
+        """The zone the last `_zone()` read, for live updates that format many events (read once per page load)."""
+        return ZoneInfo(self._zone_key) if self._zone_key else self._zone()
+
+    @rx.var
+    def oidc_enabled(self) -> bool:
+        return signin.oidc_enabled()

@@ -1,0 +1,185 @@
+"""The Connect page: the organisation's WhatsApp session, kept live from the engine's event bus."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import reflex as rx
+
+from fleet_dashboard import strings
+from fleet_dashboard.accounts import permissions
+from fleet_dashboard.accounts.permissions import Action
+from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.integrations import qr
+from fleet_dashboard.web import live, routes
+from fleet_dashboard.web.format import stamp_iso
+from fleet_dashboard.web.state.auth import AuthState, allow, current_caller
+from fleet_dashboard.whatsapp import sessions
+
+ROUTE_IDS = (routes.CONNECT,)
+ENGINE_CHECK_SECONDS = 10.0
+
+
+def _seconds_until(iso: str | None) -> int:
+    if not iso:
+        return 0
+    remaining = (datetime.fromisoformat(iso) - datetime.now(UTC)).total_seconds()
+    return max(0, int(remaining + 0.999))
+
+
+class ConnectState(AuthState):
+    """One organisation's session as the page shows it."""
+
+    status: str = "disconnected"
+    phone: str = ""
+    display_name: str = ""
+    last_connected_at: str = ""
+    connection_error: str = ""
+    # Why the session is down, in Arabic ("" when there is no reason or no code for it).
+    reason_text: str = ""
+    retry_count: int = 0
+    qr_src: str = ""
+    qr_seconds_left: int = 0
+    # Bumped on every QR change, so tests and the page can tell a rotation happened.
+    qr_version: int = 0
+    _qr_code: str = ""
+    _qr_expires_at: str = ""
+    _watch_gen: int = 0
+    # Whether this caller may see the pairing QR: it links a phone, so it goes with the `connect` column.
+    _may_see_qr: bool = False
+    # Linking by phone number: the form, the code WhatsApp gave, and its countdown.
+    show_pair_form: bool = False
+    pair_requested: bool = False
+    pair_phone: str = ""
+    pair_code: str = ""
+    pair_seconds_left: int = 0
+    _pair_expires_at: str = ""
+    next_retry_at: str = ""
+    # No engine process has a recent heartbeat: every session is down until one is back.
+    engine_down: bool = False
+    _engine_checked: float = 0.0
+
+    def _show(self, view: dict[str, Any]) -> None:
+        self.status = view.get("status") or "disconnected"
+        self.phone = view.get("phone_number") or ""
+        self.display_name = view.get("display_name") or ""
+        self.last_connected_at = stamp_iso(view.get("last_connected_at"), self._zone_cached())
+        self.connection_error = view.get("connection_error") or ""
+        reason_code = view.get("connection_error_code")
+        self.reason_text = strings.error_text(reason_code) if reason_code else ""
+        self.retry_count = int(view.get("retry_count") or 0)
+        code = (view.get("qr_code") or "") if self.status == "qr_pending" and self._may_see_qr else ""
+        if code != self._qr_code:
+            self._qr_code = code
+            self.qr_src = qr.qr_data_uri(code) if code else ""
+            self.qr_version += 1
+        self._qr_expires_at = view.get("qr_expires_at") or ""
+        self.qr_seconds_left = _seconds_until(self._qr_expires_at) if code else 0
+        self._show_pairing(view)
+
+    def _show_pairing(self, view: dict[str, Any]) -> None:
+        # A linking code links a phone, like the QR: only for those who may connect.
+        self.pair_code = (view.get("pair_code") or "") if self.status == "qr_pending" and self._may_see_qr else ""
+        self.pair_phone = view.get("pair_phone") or self.pair_phone
+        self._pair_expires_at = view.get("pair_code_expires_at") or ""
+        self.pair_seconds_left = _seconds_until(self._pair_expires_at) if self.pair_code else 0
+        self.next_retry_at = stamp_iso(view.get("next_retry_at"), self._zone_cached())
+        if self.pair_code or view.get("connection_error_code") or self.status in ("connected", "disconnected"):
+            self.pair_requested = False
+        if self.pair_code:
+            self.show_pair_form = False
+
+    def _check_engines(self) -> None:
+        """Whether any engine process is alive, from the heartbeats (the web tier never hosts one)."""
+        from fleet_dashboard.core.settings import get_settings
+        from fleet_dashboard.whatsapp import engines
+
+        self._engine_checked = time.monotonic()
+        with session_scope() as session:
+            self.engine_down = not engines.alive(session=session, stale_seconds=get_settings().engine_stale_seconds)
+
+    def _read(self, org_id: Any) -> None:
+        self._zone()
+        with session_scope() as session:
+            self._show(sessions.get_status(session=session, org_id=org_id))
+        self._check_engines()
+
+    def _forget_private(self) -> None:
+        self._may_see_qr = False
+        self._qr_code, self.qr_src, self.qr_seconds_left = "", "", 0
+
+    @rx.event
+    @allow(Action.view)
+    def load(self):
+        """Read the session row, then follow its changes live."""
+        ctx = self._authorize()
+        self._may_see_qr = permissions.can(ctx.role, Action.connect)
+        self._read(ctx.org_id)
+        return ConnectState.watch
+
+    @rx.event(background=True)
+    @allow(Action.view)
+    async def watch(self):
+        """Apply `session.status` events for this organisation while the page stays open."""
+        org_id = str(current_caller().org_id)
+        async with self:
+            self._may_see_qr = permissions.can(current_caller().role, Action.connect)
+
+        def apply(state: ConnectState, batch: list[dict[str, Any]]) -> None:
+            for event in batch:
+                state._show(event)
+            if state._qr_code:
+                state.qr_seconds_left = _seconds_until(state._qr_expires_at)
+            if state.pair_code:
+                state.pair_seconds_left = _seconds_until(state._pair_expires_at)
+            if not batch and time.monotonic() - state._engine_checked > ENGINE_CHECK_SECONDS:
+                state._check_engines()
+
+        await live.follow(self, gen_attr="_watch_gen", route_ids=ROUTE_IDS, org_id=org_id,
+                          types=("session.status",), apply=apply,
+                          tick=lambda s: 1.0 if s._qr_code or s.pair_code else 5.0, resync=lambda s: s._read(org_id))
+
+    def _request(self, request) -> None:
+        ctx = self._authorize()
+        with session_scope() as session:
+            row = request(session=session, org_id=ctx.org_id, actor=ctx.actor, ip_address=self._client_ip())
+            self._show(sessions.status_view(row))
+
+    @rx.event
+    @allow(Action.connect)
+    def connect(self):
+        """Ask the engine to pair or resume ("ربط الواتساب")."""
+        self._request(sessions.request_connect)
+
+    @rx.event
+    @allow(Action.connect)
+    def retry(self):
+        """Try again after an error."""
+        self._request(sessions.request_retry)
+
+    @rx.event
+    @allow(Action.logout)
+    def disconnect(self):
+        """Log the device out, after the confirmation dialog."""
+        self._request(sessions.request_logout)
+
+    @rx.event
+    @allow(Action.connect)
+    def toggle_pair_form(self):
+        """Show or hide the "link with a phone number" form."""
+        self._authorize()
+        self.show_pair_form = not self.show_pair_form
+
+    @rx.event
+    @allow(Action.connect)
+    def request_pair_code(self, form_data: dict):
+        """Ask the engine for a linking code for the number typed ("احصل على رمز الربط")."""
+        ctx = self._authorize()
+        phone = str((form_data or {}).get("phone") or "")[:64]
+        with session_scope() as session:
+            row = sessions.request_pair_code(session=session, org_id=ctx.org_id, phone=phone, actor=ctx.actor,
+                                             ip_address=self._client_ip())
+            self._show(sessions.status_view(row))
+        self.pair_requested = True

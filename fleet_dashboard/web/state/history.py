@@ -1,0 +1,178 @@
+"""History: the organisation's messages by keyset pages, filtered, exported, with live status chips."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import reflex as rx
+
+from fleet_dashboard import strings
+from fleet_dashboard.accounts.permissions import Action
+from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.messaging import inbound, messages, templates
+from fleet_dashboard.messaging.models import InboundMessage, WhatsAppMessage
+from fleet_dashboard.web import live, routes
+from fleet_dashboard.web.format import day_range, failure, short, stamp
+from fleet_dashboard.web.paging import Paged
+from fleet_dashboard.web.state.auth import AuthState, allow, current_caller
+
+PAGE_SIZE = 25
+ALL = "all"
+
+
+DIRECTIONS = ("outbound", "inbound")
+
+
+def message_row(m: WhatsAppMessage, zone: ZoneInfo) -> dict[str, str]:
+    """A message as a table row of plain strings."""
+    return {"id": str(m.id), "direction": "outbound", "recipient": m.recipient_phone, "body": short(m.message_body),
+            "status": m.status, "template": m.template_name or "", "created_at": stamp(m.created_at, zone),
+            "file": m.media_filename or "", "kind": m.message_type,
+            "error": short(failure(m.error_code, m.error), 60),
+            "url": routes.message_url(str(m.id)), "conversation_url": routes.conversation_url(m.recipient_phone)}
+
+
+def reply_row(r: InboundMessage, zone: ZoneInfo) -> dict[str, str]:
+    """A customer's reply as a history row: its page is the conversation with the number."""
+    url = routes.conversation_url(r.phone)
+    return {"id": str(r.id), "direction": "inbound", "recipient": r.phone, "body": short(r.message_body),
+            "status": "", "template": "", "created_at": stamp(r.created_at, zone), "error": "", "url": url, "file": "",
+            "kind": "",
+            "conversation_url": url}
+
+
+class HistoryState(Paged, AuthState):
+    """One page of rows, the filters that chose them, and the cursors to walk pages."""
+
+    direction: str = "outbound"
+    status_filter: str = ALL
+    template_filter: str = ALL
+    date_from: str = ""
+    date_to: str = ""
+    search: str = ""
+    template_names: list[str] = []
+    _watch_gen: int = 0
+
+    def _filters(self) -> dict[str, Any]:
+        since, until = day_range(self.date_from, self.date_to, self._zone())
+        return {"status": None if self.status_filter == ALL else self.status_filter,
+                "template_name": None if self.template_filter == ALL else self.template_filter,
+                "search": self.search.strip() or None, "since": since, "until": until}
+
+    def _page(self, org_id: uuid.UUID, cursor: str | None) -> tuple[list[dict[str, str]], str | None]:
+        if self.direction == "inbound":
+            ctx = self._authorize()
+            filters = self._filters()
+            with session_scope() as session:
+                replies, next_cursor = inbound.list_for_org(
+                    session=session, org_id=org_id, actor=ctx.actor, search=filters["search"],
+                    since=filters["since"], until=filters["until"], cursor=cursor, limit=PAGE_SIZE)
+            return [reply_row(r, self._zone()) for r in replies], next_cursor
+        with session_scope() as session:
+            rows, next_cursor = messages.list_for_org(session=session, org_id=org_id, limit=PAGE_SIZE,
+                                                       cursor=cursor, **self._filters())
+        zone = self._zone()
+        return [message_row(m, zone) for m in rows], next_cursor
+
+    @rx.event
+    @allow(Action.view)
+    def load(self):
+        """Fill the template filter, show the newest page, and follow status changes live."""
+        ctx = self._authorize()
+        with session_scope() as session:
+            self.template_names = [t.name for t in templates.list_for_org(session=session, org_id=ctx.org_id)]
+        self._filters_from_query()
+        self._cursors = [""]
+        self._fetch(ctx.org_id)
+        return HistoryState.watch
+
+    def _filters_from_query(self) -> None:
+        """`?status=failed&from=2025-01-01&to=2025-01-07`: the home's numbers open the messages they count."""
+        query = self.router.url.query_parameters
+        if not any(k in query for k in ("status", "from", "to")):
+            return
+        status = str(query.get("status", ""))
+        self.status_filter = status if status in strings.MESSAGE_STATUS else ALL
+        self.template_filter, self.search = ALL, ""
+        self.date_from, self.date_to = str(query.get("from", ""))[:10], str(query.get("to", ""))[:10]
+
+    @rx.event
+    @allow(Action.view)
+    def set_direction(self, value: str | list[str]):
+        """What was sent, or what customers replied."""
+        self.direction = value if value in DIRECTIONS else "outbound"
+        self._first_page()
+
+    @rx.event
+    @allow(Action.view)
+    def set_status_filter(self, value: str):
+        self.status_filter = value if value in strings.MESSAGE_STATUS else ALL
+        self._first_page()
+
+    @rx.event
+    @allow(Action.view)
+    def set_template_filter(self, value: str):
+        self.template_filter = value if value in self.template_names else ALL
+        self._first_page()
+
+    @rx.event
+    @allow(Action.view)
+    def apply_filters(self, form_data: dict):
+        """Search text and date range come together from the filter form."""
+        self.search = str(form_data.get("search", ""))[:200]
+        self.date_from = str(form_data.get("date_from", ""))[:10]
+        self.date_to = str(form_data.get("date_to", ""))[:10]
+        self._first_page()
+
+    @rx.event
+    @allow(Action.view)
+    def reset_filters(self):
+        self.direction = "outbound"
+        self.status_filter = self.template_filter = ALL
+        self.search = self.date_from = self.date_to = ""
+        self._first_page()
+
+    @rx.event
+    @allow(Action.export)
+    def export_csv(self):
+        """Every message matching the current filters as a CSV download, streamed by the backend (web/downloads.py):
+        the browser fetches it under its session cookie, so no row passes through this handler or the event loop."""
+        self._authorize()
+        since, until = day_range(self.date_from, self.date_to, self._zone())
+        params = {"status": None if self.status_filter == ALL else self.status_filter,
+                  "template": None if self.template_filter == ALL else self.template_filter,
+                  "search": self.search.strip() or None,
+                  "since": since.isoformat() if since else None, "until": until.isoformat() if until else None}
+        params = {key: value for key, value in params.items() if value}
+        url = routes.EXPORT_MESSAGES + ("?" + urlencode(params) if params else "")
+        return rx.download(url=url, filename="messages.csv")
+
+    @rx.event(background=True)
+    @allow(Action.view)
+    async def watch(self):
+        """Turn status chips as receipts arrive; on the first page, show new messages and replies as they come."""
+        org_id = str(current_caller().org_id)
+
+        def apply(state: HistoryState, batch: list[dict[str, Any]]) -> None:
+            if state.direction == "inbound":
+                if state.page_no == 1 and any(e.get("type") == "message.inbound" for e in batch):
+                    state._fetch(org_id)  # a reply arrived: the newest page shows it
+                return
+            by_id = {e.get("message_id"): e for e in batch if e.get("type") == "message.status"}
+            known = {row["id"] for row in state.rows}
+            if state.page_no == 1 and set(by_id) - known:
+                state._fetch(org_id)  # one indexed query for the newest page
+                return
+            if by_id.keys() & known:
+                state.rows = [{**row, "status": by_id[row["id"]].get("status") or row["status"],
+                               "error": short(failure(by_id[row["id"]].get("error_code"),
+                                                      by_id[row["id"]].get("error")), 60) or row["error"]}
+                              if row["id"] in by_id else row for row in state.rows]
+
+        await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.HISTORY,), org_id=org_id,
+                          types=("message.status", "message.inbound"), apply=apply,
+                          resync=lambda s: s._fetch(org_id))
+

@@ -1,0 +1,133 @@
+"""The org home (`/`): the connection, today's and the week's numbers, a 14-day chart and the latest failures, live."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import date
+from typing import Any
+from urllib.parse import urlencode
+
+import reflex as rx
+
+from fleet_dashboard import strings
+from fleet_dashboard.accounts import localtime
+from fleet_dashboard.accounts.permissions import Action
+from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.stats import home
+from fleet_dashboard.web import live, routes
+from fleet_dashboard.web.format import failure, short, stamp
+from fleet_dashboard.web.state.auth import AuthState, allow, current_caller
+
+# Numbers are recounted at most this often while messages move (status chips of the session move at once).
+RECOUNT_SECONDS = 1.0
+
+
+def percent(value: float) -> str:
+    """0.934 -> `93%` (digits read left to right inside Arabic text)."""
+    return f"{round(value * 100)}%"
+
+
+def history_url(first: date, last: date, status: str = "") -> str:
+    """The history page filtered to the same local days (and status), so every number can be checked."""
+    query = {"from": first.isoformat(), "to": last.isoformat()}
+    if status:
+        query["status"] = status
+    return f"{routes.HISTORY}?{urlencode(query)}"
+
+
+def reason_text(code: str | None, detail: str | None) -> str:
+    return failure(code, detail) or strings.HOME_UNKNOWN_REASON
+
+
+class HomeState(AuthState):
+    """What the home shows, as plain strings and lists."""
+
+    session_status: str = "disconnected"
+    session_reason: str = ""
+    session_phone: str = ""
+    sent_today: int = 0
+    sent_week: int = 0
+    failed_today: int = 0
+    failed_week: int = 0
+    in_progress_week: int = 0
+    total_week: int = 0
+    delivery_rate: str = "0%"
+    read_rate: str = "0%"
+    queue_depth: int = 0
+    chart: list[dict[str, Any]] = []
+    reasons: list[dict[str, str]] = []
+    failures: list[dict[str, str]] = []
+    today_url: str = ""
+    week_url: str = ""
+    failed_today_url: str = ""
+    failed_week_url: str = ""
+    loaded: bool = False
+    _watch_gen: int = 0
+    _counted_at: float = 0.0
+    _dirty: bool = False
+    # The local day the figures were counted for: a watcher recounts when midnight passes in the org's zone.
+    _day: str = ""
+
+    def _show_session(self, view: dict[str, Any]) -> None:
+        self.session_status = view.get("status") or "disconnected"
+        self.session_phone = view.get("phone_number") or ""
+        code, detail = view.get("connection_error_code"), view.get("connection_error")
+        self.session_reason = strings.error_text(code) if code else (detail or "")
+
+    def _count(self, org_id: uuid.UUID | str) -> None:
+        org_id = uuid.UUID(str(org_id))
+        zone = self._zone()
+        actor = (current_caller() or self._signed_in_ctx()).actor
+        with session_scope() as session:
+            h = home.org_home(session=session, org_id=org_id, actor=actor)
+        self._show_session(h.session)
+        self.sent_today, self.sent_week = h.today.sent, h.week.sent
+        self.failed_today, self.failed_week = h.today.failed, h.week.failed
+        self.in_progress_week, self.total_week = h.week.in_progress, h.week.total
+        self.delivery_rate, self.read_rate = percent(h.delivery_rate), percent(h.read_rate)
+        self.queue_depth = h.queue_depth
+        self.chart = h.chart
+        failed = "failed"
+        self.today_url = history_url(h.today.first, h.today.last)
+        self.week_url = history_url(h.week.first, h.week.last)
+        self.failed_today_url = history_url(h.today.first, h.today.last, failed)
+        self.failed_week_url = history_url(h.week.first, h.week.last, failed)
+        self.reasons = [{"reason": reason_text(r["code"], r["error"]), "count": str(r["count"]),
+                         "code": r["code"] or ""} for r in h.reasons]
+        self.failures = [{"id": str(m.id), "recipient": m.recipient_phone,
+                          "reason": short(reason_text(m.error_code, m.error), 80),
+                          "when": stamp(m.failed_at or m.created_at, zone), "url": routes.message_url(str(m.id))}
+                         for m in h.latest_failures]
+        self.loaded = True
+        self._day = h.today.first.isoformat()
+        self._counted_at, self._dirty = time.monotonic(), False
+
+    @rx.event
+    @allow(Action.view)
+    def load(self):
+        """Read every figure, then follow the organisation's events."""
+        ctx = self._authorize()
+        self._count(ctx.org_id)
+        return HomeState.watch
+
+    @rx.event(background=True)
+    @allow(Action.view)
+    async def watch(self):
+        """The connection changes at once; the numbers are recounted at most every RECOUNT_SECONDS."""
+        org_id = str(current_caller().org_id)
+
+        def apply(state: HomeState, batch: list[dict[str, Any]]) -> None:
+            for event in batch:
+                if event.get("type") == "session.status":
+                    state._show_session(event)
+                else:
+                    state._dirty = True
+            if not batch and localtime.local_today(state._zone_cached()).isoformat() != state._day:
+                state._dirty = True  # a new day in the organisation's zone: "today" starts again from zero
+            if state._dirty and time.monotonic() - state._counted_at >= RECOUNT_SECONDS:
+                state._count(org_id)
+
+        await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.HOME,), org_id=org_id,
+                          types=("session.status", "message.status", "queue.changed", "queue.wake"), apply=apply,
+                          tick=lambda s: 0.5 if s._dirty else 5.0, resync=lambda s: s._count(org_id))

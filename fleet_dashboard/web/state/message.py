@@ -1,0 +1,81 @@
+"""One message's detail page: body, error and every timestamp, with its status kept live."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from fleet_dashboard import strings
+from fleet_dashboard.accounts.permissions import Action
+from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.core.errors import NotFound
+from fleet_dashboard.messaging import inbound, media, messages
+from fleet_dashboard.web import live, routes
+from fleet_dashboard.web.format import failure, stamp
+from fleet_dashboard.web.state.auth import AuthState, allow, current_caller
+
+
+class MessageState(AuthState):
+    """The message named in the URL, if it belongs to the caller's organisation."""
+
+    message: dict[str, str] = {}
+    # The customer's replies since this message was made, first ones first.
+    replies: list[dict[str, str]] = []
+    not_found: bool = False
+    _watch_gen: int = 0
+
+    def _message_id(self) -> str:
+        return self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
+
+    def _load_row(self, org_id) -> None:
+        zone = self._zone()
+        with session_scope() as session:
+            m = messages.get_for_org(session=session, org_id=org_id, message_id=self._message_id())
+            self.message = {
+                "id": str(m.id), "recipient": m.recipient_phone, "body": m.message_body, "status": m.status,
+                "template": m.template_name or "", "error": failure(m.error_code, m.error),
+                "error_detail": m.error if m.error_code else "", "whatsapp_id": m.whatsapp_message_id or "",
+                "created_at": stamp(m.created_at, zone), "sent_at": stamp(m.sent_at, zone),
+                "delivered_at": stamp(m.delivered_at, zone), "read_at": stamp(m.read_at, zone),
+                "failed_at": stamp(m.failed_at, zone),
+                "conversation_url": routes.conversation_url(m.recipient_phone), "kind": m.message_type,
+                "type": strings.MESSAGE_TYPE.get(m.message_type, m.message_type), "file": "", "file_meta": "",
+            }
+            file = media.describe(session=session, media_id=m.media_id, filename=m.media_filename)
+            if file:
+                self.message["file"] = file["filename"] or ""
+                self.message["file_meta"] = " · ".join(
+                    x for x in (file["mime_type"], strings.file_size(file["size"]) if file["size"] else "") if x)
+            rows = inbound.replies_after(session=session, org_id=m.org_id, phone=m.recipient_phone,
+                                         after=m.created_at, actor=self._authorize().actor)
+            self.replies = [{"id": str(r.id), "body": r.message_body, "created_at": stamp(r.created_at, zone)}
+                            for r in rows]
+
+    @rx.event
+    @allow(Action.view)
+    def load(self):
+        """Another organisation's message id looks exactly like a missing one."""
+        ctx = self._authorize()
+        self.message, self.replies, self.not_found = {}, [], False
+        try:
+            self._load_row(ctx.org_id)
+        except NotFound:
+            self.not_found = True
+            return
+        return MessageState.watch
+
+    @rx.event(background=True)
+    @allow(Action.view)
+    async def watch(self):
+        org_id = str(current_caller().org_id)
+
+        def apply(state: MessageState, batch: list[dict[str, Any]]) -> None:
+            if any(e.get("message_id") == state.message.get("id")
+                   or (e.get("type") == "message.inbound" and e.get("from") == state.message.get("recipient"))
+                   for e in batch):
+                state._load_row(org_id)
+
+        await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.MESSAGE,), org_id=org_id,
+                          types=("message.status", "message.inbound"), apply=apply,
+                          resync=lambda s: s._load_row(org_id))

@@ -1,0 +1,290 @@
+"""The Send page: compose text or fill a template, preview it, then send now or schedule on the queue."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import reflex as rx
+
+from fleet_dashboard import strings
+from fleet_dashboard.accounts.permissions import Action
+from fleet_dashboard.core import offload, phones
+from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.core.errors import DomainError
+from fleet_dashboard.messaging import media, sending, templates
+from fleet_dashboard.messaging.models import MessageStatus
+from fleet_dashboard.notifications import queue
+from fleet_dashboard.web import routes
+from fleet_dashboard.web.format import parse_local
+from fleet_dashboard.web.state.auth import AuthState, Ctx, allow, current_caller
+
+RESULT_WAIT_SECONDS = 15.0
+
+
+class SendState(AuthState):
+    """The form, its inline errors, and the outcome of the last send."""
+
+    mode: str = "text"
+    recipient: str = ""
+    text: str = ""
+    template_id: str = ""
+    templates: list[dict[str, str]] = []
+    variables: list[str] = []
+    values: dict[str, str] = {}
+    schedule_at: str = ""
+    phone_error: str = ""
+    text_error: str = ""
+    template_error: str = ""
+    missing: list[str] = []
+    result_text: str = ""
+    result_status: str = ""
+    result_message_id: str = ""
+    result_error: str = ""
+    # The uploaded document or image (stored on upload; sent as a file with the text or template as caption).
+    file_id: str = ""
+    file_name: str = ""
+    file_kind: str = ""
+    file_size: str = ""
+    file_error: str = ""
+    _bodies: dict[str, str] = {}
+
+    @rx.event
+    @allow(Action.view)
+    def load(self):
+        """Offer the organisation's active templates."""
+        ctx = self._authorize()
+        self._zone()  # the caption under the schedule field names the zone the time is read in
+        with session_scope() as session:
+            rows = templates.list_for_org(session=session, org_id=ctx.org_id, active_only=True)
+        self.templates = [{"id": str(t.id), "name": t.name} for t in rows]
+        self._bodies = {str(t.id): t.message_template for t in rows}
+        if self.template_id not in self._bodies:
+            self._pick(rows[0].id if rows else "")
+        self._clear_errors()
+
+    def _pick(self, template_id: Any) -> None:
+        self.template_id = str(template_id or "")
+        body = self._bodies.get(self.template_id, "")
+        self.variables = templates.extract_variables(body)
+        self.values = {name: self.values.get(name, "") for name in self.variables}
+
+    def _clear_errors(self) -> None:
+        self.phone_error = self.text_error = self.template_error = ""
+        self.missing = []
+
+    @rx.event
+    @allow(Action.view)
+    def set_mode(self, mode: str | list[str]):
+        self.mode = "template" if mode == "template" else "text"
+        self._clear_errors()
+
+    @rx.event
+    @allow(Action.view)
+    def pick_template(self, template_id: str):
+        self._pick(template_id)
+        self.missing = []
+        self.template_error = ""
+
+    @rx.event
+    @allow(Action.view)
+    def set_value(self, name: str, value: str):
+        if name in self.variables:
+            self.values = {**self.values, name: value}
+            if value.strip() and name in self.missing:
+                self.missing = [m for m in self.missing if m != name]
+
+    @rx.event
+    @allow(Action.view)
+    def set_recipient(self, value: str):
+        self.recipient = value[:64]
+        self.phone_error = ""
+
+    @rx.event
+    @allow(Action.view)
+    def set_text(self, value: str):
+        self.text = value
+        self.text_error = ""
+
+    @rx.event
+    @allow(Action.view)
+    def set_schedule_at(self, value: str):
+        self.schedule_at = value[:32]
+
+    @rx.event
+    @allow(Action.view)
+    def check_phone(self):
+        """Validate the number when the field loses focus, before anything is sent."""
+        if self.recipient.strip():
+            self._phone()
+
+    @rx.var
+    def preview(self) -> str:
+        if self.mode == "text":
+            return self.text
+        body = self._bodies.get(self.template_id, "")
+        return templates.VARIABLE_RE.sub(lambda m: self.values.get(m.group(1), "").strip() or m.group(0), body)
+
+    def _phone(self) -> str | None:
+        try:
+            phone = phones.normalize_phone(self.recipient)
+        except DomainError as exc:
+            self.phone_error = strings.error_text(exc.code, **exc.params)
+            return None
+        self.phone_error = ""
+        return phone
+
+    def _valid(self) -> bool:
+        """Every check a person can fix in the form, run before anything is written."""
+        self._clear_errors()
+        ok = self._phone() is not None
+        if self.mode == "text" and not self.text.strip() and not self.file_id:
+            self.text_error, ok = strings.error_text("message_empty"), False
+        if self.mode == "template":
+            if self.template_id not in self._bodies:
+                self.template_error, ok = strings.error_text("template_required"), False
+            self.missing = [name for name in self.variables if not self.values.get(name, "").strip()]
+            ok = ok and not self.missing
+        return ok
+
+    def _message_args(self) -> dict[str, Any]:
+        if self.mode == "template":
+            return {"template_id": self.template_id, "variables": dict(self.values)}
+        return {"text": self.text}
+
+    def _attachment(self) -> media.Attachment | None:
+        """The uploaded file, as the state names it; the services re-read it from this organisation's store."""
+        if not self.file_id:
+            return None
+        try:
+            media_id = uuid.UUID(self.file_id)
+        except ValueError:
+            media_id = uuid.UUID(int=0)  # found nowhere: the service refuses it as missing
+        return media.Attachment(media_id=media_id, filename=self.file_name, kind=self.file_kind)
+
+    @rx.event
+    @allow(Action.send)
+    async def upload_file(self, files: list[rx.UploadFile]):
+        """Check and store the chosen PDF or image; it goes with the next send or schedule."""
+        ctx = self._authorize()
+        self.file_error = ""
+        files = [f for f in files or [] if isinstance(f, rx.UploadFile)]  # a crafted event may name anything
+        if not files:
+            return
+        upload = files[0]
+        limit = media.largest_limit()
+        data = await upload.read(limit + 1)
+        try:
+            if len(data) > limit:
+                raise media.MediaTooLarge("too large", kind="document", limit=limit)
+            # Checking the content (PDF and image parsing) is CPU work: on the offload pool, not the event loop.
+            file = await offload.run_sync(media.check, kind=None, data=data, filename=upload.name or upload.filename,
+                                          mime_type=upload.content_type)
+            attachment = await asyncio.to_thread(_store_file, ctx.org_id, file)
+        except DomainError as exc:
+            self.file_id = self.file_name = self.file_kind = self.file_size = ""
+            self.file_error = strings.error_text(exc.code, **exc.params)
+            return
+        self.file_id, self.file_name, self.file_kind = str(attachment.media_id), attachment.filename, attachment.kind
+        self.file_size = strings.file_size(file.size)
+
+    @rx.event
+    @allow(Action.send)
+    def clear_file(self):
+        self.file_id = self.file_name = self.file_kind = self.file_size = self.file_error = ""
+
+    def _show_error(self, exc: DomainError) -> None:
+        text = strings.error_text(exc.code, **exc.params)
+        if exc.code == "invalid_phone":
+            self.phone_error = text
+        elif exc.code == "missing_variables":
+            self.missing = list(exc.params.get("missing") or [])
+        elif self.mode == "text":
+            self.text_error = text
+        else:
+            self.template_error = text
+
+    @rx.event
+    @allow(Action.send)
+    def send_now(self):
+        """Hand the message to the one send service (the API's too), then follow its verdict in the background.
+
+        The service refuses a disconnected organisation before writing anything, and audits the send."""
+        ctx = self._authorize()
+        if not self._valid():
+            return
+        args = self._message_args()
+        try:
+            message, _ = sending.submit(sending.SendRequest(
+                org_id=ctx.org_id, recipient=self.recipient, text=args.get("text"),
+                template_id=args.get("template_id"), variables=args.get("variables"), sent_by=ctx.user_id,
+                actor=ctx.actor, ip_address=self._client_ip(), via="dashboard", attachment=self._attachment()))
+        except DomainError as exc:
+            self._show_error(exc)
+            return
+        self.result_message_id, self.result_status, self.result_error = str(message.id), message.status, ""
+        self.result_text = strings.QUEUED_OK
+        return SendState.follow_result
+
+    @rx.event
+    @allow(Action.schedule)
+    def schedule(self):
+        """Put the notification on the durable queue for later (or as soon as the worker can)."""
+        ctx = self._authorize()
+        if not self._valid():
+            return
+        when = parse_local(self.schedule_at, self._zone())
+        try:
+            with session_scope() as session:  # the service audits it, as it does for the API
+                row = self._enqueue(session, ctx, when)
+        except DomainError as exc:
+            self._show_error(exc)
+            return
+        self.result_message_id = self.result_status = self.result_error = ""
+        self.result_text = strings.QUEUED_OK if row is not None else ""
+        return rx.toast.success(strings.QUEUED_OK)
+
+    def _enqueue(self, session, ctx: Ctx, when):
+        if self.mode == "template":
+            row, _ = queue.enqueue(session=session, org_id=ctx.org_id, recipient=self.recipient,
+                                   template_id=self.template_id, variables=dict(self.values), scheduled_for=when,
+                                   actor=ctx.actor, ip_address=self._client_ip(), via="dashboard",
+                                   attachment=self._attachment())
+            return row
+        return queue.schedule_text(session=session, org_id=ctx.org_id, recipient=self.recipient,
+                                   text_body=self.text, scheduled_for=when, actor=ctx.actor,
+                                   ip_address=self._client_ip(), via="dashboard", attachment=self._attachment())
+
+    @rx.event(background=True)
+    @allow(Action.send)
+    async def follow_result(self):
+        """Show the verdict of the send just made, from the same service the API waits on."""
+        started = current_caller()
+        async with self:
+            message_id = self.result_message_id
+        if not message_id:
+            return
+        try:
+            message, verdict = await sending.wait_for_verdict(started.org_id, message_id,
+                                                              wait_seconds=RESULT_WAIT_SECONDS)
+        except DomainError:
+            return
+        if verdict == sending.QUEUED:
+            return  # no verdict in time: the page keeps "queued", history follows it live
+        async with self:
+            if self.result_message_id != message_id or \
+                    not await offload.run_sync(self._still_admitted, started, None):
+                return
+            self.result_status, self.result_error = message.status, message.error or ""
+            self.result_text = strings.SENT_OK if verdict == MessageStatus.sent.value else strings.SEND_FAILED
+
+    @rx.var
+    def result_url(self) -> str:
+        return routes.message_url(self.result_message_id) if self.result_message_id else ""
+
+
+
+def _store_file(org_id: uuid.UUID, file: media.MediaFile) -> media.Attachment:
+    with session_scope() as session:
+        return media.store(session=session, org_id=org_id, file=file)

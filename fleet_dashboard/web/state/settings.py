@@ -1,0 +1,159 @@
+"""Integration settings: the organisation's webhooks and API keys. Owners and admins change them; a new
+secret or key is shown once, right after it is made, and never again."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import reflex as rx
+
+from fleet_dashboard import strings
+from fleet_dashboard.accounts import lifecycle, permissions
+from fleet_dashboard.accounts.permissions import Action
+from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.core.errors import DomainError
+from fleet_dashboard.integrations import api_keys, webhooks
+from fleet_dashboard.integrations.models import ApiKey, Webhook
+from fleet_dashboard.web.format import stamp
+from fleet_dashboard.web.state.auth import AuthState, Ctx, allow
+
+
+def webhook_row(w: Webhook, zone: ZoneInfo) -> dict[str, str]:
+    return {"id": str(w.id), "url": w.url, "events": strings.LIST_SEPARATOR.join(w.events or []),
+            "active": "1" if w.is_active else "", "created_at": stamp(w.created_at, zone)}
+
+
+def key_row(k: ApiKey, zone: ZoneInfo) -> dict[str, str]:
+    return {"id": str(k.id), "name": k.name, "prefix": k.prefix + "…",
+            "scopes": strings.LIST_SEPARATOR.join(k.scopes or []), "created_at": stamp(k.created_at, zone),
+            "last_used_at": stamp(k.last_used_at, zone), "revoked": "1" if k.revoked_at else ""}
+
+
+def _checked(form_data: dict, prefix: str, choices: tuple[str, ...]) -> list[str]:
+    """The boxes ticked in a form: checkbox fields are named `<prefix><choice>` and come as "on"."""
+    return [c for c in choices if str(form_data.get(prefix + c, "")).lower() in ("on", "true", "1")]
+
+
+class SettingsState(AuthState):
+    """Webhooks and API keys of the signed-in organisation."""
+
+    webhook_rows: list[dict[str, str]] = []
+    key_rows: list[dict[str, str]] = []
+    webhook_error: str = ""
+    key_error: str = ""
+    # A secret or key just created: shown once, cleared by the next load or action.
+    revealed_label: str = ""
+    revealed_value: str = ""
+    # The organisation's IANA zone as saved (the default's name when it chose none), and the form's refusal.
+    org_timezone: str = ""
+    timezone_error: str = ""
+
+    def _reload(self, ctx: Ctx) -> None:
+        """Each list only for a role whose matrix row has it: webhook URLs and keys are integration secrets."""
+        self.webhook_rows, self.key_rows = [], []
+        zone = self._zone()
+        with session_scope() as session:
+            if permissions.can(ctx.role, Action.webhooks):
+                self.webhook_rows = [webhook_row(w, zone) for w in webhooks.list_webhooks(session=session,
+                                                                                    org_id=ctx.org_id,
+                                                                                    actor=ctx.actor)]
+            if permissions.can(ctx.role, Action.api_keys):
+                self.key_rows = [key_row(k, zone) for k in api_keys.list_keys(session=session, org_id=ctx.org_id,
+                                                                        actor=ctx.actor)]
+
+    def _reveal(self, label: str = "", value: str = "") -> None:
+        self.revealed_label, self.revealed_value = label, value
+
+    @rx.event
+    @allow(Action.view)
+    def load(self):
+        ctx = self._authorize()
+        self.webhook_error = self.key_error = self.timezone_error = ""
+        self._reveal()
+        self._reload(ctx)
+        self.org_timezone = self._zone().key
+
+    @rx.event
+    @allow(Action.team)
+    def save_timezone(self, form_data: dict):
+        """Set the organisation's time zone (owners and admins); the service validates and audits it."""
+        ctx = self._authorize()
+        name = str(form_data.get("timezone", "")).strip()[:64]
+        actor = self._acting(ctx)
+        try:
+            with session_scope() as session:
+                lifecycle.set_timezone(session=session, actor=actor, org_id=ctx.org_id, timezone=name)
+        except DomainError as exc:
+            self.timezone_error = strings.error_text(exc.code, **exc.params)
+            return
+        self.timezone_error = ""
+        self.org_timezone = self._zone().key  # the frame's caption follows
+        self._reload(ctx)
+        return rx.toast.success(strings.ORG_TIMEZONE_SAVED)
+
+    @rx.event
+    @allow(Action.webhooks)
+    def save_webhook(self, form_data: dict):
+        """Add (or update, for the same URL) a webhook; with no secret typed, one is generated and shown once."""
+        ctx = self._authorize()
+        self._reveal()
+        events = _checked(form_data, "event_", webhooks.EVENTS)
+        secret = str(form_data.get("secret", "")).strip() or None
+        if not events:
+            self.webhook_error = strings.WEBHOOK_PICK_EVENT
+            return
+        try:
+            with session_scope() as session:
+                row, generated = webhooks.set_webhook(session=session, org_id=ctx.org_id,
+                                                      url=str(form_data.get("url", "")), secret=secret,
+                                                      events=events, actor=ctx.actor)
+        except DomainError as exc:
+            self.webhook_error = strings.error_text(exc.code, **exc.params)
+            return
+        self.webhook_error = ""
+        self._audit(ctx, "webhook_saved", webhook_id=str(row.id), url=row.url, events=row.events)
+        if generated:
+            self._reveal(strings.WEBHOOK_SECRET_ONCE, generated)
+        self._reload(ctx)
+        return rx.toast.success(strings.WEBHOOK_SAVED)
+
+    @rx.event
+    @allow(Action.webhooks)
+    def delete_webhook(self, webhook_id: str):
+        ctx = self._authorize()
+        self._reveal()
+        with session_scope() as session:
+            row = webhooks.delete_webhook(session=session, org_id=ctx.org_id, webhook_id=webhook_id, actor=ctx.actor)
+        self._audit(ctx, "webhook_deleted", webhook_id=str(row.id), url=row.url)
+        self._reload(ctx)
+        return rx.toast.success(strings.WEBHOOK_DELETED)
+
+    @rx.event
+    @allow(Action.api_keys)
+    def create_key(self, form_data: dict):
+        """Create an API key with the ticked scopes; its plain text is shown once."""
+        ctx = self._authorize()
+        self._reveal()
+        scopes = _checked(form_data, "scope_", api_keys.SCOPES)
+        if not scopes:
+            self.key_error = strings.API_KEY_PICK_SCOPE
+            return
+        with session_scope() as session:
+            row, plain = api_keys.create_key(session=session, org_id=ctx.org_id,
+                                             name=str(form_data.get("name", "")), scopes=scopes, actor=ctx.actor)
+        self.key_error = ""
+        self._audit(ctx, "api_key_created", api_key_id=str(row.id), name=row.name, prefix=row.prefix,
+                    scopes=row.scopes)
+        self._reveal(strings.API_KEY_ONCE, plain)
+        self._reload(ctx)
+
+    @rx.event
+    @allow(Action.api_keys)
+    def revoke_key(self, key_id: str):
+        ctx = self._authorize()
+        self._reveal()
+        with session_scope() as session:
+            row = api_keys.revoke_key(session=session, org_id=ctx.org_id, key_id_or_prefix=key_id, actor=ctx.actor)
+        self._audit(ctx, "api_key_revoked", api_key_id=str(row.id), name=row.name, prefix=row.prefix)
+        self._reload(ctx)
+        return rx.toast.success(strings.API_KEY_REVOKED)

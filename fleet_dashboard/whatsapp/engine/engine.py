@@ -1,0 +1,325 @@
+"""The per-process engine: owns organisations by advisory lock and runs one supervisor for each."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import uuid
+from collections import defaultdict
+
+from sqlalchemy import update
+
+from fleet_dashboard.core.db import database_url, libpq_url, session_scope
+from fleet_dashboard.core.errors import NotConnected
+from fleet_dashboard.core.settings import get_settings
+from fleet_dashboard.whatsapp import engines
+from fleet_dashboard.whatsapp.engine import store as store
+from fleet_dashboard.whatsapp.engine.gateway import (
+    GatewayFactory,
+    Inbound,
+    OutgoingFile,
+    Receipt,
+    SendFailed,
+    SendUnknown,
+    make_factory,
+)
+from fleet_dashboard.whatsapp.engine.leases import Leases
+from fleet_dashboard.whatsapp.engine.supervisor import STOP_TIMEOUT, Supervisor
+from fleet_dashboard.whatsapp.models import WhatsAppSession
+
+log = logging.getLogger(__name__)
+
+
+def _candidates(org_id: uuid.UUID | None = None) -> set[uuid.UUID]:
+    with session_scope() as session:
+        return set(engines.engine_candidates(session=session, org_id=org_id))
+
+
+def _mark_stopped(org_ids: list[uuid.UUID]) -> None:
+    """On shutdown: say the sockets are down; enabled stays, so the next owner resumes them."""
+    with session_scope() as session:
+        session.execute(update(WhatsAppSession)
+                        .where(WhatsAppSession.org_id.in_(org_ids),
+                               WhatsAppSession.status.in_(("connected", "connecting", "qr_pending")))
+                        .values(status="disconnected", connection_error="engine stopped",
+                                connection_error_code="engine_stopped", qr_code=None,
+                                qr_expires_at=None, pair_code=None, pair_code_expires_at=None))
+
+
+class Engine:
+    """Use `owned_org_ids`, `is_connected`, `send_text` and `send_file`; everything else is the engine's business."""
+
+    def __init__(self, factory: GatewayFactory | None = None, *, reconcile_seconds: float | None = None,
+                 engine_id: str | None = None, capacity: int | None = None):
+        self.factory = factory or make_factory()
+        # Free organisations are looked for at least five times per lease: a dead engine's move in time.
+        self.lease_seconds = get_settings().engine_lease_seconds
+        self.reconcile_seconds = reconcile_seconds or min(2.0, self.lease_seconds / 5)
+        self.engine_id = engine_id or f"{socket.gethostname()}:{os.getpid()}"
+        # At most this many organisations (a shard): one abort of the library takes down no more.
+        self.capacity = capacity or get_settings().engine_shard_size
+        # Set when too many library threads are stuck: the process should exit and be started afresh.
+        self.recycle = asyncio.Event()
+        self.leases: Leases | None = None
+        self._sups: dict[uuid.UUID, Supervisor] = {}
+        self._own_lock = asyncio.Lock()
+        self._traffic: asyncio.Queue[tuple[uuid.UUID, Receipt | Inbound]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task] = []
+        self._listening = asyncio.Event()
+        self.running = False
+
+    # The contract -------------------------------------------------------------------------------
+    def owned_org_ids(self) -> set[uuid.UUID]:
+        """Organisations whose socket this process owns right now."""
+        return set(self._sups)
+
+    def is_connected(self, org_id: uuid.UUID) -> bool:
+        """True when this process owns the organisation and its socket is up."""
+        sup = self._sups.get(org_id)
+        return sup is not None and sup.connected
+
+    def supervisor(self, org_id: uuid.UUID) -> Supervisor | None:
+        """The organisation's supervisor in this process, if any (status pages and tests)."""
+        return self._sups.get(org_id)
+
+    async def send_text(self, org_id: uuid.UUID, phone: str, text: str) -> str:
+        """Send through the organisation's socket, paced by the throttle; returns WhatsApp's id."""
+        return await self._send(org_id, lambda gateway: gateway.send_text(phone, text))
+
+    async def send_file(self, org_id: uuid.UUID, phone: str, file: OutgoingFile) -> str:
+        """Send a document or an image the same way: throttled, counted, and with the same outcomes."""
+        return await self._send(org_id, lambda gateway: gateway.send_file(phone, file))
+
+    async def _send(self, org_id: uuid.UUID, call) -> str:
+        sup = self._sups.get(org_id)
+        if sup is None or not sup.connected or sup.gateway is None:
+            raise NotConnected("WhatsApp is not connected for this organisation")
+        from fleet_dashboard.whatsapp.engine import throttle
+
+        await throttle.get_throttle().acquire(org_id)
+        gateway = sup.gateway
+        if gateway is None or not sup.connected:  # dropped while we waited for our slot
+            raise NotConnected("WhatsApp is not connected for this organisation")
+        try:
+            wid = await call(gateway)
+        except (SendFailed, SendUnknown):
+            if sup.connected:
+                sup.note_send(False)
+            raise
+        sup.note_send(True)
+        return wid
+
+    # Life cycle ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Take the lease connection, listen for commands, and pick up every enabled session."""
+        self.leases = Leases(libpq_url(database_url()), name=f"fleet-engine {self.engine_id}",
+                             lease_seconds=self.lease_seconds)
+        await self.leases.open()
+        self.running = True
+        self._tasks = [asyncio.create_task(self._command_loop(), name="engine-commands"),
+                       asyncio.create_task(self.leases.keep_alive(), name="engine-lease"),
+                       asyncio.create_task(self._traffic_loop(), name="engine-traffic"),
+                       asyncio.create_task(self._guard(self.factory.run()), name="gateway-factory")]
+        await asyncio.wait_for(self._listening.wait(), 15)
+        await self.reconcile()
+        self._tasks.append(asyncio.create_task(self._reconcile_loop(), name="engine-reconcile"))
+
+    async def stop(self) -> None:
+        """Close every socket, mark the rows, release the locks; bounded in time."""
+        if not self.running:
+            return
+        self.running = False
+        for task in self._tasks:
+            if task.get_name() in ("engine-reconcile", "engine-commands"):
+                task.cancel()
+        async with self._own_lock:
+            sups = list(self._sups.values())
+            for sup in sups:
+                sup.request_stop("shutdown")
+        tasks = [s.task for s in sups if s.task is not None]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT + 5)
+            for task in pending:
+                task.cancel()
+        owned = [s.org_id for s in sups]
+        if owned:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(_mark_stopped, owned)
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(_engine_stopped, self.engine_id)
+        while not self._traffic.empty():
+            await asyncio.sleep(0.05)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._sups.clear()
+        if self.leases is not None:
+            await self.leases.close()
+        await self.factory.close()
+
+    async def _guard(self, coro) -> None:
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("gateway factory background work stopped")
+
+    # Ownership ----------------------------------------------------------------------------------
+    async def reconcile(self) -> None:
+        """Own every enabled organisation nobody else owns; stop the ones no longer enabled."""
+        assert self.leases is not None
+        if not await self.leases.alive():
+            log.error("the lease connection was lost: dropping every session before re-taking locks")
+            await self._drop_all()
+            await self.leases.open()
+        wanted = await asyncio.to_thread(_candidates)
+        async with self._own_lock:
+            for org_id, sup in list(self._sups.items()):
+                if org_id not in wanted and sup.stop_mode is None and sup.state != "unlinking":
+                    if await asyncio.to_thread(_candidates, org_id):
+                        continue  # wanted again since we read the list
+                    row = await asyncio.to_thread(store.load, org_id)
+                    # A cleared device id is how a logout request is recorded.
+                    sup.request_stop("logout" if row is None or not row.whatsapp_id else "stop")
+            free = list(wanted - set(self._sups))
+            random.shuffle(free)  # engines that start together spread the organisations between them
+            room = max(0, self.capacity - len(self._sups))
+            won = await self.leases.try_acquire(free[:room])
+            for org_id in won:
+                self._start_supervisor(org_id)
+        await self._heartbeat()
+        if self.factory.stuck_threads() >= get_settings().engine_max_stuck_threads and not self.recycle.is_set():
+            log.warning("%d library threads are stuck; this engine will restart", self.factory.stuck_threads())
+            self.recycle.set()
+
+    async def _heartbeat(self) -> None:
+        """Tell the database (and so the web tier) that this engine is alive, and what it holds."""
+        owned = list(self._sups.values())
+
+        def write() -> None:
+            with session_scope() as session:
+                engines.beat(session=session, engine_id=self.engine_id, hostname=socket.gethostname(),
+                             pid=os.getpid(), backend=self.factory.name, capacity=self.capacity, owned=len(owned),
+                             connected=sum(1 for s in owned if s.connected),
+                             stuck_threads=self.factory.stuck_threads())
+
+        try:
+            await asyncio.to_thread(write)
+        except Exception as exc:
+            log.warning("engine heartbeat failed: %s", exc)
+
+    async def _reconcile_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.reconcile_seconds)
+            try:
+                await self.reconcile()
+            except Exception:
+                log.exception("engine reconcile failed; trying again in %.0fs", self.reconcile_seconds)
+
+    def _start_supervisor(self, org_id: uuid.UUID) -> Supervisor:
+        sup = Supervisor(self, org_id)
+        self._sups[org_id] = sup
+        sup.task = asyncio.create_task(sup.run(), name=f"session-{org_id}")
+        return sup
+
+    def supervisor_exited(self, sup: Supervisor) -> None:
+        """Called by a finished supervisor: release its organisation for others."""
+        if self.running:
+            asyncio.get_running_loop().create_task(self._release(sup))
+
+    async def _release(self, sup: Supervisor) -> None:
+        async with self._own_lock:
+            if self._sups.get(sup.org_id) is not sup:
+                return
+            del self._sups[sup.org_id]
+            self.factory.release(sup.org_id)
+            from fleet_dashboard.whatsapp.engine import throttle
+
+            throttle.get_throttle().forget(sup.org_id)
+            if self.leases is not None:
+                await self.leases.release(sup.org_id)
+
+    async def _drop_all(self) -> None:
+        """Stop every supervisor at once: without the lease connection we may not own anything."""
+        async with self._own_lock:
+            sups = list(self._sups.values())
+            self._sups.clear()
+        for sup in sups:
+            sup.request_stop("shutdown")
+        tasks = [s.task for s in sups if s.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_TIMEOUT + 5)
+        for sup in sups:
+            self.factory.release(sup.org_id)
+
+    # Commands and gateway traffic ---------------------------------------------------------------
+    async def _command_loop(self) -> None:
+        from fleet_dashboard.core.events import get_bus
+
+        async with get_bus().subscribe(types={"session.command"}) as commands:
+            self._listening.set()
+            async for cmd in commands:
+                try:
+                    await self.handle_command(uuid.UUID(cmd["org_id"]), cmd.get("action", ""))
+                except Exception:
+                    log.exception("session command %r failed", cmd)
+
+    async def handle_command(self, org_id: uuid.UUID, action: str) -> None:
+        """Act on a user's request: owners stop, retry or ask for a code; anyone with room takes a free one."""
+        async with self._own_lock:
+            sup = self._sups.get(org_id)
+            if action in ("connect", "retry", "pair_code"):
+                # A connect reaching a running supervisor only wakes one that is waiting; a retry also
+                # skips the current backoff wait, or starts a new pairing.
+                if sup is not None and sup.stop_mode is None:
+                    if action == "pair_code":
+                        sup.request_pair()
+                    elif action == "retry" or sup.state in ("error", "backoff"):
+                        sup.retry()
+                elif (sup is None and self.leases is not None and len(self._sups) < self.capacity
+                      and await self.leases.try_acquire({org_id})):
+                    self._start_supervisor(org_id)
+            elif action in ("logout", "stop") and sup is not None:
+                sup.request_stop(action)
+
+    def gateway_traffic(self, org_id: uuid.UUID, event: Receipt | Inbound) -> None:
+        """Queue receipts and inbound messages for the writer, in arrival order."""
+        self._traffic.put_nowait((org_id, event))
+
+    async def _traffic_loop(self) -> None:
+        while True:
+            items = [await self._traffic.get()]
+            while not self._traffic.empty() and len(items) < 5000:
+                items.append(self._traffic.get_nowait())
+            try:
+                await asyncio.to_thread(_write_traffic, items)
+            except Exception:
+                log.exception("could not record %d receipts or inbound messages", len(items))
+
+
+def _engine_stopped(engine_id: str) -> None:
+    with session_scope() as session:
+        engines.mark_stopped(session=session, engine_id=engine_id)
+
+
+def _write_traffic(items: list[tuple[uuid.UUID, Receipt | Inbound]]) -> None:
+    """Receipts batched per organisation and kind; an inbound message first flushes what came before."""
+    groups: dict[tuple[uuid.UUID, str], list[str]] = defaultdict(list)
+    for org_id, event in items:
+        if isinstance(event, Receipt):
+            groups[(org_id, event.kind)].extend(event.message_ids)
+            continue
+        if groups:
+            store.apply_receipts(groups)
+            groups = defaultdict(list)
+        try:
+            store.record_inbound(org_id, event.sender, event.text, event.message_id)
+        except Exception:
+            log.exception("could not record an inbound message for %s", org_id)
+    if groups:
+        store.apply_receipts(groups)

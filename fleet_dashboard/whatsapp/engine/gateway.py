@@ -1,0 +1,236 @@
+"""One interface for a WhatsApp connection, so the engine drives neonize and the simulator alike."""
+
+from __future__ import annotations
+
+import abc
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from fleet_dashboard.core.errors import OutcomeUnknown
+from fleet_dashboard.messaging.models import RECEIPT_KINDS
+
+# The receipt kinds WhatsApp reports, from models.MessageStatus (each is the status it moves a message to).
+ReceiptKind = Literal[RECEIPT_KINDS]  # type: ignore[valid-type]
+
+
+@dataclass(frozen=True, slots=True)
+class QRCodes:
+    """Codes to show for pairing; the first is current and is valid for `ttl_seconds`.
+
+    `window_seconds` is how long the whole pairing stays open from now (0 when the backend sets no
+    limit); the supervisor ends a pairing nobody completed shortly after it."""
+
+    codes: tuple[str, ...]
+    ttl_seconds: float
+    window_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PairingCode:
+    """The 8-character code to type on the phone (Linked devices > Link with phone number)."""
+
+    code: str
+    expires_in_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class PairingEnded:
+    """The pairing window closed without a scan or a code entered (or the phone refused it)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Paired:
+    """The phone scanned the code: this device now belongs to that account."""
+
+    jid: str
+    phone: str
+    push_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """The socket is up and authenticated; sends may start."""
+
+    jid: str = ""
+    phone: str = ""
+    push_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    """The socket went down; the device is still paired, so a reconnect may resume it."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnecting:
+    """The socket dropped and the library reconnects by itself; sends wait until Connected again."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """WhatsApp ended this connection for good (another client took over, client outdated): no retry."""
+
+    code: str  # a models.SessionReason
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class HealthChanged:
+    """Connected but not healthy (keep-alive pings unanswered), or healthy again when `code` is None."""
+
+    code: str | None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedOut:
+    """The device was unlinked (from the phone or by us): only a new scan brings it back."""
+
+    reason: str = "logged out"
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """WhatsApp reports messages delivered to, or read on, the recipient's phone."""
+
+    message_ids: tuple[str, ...]
+    kind: ReceiptKind
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A text message someone sent to this number."""
+
+    sender: str  # E.164
+    text: str
+    message_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TemporaryBan:
+    """WhatsApp banned the number for a while: sending must stop."""
+
+    code: str
+    expires_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    """A document or an image to send, with the caption under it."""
+
+    kind: str  # models.MessageType.document | image
+    data: bytes
+    filename: str
+    mime_type: str
+    caption: str = ""
+
+
+GatewayEvent = (QRCodes | Paired | Connected | Disconnected | Reconnecting | Refused | HealthChanged | PairingEnded
+                | LoggedOut | Receipt | Inbound | TemporaryBan)
+EventSink = Callable[[GatewayEvent], None]
+
+
+def reason_of(exc: BaseException) -> str:
+    """An exception as a short reason to store and show."""
+    return (str(exc).strip() or type(exc).__name__)[:500]
+
+
+class GatewayError(Exception):
+    """A gateway call failed; the message is safe to show and store."""
+
+
+class SendFailed(GatewayError):
+    """WhatsApp did not accept the message: nothing left, so a retry cannot send it twice."""
+
+
+class SendUnknown(GatewayError, OutcomeUnknown):
+    """The message may have reached WhatsApp (no answer in time, or the socket fell mid-send): never resend it
+    automatically."""
+
+
+class Gateway(abc.ABC):
+    """One organisation's WhatsApp connection; events go to the sink given at creation, on the loop."""
+
+    def __init__(self, org_id: uuid.UUID, sink: EventSink):
+        self.org_id = org_id
+        self.sink = sink
+
+    @abc.abstractmethod
+    async def start(self, *, resume_jid: str | None) -> None:
+        """Resume the stored device, or pair a new one (QR events follow) when resume_jid is None."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Close the socket and keep the device for a later resume."""
+
+    @abc.abstractmethod
+    async def logout(self) -> None:
+        """Unlink the device from the account; a later start needs a new scan."""
+
+    @abc.abstractmethod
+    async def send_text(self, phone: str, text: str) -> str:
+        """Send a text to an E.164 number and return WhatsApp's message id; raises SendFailed."""
+
+    async def send_file(self, phone: str, file: OutgoingFile) -> str:
+        """Upload and send a document or an image; same outcomes as send_text."""
+        raise SendFailed("this gateway cannot send files")
+
+    @abc.abstractmethod
+    async def is_on_whatsapp(self, phone: str) -> bool:
+        """Whether the E.164 number has a WhatsApp account."""
+
+    async def pair_phone(self, phone: str) -> PairingCode:
+        """During a pairing (started with resume_jid=None): a code to link the phone with that number."""
+        raise GatewayError("this gateway cannot link by phone number")
+
+
+class GatewayFactory(abc.ABC):
+    """Makes gateways for the engine and runs whatever process-wide work the backend needs."""
+
+    name = "gateway"
+
+    @abc.abstractmethod
+    def create(self, org_id: uuid.UUID, sink: EventSink) -> Gateway:
+        """A new, unstarted gateway for one organisation."""
+
+    def release(self, org_id: uuid.UUID) -> None:  # noqa: B027 - optional hook
+        """The engine no longer owns this organisation."""
+
+    async def device_exists(self, jid: str) -> bool:
+        """Whether the backend still stores this paired device, so resuming it is safe."""
+        return True
+
+    async def forget_device(self, jid: str) -> None:  # noqa: B027 - optional hook
+        """Drop a device's stored keys when WhatsApp could not be told to unlink it."""
+
+    def stuck_threads(self) -> int:
+        """Library threads that will never return (for the heartbeat; the process recycles past a limit)."""
+        return 0
+
+    async def run(self) -> None:  # noqa: B027 - optional hook
+        """Process-wide background work for the engine's life (cancelled on stop)."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Free process-wide resources."""
+
+
+def make_factory(backend: str | None = None) -> GatewayFactory:
+    """The gateway factory for settings.whatsapp_backend; imports neonize only when chosen."""
+    from fleet_dashboard.core.settings import get_settings
+
+    backend = backend or get_settings().whatsapp_backend
+    if backend == "simulator":
+        from fleet_dashboard.whatsapp.engine.simulator import SimulatorFactory
+
+        return SimulatorFactory()
+    from fleet_dashboard.whatsapp.engine.neonize_gateway import NeonizeFactory
+
+    return NeonizeFactory()

@@ -1,0 +1,252 @@
+"""A simulated WhatsApp behind the Gateway interface, driven by commands that travel over the event bus."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from fleet_dashboard.core.settings import get_settings
+from fleet_dashboard.whatsapp.engine.gateway import (
+    Connected,
+    Disconnected,
+    EventSink,
+    Gateway,
+    GatewayError,
+    GatewayFactory,
+    Inbound,
+    LoggedOut,
+    OutgoingFile,
+    Paired,
+    PairingCode,
+    QRCodes,
+    Receipt,
+    SendFailed,
+)
+from fleet_dashboard.whatsapp.engine.sim_log import SentLog
+
+log = logging.getLogger(__name__)
+ACTIONS = ("scan", "confirm-code", "receipt", "drop", "logout", "inbound", "fail-sends", "fail-connects")
+# whatsmeow's linking-code alphabet (no 0, O, I, U), and how long a code is good for there.
+PAIR_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
+PAIR_CODE_SECONDS = 160.0
+
+
+def normalize_code(code: str) -> str:
+    """A linking code as typed: case, spaces and the dash do not matter."""
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def jid_for(phone: str) -> str:
+    """The device jid a simulated account gets for a number."""
+    return f"{phone.lstrip('+')}:1@s.whatsapp.net"
+
+
+def phone_of(jid: str) -> str:
+    """The E.164 number in a jid."""
+    return "+" + jid.split("@", 1)[0].split(":", 1)[0]
+
+
+@dataclass
+class OrgFaults:
+    """Faults injected for one organisation; they outlive a single connection."""
+
+    fail_sends: int = 0
+    fail_connects: int = 0
+
+
+class SimulatorGateway(Gateway):
+    """One simulated connection: QR rotation, pairing on scan, sends logged to the database."""
+
+    def __init__(self, org_id: uuid.UUID, sink: EventSink, factory: SimulatorFactory):
+        super().__init__(org_id, sink)
+        self.factory = factory
+        self.jid: str | None = None
+        self.connected = False
+        self._qr_task: asyncio.Task | None = None
+        self._pending_receipts: list[str] = []
+        self._receipt_timer: asyncio.TimerHandle | None = None
+        self._pairing: tuple[str, str] | None = None  # (code, phone) of a linking-code request
+
+    @property
+    def faults(self) -> OrgFaults:
+        return self.factory.faults.setdefault(self.org_id, OrgFaults())
+
+    async def start(self, *, resume_jid: str | None) -> None:
+        self.factory.live[self.org_id] = self
+        if self.faults.fail_connects > 0:
+            self.faults.fail_connects -= 1
+            raise GatewayError("simulated connection failure")
+        if resume_jid:
+            self.jid = resume_jid
+            asyncio.get_running_loop().call_soon(self._connect)
+        else:
+            self._qr_task = asyncio.create_task(self._rotate_qr())
+
+    def _connect(self) -> None:
+        self.connected = True
+        self.sink(Connected(jid=self.jid or "", phone=phone_of(self.jid or "")))
+
+    async def _rotate_qr(self) -> None:
+        ttl = get_settings().simulator_qr_rotate_seconds
+        while True:
+            code = f"2@{secrets.token_urlsafe(24)},{secrets.token_urlsafe(16)},SIM{self.org_id.hex[:8]}"
+            self.sink(QRCodes(codes=(code,), ttl_seconds=ttl))
+            await asyncio.sleep(ttl)
+
+    def _cancel_qr(self) -> None:
+        if self._qr_task is not None:
+            self._qr_task.cancel()
+            self._qr_task = None
+
+    async def stop(self) -> None:
+        self._cancel_qr()
+        self.connected = False
+        if self._receipt_timer is not None:
+            self._receipt_timer.cancel()
+        if self.factory.live.get(self.org_id) is self:
+            del self.factory.live[self.org_id]
+
+    async def logout(self) -> None:
+        await self.stop()
+        self.jid = None
+
+    async def send_text(self, phone: str, text: str) -> str:
+        return await self._accept(phone, text)
+
+    async def send_file(self, phone: str, file: OutgoingFile) -> str:
+        return await self._accept(phone, file.caption, file=file)
+
+    async def _accept(self, phone: str, text: str, *, file: OutgoingFile | None = None) -> str:
+        if not self.connected:
+            raise SendFailed("not connected")
+        if self.faults.fail_sends > 0:
+            self.faults.fail_sends -= 1
+            raise SendFailed("simulated send failure")
+        wamid = "3EB0" + secrets.token_hex(10).upper()
+        # Acknowledge only once the network's log row is durable.
+        await self.factory.sent_log.write(self.org_id, wamid, phone, text, file=file)
+        self._pending_receipts.append(wamid)
+        if self._receipt_timer is None:
+            delay = get_settings().simulator_receipt_delay_seconds
+            self._receipt_timer = asyncio.get_running_loop().call_later(delay, self._flush_receipts)
+        return wamid
+
+    def _flush_receipts(self) -> None:
+        # One receipt event per delay window, as WhatsApp batches ids of a chat in one receipt.
+        ids, self._pending_receipts, self._receipt_timer = self._pending_receipts, [], None
+        if ids and self.connected:
+            self.sink(Receipt(message_ids=tuple(ids), kind="delivered"))
+
+    async def is_on_whatsapp(self, phone: str) -> bool:
+        if not self.connected:
+            raise GatewayError("not connected")
+        return True
+
+    async def pair_phone(self, phone: str) -> PairingCode:
+        if self._qr_task is None:
+            raise GatewayError("this session is not pairing")
+        raw = "".join(secrets.choice(PAIR_ALPHABET) for _ in range(8))
+        code = f"{raw[:4]}-{raw[4:]}"
+        self._pairing = (code, phone)
+        return PairingCode(code=code, expires_in_seconds=PAIR_CODE_SECONDS)
+
+    def _pair(self, phone: str, name: str) -> None:
+        self._cancel_qr()
+        self._pairing = None
+        self.jid = jid_for(phone)
+        self.sink(Paired(jid=self.jid, phone=phone, push_name=name))
+        self._connect()
+
+    def command(self, action: str, body: dict[str, Any]) -> str | None:
+        """Apply a control command to this live connection; returns an error text or None."""
+        if action == "scan":
+            if self._qr_task is None:
+                return "this session is not waiting for a QR scan"
+            self._pair(body["phone"], body.get("name") or "")
+            return None
+        if action == "confirm-code":
+            # The person types the code on the phone whose number was given.
+            if self._qr_task is None or self._pairing is None:
+                return "no linking code was requested for this session"
+            code, phone = self._pairing
+            if normalize_code(body.get("code", "")) != normalize_code(code):
+                return "this is not the linking code the session showed"
+            self._pair(phone, body.get("name") or "")
+            return None
+        if not self.connected:
+            return "this session is not connected"
+        if action == "receipt":
+            self.sink(Receipt(message_ids=(body["whatsapp_message_id"],), kind=body["type"]))
+        elif action == "inbound":
+            self.sink(Inbound(sender=body["from"], text=body["text"],
+                              message_id="SIMIN" + secrets.token_hex(8).upper()))
+        elif action == "drop":
+            self.connected = False
+            self.sink(Disconnected(reason="simulated connection drop"))
+        elif action == "logout":
+            self.connected = False
+            self.jid = None
+            self.sink(LoggedOut(reason="logged out from the phone"))
+        return None
+
+
+class SimulatorFactory(GatewayFactory):
+    """Simulated gateways of this process, their injected faults, and the command listener."""
+
+    name = "simulator"
+
+    def __init__(self) -> None:
+        self.live: dict[uuid.UUID, SimulatorGateway] = {}
+        self.faults: dict[uuid.UUID, OrgFaults] = {}
+        self.owned: set[uuid.UUID] = set()
+        self.sent_log = SentLog()
+
+    def create(self, org_id: uuid.UUID, sink: EventSink) -> SimulatorGateway:
+        self.owned.add(org_id)
+        return SimulatorGateway(org_id, sink, self)
+
+    def release(self, org_id: uuid.UUID) -> None:
+        self.owned.discard(org_id)
+        self.faults.pop(org_id, None)
+        self.live.pop(org_id, None)
+
+    def apply(self, org_id: uuid.UUID, action: str, body: dict[str, Any]) -> str | None:
+        """Apply a command if this process owns the organisation; returns an error, or None when done."""
+        if action in ("fail-sends", "fail-connects"):
+            faults = self.faults.setdefault(org_id, OrgFaults())
+            setattr(faults, action.replace("-", "_"), int(body.get("count", 0)))
+            return None
+        gateway = self.live.get(org_id)
+        if gateway is None:
+            return "this session is not running"
+        return gateway.command(action, body)
+
+    async def run(self) -> None:
+        """Serve simulator commands for the organisations this process owns, and acknowledge them."""
+        from fleet_dashboard.core.events import get_bus
+
+        bus = get_bus()
+        async with bus.subscribe(types={"simulator.command"}) as commands:
+            async for cmd in commands:
+                try:
+                    org_id = uuid.UUID(cmd["org_id"])
+                except (KeyError, ValueError):
+                    continue
+                if org_id not in self.owned:
+                    continue
+                try:
+                    error = self.apply(org_id, cmd.get("action", ""), cmd.get("body") or {})
+                except Exception as exc:  # a bad command must not stop the listener
+                    log.exception("simulator command failed")
+                    error = f"command failed: {exc}"
+                with contextlib.suppress(Exception):
+                    await bus.publish({"type": "simulator.ack", "org_id": str(org_id),
+                                       "request_id": cmd.get("request_id"), "error": error})
+
+    async def close(self) -> None:
+        await self.sent_log.close()

@@ -1,0 +1,211 @@
+"""One organisation's session: connect, pair (QR or phone code), stay up, back off on failure, and end
+with a visible reason when only a person can help. The attempt itself is in attempt.py."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from fleet_dashboard.core.backoff import backoff_delay
+from fleet_dashboard.core.settings import get_settings
+from fleet_dashboard.core.tables import utcnow
+from fleet_dashboard.whatsapp.engine import store as store
+from fleet_dashboard.whatsapp.engine.attempt import STOP_TIMEOUT, AttemptWatch, FromGateway, Outcome, Result, Wake
+from fleet_dashboard.whatsapp.engine.gateway import Gateway
+from fleet_dashboard.whatsapp.engine.unlink import unlink_device
+from fleet_dashboard.whatsapp.models import SessionReason
+
+if TYPE_CHECKING:
+    from fleet_dashboard.whatsapp.engine.engine import Engine
+
+log = logging.getLogger(__name__)
+R = SessionReason
+__all__ = ["STOP_TIMEOUT", "Outcome", "Supervisor"]
+
+
+class Supervisor(AttemptWatch):
+    """Runs the status machine disconnected -> connecting -> qr_pending -> connected (+ error)."""
+
+    def __init__(self, engine: Engine, org_id: uuid.UUID):
+        self.engine = engine
+        self.org_id = org_id
+        self.gateway: Gateway | None = None
+        self.connected = False
+        self.state = "starting"
+        self.failures = 0
+        self.stop_mode: str | None = None  # "stop", "logout" or "shutdown"
+        self.health_code: str | None = None
+        self._events: asyncio.Queue[FromGateway | Wake] = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._retry = False
+        self._send_failures = 0
+        self._pair_task: asyncio.Task | None = None
+        self.task: asyncio.Task | None = None
+
+    # Requests from the engine -------------------------------------------------------------------
+    def retry(self) -> None:
+        """A user asked to try again: skip the backoff, or start a new pairing."""
+        self._retry = True
+        self._wake.set()
+        self._events.put_nowait(Wake("retry"))
+
+    def request_pair(self) -> None:
+        """A user asked for a linking code: the row carries the number."""
+        self._retry = True
+        self._wake.set()
+        self._events.put_nowait(Wake("pair"))
+
+    def request_stop(self, mode: str) -> None:
+        """End the session: "stop" keeps the device, "logout" unlinks it, "shutdown" leaves the row."""
+        if self.stop_mode is None or mode == "logout":
+            self.stop_mode = mode
+        self._events.put_nowait(Wake("stop"))
+        self._wake.set()
+
+    def note_send(self, ok: bool) -> None:
+        """A send on this socket succeeded or failed: many failures in a row mean "connected but not sending"."""
+        self._send_failures = 0 if ok else self._send_failures + 1
+        failing = self._send_failures >= get_settings().send_failure_threshold
+        if failing and self.health_code != R.sends_failing:
+            why = f"{self._send_failures} sends in a row failed on a connected socket"
+            self._events.put_nowait(Wake("health", (R.sends_failing.value, why)))
+        elif ok and self.health_code == R.sends_failing:
+            self._events.put_nowait(Wake("health", (None, "")))
+
+    # The machine --------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Supervise until logout, a final reason, stop or disable; the engine then releases the lock."""
+        try:
+            row = await asyncio.to_thread(store.load, self.org_id)
+            if row is None:
+                return
+            if row.unlink_jid:
+                await self._unlink(row.unlink_jid)
+            if not row.enabled:
+                return
+            self.failures = row.retry_count if row.connection_error_code in (R.connect_failed, R.connect_gave_up) else 0
+            wait = _seconds_until(row.next_retry_at)
+            while self.stop_mode is None:
+                if wait:
+                    self.state = "error" if self.failures >= get_settings().reconnect_max_failures else "backoff"
+                    if await self._pause(wait) == "stop":
+                        break
+                    if self._retry:
+                        self.failures = 0
+                    self._retry = False
+                result = await self._attempt()
+                if self.stop_mode is not None:
+                    break
+                if result.outcome is Outcome.FAILED:
+                    wait = await self._after_failure(result.reason, result.code or R.connect_failed)
+                elif result.outcome is Outcome.BANNED:
+                    wait = await self._after_ban(result.reason, result.wait)
+                elif result.outcome is Outcome.RESTART:
+                    wait = None
+                else:
+                    await self._final(result)
+                    return
+            await self._finish_stop()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("supervisor of %s crashed", self.org_id)
+        finally:
+            self.connected = False
+            self.state = "stopped"
+            self.engine.supervisor_exited(self)
+
+    async def _pause(self, seconds: float | None) -> str:
+        """Wait for a retry, a stop or the timeout; returns "retry", "stop" or "timeout"."""
+        self._wake.clear()
+        if self.stop_mode is None and not self._retry:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), seconds)
+        if self.stop_mode is not None:
+            return "stop"
+        return "retry" if self._retry else "timeout"
+
+    async def _after_failure(self, reason: str, code: str) -> float:
+        """Count the failure and back off; past the limit the row says error, but it keeps trying at the cap."""
+        settings = get_settings()
+        self.failures += 1
+        delay = backoff_delay(self.failures, base=settings.reconnect_base_seconds, cap=settings.reconnect_max_seconds)
+        gave_up = self.failures >= settings.reconnect_max_failures
+        values = {"status": "error" if gave_up else "disconnected", "retry_count": self.failures,
+                  "connection_error": f"{self.failures} failed attempts in a row: {reason}" if gave_up else reason,
+                  "connection_error_code": R.connect_gave_up if gave_up else code,
+                  "next_retry_at": utcnow() + timedelta(seconds=delay),
+                  "last_disconnected_at": utcnow(), "qr_code": None, "qr_expires_at": None,
+                  "pair_code": None, "pair_code_expires_at": None}
+        if code == R.pair_code_failed:
+            values["pair_phone"] = None  # one code per request: no push notification on every retry
+        audit = "session_error" if self.failures == settings.reconnect_max_failures else "session_disconnected"
+        await self._write(values, audit, {"reason": reason, "retry_in_seconds": round(delay, 2)})
+        return delay
+
+    async def _after_ban(self, reason: str, seconds: float | None) -> float:
+        settings = get_settings()
+        wait = seconds if seconds and seconds > 0 else settings.reconnect_max_seconds
+        until = utcnow() + timedelta(seconds=wait)
+        await self._write({"status": "error", "connection_error": f"{reason}; retrying at {until.isoformat()}",
+                           "connection_error_code": R.temporary_ban, "next_retry_at": until,
+                           "last_disconnected_at": utcnow()}, "temporary_ban",
+                          {"reason": reason, "retry_in_seconds": round(wait, 2)})
+        self.failures = 0
+        return wait
+
+    async def _final(self, result: Result) -> None:
+        """Write the end of a session that must not be retried by itself."""
+        if result.outcome is Outcome.DISABLED:
+            return
+        values: dict[str, Any] = {"status": "disconnected", "enabled": False, "qr_code": None,
+                                  "qr_expires_at": None, "connection_error": result.reason,
+                                  "connection_error_code": result.code, "retry_count": 0, "next_retry_at": None,
+                                  "last_disconnected_at": utcnow(), "pair_code": None, "pair_code_expires_at": None,
+                                  "pair_phone": None}
+        audit = "session_disconnected"
+        if result.code in (R.logged_out_phone, R.needs_relink):
+            # The device is gone: the next connect pairs a new one (a QR, or a code).
+            values.update(whatsapp_id=None, phone_number=None, display_name=None)
+            audit = "logged_out" if result.code == R.logged_out_phone else "session_error"
+        await self._write(values, audit, {"reason": result.reason, "code": result.code})
+
+    async def _finish_stop(self) -> None:
+        """After a user's stop or logout: record that the engine did it (the row was already updated)."""
+        if self.stop_mode != "logout":
+            return
+        row = await asyncio.to_thread(store.load, self.org_id)
+        if row is not None and row.unlink_jid:
+            await self._unlink(row.unlink_jid)  # the socket was down: unlink it now
+        await self._write({"status": "disconnected", "whatsapp_id": None, "enabled": False},
+                          "logged_out", {"reason": "logged out by a user"}, require_enabled=False)
+
+    async def _unlink(self, jid: str) -> None:
+        """Unlink a device a user logged out while its socket was down; forget it locally if WhatsApp is away."""
+        self.state = "unlinking"
+        told_whatsapp = await unlink_device(self.engine.factory, self.org_id, jid)
+        values: dict[str, Any] = {"unlink_jid": None}
+        row = await asyncio.to_thread(store.load, self.org_id)
+        if not told_whatsapp and row is not None and not row.enabled:
+            values.update(connection_error="WhatsApp could not be reached: the device was removed here only; "
+                                           "remove it from the phone's linked devices too",
+                          connection_error_code=R.unlinked_offline)
+        await asyncio.to_thread(store.clear_unlink, self.org_id, jid, values,
+                                audit_data={"reason": "unlinked by a user", "jid": jid,
+                                            "whatsapp_confirmed": told_whatsapp})
+
+    async def _write(self, values: dict[str, Any], audit_type: str | None = None,
+                     audit_data: dict[str, Any] | None = None, *, require_enabled: bool = True):
+        return await asyncio.to_thread(store.transition, self.org_id, values, audit_type=audit_type,
+                                       audit_data=audit_data, require_enabled=require_enabled)
+
+
+def _seconds_until(when) -> float | None:
+    if when is None:
+        return None
+    seconds = (when - utcnow()).total_seconds()
+    return seconds if seconds > 0 else None

@@ -1,0 +1,165 @@
+"""`fleet-dashboard run` keeps the engine processes alive: enough of them for the sessions that should be up
+(ENGINE_SHARD_SIZE organisations each), and a dead one restarted with backoff, its sessions marked down
+meanwhile. This module never imports the WhatsApp library; only the children load it."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from fleet_dashboard.core.backoff import backoff_delay
+
+log = logging.getLogger(__name__)
+RECYCLE_EXIT_CODE = 75  # whatsapp.engine.runtime.RECYCLE_EXIT_CODE (not imported: that module loads the engine)
+HEALTHY_AFTER_SECONDS = 60.0  # an engine that ran this long starts its restart backoff afresh
+SCALE_EVERY_SECONDS = 5.0
+STOP_SECONDS = 20.0
+
+
+@dataclass
+class Slot:
+    """One engine process place: the running child, and when to start the next one after a death."""
+
+    index: int
+    proc: subprocess.Popen | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    next_start_at: float = 0.0
+    exits: list[int] = field(default_factory=list)
+
+
+def _candidate_count() -> int:
+    from fleet_dashboard.core.db import session_scope
+    from fleet_dashboard.whatsapp.engines import engine_candidates
+
+    with session_scope() as session:
+        return len(engine_candidates(session=session))
+
+
+def _mark_crashed(engine_id: str, reason: str) -> int:
+    from fleet_dashboard.core.db import session_scope
+    from fleet_dashboard.whatsapp.engines import mark_crashed
+
+    with session_scope() as session:
+        return mark_crashed(session=session, engine_id=engine_id, reason=reason)
+
+
+def engine_command() -> list[str]:
+    """The child's command line: this interpreter, this package."""
+    return [sys.executable, "-m", "fleet_dashboard.cli", "engine"]
+
+
+class EngineProcesses:
+    """Starts, watches and restarts `fleet-dashboard engine` children; call `poll()` often, `stop()` at the end."""
+
+    def __init__(self, *, env: dict[str, str], minimum: int, maximum: int, shard_size: int, spare: int = 0,
+                 restart_base: float = 1.0, restart_max: float = 30.0,
+                 count_candidates: Callable[[], int] = _candidate_count,
+                 mark_crashed: Callable[[str, str], int] = _mark_crashed, command: list[str] | None = None):
+        self.env = env
+        self.minimum, self.maximum, self.shard_size = minimum, max(minimum, maximum), shard_size
+        self.spare = spare
+        self.restart_base, self.restart_max = restart_base, restart_max
+        self.count_candidates = count_candidates
+        self.mark_crashed = mark_crashed
+        self.command = command or engine_command()
+        self.slots: list[Slot] = [Slot(i) for i in range(min(self.maximum, minimum + spare))]
+        self._last_scale = float("-inf")
+        self.restarts_total = 0
+
+    def pids(self) -> list[int]:
+        """The running children's process ids."""
+        return [s.proc.pid for s in self.slots if s.proc is not None and s.proc.poll() is None]
+
+    def wanted(self, candidates: int) -> int:
+        """Processes needed so every session that should be up has an engine with room for it, plus spares: when
+        one dies, the others have room to take its sessions over at once, before it is even restarted."""
+        return min(self.maximum, max(self.minimum, math.ceil(candidates / self.shard_size)) + self.spare)
+
+    def poll(self, now: float | None = None) -> None:
+        """Notice deaths, start what is due, and add processes when the sessions outgrow them."""
+        now = time.monotonic() if now is None else now
+        if now - self._last_scale >= SCALE_EVERY_SECONDS:
+            self._last_scale = now
+            try:
+                wanted = self.wanted(self.count_candidates())
+            except Exception as exc:  # the database may be briefly away; try again later
+                log.warning("could not count the sessions engines must hold: %s", exc)
+                wanted = len(self.slots)
+            while len(self.slots) < wanted:
+                log.info("starting engine process %d for the sessions that should be up", len(self.slots) + 1)
+                self.slots.append(Slot(len(self.slots)))
+        for slot in self.slots:
+            if slot.proc is not None and slot.proc.poll() is not None:
+                self._died(slot, now)
+            if slot.proc is None and now >= slot.next_start_at:
+                self._start(slot, now)
+
+    def _start(self, slot: Slot, now: float) -> None:
+        env = {**self.env, "PYTHONUNBUFFERED": "1", "FLEET_ENGINE_SLOT": str(slot.index)}
+        slot.proc = subprocess.Popen(self.command, env=env)
+        slot.started_at = now
+        log.info("engine process %d started (pid %d)", slot.index, slot.proc.pid)
+
+    def _died(self, slot: Slot, now: float) -> None:
+        proc, slot.proc = slot.proc, None
+        code = proc.returncode
+        slot.exits.append(code)
+        engine_id = f"{socket.gethostname()}:{proc.pid}"
+        how = f"signal {signal.Signals(-code).name}" if code < 0 and -code in signal.valid_signals() else f"code {code}"
+        try:
+            marked = self.mark_crashed(engine_id, f"the engine process stopped unexpectedly ({how})")
+        except Exception as exc:
+            log.warning("could not mark the sessions of engine %s as down: %s", engine_id, exc)
+            marked = 0
+        if now - slot.started_at >= HEALTHY_AFTER_SECONDS:
+            slot.restarts = 0
+        if code == RECYCLE_EXIT_CODE:
+            delay = 0.0
+        else:
+            slot.restarts += 1
+            delay = backoff_delay(slot.restarts, base=self.restart_base, cap=self.restart_max)
+        self.restarts_total += 1
+        slot.next_start_at = now + delay
+        log.error("engine process %d (pid %d) exited with %s; %d sessions marked down; restarting in %.1f s",
+                  slot.index, proc.pid, how, marked, delay)
+
+    def stop(self, timeout: float = STOP_SECONDS) -> None:
+        """SIGTERM every child (each closes its sockets and releases its locks), then wait; kill stragglers."""
+        procs = [s.proc for s in self.slots if s.proc is not None and s.proc.poll() is None]
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in procs:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("engine pid %d did not stop in time; killing it", proc.pid)
+                proc.kill()
+                proc.wait(5)
+        for slot in self.slots:
+            slot.proc = None
+
+
+def from_settings(env: dict[str, str] | None = None) -> EngineProcesses | None:
+    """The engine processes `run` should keep, or None when RUN_ENGINE=false (engines run elsewhere)."""
+    from fleet_dashboard.core.settings import get_settings
+
+    settings = get_settings()
+    if not settings.run_engine or settings.engine_processes == 0:
+        return None
+    return EngineProcesses(env=dict(env or os.environ), minimum=settings.engine_processes,
+                           maximum=settings.engine_max_processes, shard_size=settings.engine_shard_size,
+                           spare=settings.engine_spare_processes,
+                           restart_base=settings.engine_restart_base_seconds,
+                           restart_max=settings.engine_restart_max_seconds)

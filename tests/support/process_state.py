@@ -1,0 +1,18 @@
+"""Forget what a process caches from its environment, so a test's settings take effect."""
+
+from __future__ import annotations
+
+
+def reset_process_state() -> None:
+    """Forget cached settings, bus, throttle, engine and held receipts; the next use reads the environment."""
+    from fleet_dashboard.core.events import reset_bus
+    from fleet_dashboard.core.settings import get_settings
+    from fleet_dashboard.messaging import receipts
+    from fleet_dashboard.whatsapp.engine import throttle
+    from fleet_dashboard.whatsapp.engine.runtime import reset_engine
+
+    get_settings.cache_clear()
+    reset_bus()
+    throttle.get_throttle.cache_clear()
+    reset_engine()
+    receipts.clear()
