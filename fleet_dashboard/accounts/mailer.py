@@ -24,7 +24,8 @@ def build(*, to: str, subject: str, body: str, settings: Settings | None = None)
     message = EmailMessage()
     message["From"] = settings.smtp_from
     message["To"] = to
-    message["Subject"] = subject
+    # A line break in a header would end it (and start another); names saved before they were checked may carry one.
+    message["Subject"] = " ".join(subject.split())
     message["Message-ID"] = make_msgid(domain="fleet-dashboard")
     message.set_content(body, charset="utf-8")
     return message

@@ -19,6 +19,9 @@ def clean_name(name: str | None) -> str:
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise ValidationError("organisation name must be 1-200 characters", code="org_name")
+    # The name goes into e-mail subjects and CSV file names: a line break there is a header of its own.
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        raise ValidationError("organisation name must not contain control characters", code="org_name")
     return name
 
 

@@ -120,9 +120,12 @@ def invite(*, session: Session, actor: Actor, org_id: uuid.UUID, email: str, rol
     email = users.normalize_email(email)
     if session.exec(select(User.id).where(User.email == email)).first() is not None:
         raise Conflict(f"a user with email {email} already exists", code="email_exists", email=email)
-    for old in links.pending(session=session, org_id=org_id, purpose=LinkPurpose.invite.value):
-        if old.email == email:
-            links.revoke(session=session, link_id=old.id)
+    replaced = [old for old in links.pending(session=session, org_id=org_id, purpose=LinkPurpose.invite.value)
+                if old.email == email]
+    if actor.role == Role.admin.value and any(old.role == Role.owner.value for old in replaced):
+        raise PermissionDenied("an admin cannot change an owner", code="admin_cannot_touch_owner")
+    for old in replaced:
+        links.revoke(session=session, link_id=old.id)
     ttl = timedelta(hours=get_settings().invitation_ttl_hours)
     link, token = links.issue(session=session, purpose=LinkPurpose.invite.value, ttl=ttl,
                                        org_id=org_id, email=email, role=role, created_by=actor.user_id)

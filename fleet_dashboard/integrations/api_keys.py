@@ -109,7 +109,7 @@ def find_key(*, session: Session, key_id_or_prefix: str, org_id: uuid.UUID | Non
         if len(text) < 6:
             raise ValidationError("give the key id or at least 6 characters of its prefix",
                                   code="api_key_ref") from None
-        condition = or_(ApiKey.prefix == text[:_PREFIX_CHARS], ApiKey.prefix.startswith(text))
+        condition = or_(ApiKey.prefix == text[:_PREFIX_CHARS], ApiKey.prefix.startswith(text, autoescape=True))
     query = select(ApiKey).where(condition)
     if org_id is not None:
         query = query.where(ApiKey.org_id == org_id)

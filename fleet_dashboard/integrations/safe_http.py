@@ -8,6 +8,7 @@ changes between a check and httpx's own lookup (DNS rebinding) therefore has not
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable
 
@@ -59,6 +60,23 @@ def is_address(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# The numeric IPv4 spellings inet_aton (and so the resolver) accepts: 127.1, 2130706433, 0x7f.0.0.1, 0177.0.0.1.
+_LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}$", re.IGNORECASE)
+
+
+def literal_address(host: str) -> str | None:
+    """The address a host spells literally, the legacy numeric IPv4 forms included; None for a name."""
+    host = (host or "").strip("[]").rstrip(".")
+    if is_address(host):
+        return host
+    if _LEGACY_IPV4.match(host):
+        try:
+            return socket.inet_ntoa(socket.inet_aton(host))
+        except OSError:
+            return "0.0.0.0"  # a number no address parses as: nothing public either
+    return None
 
 
 def refusal(host: str, addresses: Iterable[str]) -> str | None:

@@ -69,7 +69,8 @@ def blocked_address(url: str, *, resolve: bool) -> str | None:
     if host == "localhost" or host.endswith(".localhost"):
         return f"{host} is this machine"
     try:
-        addresses = [host] if safe_http.is_address(host) else []
+        literal = safe_http.literal_address(host)
+        addresses = [literal] if literal else []
         if not addresses and resolve:
             addresses = sorted({info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)})
     except OSError as exc:

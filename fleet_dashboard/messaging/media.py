@@ -163,8 +163,8 @@ async def fetch(url: str, kind: str) -> tuple[bytes, str | None, str]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > URL_MAX:
         raise ValidationError("media.url must be an http(s) URL", code="media_invalid_url")
-    if safe_http.is_address(parts.hostname) and safe_http.is_internal(parts.hostname) \
-            and not get_settings().webhook_allow_private_networks:
+    literal = safe_http.literal_address(parts.hostname)
+    if literal and safe_http.is_internal(literal) and not get_settings().webhook_allow_private_networks:
         raise MediaFetchFailed(f"{parts.hostname} is a private or reserved address", code="media_url_refused")
     limit = limit_for(kind)
     try:
@@ -184,6 +184,8 @@ async def fetch(url: str, kind: str) -> tuple[bytes, str | None, str]:
                                         limit=limit)
                 chunks.append(chunk)
             content_type = response.headers.get("content-type")
+    except httpx.InvalidURL as exc:  # a host httpx cannot parse (say 0177.0.0.1): the caller's URL, not a 500
+        raise ValidationError(f"media.url is not a usable URL: {exc}", code="media_invalid_url") from exc
     except httpx.HTTPError as exc:
         reason = str(exc) or type(exc).__name__
         code = "media_url_refused" if "refused:" in reason else "media_fetch_failed"

@@ -53,14 +53,19 @@ def login_url(next_path: str | None = None) -> str:
     """The login page, remembering where to return after signing in."""
     if next_path and len(next_path) > 1:
         next_path = next_path.rstrip("/") or "/"  # the static host adds a trailing slash
-    if next_path and next_path.startswith("/") and not next_path.startswith("//") and next_path != LOGIN:
+    if next_path and _local(next_path) and next_path != LOGIN:
         return f"{LOGIN}?next={quote(next_path)}"
     return LOGIN
 
 
+def _local(path: str) -> bool:
+    # Browsers drop tabs and newlines inside a URL and read "\\" as "/": "/\t/evil.example" is "//evil.example".
+    return (path.startswith("/") and not path.startswith("//") and "\\" not in path
+            and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in path))
+
+
 def safe_next(next_path: str | None) -> str:
     """A local path to go to after login; anything else (another host, the login page) goes home."""
-    if next_path and next_path.startswith("/") and not next_path.startswith("//") and \
-            not next_path.startswith(LOGIN) and "\\" not in next_path:
+    if next_path and _local(next_path) and not next_path.startswith(LOGIN):
         return next_path
     return HOME

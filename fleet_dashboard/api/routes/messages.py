@@ -42,8 +42,7 @@ def _ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-async def _send(request: Request, principal: Principal, req: SendRequest):
-    limits_of(request).hit("send", str(principal.org_id))
+async def _send(req: SendRequest):
     message, status = await send_and_wait(req)
     if status == "unknown":
         return error_response(202, message.error or "WhatsApp did not confirm the message; it may have been delivered",
@@ -61,8 +60,10 @@ async def send(body: SendText, request: Request, principal: SendCaller,
                idempotency_key: IdempotencyKey = None) -> SendOut | JSONResponse:
     principal.check_org(body.org_id)
     kind = media.request_kind(body.type, body.media)
+    # Counted before the file is fetched or decoded: an over-limit request costs no work.
+    limits_of(request).hit("send", str(principal.org_id))
     file = await media.resolve(body.media, kind) if body.media is not None else None
-    return await _send(request, principal, SendRequest(
+    return await _send(SendRequest(
         org_id=principal.org_id, recipient=body.recipient, text=body.message, sent_by=principal.user_id,
         idempotency_key=idempotency_key, actor=principal.actor, ip_address=_ip(request), media=file))
 
@@ -74,8 +75,9 @@ async def send_template(body: SendTemplate, request: Request, principal: SendCal
     principal.check_org(body.org_id)
     if not body.template_id and not body.template_name:
         return error_response(422, "template_id or template_name is required", "template_required")
+    limits_of(request).hit("send", str(principal.org_id))
     file = await media.resolve(body.media, body.type) if body.media is not None else None
-    return await _send(request, principal, SendRequest(
+    return await _send(SendRequest(
         org_id=principal.org_id, recipient=body.recipient, template_id=body.template_id,
         template_name=body.template_name, variables=body.variables, sent_by=principal.user_id,
         idempotency_key=idempotency_key, actor=principal.actor, ip_address=_ip(request), media=file))
