@@ -41,6 +41,11 @@ def _emit(session: Session, event: dict[str, Any]) -> None:
     events.emit(session, event)
 
 
+def emit_status(session: Session, **event: Any) -> None:
+    """Announce a message's new status in the caller's transaction (live pages, webhooks)."""
+    _emit(session, status_event(**event))
+
+
 def check_opt_out(*, session: Session, org_id: uuid.UUID, phone: str) -> None:
     """Refuse a number that asked to stop receiving messages."""
     from fleet_dashboard.messaging import optouts

@@ -26,23 +26,28 @@ class MessageStatus(enum.StrEnum):
 
     Each member carries `rank` (a receipt moves a message only to a higher rank, never back), `settled`
     (the send has an outcome; otherwise it is in flight and never purged), `went_out` (counts as sent in
-    volumes and failure rates) and `receipt` (WhatsApp reports it in a receipt; the message keeps the
-    time in its `<status>_at` column). Adding one: a member here, its Arabic name in strings.MESSAGE_STATUS,
-    and a migration for the CHECK constraint; tests/messaging/test_vocabulary.py fails on anything missed.
+    volumes and failure rates), `receipt` (WhatsApp reports it in a receipt; the message keeps the
+    time in its `<status>_at` column) and `withdrawn` (a person called it off before it was tried: settled,
+    yet neither sent nor failed, so no failure count or rate includes it). Adding one: a member here, its
+    Arabic name in strings.MESSAGE_STATUS, and a migration for the CHECK constraint;
+    tests/messaging/test_vocabulary.py fails on anything missed.
     """
 
     rank: int
     settled: bool
     went_out: bool
     receipt: bool
+    withdrawn: bool
 
-    def __new__(cls, value: str, rank: int, settled: bool, went_out: bool = False, receipt: bool = False):
+    def __new__(cls, value: str, rank: int, settled: bool, went_out: bool = False, receipt: bool = False,
+                withdrawn: bool = False):
         member = str.__new__(cls, value)
         member._value_ = value
         member.rank, member.settled, member.went_out, member.receipt = rank, settled, went_out, receipt
+        member.withdrawn = withdrawn
         return member
 
-    #          value        rank settled went_out receipt
+    #          value        rank settled went_out receipt withdrawn
     pending = "pending", 0, False
     queued = "queued", 0, False
     sending = "sending", 1, False
@@ -50,6 +55,7 @@ class MessageStatus(enum.StrEnum):
     delivered = "delivered", 3, True, True, True
     read = "read", 4, True, True, True
     failed = "failed", 1, True
+    cancelled = "cancelled", 1, True, False, False, True
 
 
 class MessageType(enum.StrEnum):
@@ -106,8 +112,12 @@ SETTLED_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if s.settled)
 SENT_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if s.went_out)
 
 
-# Settled without going out: failures in the overview's rates and charts.
-FAILED_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if s.settled and not s.went_out)
+# Settled without going out, though it was tried: failures in the home's and the overview's rates and charts.
+FAILED_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if s.settled and not s.went_out and not s.withdrawn)
+
+
+# Called off by a person before any attempt: neither sent nor failed.
+WITHDRAWN_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if s.withdrawn)
 
 
 # Receipt kinds WhatsApp reports, lowest first: each is the status it moves a message to.

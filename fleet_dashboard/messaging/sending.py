@@ -18,6 +18,7 @@ from fleet_dashboard.messaging.media import Attachment, MediaFile
 from fleet_dashboard.messaging.models import (
     FAILED_MESSAGE_STATUSES,
     LIVE_MESSAGE_STATUSES,
+    WITHDRAWN_MESSAGE_STATUSES,
     MessageStatus,
     WhatsAppMessage,
 )
@@ -144,9 +145,11 @@ UNKNOWN_CODES = ("send_outcome_unknown", "send_timeout", "outcome_unknown")
 
 
 def send_verdict(status: str, error_code: str | None = None) -> str:
-    """What a sender is told: sent, failed, unknown (WhatsApp may have it) or queued."""
+    """What a sender is told: sent, failed, unknown (WhatsApp may have it), cancelled or queued."""
     if status in IN_FLIGHT:
         return QUEUED
+    if status in WITHDRAWN_MESSAGE_STATUSES:
+        return status
     if status in FAILED_MESSAGE_STATUSES:
         return UNKNOWN if error_code in UNKNOWN_CODES else MessageStatus.failed.value
     return MessageStatus.sent.value

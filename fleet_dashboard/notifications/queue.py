@@ -18,7 +18,7 @@ from fleet_dashboard.core.errors import Conflict, DomainError, NotFound, Permiss
 from fleet_dashboard.core.lookup import get_owned
 from fleet_dashboard.core.pagination import clamp_limit, keyset_page
 from fleet_dashboard.core.tables import utcnow
-from fleet_dashboard.messaging import media, templates
+from fleet_dashboard.messaging import media, messages, templates
 from fleet_dashboard.messaging.models import MessageStatus, WhatsAppMessage
 from fleet_dashboard.notifications.models import NotificationQueue, QueueStatus
 from fleet_dashboard.stats import counters
@@ -311,11 +311,17 @@ def cancel(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | 
         {"status": QueueStatus.cancelled.value, "completed_at": func.now(), "lease_expires_at": None},
         Conflict("only a pending notification can be cancelled", code="not_cancellable"),
     )
-    if row.message_id is not None:  # a queued API send: its message will never go
-        session.execute(update(WhatsAppMessage).where(
+    if row.message_id is not None:  # a queued send: its message will never go, and it did not fail either
+        moved = session.execute(update(WhatsAppMessage).where(
             WhatsAppMessage.id == row.message_id, WhatsAppMessage.org_id == org_id,
             WhatsAppMessage.status.in_((MessageStatus.pending.value, MessageStatus.queued.value)),
-        ).values(status=MessageStatus.failed.value, error="cancelled", failed_at=func.now()))
+        ).values(status=MessageStatus.cancelled.value, error=None, error_code=None))
+        if moved.rowcount:
+            messages.emit_status(session, org_id=org_id, message_id=row.message_id, whatsapp_message_id=None,
+                                 status=MessageStatus.cancelled.value)
+    from fleet_dashboard.core import events
+
+    events.emit(session, changed_event(org_id))  # the home, queue and history pages recount
     _audit(session, org_id, actor, "queue_cancelled", row, ip_address, via)
     return row
 

@@ -27,7 +27,12 @@ from sqlmodel import Session
 from fleet_dashboard.accounts import localtime, permissions
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.messaging import messages
-from fleet_dashboard.messaging.models import SENT_MESSAGE_STATUSES, MessageStatus
+from fleet_dashboard.messaging.models import (
+    FAILED_MESSAGE_STATUSES,
+    LIVE_MESSAGE_STATUSES,
+    SENT_MESSAGE_STATUSES,
+    MessageStatus,
+)
 from fleet_dashboard.notifications.models import LIVE_QUEUE_STATUSES
 from fleet_dashboard.stats import counters
 from fleet_dashboard.stats.models import CountKind
@@ -82,11 +87,12 @@ class Period:
 
     @property
     def failed(self) -> int:
-        return self.by_status.get(MessageStatus.failed.value, 0)
+        """Tried and not sent; a cancelled message was never tried, so it is not a failure."""
+        return sum(self.by_status.get(s, 0) for s in FAILED_MESSAGE_STATUSES)
 
     @property
     def in_progress(self) -> int:
-        return self.total - self.sent - self.failed
+        return sum(self.by_status.get(s, 0) for s in LIVE_MESSAGE_STATUSES)
 
 
 def rate(part: int, whole: int) -> float:
@@ -144,7 +150,7 @@ def org_home(*, session: Session, org_id: uuid.UUID, actor: Actor, now: datetime
         day = first + timedelta(days=i)
         chart.append({"day": day.isoformat(),
                       "sent": sum(daily.get((day, s), 0) for s in SENT_MESSAGE_STATUSES),
-                      "failed": daily.get((day, MessageStatus.failed.value), 0)})
+                      "failed": sum(daily.get((day, s), 0) for s in FAILED_MESSAGE_STATUSES)})
     week = _period(daily, today - timedelta(days=WEEK_DAYS - 1), today, zone)
     reasons = [{"code": r.error_code, "error": r.error or "", "count": int(r.n)}
                for r in session.execute(_REASONS, {"org": org_id, "failed": MessageStatus.failed.value,

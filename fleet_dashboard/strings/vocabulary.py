@@ -18,6 +18,7 @@ MESSAGE_STATUS = {
     "delivered": "تم التسليم",
     "read": "تمت القراءة",
     "failed": "فشل",
+    "cancelled": "أُلغيت",
 }
 
 QUEUE_STATUS = {

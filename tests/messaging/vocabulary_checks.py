@@ -81,6 +81,8 @@ def send_verdicts() -> str | None:
     def expected(s: MessageStatus) -> str:
         if not s.settled:
             return sending.QUEUED
+        if s.withdrawn:
+            return s.value  # called off before any attempt: the sender is told so, not "failed"
         return MessageStatus.sent.value if s.went_out else MessageStatus.failed.value
 
     wrong = [s.value for s in MessageStatus if sending.send_verdict(s.value) != expected(s)]
@@ -99,14 +101,28 @@ def metrics() -> str | None:
 
 
 def overview() -> str | None:
-    """The overview counts every settled status as sent or failed, and nothing in flight."""
+    """The overview counts every tried settled status as sent or failed; nothing in flight, nothing withdrawn."""
     from fleet_dashboard.messaging.models import MessageStatus
     from fleet_dashboard.stats import overview as ov
 
     params = ov._params(None)
     counted = set(params["sent"]) | set(params["failed"])
-    wanted = {s.value for s in MessageStatus if s.settled}
-    return None if counted == wanted else f"the overview counts {sorted(counted)}, settled are {sorted(wanted)}"
+    wanted = {s.value for s in MessageStatus if s.settled and not s.withdrawn}
+    return None if counted == wanted else f"the overview counts {sorted(counted)}, tried and settled: {sorted(wanted)}"
+
+
+def home_failures() -> str | None:
+    """The home page's failure card and chart count exactly the failure-like statuses (a cancelled one is none)."""
+    from fleet_dashboard.messaging.models import MessageStatus
+    from fleet_dashboard.stats import home
+
+    period = home.Period(first=None, last=None, since=None, until=None,
+                         by_status={s.value: 1 for s in MessageStatus})
+    wanted = sum(1 for s in MessageStatus if s.settled and not s.went_out and not s.withdrawn)
+    in_flight = sum(1 for s in MessageStatus if not s.settled)
+    if period.failed != wanted or period.in_progress != in_flight:
+        return f"the home counts {period.failed} failed and {period.in_progress} in progress of one each"
+    return None
 
 
 def retention() -> str | None:
@@ -162,8 +178,8 @@ def event_types() -> str | None:
 
 CHECKS: dict[str, Callable[[], str | None]] = {
     f.__name__: f for f in (arabic_name, status_chip, receipt_order, receipt_columns, receipt_kinds_on_the_wire,
-                            webhooks, send_verdicts, metrics, overview, retention, worker_sql, queue_statuses,
-                            event_types)
+                            webhooks, send_verdicts, metrics, overview, home_failures, retention, worker_sql,
+                            queue_statuses, event_types)
 }
 
 

@@ -15,6 +15,8 @@ _WENT_OUT_PALETTE = ("blue", "cyan", "green", "teal", "grass", "jade")
 
 def message_color(status: MessageStatus) -> str:
     """A message chip's colour, from what the status means (models.MessageStatus), not from a second list."""
+    if status.withdrawn:
+        return "gray"  # called off by a person: neutral, not a failure
     if status.settled and not status.went_out:
         return "red"  # settled without going out: a failure
     if not status.settled:
