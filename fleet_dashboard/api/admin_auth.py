@@ -15,6 +15,7 @@ from fleet_dashboard.accounts import permissions
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.api.auth import BEARER_DOC, _bearer, _unauthorized, verify_jwt
 from fleet_dashboard.api.errors import ApiError
+from fleet_dashboard.api.limits import request_address
 from fleet_dashboard.integrations import api_keys
 
 
@@ -57,7 +58,7 @@ def require_admin(request: Request, _bearer_doc: Annotated[Any, Depends(BEARER_D
 
     with session_scope() as session:
         actor = authenticate_admin(session=session, authorization=request.headers.get("authorization"),
-                                   ip=request.client.host if request.client else None)
+                                   ip=request_address(request))
     request.state.admin_actor = actor
     return actor
 

@@ -24,6 +24,7 @@ from fleet_dashboard.accounts import audit, orgs, permissions
 from fleet_dashboard.accounts.models import Organization, Role, User
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.api.errors import ApiError
+from fleet_dashboard.api.limits import limits_of, request_address
 from fleet_dashboard.api.tokens import InvalidToken, audience_matches, decode
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.integrations import api_keys
@@ -172,7 +173,7 @@ def _refuse_action(session: Session, principal: Principal, action: Action, reque
     audit.record(session=session, org_id=principal.org_id, actor_id=principal.user_id, event_type="access_denied",
                  event_data={"action": action.value, "role": principal.role, "via": "api",
                              "route": f"{request.method} {request.url.path}"[:200]},
-                 ip_address=request.client.host if request.client else None)
+                 ip_address=request_address(request))
     return ApiError(f"the {principal.role} role may not {action.value} (see docs/SECURITY.md)", status=403,
                     code="forbidden", action=action.value)
 
@@ -200,8 +201,6 @@ def require(scope: str, action: Action) -> Callable[..., Principal]:
             raise refused
         request.state.principal = principal
         if scope == "sessions":  # counted per organisation, once the caller is known
-            from fleet_dashboard.api.limits import limits_of
-
             limits_of(request).hit("sessions", str(principal.org_id))
         return principal
 

@@ -48,8 +48,9 @@ class RateLimits:
         self._limiter.reset()
 
 
-def client_key(request: Request) -> str:
-    """The client's address: the peer, or the TRUSTED_PROXIES-th X-Forwarded-For entry from the right."""
+def request_address(request: Request) -> str:
+    """The client's address for every audit row and limit of an HTTP request (API, downloads, uploads): the peer,
+    or the TRUSTED_PROXIES-th X-Forwarded-For entry from the right (core/ratelimit.client_address)."""
     return client_address(request.client.host if request.client else None, request.headers.get("x-forwarded-for"))
 
 

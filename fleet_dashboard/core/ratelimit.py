@@ -6,6 +6,7 @@ process's memory. A Redis outage lets requests through (logged) rather than fail
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 from limits import RateLimitItem
@@ -75,3 +76,19 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies:
         if len(hops) >= trusted:
             return hops[-trusted]
     return peer or "unknown"
+
+
+def limit_key(address: str) -> str:
+    """What an address-keyed limit counts: an IPv4 address itself, an IPv6 client's whole /64.
+
+    One IPv6 host usually holds a /64 and can pick any address in it, so a per-address budget would be
+    2^64 budgets."""
+    try:
+        ip = ipaddress.ip_address((address or "").split("%", 1)[0])
+    except ValueError:
+        return address or "-"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    return str(ip)

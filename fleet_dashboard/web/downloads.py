@@ -23,7 +23,7 @@ from fastapi.responses import StreamingResponse
 from fleet_dashboard.accounts import audit, permissions, signin
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.api.errors import ApiError
-from fleet_dashboard.api.limits import client_key
+from fleet_dashboard.api.limits import request_address
 from fleet_dashboard.core import offload
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.messaging import export
@@ -49,7 +49,7 @@ class DashboardCaller:
             with session_scope() as session:  # a refused download is worth a row, as a refused dashboard event is
                 audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="access_denied",
                              event_data={"action": self.action.value, "role": user.role, "page": request.url.path},
-                             ip_address=client_key(request))
+                             ip_address=request_address(request))
             raise ApiError(f"{user.role} may not {self.action.value}", status=403, code="forbidden")
         return Actor(role=user.role, org_id=user.org_id, user_id=user.id)
 
@@ -82,7 +82,7 @@ def export_messages(
     org_id: uuid.UUID = caller.org_id
     with session_scope() as session:
         zone = export.start_download(session=session, org_id=org_id, actor=caller, filters=filters,
-                                     ip_address=client_key(request))
+                                     ip_address=request_address(request))
     # A sync iterator: Starlette pulls each chunk in a worker thread, never on the event loop, and that thread
     # only waits while a helper process reads and formats the page; this process relays the text.
     chunks = export.stream_messages_csv(org_id=org_id, actor=caller, zone=zone, filters=filters,

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from fleet_dashboard.api.auth import Principal, ReadCaller, SendCaller
 from fleet_dashboard.api.errors import error_response
-from fleet_dashboard.api.limits import limits_of
+from fleet_dashboard.api.limits import limits_of, request_address
 from fleet_dashboard.api.schemas import (
     ERROR_RESPONSES,
     MessageListOut,
@@ -38,10 +38,6 @@ SEND_RESPONSES = {202: {"description": "WhatsApp did not confirm in time: the me
                   502: {"description": "WhatsApp refused or failed the send"}}
 
 
-def _ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
 async def _send(req: SendRequest):
     message, status = await send_and_wait(req)
     if status == "unknown":
@@ -65,7 +61,7 @@ async def send(body: SendText, request: Request, principal: SendCaller,
     file = await media.resolve(body.media, kind) if body.media is not None else None
     return await _send(SendRequest(
         org_id=principal.org_id, recipient=body.recipient, text=body.message, sent_by=principal.user_id,
-        idempotency_key=idempotency_key, actor=principal.actor, ip_address=_ip(request), media=file))
+        idempotency_key=idempotency_key, actor=principal.actor, ip_address=request_address(request), media=file))
 
 
 @router.post("/send-template", response_model=SendOut, responses=SEND_RESPONSES,
@@ -80,7 +76,7 @@ async def send_template(body: SendTemplate, request: Request, principal: SendCal
     return await _send(SendRequest(
         org_id=principal.org_id, recipient=body.recipient, template_id=body.template_id,
         template_name=body.template_name, variables=body.variables, sent_by=principal.user_id,
-        idempotency_key=idempotency_key, actor=principal.actor, ip_address=_ip(request), media=file))
+        idempotency_key=idempotency_key, actor=principal.actor, ip_address=request_address(request), media=file))
 
 
 def _get(principal: Principal, message_id: str) -> MessageOut:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Request
 
 from fleet_dashboard.api.auth import CancelCaller, Principal, ReadCaller, RetryCaller, ScheduleCaller
 from fleet_dashboard.api.errors import ApiError
-from fleet_dashboard.api.limits import limits_of
+from fleet_dashboard.api.limits import limits_of, request_address
 from fleet_dashboard.api.routes.messages import IdempotencyKey
 from fleet_dashboard.api.schemas import (
     ERROR_RESPONSES,
@@ -75,7 +75,7 @@ async def enqueue(
         if item["media"] is not None:
             spec, kind = item["media"]
             item["media"] = await media.resolve(spec, kind)
-    rows = await asyncio.to_thread(_enqueue, principal, items, request.client.host if request.client else None)
+    rows = await asyncio.to_thread(_enqueue, principal, items, request_address(request))
     if isinstance(body, list):
         return EnqueuedManyOut(ids=[r[0] for r in rows], count=len(rows))
     return EnqueuedOut(id=rows[0][0], status=rows[0][1])
@@ -118,12 +118,12 @@ async def get_notification(notification_id: str, principal: ReadCaller) -> Notif
 @router.post("/{notification_id}/cancel", response_model=NotificationOut,
              summary="Cancel a notification that has not been sent yet")
 async def cancel_notification(notification_id: str, request: Request, principal: CancelCaller) -> NotificationOut:
-    ip = request.client.host if request.client else None
+    ip = request_address(request)
     return await asyncio.to_thread(_cancel, principal, notification_id, ip)
 
 
 @router.post("/{notification_id}/retry", response_model=NotificationOut,
              summary="Send a failed notification again (an `unknown` one needs the retry_unknown permission)")
 async def retry_notification(notification_id: str, request: Request, principal: RetryCaller) -> NotificationOut:
-    ip = request.client.host if request.client else None
+    ip = request_address(request)
     return await asyncio.to_thread(_retry, principal, notification_id, ip)

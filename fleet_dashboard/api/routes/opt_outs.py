@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from fleet_dashboard.api.auth import OptOutsCaller, Principal, ReadCaller
+from fleet_dashboard.api.limits import request_address
 from fleet_dashboard.api.schemas import (
     ERROR_RESPONSES,
     OptOutIn,
@@ -19,10 +20,6 @@ from fleet_dashboard.api.schemas import (
 from fleet_dashboard.messaging import optouts
 
 router = APIRouter(prefix="/api/opt-outs", tags=["opt-outs"], responses=ERROR_RESPONSES)
-
-
-def _ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 def _list(principal: Principal, search: str | None, limit: int, cursor: str | None) -> OptOutListOut:
@@ -66,11 +63,11 @@ async def list_opt_outs(
              responses={409: {"description": "the number is already on the list"}},
              summary="Put a number on the opt-out list (a customer asked by phone); audited")
 async def add_opt_out(body: OptOutIn, request: Request, principal: OptOutsCaller) -> OptOutOut:
-    return await asyncio.to_thread(_add, principal, body, _ip(request))
+    return await asyncio.to_thread(_add, principal, body, request_address(request))
 
 
 @router.delete("/{phone}", response_model=OptOutRemovedOut,
                responses={404: {"description": "the number is not on the list"}},
                summary="Take a number off the opt-out list, so it may be messaged again; audited")
 async def remove_opt_out(phone: str, request: Request, principal: OptOutsCaller) -> OptOutRemovedOut:
-    return await asyncio.to_thread(_remove, principal, phone, _ip(request))
+    return await asyncio.to_thread(_remove, principal, phone, request_address(request))

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Request
 from fleet_dashboard.accounts.permissions import Actor
 from fleet_dashboard.api.auth import ConnectCaller, LogoutCaller, Principal, SessionsCaller
 from fleet_dashboard.api.errors import ApiError
-from fleet_dashboard.api.limits import client_key
+from fleet_dashboard.api.limits import request_address
 from fleet_dashboard.api.schemas import (
     ERROR_RESPONSES,
     OkOut,
@@ -32,10 +32,6 @@ router = APIRouter(prefix="/api/sessions", tags=["sessions"],
 INIT_WAIT_SECONDS = 10.0
 # The engine connects a pairing socket, then asks WhatsApp for the code: seconds, not minutes.
 PAIR_CODE_WAIT_SECONDS = 30.0
-
-
-def _client_ip(request: Request) -> str | None:
-    return client_key(request)
 
 
 def _path_org(principal: Principal, org_id: str) -> uuid.UUID:
@@ -73,7 +69,7 @@ async def init_session(request: Request, principal: ConnectCaller,
     # Subscribe before asking, so an engine that answers at once cannot be missed.
     async with get_bus().subscribe(org_id=principal.org_id, types=["session.status"]) as events:
         session_id, view = await asyncio.to_thread(_connect, principal.org_id, principal.actor,
-                                                   _client_ip(request))
+                                                   request_address(request))
         if not _settled(view):
             with contextlib.suppress(TimeoutError):
                 await events.wait_for(_settled, INIT_WAIT_SECONDS)
@@ -120,7 +116,7 @@ def _logout(org_id: uuid.UUID, actor: Actor, ip: str | None) -> None:
 
 @router.post("/{org_id}/logout", response_model=OkOut, summary="Unlink the WhatsApp device")
 async def logout(org_id: str, request: Request, principal: LogoutCaller) -> OkOut:
-    await asyncio.to_thread(_logout, _path_org(principal, org_id), principal.actor, _client_ip(request))
+    await asyncio.to_thread(_logout, _path_org(principal, org_id), principal.actor, request_address(request))
     return OkOut(message="Session logged out successfully")
 
 
@@ -161,7 +157,7 @@ async def pair_code(org_id: str, body: PairCodeIn, request: Request, principal: 
 
     target = _path_org(principal, org_id)
     async with get_bus().subscribe(org_id=target, types=["session.status"]) as events:
-        await asyncio.to_thread(_pair_code, target, body.phone, principal.actor, _client_ip(request))
+        await asyncio.to_thread(_pair_code, target, body.phone, principal.actor, request_address(request))
         engine_alive = await asyncio.to_thread(_engine_alive)
         if engine_alive:
             with contextlib.suppress(TimeoutError):

@@ -16,6 +16,7 @@ from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core import offload
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import PermissionDenied
+from fleet_dashboard.core.ratelimit import client_address
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.web import routes
 from fleet_dashboard.web.access import (  # noqa: F401  (re-exported: pages and states import them from here)
@@ -243,7 +244,12 @@ class AuthState(rx.State):
             self._audit_denied(ctx, str(exc.params.get("action") or "unknown"))
 
     def _client_ip(self) -> str:
-        return self.router.session.client_ip or ""
+        """The tab's client address, by the one rule every audit row and limit uses (TRUSTED_PROXIES)."""
+        raw = self.router.headers.raw_headers
+        peer = raw.get("asgi-scope-client")
+        if not peer:  # no socket scope recorded: Reflex's own reading, which follows the same setting
+            return self.router.session.client_ip or ""
+        return client_address(peer, raw.get("x-forwarded-for"))
 
     def _acting(self, ctx: Ctx) -> Actor:
         """The caller as the account services audit them: with this tab's IP address."""
