@@ -7,8 +7,11 @@ from fleet_dashboard.api.app import create_api
 from fleet_dashboard.integrations.webhooks import webhooks_lifespan
 from fleet_dashboard.stats.loop_lag import loop_lag_lifespan
 from fleet_dashboard.stats.upkeep import housekeeping_lifespan
-from fleet_dashboard.web import pages  # noqa: F401  (registers every page)
-from fleet_dashboard.web.access import AccessMiddleware, frontend_exception_warning, quiet_unknown_events
+from fleet_dashboard.web import (
+    pages,  # noqa: F401  (registers every page)
+    reflex_internals,
+)
+from fleet_dashboard.web.access import AccessMiddleware, frontend_exception_warning
 
 app = rx.App(
     html_lang="ar",
@@ -25,7 +28,7 @@ app = rx.App(
 # The one authorization chokepoint: every event handler runs only after AccessMiddleware admits its caller
 # (docs/SECURITY.md); a handler without a declaration is unreachable.
 app.add_middleware(AccessMiddleware())
-quiet_unknown_events()
+reflex_internals.quiet_unknown_events()
 app.register_lifespan_task(webhooks_lifespan)
 # Counter rollup and retention purge; advisory locks keep each to one process at a time.
 app.register_lifespan_task(housekeeping_lifespan)

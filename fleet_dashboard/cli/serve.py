@@ -21,24 +21,6 @@ FRONTEND_DIR = ROOT / ".web" / "build" / "client"
 QUIET_ENV = {"REFLEX_TELEMETRY_ENABLED": "false", "REFLEX_CHECK_LATEST_VERSION": "false"}
 
 
-def backend_main() -> None:
-    """What `reflex run --env prod` does after its build step: Reflex's production server, built frontend mounted."""
-    from reflex.config import get_config
-    from reflex.utils import exec as rx_exec
-    from reflex_base import constants
-    from reflex_base.environment import environment
-
-    from fleet_dashboard.core.settings import get_settings
-
-    # Set through Reflex's own names: some are internal (`__REFLEX_...`) and reach the workers only this way.
-    environment.REFLEX_ENV_MODE.set(constants.Env.PROD)
-    environment.REFLEX_SKIP_COMPILE.set(True)
-    config = get_config()
-    host = os.environ.get("BACKEND_HOST") or config.backend_host
-    rx_exec.run_backend_prod(host, get_settings().port, config.loglevel.subprocess_level(),
-                             mount_frontend_compiled_app=True)
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     if not (FRONTEND_DIR / "index.html").exists():
         raise RuntimeError(f"no built frontend in {FRONTEND_DIR}: run `reflex export --frontend-only --no-zip` "
@@ -70,5 +52,8 @@ def _add(sub: argparse._SubParsersAction) -> None:
 EXTENSIONS.append(_add)
 COMMANDS["serve"] = cmd_serve
 
-if __name__ == "__main__":
-    backend_main()
+if __name__ == "__main__":  # the server process cmd_serve starts: Reflex's production backend, nothing compiled
+    from fleet_dashboard.core.settings import get_settings
+    from fleet_dashboard.web import reflex_internals
+
+    reflex_internals.run_prod_backend(os.environ.get("BACKEND_HOST"), get_settings().port)

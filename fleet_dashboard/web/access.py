@@ -35,7 +35,7 @@ from fleet_dashboard import strings
 from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core import offload
 from fleet_dashboard.core.errors import DomainError, PermissionDenied
-from fleet_dashboard.web import routes
+from fleet_dashboard.web import reflex_internals, routes
 
 if TYPE_CHECKING:
     from fleet_dashboard.web.state.auth import Ctx
@@ -264,34 +264,11 @@ def _client_storage_problem(payload: dict) -> str | None:
     variables = payload.get("vars")
     if not variables:
         return None
-    from reflex.state import State
-
     for key in variables:
         state_name, _, var = str(key).rpartition(".")
-        try:
-            known = State.get_class_substate(state_name)._is_client_storage(var.removesuffix("_rx_state_"))
-        except (ValueError, KeyError, AttributeError, TypeError):
-            known = False
-        if not known:
+        if not reflex_internals.is_client_storage(state_name, var.removesuffix("_rx_state_")):
             return f"unknown client storage var {str(key)[:80]}"
     return None
-
-
-class UnknownEventFilter(logging.Filter):
-    """Reflex logs an event naming no handler as an ERROR with a traceback; it is a crafted event, not a fault."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, KeyError) and "No registered handler" in str(exc):
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.msg, record.args = "refused event: %s", (str(exc.args[0] if exc.args else exc)[:200],)
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
-def quiet_unknown_events() -> None:
-    """Install UnknownEventFilter on the logger of Reflex's event queue."""
-    logging.getLogger("reflex_base.event.processor.event_processor").addFilter(UnknownEventFilter())
 
 
 def frontend_exception_warning(exception: Exception) -> None:
@@ -305,30 +282,29 @@ class AccessMiddleware(Middleware):
     """Runs before every event handler: refuse undeclared handlers, malformed payloads and unentitled callers."""
 
     async def preprocess(self, app: Any, state: Any, event: Any) -> StateUpdate | None:
-        from reflex_base.registry import RegistrationContext
-
         from fleet_dashboard.web.state.auth import AuthState
 
         admit(ANYONE, None)
-        registered = RegistrationContext.get().event_handlers.get(event.name)
+        registered = reflex_internals.registered_handler(event.name)
         if registered is None:
             log.warning("refused event %s: no such handler", event.name[:200])
             return StateUpdate()
-        rule = rule_for(registered.handler, registered.states[0])
-        name = f"{registered.states[0].__name__}.{registered.handler.fn.__name__}"
+        handler, owner = registered
+        rule = rule_for(handler, owner)
+        name = f"{owner.__name__}.{handler.fn.__name__}"
         if rule is FRAMEWORK:
-            problem = payload_problem(registered.handler, event.payload) or _client_storage_problem(event.payload)
+            problem = payload_problem(handler, event.payload) or _client_storage_problem(event.payload)
             if problem:
                 log.warning("refused event %s: %s", name, problem)
                 return StateUpdate()
-            if registered.handler.fn.__name__ in HYDRATE_HANDLERS:
+            if handler.fn.__name__ in HYDRATE_HANDLERS:
                 auth = await state.get_state(AuthState)
                 await auth._forget_other_sessions_data(_hydrating_token(auth, event.payload))
             return None
         if rule is None or rule is NOBODY:
             log.warning("refused event %s: %s", name, "nobody may call it" if rule else "it declares no permission")
             return StateUpdate()
-        problem = payload_problem(registered.handler, event.payload)
+        problem = payload_problem(handler, event.payload)
         if problem:
             log.warning("refused event %s: %s", name, problem)
             return await self._answer(state, name, [rx.toast.error(strings.error_text("invalid"), duration=6000)])
@@ -344,7 +320,5 @@ class AccessMiddleware(Middleware):
     @staticmethod
     async def _answer(state: Any, name: str, events: Any) -> StateUpdate:
         """Send the refusal (a redirect or a toast, and any state the check cleared) instead of running the handler."""
-        from reflex_base.event.processor.base_state_processor import chain_updates
-
-        await chain_updates(events, handler_name=name, root_state=state._get_root_state())
+        await reflex_internals.answer_instead(events, handler_name=name, state=state)
         return StateUpdate()

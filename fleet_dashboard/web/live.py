@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import inspect
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
+import reflex as rx
+
+from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core import offload
-from fleet_dashboard.core.events import get_bus
-from fleet_dashboard.web.access import current_caller, current_rule
+from fleet_dashboard.core.events import EventType, get_bus
+from fleet_dashboard.web import reflex_internals
+from fleet_dashboard.web.access import allow, current_caller, current_rule
 
 # A tab whose socket is gone this long is closed, not reconnecting.
 GONE_GRACE_SECONDS = 15.0
@@ -18,32 +21,10 @@ GONE_GRACE_SECONDS = 15.0
 MAX_BATCH = 200
 
 
-def _app() -> Any:
-    try:
-        from reflex_base.registry import RegistrationContext
-
-        app = RegistrationContext.get().app
-        if app is not None:
-            return app
-    except Exception:  # no registration context in this task: fall back to the assembled module
-        pass
-    module = sys.modules.get("fleet_dashboard.fleet_dashboard")
-    return getattr(module, "app", None)
-
-
 def route_key(route: str) -> str:
     """Route patterns as Reflex reports them ("/index" for "/"), compared without a trailing slash."""
     route = (route or "/").rstrip("/") or "/"
     return "/" if route in ("/index", "index") else route
-
-
-async def tab_connected(token: str) -> bool:
-    """True while the browser tab behind this client token holds a socket to the server."""
-    app = _app()
-    namespace = getattr(app, "event_namespace", None)
-    if namespace is None:
-        return True
-    return await namespace._token_manager.is_token_connected(token)
 
 
 async def follow(
@@ -114,7 +95,7 @@ async def follow(
                     batch.append(sub.queue.get_nowait())
             except TimeoutError:
                 pass
-            if await tab_connected(token):
+            if await reflex_internals.tab_connected(token):
                 gone_since = None
             elif gone_since is None:
                 gone_since = time.monotonic()
@@ -127,3 +108,38 @@ async def follow(
                 if inspect.isawaitable(pending):
                     await pending
                 wait = tick(state)
+
+
+class LiveState(rx.State, mixin=True):
+    """Mixed into a page state that follows the bus while its page is open: one watcher per tab and page.
+
+    The state names its pages (`_live_routes`) and the events it hears (`_live_events`), and defines
+    `_live_apply(batch, org_id)`; it may define `_live_resync(org_id)` (the re-read once subscribed) and
+    `_live_tick()` (seconds until an empty batch wakes it). Its load handler returns `<State>.watch`.
+    A page that follows the whole fleet or needs another column than `view` redeclares `watch` around
+    `_follow(org_id)`.
+    """
+
+    _live_routes: ClassVar[tuple[str, ...]] = ()
+    _live_events: ClassVar[tuple[EventType, ...]] = ()
+    _watch_gen: int = 0
+
+    def _live_apply(self, batch: list[dict[str, Any]], org_id: str | None) -> Awaitable[None] | None:
+        raise NotImplementedError
+
+    def _live_resync(self, org_id: str | None) -> None:
+        """What the page re-reads once subscribed; nothing by default."""
+
+    def _live_tick(self) -> float:
+        return 5.0
+
+    async def _follow(self, org_id: str | None) -> None:
+        await follow(self, gen_attr="_watch_gen", route_ids=self._live_routes, org_id=org_id,
+                     types=self._live_events, apply=lambda s, batch: s._live_apply(batch, org_id),
+                     tick=lambda s: s._live_tick(), resync=lambda s: s._live_resync(org_id))
+
+    @rx.event(background=True)
+    @allow(Action.view)
+    async def watch(self):
+        """Follow the admitted caller's organisation until the page, the tab or the caller goes."""
+        await self._follow(str(current_caller().org_id))

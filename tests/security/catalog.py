@@ -50,13 +50,11 @@ class HandlerInfo:
 
 def event_handlers() -> list[HandlerInfo]:
     """Every handler Reflex registered for the assembled app, its generated ones included."""
-    from reflex_base.registry import RegistrationContext
-
     import fleet_dashboard.fleet_dashboard  # noqa: F401  (assembles the app and registers every state)
+    from fleet_dashboard.web import reflex_internals
 
     out = []
-    for full_name, registered in sorted(RegistrationContext.get().event_handlers.items()):
-        handler, state = registered.handler, registered.states[0]
+    for full_name, (handler, state) in sorted(reflex_internals.registered_handlers().items()):
         fn = handler.fn
         try:
             hints = typing.get_type_hints(inspect.unwrap(fn))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
@@ -13,9 +13,11 @@ from fleet_dashboard.accounts import orgs, permissions
 from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import NotFound
+from fleet_dashboard.core.events import EventType
 from fleet_dashboard.stats import overview
-from fleet_dashboard.web import live, routes
+from fleet_dashboard.web import routes
 from fleet_dashboard.web.format import failure, short
+from fleet_dashboard.web.live import LiveState
 from fleet_dashboard.web.state.auth import AuthState, Ctx, allow, allow_signed_in
 
 # Live numbers for the rows on screen are re-read at most this often (a bounded read of counters).
@@ -40,7 +42,7 @@ def _reason(event: dict[str, Any]) -> dict[str, str]:
     return {"last_error": short(failure(code, event.get("connection_error")), 120)} if code else {}
 
 
-class AdminState(AuthState):
+class AdminState(LiveState, AuthState):
     """Only a super_admin gets rows; anyone else gets the 403 page and an audit row."""
 
     forbidden: bool = False
@@ -54,7 +56,8 @@ class AdminState(AuthState):
     org_total: int = 0
     # Engine processes with a recent heartbeat (the web tier never hosts one).
     engines: list[dict[str, str]] = []
-    _watch_gen: int = 0
+    _live_routes: ClassVar = (routes.ADMIN,)
+    _live_events: ClassVar = (EventType.session_status, EventType.message_status)
     _counted_at: float = 0.0
     _dirty_rows: bool = False
     _dirty_chart: bool = False
@@ -189,27 +192,31 @@ class AdminState(AuthState):
         self.org_label = org.name
         return rx.redirect(routes.CONNECT)
 
+    # The whole fleet, for the `overview` column: the mixin's watch follows one organisation for `view`.
     @rx.event(background=True)
     @allow(Action.overview)
     async def watch(self):
         """Status chips of the rows on screen move now; their numbers and the chart at most every 2 s."""
+        await self._follow(None)
 
-        def apply(state: AdminState, batch: list[dict[str, Any]]) -> None:
-            shown = {row["id"] for row in state.org_rows}
-            statuses = {e["org_id"]: e for e in batch if e.get("type") == "session.status" and e["org_id"] in shown}
-            if statuses:
-                state.org_rows = [{**row, "status": statuses[row["id"]].get("status") or row["status"],
-                                   "phone": statuses[row["id"]].get("phone_number") or row["phone"],
-                                   **_reason(statuses[row["id"]])}
-                                  if row["id"] in statuses else row for row in state.org_rows]
-            messages = [e for e in batch if e.get("type") == "message.status"]
-            if messages:
-                state._dirty_chart = True
-                state._dirty_rows = state._dirty_rows or any(e.get("org_id") in shown for e in messages)
-            if (state._dirty_rows or state._dirty_chart) and time.monotonic() - state._counted_at >= RECOUNT_SECONDS:
-                state._refresh()
+    def _live_apply(self, batch: list[dict[str, Any]], org_id: str | None) -> None:
+        shown = {row["id"] for row in self.org_rows}
+        statuses = {e["org_id"]: e for e in batch
+                    if e.get("type") == EventType.session_status and e["org_id"] in shown}
+        if statuses:
+            self.org_rows = [{**row, "status": statuses[row["id"]].get("status") or row["status"],
+                              "phone": statuses[row["id"]].get("phone_number") or row["phone"],
+                              **_reason(statuses[row["id"]])}
+                             if row["id"] in statuses else row for row in self.org_rows]
+        messages = [e for e in batch if e.get("type") == EventType.message_status]
+        if messages:
+            self._dirty_chart = True
+            self._dirty_rows = self._dirty_rows or any(e.get("org_id") in shown for e in messages)
+        if (self._dirty_rows or self._dirty_chart) and time.monotonic() - self._counted_at >= RECOUNT_SECONDS:
+            self._refresh()
 
-        await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.ADMIN,), org_id=None,
-                          types=("session.status", "message.status"), apply=apply,
-                          tick=lambda s: 1.0 if s._dirty_rows or s._dirty_chart else 5.0,
-                          resync=lambda s: s._count())
+    def _live_resync(self, org_id: str | None) -> None:
+        self._count()
+
+    def _live_tick(self) -> float:
+        return 1.0 if self._dirty_rows or self._dirty_chart else 5.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
@@ -12,9 +12,11 @@ from fleet_dashboard import strings
 from fleet_dashboard.accounts import permissions
 from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.core.events import EventType
 from fleet_dashboard.integrations import qr
-from fleet_dashboard.web import live, routes
+from fleet_dashboard.web import routes
 from fleet_dashboard.web.format import stamp_iso
+from fleet_dashboard.web.live import LiveState
 from fleet_dashboard.web.state.auth import AuthState, allow, current_caller
 from fleet_dashboard.whatsapp import sessions
 
@@ -29,7 +31,7 @@ def _seconds_until(iso: str | None) -> int:
     return max(0, int(remaining + 0.999))
 
 
-class ConnectState(AuthState):
+class ConnectState(LiveState, AuthState):
     """One organisation's session as the page shows it."""
 
     status: str = "disconnected"
@@ -46,7 +48,8 @@ class ConnectState(AuthState):
     qr_version: int = 0
     _qr_code: str = ""
     _qr_expires_at: str = ""
-    _watch_gen: int = 0
+    _live_routes: ClassVar = ROUTE_IDS
+    _live_events: ClassVar = (EventType.session_status,)
     # Whether this caller may see the pairing QR: it links a phone, so it goes with the `connect` column.
     _may_see_qr: bool = False
     # Linking by phone number: the form, the code WhatsApp gave, and its countdown.
@@ -119,27 +122,24 @@ class ConnectState(AuthState):
         self._read(ctx.org_id)
         return ConnectState.watch
 
-    @rx.event(background=True)
-    @allow(Action.view)
-    async def watch(self):
+    def _live_apply(self, batch: list[dict[str, Any]], org_id: str | None) -> None:
         """Apply `session.status` events for this organisation while the page stays open."""
-        org_id = str(current_caller().org_id)
-        async with self:
-            self._may_see_qr = permissions.can(current_caller().role, Action.connect)
+        for event in batch:
+            self._show(event)
+        if self._qr_code:
+            self.qr_seconds_left = _seconds_until(self._qr_expires_at)
+        if self.pair_code:
+            self.pair_seconds_left = _seconds_until(self._pair_expires_at)
+        if not batch and time.monotonic() - self._engine_checked > ENGINE_CHECK_SECONDS:
+            self._check_engines()
 
-        def apply(state: ConnectState, batch: list[dict[str, Any]]) -> None:
-            for event in batch:
-                state._show(event)
-            if state._qr_code:
-                state.qr_seconds_left = _seconds_until(state._qr_expires_at)
-            if state.pair_code:
-                state.pair_seconds_left = _seconds_until(state._pair_expires_at)
-            if not batch and time.monotonic() - state._engine_checked > ENGINE_CHECK_SECONDS:
-                state._check_engines()
+    def _live_resync(self, org_id: str | None) -> None:
+        # A watcher started without the page's load (a crafted event) decides the QR right here too.
+        self._may_see_qr = permissions.can(current_caller().role, Action.connect)
+        self._read(org_id)
 
-        await live.follow(self, gen_attr="_watch_gen", route_ids=ROUTE_IDS, org_id=org_id,
-                          types=("session.status",), apply=apply,
-                          tick=lambda s: 1.0 if s._qr_code or s.pair_code else 5.0, resync=lambda s: s._read(org_id))
+    def _live_tick(self) -> float:
+        return 1.0 if self._qr_code or self.pair_code else 5.0
 
     def _request(self, request) -> None:
         ctx = self._authorize()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
@@ -14,11 +14,13 @@ from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core import phones
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import InvalidPhone
+from fleet_dashboard.core.events import EventType
 from fleet_dashboard.messaging import inbound, optouts
 from fleet_dashboard.messaging.models import WhatsAppMessage
-from fleet_dashboard.web import live, routes
+from fleet_dashboard.web import routes
 from fleet_dashboard.web.format import stamp
-from fleet_dashboard.web.state.auth import AuthState, allow, current_caller
+from fleet_dashboard.web.live import LiveState
+from fleet_dashboard.web.state.auth import AuthState, allow
 
 
 def conversation_item(item: dict[str, Any], zone: ZoneInfo) -> dict[str, str]:
@@ -29,14 +31,15 @@ def conversation_item(item: dict[str, Any], zone: ZoneInfo) -> dict[str, str]:
             "url": routes.message_url(str(item["id"])) if outbound else ""}
 
 
-class ConversationState(AuthState):
+class ConversationState(LiveState, AuthState):
     """The number named in the URL and its latest messages both ways, oldest first."""
 
     phone: str = ""
     bad_phone: bool = False
     opted_out: bool = False
     items: list[dict[str, str]] = []
-    _watch_gen: int = 0
+    _live_routes: ClassVar = (routes.CONVERSATION,)
+    _live_events: ClassVar = (EventType.message_inbound, EventType.message_status)
 
     def _url_phone(self) -> str:
         return unquote(self.router.url.path.rstrip("/").rsplit("/", 1)[-1])[:64]
@@ -63,35 +66,30 @@ class ConversationState(AuthState):
         self._read(ctx.org_id)
         return ConversationState.watch
 
-    @rx.event(background=True)
-    @allow(Action.view)
-    async def watch(self):
-        """A reply from this number, or a status change of a message to it, re-reads the conversation."""
-        org_id = str(current_caller().org_id)
-
-        def concerns_us(state: ConversationState, batch: list[dict[str, Any]]) -> bool:
-            known = {i["id"] for i in state.items}
-            unknown = []
-            for event in batch:
-                if event.get("type") == "message.inbound":
-                    if event.get("from") == state.phone:
-                        return True
-                elif event.get("message_id") in known:
+    def _concerns_us(self, batch: list[dict[str, Any]], org_id: str) -> bool:
+        known = {i["id"] for i in self.items}
+        unknown = []
+        for event in batch:
+            if event.get("type") == EventType.message_inbound:
+                if event.get("from") == self.phone:
                     return True
-                elif event.get("message_id"):
-                    unknown.append(event["message_id"])
-            if not unknown:
-                return False
-            with session_scope() as session:  # a new message to this number (sent from another tab or the API)
-                ids = [uuid.UUID(i) for i in unknown[:200]]
-                return session.exec(select(WhatsAppMessage.id).where(
-                    WhatsAppMessage.org_id == uuid.UUID(org_id), WhatsAppMessage.id.in_(ids),
-                    WhatsAppMessage.recipient_phone == state.phone)).first() is not None
+            elif event.get("message_id") in known:
+                return True
+            elif event.get("message_id"):
+                unknown.append(event["message_id"])
+        if not unknown:
+            return False
+        with session_scope() as session:  # a new message to this number (sent from another tab or the API)
+            ids = [uuid.UUID(i) for i in unknown[:200]]
+            return session.exec(select(WhatsAppMessage.id).where(
+                WhatsAppMessage.org_id == uuid.UUID(org_id), WhatsAppMessage.id.in_(ids),
+                WhatsAppMessage.recipient_phone == self.phone)).first() is not None
 
-        def apply(state: ConversationState, batch: list[dict[str, Any]]) -> None:
-            if batch and not state.bad_phone and concerns_us(state, batch):
-                state._read(org_id)
+    def _live_apply(self, batch: list[dict[str, Any]], org_id: str | None) -> None:
+        """A reply from this number, or a status change of a message to it, re-reads the conversation."""
+        if batch and not self.bad_phone and self._concerns_us(batch, org_id):
+            self._read(org_id)
 
-        await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.CONVERSATION,), org_id=org_id,
-                          types=("message.inbound", "message.status"), apply=apply,
-                          resync=lambda s: None if s.bad_phone else s._read(org_id))
+    def _live_resync(self, org_id: str | None) -> None:
+        if not self.bad_phone:
+            self._read(org_id)

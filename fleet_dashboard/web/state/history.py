@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -12,12 +12,14 @@ import reflex as rx
 from fleet_dashboard import strings
 from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.core.events import EventType
 from fleet_dashboard.messaging import inbound, messages, templates
 from fleet_dashboard.messaging.models import InboundMessage, WhatsAppMessage
-from fleet_dashboard.web import live, routes
+from fleet_dashboard.web import routes
 from fleet_dashboard.web.format import day_range, failure, short, stamp
+from fleet_dashboard.web.live import LiveState
 from fleet_dashboard.web.paging import Paged
-from fleet_dashboard.web.state.auth import AuthState, allow, current_caller
+from fleet_dashboard.web.state.auth import AuthState, allow
 
 PAGE_SIZE = 25
 ALL = "all"
@@ -44,7 +46,7 @@ def reply_row(r: InboundMessage, zone: ZoneInfo) -> dict[str, str]:
             "conversation_url": url}
 
 
-class HistoryState(Paged, AuthState):
+class HistoryState(Paged, LiveState, AuthState):
     """One page of rows, the filters that chose them, and the cursors to walk pages."""
 
     direction: str = "outbound"
@@ -54,7 +56,8 @@ class HistoryState(Paged, AuthState):
     date_to: str = ""
     search: str = ""
     template_names: list[str] = []
-    _watch_gen: int = 0
+    _live_routes: ClassVar = (routes.HISTORY,)
+    _live_events: ClassVar = (EventType.message_status, EventType.message_inbound)
 
     def _filters(self) -> dict[str, Any]:
         since, until = day_range(self.date_from, self.date_to, self._zone())
@@ -150,29 +153,23 @@ class HistoryState(Paged, AuthState):
         url = routes.EXPORT_MESSAGES + ("?" + urlencode(params) if params else "")
         return rx.download(url=url, filename="messages.csv")
 
-    @rx.event(background=True)
-    @allow(Action.view)
-    async def watch(self):
+    def _live_apply(self, batch: list[dict[str, Any]], org_id: str | None) -> None:
         """Turn status chips as receipts arrive; on the first page, show new messages and replies as they come."""
-        org_id = str(current_caller().org_id)
+        if self.direction == "inbound":
+            if self.page_no == 1 and any(e.get("type") == EventType.message_inbound for e in batch):
+                self._fetch(org_id)  # a reply arrived: the newest page shows it
+            return
+        by_id = {e.get("message_id"): e for e in batch if e.get("type") == EventType.message_status}
+        known = {row["id"] for row in self.rows}
+        if self.page_no == 1 and set(by_id) - known:
+            self._fetch(org_id)  # one indexed query for the newest page
+            return
+        if by_id.keys() & known:
+            self.rows = [{**row, "status": by_id[row["id"]].get("status") or row["status"],
+                          "error": short(failure(by_id[row["id"]].get("error_code"),
+                                                 by_id[row["id"]].get("error")), 60) or row["error"]}
+                         if row["id"] in by_id else row for row in self.rows]
 
-        def apply(state: HistoryState, batch: list[dict[str, Any]]) -> None:
-            if state.direction == "inbound":
-                if state.page_no == 1 and any(e.get("type") == "message.inbound" for e in batch):
-                    state._fetch(org_id)  # a reply arrived: the newest page shows it
-                return
-            by_id = {e.get("message_id"): e for e in batch if e.get("type") == "message.status"}
-            known = {row["id"] for row in state.rows}
-            if state.page_no == 1 and set(by_id) - known:
-                state._fetch(org_id)  # one indexed query for the newest page
-                return
-            if by_id.keys() & known:
-                state.rows = [{**row, "status": by_id[row["id"]].get("status") or row["status"],
-                               "error": short(failure(by_id[row["id"]].get("error_code"),
-                                                      by_id[row["id"]].get("error")), 60) or row["error"]}
-                              if row["id"] in by_id else row for row in state.rows]
-
-        await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.HISTORY,), org_id=org_id,
-                          types=("message.status", "message.inbound"), apply=apply,
-                          resync=lambda s: s._fetch(org_id))
+    def _live_resync(self, org_id: str | None) -> None:
+        self._fetch(org_id)
 

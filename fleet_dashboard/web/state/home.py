@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import reflex as rx
@@ -14,9 +14,11 @@ from fleet_dashboard import strings
 from fleet_dashboard.accounts import localtime
 from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.core.events import EventType
 from fleet_dashboard.stats import home
-from fleet_dashboard.web import live, routes
+from fleet_dashboard.web import routes
 from fleet_dashboard.web.format import failure, short, stamp
+from fleet_dashboard.web.live import LiveState
 from fleet_dashboard.web.state.auth import AuthState, allow, current_caller
 
 # Numbers are recounted at most this often while messages move (status chips of the session move at once).
@@ -40,7 +42,7 @@ def reason_text(code: str | None, detail: str | None) -> str:
     return failure(code, detail) or strings.HOME_UNKNOWN_REASON
 
 
-class HomeState(AuthState):
+class HomeState(LiveState, AuthState):
     """What the home shows, as plain strings and lists."""
 
     session_status: str = "disconnected"
@@ -63,7 +65,9 @@ class HomeState(AuthState):
     failed_today_url: str = ""
     failed_week_url: str = ""
     loaded: bool = False
-    _watch_gen: int = 0
+    _live_routes: ClassVar = (routes.HOME,)
+    _live_events: ClassVar = (EventType.session_status, EventType.message_status, EventType.queue_changed,
+                    EventType.queue_wake)
     _counted_at: float = 0.0
     _dirty: bool = False
     # The local day the figures were counted for: a watcher recounts when midnight passes in the org's zone.
@@ -111,23 +115,20 @@ class HomeState(AuthState):
         self._count(ctx.org_id)
         return HomeState.watch
 
-    @rx.event(background=True)
-    @allow(Action.view)
-    async def watch(self):
+    def _live_apply(self, batch: list[dict[str, Any]], org_id: str | None) -> None:
         """The connection changes at once; the numbers are recounted at most every RECOUNT_SECONDS."""
-        org_id = str(current_caller().org_id)
+        for event in batch:
+            if event.get("type") == EventType.session_status:
+                self._show_session(event)
+            else:
+                self._dirty = True
+        if not batch and localtime.local_today(self._zone_cached()).isoformat() != self._day:
+            self._dirty = True  # a new day in the organisation's zone: "today" starts again from zero
+        if self._dirty and time.monotonic() - self._counted_at >= RECOUNT_SECONDS:
+            self._count(org_id)
 
-        def apply(state: HomeState, batch: list[dict[str, Any]]) -> None:
-            for event in batch:
-                if event.get("type") == "session.status":
-                    state._show_session(event)
-                else:
-                    state._dirty = True
-            if not batch and localtime.local_today(state._zone_cached()).isoformat() != state._day:
-                state._dirty = True  # a new day in the organisation's zone: "today" starts again from zero
-            if state._dirty and time.monotonic() - state._counted_at >= RECOUNT_SECONDS:
-                state._count(org_id)
+    def _live_resync(self, org_id: str | None) -> None:
+        self._count(org_id)
 
-        await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.HOME,), org_id=org_id,
-                          types=("session.status", "message.status", "queue.changed", "queue.wake"), apply=apply,
-                          tick=lambda s: 0.5 if s._dirty else 5.0, resync=lambda s: s._count(org_id))
+    def _live_tick(self) -> float:
+        return 0.5 if self._dirty else 5.0

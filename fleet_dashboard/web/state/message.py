@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import reflex as rx
 
@@ -10,20 +10,23 @@ from fleet_dashboard import strings
 from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import NotFound
+from fleet_dashboard.core.events import EventType
 from fleet_dashboard.messaging import inbound, media, messages
-from fleet_dashboard.web import live, routes
+from fleet_dashboard.web import routes
 from fleet_dashboard.web.format import failure, stamp
-from fleet_dashboard.web.state.auth import AuthState, allow, current_caller
+from fleet_dashboard.web.live import LiveState
+from fleet_dashboard.web.state.auth import AuthState, allow
 
 
-class MessageState(AuthState):
+class MessageState(LiveState, AuthState):
     """The message named in the URL, if it belongs to the caller's organisation."""
 
     message: dict[str, str] = {}
     # The customer's replies since this message was made, first ones first.
     replies: list[dict[str, str]] = []
     not_found: bool = False
-    _watch_gen: int = 0
+    _live_routes: ClassVar = (routes.MESSAGE,)
+    _live_events: ClassVar = (EventType.message_status, EventType.message_inbound)
 
     def _message_id(self) -> str:
         return self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
@@ -65,17 +68,12 @@ class MessageState(AuthState):
             return
         return MessageState.watch
 
-    @rx.event(background=True)
-    @allow(Action.view)
-    async def watch(self):
-        org_id = str(current_caller().org_id)
+    def _live_apply(self, batch: list[dict[str, Any]], org_id: str | None) -> None:
+        """This message's receipts, and replies from its recipient, re-read the page."""
+        if any(e.get("message_id") == self.message.get("id")
+               or (e.get("type") == EventType.message_inbound and e.get("from") == self.message.get("recipient"))
+               for e in batch):
+            self._load_row(org_id)
 
-        def apply(state: MessageState, batch: list[dict[str, Any]]) -> None:
-            if any(e.get("message_id") == state.message.get("id")
-                   or (e.get("type") == "message.inbound" and e.get("from") == state.message.get("recipient"))
-                   for e in batch):
-                state._load_row(org_id)
-
-        await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.MESSAGE,), org_id=org_id,
-                          types=("message.status", "message.inbound"), apply=apply,
-                          resync=lambda s: s._load_row(org_id))
+    def _live_resync(self, org_id: str | None) -> None:
+        self._load_row(org_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import reflex as rx
@@ -11,13 +11,15 @@ import reflex as rx
 from fleet_dashboard import strings
 from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.core.events import EventType
 from fleet_dashboard.messaging import templates
 from fleet_dashboard.notifications import queue
 from fleet_dashboard.notifications.models import NotificationQueue
-from fleet_dashboard.web import live, routes
+from fleet_dashboard.web import routes
 from fleet_dashboard.web.format import failure, short, stamp
+from fleet_dashboard.web.live import LiveState
 from fleet_dashboard.web.paging import Paged
-from fleet_dashboard.web.state.auth import AuthState, allow, current_caller
+from fleet_dashboard.web.state.auth import AuthState, allow
 
 PAGE_SIZE = 30
 ALL = "all"
@@ -32,12 +34,13 @@ def queue_row(n: NotificationQueue, names: dict[uuid.UUID, str], zone: ZoneInfo)
             "message_url": routes.message_url(str(n.message_id)) if n.message_id else ""}
 
 
-class QueueState(Paged, AuthState):
+class QueueState(Paged, LiveState, AuthState):
     """One page of notifications, the count per status, and live refresh from the bus."""
 
     status_filter: str = ALL
     counts: dict[str, int] = {}
-    _watch_gen: int = 0
+    _live_routes: ClassVar = (routes.QUEUE,)
+    _live_events: ClassVar = (EventType.message_status, EventType.queue_wake, EventType.queue_changed)
 
     def _page(self, org_id: uuid.UUID, cursor: str | None) -> tuple[list[dict[str, str]], str | None]:
         with session_scope() as session:
@@ -80,16 +83,10 @@ class QueueState(Paged, AuthState):
         """Send a failed notification again, from a fresh attempt count (an unknown one needs retry_unknown)."""
         return self._change(queue.retry, notification_id, strings.QUEUE_RETRIED)
 
-    @rx.event(background=True)
-    @allow(Action.view)
-    async def watch(self):
+    def _live_apply(self, batch: list[dict[str, Any]], org_id: str | None) -> None:
         """Re-read the page when the worker reports progress for this organisation."""
-        org_id = str(current_caller().org_id)
+        if batch:
+            self._fetch(org_id)
 
-        def apply(state: QueueState, batch: list[dict[str, Any]]) -> None:
-            if batch:
-                state._fetch(org_id)
-
-        await live.follow(self, gen_attr="_watch_gen", route_ids=(routes.QUEUE,), org_id=org_id,
-                          types=("message.status", "queue.wake", "queue.changed"), apply=apply,
-                          resync=lambda state: state._fetch(org_id))
+    def _live_resync(self, org_id: str | None) -> None:
+        self._fetch(org_id)
