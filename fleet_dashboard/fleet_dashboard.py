@@ -12,10 +12,13 @@ from fleet_dashboard.web import (
     reflex_internals,
 )
 from fleet_dashboard.web.access import AccessMiddleware, frontend_exception_warning
+from fleet_dashboard.web.components.direction import rtl_app_wrap
 
 app = rx.App(
     html_lang="ar",
     html_custom_attrs={"dir": "rtl"},
+    # Radix Themes tells every part inside it "ltr" (tables, selects, menus, toggles); this says "rtl" inside it.
+    extra_app_wraps=rtl_app_wrap(),
     # Toasts on the left: in a right-to-left page the forms and buttons sit on the right.
     toaster=rx.toast.provider(position="bottom-left", rich_colors=True, dir="rtl"),
     stylesheets=["/fleet.css"],  # self-hosted Cairo font and RTL helpers (assets/)

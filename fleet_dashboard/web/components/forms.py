@@ -34,7 +34,7 @@ def submit_form(*fields: rx.Component, error: rx.Var, error_id: str, submit: str
 
 def form_card(title: str, *fields: rx.Component, **form) -> rx.Component:
     """A card with a heading over one `submit_form` (an invitation, a new organisation, a new password)."""
-    return rx.card(submit_form(rx.heading(title, size="4"), *fields, **form), width="100%")
+    return rx.card(submit_form(rx.heading(title, as_="h2", size="4"), *fields, **form), width="100%")
 
 
 def labelled(label: str | rx.Var, control: rx.Component, field_id: str | rx.Var, *,

@@ -1,4 +1,4 @@
-"""The page frame: a right-hand sidebar on wide screens, a menu bar on phones, and the 403 page."""
+"""The page frame: a skip link, a right-hand sidebar on wide screens, a menu bar on phones, banners, one <h1>."""
 
 from __future__ import annotations
 
@@ -69,7 +69,8 @@ def _who() -> rx.Component:
     return rx.vstack(
         rx.text(AuthState.user_label, weight="bold", size="2", data_testid="user-label"),
         rx.hstack(rx.badge(AuthState.role_label, variant="soft"),
-                  rx.cond(AuthState.org_label != "", rx.text(AuthState.org_label, size="1", color_scheme="gray")),
+                  rx.cond(AuthState.org_label != "", rx.text(AuthState.org_label, size="1", color_scheme="gray",
+                                                             data_testid="org-label")),
                   spacing="2", wrap="wrap"),
         spacing="1",
     )
@@ -81,27 +82,32 @@ def logout_button(**props) -> rx.Component:
                      on_click=AuthState.logout, data_testid="logout", **props)
 
 
+def _brand(size: str) -> rx.Component:
+    """The app's name in the frame: a name, not a heading (the page title is the page's one <h1>)."""
+    return rx.text(strings.APP_NAME, size=size, weight="bold", as_="div")
+
+
 def sidebar() -> rx.Component:
-    """The right-hand column on tablets and laptops."""
+    """The right-hand column on tablets and laptops: it stays in place however long the page is."""
     return rx.vstack(
-        rx.heading(strings.APP_NAME, size="5"),
+        _brand("5"),
         rx.text(strings.APP_TAGLINE, size="1", color_scheme="gray"),
         rx.divider(),
-        _nav_items(),
-        rx.spacer(),
+        rx.el.nav(_nav_items(), aria_label=strings.NAV_LABEL, style={"width": "100%", "overflowY": "auto",
+                                                                    "flex": "1 1 auto", "minHeight": "0"}),
         _who(),
         logout_button(width="100%"),
         display=["none", "none", "flex"], width="15rem", min_width="15rem", height="100vh",
-        position="sticky", top="0", padding="1rem", spacing="3",
+        position="sticky", top="0", padding="1rem", spacing="3", flex_shrink="0",
         border_inline_end="1px solid var(--gray-a5)", background="var(--gray-a2)",
         data_testid="sidebar",
     )
 
 
 def mobile_bar() -> rx.Component:
-    """The top bar with a menu on phone-sized screens."""
+    """The top bar with a menu on phone-sized screens; it stays at the top while the page scrolls."""
     return rx.hstack(
-        rx.heading(strings.APP_NAME, size="4"),
+        _brand("4"),
         rx.spacer(),
         rx.menu.root(
             rx.menu.trigger(rx.button(rx.icon("menu", size=18), strings.NAV_MENU, variant="soft",
@@ -119,7 +125,9 @@ def mobile_bar() -> rx.Component:
             ),
         ),
         display=["flex", "flex", "none"], width="100%", padding="0.75rem", align="center",
-        border_bottom="1px solid var(--gray-a5)", background="var(--gray-a2)",
+        position="sticky", top="0", z_index="5",
+        border_bottom="1px solid var(--gray-a5)", background="var(--color-background)",
+        data_testid="mobile-bar",
     )
 
 
@@ -140,14 +148,30 @@ def read_only_banner() -> rx.Component:
     )
 
 
+def frame_banners() -> rx.Component:
+    """Notes every page shows above its title (read-only view, and any live alert a page frame adds)."""
+    return rx.vstack(read_only_banner(), width="100%", spacing="2", data_testid="frame-banners")
+
+
+def skip_link() -> rx.Component:
+    """The first stop of the keyboard: straight to the page's content, past the navigation."""
+    return rx.el.a(strings.SKIP_TO_CONTENT, href="#" + MAIN_ID, class_name="skip-link", data_testid="skip-link",
+                   # The router may take the hash change for itself: move the focus explicitly too.
+                   on_click=rx.call_script(f"document.getElementById('{MAIN_ID}').focus()"))
+
+
+MAIN_ID = "main-content"
+
+
 def page_frame(content: rx.Component, title: str) -> rx.Component:
     """The shell every signed-in page shares; content shows only once the server accepted the session."""
     return rx.flex(
+        skip_link(),
         sidebar(),
         rx.box(
             mobile_bar(),
-            rx.box(
-                read_only_banner(),
+            rx.el.main(
+                frame_banners(),
                 rx.heading(title, size="6", margin_bottom="0.25rem", as_="h1"),
                 rx.cond(AuthState.zone_label != "",
                         rx.text(strings.TIMES_IN, " ", rx.text(AuthState.zone_label, as_="span", class_name="ltr"),
@@ -155,7 +179,7 @@ def page_frame(content: rx.Component, title: str) -> rx.Component:
                 rx.box(height="0.75rem"),
                 rx.cond(AuthState.signed_in, content,
                         rx.center(rx.spinner(size="3"), rx.text(strings.LOADING), padding="3rem")),
-                padding=["0.75rem", "1rem", "1.5rem"], width="100%", max_width="80rem",
+                id=MAIN_ID, tab_index=-1, class_name="page-main",
             ),
             flex="1", min_width="0",
         ),
@@ -166,13 +190,5 @@ def page_frame(content: rx.Component, title: str) -> rx.Component:
 
 
 def forbidden() -> rx.Component:
-    """The 403 page body shown when the server refused the role."""
-    return rx.center(
-        rx.vstack(
-            rx.heading(strings.FORBIDDEN_TITLE, size="7", data_testid="forbidden"),
-            rx.text(strings.FORBIDDEN_BODY),
-            rx.link(strings.FORBIDDEN_HOME, href=routes.HOME),
-            align="center", spacing="3",
-        ),
-        padding="4rem 1rem",
-    )
+    """What a page says to a role it is not for: the same quiet note as every other refusal, not a big 403."""
+    return rx.callout(strings.FORBIDDEN_BODY, icon="lock", color_scheme="gray", data_testid="forbidden")

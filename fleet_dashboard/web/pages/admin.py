@@ -59,7 +59,7 @@ def _controls() -> rx.Component:
 def _engines() -> rx.Component:
     """Which engine processes are alive and what they hold; a red note when none is."""
     return rx.vstack(
-        rx.heading(strings.ENGINES_TITLE, size="4"),
+        rx.heading(strings.ENGINES_TITLE, as_="h2", size="4"),
         rx.cond(
             S.engines.length() > 0,
             rx.flex(rx.foreach(S.engines, lambda e: rx.badge(

@@ -42,7 +42,7 @@ def conversation() -> rx.Component:
         rx.callout.root(rx.callout.text(strings.CONVERSATION_BAD_PHONE), color_scheme="red",
                         data_testid="conversation-bad-phone"),
         rx.vstack(
-            rx.hstack(rx.heading(strings.CONVERSATION_TITLE, size="4"), ltr(S.phone, weight="bold",
+            rx.hstack(rx.heading(strings.CONVERSATION_TITLE, as_="h2", size="4"), ltr(S.phone, weight="bold",
                                                                             data_testid="conversation-phone"),
                       rx.cond(S.opted_out, rx.badge(strings.NAV_OPT_OUTS, color_scheme="red",
                                                     data_testid="conversation-opted-out")),

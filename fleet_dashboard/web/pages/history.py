@@ -115,7 +115,7 @@ def message() -> rx.Component:
                 rx.text(M.message["file"], data_testid="detail-file", dir="auto"),
                 rx.text(M.message["file_meta"], size="2", color_scheme="gray", class_name="ltr"),
                 spacing="2", align="center", wrap="wrap"), color_scheme="gray", width="100%")),
-            rx.heading(strings.MESSAGE_BODY, size="3"),
+            rx.heading(strings.MESSAGE_BODY, as_="h2", size="3"),
             rx.text(M.message["body"], white_space="pre-wrap", data_testid="detail-body"),
             rx.cond(M.message["error"] != "", rx.callout.root(
                 rx.vstack(rx.text(strings.MESSAGE_ERROR, ": ", M.message["error"], size="2"),
@@ -124,7 +124,7 @@ def message() -> rx.Component:
                           spacing="1"),
                 color_scheme="red",
                 data_testid="detail-error")),
-            rx.heading(strings.REPLIES_TITLE, size="3"),
+            rx.heading(strings.REPLIES_TITLE, as_="h2", size="3"),
             rx.cond(M.replies.length() > 0,
                     rx.vstack(rx.foreach(M.replies, lambda r: rx.box(
                         rx.text(r["body"], white_space="pre-wrap", size="2"), when(r["created_at"]),

@@ -32,7 +32,7 @@ def _form() -> rx.Component:
 def invite() -> rx.Component:
     return rx.center(
         rx.card(rx.vstack(
-            rx.heading(strings.APP_NAME, size="3", color_scheme="gray"),
+            rx.heading(strings.APP_NAME, as_="p", size="3", color_scheme="gray"),
             rx.heading(strings.INVITE_TITLE, size="5", as_="h1"),
             rx.cond(
                 S.invite_link_error != "",

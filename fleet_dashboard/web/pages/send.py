@@ -32,7 +32,7 @@ def _template_fields() -> rx.Component:
             rx.select.content(rx.foreach(S.templates, lambda t: rx.select.item(t["name"], value=t["id"]))),
             value=S.template_id, on_change=S.pick_template,
         ), "send-template", error=field_error(S.template_error, "template-error")),
-        rx.cond(S.variables.length() > 0, rx.heading(strings.TEMPLATE_VARIABLES, size="3")),
+        rx.cond(S.variables.length() > 0, rx.heading(strings.TEMPLATE_VARIABLES, as_="h3", size="3")),
         rx.foreach(S.variables, _variable_field),
         spacing="3", width="100%",
     )
@@ -104,7 +104,7 @@ def _form() -> rx.Component:
 
 def _preview() -> rx.Component:
     return rx.card(rx.vstack(
-        rx.heading(strings.PREVIEW, size="3"),
+        rx.heading(strings.PREVIEW, as_="h2", size="3"),
         rx.box(rx.cond(S.preview != "", rx.text(S.preview, white_space="pre-wrap", data_testid="preview"),
                        rx.text(strings.PREVIEW_EMPTY, color_scheme="gray")),
                background="var(--green-a3)", padding="0.75rem", border_radius="var(--radius-3)", width="100%"),

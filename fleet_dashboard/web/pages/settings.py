@@ -132,7 +132,7 @@ def settings_page() -> rx.Component:
         rx.cond(S.may["team"].to(bool), _timezone_form()),
         not_allowed(S.signed_in & ~(S.may["webhooks"].to(bool) | S.may["api_keys"].to(bool))),
         rx.cond(S.may["webhooks"].to(bool), rx.card(rx.vstack(
-            rx.heading(strings.WEBHOOKS_TITLE, size="4"),
+            rx.heading(strings.WEBHOOKS_TITLE, as_="h2", size="4"),
             rx.text(strings.WEBHOOKS_HELP, size="2", color_scheme="gray"),
             data_table((strings.WEBHOOK_URL, strings.WEBHOOK_EVENTS, strings.CREATED_AT, ""), S.webhook_rows,
                        _webhook_row, empty=strings.WEBHOOKS_EMPTY),
@@ -140,7 +140,7 @@ def settings_page() -> rx.Component:
             spacing="3", width="100%",
         ), width="100%")),
         rx.cond(S.may["api_keys"].to(bool), rx.card(rx.vstack(
-            rx.heading(strings.API_KEYS_TITLE, size="4"),
+            rx.heading(strings.API_KEYS_TITLE, as_="h2", size="4"),
             rx.text(strings.API_KEYS_HELP, size="2", color_scheme="gray"),
             data_table((strings.API_KEY_NAME, strings.API_KEY_PREFIX, strings.API_KEY_SCOPES, strings.CREATED_AT,
                         strings.API_KEY_LAST_USED, ""), S.key_rows, _key_row, empty=strings.API_KEYS_EMPTY),
