@@ -4,7 +4,7 @@ the engine and its queue worker run in their own processes (`fleet-dashboard run
 import reflex as rx
 
 from fleet_dashboard.api.app import create_api
-from fleet_dashboard.integrations.webhooks import webhooks_lifespan
+from fleet_dashboard.integrations.delivery import webhooks_lifespan
 from fleet_dashboard.stats.loop_lag import loop_lag_lifespan
 from fleet_dashboard.stats.upkeep import housekeeping_lifespan
 from fleet_dashboard.web import (
@@ -13,6 +13,7 @@ from fleet_dashboard.web import (
 )
 from fleet_dashboard.web.access import AccessMiddleware, frontend_exception_warning
 from fleet_dashboard.web.components.direction import rtl_app_wrap
+from fleet_dashboard.web.state.auth import AuthState
 
 app = rx.App(
     html_lang="ar",
@@ -30,7 +31,7 @@ app = rx.App(
 
 # The one authorization chokepoint: every event handler runs only after AccessMiddleware admits its caller
 # (docs/SECURITY.md); a handler without a declaration is unreachable.
-app.add_middleware(AccessMiddleware())
+app.add_middleware(AccessMiddleware(AuthState))
 reflex_internals.quiet_unknown_events()
 app.register_lifespan_task(webhooks_lifespan)
 # Counter rollup and retention purge; advisory locks keep each to one process at a time.

@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "fleet_dashboard"
 ADAPTER = "fleet_dashboard.whatsapp.engine.neonize_gateway"
 ADAPTER_FILE = SOURCE / "whatsapp" / "engine" / "neonize_gateway.py"
-# The one place that may load the adapter: make_factory, lazily, when the backend is neonize.
-ENTRY = SOURCE / "whatsapp" / "engine" / "gateway.py"
+# The one place that may load the adapter: runtime.make_factory, lazily, when the backend is neonize.
+ENTRY = SOURCE / "whatsapp" / "engine" / "runtime.py"
 # What `fleet-dashboard run` and the web process (`reflex run`: rxconfig, then the app module) import.
 WEB_MODULES = ["rxconfig", "fleet_dashboard.fleet_dashboard", "fleet_dashboard.cli", "fleet_dashboard.cli.serve",
                "fleet_dashboard.whatsapp.processes"]
@@ -58,7 +58,7 @@ def test_outside_code_enters_the_adapter_only_through_make_factory():
     importers = {path.relative_to(ROOT).as_posix() for path in _sources() if path != ADAPTER_FILE
                  and any(_is(m, ADAPTER) for m in imported_modules(path))}
     assert importers == {ENTRY.relative_to(ROOT).as_posix()}, f"importers of {ADAPTER}: {sorted(importers)}"
-    # ...and lazily: gateway.py is imported by the web process too.
+    # ...and lazily: a simulator engine process never loads neonize.
     tree = ast.parse(ENTRY.read_text())
     top_level = [m for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)
                  for m in ([a.name for a in node.names] if isinstance(node, ast.Import) else [node.module])]

@@ -228,9 +228,10 @@ def cmd_engine(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     import asyncio
 
-    from fleet_dashboard.notifications.worker import run_worker_forever
+    from fleet_dashboard.whatsapp.engine.runtime import run_engine_forever
 
-    return asyncio.run(run_worker_forever())
+    # A worker sends only through a socket it owns, so the worker tier is an engine tier with the worker forced on.
+    return asyncio.run(run_engine_forever(with_worker=True))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -362,3 +362,8 @@ async def run_dispatcher_forever(*, poll_seconds: float = 5.0, policy: RetryPoli
             if conn is not None:
                 with contextlib.suppress(Exception):
                     conn.close()
+
+
+async def webhooks_lifespan() -> None:
+    """The dispatcher as a server lifespan task: delivers bus events to webhooks until cancelled."""
+    await run_dispatcher_forever()

@@ -173,10 +173,3 @@ def verify_signature(secret: str, header: str, body: bytes, *, tolerance: int = 
         return False
     expected = sign(secret, body, timestamp=ts).split("v1=", 1)[1]
     return hmac.compare_digest(expected, fields.get("v1", ""))
-
-
-async def webhooks_lifespan() -> None:
-    """The dispatcher as a server lifespan task: delivers bus events to webhooks until cancelled."""
-    from fleet_dashboard.integrations.delivery import run_dispatcher_forever
-
-    await run_dispatcher_forever()

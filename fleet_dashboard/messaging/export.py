@@ -11,9 +11,6 @@ the last column names the zone. The API's own JSON stays UTC.
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -24,6 +21,7 @@ from sqlmodel import Session
 
 from fleet_dashboard.accounts import audit, localtime, permissions
 from fleet_dashboard.accounts.permissions import Action, Actor
+from fleet_dashboard.core.csvcells import csv_text, safe_row
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.messaging import messages
 from fleet_dashboard.messaging.models import WhatsAppMessage
@@ -32,18 +30,6 @@ MAX_ROWS = 50_000
 PAGE_ROWS = 500
 HEADER = ["id", "created_at", "recipient_phone", "status", "template_name", "message_body", "error",
           "sent_at", "delivered_at", "read_at", "failed_at", "timezone"]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
-
-
-def safe_cell(value: Any) -> str:
-    """The cell's text, neutralised when a spreadsheet would read it as a formula."""
-    text = "" if value is None else (value.isoformat() if isinstance(value, datetime) else str(value))
-    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
-
-
 def message_cells(m: WhatsAppMessage, zone: ZoneInfo | str = "UTC") -> list[str]:
     """One message as a CSV row, in HEADER's order, its times in `zone` with their offset."""
     zone = ZoneInfo(zone) if isinstance(zone, str) else zone
@@ -51,15 +37,8 @@ def message_cells(m: WhatsAppMessage, zone: ZoneInfo | str = "UTC") -> list[str]
     def at(value: datetime | None) -> str:
         return localtime.csv_stamp(value, zone)
 
-    return [safe_cell(v) for v in (m.id, at(m.created_at), m.recipient_phone, m.status, m.template_name,
-                                   m.message_body, m.error, at(m.sent_at), at(m.delivered_at), at(m.read_at),
-                                   at(m.failed_at), zone.key)]
-
-
-def csv_text(rows: list[list[str]]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    return buffer.getvalue()
+    return safe_row((m.id, at(m.created_at), m.recipient_phone, m.status, m.template_name, m.message_body, m.error,
+                     at(m.sent_at), at(m.delivered_at), at(m.read_at), at(m.failed_at), zone.key))
 
 
 # One page of an export: its CSV text, the next page's cursor (None at the end), how many messages it holds.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
 import uuid
@@ -12,9 +10,10 @@ from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
-from fleet_dashboard.accounts import audit, orgs, permissions
+from fleet_dashboard.accounts import audit, localtime, orgs, permissions
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core import phones
+from fleet_dashboard.core.csvcells import csv_text, safe_row
 from fleet_dashboard.core.errors import Conflict, InvalidPhone, NotFound, ValidationError
 from fleet_dashboard.core.pagination import clamp_limit, keyset_page, matching
 from fleet_dashboard.messaging.models import OptOut
@@ -136,24 +135,19 @@ def export_csv(*, session: Session, org_id: uuid.UUID, actor: Actor, search: str
                max_rows: int = EXPORT_MAX_ROWS, ip_address: str | None = None) -> tuple[str, int]:
     """The list (or what `search` matches) as CSV text, its times in the organisation's zone with their offset,
     and how many numbers it holds; audited."""
-    from fleet_dashboard.accounts import localtime
-    from fleet_dashboard.messaging.export import safe_cell
-
     permissions.require(actor, Action.export, org_id)
     zone = localtime.org_zone(session=session, org_id=org_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_HEADER)
+    parts = [csv_text([EXPORT_HEADER])]
     cursor, written = None, 0
     while written < max_rows:
         rows, cursor = list_for_org(session=session, org_id=org_id, actor=actor, search=search, cursor=cursor,
                                     limit=min(200, max_rows - written))
-        writer.writerows([safe_cell(v) for v in (r.phone, localtime.csv_stamp(r.created_at, zone), r.reason,
-                                                 r.keyword, zone.key)] for r in rows)
+        parts.append(csv_text(safe_row((r.phone, localtime.csv_stamp(r.created_at, zone), r.reason, r.keyword,
+                                        zone.key)) for r in rows))
         written += len(rows)
         if not cursor:
             break
     audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="opt_outs_exported",
                  event_data={"rows": written, "search": search or ""}, ip_address=ip_address)
-    return buffer.getvalue(), written
+    return "".join(parts), written
 

@@ -266,12 +266,3 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
 
-
-async def run_worker_forever(config: WorkerConfig | None = None) -> int:
-    """`fleet-dashboard worker`: an engine (taking organisations by advisory lock) with its worker.
-
-    A worker can only send through a socket it owns, so the worker tier is an engine tier; the advisory
-    locks keep it to one socket per organisation across every process."""
-    from fleet_dashboard.whatsapp.engine.runtime import run_engine_forever
-
-    return await run_engine_forever(with_worker=True, worker_config=config)

@@ -24,27 +24,47 @@ import inspect
 import logging
 import types
 import typing
+import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import reflex as rx
 from reflex.middleware import Middleware
 from reflex.state import StateUpdate
 
 from fleet_dashboard import strings
-from fleet_dashboard.accounts.permissions import Action
+from fleet_dashboard.accounts.models import Role
+from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core import offload
 from fleet_dashboard.core.errors import DomainError, PermissionDenied
 from fleet_dashboard.web import reflex_internals, routes
-
-if TYPE_CHECKING:
-    from fleet_dashboard.web.state.auth import Ctx
 
 log = logging.getLogger(__name__)
 
 ATTR = "__fd_access__"
 # A string longer than this in any event payload is refused before a handler sees it.
 MAX_STRING = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What one event may touch: always re-derived from the signed token, never from the client."""
+
+    user_id: uuid.UUID
+    role: str
+    org_id: uuid.UUID | None
+    read_only: bool
+    home_org_id: uuid.UUID | None = None
+    session_version: int = 0
+
+    @property
+    def is_super_admin(self) -> bool:
+        return self.role == Role.super_admin.value
+
+    @property
+    def actor(self) -> Actor:
+        """The caller as the services know it, to pass to every service that checks the matrix."""
+        return Actor(role=self.role, org_id=self.home_org_id, user_id=self.user_id)
 
 
 class NotSignedIn(Exception):
@@ -279,11 +299,14 @@ def frontend_exception_warning(exception: Exception) -> None:
 # ---- the chokepoint ----
 
 class AccessMiddleware(Middleware):
-    """Runs before every event handler: refuse undeclared handlers, malformed payloads and unentitled callers."""
+    """Runs before every event handler: refuse undeclared handlers, malformed payloads and unentitled callers.
+
+    `auth_state` is the state that knows the session (web/state/auth.AuthState): its `_admit` decides."""
+
+    def __init__(self, auth_state: type) -> None:
+        self.auth_state = auth_state
 
     async def preprocess(self, app: Any, state: Any, event: Any) -> StateUpdate | None:
-        from fleet_dashboard.web.state.auth import AuthState
-
         admit(ANYONE, None)
         registered = reflex_internals.registered_handler(event.name)
         if registered is None:
@@ -298,7 +321,7 @@ class AccessMiddleware(Middleware):
                 log.warning("refused event %s: %s", name, problem)
                 return StateUpdate()
             if handler.fn.__name__ in HYDRATE_HANDLERS:
-                auth = await state.get_state(AuthState)
+                auth = await state.get_state(self.auth_state)
                 await auth._forget_other_sessions_data(_hydrating_token(auth, event.payload))
             return None
         if rule is None or rule is NOBODY:
@@ -308,7 +331,7 @@ class AccessMiddleware(Middleware):
         if problem:
             log.warning("refused event %s: %s", name, problem)
             return await self._answer(state, name, [rx.toast.error(strings.error_text("invalid"), duration=6000)])
-        auth = await state.get_state(AuthState)
+        auth = await state.get_state(self.auth_state)
         try:
             # The caller is re-derived from the database on every event: on the offload pool, not the loop.
             ctx = await offload.run_sync(auth._admit, rule, handler=name)

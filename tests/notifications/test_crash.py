@@ -17,10 +17,11 @@ from fleet_dashboard.notifications import queue
 from tests.notifications.conftest import pair, scalar
 
 WORKER = ("import asyncio, logging\n"
-          "from fleet_dashboard.notifications.worker import WorkerConfig, run_worker_forever\n"
+          "from fleet_dashboard.notifications.worker import WorkerConfig\n"
+          "from fleet_dashboard.whatsapp.engine.runtime import run_engine_forever\n"
           "logging.basicConfig(level=logging.WARNING)\n"
-          "asyncio.run(run_worker_forever(WorkerConfig(batch_size=50, poll_seconds=0.1, lease_seconds=3,"
-          " reclaim_every_seconds=0.5)))\n")
+          "asyncio.run(run_engine_forever(with_worker=True, worker_config=WorkerConfig(batch_size=50,"
+          " poll_seconds=0.1, lease_seconds=3, reclaim_every_seconds=0.5)))\n")
 ORGS, PER_ORG = 8, 100
 TOTAL = ORGS * PER_ORG
 

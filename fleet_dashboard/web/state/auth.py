@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import reflex as rx
@@ -22,6 +21,7 @@ from fleet_dashboard.web import routes
 from fleet_dashboard.web.access import (  # noqa: F401  (re-exported: pages and states import them from here)
     ANYONE,
     SIGNED_IN,
+    Ctx,
     NoOrgChosen,
     NotSignedIn,
     Rule,
@@ -34,27 +34,6 @@ from fleet_dashboard.web.access import (  # noqa: F401  (re-exported: pages and 
 )
 
 MANAGERS = {Role.owner.value, Role.admin.value}
-
-
-@dataclass(frozen=True)
-class Ctx:
-    """What one event may touch: always re-derived from the signed token, never from the client."""
-
-    user_id: uuid.UUID
-    role: str
-    org_id: uuid.UUID | None
-    read_only: bool
-    home_org_id: uuid.UUID | None = None
-    session_version: int = 0
-
-    @property
-    def is_super_admin(self) -> bool:
-        return self.role == Role.super_admin.value
-
-    @property
-    def actor(self) -> Actor:
-        """The caller as the services know it, to pass to every service that checks the matrix."""
-        return Actor(role=self.role, org_id=self.home_org_id, user_id=self.user_id)
 
 
 class AuthState(rx.State):

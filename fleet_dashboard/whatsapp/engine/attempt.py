@@ -81,18 +81,18 @@ class AttemptWatch:
         """One connection, from start to its end; the gateway is always stopped afterwards."""
         self._retry = False
         self.state = "connecting"
-        row = await self._write({"status": "connecting", "engine_id": self.engine.engine_id, "next_retry_at": None,
+        row = await self._write({"status": "connecting", "engine_id": self.engine_id, "next_retry_at": None,
                                  "pair_code": None, "pair_code_expires_at": None})
         if row is None:
             return Result(Outcome.DISABLED)
         if row.unlink_jid:
             await self._unlink(row.unlink_jid)
         resume = row.whatsapp_id
-        if resume and not await self.engine.factory.device_exists(resume):
+        if resume and not await self.factory.device_exists(resume):
             # Resuming a device the store no longer has crashes the library: link again instead.
             return Result(Outcome.FINAL, "the linked device is gone from the WhatsApp store; link it again",
                           R.needs_relink)
-        gateway = self.engine.factory.create(self.org_id, self._sink_for(None))
+        gateway = self.factory.create(self.org_id, self._sink_for(None))
         gateway.sink = self._sink_for(gateway)
         self.gateway = gateway
         result = Result(Outcome.FAILED, "not started")
@@ -130,7 +130,7 @@ class AttemptWatch:
     def _sink_for(self, gateway: Gateway | None):
         def sink(event: GatewayEvent) -> None:
             if isinstance(event, Receipt | Inbound):
-                self.engine.gateway_traffic(self.org_id, event)
+                self.on_traffic(self.org_id, event)
             elif gateway is not None:
                 self._events.put_nowait(FromGateway(gateway, event))
 
@@ -280,7 +280,7 @@ class AttemptWatch:
             values["display_name"] = event.push_name
         self.failures, self.health_code, self._send_failures = 0, None, 0
         row = await self._write(values, "session_connected", {"phone": event.phone or None,
-                                                              "engine": self.engine.engine_id})
+                                                              "engine": self.engine_id})
         if row is not None:
             self.connected = True
             self.state = "connected"

@@ -25,7 +25,6 @@ from fleet_dashboard.whatsapp.engine.gateway import (
     Receipt,
     SendFailed,
     SendUnknown,
-    make_factory,
 )
 from fleet_dashboard.whatsapp.engine.leases import Leases
 from fleet_dashboard.whatsapp.engine.supervisor import STOP_TIMEOUT, Supervisor
@@ -53,9 +52,9 @@ def _mark_stopped(org_ids: list[uuid.UUID]) -> None:
 class Engine:
     """Use `owned_org_ids`, `is_connected`, `send_text` and `send_file`; everything else is the engine's business."""
 
-    def __init__(self, factory: GatewayFactory | None = None, *, reconcile_seconds: float | None = None,
+    def __init__(self, factory: GatewayFactory, *, reconcile_seconds: float | None = None,
                  engine_id: str | None = None, capacity: int | None = None):
-        self.factory = factory or make_factory()
+        self.factory = factory
         # Free organisations are looked for at least five times per lease: a dead engine's move in time.
         self.lease_seconds = get_settings().engine_lease_seconds
         self.reconcile_seconds = reconcile_seconds or min(2.0, self.lease_seconds / 5)
@@ -222,7 +221,8 @@ class Engine:
                 log.exception("engine reconcile failed; trying again in %.0fs", self.reconcile_seconds)
 
     def _start_supervisor(self, org_id: uuid.UUID) -> Supervisor:
-        sup = Supervisor(self, org_id)
+        sup = Supervisor(org_id, factory=self.factory, engine_id=self.engine_id, on_exit=self.supervisor_exited,
+                         on_traffic=self.gateway_traffic)
         self._sups[org_id] = sup
         sup.task = asyncio.create_task(sup.run(), name=f"session-{org_id}")
         return sup

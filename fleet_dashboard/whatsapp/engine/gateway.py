@@ -220,17 +220,3 @@ class GatewayFactory(abc.ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Free process-wide resources."""
-
-
-def make_factory(backend: str | None = None) -> GatewayFactory:
-    """The gateway factory for settings.whatsapp_backend; imports neonize only when chosen."""
-    from fleet_dashboard.core.settings import get_settings
-
-    backend = backend or get_settings().whatsapp_backend
-    if backend == "simulator":
-        from fleet_dashboard.whatsapp.engine.simulator import SimulatorFactory
-
-        return SimulatorFactory()
-    from fleet_dashboard.whatsapp.engine.neonize_gateway import NeonizeFactory
-
-    return NeonizeFactory()

@@ -10,7 +10,10 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 
 from fleet_dashboard.core.settings import get_settings
+from fleet_dashboard.notifications.worker import Worker
 from fleet_dashboard.whatsapp.engine.engine import Engine
+from fleet_dashboard.whatsapp.engine.gateway import GatewayFactory
+from fleet_dashboard.whatsapp.engine.simulator import SimulatorFactory
 
 log = logging.getLogger(__name__)
 EXECUTOR_THREADS = 64
@@ -20,11 +23,21 @@ RECYCLE_EXIT_CODE = 75
 _engine: Engine | None = None
 
 
+def make_factory(backend: str | None = None) -> GatewayFactory:
+    """The gateway factory for settings.whatsapp_backend; imports neonize only when chosen."""
+    if (backend or get_settings().whatsapp_backend) == "simulator":
+        return SimulatorFactory()
+    # The one import of the adapter: only an engine process that runs the real library loads neonize.
+    from fleet_dashboard.whatsapp.engine.neonize_gateway import NeonizeFactory
+
+    return NeonizeFactory()
+
+
 def current_engine() -> Engine:
     """The process's engine; it owns nothing until started, so callers may always ask it."""
     global _engine
     if _engine is None:
-        _engine = Engine()
+        _engine = Engine(make_factory())
     return _engine
 
 
@@ -74,8 +87,6 @@ async def start_with_retry(engine: Engine, stop: asyncio.Event | None = None) ->
 async def run_engine_forever(*, with_worker: bool | None = None, worker_config=None) -> int:
     """The `fleet-dashboard engine` command: the engine and, beside it, the queue worker (only the socket's owner
     sends), until SIGTERM or SIGINT; returns the process's exit code."""
-    from fleet_dashboard.notifications.worker import Worker
-
     stop = standalone_loop()
     engine = current_engine()
     with_worker = get_settings().run_worker if with_worker is None else with_worker

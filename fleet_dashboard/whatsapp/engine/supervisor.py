@@ -7,20 +7,18 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fleet_dashboard.core.backoff import backoff_delay
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.whatsapp.engine import store as store
 from fleet_dashboard.whatsapp.engine.attempt import STOP_TIMEOUT, AttemptWatch, FromGateway, Outcome, Result, Wake
-from fleet_dashboard.whatsapp.engine.gateway import Gateway
+from fleet_dashboard.whatsapp.engine.gateway import Gateway, GatewayFactory, Inbound, Receipt
 from fleet_dashboard.whatsapp.engine.unlink import unlink_device
 from fleet_dashboard.whatsapp.models import SessionReason
-
-if TYPE_CHECKING:
-    from fleet_dashboard.whatsapp.engine.engine import Engine
 
 log = logging.getLogger(__name__)
 R = SessionReason
@@ -30,9 +28,16 @@ __all__ = ["STOP_TIMEOUT", "Outcome", "Supervisor"]
 class Supervisor(AttemptWatch):
     """Runs the status machine disconnected -> connecting -> qr_pending -> connected (+ error)."""
 
-    def __init__(self, engine: Engine, org_id: uuid.UUID):
-        self.engine = engine
+    def __init__(self, org_id: uuid.UUID, *, factory: GatewayFactory, engine_id: str,
+                 on_exit: Callable[[Supervisor], None],
+                 on_traffic: Callable[[uuid.UUID, Receipt | Inbound], None]):
+        """`on_exit` is told when the supervisor ends (the engine releases the organisation); `on_traffic` gets
+        the gateway's receipts and inbound messages (the engine writes them in batches)."""
         self.org_id = org_id
+        self.factory = factory
+        self.engine_id = engine_id
+        self.on_exit = on_exit
+        self.on_traffic = on_traffic
         self.gateway: Gateway | None = None
         self.connected = False
         self.state = "starting"
@@ -117,7 +122,7 @@ class Supervisor(AttemptWatch):
         finally:
             self.connected = False
             self.state = "stopped"
-            self.engine.supervisor_exited(self)
+            self.on_exit(self)
 
     async def _pause(self, seconds: float | None) -> str:
         """Wait for a retry, a stop or the timeout; returns "retry", "stop" or "timeout"."""
@@ -187,7 +192,7 @@ class Supervisor(AttemptWatch):
     async def _unlink(self, jid: str) -> None:
         """Unlink a device a user logged out while its socket was down; forget it locally if WhatsApp is away."""
         self.state = "unlinking"
-        told_whatsapp = await unlink_device(self.engine.factory, self.org_id, jid)
+        told_whatsapp = await unlink_device(self.factory, self.org_id, jid)
         values: dict[str, Any] = {"unlink_jid": None}
         row = await asyncio.to_thread(store.load, self.org_id)
         if not told_whatsapp and row is not None and not row.enabled:
