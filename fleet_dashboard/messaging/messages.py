@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -17,10 +17,17 @@ from fleet_dashboard.core import phones
 from fleet_dashboard.core.errors import OptedOut, ValidationError
 from fleet_dashboard.core.lookup import get_owned
 from fleet_dashboard.core.pagination import clamp_limit, created_within, keyset_page, matching
-from fleet_dashboard.core.tables import sql_literal
+from fleet_dashboard.core.tables import sql_list, sql_literal
 from fleet_dashboard.messaging import media, receipts, templates
 from fleet_dashboard.messaging.media import Attachment
-from fleet_dashboard.messaging.models import MESSAGE_ORDER, RECEIPT_KINDS, MessageStatus, MessageType, WhatsAppMessage
+from fleet_dashboard.messaging.models import (
+    AMBIGUOUS_MESSAGE_STATUSES,
+    MESSAGE_ORDER,
+    RECEIPT_KINDS,
+    MessageStatus,
+    MessageType,
+    WhatsAppMessage,
+)
 
 MAX_TEXT = 4096
 IDEMPOTENCY_KEY_MAX = 200
@@ -172,16 +179,26 @@ _RECEIPT_SQL = _receipt_sql()
 
 
 def apply_receipt(
-    *, session: Session, org_id: uuid.UUID, whatsapp_message_ids: Iterable[str], kind: str
+    *, session: Session, org_id: uuid.UUID, whatsapp_message_ids: Iterable[str], kind: str,
+    chats: Mapping[str, str] | None = None, number_of: Callable[[str], str | None] | None = None,
 ) -> list[uuid.UUID]:
-    """Move messages forward to delivered or read (never back); returns the ids that changed status."""
+    """Move messages forward to delivered or read (never back); returns the ids that changed status.
+
+    `chats` says who each receipt came from (`number_of` turns that into an E.164 number): an id we never
+    recorded may then be the one of an `unknown` send to that number (the library failed after the write, so
+    the id never reached us)."""
     if kind not in RECEIPT_KINDS:
         raise ValidationError(f"unknown receipt kind {kind!r}", code="invalid")
     ids = [str(i) for i in dict.fromkeys(whatsapp_message_ids) if i]
     if not ids:
         return []
-    rows = session.execute(_RECEIPT_SQL, {"org_id": org_id, "ids": ids, "kind": kind,
-                                          "kind_rank": MESSAGE_ORDER[kind]}).all()
+    params = {"org_id": org_id, "ids": ids, "kind": kind, "kind_rank": MESSAGE_ORDER[kind]}
+    rows = session.execute(_RECEIPT_SQL, params).all()
+    unmatched = set(ids) - {r.whatsapp_message_id for r in rows}
+    if chats and unmatched and _claim_unknown(session, org_id, {i: chats.get(i) for i in unmatched},
+                                              number_of or (lambda chat: chat)):
+        rows = session.execute(_RECEIPT_SQL, params).all()
+        unmatched = set(ids) - {r.whatsapp_message_id for r in rows}
     changed = []
     for row in rows:
         if row.status != row.old_status:
@@ -189,8 +206,47 @@ def apply_receipt(
             _emit(session, status_event(org_id=org_id, message_id=row.id,
                                         whatsapp_message_id=row.whatsapp_message_id, status=row.status))
     # A receipt can overtake the write that records the id; keep it until that write lands.
-    receipts.hold(org_id, set(ids) - {r.whatsapp_message_id for r in rows}, kind)
+    receipts.hold(org_id, unmatched, kind)
     return changed
+
+
+# The ids whatsmeow gives the messages it sends (Client.GenerateMessageID): "3EB0" and 18 hex digits. A phone's
+# own messages (other devices of the account hear their receipts too) have other ids.
+WEB_MESSAGE_ID_PREFIX = "3EB0"
+UNKNOWN_MATCH_DAYS = 7
+# Not while another send to the number is in flight (its receipt may overtake the write of its own id), and
+# not once the id is recorded on a message (that send finished since the receipt was read): both are read in
+# one snapshot, and a send goes from `sending` to `sent` with its id in one statement.
+_UNKNOWN_SQL = text(f"""
+SELECT id FROM whatsapp_messages
+WHERE org_id = :org_id AND recipient_phone = :chat AND status IN {sql_list(AMBIGUOUS_MESSAGE_STATUSES)}
+  AND whatsapp_message_id IS NULL AND created_at > now() - make_interval(days => {UNKNOWN_MATCH_DAYS})
+  AND NOT EXISTS (SELECT 1 FROM whatsapp_messages f WHERE f.org_id = :org_id AND f.recipient_phone = :chat
+                  AND f.status = {sql_literal(MessageStatus.sending.value)})
+  AND NOT EXISTS (SELECT 1 FROM whatsapp_messages w WHERE w.org_id = :org_id AND w.whatsapp_message_id = :wid)
+ORDER BY created_at LIMIT 2 FOR UPDATE
+""")
+
+
+def _claim_unknown(session: Session, org_id: uuid.UUID, chat_of: Mapping[str, str | None],
+                   number_of: Callable[[str], str | None]) -> bool:
+    """Give an unrecorded id of ours to the one unknown message to its number, when there is exactly one of each
+    (two unknown sends to one number, or two such ids from it: which is which cannot be told, so neither)."""
+    by_chat: dict[str, list[str]] = {}
+    for wid, chat in chat_of.items():
+        number = number_of(chat) if chat and wid.upper().startswith(WEB_MESSAGE_ID_PREFIX) else None
+        if number:
+            by_chat.setdefault(number, []).append(wid)
+    claimed = False
+    for chat, wids in by_chat.items():
+        if len(wids) != 1:
+            continue
+        candidates = session.execute(_UNKNOWN_SQL, {"org_id": org_id, "chat": chat, "wid": wids[0]}).scalars().all()
+        if len(candidates) == 1:
+            session.execute(text("UPDATE whatsapp_messages SET whatsapp_message_id = :wid WHERE id = :id"),
+                            {"wid": wids[0], "id": candidates[0]})
+            claimed = True
+    return claimed
 
 
 def replay_early_receipts(*, session: Session, org_id: uuid.UUID, whatsapp_message_ids: Iterable[str]) -> None:

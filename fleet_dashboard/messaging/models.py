@@ -27,8 +27,10 @@ class MessageStatus(enum.StrEnum):
     Each member carries `rank` (a receipt moves a message only to a higher rank, never back), `settled`
     (the send has an outcome; otherwise it is in flight and never purged), `went_out` (counts as sent in
     volumes and failure rates), `receipt` (WhatsApp reports it in a receipt; the message keeps the
-    time in its `<status>_at` column) and `withdrawn` (a person called it off before it was tried: settled,
-    yet neither sent nor failed, so no failure count or rate includes it). Adding one: a member here, its
+    time in its `<status>_at` column), `withdrawn` (a person called it off before it was tried: settled,
+    yet neither sent nor failed, so no failure count or rate includes it) and `ambiguous` (the library may have
+    handed it to WhatsApp: never resent by itself, senders are told "unknown", a receipt settles it; it counts
+    with the failures until then). Adding one: a member here, its
     Arabic name in strings.MESSAGE_STATUS, and a migration for the CHECK constraint;
     tests/messaging/test_vocabulary.py fails on anything missed.
     """
@@ -38,16 +40,17 @@ class MessageStatus(enum.StrEnum):
     went_out: bool
     receipt: bool
     withdrawn: bool
+    ambiguous: bool
 
     def __new__(cls, value: str, rank: int, settled: bool, went_out: bool = False, receipt: bool = False,
-                withdrawn: bool = False):
+                withdrawn: bool = False, ambiguous: bool = False):
         member = str.__new__(cls, value)
         member._value_ = value
         member.rank, member.settled, member.went_out, member.receipt = rank, settled, went_out, receipt
-        member.withdrawn = withdrawn
+        member.withdrawn, member.ambiguous = withdrawn, ambiguous
         return member
 
-    #          value        rank settled went_out receipt withdrawn
+    #          value        rank settled went_out receipt withdrawn ambiguous
     pending = "pending", 0, False
     queued = "queued", 0, False
     sending = "sending", 1, False
@@ -56,6 +59,7 @@ class MessageStatus(enum.StrEnum):
     read = "read", 4, True, True, True
     failed = "failed", 1, True
     cancelled = "cancelled", 1, True, False, False, True
+    unknown = "unknown", 1, True, False, False, False, True
 
 
 class MessageType(enum.StrEnum):
@@ -118,6 +122,10 @@ FAILED_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if s.settled and 
 
 # Called off by a person before any attempt: neither sent nor failed.
 WITHDRAWN_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if s.withdrawn)
+
+
+# WhatsApp may have it (library_errors.Verdict.MAYBE_SENT): a sender is told "unknown"; a receipt settles it.
+AMBIGUOUS_MESSAGE_STATUSES = tuple(s.value for s in MessageStatus if s.ambiguous)
 
 
 # Receipt kinds WhatsApp reports, lowest first: each is the status it moves a message to.

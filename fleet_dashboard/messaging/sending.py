@@ -16,6 +16,7 @@ from fleet_dashboard.core.errors import NotConnected
 from fleet_dashboard.messaging import media, messages
 from fleet_dashboard.messaging.media import Attachment, MediaFile
 from fleet_dashboard.messaging.models import (
+    AMBIGUOUS_MESSAGE_STATUSES,
     FAILED_MESSAGE_STATUSES,
     LIVE_MESSAGE_STATUSES,
     WITHDRAWN_MESSAGE_STATUSES,
@@ -103,7 +104,7 @@ async def _verdict(events: Any, org_id: uuid.UUID, message: WhatsAppMessage,
                    wait: float) -> tuple[WhatsAppMessage, str]:
     """Wait (on a subscription opened before the message could move) for its send to settle."""
     if message.status not in IN_FLIGHT:  # already settled (a repeated key, or the engine was quick)
-        return message, send_verdict(message.status, message.error_code)
+        return message, send_verdict(message.status)
     verdict = None
     if wait > 0:
         wanted = str(message.id)
@@ -114,7 +115,7 @@ async def _verdict(events: Any, org_id: uuid.UUID, message: WhatsAppMessage,
     # Receipts may already have moved the row past "sent": report the send's verdict, the row's ids.
     message = await asyncio.to_thread(_reload, org_id, message.id)
     if verdict in FAILED_MESSAGE_STATUSES or verdict is None:
-        verdict = send_verdict(message.status, message.error_code)
+        verdict = send_verdict(message.status)
     return message, verdict
 
 
@@ -140,16 +141,14 @@ async def wait_for_verdict(org_id: uuid.UUID, message_id: uuid.UUID | str, *,
         return await _verdict(events, org_id, message, wait)
 
 
-# Error codes of a failed message that may still have reached WhatsApp (notifications/wave.py, notifications/claims.py).
-UNKNOWN_CODES = ("send_outcome_unknown", "send_timeout", "outcome_unknown")
-
-
-def send_verdict(status: str, error_code: str | None = None) -> str:
+def send_verdict(status: str) -> str:
     """What a sender is told: sent, failed, unknown (WhatsApp may have it), cancelled or queued."""
     if status in IN_FLIGHT:
         return QUEUED
     if status in WITHDRAWN_MESSAGE_STATUSES:
         return status
+    if status in AMBIGUOUS_MESSAGE_STATUSES:
+        return UNKNOWN
     if status in FAILED_MESSAGE_STATUSES:
-        return UNKNOWN if error_code in UNKNOWN_CODES else MessageStatus.failed.value
+        return MessageStatus.failed.value
     return MessageStatus.sent.value

@@ -206,14 +206,14 @@ WITH d AS (
 ), m AS (
     UPDATE whatsapp_messages m SET
         status = CASE d.kind WHEN 'sent' THEN {m_sent} WHEN 'retry' THEN {m_queued} WHEN 'release' THEN {m_queued}
-                             ELSE {m_failed} END,
+                             WHEN 'unknown' THEN {m_unknown} ELSE {m_failed} END,
         whatsapp_message_id = COALESCE(d.wid, m.whatsapp_message_id),
         sent_at = CASE WHEN d.kind = 'sent' THEN now() ELSE m.sent_at END,
         error = CASE WHEN d.kind IN ('sent', 'release') THEN NULL ELSE d.err END,
         error_code = CASE WHEN d.kind IN ('sent', 'release') THEN NULL ELSE d.code END,
         failed_at = CASE WHEN d.kind IN ('failed', 'unknown') THEN now() ELSE m.failed_at END
     FROM d WHERE m.id = d.mid
-      AND (m.status IN {m_in_flight} OR (d.kind = 'sent' AND m.status = {m_failed}))
+      AND (m.status IN {m_in_flight} OR (d.kind = 'sent' AND m.status IN ({m_failed}, {m_unknown})))
     RETURNING m.id, m.org_id, m.template_id, m.status, m.whatsapp_message_id, m.error, m.error_code, d.kind
 ), q AS (
     UPDATE notification_queue q SET
@@ -272,7 +272,7 @@ WITH x AS (
     WHERE q.status = {q_processing} AND q.lease_expires_at < now()
     FOR UPDATE OF q SKIP LOCKED
 ), msg AS (
-    UPDATE whatsapp_messages m SET status = {m_failed}, error = :reason, error_code = :code, failed_at = now()
+    UPDATE whatsapp_messages m SET status = {m_unknown}, error = :reason, error_code = :code, failed_at = now()
     FROM x WHERE m.id = x.message_id AND x.mstatus = {m_sending}
     RETURNING m.id, m.org_id, m.whatsapp_message_id
 ), q AS (
@@ -294,6 +294,22 @@ UNION ALL SELECT 'queue', id, NULL, NULL FROM q
 def reclaim_expired(*, conn: Connection) -> tuple[int, list[Any]]:
     """Rows of dead workers: never-started sends go back to pending, started ones to 'unknown'.
 
-    Returns how many rows were reclaimed and the message rows now failed as unknown (for events)."""
+    Returns how many rows were reclaimed and the message rows now unknown (for events)."""
     rows = conn.execute(_RECLAIM_SQL, {"reason": UNKNOWN_REASON, "code": UNKNOWN_CODE}).all()
     return sum(1 for r in rows if r.what == "queue"), [r for r in rows if r.what == "message"]
+
+
+_SETTLE_SQL = _sql("""
+UPDATE notification_queue q SET status = {q_completed}, completed_at = COALESCE(q.completed_at, now()),
+    whatsapp_message_id = m.whatsapp_message_id, error_message = NULL, error_code = NULL
+FROM whatsapp_messages m
+WHERE q.message_id = ANY(:ids) AND q.org_id = :org_id AND q.status = {q_unknown}
+  AND m.id = q.message_id AND m.status NOT IN ({m_unknown}, {m_failed})
+""")
+
+
+def settle_unknown(*, conn: Connection, org_id: uuid.UUID, message_ids: list[uuid.UUID]) -> int:
+    """Rows left `unknown` whose message a receipt has since shown to be on the phone: completed after all."""
+    if not message_ids:
+        return 0
+    return conn.execute(_SETTLE_SQL, {"ids": list(message_ids), "org_id": org_id}).rowcount

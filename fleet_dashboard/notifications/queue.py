@@ -19,7 +19,7 @@ from fleet_dashboard.core.lookup import get_owned
 from fleet_dashboard.core.pagination import clamp_limit, keyset_page
 from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.messaging import media, messages, templates
-from fleet_dashboard.messaging.models import MessageStatus, WhatsAppMessage
+from fleet_dashboard.messaging.models import AMBIGUOUS_MESSAGE_STATUSES, MessageStatus, WhatsAppMessage
 from fleet_dashboard.notifications.models import NotificationQueue, QueueStatus
 from fleet_dashboard.stats import counters
 from fleet_dashboard.stats.models import CountKind
@@ -346,6 +346,11 @@ def retry(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | s
          "completed_at": None, "error_message": None, "lease_expires_at": None},
         Conflict("only a failed or unknown notification can be retried", code="not_retryable"),
     )
+    if row.message_id is not None:
+        # A person decided to send it again: its message may be sent once more (the worker refuses otherwise).
+        session.execute(update(WhatsAppMessage).where(
+            WhatsAppMessage.id == row.message_id, WhatsAppMessage.org_id == org_id,
+            WhatsAppMessage.status.in_(AMBIGUOUS_MESSAGE_STATUSES)).values(status=MessageStatus.queued.value))
     _wake(session, org_id)
     _audit(session, org_id, actor, "queue_retried", row, ip_address, via)
     return row

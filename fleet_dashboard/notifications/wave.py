@@ -15,7 +15,7 @@ from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.messaging import media, templates
 from fleet_dashboard.messaging.models import SENDABLE_MESSAGE_STATUSES, MessageType
 from fleet_dashboard.notifications.claims import Claimed, Outcome
-from fleet_dashboard.whatsapp.engine.gateway import OutgoingFile
+from fleet_dashboard.whatsapp.engine.gateway import OutgoingFile, SendRefused
 
 log = logging.getLogger(__name__)
 TIMEOUT_REASON = ("the send timed out: WhatsApp may have the message, so it is not resent "
@@ -95,8 +95,12 @@ async def _send_one(engine, row: Claimed, policy: RetryPolicy, timeout: float,
         return Outcome(queue_id=row.id, message_id=row.message_id, kind="unknown", error=TIMEOUT_REASON,
                        code=TIMEOUT_CODE)
     except OutcomeUnknown as exc:
-        return Outcome(queue_id=row.id, message_id=row.message_id, kind="unknown", code=UNKNOWN_SEND_CODE,
+        return Outcome(queue_id=row.id, message_id=row.message_id, kind="unknown",
+                       code=getattr(exc, "code", UNKNOWN_SEND_CODE),
                        error=f"{exc}: not resent automatically; retry it only after checking")
+    except SendRefused as exc:  # WhatsApp answered no: the same answer would come again
+        return Outcome(queue_id=row.id, message_id=row.message_id, kind="failed", code=exc.code,
+                       error=f"WhatsApp refused the message: {exc}")
     except Exception as exc:  # any other failure is this attempt's failure
         return _failure(row, str(exc) or type(exc).__name__, policy)
     return Outcome(queue_id=row.id, message_id=row.message_id, kind="sent", whatsapp_message_id=str(wid))

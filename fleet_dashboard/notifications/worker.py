@@ -98,7 +98,7 @@ class Worker:
     async def _reclaim(self) -> None:
         def work(session: Session) -> int:
             count, unknown = queue_claims.reclaim_expired(conn=session.connection())
-            emit_all(session, [messages.status_event(org_id=r.org_id, message_id=r.id, status="failed",
+            emit_all(session, [messages.status_event(org_id=r.org_id, message_id=r.id, status="unknown",
                                                       whatsapp_message_id=r.whatsapp_message_id,
                                                       error=queue_claims.UNKNOWN_REASON,
                                                       error_code=queue_claims.UNKNOWN_CODE) for r in unknown])

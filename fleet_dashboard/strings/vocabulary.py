@@ -19,6 +19,7 @@ MESSAGE_STATUS = {
     "read": "تمت القراءة",
     "failed": "فشل",
     "cancelled": "أُلغيت",
+    "unknown": "غير مؤكدة",
 }
 
 QUEUE_STATUS = {

@@ -20,6 +20,7 @@ def _routes(org_id) -> list[tuple[str, str, dict | None]]:
     return [("post", f"{base}/scan", {"phone": "+201001234567"}), ("post", f"{base}/drop", None),
             ("post", f"{base}/logout", None), ("post", f"{base}/inbound", {"from": "+201001234567", "text": "x"}),
             ("post", f"{base}/fail-sends", {"count": 1}), ("post", f"{base}/fail-connects", {"count": 1}),
+            ("post", f"{base}/unknown-sends", {"count": 1}),
             ("post", f"{base}/receipt", {"whatsapp_message_id": "w", "type": "read"}), ("get", f"{base}/sent", None)]
 
 

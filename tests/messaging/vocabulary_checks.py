@@ -83,6 +83,8 @@ def send_verdicts() -> str | None:
             return sending.QUEUED
         if s.withdrawn:
             return s.value  # called off before any attempt: the sender is told so, not "failed"
+        if s.ambiguous:
+            return sending.UNKNOWN  # WhatsApp may have it: never "failed", or a person sends it again
         return MessageStatus.sent.value if s.went_out else MessageStatus.failed.value
 
     wrong = [s.value for s in MessageStatus if sending.send_verdict(s.value) != expected(s)]

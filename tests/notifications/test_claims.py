@@ -121,7 +121,7 @@ def test_reclaim_retries_unstarted_rows_and_parks_started_ones_as_unknown(db, or
         assert status[not_started.id].status == "pending" and status[not_started.id].attempts == 0
         for c in started:
             assert status[c.id].status == "unknown" and "may have the message" in status[c.id].error_message
-            assert s.get(WhatsAppMessage, c.message_id).status == "failed"
+            assert s.get(WhatsAppMessage, c.message_id).status == "unknown"
     with get_engine().begin() as conn:
         assert reclaim_expired(conn=conn) == (0, [])
 

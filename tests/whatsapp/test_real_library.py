@@ -307,37 +307,6 @@ def test_a_send_the_library_does_not_answer_in_time_is_unknown_and_never_retried
     assert "may have been delivered" in row.error_message
 
 
-@pytest.mark.parametrize(("error", "unknown"), [
-    ("timed out waiting for message send response", True),
-    ("websocket disconnected before message send returned response", True),
-    ("websocket not connected", False),
-    ("client is nil", False),
-])
-def test_the_library_errors_that_come_after_the_message_left_are_unknown(sim_env, db: Session, make_org, error,
-                                                                         unknown):
-    from neonize.exc import SendMessageError
-
-    from fleet_dashboard.whatsapp.engine.gateway import SendFailed
-
-    org = make_org()
-
-    async def body():
-        gateway = NeonizeFactory(dial=False).create(org.id, lambda _e: None)
-        await gateway.start(resume_jid=DEVICE)
-
-        async def answer(*_args, **_kwargs):
-            raise SendMessageError(error)  # what neonize raises with whatsmeow's error text
-
-        gateway.client.send_message = answer
-        gateway.connected = True
-        with pytest.raises(SendUnknown if unknown else SendFailed) as caught:
-            await gateway.send_text("+201009998887", "hello")
-        assert type(caught.value) is (SendUnknown if unknown else SendFailed)
-        await gateway.stop()
-
-    run(body)
-
-
 def _enqueue(org_id):
     from fleet_dashboard.core.db import session_scope
     from fleet_dashboard.notifications import queue

@@ -78,16 +78,17 @@ def _sent_rows(org_id: uuid.UUID, limit: int) -> list[dict[str, Any]]:
                 for r in list_sent(session=session, org_id=org_id, limit=limit)]
 
 
-def _was_sent(org_id: uuid.UUID, wamid: str) -> bool:
+def _sent_to(org_id: uuid.UUID, wamid: str) -> str | None:
+    """The number the simulated network delivered this message to, or None if it never took it."""
     from sqlmodel import select
 
     from fleet_dashboard.core.db import session_scope
     from fleet_dashboard.whatsapp.models import SimulatorSent
 
     with session_scope() as session:
-        query = select(SimulatorSent.id).where(SimulatorSent.org_id == org_id,
-                                               SimulatorSent.whatsapp_message_id == wamid)
-        return session.exec(query).first() is not None
+        query = select(SimulatorSent.recipient_phone).where(SimulatorSent.org_id == org_id,
+                                                            SimulatorSent.whatsapp_message_id == wamid)
+        return session.exec(query).first()
 
 
 async def _known_org(org_id: uuid.UUID) -> None:
@@ -131,9 +132,10 @@ async def confirm_code(org_id: uuid.UUID, body: ConfirmCodeIn) -> dict[str, Any]
 async def receipt(org_id: uuid.UUID, body: ReceiptIn) -> dict[str, Any]:
     """Report a sent message delivered or read."""
     await _known_org(org_id)
-    if not await asyncio.to_thread(_was_sent, org_id, body.whatsapp_message_id):
+    recipient = await asyncio.to_thread(_sent_to, org_id, body.whatsapp_message_id)
+    if recipient is None:
         raise ApiError("the simulated network never accepted this message id", status=404)
-    return await command(org_id, "receipt", body.model_dump())
+    return await command(org_id, "receipt", {**body.model_dump(), "from": recipient})
 
 
 @router.post("/{org_id}/drop")
@@ -158,6 +160,12 @@ async def inbound(org_id: uuid.UUID, body: InboundIn) -> dict[str, Any]:
 async def fail_sends(org_id: uuid.UUID, body: CountIn) -> dict[str, Any]:
     """Make the next N sends fail."""
     return await command(org_id, "fail-sends", {"count": body.count})
+
+
+@router.post("/{org_id}/unknown-sends")
+async def unknown_sends(org_id: uuid.UUID, body: CountIn) -> dict[str, Any]:
+    """The network takes the next N sends but their answer is lost (the sender learns "unknown"); receipts come."""
+    return await command(org_id, "unknown-sends", {"count": body.count})
 
 
 @router.post("/{org_id}/fail-connects")

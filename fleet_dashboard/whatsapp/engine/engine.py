@@ -310,16 +310,19 @@ def _engine_stopped(engine_id: str) -> None:
 def _write_traffic(items: list[tuple[uuid.UUID, Receipt | Inbound]]) -> None:
     """Receipts batched per organisation and kind; an inbound message first flushes what came before."""
     groups: dict[tuple[uuid.UUID, str], list[str]] = defaultdict(list)
+    chats: dict[str, str] = {}
     for org_id, event in items:
         if isinstance(event, Receipt):
             groups[(org_id, event.kind)].extend(event.message_ids)
+            if event.chat:
+                chats.update(dict.fromkeys(event.message_ids, event.chat))
             continue
         if groups:
-            store.apply_receipts(groups)
-            groups = defaultdict(list)
+            store.apply_receipts(groups, chats)
+            groups, chats = defaultdict(list), {}
         try:
             store.record_inbound(org_id, event.sender, event.text, event.message_id)
         except Exception:
             log.exception("could not record an inbound message for %s", org_id)
     if groups:
-        store.apply_receipts(groups)
+        store.apply_receipts(groups, chats)

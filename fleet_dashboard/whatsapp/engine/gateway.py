@@ -103,6 +103,7 @@ class Receipt:
 
     message_ids: tuple[str, ...]
     kind: ReceiptKind
+    chat: str = ""  # who it came from: an E.164 number, or `<user>@lid` when WhatsApp named them by LID only
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,16 +145,33 @@ def reason_of(exc: BaseException) -> str:
 
 
 class GatewayError(Exception):
-    """A gateway call failed; the message is safe to show and store."""
+    """A gateway call failed; the message is safe to show and store, `code` is its strings.ERRORS key."""
+
+    code = "send_failed"
+
+    def __init__(self, message: str = "", *, code: str | None = None, pause: bool = False):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.pause = pause
 
 
 class SendFailed(GatewayError):
-    """WhatsApp did not accept the message: nothing left, so a retry cannot send it twice."""
+    """Nothing left this process (library_errors.Verdict.NOT_SENT): a retry cannot send it twice."""
 
 
 class SendUnknown(GatewayError, OutcomeUnknown):
     """The message may have reached WhatsApp (no answer in time, or the socket fell mid-send): never resend it
-    automatically."""
+    automatically; a receipt for it settles it."""
+
+    code = "send_outcome_unknown"
+
+
+class SendRefused(GatewayError):
+    """WhatsApp answered no: the message fails with the reason, and a retry would get the same answer.
+    `pause` says the number itself is restricted, so the organisation should stop sending for a while."""
+
+    code = "send_refused"
 
 
 class Gateway(abc.ABC):

@@ -61,7 +61,7 @@ from neonize.utils.log import log_whatsmeow
 
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.messaging.models import MessageType
-from fleet_dashboard.whatsapp.engine import store_connections
+from fleet_dashboard.whatsapp.engine import library_errors, store_connections
 from fleet_dashboard.whatsapp.engine.gateway import (
     Connected,
     Disconnected,
@@ -81,6 +81,7 @@ from fleet_dashboard.whatsapp.engine.gateway import (
     Reconnecting,
     Refused,
     SendFailed,
+    SendRefused,
     SendUnknown,
     TemporaryBan,
     reason_of,
@@ -92,6 +93,9 @@ from fleet_dashboard.whatsapp.models import SessionReason
 log = logging.getLogger(__name__)
 
 FIRST_QR_SECONDS, NEXT_QR_SECONDS, QR_CODES = 60.0, 20.0, 6  # whatsmeow's QR channel
+# 405: the WhatsApp Web version compiled into this neonize is too old for WhatsApp; only a neonize release fixes it.
+OUTDATED_REASON = ("WhatsApp refused the connection (405, client outdated): the WhatsApp Web version built into "
+                   "neonize is too old; install a newer neonize release (README, \"Upgrading neonize and Reflex\")")
 
 
 def _enum(message, field: str):
@@ -124,6 +128,15 @@ def jid_from_str(text: str) -> JID:
 def phone_of(jid: JID) -> str:
     """The E.164 number of a phone-number JID."""
     return "+" + jid.User
+
+
+def chat_of(source) -> str:
+    """Who a receipt came from: the chat's number, else its `<user>@lid` for the store's LID map."""
+    for jid in (source.Chat, source.Sender, source.RecipientAlt, source.SenderAlt):
+        if jid.Server == USER_SERVER and jid.User:
+            return phone_of(jid)
+    lid = next((j for j in (source.Chat, source.Sender) if j.Server == LID_SERVER and j.User), None)
+    return f"{lid.User}@{LID_SERVER}" if lid is not None else ""
 
 
 class NeonizeEvents:
@@ -190,7 +203,7 @@ class NeonizeEvents:
         if status == "timeout":
             self._emit(PairingEnded(reason="the QR code expired before it was scanned"))
         elif status == "err-client-outdated":
-            self._emit(Refused(code=SessionReason.client_outdated, reason="WhatsApp says this client is outdated"))
+            self._emit(Refused(code=SessionReason.client_outdated, reason=OUTDATED_REASON))
         else:
             self._emit(PairingEnded(reason=f"pairing failed ({status})"))
 
@@ -232,6 +245,9 @@ class NeonizeEvents:
         self._emit(LoggedOut(reason=f"logged out from the phone ({reason.name if reason else ev.Reason})"))
 
     def _on_connect_failure(self, ev) -> None:
+        # whatsmeow emits ConnectFailure only for failures it will not retry (it called expectDisconnect):
+        # logouts, bans and 405 arrive as their own events, 503/500 are retried without one. So the attempt is
+        # over: ours to retry with backoff, not the library's grace.
         enum = _enum(ConnectFailureEv, "Reason").values_by_number.get(ev.Reason)
         name = enum.name if enum else str(ev.Reason)
         if name in ("LOGGED_OUT", "MAIN_DEVICE_GONE"):
@@ -239,16 +255,16 @@ class NeonizeEvents:
         elif name == "TEMP_BANNED":
             self._emit(TemporaryBan(code=name))
         elif name == "CLIENT_OUTDATED":
-            self._emit(Refused(code=SessionReason.client_outdated, reason="WhatsApp says this client is outdated"))
+            self._on_outdated(ev)
         else:
-            self._emit(Reconnecting(reason=f"WhatsApp refused the connection: {name} {ev.Message}".strip()))
+            self._emit(Disconnected(reason=f"WhatsApp refused the connection: {name} {ev.Message}".strip()))
 
     def _on_replaced(self, _ev) -> None:
         self._emit(Refused(code=SessionReason.stream_replaced,
                            reason="another WhatsApp Web client took over this device's connection"))
 
     def _on_outdated(self, _ev) -> None:
-        self._emit(Refused(code=SessionReason.client_outdated, reason="WhatsApp says this client is outdated"))
+        self._emit(Refused(code=SessionReason.client_outdated, reason=OUTDATED_REASON))
 
     def _on_ban(self, ev) -> None:
         code = _enum(TemporaryBanEv, "Code").values_by_number.get(ev.Code)
@@ -260,7 +276,7 @@ class NeonizeEvents:
             return  # a type neonize could not encode: not a delivery we can vouch for
         kind = RECEIPT_KINDS.get(ev.Type)
         if kind and ev.MessageIDs:
-            self._emit(Receipt(message_ids=tuple(ev.MessageIDs), kind=kind))
+            self._emit(Receipt(message_ids=tuple(ev.MessageIDs), kind=kind, chat=chat_of(ev.MessageSource)))
 
     async def _on_message(self, ev) -> None:
         source = ev.Info.MessageSource
@@ -296,9 +312,7 @@ STOP_TRIES = 3
 STOP_HOLD_SECONDS = 2.0
 # How long pair_phone waits for the pairing socket (the first QR code says it is up).
 PAIRING_READY_SECONDS = 20.0
-# whatsmeow's errors that come after the message left: WhatsApp may have it.
-AMBIGUOUS_SEND_ERRORS = ("timed out waiting for message send response", "disconnected before message send",
-                         "context deadline exceeded", "context canceled")
+NEVER_STARTED = "the WhatsApp client was never started"
 PAIR_CLIENT_CHROME, PAIR_DISPLAY = 1, "Chrome (Linux)"  # the server accepts common "Browser (OS)" names only
 _attempts = itertools.count(1)
 
@@ -432,7 +446,7 @@ class NeonizeGateway(NeonizeEvents, Gateway):
     async def _call(self, make_coro, timeout: float | None = None, *, exclusive: bool = False,
                     priority: bool = False):
         if self.client is None:
-            raise GatewayError("not started")
+            raise GatewayError(NEVER_STARTED)
         hold = STOP_HOLD_SECONDS if exclusive else SHARED_HOLD_SECONDS
         async with self.factory.gate.held(exclusive=exclusive, priority=priority, max_seconds=hold):
             return await asyncio.wait_for(make_coro(), timeout or CALL_TIMEOUT)
@@ -517,12 +531,11 @@ class NeonizeGateway(NeonizeEvents, Gateway):
             response = await self._call(lambda: self.client.send_message(to, message))
         except TimeoutError as exc:
             raise SendUnknown(f"WhatsApp did not confirm the message within {CALL_TIMEOUT:g} s; "
-                              "it may have been delivered") from exc
+                              "it may have been delivered", code=library_errors.CALL_TIMED_OUT.code) from exc
+        except (SendFailed, SendUnknown, SendRefused):
+            raise
         except Exception as exc:
-            reason = reason_of(exc)
-            if any(marker in reason for marker in AMBIGUOUS_SEND_ERRORS):
-                raise SendUnknown(reason) from exc
-            raise SendFailed(reason) from exc
+            raise library_errors.send_error(reason_of(exc)) from exc
         return response.ID
 
     async def is_on_whatsapp(self, phone: str) -> bool:
@@ -533,7 +546,7 @@ class NeonizeGateway(NeonizeEvents, Gateway):
 
     async def pair_phone(self, phone: str) -> PairingCode:
         if self.client is None:
-            raise GatewayError("not started")
+            raise GatewayError(NEVER_STARTED)
         if self.paired:
             raise GatewayError("this session already has a linked device")
         # whatsmeow wants the pairing socket up first (the first QR code says so). If the dial failed, the

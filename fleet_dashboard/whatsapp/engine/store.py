@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from fleet_dashboard.accounts import audit
 from fleet_dashboard.core import events
@@ -60,13 +60,34 @@ def clear_unlink(org_id: uuid.UUID, jid: str, values: dict[str, Any], *, audit_d
         events.emit(session, {"type": "session.status", **status_view(row)})
 
 
-def apply_receipts(groups: dict[tuple[uuid.UUID, str], list[str]]) -> None:
-    """Record receipts, one transaction per organisation and kind so one bad group loses nothing else."""
+def apply_receipts(groups: dict[tuple[uuid.UUID, str], list[str]], chats: dict[str, str] | None = None) -> None:
+    """Record receipts, one transaction per organisation and kind so one bad group loses nothing else; `chats`
+    (message id -> the number or `<user>@lid` it came from) lets a receipt settle an `unknown` send, whose
+    notification is then completed."""
     from fleet_dashboard.messaging import messages  # written beside the engine; import late
+    from fleet_dashboard.notifications import claims
 
+    chats = chats or {}
     for (org_id, kind), ids in groups.items():
         with session_scope() as session:
-            messages.apply_receipt(session=session, org_id=org_id, whatsapp_message_ids=ids, kind=kind)
+            changed = messages.apply_receipt(session=session, org_id=org_id, whatsapp_message_ids=ids, kind=kind,
+                                             chats=chats, number_of=lambda chat, s=session: _number(s, chat))
+            claims.settle_unknown(conn=session.connection(), org_id=org_id, message_ids=changed)
+
+
+def _number(session, chat: str) -> str | None:
+    return chat if chat.startswith("+") else resolve_lid(session, chat)
+
+
+def resolve_lid(session, chat: str) -> str | None:
+    """The E.164 number whatsmeow's store maps a `<user>@lid` to, if it knows it yet."""
+    user, _, server = chat.partition("@")
+    if server != "lid" or not user:
+        return None
+    if session.execute(text("SELECT to_regclass('whatsmeow_lid_map') IS NOT NULL")).scalar() is not True:
+        return None
+    pn = session.execute(text("SELECT pn FROM whatsmeow_lid_map WHERE lid = :lid"), {"lid": user}).scalar()
+    return f"+{pn}" if pn else None
 
 
 def record_inbound(org_id: uuid.UUID, sender: str, text: str, message_id: str) -> str | None:
