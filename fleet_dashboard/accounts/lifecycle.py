@@ -1,9 +1,5 @@
-"""Organisations over their life: create, rename, time zone, suspend and resume, each audited.
-
-A suspended organisation's WhatsApp socket is closed (its paired device kept), the engine does not take it
-back (`sessions.enabled_org_ids`), its API calls and dashboard writes are refused (`orgs.ensure_active`),
-and its queue holds: the worker claims nothing for it, and resuming sends what waited.
-"""
+"""Organisations over their life: create, rename and time zone, each audited (suspend and resume are in
+whatsapp/suspension.py: they close and reopen the organisation's WhatsApp session)."""
 
 from __future__ import annotations
 
@@ -16,13 +12,8 @@ from fleet_dashboard.accounts import audit, orgs, permissions
 from fleet_dashboard.accounts.localtime import validate_zone, zone_name_of
 from fleet_dashboard.accounts.models import Organization
 from fleet_dashboard.accounts.permissions import Action, Actor
-from fleet_dashboard.core import events
 from fleet_dashboard.core.errors import Conflict
 from fleet_dashboard.core.pagination import matching
-from fleet_dashboard.core.tables import utcnow
-from fleet_dashboard.notifications import queue
-from fleet_dashboard.whatsapp import sessions
-from fleet_dashboard.whatsapp.models import SessionStatus, WhatsAppSession
 
 
 def org_view(org: Organization) -> dict[str, Any]:
@@ -47,7 +38,8 @@ def record_org_event(session: Session, actor: Actor, org: Organization, event_ty
                  event_data=actor.audit_data(**data), ip_address=actor.ip_address)
 
 
-def _locked(session: Session, org_id: uuid.UUID) -> Organization:
+def locked_org(session: Session, org_id: uuid.UUID) -> Organization:
+    """The organisation row, locked for this transaction (404 when it does not exist)."""
     orgs.get_org(session=session, org_id=org_id)
     query = (select(Organization).where(Organization.id == org_id).with_for_update()
              .execution_options(populate_existing=True))
@@ -67,7 +59,7 @@ def rename_org(*, session: Session, actor: Actor, org_id: uuid.UUID, name: str,
                slug: str | None = None) -> Organization:
     """Change the name (and the slug when given); a slug held by another organisation is a 409."""
     permissions.require(actor, Action.organizations)
-    org = _locked(session, org_id)
+    org = locked_org(session, org_id)
     name = orgs.clean_name(name)
     new_slug = orgs.clean_slug(slug) if slug else org.slug
     if new_slug != org.slug:
@@ -89,7 +81,7 @@ def set_timezone(*, session: Session, actor: Actor, org_id: uuid.UUID, timezone:
     """Set the organisation's IANA zone (owners and admins of their own, or the platform); None = default."""
     permissions.require_in_org(actor, Action.team, org_id)
     zone = validate_zone(timezone) if timezone else None
-    org = _locked(session, org_id)
+    org = locked_org(session, org_id)
     if org.timezone == zone:
         return org
     before = zone_name_of(org)
@@ -97,55 +89,4 @@ def set_timezone(*, session: Session, actor: Actor, org_id: uuid.UUID, timezone:
     session.add(org)
     session.flush()
     record_org_event(session, actor, org, "org_timezone_changed", before=before, timezone=zone_name_of(org))
-    return org
-
-
-def suspend_org(*, session: Session, actor: Actor, org_id: uuid.UUID, reason: str = "") -> Organization:
-    """Suspend: close the WhatsApp socket (device kept), refuse its API and writes, hold its queue."""
-    permissions.require(actor, Action.organizations)
-    org = _locked(session, org_id)
-    if org.suspended_at is not None:
-        return org
-    org.suspended_at = utcnow()
-    session.add(org)
-    row = session.exec(select(WhatsAppSession).where(WhatsAppSession.org_id == org_id)
-                       .with_for_update()).first()
-    if row is not None:
-        # `enabled` stays: it is the owner's wish, honoured again on resume.
-        row.status, row.qr_code, row.qr_expires_at = SessionStatus.disconnected.value, None, None
-        row.connection_error, row.connection_error_code = "organization suspended", "organization_suspended"
-        row.last_disconnected_at = row.updated_at = utcnow()
-        session.add(row)
-        events.emit(session, sessions.status_event(row))
-    session.flush()
-    events.emit(session, {"type": "session.command", "org_id": str(org_id), "action": "stop",
-                          "actor_id": str(actor.user_id) if actor.user_id else None})
-    record_org_event(session, actor, org, "org_suspended", reason=reason[:500])
-    return org
-
-
-def resume_org(*, session: Session, actor: Actor, org_id: uuid.UUID) -> Organization:
-    """Resume: the session comes back if it was enabled, and the held queue is sent."""
-    permissions.require(actor, Action.organizations)
-    org = _locked(session, org_id)
-    if org.suspended_at is None:
-        return org
-    org.suspended_at = None
-    session.add(org)
-    row = session.exec(select(WhatsAppSession).where(WhatsAppSession.org_id == org_id)
-                       .with_for_update()).first()
-    if row is not None and row.enabled:
-        row.status, row.retry_count = SessionStatus.connecting.value, 0
-        row.connection_error = row.connection_error_code = None
-        row.updated_at = utcnow()
-        session.add(row)
-        events.emit(session, sessions.status_event(row))
-        events.emit(session, {"type": "session.command", "org_id": str(org_id), "action": "connect",
-                              "actor_id": str(actor.user_id) if actor.user_id else None})
-    elif row is not None and row.connection_error_code == "organization_suspended":
-        row.connection_error = row.connection_error_code = None
-        session.add(row)
-    session.flush()
-    events.emit(session, queue.wake_event(org_id))
-    record_org_event(session, actor, org, "org_resumed")
     return org

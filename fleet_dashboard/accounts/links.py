@@ -15,10 +15,10 @@ from sqlmodel import Session, select
 from fleet_dashboard.accounts import audit, permissions
 from fleet_dashboard.accounts.models import LinkPurpose, OneTimeLink, Role, User
 from fleet_dashboard.accounts.permissions import Action, Actor
+from fleet_dashboard.core import routes
 from fleet_dashboard.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.core.tables import utcnow
-from fleet_dashboard.web import routes
 
 # 256 random bits: guessing is hopeless, so a fast hash lets each use look the token up directly.
 _TOKEN_BYTES = 32

@@ -14,11 +14,10 @@ from starlette.routing import Match
 from fleet_dashboard.api.errors import error_response, install_error_handlers
 from fleet_dashboard.api.limits import RateLimits
 from fleet_dashboard.api.middleware import install_middleware
-from fleet_dashboard.api.routes import admin, health, messages, notifications, opt_outs, sessions
+from fleet_dashboard.api.routes import admin, downloads, health, messages, notifications, opt_outs, sessions
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.messaging import media
 from fleet_dashboard.stats import metrics
-from fleet_dashboard.web import downloads
 
 log = logging.getLogger(__name__)
 

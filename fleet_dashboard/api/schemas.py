@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 ORG_ID = Field(default=None, max_length=64, description="optional; must equal X-Org-Id when given")
 RECIPIENT = Field(max_length=64, description="phone number, best in E.164 (+201001234567)",
@@ -169,10 +169,17 @@ class MessageOut(BaseModel):
     message: AnyMessageView
 
 
-class MessageListOut(BaseModel):
-    success: bool = True
-    messages: list[AnyMessageView]
-    next_cursor: str | None = None
+def Page(name: str, key: str, item: Any) -> type[BaseModel]:  # noqa: N802  (a generic model, read as Page[T])
+    """A list answer: `{"success": true, <key>: [item, ...], "next_cursor": ...}`, newest first by keyset pages.
+
+    Each list keeps its own key (`messages`, `opt_outs`), as the seed guide's callers read it."""
+    return create_model(name, __doc__=f"One page of {key}, newest first, and the next page's cursor.",
+                        success=(bool, True), **{key: (list[item], ...)},
+                        next_cursor=(str | None, Field(default=None, description="pass as `cursor` for the next "
+                                                       "page; null on the last page")))
+
+
+MessageListOut = Page("MessageListOut", "messages", AnyMessageView)
 
 
 class OptOutView(BaseModel):
@@ -192,10 +199,7 @@ class OptOutOut(BaseModel):
     opt_out: OptOutView
 
 
-class OptOutListOut(BaseModel):
-    success: bool = True
-    opt_outs: list[OptOutView]
-    next_cursor: str | None = None
+OptOutListOut = Page("OptOutListOut", "opt_outs", OptOutView)
 
 
 class OptOutRemovedOut(BaseModel):

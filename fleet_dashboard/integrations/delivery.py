@@ -19,8 +19,8 @@ from sqlalchemy import text
 
 from fleet_dashboard.accounts import audit
 from fleet_dashboard.core.backoff import backoff_delay
+from fleet_dashboard.core.safe_http import checked_client
 from fleet_dashboard.core.tables import utcnow
-from fleet_dashboard.integrations.safe_http import checked_client
 from fleet_dashboard.integrations.webhooks import (
     EVENTS,
     MESSAGE_STATUSES,

@@ -28,10 +28,10 @@ from sqlmodel import Session, select
 
 from fleet_dashboard.accounts import orgs, permissions
 from fleet_dashboard.accounts.permissions import Action, Actor
+from fleet_dashboard.core import safe_http
 from fleet_dashboard.core.errors import ValidationError
 from fleet_dashboard.core.events import WEBHOOK_EVENTS
 from fleet_dashboard.core.lookup import get_owned
-from fleet_dashboard.integrations import safe_http
 from fleet_dashboard.integrations.models import Webhook
 from fleet_dashboard.messaging.models import SETTLED_MESSAGE_STATUSES
 

@@ -157,8 +157,8 @@ async def fetch(url: str, kind: str) -> tuple[bytes, str | None, str]:
     """GET a public http(s) URL, at most the kind's limit: (bytes, Content-Type, a file name from the path)."""
     import httpx
 
+    from fleet_dashboard.core import safe_http
     from fleet_dashboard.core.settings import get_settings
-    from fleet_dashboard.integrations import safe_http
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > URL_MAX:

@@ -21,8 +21,6 @@ from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.messaging import media, messages, templates
 from fleet_dashboard.messaging.models import AMBIGUOUS_MESSAGE_STATUSES, MessageStatus, WhatsAppMessage
 from fleet_dashboard.notifications.models import NotificationQueue, QueueStatus
-from fleet_dashboard.stats import counters
-from fleet_dashboard.stats.models import CountKind
 
 MAX_BULK = 1000
 TOP_PRIORITY = 0
@@ -369,11 +367,3 @@ def list_for_org(
         query = query.where(NotificationQueue.status == status)
     return keyset_page(session, query, NotificationQueue, cursor=cursor, limit=limit)
 
-
-def counts_for_org(*, session: Session, org_id: uuid.UUID) -> dict[str, int]:
-    """How many notifications the organisation has in each status (every status present, 0 if none).
-
-    Read from the status counters, so a million finished rows cost nothing here."""
-    counts = {s.value: 0 for s in QueueStatus}
-    counts.update(counters.org_totals(session=session, kind=CountKind.queue, org_id=org_id))
-    return counts

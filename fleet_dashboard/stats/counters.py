@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
+from fleet_dashboard.notifications.models import QueueStatus
 from fleet_dashboard.stats.models import FLEET, CountKind
 
 # pg_try_advisory_xact_lock key: one rollup at a time ("fleet-counters").
@@ -102,3 +103,12 @@ def fleet_daily(*, session: Session, kind: CountKind, since: date) -> dict[tuple
     rows = session.execute(_query(cols="day, status", fleet=True, days="AND day >= :since"),
                            {"kind": kind.value, "fleet": FLEET, "since": since})
     return {(r.day, r.status): int(r.n) for r in rows if r.n}
+
+
+def queue_counts(*, session: Session, org_id: uuid.UUID) -> dict[str, int]:
+    """How many notifications the organisation has in each status (every status present, 0 if none).
+
+    Read from the status counters, so a million finished rows cost nothing here."""
+    counts = {s.value: 0 for s in QueueStatus}
+    counts.update(org_totals(session=session, kind=CountKind.queue, org_id=org_id))
+    return counts

@@ -35,9 +35,9 @@ from reflex.state import StateUpdate
 from fleet_dashboard import strings
 from fleet_dashboard.accounts.models import Role
 from fleet_dashboard.accounts.permissions import Action, Actor
-from fleet_dashboard.core import offload
+from fleet_dashboard.core import offload, routes
 from fleet_dashboard.core.errors import DomainError, PermissionDenied
-from fleet_dashboard.web import reflex_internals, routes
+from fleet_dashboard.web import reflex_internals
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from fleet_dashboard.accounts.models import Organization
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core import events, phones
 from fleet_dashboard.core.errors import Conflict
+from fleet_dashboard.core.events import EventType
 from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.whatsapp.models import SessionStatus, WhatsAppSession
 
@@ -81,9 +82,14 @@ def _command(session: Session, row: WhatsAppSession, action: str, actor: Actor,
     audit.record(session=session, org_id=row.org_id, session_id=row.id, actor_id=actor_id,
                  ip_address=ip_address, event_type=f"{action}_requested", event_data={"status": row.status})
     events.emit(session, status_event(row))
-    events.emit(session, {"type": "session.command", "org_id": str(row.org_id), "action": action,
-                          "actor_id": str(actor_id) if actor_id else None})
+    events.emit(session, command_event(row.org_id, action, actor_id))
     return row
+
+
+def command_event(org_id: uuid.UUID, action: str, actor_id: uuid.UUID | None) -> dict[str, Any]:
+    """The `session.command` bus event: a person asked the owning engine to `action` the session."""
+    return {"type": EventType.session_command, "org_id": str(org_id), "action": action,
+            "actor_id": str(actor_id) if actor_id else None}
 
 
 def _locked_for(session: Session, org_id: uuid.UUID, actor: Actor, action: Action) -> WhatsAppSession:

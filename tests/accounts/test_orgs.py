@@ -15,7 +15,7 @@ from fleet_dashboard.core.events import get_bus
 from fleet_dashboard.integrations import api_keys, webhooks
 from fleet_dashboard.messaging import messages, templates
 from fleet_dashboard.notifications import queue
-from fleet_dashboard.whatsapp import sessions
+from fleet_dashboard.whatsapp import sessions, suspension
 from tests.accounts.conftest import PLATFORM, actor_of, audit_rows, audit_types
 
 PHONE = "+201001234567"
@@ -43,7 +43,7 @@ def test_lifecycle_refusals(db, make_org, make_user):
     with pytest.raises(PermissionDenied):
         lifecycle.create_organization(session=db, actor=actor_of(owner), name="Mine")
     with pytest.raises(PermissionDenied):
-        lifecycle.suspend_org(session=db, actor=actor_of(owner), org_id=org.id)
+        suspension.suspend_org(session=db, actor=actor_of(owner), org_id=org.id)
     with pytest.raises(Conflict):
         lifecycle.rename_org(session=db, actor=PLATFORM, org_id=org.id, name="One", slug="two")
     with pytest.raises(ValidationError) as tz:
@@ -68,7 +68,7 @@ def test_suspension_stops_the_session_refuses_writes_and_resume_restores(fresh_b
     async def suspend_and_watch():
         async with get_bus().subscribe(org_id=org.id, types={"session.command"}) as seen:
             def act():
-                lifecycle.suspend_org(session=db, actor=PLATFORM, org_id=org.id, reason="unpaid")
+                suspension.suspend_org(session=db, actor=PLATFORM, org_id=org.id, reason="unpaid")
                 db.commit()
             await asyncio.to_thread(act)
             return await seen.get(5)
@@ -95,8 +95,8 @@ def test_suspension_stops_the_session_refuses_writes_and_resume_restores(fresh_b
             refused()
         assert exc.value.code == "organization_suspended"
         db.rollback()
-    lifecycle.suspend_org(session=db, actor=PLATFORM, org_id=org.id)  # idempotent: no second audit row
-    lifecycle.resume_org(session=db, actor=PLATFORM, org_id=org.id)
+    suspension.suspend_org(session=db, actor=PLATFORM, org_id=org.id)  # idempotent: no second audit row
+    suspension.resume_org(session=db, actor=PLATFORM, org_id=org.id)
     db.commit()
     assert org.id in sessions.enabled_org_ids(session=db)
     assert sessions.get_status(session=db, org_id=org.id)["status"] == "connecting"

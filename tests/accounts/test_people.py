@@ -155,9 +155,9 @@ def test_everyone_changes_their_own_password(db, team):
 
 
 def test_suspended_organisation_refuses_people_changes(db, team):
-    from fleet_dashboard.accounts import lifecycle
+    from fleet_dashboard.whatsapp import suspension
 
-    lifecycle.suspend_org(session=db, actor=PLATFORM, org_id=team["org"].id)
+    suspension.suspend_org(session=db, actor=PLATFORM, org_id=team["org"].id)
     db.commit()
     with pytest.raises(PermissionDenied) as suspended:
         people.invite(session=db, actor=actor_of(team["owner"]), org_id=team["org"].id, email="n@fleet.local",

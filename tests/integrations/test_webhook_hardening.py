@@ -21,7 +21,8 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from fleet_dashboard.accounts.permissions import SYSTEM
-from fleet_dashboard.integrations import safe_http, webhooks
+from fleet_dashboard.core import safe_http
+from fleet_dashboard.integrations import webhooks
 from fleet_dashboard.integrations.delivery import Dispatcher, RetryPolicy, Target, _due, deliver
 from fleet_dashboard.integrations.models import WebhookDelivery
 from tests.integrations.test_webhooks import SECRET, attempts, event

@@ -12,6 +12,7 @@ from fleet_dashboard.core.errors import Conflict, InvalidPhone, MissingVariables
 from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.notifications import queue
 from fleet_dashboard.notifications.models import NotificationQueue
+from fleet_dashboard.stats import counters
 
 
 def _count(db, org_id) -> int:
@@ -157,5 +158,5 @@ def test_list_pages_newest_first_and_filters_by_status(db, org_tpl, make_org):
     db.commit()
     cancelled, _ = queue.list_for_org(session=db, org_id=org.id, status="cancelled")
     assert [r.id for r in cancelled] == [seen[0].id]
-    counts = queue.counts_for_org(session=db, org_id=org.id)
+    counts = counters.queue_counts(session=db, org_id=org.id)
     assert counts["pending"] == 6 and counts["cancelled"] == 1 and counts["unknown"] == 0

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from fleet_dashboard.web import routes
+from fleet_dashboard.core import routes
 from fleet_dashboard.web.access import Rule, rule_for
 
 # The page each state lives on, for the page path a crafted event claims; a new state falls back to "/".

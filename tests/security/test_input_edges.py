@@ -13,10 +13,10 @@ from sqlalchemy import text
 from fleet_dashboard.accounts import orgs, people
 from fleet_dashboard.accounts.models import LinkPurpose
 from fleet_dashboard.accounts.permissions import SYSTEM
+from fleet_dashboard.core import routes
 from fleet_dashboard.core.errors import NotFound, PermissionDenied, ValidationError
 from fleet_dashboard.integrations import api_keys, webhooks
 from fleet_dashboard.messaging import media
-from fleet_dashboard.web import routes
 from tests.accounts.conftest import actor_of
 from tests.accounts.test_emails import smtp_sink  # noqa: F401  (fixture)
 from tests.support.api import headers

@@ -13,8 +13,8 @@ from sqlmodel import select
 from fleet_dashboard.accounts import signin, users
 from fleet_dashboard.accounts.models import WhatsAppAuditLog as AuditLog
 from fleet_dashboard.accounts.permissions import SYSTEM
+from fleet_dashboard.core import routes
 from fleet_dashboard.messaging import export, messages
-from fleet_dashboard.web import routes
 
 pytestmark = pytest.mark.anyio
 

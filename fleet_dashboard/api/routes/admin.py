@@ -12,12 +12,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Path, Request
 from pydantic import BaseModel, Field
 
-from fleet_dashboard.accounts import lifecycle, links, orgs, provisioning
+from fleet_dashboard.accounts import links, orgs, provisioning
 from fleet_dashboard.accounts.localtime import zone_name_of
 from fleet_dashboard.accounts.models import Organization, User
 from fleet_dashboard.api.admin_auth import AdminCaller
 from fleet_dashboard.api.schemas import ERROR_RESPONSES, _Body
 from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.whatsapp import suspension
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], responses=ERROR_RESPONSES)
 
@@ -126,7 +127,7 @@ def get_organization(org_id: OrgId, actor: AdminCaller) -> OrgDetailOut:
 def suspend_organization(org_id: OrgId, actor: AdminCaller,
                          body: SuspendIn | None = Body(default=None)) -> OrgDetailOut:
     with session_scope() as session:
-        org = lifecycle.suspend_org(session=session, actor=actor, org_id=org_id,
+        org = suspension.suspend_org(session=session, actor=actor, org_id=org_id,
                                         reason=body.reason if body else "")
         return OrgDetailOut(organization=_org_detail(org))
 
@@ -135,7 +136,7 @@ def suspend_organization(org_id: OrgId, actor: AdminCaller,
              summary="Resume: the session comes back and the held queue is sent (idempotent)")
 def resume_organization(org_id: OrgId, actor: AdminCaller) -> OrgDetailOut:
     with session_scope() as session:
-        return OrgDetailOut(organization=_org_detail(lifecycle.resume_org(session=session, actor=actor,
+        return OrgDetailOut(organization=_org_detail(suspension.resume_org(session=session, actor=actor,
                                                                               org_id=org_id)))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import strings
-from fleet_dashboard.web import routes
+from fleet_dashboard.core import routes
 from fleet_dashboard.web.state.auth import AuthState
 
 # (route, label, lucide icon, test id); the overview is only for the super_admin.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import strings
-from fleet_dashboard.web import routes
+from fleet_dashboard.core import routes
 from fleet_dashboard.web.components.status import ltr, session_chip, when
 from fleet_dashboard.web.pages.frame import dashboard_page
 from fleet_dashboard.web.state.connect import ConnectState as S

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import strings
-from fleet_dashboard.web import routes
+from fleet_dashboard.core import routes
 from fleet_dashboard.web.components.charts import daily_chart
 from fleet_dashboard.web.components.forms import data_table
 from fleet_dashboard.web.components.status import ltr, session_chip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import strings
-from fleet_dashboard.web import routes
+from fleet_dashboard.core import routes
 from fleet_dashboard.web.components.forms import field_error, labelled
 from fleet_dashboard.web.components.status import message_chip
 from fleet_dashboard.web.pages.frame import dashboard_page

@@ -6,9 +6,9 @@ import reflex as rx
 
 from fleet_dashboard import strings
 from fleet_dashboard.accounts import localtime
+from fleet_dashboard.core import routes
 from fleet_dashboard.integrations.api_keys import SCOPES
 from fleet_dashboard.integrations.webhooks import EVENTS
-from fleet_dashboard.web import routes
 from fleet_dashboard.web.components.forms import data_table, field_error, labelled, not_allowed, submit_form
 from fleet_dashboard.web.components.status import ltr, when
 from fleet_dashboard.web.pages.frame import dashboard_page

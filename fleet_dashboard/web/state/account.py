@@ -6,9 +6,9 @@ import reflex as rx
 
 from fleet_dashboard import strings
 from fleet_dashboard.accounts import people
+from fleet_dashboard.core import routes
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import DomainError
-from fleet_dashboard.web import routes
 from fleet_dashboard.web.state.auth import AuthState, allow_signed_in
 
 

@@ -11,11 +11,11 @@ import reflex as rx
 from fleet_dashboard import strings
 from fleet_dashboard.accounts import orgs, permissions
 from fleet_dashboard.accounts.permissions import Action
+from fleet_dashboard.core import routes
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import NotFound
 from fleet_dashboard.core.events import EventType
 from fleet_dashboard.stats import overview
-from fleet_dashboard.web import routes
 from fleet_dashboard.web.format import failure, short
 from fleet_dashboard.web.live import LiveState
 from fleet_dashboard.web.state.auth import AuthState, Ctx, allow, allow_signed_in

@@ -12,12 +12,11 @@ from fleet_dashboard import strings
 from fleet_dashboard.accounts import audit, localtime, orgs, permissions, signin, users
 from fleet_dashboard.accounts.models import Role, User
 from fleet_dashboard.accounts.permissions import Action, Actor
-from fleet_dashboard.core import offload
+from fleet_dashboard.core import offload, routes
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import PermissionDenied
 from fleet_dashboard.core.ratelimit import client_address
 from fleet_dashboard.core.settings import get_settings
-from fleet_dashboard.web import routes
 from fleet_dashboard.web.access import (  # noqa: F401  (re-exported: pages and states import them from here)
     ANYONE,
     SIGNED_IN,

@@ -11,10 +11,10 @@ import reflex as rx
 from fleet_dashboard import strings
 from fleet_dashboard.accounts import permissions
 from fleet_dashboard.accounts.permissions import Action
+from fleet_dashboard.core import routes
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.events import EventType
 from fleet_dashboard.integrations import qr
-from fleet_dashboard.web import routes
 from fleet_dashboard.web.format import stamp_iso
 from fleet_dashboard.web.live import LiveState
 from fleet_dashboard.web.state.auth import AuthState, allow, current_caller

@@ -11,13 +11,12 @@ import reflex as rx
 from sqlmodel import select
 
 from fleet_dashboard.accounts.permissions import Action
-from fleet_dashboard.core import phones
+from fleet_dashboard.core import phones, routes
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import InvalidPhone
 from fleet_dashboard.core.events import EventType
 from fleet_dashboard.messaging import inbound, optouts
 from fleet_dashboard.messaging.models import WhatsAppMessage
-from fleet_dashboard.web import routes
 from fleet_dashboard.web.format import stamp
 from fleet_dashboard.web.live import LiveState
 from fleet_dashboard.web.state.auth import AuthState, allow

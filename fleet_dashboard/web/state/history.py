@@ -11,11 +11,11 @@ import reflex as rx
 
 from fleet_dashboard import strings
 from fleet_dashboard.accounts.permissions import Action
+from fleet_dashboard.core import routes
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.events import EventType
 from fleet_dashboard.messaging import inbound, messages, templates
 from fleet_dashboard.messaging.models import InboundMessage, WhatsAppMessage
-from fleet_dashboard.web import routes
 from fleet_dashboard.web.format import day_range, failure, short, stamp
 from fleet_dashboard.web.live import LiveState
 from fleet_dashboard.web.paging import Paged
@@ -141,8 +141,9 @@ class HistoryState(Paged, LiveState, AuthState):
     @rx.event
     @allow(Action.export)
     def export_csv(self):
-        """Every message matching the current filters as a CSV download, streamed by the backend (web/downloads.py):
-        the browser fetches it under its session cookie, so no row passes through this handler or the event loop."""
+        """Every message matching the current filters as a CSV download, streamed by the backend
+        (api/routes/downloads.py): the browser fetches it under its session cookie, so no row passes through this
+        handler or the event loop."""
         self._authorize()
         since, until = day_range(self.date_from, self.date_to, self._zone())
         params = {"status": None if self.status_filter == ALL else self.status_filter,

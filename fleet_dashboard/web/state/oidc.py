@@ -9,9 +9,8 @@ import reflex as rx
 from fleet_dashboard import strings
 from fleet_dashboard.accounts import identities, signin
 from fleet_dashboard.accounts.models import Role
-from fleet_dashboard.core import offload
+from fleet_dashboard.core import offload, routes
 from fleet_dashboard.core.db import session_scope
-from fleet_dashboard.web import routes
 from fleet_dashboard.web.state.auth import AuthState, allow_anyone
 
 log = logging.getLogger(__name__)

@@ -9,11 +9,11 @@ import reflex as rx
 
 from fleet_dashboard import strings
 from fleet_dashboard.accounts.permissions import Action
+from fleet_dashboard.core import routes
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import DomainError, PermissionDenied
 from fleet_dashboard.messaging import optouts
 from fleet_dashboard.messaging.models import OptOut
-from fleet_dashboard.web import routes
 from fleet_dashboard.web.format import stamp
 from fleet_dashboard.web.paging import Paged
 from fleet_dashboard.web.state.auth import AuthState, allow

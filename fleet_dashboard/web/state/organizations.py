@@ -15,6 +15,7 @@ from fleet_dashboard.core.errors import DomainError, NotFound
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.web.format import stamp
 from fleet_dashboard.web.state.auth import AuthState, Ctx, allow
+from fleet_dashboard.whatsapp import suspension
 
 
 def org_row(org: Organization) -> dict[str, str]:
@@ -31,7 +32,7 @@ def _org_id(value: object) -> uuid.UUID:
 
 
 class OrganizationsState(AuthState):
-    """Every organisation with its state; each change goes through org_lifecycle / people, which audit it."""
+    """Every organisation with its state; each change goes through lifecycle, suspension or people, which audit it."""
 
     org_rows: list[dict[str, str]] = []
     search: str = ""
@@ -120,7 +121,7 @@ class OrganizationsState(AuthState):
     def suspend_org(self, form_data: dict):
         _, actor = self._actor()
         with session_scope() as session:
-            lifecycle.suspend_org(session=session, actor=actor, org_id=_org_id(form_data.get("org_id")),
+            suspension.suspend_org(session=session, actor=actor, org_id=_org_id(form_data.get("org_id")),
                                       reason=str(form_data.get("reason", ""))[:500])
         self._reload()
         return rx.toast.success(strings.ORG_SUSPENDED_TOAST)
@@ -130,7 +131,7 @@ class OrganizationsState(AuthState):
     def resume_org(self, org_id: str):
         _, actor = self._actor()
         with session_scope() as session:
-            lifecycle.resume_org(session=session, actor=actor, org_id=_org_id(org_id))
+            suspension.resume_org(session=session, actor=actor, org_id=_org_id(org_id))
         self._reload()
         return rx.toast.success(strings.ORG_RESUMED_TOAST)
 

@@ -10,12 +10,13 @@ import reflex as rx
 
 from fleet_dashboard import strings
 from fleet_dashboard.accounts.permissions import Action
+from fleet_dashboard.core import routes
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.events import EventType
 from fleet_dashboard.messaging import templates
 from fleet_dashboard.notifications import queue
 from fleet_dashboard.notifications.models import NotificationQueue
-from fleet_dashboard.web import routes
+from fleet_dashboard.stats import counters
 from fleet_dashboard.web.format import failure, short, stamp
 from fleet_dashboard.web.live import LiveState
 from fleet_dashboard.web.paging import Paged
@@ -47,7 +48,7 @@ class QueueState(Paged, LiveState, AuthState):
             rows, next_cursor = queue.list_for_org(session=session, org_id=org_id, cursor=cursor, limit=PAGE_SIZE,
                                                    status=None if self.status_filter == ALL else self.status_filter)
             names = {t.id: t.name for t in templates.list_for_org(session=session, org_id=org_id)}
-            self.counts = queue.counts_for_org(session=session, org_id=org_id)
+            self.counts = counters.queue_counts(session=session, org_id=org_id)
         zone = self._zone()
         return [queue_row(n, names, zone) for n in rows], next_cursor
 

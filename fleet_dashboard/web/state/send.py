@@ -10,13 +10,12 @@ import reflex as rx
 
 from fleet_dashboard import strings
 from fleet_dashboard.accounts.permissions import Action
-from fleet_dashboard.core import offload, phones
+from fleet_dashboard.core import offload, phones, routes
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import DomainError
 from fleet_dashboard.messaging import media, sending, templates
 from fleet_dashboard.messaging.models import MessageStatus
 from fleet_dashboard.notifications import queue
-from fleet_dashboard.web import routes
 from fleet_dashboard.web.format import parse_local
 from fleet_dashboard.web.state.auth import AuthState, Ctx, allow, current_caller
 

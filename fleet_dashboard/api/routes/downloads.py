@@ -8,7 +8,8 @@ site cannot start a download), with the permission matrix's `export` column, and
 organisation: the organisation comes from the session, never from the request. The service records the
 export in the audit log before the first byte.
 
-The route lives outside /api: it is the dashboard's, not the HTTP API's (no API key or X-Org-Id opens it).
+The route lives outside /api: it is the dashboard's, not the HTTP API's (no API key or X-Org-Id opens it); it is
+in api/ because it is a FastAPI route (web/ is the Reflex layer).
 """
 
 from __future__ import annotations
@@ -24,11 +25,10 @@ from fleet_dashboard.accounts import audit, permissions, signin
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.api.errors import ApiError
 from fleet_dashboard.api.limits import request_address
-from fleet_dashboard.core import offload
+from fleet_dashboard.core import offload, routes
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.messaging import export
 from fleet_dashboard.messaging.models import MessageStatus
-from fleet_dashboard.web import routes
 
 router = APIRouter()
 

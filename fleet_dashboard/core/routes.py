@@ -1,4 +1,6 @@
-"""Every dashboard route and URL builder in one place, so links and redirects never drift apart."""
+"""Every dashboard route and URL builder in one place, so links and redirects never drift apart.
+
+In core, not web: the domain builds links to these pages too (one-time sign-in and invitation links)."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ ADMIN_ORG = "/admin/org/[org_slug]"
 ORGANIZATIONS = "/admin/organizations"
 PEOPLE = "/people"
 ACCOUNT = "/account"
-# The history page's CSV export, streamed by the backend (web/downloads.py) under the dashboard's session cookie.
+# The history page's CSV export, streamed by the backend (api/routes/downloads.py) under the dashboard's session cookie.
 EXPORT_MESSAGES = "/export/messages.csv"
 
 # Pages whose data belongs to one organisation; a super_admin sees them only after picking one.
