@@ -39,6 +39,14 @@ def record(
     return row
 
 
+def record_action(*, session: Session, actor: Actor, org_id: uuid.UUID | None, event_type: str,
+                  session_id: uuid.UUID | None = None, **data: Any) -> WhatsAppAuditLog:
+    """The audit row of a write `actor` made, in the write's own transaction: who (a person, or the credential
+    of the SaaS, an API key or the operator), how it came in (`via`) and from where (its client address)."""
+    return record(session=session, org_id=org_id, event_type=event_type, event_data=actor.audit_data(**data),
+                  actor_id=actor.user_id, session_id=session_id, ip_address=actor.ip_address)
+
+
 def list_for_org(
     *,
     session: Session,

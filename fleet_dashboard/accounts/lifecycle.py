@@ -32,12 +32,6 @@ def list_organizations(*, session: Session, actor: Actor, search: str = "", limi
     return list(session.exec(query.order_by(Organization.name, Organization.id).limit(limit)))
 
 
-def record_org_event(session: Session, actor: Actor, org: Organization, event_type: str, **data: Any) -> None:
-    """One audit row in the organisation's own log, saying who (or which credential) did it."""
-    audit.record(session=session, org_id=org.id, actor_id=actor.user_id, event_type=event_type,
-                 event_data=actor.audit_data(**data), ip_address=actor.ip_address)
-
-
 def locked_org(session: Session, org_id: uuid.UUID) -> Organization:
     """The organisation row, locked for this transaction (404 when it does not exist)."""
     orgs.get_org(session=session, org_id=org_id)
@@ -51,7 +45,8 @@ def create_organization(*, session: Session, actor: Actor, name: str, slug: str 
     """Create an organisation (super_admin or platform); audited as `org_created` in its own log."""
     permissions.require(actor, Action.organizations)
     org = orgs.create_org(session=session, name=name, slug=slug, org_id=org_id, timezone=timezone)
-    record_org_event(session, actor, org, "org_created", name=org.name, slug=org.slug, timezone=zone_name_of(org))
+    audit.record_action(session=session, actor=actor, org_id=org.id, event_type="org_created",
+                        name=org.name, slug=org.slug, timezone=zone_name_of(org))
     return org
 
 
@@ -73,7 +68,8 @@ def rename_org(*, session: Session, actor: Actor, org_id: uuid.UUID, name: str,
     org.name, org.slug = name, new_slug
     session.add(org)
     session.flush()
-    record_org_event(session, actor, org, "org_renamed", before=before, name=name, slug=new_slug)
+    audit.record_action(session=session, actor=actor, org_id=org.id, event_type="org_renamed",
+                        before=before, name=name, slug=new_slug)
     return org
 
 
@@ -88,5 +84,6 @@ def set_timezone(*, session: Session, actor: Actor, org_id: uuid.UUID, timezone:
     org.timezone = zone
     session.add(org)
     session.flush()
-    record_org_event(session, actor, org, "org_timezone_changed", before=before, timezone=zone_name_of(org))
+    audit.record_action(session=session, actor=actor, org_id=org.id, event_type="org_timezone_changed",
+                        before=before, timezone=zone_name_of(org))
     return org

@@ -42,11 +42,6 @@ def member_view(user: User) -> dict[str, Any]:
             "created_at": user.created_at.isoformat() if user.created_at else None}
 
 
-def _record(session: Session, actor: Actor, org_id: uuid.UUID | None, event_type: str, **data: Any) -> None:
-    audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type=event_type,
-                 event_data=actor.audit_data(**data), ip_address=actor.ip_address)
-
-
 def _member(session: Session, org_id: uuid.UUID, user_id: uuid.UUID | str) -> User:
     """The organisation's user, locked; anyone else (another organisation's, a super_admin) is NotFound."""
     try:
@@ -74,6 +69,22 @@ def _guard_owner_change(session: Session, actor: Actor, target: User, *, losing_
     if losing_owner and target.role == Role.owner.value and target.is_active and \
             _active_owners(session, target.org_id) <= 1:
         raise Conflict("the organisation must keep at least one active owner", code="last_owner")
+
+
+def create_account(*, session: Session, actor: Actor, email: str, password: str, role: str,
+                   org_slug: str | None = None, org_id: uuid.UUID | None = None, full_name: str = "") -> User:
+    """A person added directly with a password (the operator's `create-user`), audited `user_created`."""
+    if org_slug:
+        org_id = orgs.get_org_by_slug(session=session, slug=org_slug).id
+    if org_id is None:
+        permissions.require(actor, Action.organizations)
+    else:
+        permissions.require_in_org(actor, Action.team, org_id)
+    user = users.create_user(session=session, email=email, password=password, role=role, org_id=org_id,
+                             full_name=full_name)
+    audit.record_action(session=session, actor=actor, org_id=user.org_id, event_type="user_created",
+                        user_id=str(user.id), email=user.email, role=user.role)
+    return user
 
 
 # ---- listing --------------------------------------------------------------------------------------
@@ -129,8 +140,8 @@ def invite(*, session: Session, actor: Actor, org_id: uuid.UUID, email: str, rol
     ttl = timedelta(hours=get_settings().invitation_ttl_hours)
     link, token = links.issue(session=session, purpose=LinkPurpose.invite.value, ttl=ttl,
                                        org_id=org_id, email=email, role=role, created_by=actor.user_id)
-    _record(session, actor, org_id, "member_invited", email=email, role=role,
-            expires_at=link.expires_at.isoformat())
+    audit.record_action(session=session, actor=actor, org_id=org_id, event_type="member_invited", email=email,
+                        role=role, expires_at=link.expires_at.isoformat())
     return Invitation(link=link, url=links.url_for(token, link.purpose, base_url=base_url),
                       org_name=org.name)
 
@@ -154,7 +165,8 @@ def revoke_invitation(*, session: Session, actor: Actor, org_id: uuid.UUID, link
         raise PermissionDenied("an admin cannot change an owner", code="admin_cannot_touch_owner")
     if link.revoked_at is None and link.used_at is None:
         links.revoke(session=session, link_id=link.id)
-        _record(session, actor, org_id, "invitation_revoked", email=link.email, role=link.role)
+        audit.record_action(session=session, actor=actor, org_id=org_id, event_type="invitation_revoked",
+                            email=link.email, role=link.role)
     return link
 
 
@@ -214,8 +226,8 @@ def change_role(*, session: Session, actor: Actor, org_id: uuid.UUID, user_id: u
     target.role, target.updated_at = role, utcnow()
     session.add(target)
     session.flush()
-    _record(session, actor, org_id, "role_changed", user_id=str(target.id), email=target.email, before=before,
-            role=role)
+    audit.record_action(session=session, actor=actor, org_id=org_id, event_type="role_changed",
+                        user_id=str(target.id), email=target.email, before=before, role=role)
     return target
 
 
@@ -233,8 +245,9 @@ def _set_active(session: Session, actor: Actor, org_id: uuid.UUID, user_id: uuid
     target.is_active, target.updated_at = active, utcnow()
     session.add(target)
     session.flush()
-    _record(session, actor, org_id, "user_reactivated" if active else "user_deactivated", user_id=str(target.id),
-            email=target.email, role=target.role)
+    audit.record_action(session=session, actor=actor, org_id=org_id,
+                        event_type="user_reactivated" if active else "user_deactivated",
+                        user_id=str(target.id), email=target.email, role=target.role)
     return target
 
 
@@ -265,7 +278,8 @@ def change_password(*, session: Session, actor: Actor, current_password: str | N
     user.session_version += 1
     session.add(user)
     session.flush()
-    _record(session, actor, user.org_id, "password_changed", email=user.email)
+    audit.record_action(session=session, actor=actor, org_id=user.org_id, event_type="password_changed",
+                        email=user.email)
     return user
 
 
@@ -274,5 +288,6 @@ def sign_out_everywhere(*, session: Session, actor: Actor) -> User:
     if actor.user_id is None:
         raise PermissionDenied("only a signed-in person has sessions", code="forbidden")
     user = users.end_sessions(session=session, user_id=actor.user_id)
-    _record(session, actor, user.org_id, "signed_out_everywhere", email=user.email)
+    audit.record_action(session=session, actor=actor, org_id=user.org_id, event_type="signed_out_everywhere",
+                        email=user.email)
     return user

@@ -7,6 +7,8 @@ services all read MATRIX; docs/SECURITY.md prints it. Change a cell here and eve
 from __future__ import annotations
 
 import enum
+import getpass
+import os
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -117,8 +119,19 @@ class Actor:
         return {**data, **extra}
 
 
-# The operator's CLI, the worker and the engine: trusted code, not a caller from outside.
-SYSTEM = Actor(role=SYSTEM_ROLE, kind="system")
+# The worker and the engine: trusted code, not a caller from outside.
+SYSTEM = Actor(role=SYSTEM_ROLE, kind="system", via="system")
+
+
+def operator(name: str | None = None) -> Actor:
+    """Whoever runs `fleet-dashboard` on the server (trusted like the system), audited as `operator:<account>`
+    (the operating-system account that ran the command)."""
+    if name is None:
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):  # a container's uid with no passwd entry
+            name = f"uid {os.getuid()}"
+    return Actor(role=SYSTEM_ROLE, kind="system", via="cli", credential=f"operator:{name}")
 
 
 def platform(credential: str, *, ip_address: str | None = None, via: str = "provisioning") -> Actor:

@@ -59,8 +59,8 @@ def upsert_org(*, session: Session, actor: Actor, org_id: uuid.UUID, name: str, 
         new = Organization(id=org_id, name=name, slug=slug or orgs.free_slug(session=session, name=name),
                            timezone=validate_zone(timezone) if timezone else None)
         if _insert(session, new):
-            lifecycle.record_org_event(session, actor, new, "org_created", name=new.name, slug=new.slug,
-                                           timezone=zone_name_of(new))
+            audit.record_action(session=session, actor=actor, org_id=new.id, event_type="org_created",
+                                name=new.name, slug=new.slug, timezone=zone_name_of(new))
             return new, True
         # Either the same id arrived at once from another request (loop: update it) or the slug was just taken.
         if session.get(Organization, org_id) is None and slug:

@@ -12,6 +12,7 @@ from fleet_dashboard.accounts import audit
 from fleet_dashboard.accounts.models import Role, User
 from fleet_dashboard.accounts.orgs import get_org, get_org_by_slug
 from fleet_dashboard.accounts.passwords import hash_password, verify_password
+from fleet_dashboard.accounts.permissions import Actor
 from fleet_dashboard.core.errors import Conflict, NotFound, ValidationError
 from fleet_dashboard.core.tables import utcnow
 
@@ -151,29 +152,34 @@ def end_sessions(*, session: Session, user_id: uuid.UUID) -> User:
     return user
 
 
-def set_password(*, session: Session, user_id: uuid.UUID, password: str, actor_id: uuid.UUID | None = None,
-                 ip_address: str | None = None) -> User:
-    """A new argon2 hash; every session signed in with the old password ends."""
+def set_password(*, session: Session, user_id: uuid.UUID, password: str, actor: Actor) -> User:
+    """A new argon2 hash (an operator resets it); every session signed in with the old password ends."""
     if len(password or "") < 8:
         raise ValidationError("password must be at least 8 characters", code="weak_password")
     user = get_user(session=session, user_id=user_id)
     user.password_hash = hash_password(password)
     session.add(user)
-    audit.record(session=session, org_id=user.org_id, actor_id=actor_id, event_type="password_changed",
-                 event_data={"email": user.email}, ip_address=ip_address)
+    audit.record_action(session=session, actor=actor, org_id=user.org_id, event_type="password_changed",
+                        email=user.email)
     return end_sessions(session=session, user_id=user_id)
 
 
-def set_active(*, session: Session, user_id: uuid.UUID, active: bool, actor_id: uuid.UUID | None = None,
-               ip_address: str | None = None) -> User:
+def set_active(*, session: Session, user_id: uuid.UUID, active: bool, actor: Actor) -> User:
     """Deactivate (ending every session) or reactivate; a reactivated user signs in again."""
     user = get_user(session=session, user_id=user_id)
     user.is_active = bool(active)
     session.add(user)
-    audit.record(session=session, org_id=user.org_id, actor_id=actor_id,
-                 event_type="user_activated" if active else "user_deactivated",
-                 event_data={"email": user.email}, ip_address=ip_address)
+    audit.record_action(session=session, actor=actor, org_id=user.org_id,
+                        event_type="user_activated" if active else "user_deactivated", email=user.email)
     return end_sessions(session=session, user_id=user_id)
+
+
+def sign_out(*, session: Session, user_id: uuid.UUID, actor: Actor) -> User:
+    """End every session of this person for `actor` (an operator), audited `signed_out_everywhere`."""
+    user = end_sessions(session=session, user_id=user_id)
+    audit.record_action(session=session, actor=actor, org_id=user.org_id, event_type="signed_out_everywhere",
+                        email=user.email)
+    return user
 
 
 def find_by_email(*, session: Session, email: str) -> User:

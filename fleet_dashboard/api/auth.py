@@ -10,6 +10,7 @@ Every route declares its action through `require(scope, action)`; tests/security
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import uuid
 from collections.abc import Callable
@@ -48,12 +49,16 @@ class Principal:
     # The matrix row this caller gets: a person's role; an API key or the service role is the organisation's
     # own integration and gets an owner's row, within its scopes.
     role: str = permissions.INTEGRATION_ROLE
+    # The request's client address (TRUSTED_PROXIES honoured), for the audit rows the services write.
+    ip_address: str | None = None
 
     @property
     def actor(self) -> Actor:
-        """The caller as the services know it."""
+        """The caller as the services know it and audit it: who, through the API, from where."""
         home = None if self.is_super_admin else self.org_id
-        return Actor(role=self.role, org_id=home, user_id=self.user_id, kind=self.kind)
+        credential = {"api_key": f"api_key:{self.api_key_id}", "service_role": "service_role"}.get(self.kind)
+        return Actor(role=self.role, org_id=home, user_id=self.user_id, kind=self.kind, ip_address=self.ip_address,
+                     via="api", credential=credential)
 
     def check_org(self, org_id: Any) -> None:
         """A path or body org_id must equal X-Org-Id."""
@@ -190,9 +195,10 @@ def require(scope: str, action: Action) -> Callable[..., Principal]:
 
         refused = None
         with session_scope() as session:
-            principal = authenticate(session=session, authorization=request.headers.get("authorization"),
-                                     x_org_id=x_org_id,
-                                     scope=scope)
+            principal = dataclasses.replace(
+                authenticate(session=session, authorization=request.headers.get("authorization"), x_org_id=x_org_id,
+                             scope=scope),
+                ip_address=request_address(request))
             if not permissions.can(principal.role, action):
                 refused = _refuse_action(session, principal, action, request)
             else:

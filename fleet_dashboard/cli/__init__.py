@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from fleet_dashboard import models  # noqa: F401  (every table known, so a row may point at any other)
 from fleet_dashboard.core.errors import DomainError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,11 +59,12 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 @command("create-org")
 def cmd_create_org(args: argparse.Namespace) -> int:
-    from fleet_dashboard.accounts import orgs
+    from fleet_dashboard.accounts import lifecycle
+    from fleet_dashboard.accounts.permissions import operator
     from fleet_dashboard.core.db import session_scope
 
     with session_scope() as session:
-        org = orgs.create_org(session=session, name=args.name, slug=args.slug)
+        org = lifecycle.create_organization(session=session, actor=operator(), name=args.name, slug=args.slug)
         print(f"created organisation {org.name} (slug {org.slug}, id {org.id})")
     return 0
 
@@ -83,13 +85,14 @@ def read_password(given: str | None) -> str:
 
 @command("create-user")
 def cmd_create_user(args: argparse.Namespace) -> int:
-    from fleet_dashboard.accounts import users
+    from fleet_dashboard.accounts import people
+    from fleet_dashboard.accounts.permissions import operator
     from fleet_dashboard.core.db import session_scope
 
     password = read_password(args.password)
     with session_scope() as session:
-        user = users.create_user(session=session, email=args.email, password=password, role=args.role,
-                                 org_slug=args.org, full_name=args.full_name or "")
+        user = people.create_account(session=session, actor=operator(), email=args.email, password=password,
+                                     role=args.role, org_slug=args.org, full_name=args.full_name or "")
         print(f"created {user.role} {user.email} (id {user.id})")
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from fleet_dashboard.accounts.permissions import operator
 from fleet_dashboard.cli import COMMANDS, EXTENSIONS
 from fleet_dashboard.core.errors import ValidationError
 
@@ -17,13 +18,13 @@ def _run(args: argparse.Namespace) -> int:
     with session_scope() as session:
         user = users.find_by_email(session=session, email=args.email)
         if args.action == "password":
-            users.set_password(session=session, user_id=user.id, password=args.password)
+            users.set_password(session=session, user_id=user.id, password=args.password, actor=operator())
             done = "password changed"
         elif args.action in ("deactivate", "activate"):
-            users.set_active(session=session, user_id=user.id, active=args.action == "activate")
+            users.set_active(session=session, user_id=user.id, active=args.action == "activate", actor=operator())
             done = f"{args.action}d"
         else:
-            users.end_sessions(session=session, user_id=user.id)
+            users.sign_out(session=session, user_id=user.id, actor=operator())
             done = "signed out"
         email = user.email
     print(f"{email}: {done}; every open session of this user has ended")

@@ -6,7 +6,7 @@ import argparse
 
 from sqlalchemy.exc import OperationalError
 
-from fleet_dashboard.accounts.permissions import SYSTEM
+from fleet_dashboard.accounts.permissions import operator
 from fleet_dashboard.cli import COMMANDS, EXTENSIONS
 from fleet_dashboard.core.errors import ValidationError
 
@@ -23,10 +23,10 @@ def _api_key_create(args: argparse.Namespace) -> int:
 
     with session_scope() as session:
         if args.platform:
-            row, plain = api_keys.create_platform_key(session=session, name=args.name)
+            row, plain = api_keys.create_platform_key(session=session, name=args.name, actor=operator())
         elif args.org:
             row, plain = api_keys.create_key(session=session, org_id=_org_id(session, args.org), name=args.name,
-                                             scopes=args.scopes, actor=SYSTEM)
+                                             scopes=args.scopes, actor=operator())
         else:
             raise ValidationError("give --org SLUG, or --platform for a provisioning (/api/admin) key")
     print(f"created API key {row.name!r} (id {row.id}, scopes {', '.join(row.scopes)})")
@@ -41,7 +41,7 @@ def _api_key_revoke(args: argparse.Namespace) -> int:
 
     with session_scope() as session:
         org_id = _org_id(session, args.org) if args.org else None
-        row = api_keys.revoke_key(actor=SYSTEM, session=session, key_id_or_prefix=args.key, org_id=org_id)
+        row = api_keys.revoke_key(actor=operator(), session=session, key_id_or_prefix=args.key, org_id=org_id)
     print(f"revoked API key {row.prefix}… ({row.name!r}, id {row.id})")
     return 0
 
@@ -54,7 +54,7 @@ def _api_key_list(args: argparse.Namespace) -> int:
         if args.platform:
             rows = api_keys.list_platform_keys(session=session)
         elif args.org:
-            rows = api_keys.list_keys(actor=SYSTEM, session=session, org_id=_org_id(session, args.org))
+            rows = api_keys.list_keys(actor=operator(), session=session, org_id=_org_id(session, args.org))
         else:
             raise ValidationError("give --org SLUG, or --platform")
     if not rows:
@@ -72,7 +72,7 @@ def _webhook_set(args: argparse.Namespace) -> int:
 
     with session_scope() as session:
         row, generated = webhooks.set_webhook(session=session, org_id=_org_id(session, args.org), url=args.url,
-                                              secret=args.secret, events=args.events, actor=SYSTEM)
+                                              secret=args.secret, events=args.events, actor=operator())
     print(f"webhook {row.id} -> {row.url} (events {', '.join(row.events)})")
     if generated:
         print(f"\n  signing secret: {generated}\n")
@@ -86,7 +86,7 @@ def _webhook_list(args: argparse.Namespace) -> int:
 
     with session_scope() as session:
         org_id = _org_id(session, args.org) if args.org else None
-        rows = webhooks.list_webhooks(actor=SYSTEM, session=session, org_id=org_id)
+        rows = webhooks.list_webhooks(actor=operator(), session=session, org_id=org_id)
     if not rows:
         print("no webhooks")
     for row in rows:
@@ -101,7 +101,7 @@ def _webhook_delete(args: argparse.Namespace) -> int:
 
     with session_scope() as session:
         org_id = _org_id(session, args.org) if args.org else None
-        row = webhooks.delete_webhook(actor=SYSTEM, session=session, webhook_id=args.webhook_id, org_id=org_id)
+        row = webhooks.delete_webhook(actor=operator(), session=session, webhook_id=args.webhook_id, org_id=org_id)
     print(f"deleted webhook {row.id} ({row.url})")
     return 0
 

@@ -10,9 +10,9 @@ from datetime import timedelta
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from fleet_dashboard.accounts import orgs, permissions
+from fleet_dashboard.accounts import audit, orgs, permissions
 from fleet_dashboard.accounts.permissions import Action, Actor
-from fleet_dashboard.core.errors import NotFound, ValidationError
+from fleet_dashboard.core.errors import NotFound, PermissionDenied, ValidationError
 from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.integrations.models import ApiKey
 
@@ -54,22 +54,27 @@ def create_key(*, session: Session, org_id: uuid.UUID, name: str = "default",
     permissions.require(actor, Action.api_keys, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     name = (name or "default").strip()[:100] or "default"
-    plain = KEY_PREFIX + secrets.token_urlsafe(_SECRET_BYTES)
-    row = ApiKey(org_id=org_id, name=name, prefix=plain[:_PREFIX_CHARS], key_hash=hash_key(plain),
-                 scopes=normalize_scopes(scopes))
-    session.add(row)
-    session.flush()
-    return row, plain
+    return _insert(session, actor, org_id=org_id, name=name, scopes=normalize_scopes(scopes))
 
 
-def create_platform_key(*, session: Session, name: str = "platform") -> tuple[ApiKey, str]:
-    """A key for the fleet SaaS's provisioning calls (/api/admin), tied to no organisation; shown once."""
-    name = (name or "platform").strip()[:100] or "platform"
+def create_platform_key(*, session: Session, name: str = "platform", actor: Actor) -> tuple[ApiKey, str]:
+    """A key for the fleet SaaS's provisioning calls (/api/admin), tied to no organisation; shown once.
+
+    Only the operator (the CLI, a system actor) makes one: nobody signed in can."""
+    if not actor.is_system:
+        raise PermissionDenied("only the operator creates platform keys", action="api_keys")
+    return _insert(session, actor, org_id=None, name=(name or "platform").strip()[:100] or "platform",
+                   scopes=[ADMIN_SCOPE])
+
+
+def _insert(session: Session, actor: Actor, *, org_id: uuid.UUID | None, name: str,
+            scopes: list[str]) -> tuple[ApiKey, str]:
     plain = KEY_PREFIX + secrets.token_urlsafe(_SECRET_BYTES)
-    row = ApiKey(org_id=None, name=name, prefix=plain[:_PREFIX_CHARS], key_hash=hash_key(plain),
-                 scopes=[ADMIN_SCOPE])
+    row = ApiKey(org_id=org_id, name=name, prefix=plain[:_PREFIX_CHARS], key_hash=hash_key(plain), scopes=scopes)
     session.add(row)
     session.flush()
+    audit.record_action(session=session, actor=actor, org_id=org_id, event_type="api_key_created",
+                        api_key_id=str(row.id), name=row.name, prefix=row.prefix, scopes=row.scopes)
     return row, plain
 
 
@@ -130,4 +135,6 @@ def revoke_key(*, session: Session, key_id_or_prefix: str, org_id: uuid.UUID | N
         row.revoked_at = utcnow()
         session.add(row)
         session.flush()
+        audit.record_action(session=session, actor=actor, org_id=row.org_id, event_type="api_key_revoked",
+                            api_key_id=str(row.id), name=row.name, prefix=row.prefix)
     return row

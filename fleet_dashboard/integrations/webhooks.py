@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session, select
 
-from fleet_dashboard.accounts import orgs, permissions
+from fleet_dashboard.accounts import audit, orgs, permissions
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core import safe_http
 from fleet_dashboard.core.errors import ValidationError
@@ -113,6 +113,8 @@ def set_webhook(*, session: Session, org_id: uuid.UUID, url: str, secret: str | 
             row.secret = secret
     session.add(row)
     session.flush()
+    audit.record_action(session=session, actor=actor, org_id=org_id, event_type="webhook_saved",
+                        webhook_id=str(row.id), url=row.url, events=row.events)
     return row, generated
 
 
@@ -138,6 +140,8 @@ def delete_webhook(*, session: Session, webhook_id: uuid.UUID | str, org_id: uui
     row = get_owned(session, Webhook, org_id=org_id, row_id=webhook_id, code="unknown_webhook", noun="webhook")
     session.delete(row)
     session.flush()
+    audit.record_action(session=session, actor=actor, org_id=row.org_id, event_type="webhook_deleted",
+                        webhook_id=str(row.id), url=row.url)
     return row
 
 

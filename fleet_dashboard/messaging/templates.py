@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import or_, update
 from sqlmodel import Session, func, select
 
-from fleet_dashboard.accounts import orgs, permissions
+from fleet_dashboard.accounts import audit, orgs, permissions
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core.errors import Conflict, MissingVariables, NotFound, PermissionDenied, ValidationError
 from fleet_dashboard.core.lookup import parse_id
@@ -125,6 +125,15 @@ def create(
     """Create an organisation template; its variables come from the body."""
     permissions.require(actor, Action.templates, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
+    template = _insert(session=session, org_id=org_id, name=name, message_template=message_template,
+                       description=description, category=category, created_by=created_by)
+    audit.record_action(session=session, actor=actor, org_id=org_id, event_type="template_created",
+                        template_id=str(template.id), name=template.name)
+    return template
+
+
+def _insert(*, session: Session, org_id: uuid.UUID, name: str, message_template: str, description: str,
+            category: str, created_by: uuid.UUID | None) -> WhatsAppTemplate:
     name = (name or "").strip()
     _validate(session=session, org_id=org_id, name=name, body=message_template)
     template = WhatsAppTemplate(
@@ -167,6 +176,8 @@ def update_template(
     template.updated_at = utcnow()
     session.add(template)
     session.flush()
+    audit.record_action(session=session, actor=actor, org_id=org_id, event_type="template_updated",
+                        template_id=str(template.id), name=template.name, is_active=template.is_active)
     return template
 
 
@@ -177,6 +188,8 @@ def delete(*, session: Session, org_id: uuid.UUID, template_id: uuid.UUID, actor
     template = _own(session=session, org_id=org_id, template_id=template_id)
     session.delete(template)
     session.flush()
+    audit.record_action(session=session, actor=actor, org_id=org_id, event_type="template_deleted",
+                        template_id=str(template.id), name=template.name)
     return template.name
 
 
@@ -190,9 +203,11 @@ def duplicate(*, session: Session, org_id: uuid.UUID, template_id: uuid.UUID,
     taken = set(session.exec(select(WhatsAppTemplate.name).where(_visible(org_id),
                                                                  WhatsAppTemplate.name.startswith(base))))
     name = next(n for n in [base, *(f"{base}_{i}" for i in range(2, 1000))] if n not in taken)
-    return create(session=session, org_id=org_id, name=name, message_template=source.message_template,
-                  description=source.description, category=source.category, created_by=created_by,
-                  actor=actor)
+    copy = _insert(session=session, org_id=org_id, name=name, message_template=source.message_template,
+                   description=source.description, category=source.category, created_by=created_by)
+    audit.record_action(session=session, actor=actor, org_id=org_id, event_type="template_duplicated",
+                        template_id=str(copy.id), name=copy.name, source_id=str(source.id))
+    return copy
 
 
 def mark_used(*, session: Session, template_id: uuid.UUID, count: int = 1) -> None:

@@ -64,6 +64,7 @@ AUDIT_EVENTS = {
     "retention_purged": "حذف السجلات القديمة (مدة الاحتفاظ)",
     "session_refused": "رفض جلسة منتهية",
     "user_activated": "تفعيل مستخدم",
+    "user_created": "إنشاء مستخدم",
     "signed_out_everywhere": "تسجيل الخروج من كل الأجهزة",
     "device_unlinked": "فك ربط الجهاز",
 }

@@ -56,6 +56,8 @@ class Ctx:
     read_only: bool
     home_org_id: uuid.UUID | None = None
     session_version: int = 0
+    # The tab's client address (TRUSTED_PROXIES honoured), for the audit rows the services write.
+    ip_address: str | None = None
 
     @property
     def is_super_admin(self) -> bool:
@@ -64,7 +66,8 @@ class Ctx:
     @property
     def actor(self) -> Actor:
         """The caller as the services know it, to pass to every service that checks the matrix."""
-        return Actor(role=self.role, org_id=self.home_org_id, user_id=self.user_id)
+        return Actor(role=self.role, org_id=self.home_org_id, user_id=self.user_id, ip_address=self.ip_address,
+                     via="dashboard")
 
 
 class NotSignedIn(Exception):

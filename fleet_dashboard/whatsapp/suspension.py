@@ -12,8 +12,8 @@ import uuid
 
 from sqlmodel import Session, select
 
-from fleet_dashboard.accounts import permissions
-from fleet_dashboard.accounts.lifecycle import locked_org, record_org_event
+from fleet_dashboard.accounts import audit, permissions
+from fleet_dashboard.accounts.lifecycle import locked_org
 from fleet_dashboard.accounts.models import Organization
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core import events
@@ -45,7 +45,7 @@ def suspend_org(*, session: Session, actor: Actor, org_id: uuid.UUID, reason: st
         events.emit(session, sessions.status_event(row))
     session.flush()
     events.emit(session, sessions.command_event(org_id, "stop", actor.user_id))
-    record_org_event(session, actor, org, "org_suspended", reason=reason[:500])
+    audit.record_action(session=session, actor=actor, org_id=org.id, event_type="org_suspended", reason=reason[:500])
     return org
 
 
@@ -70,5 +70,5 @@ def resume_org(*, session: Session, actor: Actor, org_id: uuid.UUID) -> Organiza
         session.add(row)
     session.flush()
     events.emit(session, {"type": EventType.queue_wake, "org_id": str(org_id)})  # the worker sends what waited
-    record_org_event(session, actor, org, "org_resumed")
+    audit.record_action(session=session, actor=actor, org_id=org.id, event_type="org_resumed")
     return org

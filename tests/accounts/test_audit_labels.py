@@ -9,10 +9,8 @@ from fleet_dashboard import strings
 
 ROOT = Path(__file__).resolve().parents[2] / "fleet_dashboard"
 WRITES = (
-    re.compile(r'event_type="(\w+)"'),                                   # audit.record(..., event_type="x")
-    re.compile(r'_record\(session, actor, [\w.]+, "(\w+)"'),             # people._record
-    re.compile(r'record_org_event\(session, actor, \w+, "(\w+)"'),       # org_lifecycle / provisioning
-    re.compile(r'self\._audit\(ctx, "(\w+)"'),                           # dashboard states
+    re.compile(r'event_type="(\w+)"'),                                   # audit.record[_action](..., event_type="x")
+    re.compile(r'event_type="\w+" if \w+ else "(\w+)"'),                # record_action(..., a if x else b)
 )
 
 

@@ -38,7 +38,7 @@ def audit_count(db, org_id, event_type) -> int:
 async def test_every_platform_credential_works_and_nothing_else_does(client, db, make_org, make_user, make_key):
     org = make_org()
     owner, root = make_user("owner", org), make_user("super_admin")
-    _, platform_key = api_keys.create_platform_key(session=db, name="saas")
+    _, platform_key = api_keys.create_platform_key(session=db, name="saas", actor=SYSTEM)
     db.commit()
     body = {"name": "Acme Fleet"}
     for credential in (service_role_jwt(), user_jwt(root), platform_key):

@@ -40,16 +40,16 @@ def test_logout_password_and_deactivation_end_every_session(db, make_org, make_u
     fresh = signin.issue_token(user_id=user.id, session_version=1)
     assert signin.session_user(fresh)[1] == "ok"
     with pytest.raises(ValidationError):
-        users.set_password(session=db, user_id=user.id, password="short")
-    users.set_password(session=db, user_id=user.id, password="a-new-horse-9")
+        users.set_password(session=db, user_id=user.id, password="short", actor=SYSTEM)
+    users.set_password(session=db, user_id=user.id, password="a-new-horse-9", actor=SYSTEM)
     db.commit()
     assert signin.session_user(fresh) == (None, "ended")
     assert users.authenticate(session=db, email=user.email, password="a-new-horse-9") is not None
     latest = signin.issue_token(user_id=user.id, session_version=2)
-    users.set_active(session=db, user_id=user.id, active=False)
+    users.set_active(session=db, user_id=user.id, active=False, actor=SYSTEM)
     db.commit()
     assert signin.session_user(latest) == (None, "deactivated")
-    users.set_active(session=db, user_id=user.id, active=True)
+    users.set_active(session=db, user_id=user.id, active=True, actor=SYSTEM)
     db.commit()
     assert signin.session_user(latest) == (None, "ended"), "reactivation does not revive old sessions"
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from fleet_dashboard.accounts import users
+from fleet_dashboard.accounts.permissions import SYSTEM
 from fleet_dashboard.core import events
 from fleet_dashboard.web.state.connect import ConnectState
 from tests.support.server import PASSWORD, AppServer, _events_through
@@ -52,12 +53,12 @@ def _logout_elsewhere(server: AppServer, victim: Victim, tab: Tab) -> None:
 
 def _deactivate(server: AppServer, victim: Victim, tab: Tab) -> None:
     with server.session() as s:
-        users.set_active(session=s, user_id=victim.owner.user_id, active=False)
+        users.set_active(session=s, user_id=victim.owner.user_id, active=False, actor=SYSTEM)
 
 
 def _new_password(server: AppServer, victim: Victim, tab: Tab) -> None:
     with server.session() as s:
-        users.set_password(session=s, user_id=victim.owner.user_id, password="another-horse-2")
+        users.set_password(session=s, user_id=victim.owner.user_id, password="another-horse-2", actor=SYSTEM)
 
 
 def _demote(server: AppServer, victim: Victim, tab: Tab) -> None:

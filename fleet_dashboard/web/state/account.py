@@ -37,7 +37,7 @@ class AccountState(AuthState):
             return
         try:
             with session_scope() as session:
-                user = people.change_password(session=session, actor=self._acting(ctx),
+                user = people.change_password(session=session, actor=ctx.actor,
                                               current_password=str(form_data.get("current_password", ""))[:1024],
                                               new_password=new)
         except DomainError as exc:
@@ -53,7 +53,7 @@ class AccountState(AuthState):
         """End every session of this person, this tab's included, and go to the login page."""
         ctx = self._authorize(org=False)
         with session_scope() as session:
-            people.sign_out_everywhere(session=session, actor=self._acting(ctx))
+            people.sign_out_everywhere(session=session, actor=ctx.actor)
         await self._wipe_tab()
         self._clear_identity()
         return rx.redirect(routes.LOGIN)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,7 +10,7 @@ import reflex as rx
 from fleet_dashboard import strings
 from fleet_dashboard.accounts import audit, localtime, orgs, permissions, signin, users
 from fleet_dashboard.accounts.models import Role, User
-from fleet_dashboard.accounts.permissions import Action, Actor
+from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core import offload, routes
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import PermissionDenied
@@ -89,7 +88,8 @@ class AuthState(rx.State):
         self._show_identity(user, org_id)
         self._set(_data_owner=f"{user.id}:{user.session_version}")
         return Ctx(user_id=user.id, role=user.role, org_id=org_id, read_only=user.role == Role.super_admin.value,
-                   home_org_id=user.org_id, session_version=user.session_version)
+                   home_org_id=user.org_id, session_version=user.session_version,
+                   ip_address=self._client_ip() or None)
 
     def _admit(self, rule: Rule, *, handler: str = "") -> Ctx | None:
         """The chokepoint's check: the caller `rule` admits, or NotSignedIn / NoOrgChosen / PermissionDenied."""
@@ -229,20 +229,10 @@ class AuthState(rx.State):
             return self.router.session.client_ip or ""
         return client_address(peer, raw.get("x-forwarded-for"))
 
-    def _acting(self, ctx: Ctx) -> Actor:
-        """The caller as the account services audit them: with this tab's IP address."""
-        return dataclasses.replace(ctx.actor, ip_address=self._client_ip() or None)
-
     def _link_base(self) -> str:
         """The origin this tab reached us at, for one-time links when PUBLIC_URL is not set."""
         origin = str(self.router.url.origin or "")
         return origin.rstrip("/") if origin.startswith(("http://", "https://")) else ""
-
-    def _audit(self, ctx: Ctx, event_type: str, **data) -> None:
-        """Write one audit row for what this person just did."""
-        with session_scope() as session:
-            audit.record(session=session, org_id=ctx.org_id, actor_id=ctx.user_id, event_type=event_type,
-                         event_data=data, ip_address=self._client_ip())
 
     # ---- events ----
     @rx.event

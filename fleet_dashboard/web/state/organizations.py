@@ -45,7 +45,7 @@ class OrganizationsState(AuthState):
 
     def _actor(self) -> tuple[Ctx, Actor]:
         ctx = self._authorize(Action.organizations, org=False)
-        return ctx, self._acting(ctx)
+        return ctx, ctx.actor
 
     def _reload(self) -> None:
         _, actor = self._actor()

@@ -50,7 +50,7 @@ class PeopleState(AuthState):
 
     def _actor(self) -> tuple[Ctx, Actor]:
         ctx = self._authorize(Action.team)
-        return ctx, self._acting(ctx)
+        return ctx, ctx.actor
 
     def _reload(self) -> None:
         ctx, actor = self._actor()

@@ -79,7 +79,7 @@ class SettingsState(AuthState):
         """Set the organisation's time zone (owners and admins); the service validates and audits it."""
         ctx = self._authorize()
         name = str(form_data.get("timezone", "")).strip()[:64]
-        actor = self._acting(ctx)
+        actor = ctx.actor
         try:
             with session_scope() as session:
                 lifecycle.set_timezone(session=session, actor=actor, org_id=ctx.org_id, timezone=name)
@@ -111,7 +111,6 @@ class SettingsState(AuthState):
             self.webhook_error = strings.error_text(exc.code, **exc.params)
             return
         self.webhook_error = ""
-        self._audit(ctx, "webhook_saved", webhook_id=str(row.id), url=row.url, events=row.events)
         if generated:
             self._reveal(strings.WEBHOOK_SECRET_ONCE, generated)
         self._reload(ctx)
@@ -123,8 +122,7 @@ class SettingsState(AuthState):
         ctx = self._authorize()
         self._reveal()
         with session_scope() as session:
-            row = webhooks.delete_webhook(session=session, org_id=ctx.org_id, webhook_id=webhook_id, actor=ctx.actor)
-        self._audit(ctx, "webhook_deleted", webhook_id=str(row.id), url=row.url)
+            webhooks.delete_webhook(session=session, org_id=ctx.org_id, webhook_id=webhook_id, actor=ctx.actor)
         self._reload(ctx)
         return rx.toast.success(strings.WEBHOOK_DELETED)
 
@@ -142,8 +140,6 @@ class SettingsState(AuthState):
             row, plain = api_keys.create_key(session=session, org_id=ctx.org_id,
                                              name=str(form_data.get("name", "")), scopes=scopes, actor=ctx.actor)
         self.key_error = ""
-        self._audit(ctx, "api_key_created", api_key_id=str(row.id), name=row.name, prefix=row.prefix,
-                    scopes=row.scopes)
         self._reveal(strings.API_KEY_ONCE, plain)
         self._reload(ctx)
 
@@ -153,7 +149,6 @@ class SettingsState(AuthState):
         ctx = self._authorize()
         self._reveal()
         with session_scope() as session:
-            row = api_keys.revoke_key(session=session, org_id=ctx.org_id, key_id_or_prefix=key_id, actor=ctx.actor)
-        self._audit(ctx, "api_key_revoked", api_key_id=str(row.id), name=row.name, prefix=row.prefix)
+            api_keys.revoke_key(session=session, org_id=ctx.org_id, key_id_or_prefix=key_id, actor=ctx.actor)
         self._reload(ctx)
         return rx.toast.success(strings.API_KEY_REVOKED)

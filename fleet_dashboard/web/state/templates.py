@@ -127,11 +127,11 @@ class TemplatesState(AuthState):
         try:
             with session_scope() as session:
                 if self.editing_id:
-                    t = templates.update_template(session=session, org_id=ctx.org_id, template_id=self.editing_id,
-                                                  actor=ctx.actor, **fields)
+                    templates.update_template(session=session, org_id=ctx.org_id, template_id=self.editing_id,
+                                              actor=ctx.actor, **fields)
                 else:
-                    t = templates.create(session=session, org_id=ctx.org_id, created_by=ctx.user_id,
-                                         actor=ctx.actor, **fields)
+                    templates.create(session=session, org_id=ctx.org_id, created_by=ctx.user_id, actor=ctx.actor,
+                                     **fields)
         except DomainError as exc:
             text = strings.error_text(exc.code, **exc.params)
             if exc.code.startswith("template_body"):
@@ -141,8 +141,6 @@ class TemplatesState(AuthState):
             else:
                 raise
             return
-        self._audit(ctx, "template_updated" if self.editing_id else "template_created", template_id=str(t.id),
-                    name=t.name)
         done = strings.TEMPLATE_UPDATED if self.editing_id else strings.TEMPLATE_CREATED
         self.editor_open = False
         self._reload(ctx.org_id)
@@ -154,9 +152,8 @@ class TemplatesState(AuthState):
         ctx = self._authorize()
         with session_scope() as session:
             current = templates.get_for_org(session=session, org_id=ctx.org_id, template_id=template_id)
-            t = templates.update_template(session=session, org_id=ctx.org_id, template_id=current.id,
-                                          is_active=not current.is_active, actor=ctx.actor)
-        self._audit(ctx, "template_updated", template_id=str(t.id), name=t.name, is_active=t.is_active)
+            templates.update_template(session=session, org_id=ctx.org_id, template_id=current.id,
+                                      is_active=not current.is_active, actor=ctx.actor)
         self._reload(ctx.org_id)
 
     @rx.event
@@ -178,8 +175,7 @@ class TemplatesState(AuthState):
         """Delete after the confirmation dialog; a system template refuses."""
         ctx = self._authorize()
         with session_scope() as session:
-            name = templates.delete(session=session, org_id=ctx.org_id, template_id=template_id, actor=ctx.actor)
-        self._audit(ctx, "template_deleted", template_id=template_id, name=name)
+            templates.delete(session=session, org_id=ctx.org_id, template_id=template_id, actor=ctx.actor)
         self.delete_open = False
         self._reload(ctx.org_id)
         return rx.toast.success(strings.TEMPLATE_DELETED)
@@ -190,9 +186,8 @@ class TemplatesState(AuthState):
         """Copy any visible template (system ones included) into an editable organisation template."""
         ctx = self._authorize()
         with session_scope() as session:
-            t = templates.duplicate(session=session, org_id=ctx.org_id, template_id=template_id,
-                                    created_by=ctx.user_id, actor=ctx.actor)
-        self._audit(ctx, "template_duplicated", template_id=str(t.id), name=t.name, source_id=template_id)
+            templates.duplicate(session=session, org_id=ctx.org_id, template_id=template_id,
+                                created_by=ctx.user_id, actor=ctx.actor)
         self.editor_open = False
         self._reload(ctx.org_id)
         return rx.toast.success(strings.TEMPLATE_DUPLICATED)
