@@ -80,11 +80,6 @@ def get_org_by_slug(*, session: Session, slug: str) -> Organization:
     return org
 
 
-def list_orgs(*, session: Session) -> list[Organization]:
-    """Every organisation, by name; only the super_admin's views call this."""
-    return list(session.exec(select(Organization).order_by(Organization.name)))
-
-
 class OrgSuspended(PermissionDenied):
     """The organisation is suspended: nothing it asks for is done until it is resumed."""
 

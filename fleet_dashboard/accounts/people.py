@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import case
 from sqlmodel import Session, select
@@ -32,14 +31,6 @@ def check_role(role: str | None) -> str:
         raise ValidationError(f"unknown role {role!r}: use owner, admin or member", code="invalid_role",
                               role=str(role)[:20])
     return role
-
-
-def member_view(user: User) -> dict[str, Any]:
-    """A person as the team page lists them (no hash, no secrets)."""
-    return {"id": str(user.id), "email": user.email, "full_name": user.full_name, "role": user.role,
-            "is_active": user.is_active, "has_password": user.password_hash is not None,
-            "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
-            "created_at": user.created_at.isoformat() if user.created_at else None}
 
 
 def _member(session: Session, org_id: uuid.UUID, user_id: uuid.UUID | str) -> User:

@@ -34,7 +34,7 @@ class Action(enum.StrEnum):
     audit = "audit"                  # read the audit log, IP addresses included
     api_keys = "api_keys"            # list, create and revoke API keys
     webhooks = "webhooks"            # see (URLs included), add and delete webhooks
-    team = "team"                    # invite people, change roles, deactivate (issue 12 builds the pages)
+    team = "team"                    # invite people, change roles, deactivate
     overview = "overview"            # every organisation's status and volumes
     organizations = "organizations"  # create, rename, suspend and resume organisations; provision their people
 

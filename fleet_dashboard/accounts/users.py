@@ -116,11 +116,6 @@ def get_user(*, session: Session, user_id: uuid.UUID) -> User:
     return user
 
 
-def list_users(*, session: Session, org_id: uuid.UUID) -> list[User]:
-    """The organisation's users, by email."""
-    return list(session.exec(select(User).where(User.org_id == org_id).order_by(User.email)))
-
-
 # ---- sessions: one version number per user, carried by every session token ----
 
 class SessionState:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -48,15 +47,6 @@ def is_reachable(url: str, timeout: float = 2.0) -> bool:
             return True
     except psycopg.Error:
         return False
-
-
-def wait_until_reachable(url: str, timeout: float = 30.0) -> None:
-    """Block until the server answers, or raise after the timeout."""
-    deadline = time.monotonic() + timeout
-    while not is_reachable(url):
-        if time.monotonic() > deadline:
-            raise TimeoutError("PostgreSQL did not answer in time")
-        time.sleep(0.2)
 
 
 def create_database(server_url: str, dbname: str) -> str:

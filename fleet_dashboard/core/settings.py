@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     # An engine that stops answering loses its organisations within this many seconds: its lease connection
     # is closed by PostgreSQL (idle_session_timeout, TCP keepalives) and the other engines take them over.
     engine_lease_seconds: float = Field(default=10.0, ge=2.0, le=600.0)
-    # ---- accounts and the provisioning bridge (issue 12) ----
+    # ---- accounts and the provisioning bridge ----
     # IANA zone for organisations that did not choose one.
     default_timezone: str = "Africa/Cairo"
     # A valid user JWT whose app_metadata names org_id and role creates or updates that user.

@@ -7,8 +7,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import or_, update
-from sqlmodel import Session, func, select
+from sqlalchemy import or_
+from sqlmodel import Session, select
 
 from fleet_dashboard.accounts import audit, orgs, permissions
 from fleet_dashboard.accounts.permissions import Action, Actor
@@ -208,12 +208,3 @@ def duplicate(*, session: Session, org_id: uuid.UUID, template_id: uuid.UUID,
     audit.record_action(session=session, actor=actor, org_id=org_id, event_type="template_duplicated",
                         template_id=str(copy.id), name=copy.name, source_id=str(source.id))
     return copy
-
-
-def mark_used(*, session: Session, template_id: uuid.UUID, count: int = 1) -> None:
-    """Count uses atomically in SQL, so concurrent sends never lose an increment."""
-    session.execute(
-        update(WhatsAppTemplate)
-        .where(WhatsAppTemplate.id == template_id)
-        .values(usage_count=WhatsAppTemplate.usage_count + count, last_used_at=func.now())
-    )

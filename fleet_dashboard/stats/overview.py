@@ -109,10 +109,6 @@ class OverviewPage:
     pages: int = 1
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), UTC)
-
-
 def _days(now: datetime | None) -> tuple[date, date]:
     today = (now or datetime.now(UTC)).astimezone(UTC).date()
     return today, today - timedelta(days=WEEK_DAYS - 1)

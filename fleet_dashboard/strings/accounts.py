@@ -7,7 +7,7 @@ DEMO_ORG_NAME = "أسطول تجريبي"
 DEMO_OWNER_NAME = "مالك تجريبي"
 DEMO_ADMIN_NAME = "مدير النظام"
 
-# ---- Accounts: invitations, sign-in links (issue 12) ----
+# ---- Accounts: invitations, sign-in links ----
 INVITE_EMAIL_SUBJECT = "دعوة للانضمام إلى {org} في لوحة الأسطول"
 INVITE_EMAIL_BODY = (
     "مرحباً،\n\n"
@@ -19,7 +19,7 @@ LINK_LOGIN_TITLE = "الدخول برابط لمرة واحدة"
 LINK_LOGIN_WAIT = "جارٍ تسجيل دخولك…"
 LINK_LOGIN_TO_FORM = "الدخول بكلمة المرور"
 
-# ---- Organisations page (super_admin), people page, invitations, account (issue 12) ----
+# ---- Organisations page (super_admin), people page, invitations, account ----
 ORGS_TITLE = "المؤسسات"
 ORGS_HELP = "أنشئ المؤسسات وأعد تسميتها وأوقفها أو أعد تفعيلها، وادعُ مالك كل مؤسسة برابط لمرة واحدة."
 ORGS_CREATE_TITLE = "مؤسسة جديدة"

@@ -44,7 +44,7 @@ AUDIT_EVENTS = {
     "webhook_deleted": "حذف Webhook",
     "api_key_created": "إنشاء مفتاح واجهة برمجية",
     "api_key_revoked": "إلغاء مفتاح واجهة برمجية",
-    # Organisations and people (issue 12).
+    # Organisations and people.
     "org_created": "إنشاء مؤسسة",
     "org_renamed": "تغيير اسم المؤسسة",
     "org_timezone_changed": "تغيير المنطقة الزمنية",

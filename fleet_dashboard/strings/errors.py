@@ -98,7 +98,7 @@ ERRORS: dict[str, str] = {
     "bulk_too_large": "الحد الأقصى {limit} إشعار في الطلب الواحد.",
     "invalid_priority": "الأولوية رقم من 0 (الأعلى) إلى 10.",
     "invalid_max_attempts": "عدد المحاولات من 1 إلى 20.",
-    # Accounts, organisations and links (issue 12).
+    # Accounts, organisations and links.
     "organization_suspended": "هذه المؤسسة موقوفة مؤقتاً: لا يمكن الإرسال أو التعديل حتى يُعاد تفعيلها.",
     "invalid_timezone": "المنطقة الزمنية غير معروفة. اختر اسماً مثل Asia/Riyadh.",
     "invalid_datetime": "التاريخ والوقت غير صحيحين.",
@@ -114,7 +114,7 @@ ERRORS: dict[str, str] = {
     "unknown_link": "الدعوة غير موجودة.",
     "user_inactive": "هذا الحساب موقوف.",
     "user_is_super_admin": "هذا المعرّف لمدير النظام، ولا ينتمي إلى مؤسسة.",
-    # Documents and images (issue 13).
+    # Documents and images.
     "media_too_large": "الملف أكبر من الحد المسموح ({limit_text}).",
     "media_empty": "الملف فارغ.",
     "media_not_image": "الصورة يجب أن تكون JPEG أو PNG أو WebP؛ أرسل غيرها كمستند.",

@@ -36,7 +36,7 @@ COL_ACTIONS = "إجراءات"
 QUEUE_CANCELLED = "أُلغي الإشعار."
 QUEUE_RETRIED = "أعيد الإشعار إلى الطابور."
 
-# ---- Customers' replies and conversations (issue 13) ----
+# ---- Customers' replies and conversations ----
 DIRECTION = "الاتجاه"
 DIRECTIONS = {"outbound": "المرسلة", "inbound": "ردود العملاء"}
 COL_FROM = "المرسل"
@@ -51,7 +51,7 @@ CONVERSATION_OUT = "أرسلنا"
 CONVERSATION_IN = "رد العميل"
 OPT_OUT_KEYWORD_HINT = "أوقف الرسائل بكلمة"
 
-# ---- The opt-out list (issue 13) ----
+# ---- The opt-out list ----
 OPT_OUTS_TITLE = "قائمة إيقاف الرسائل"
 OPT_OUTS_HELP = ("لا نرسل أي رسالة إلى رقم في هذه القائمة. يدخلها الرقم حين يرسل العميل STOP أو «إيقاف»،"
                  " أو حين تضيفه هنا لأن العميل طلب ذلك بطريقة أخرى.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# ---- Org home (`/`) and local time (issue 12, items 4 and 5) ----
+# ---- Org home (`/`) and local time ----
 NAV_HOME = "الرئيسية"
 HOME_TITLE = "الرئيسية"
 HOME_CONNECTION = "اتصال واتساب"

@@ -85,7 +85,7 @@ async def test_unknown_templates_and_bad_template_bodies_get_a_4xx(client, make_
 
 
 async def test_body_size_is_capped(make_app, api_env, make_org, make_key):
-    """MAX_BODY_BYTES caps every route but the three that take a file (issue 13: those fit the largest file)."""
+    """MAX_BODY_BYTES caps every route but the three that take a file (those fit the largest file)."""
     api_env.setenv("MAX_BODY_BYTES", "1000")
     api_env.setenv("MEDIA_MAX_DOCUMENT_BYTES", "3000")
     api_env.setenv("MEDIA_MAX_IMAGE_BYTES", "2000")

@@ -13,7 +13,7 @@ PHONE = "+201001234567"
 def test_pair_rotate_drop_recover_and_disconnect(page: Page, app_server: AppServer) -> None:
     owner = app_server.owner()
     login(page, owner)
-    open_page(page, "nav-connect")  # the first page is the org home now (issue 12)
+    open_page(page, "nav-connect")  # the first page is the org home
     page.evaluate("window.__sameDocument = true")
     status = page.get_by_test_id("session-status")
     expect(status).to_have_text("غير متصل")

@@ -1,4 +1,4 @@
-"""Issue 12, items 4 and 5: an organisation in Asia/Riyadh reads every time in Riyadh time (pages and CSV),
+"""Local time and the org home: an organisation in Asia/Riyadh reads every time in Riyadh time (pages and CSV),
 schedules in it, and its home's numbers are the history's counts for the same days, kept live.
 
 The browser runs in Africa/Cairo (conftest), so a Riyadh time on screen can only come from the server."""

@@ -12,7 +12,7 @@ def test_login_lands_on_the_org_home_and_logout_clears_session(page: Page, app_s
     owner = app_server.owner()
     login(page, owner)
     expect(page).to_have_url(at("/"))
-    # The owner's first page is the org home (issue 12): the connection at a glance.
+    # The owner's first page is the org home: the connection at a glance.
     expect(page.get_by_role("heading", name="الرئيسية", level=1)).to_be_visible()
     expect(page.get_by_test_id("home-session-status")).to_have_text("غير متصل")
     expect(page.get_by_test_id("sidebar")).to_contain_text(owner.org_name)

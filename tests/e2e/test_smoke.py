@@ -1,4 +1,4 @@
-"""Issue 3's smoke test: the real app serves an Arabic, right-to-left login page with a self-hosted font."""
+"""The smoke test: the real app serves an Arabic, right-to-left login page with a self-hosted font."""
 
 from __future__ import annotations
 

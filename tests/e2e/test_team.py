@@ -1,4 +1,4 @@
-"""Issue 12's acceptance, in real browsers and with no command line after the demo accounts.
+"""Organisations and their people, in real browsers and with no command line after the demo accounts.
 
 The super_admin creates an organisation and copies its owner's invitation; the owner accepts it, invites a
 member and changes the member's role; the member signs in, changes their password and signs out

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Routes anyone may call: liveness, the Prometheus scrape (its own token, see docs/API.md) and the docs.
 PUBLIC_ROUTES = {"/api/health", "/api/metrics", "/api/openapi.json", "/api/docs", "/api/docs/oauth2-redirect",
                  "/api/docs/static", "/api/{rest:path}"}
-# The simulator's control routes exist only in simulator mode and are guarded on their own (issue 10, fix 3).
+# The simulator's control routes exist only in simulator mode and are guarded on their own.
 SEPARATELY_GUARDED = ("/api/simulator/",)
 
 
@@ -89,7 +89,7 @@ def test_the_matrix_is_complete_and_docs_print_it_exactly():
     for action, roles in permissions.MATRIX.items():
         assert roles <= set(permissions.ROLES), action
     # The super_admin writes nothing inside an organisation: every column it has is a read, except running
-    # the organisations themselves (issue 12).
+    # the organisations themselves.
     assert {a for a in Action if permissions.can("super_admin", a)} <= permissions.READS | {Action.organizations}
     doc = (ROOT / "docs/SECURITY.md").read_text()
     table = doc.split("<!-- matrix:start -->\n", 1)[1].split("\n<!-- matrix:end -->", 1)[0]

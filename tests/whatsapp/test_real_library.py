@@ -1,5 +1,5 @@
 """The real neonize library, fed what its Go side really sends (read from goneonize/main.go and whatsmeow), or
-dialling the unreachable network: each test failed before its fix in issue 9."""
+dialling the unreachable network: each test failed before its fix."""
 
 from __future__ import annotations
 
