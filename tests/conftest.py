@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -13,6 +14,10 @@ from sqlmodel import Session
 
 from fleet_dashboard.core import dbadmin
 from fleet_dashboard.core.db import EmbeddedPostgres
+from tests.support import frontend
+from tests.support.process_state import reset_database_caches as reset_caches  # noqa: F401  (tests import it here)
+from tests.support.server import AppServer, free_port, own_database, running_app
+from tests.support.world import SECRET
 
 # Test receivers listen on 127.0.0.1; the guard against internal webhook URLs has its own tests.
 os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
@@ -22,8 +27,23 @@ DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API keeps an event loop running in this thread for the
-    rest of the session, and the engine and queue tests start their own with asyncio.run()."""
-    items.sort(key=lambda item: item.nodeid.startswith("tests/e2e/"))
+    rest of the session, and the engine and queue tests start their own with asyncio.run(). The other users
+    of the shared live app just before them, so it runs only as long as it is needed."""
+    items.sort(key=lambda item: 2 if item.nodeid.startswith("tests/e2e/") else int("live_app" in item.fixturenames))
+
+
+# Fixtures that start the app with `serve`, which needs the frontend built (tests/support/frontend.py).
+LIVE_FIXTURES = {"live_app", "topology"}
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """When any test will need a live app, build the frontend now, beside the tests that need none."""
+    if any(LIVE_FIXTURES & set(getattr(item, "fixturenames", ())) for item in session.items):
+        threading.Thread(target=frontend.prebuild, name="frontend-build", daemon=True).start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    frontend.cancel()
 
 
 @pytest.fixture(scope="session")
@@ -43,15 +63,15 @@ def pg_server() -> Iterator[str]:
         server.stop()
 
 
-def reset_caches() -> None:
-    """Forget the cached settings and engine so a changed DATABASE_URL takes effect."""
-    from fleet_dashboard.core.db import get_engine
-    from fleet_dashboard.core.settings import get_settings
-
-    get_settings.cache_clear()
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    get_engine.cache_clear()
+@pytest.fixture(scope="session")
+def live_app(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """The app in simulator mode (`serve` on the run's frontend build, and a split worker) on a database of its
+    own, signing sessions with a known key: one for every suite that drives it (e2e, security). Tests share it,
+    so none may assume it is alone in its database or its rate limits."""
+    with own_database(pg_server, "fleet_live") as url:
+        log_path = tmp_path_factory.mktemp("live") / "server.log"
+        with running_app(url, port=free_port(3100, 3300), log_path=log_path, env={"SECRET_KEY": SECRET}) as server:
+            yield server
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ import sys
 
 from fleet_dashboard.cli import COMMANDS, EXTENSIONS, ROOT, cmd_migrate, ensure_database, web_worker_env
 
-FRONTEND_DIR = ROOT / ".web" / "build" / "client"
+# Where Reflex mounts the built frontend from: its web directory (REFLEX_WEB_WORKDIR, else .web beside the app).
+FRONTEND_DIR = ROOT / os.environ.get("REFLEX_WEB_WORKDIR", ".web") / "build" / "client"
 
 # Reflex's telemetry and its PyPI version check would call out at start; the image starts with no network.
 QUIET_ENV = {"REFLEX_TELEMETRY_ENABLED": "false", "REFLEX_CHECK_LATEST_VERSION": "false"}

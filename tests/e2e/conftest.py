@@ -1,4 +1,4 @@
-"""The e2e harness: the real app in simulator mode as a subprocess, Debian Chromium, and strict error checks."""
+"""The e2e harness: the real app in simulator mode in its own processes, Debian Chromium, and strict error checks."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.server import CHROMIUM, CHROMIUM_ARGS, AppServer, free_port, own_database, running_app
+from tests.support.server import CHROMIUM, CHROMIUM_ARGS, AppServer
 
 # A line the server logs at ERROR level, or a traceback: either fails the test that was running.
 SERVER_ERROR = re.compile(r"(\bERROR\b|Traceback \(most recent call last\))")
@@ -23,18 +23,9 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 
 @pytest.fixture(scope="package")
-def e2e_database(pg_server: str) -> Iterator[str]:
-    """A migrated database of our own for the app server, so no other test's data or engine meets it."""
-    with own_database(pg_server, "fleet_e2e") as url:
-        yield url
-
-
-@pytest.fixture(scope="package")
-def app_server(e2e_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    """`fleet-dashboard run` with the simulator backend, started once and stopped with its children."""
-    log_path = tmp_path_factory.mktemp("e2e") / "server.log"
-    with running_app(e2e_database, port=free_port(3100, 3200), log_path=log_path) as server:
-        yield server
+def app_server(live_app: AppServer) -> AppServer:
+    """The live app in simulator mode (tests/conftest.py), shared with the security suite."""
+    return live_app
 
 
 @pytest.fixture

@@ -8,19 +8,15 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.api import anyio_backend, api_env, client, make_app, make_key  # noqa: F401  (fixtures)
-from tests.support.server import AppServer, free_port, own_database, running_app
-from tests.support.world import SECRET
+from tests.support.server import AppServer
 
 SERVER_ERROR = re.compile(r"(\bERROR\b|Traceback \(most recent call last\))")
 
 
 @pytest.fixture(scope="package")
-def wire_app(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    """`fleet-dashboard run` (simulator, split worker) on a database of its own, signing with a known key."""
-    with own_database(pg_server, "fleet_sec") as url:
-        log_path = tmp_path_factory.mktemp("security") / "server.log"
-        with running_app(url, port=free_port(3200, 3300), log_path=log_path, env={"SECRET_KEY": SECRET}) as server:
-            yield server
+def wire_app(live_app: AppServer) -> AppServer:
+    """The live app in simulator mode (tests/conftest.py), shared with the e2e suite; it signs with SECRET."""
+    return live_app
 
 
 @pytest.fixture

@@ -16,3 +16,14 @@ def reset_process_state() -> None:
     throttle.get_throttle.cache_clear()
     reset_engine()
     receipts.clear()
+
+
+def reset_database_caches() -> None:
+    """Forget the cached settings and database engine, so a changed DATABASE_URL takes effect."""
+    from fleet_dashboard.core.db import get_engine
+    from fleet_dashboard.core.settings import get_settings
+
+    get_settings.cache_clear()
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()

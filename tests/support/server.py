@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +22,7 @@ from sqlmodel import Session
 
 from fleet_dashboard.accounts.models import Organization, User
 from fleet_dashboard.core.db import normalize_url
+from tests.support import frontend
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-1"
@@ -76,7 +78,7 @@ class AppServer:
         # The simulator's control routes want SIMULATOR_TOKEN (app_env sets it).
         self.simulator = httpx.Client(base_url=base_url, timeout=15,
                                       headers={"Authorization": f"Bearer {SIMULATOR_TOKEN}"})
-        self.run_process: subprocess.Popen | None = None  # `fleet-dashboard run`, once started
+        self.run_process: subprocess.Popen | None = None  # the web tier's `fleet-dashboard` process, once started
 
     def close(self) -> None:
         self.http.close()
@@ -273,22 +275,33 @@ def app_env(database_url: str, port: int) -> dict[str, str]:
 
 @contextmanager
 def running_app(database_url: str, *, port: int, log_path: Path, env: dict[str, str] | None = None,
-                supervised_engines: bool = False) -> Iterator[AppServer]:
-    """`fleet-dashboard worker` plus `fleet-dashboard run`, until the block exits; both groups stopped.
+                supervised_engines: bool = False, command: str | None = None) -> Iterator[AppServer]:
+    """`fleet-dashboard worker` plus the web tier, until the block exits; both process groups stopped.
 
-    With `supervised_engines`, `fleet-dashboard run` alone, starting and restarting its engine processes."""
+    The web tier is `command`: `serve` on the run's frontend build (tests/support/frontend.py), or `run`, which
+    builds its own, for tests about `run` itself. With `supervised_engines`, the command alone, starting and
+    restarting its engine processes: `run` by default, as `serve` keeps no engines yet."""
+    command = command or ("run" if supervised_engines else "serve")
     env = {**app_env(database_url, port), **(env or {})}
+    env["REFLEX_STATES_WORKDIR"] = str(log_path.with_name("states"))  # the tabs' states, apart from other apps'
+    argv = [command]
+    web_dir = None
+    if command == "serve":
+        # Its own web directory (the run's build, for this port); the database is migrated already (own_database).
+        web_dir = frontend.web_dir_for(port, log_path.with_name("web"))
+        env["REFLEX_WEB_WORKDIR"] = str(web_dir)
+        argv.append("--no-migrate")
     # The engine and queue worker run in their own process, as in a split deployment: every live
     # update the pages show has to cross PostgreSQL LISTEN/NOTIFY.
     web_env = {**env, "RUN_ENGINE": "false", "RUN_WORKER": "false"}
     procs: list[tuple[subprocess.Popen, object]] = []
     server = AppServer(base_url=f"http://127.0.0.1:{port}", log_path=log_path, database_url=database_url)
-    commands = ([(["run"], env, log_path)] if supervised_engines else
-                [(["worker"], env, log_path.with_name("worker.log")), (["run"], web_env, log_path)])
+    commands = ([(argv, env, log_path)] if supervised_engines else
+                [(["worker"], env, log_path.with_name("worker.log")), (argv, web_env, log_path)])
     try:
-        for argv, proc_env, path in commands:
+        for args, proc_env, path in commands:
             log_file = open(path, "wb")  # noqa: SIM115  (closed after the process stops)
-            procs.append((subprocess.Popen([str(ROOT / ".venv/bin/fleet-dashboard"), *argv], cwd=ROOT,
+            procs.append((subprocess.Popen([str(ROOT / ".venv/bin/fleet-dashboard"), *args], cwd=ROOT,
                                            env=proc_env, stdout=log_file, stderr=subprocess.STDOUT,
                                            start_new_session=True), log_file))
         _wait_for_ping(server, procs[-1][0])
@@ -299,6 +312,8 @@ def running_app(database_url: str, *, port: int, log_path: Path, env: dict[str, 
             stop_group(proc)
             log_file.close()
         server.close()
+        if web_dir is not None:
+            shutil.rmtree(web_dir, ignore_errors=True)
 
 
 def _wait_for_ping(server: AppServer, proc: subprocess.Popen) -> None:

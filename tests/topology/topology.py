@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import shutil
 import subprocess
 import time
 import uuid
@@ -17,6 +18,7 @@ from pathlib import Path
 import psutil
 import redis
 
+from tests.support import frontend
 from tests.support.server import ROOT, AppServer, _wait_for_ping, app_env, stop_group
 
 REDIS_SERVER = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -126,7 +128,9 @@ def running_topology(database_url: str, *, port: int, log_dir: Path) -> Iterator
                "RATE_LIMIT_SESSIONS": f"{SESSIONS_LIMIT}/minute",
                "ENGINE_LEASE_SECONDS": str(LEASE_SECONDS)}
         env.pop("REFLEX_REDIS_URL", None)  # REDIS_URL alone must be enough
-        web_env = {**env, "RUN_ENGINE": "false", "RUN_WORKER": "false", "WEB_WORKERS": str(WEB_WORKERS)}
+        web_dir = frontend.web_dir_for(port, log_dir / "web")  # the run's frontend build, for this port
+        web_env = {**env, "RUN_ENGINE": "false", "RUN_WORKER": "false", "WEB_WORKERS": str(WEB_WORKERS),
+                   "REFLEX_WEB_WORKDIR": str(web_dir)}
         logs = [log_dir / "engine-a.log", log_dir / "engine-b.log", log_dir / "web.log"]
         procs: list[subprocess.Popen] = []
         engines: list[subprocess.Popen] = []
@@ -136,8 +140,8 @@ def running_topology(database_url: str, *, port: int, log_dir: Path) -> Iterator
             procs.append(start_engine(env, logs[1]))
             log_file = open(logs[2], "wb")  # noqa: SIM115
             try:
-                web = subprocess.Popen([str(ROOT / ".venv/bin/fleet-dashboard"), "run"], cwd=ROOT, env=web_env,
-                                       stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+                web = subprocess.Popen([str(ROOT / ".venv/bin/fleet-dashboard"), "serve", "--no-migrate"], cwd=ROOT,
+                                       env=web_env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
             finally:
                 log_file.close()
             procs.append(web)
@@ -150,6 +154,7 @@ def running_topology(database_url: str, *, port: int, log_dir: Path) -> Iterator
             for proc in reversed(procs + engines[2:]):
                 stop_group(proc)
             server.close()
+            shutil.rmtree(web_dir, ignore_errors=True)
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition"):
