@@ -1,8 +1,5 @@
 """The fleet-dashboard CLI: accounts and organisations, with one-line errors and no tracebacks."""
 
-import os
-import subprocess
-import sys
 import uuid
 
 import pytest
@@ -10,12 +7,11 @@ from sqlmodel import select
 
 from fleet_dashboard.accounts.models import Organization, User
 from fleet_dashboard.accounts.passwords import verify_password
+from tests.support.cli import Ran, run_cli
 
 
-def cli(database_url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "fleet_dashboard.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=60)
+def cli(database_url: str, *args: str) -> Ran:
+    return run_cli(*args, env={"DATABASE_URL": database_url})
 
 
 @pytest.fixture

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 
 import pytest
 from sqlmodel import select
 
 from fleet_dashboard.accounts.models import User
 from fleet_dashboard.accounts.passwords import verify_password
+from tests.support.cli import Ran, run_cli
 
 PRODUCTION = {"ENVIRONMENT": "production", "SECRET_KEY": "a-real-secret-for-the-first-boot-test"}
 
@@ -31,11 +29,8 @@ def environment(monkeypatch):
     get_settings.cache_clear()
 
 
-def cli(database_url: str, *args: str, env: dict[str, str] | None = None, stdin: str | None = None):
-    full_env = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
-    full_env.pop("WHATSAPP_BACKEND", None)
-    return subprocess.run([sys.executable, "-m", "fleet_dashboard.cli", *args], env=full_env, capture_output=True,
-                          text=True, timeout=60, input=stdin)
+def cli(database_url: str, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Ran:
+    return run_cli(*args, env={"DATABASE_URL": database_url, **(env or {})}, unset=["WHATSAPP_BACKEND"], stdin=stdin)
 
 
 def test_a_production_boot_seeds_nothing_prints_no_password_and_says_how_to_start(database_url, db, environment,

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import httpx
 import pytest
 
 from tests.support.api import BASE_URL, headers
+from tests.support.cli import Ran, run_cli
 
 
-def cli(database_url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "fleet_dashboard.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=60)
+def cli(database_url: str, *args: str) -> Ran:
+    return run_cli(*args, env={"DATABASE_URL": database_url})
 
 
 @pytest.mark.anyio
