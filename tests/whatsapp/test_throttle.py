@@ -3,51 +3,71 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
+from types import SimpleNamespace
 
+import pytest
+
+from fleet_dashboard.whatsapp.engine import throttle as throttle_module
 from fleet_dashboard.whatsapp.engine.throttle import SendThrottle
 
 
-async def _stamp(throttle: SendThrottle, org_id: uuid.UUID, n: int) -> list[float]:
-    stamps = []
+class Clock:
+    """The throttle's clock, moved by the test; `sleep` stands in for asyncio.sleep and notes what it was asked."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """A throttle's waits on a clock the test moves: no wall-clock bound for a busy machine to break."""
+    clock = Clock()
+    monkeypatch.setattr(throttle_module, "asyncio", SimpleNamespace(sleep=clock.sleep))
+    return clock
+
+
+def _sends(throttle: SendThrottle, clock: Clock, org_id: uuid.UUID, n: int) -> list[float]:
+    """When each of n sends goes, one after the other: each books its slot, then the clock reaches it."""
+    slots = []
     for _ in range(n):
-        await throttle.acquire(org_id)
-        stamps.append(time.monotonic())
-    return stamps
+        clock.now += throttle.reserve(org_id)
+        slots.append(clock.now)
+    return slots
 
 
-def test_sends_of_one_organisation_are_spaced_by_rate_plus_jitter():
-    throttle = SendThrottle(rate_per_minute=600, jitter_seconds=0.05)  # 0.1 s apart, plus up to 0.05 s
+def test_sends_of_one_organisation_are_spaced_by_rate_plus_jitter(clock):
+    throttle = SendThrottle(rate_per_minute=600, jitter_seconds=0.05, clock=clock)  # 0.1 s apart, plus up to 0.05 s
     a, b = uuid.uuid4(), uuid.uuid4()
-
-    async def scenario():
-        start = time.monotonic()
-        stamps_a, stamps_b = await asyncio.gather(_stamp(throttle, a, 5), _stamp(throttle, b, 5))
-        return start, stamps_a, stamps_b
-
-    start, stamps_a, stamps_b = asyncio.run(scenario())
-    for stamps in (stamps_a, stamps_b):
-        gaps = [y - x for x, y in zip(stamps, stamps[1:], strict=False)]
-        assert all(0.095 <= g <= 0.2 for g in gaps), gaps
-        assert stamps[0] - start < 0.05  # the first send of an idle organisation goes at once
-    # The two organisations ran side by side, not one after the other.
-    assert stamps_b[-1] - start < 0.9
+    start = clock.now
+    sends_a = _sends(throttle, clock, a, 5)
+    assert sends_a[0] == start  # the first send of an idle organisation goes at once
+    gaps = [y - x for x, y in zip(sends_a, sends_a[1:], strict=False)]
+    assert all(0.1 <= g <= 0.15 for g in gaps), gaps
+    assert len({round(g, 9) for g in gaps}) > 1, "the jitter varies the gaps"
+    # Another organisation is not held up by the first one's pacing: its first send goes at once too.
+    clock.now = start
+    assert throttle.reserve(b) == 0
+    assert throttle.delay(a) > 0 and 0.1 <= throttle.delay(b) <= 0.15
 
 
-def test_concurrent_callers_of_one_organisation_queue_up():
-    throttle = SendThrottle(rate_per_minute=1200, jitter_seconds=0)
+def test_concurrent_callers_of_one_organisation_queue_up(clock):
+    throttle = SendThrottle(rate_per_minute=1200, jitter_seconds=0, clock=clock)
     org = uuid.uuid4()
 
     async def scenario():
-        async def one():
-            await throttle.acquire(org)
-            return time.monotonic()
+        await asyncio.gather(*(throttle.acquire(org) for _ in range(4)))
 
-        return sorted(await asyncio.gather(*(one() for _ in range(4))))
-
-    stamps = asyncio.run(scenario())
-    assert all(y - x >= 0.045 for x, y in zip(stamps, stamps[1:], strict=False))
+    asyncio.run(scenario())
+    # Four callers at one instant: the first goes at once, each next one waits one more slot (3 s / 60).
+    assert clock.sleeps == pytest.approx([0.05, 0.1, 0.15])
 
 
 def test_delay_tells_a_planner_when_the_next_slot_is():
@@ -62,16 +82,16 @@ def test_delay_tells_a_planner_when_the_next_slot_is():
     assert throttle.per_window(60) == 15
 
 
-def test_rate_zero_turns_the_throttle_off():
-    throttle = SendThrottle(rate_per_minute=0, jitter_seconds=5)
+def test_rate_zero_turns_the_throttle_off(clock):
+    throttle = SendThrottle(rate_per_minute=0, jitter_seconds=5, clock=clock)
     org = uuid.uuid4()
 
     async def scenario():
-        start = time.monotonic()
-        await _stamp(throttle, org, 50)
-        return time.monotonic() - start
+        for _ in range(50):
+            await throttle.acquire(org)
 
-    assert not throttle.enabled and asyncio.run(scenario()) < 0.05 and throttle.delay(org) == 0
+    asyncio.run(scenario())
+    assert not throttle.enabled and clock.sleeps == [] and throttle.delay(org) == 0
 
 
 def test_default_rate_comes_from_settings(monkeypatch):
