@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -45,10 +45,30 @@ class EventType(enum.StrEnum):
     queue_wake = "queue.wake"
     queue_changed = "queue.changed"
     simulator_command = "simulator.command"
+    simulator_ack = "simulator.ack"
+    # The listener lost its connection and is back: events sent meanwhile are gone, so re-read the database.
+    bus_resumed = "bus.resumed"
 
 
 # What a webhook may subscribe to, in the order the API and the dashboard list them.
 WEBHOOK_EVENTS = tuple(t.value for t in EventType if t.public)
+# The listener's reconnect delays: doubling from the first, never longer than the cap, so a bus is back
+# within this long of its database.
+RECONNECT_FIRST_SECONDS = 0.2
+RECONNECT_MAX_SECONDS = 2.0
+# A connect that gets no answer (a frozen server) is given up after this long and tried again.
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def resumed_event() -> dict[str, Any]:
+    """What every subscriber hears once the bus listens again after losing its connection."""
+    return {"type": EventType.bus_resumed.value, "org_id": None, "lost": True,
+            "detail": "the event bus reconnected: events may have been lost"}
+
+
+def is_resumed(event: dict[str, Any]) -> bool:
+    """True for the bus's own resumed signal: re-read from the database what this subscriber follows."""
+    return event.get("type") == EventType.bus_resumed.value
 
 
 def _jsonable(value: Any) -> Any:
@@ -108,15 +128,20 @@ class Subscription:
         self.loop = asyncio.get_running_loop()
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=maxsize)
         self.dropped = 0
+        self.resumed = 0
 
     def wants(self, event: dict[str, Any]) -> bool:
-        """True when the event passes this subscriber's organisation and type filters."""
+        """True when the event passes this subscriber's filters; every subscriber hears the resumed signal."""
+        if is_resumed(event):
+            return True
         if self.types is not None and event.get("type") not in self.types:
             return False
         return self.org_id is None or event.get("org_id") == self.org_id
 
     def put(self, event: dict[str, Any]) -> None:
         """Queue an event; runs on the subscriber's loop."""
+        if is_resumed(event):
+            self.resumed += 1
         if self.queue.full():
             self.queue.get_nowait()
             self.dropped += 1
@@ -130,11 +155,20 @@ class Subscription:
             return await self.queue.get()
         return await asyncio.wait_for(self.queue.get(), timeout)
 
-    async def wait_for(self, predicate, timeout: float) -> dict[str, Any]:
-        """The first event the predicate accepts, skipping others; TimeoutError after `timeout`."""
+    async def wait_for(self, predicate, timeout: float, *,
+                       recheck: Callable[[], Any] | None = None) -> dict[str, Any]:
+        """The first event the predicate accepts, skipping others; TimeoutError after `timeout`.
+
+        When the bus resumed (what was awaited may have been lost), `recheck` (a blocking database read, run in
+        a thread) decides: truthy ends the wait with the resumed event, so the caller re-reads the row; falsy
+        (or an error: the database is still away) keeps waiting. Without `recheck` the resumed event ends it."""
         deadline = time.monotonic() + timeout
         while True:
             event = await self.get(max(0.0, deadline - time.monotonic()))
+            if is_resumed(event):
+                if recheck is None or await _recheck(recheck):
+                    return event
+                continue
             if predicate(event):
                 return event
 
@@ -143,6 +177,14 @@ class Subscription:
 
     async def __anext__(self) -> dict[str, Any]:
         return await self.queue.get()
+
+
+async def _recheck(recheck: Callable[[], Any]) -> bool:
+    try:
+        return bool(await asyncio.to_thread(recheck))
+    except Exception as exc:  # still unreachable: keep waiting for the next event or the timeout
+        log.info("re-reading after the bus resumed failed: %s", exc)
+        return False
 
 
 class Bus:
@@ -267,39 +309,54 @@ class PostgresBus(Bus):
     def _listen_forever(self) -> None:
         import psycopg
 
-        delay = 0.2
+        failures, lost_at = 0, None
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self.url, autocommit=True,
-                                     application_name="fleet-bus-listener") as conn:
+                with psycopg.connect(self.url, autocommit=True, application_name="fleet-bus-listener",
+                                     connect_timeout=CONNECT_TIMEOUT_SECONDS, keepalives=1, keepalives_idle=10,
+                                     keepalives_interval=5, keepalives_count=3) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._listening.set()
-                    delay = 0.2
-                    while not self._stop.is_set():
-                        # notifies() only returns at its deadline or its count: wait for the first
-                        # packet (0.5 s, to see a stop), then take what already arrived, and hand it on.
-                        notes = list(conn.notifies(timeout=0.5, stop_after=1))
-                        while notes and len(notes) < MAX_DISPATCH:
-                            more = list(conn.notifies(timeout=0, stop_after=MAX_DISPATCH - len(notes)))
-                            if not more:
-                                break
-                            notes.extend(more)
-                        batch = []
-                        for note in notes:
-                            try:
-                                batch.append(json.loads(note.payload))
-                            except ValueError:
-                                log.warning("ignored a non-JSON event on %s", CHANNEL)
-                        if batch:
-                            self.dispatch_many(batch)
-            except Exception:
+                    failures = 0
+                    if lost_at is not None:
+                        # Whatever was sent while we were away is gone: every subscriber re-reads the database.
+                        log.warning("event bus listening again after %.1f s away; subscribers told events may "
+                                    "have been lost", time.monotonic() - lost_at)
+                        lost_at = None
+                        self.dispatch_many([resumed_event()])
+                    self._pump(conn)
+            except Exception as exc:
                 self._listening.clear()
                 if self._stop.is_set():
                     return
-                # Events sent while we reconnect are lost: subscribers re-read state from the DB.
-                log.exception("event bus listener lost its connection; reconnecting in %.1fs", delay)
+                failures += 1
+                lost_at = lost_at or time.monotonic()
+                delay = min(RECONNECT_MAX_SECONDS, RECONNECT_FIRST_SECONDS * 2 ** (failures - 1))
+                if failures == 1:
+                    log.warning("event bus listener lost its connection (%s); reconnecting", exc)
+                else:
+                    log.info("event bus listener still away (%s); next try in %.1f s", exc, delay)
                 self._stop.wait(delay)
-                delay = min(delay * 2, 5.0)
+
+    def _pump(self, conn: Any) -> None:
+        """Hand notifications to subscribers until the connection fails or the bus stops."""
+        while not self._stop.is_set():
+            # notifies() only returns at its deadline or its count: wait for the first
+            # packet (0.5 s, to see a stop), then take what already arrived, and hand it on.
+            notes = list(conn.notifies(timeout=0.5, stop_after=1))
+            while notes and len(notes) < MAX_DISPATCH:
+                more = list(conn.notifies(timeout=0, stop_after=MAX_DISPATCH - len(notes)))
+                if not more:
+                    break
+                notes.extend(more)
+            batch = []
+            for note in notes:
+                try:
+                    batch.append(json.loads(note.payload))
+                except ValueError:
+                    log.warning("ignored a non-JSON event on %s", CHANNEL)
+            if batch:
+                self.dispatch_many(batch)
 
     def _notify_now(self, payload: str) -> None:
         import psycopg
@@ -309,7 +366,8 @@ class PostgresBus(Bus):
                 try:
                     if self._pub_conn is None or self._pub_conn.closed:
                         self._pub_conn = psycopg.connect(self.url, autocommit=True,
-                                                         application_name="fleet-bus-publisher")
+                                                         application_name="fleet-bus-publisher",
+                                                         connect_timeout=CONNECT_TIMEOUT_SECONDS)
                     self._pub_conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
                     return
                 except psycopg.OperationalError:

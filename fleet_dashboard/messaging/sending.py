@@ -108,10 +108,14 @@ async def _verdict(events: Any, org_id: uuid.UUID, message: WhatsAppMessage,
     verdict = None
     if wait > 0:
         wanted = str(message.id)
+
+        def settled() -> bool:  # the bus resumed: its event may be lost, the row is not
+            return _reload(org_id, message.id).status not in IN_FLIGHT
+
         with contextlib.suppress(TimeoutError):
             event = await events.wait_for(lambda e: e.get("message_id") == wanted
-                                          and e.get("status") not in IN_FLIGHT, wait)
-            verdict = event["status"]
+                                          and e.get("status") not in IN_FLIGHT, wait, recheck=settled)
+            verdict = event.get("status")
     # Receipts may already have moved the row past "sent": report the send's verdict, the row's ids.
     message = await asyncio.to_thread(_reload, org_id, message.id)
     if verdict in FAILED_MESSAGE_STATUSES or verdict is None:

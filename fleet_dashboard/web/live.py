@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, ClassVar
@@ -11,7 +13,8 @@ import reflex as rx
 
 from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core import offload
-from fleet_dashboard.core.events import EventType, get_bus
+from fleet_dashboard.core.backoff import backoff_delay
+from fleet_dashboard.core.events import EventType, get_bus, is_resumed
 from fleet_dashboard.web import reflex_internals
 from fleet_dashboard.web.access import allow, current_caller, current_rule
 
@@ -19,6 +22,12 @@ from fleet_dashboard.web.access import allow, current_caller, current_rule
 GONE_GRACE_SECONDS = 15.0
 # How many queued events one state update takes at most.
 MAX_BATCH = 200
+# The longest wait between tries of a watcher whose database or Redis is away.
+RETRY_MAX_SECONDS = 2.0
+# A watcher that could not run a step this long ends (a reload starts a new one): a closed tab's watcher
+# must not outlive a long outage.
+MAX_OUTAGE_SECONDS = 600.0
+log = logging.getLogger(__name__)
 
 
 def route_key(route: str) -> str:
@@ -48,8 +57,10 @@ async def follow(
     route, or the tab's socket has been gone for GONE_GRACE_SECONDS. `apply` mutates state under its
     lock on every wake-up (an empty batch is a clock tick); it may be async to re-read a page of rows.
     `resync` re-reads the state once the subscription is open: what changed between the page's first
-    read and the subscription sent events nobody heard. The re-check, `resync` and `apply` run on the
-    offload pool (offload.py), never on the event loop; an async `apply`'s coroutine is awaited on the loop.
+    read and the subscription sent events nobody heard; it runs again when the bus resumed after losing its
+    connection, and after a step failed because the database or Redis was away (the watcher outlives them,
+    trying again every few seconds). The re-check, `resync` and `apply` run on the offload pool (offload.py),
+    never on the event loop; an async `apply`'s coroutine is awaited on the loop.
     """
     started, rule = current_caller(), current_rule()
     if started is None or (org_id is not None and org_id != str(started.org_id)):
@@ -82,12 +93,25 @@ async def follow(
         return True, apply(s, batch)
 
     async with get_bus().subscribe(org_id=org_id, types=types) as sub:
-        if resync is not None:
-            async with state:
-                # The re-check and the re-read query the database: on the offload pool, under the state's lock.
-                if not await offload.run_sync(resync_if_wanted, state):
-                    return
+        # A missed stretch (the bus resumed, or the database or Redis failed under a step) is made good by
+        # re-reading the page, once the step can run again.
+        stale = resync is not None
+        failures, last_ok = 0, time.monotonic()
         while True:
+            if failures and time.monotonic() - last_ok > MAX_OUTAGE_SECONDS:
+                log.warning("a live page gave up after %.0f s without its database or Redis", MAX_OUTAGE_SECONDS)
+                return
+            if stale:
+                try:
+                    async with state:
+                        # The re-check and the re-read query the database: on the offload pool, under the lock.
+                        if not await offload.run_sync(resync_if_wanted, state):
+                            return
+                    stale, failures, last_ok = False, 0, time.monotonic()
+                except Exception as exc:  # the database or Redis is away: the page keeps what it shows
+                    failures += 1
+                    await _pause_after(exc, failures)
+                    continue
             batch: list[dict[str, Any]] = []
             try:
                 batch.append(await sub.get(timeout=wait))
@@ -95,19 +119,35 @@ async def follow(
                     batch.append(sub.queue.get_nowait())
             except TimeoutError:
                 pass
-            if await reflex_internals.tab_connected(token):
-                gone_since = None
-            elif gone_since is None:
-                gone_since = time.monotonic()
-            elif time.monotonic() - gone_since > GONE_GRACE_SECONDS:
-                return
-            async with state:
-                wanted, pending = await offload.run_sync(apply_if_wanted, state, batch)
-                if not wanted:
+            if any(is_resumed(e) for e in batch):
+                batch = [e for e in batch if not is_resumed(e)]
+                stale = resync is not None
+            try:
+                if await reflex_internals.tab_connected(token):
+                    gone_since = None
+                elif gone_since is None:
+                    gone_since = time.monotonic()
+                elif time.monotonic() - gone_since > GONE_GRACE_SECONDS:
                     return
-                if inspect.isawaitable(pending):
-                    await pending
-                wait = tick(state)
+                async with state:
+                    wanted, pending = await offload.run_sync(apply_if_wanted, state, batch)
+                    if not wanted:
+                        return
+                    if inspect.isawaitable(pending):
+                        await pending
+                    wait = tick(state)
+                failures, last_ok = 0, time.monotonic()
+            except Exception as exc:
+                failures += 1
+                stale = resync is not None
+                await _pause_after(exc, failures)
+
+
+async def _pause_after(exc: Exception, failures: int) -> None:
+    """A watcher step failed (database or Redis away): wait a little, longer each time, up to a few seconds."""
+    if failures == 1:
+        log.warning("a live page could not update (%s); it re-reads once it can", exc)
+    await asyncio.sleep(backoff_delay(failures, base=0.5, cap=RETRY_MAX_SECONDS))
 
 
 class LiveState(rx.State, mixin=True):

@@ -72,7 +72,8 @@ async def init_session(request: Request, principal: ConnectCaller,
                                                    request_address(request))
         if not _settled(view):
             with contextlib.suppress(TimeoutError):
-                await events.wait_for(_settled, INIT_WAIT_SECONDS)
+                await events.wait_for(_settled, INIT_WAIT_SECONDS,
+                                      recheck=lambda: _settled(_status(principal.org_id)))
             # The row is the truth; the event only said when to look.
             view = await asyncio.to_thread(_status, principal.org_id)
     if not _settled(view):
@@ -161,7 +162,8 @@ async def pair_code(org_id: str, body: PairCodeIn, request: Request, principal: 
         engine_alive = await asyncio.to_thread(_engine_alive)
         if engine_alive:
             with contextlib.suppress(TimeoutError):
-                await events.wait_for(_pair_settled, PAIR_CODE_WAIT_SECONDS)
+                await events.wait_for(_pair_settled, PAIR_CODE_WAIT_SECONDS,
+                                      recheck=lambda: _pair_settled(_status(target)))
     view = await asyncio.to_thread(_status, target)
     if view.get("pair_code"):
         return PairCodeOut(code=view["pair_code"], expires_at=view.get("pair_code_expires_at"), status=view["status"])
