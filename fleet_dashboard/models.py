@@ -46,6 +46,7 @@ from fleet_dashboard.whatsapp.models import (  # noqa: F401
     DEGRADED_REASONS,
     SessionReason,
     SessionStatus,
+    SimulatorCommand,
     SimulatorSent,
     WhatsAppEngine,
     WhatsAppSession,

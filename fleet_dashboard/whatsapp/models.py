@@ -7,10 +7,12 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Index,
     String,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from fleet_dashboard.core.tables import created_field, one_of, timestamp_field
@@ -85,6 +87,10 @@ class WhatsAppSession(SQLModel, table=True):
     pair_code_expires_at: datetime | None = timestamp_field()
     # A device a user logged out while its socket was down: the engine still has to unlink it.
     unlink_jid: str | None = Field(default=None, max_length=128)
+    # The last request a person made (sessions.COMMAND_ACTIONS) and how many there were: the owning engine acts on
+    # a number it has not seen yet, so a request whose `session.command` event was lost still happens.
+    command: str | None = Field(default=None, max_length=16)
+    command_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
 
 
 class SimulatorSent(SQLModel, table=True):
@@ -103,6 +109,22 @@ class SimulatorSent(SQLModel, table=True):
     filename: str | None = Field(default=None, max_length=255)
     size: int | None = None
     created_at: datetime = created_field()
+
+
+class SimulatorCommand(SQLModel, table=True):
+    """A control command for a simulated phone, kept until the owning engine answers it (the bus only wakes it)."""
+
+    __tablename__ = "simulator_commands"
+    __table_args__ = (Index("ix_simulator_commands_open", "created_at", postgresql_where="answered_at IS NULL"),)
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    org_id: uuid.UUID = Field(foreign_key="organizations.id", ondelete="CASCADE")
+    action: str = Field(max_length=32)
+    body: dict = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}"))
+    created_at: datetime = created_field()
+    # Taken by the owning engine (it applies it once), then answered: error None = done.
+    taken_at: datetime | None = timestamp_field()
+    answered_at: datetime | None = timestamp_field()
+    error: str | None = None
 
 
 class WhatsAppEngine(SQLModel, table=True):

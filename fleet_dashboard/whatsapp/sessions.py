@@ -77,18 +77,22 @@ def _command(session: Session, row: WhatsAppSession, action: str, actor: Actor,
              ip_address: str | None) -> WhatsAppSession:
     actor_id = actor.user_id
     row.updated_at = utcnow()
+    # The row carries the request; the event only wakes the owner (an owner that missed it acts on the number).
+    row.command, row.command_seq = action, (row.command_seq or 0) + 1
     session.add(row)
     session.flush()
     audit.record(session=session, org_id=row.org_id, session_id=row.id, actor_id=actor_id,
                  ip_address=ip_address, event_type=f"{action}_requested", event_data={"status": row.status})
     events.emit(session, status_event(row))
-    events.emit(session, command_event(row.org_id, action, actor_id))
+    events.emit(session, command_event(row.org_id, action, actor_id, seq=row.command_seq))
     return row
 
 
-def command_event(org_id: uuid.UUID, action: str, actor_id: uuid.UUID | None) -> dict[str, Any]:
-    """The `session.command` bus event: a person asked the owning engine to `action` the session."""
-    return {"type": EventType.session_command, "org_id": str(org_id), "action": action,
+def command_event(org_id: uuid.UUID, action: str, actor_id: uuid.UUID | None, *,
+                  seq: int | None = None) -> dict[str, Any]:
+    """The `session.command` bus event: a person asked the owning engine to `action` the session. `seq` is the
+    request's number in the row (`command_seq`), so an engine acts on it once, from the event or the row."""
+    return {"type": EventType.session_command, "org_id": str(org_id), "action": action, "seq": seq,
             "actor_id": str(actor_id) if actor_id else None}
 
 

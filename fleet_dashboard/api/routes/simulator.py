@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 import uuid
 from typing import Annotated, Any
 
@@ -97,22 +99,31 @@ async def _known_org(org_id: uuid.UUID) -> None:
 
 
 async def command(org_id: uuid.UUID, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Send a command to whichever engine owns the organisation and wait for its answer."""
-    from fleet_dashboard.core.events import get_bus
+    """Send a command to whichever engine owns the organisation and wait for its answer.
+
+    The command is a row (whatsapp/simulator_commands.py): the event wakes the owner, the row is what it acts on,
+    so a lost event costs a second, not the command. One nobody took in time is closed, never done later."""
+    from fleet_dashboard.core.events import EventType, get_bus
+    from fleet_dashboard.whatsapp import simulator_commands
 
     await _known_org(org_id)
-    bus = get_bus()
-    request_id = uuid.uuid4().hex
-    async with bus.subscribe(org_id=org_id, types={"simulator.ack"}) as acks:
-        await bus.publish({"type": "simulator.command", "org_id": str(org_id), "action": action,
-                           "body": body or {}, "request_id": request_id})
-        try:
-            ack = await acks.wait_for(lambda e: e.get("request_id") == request_id, ACK_SECONDS)
-        except TimeoutError as exc:
-            raise ApiError("no engine owns this organisation's simulated session", status=409,
-                           code="not_running") from exc
-    if ack.get("error"):
-        raise ApiError(ack["error"], status=409, code="simulator_refused")
+    async with get_bus().subscribe(org_id=org_id, types={EventType.simulator_ack.value}) as acks:
+        request_id = await asyncio.to_thread(simulator_commands.submit, org_id, action, body or {})
+        with contextlib.suppress(TimeoutError):
+            await acks.wait_for(lambda e: e.get("request_id") == request_id, ACK_SECONDS,
+                                recheck=lambda: simulator_commands.answer_of(request_id)[0])
+        answered, error = await asyncio.to_thread(simulator_commands.answer_of, request_id)
+        if not answered:
+            answered, error = await asyncio.to_thread(simulator_commands.expire, request_id)
+        deadline = time.monotonic() + ACK_SECONDS
+        while not answered and time.monotonic() < deadline:  # taken, being done right now
+            with contextlib.suppress(TimeoutError):
+                await acks.wait_for(lambda e: e.get("request_id") == request_id, 0.5)
+            answered, error = await asyncio.to_thread(simulator_commands.answer_of, request_id)
+    if not answered or error == simulator_commands.EXPIRED:
+        raise ApiError("no engine owns this organisation's simulated session", status=409, code="not_running")
+    if error:
+        raise ApiError(error, status=409, code="simulator_refused")
     return {"success": True, "action": action}
 
 

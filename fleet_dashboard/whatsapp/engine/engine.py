@@ -9,12 +9,12 @@ import os
 import random
 import socket
 import uuid
-from collections import defaultdict
 
 from sqlalchemy import update
 
 from fleet_dashboard.core.db import database_url, libpq_url, session_scope
 from fleet_dashboard.core.errors import NotConnected
+from fleet_dashboard.core.events import is_resumed
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.whatsapp import engines
 from fleet_dashboard.whatsapp.engine import store as store
@@ -66,9 +66,11 @@ class Engine:
         self.leases: Leases | None = None
         self._sups: dict[uuid.UUID, Supervisor] = {}
         self._own_lock = asyncio.Lock()
-        self._traffic: asyncio.Queue[tuple[uuid.UUID, Receipt | Inbound]] = asyncio.Queue()
+        self.traffic = store.TrafficWriter()
         self._tasks: list[asyncio.Task] = []
         self._listening = asyncio.Event()
+        # Set to reconcile at once rather than at the next tick (the bus resumed: commands may be lost).
+        self._reconcile_now = asyncio.Event()
         self.running = False
 
     # The contract -------------------------------------------------------------------------------
@@ -121,7 +123,7 @@ class Engine:
         self.running = True
         self._tasks = [asyncio.create_task(self._command_loop(), name="engine-commands"),
                        asyncio.create_task(self.leases.keep_alive(), name="engine-lease"),
-                       asyncio.create_task(self._traffic_loop(), name="engine-traffic"),
+                       asyncio.create_task(self.traffic.run(), name="engine-traffic"),
                        asyncio.create_task(self._guard(self.factory.run()), name="gateway-factory")]
         await asyncio.wait_for(self._listening.wait(), 15)
         await self.reconcile()
@@ -150,8 +152,7 @@ class Engine:
                 await asyncio.to_thread(_mark_stopped, owned)
         with contextlib.suppress(Exception):
             await asyncio.to_thread(_engine_stopped, self.engine_id)
-        while not self._traffic.empty():
-            await asyncio.sleep(0.05)
+        await self.traffic.drained()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -191,10 +192,25 @@ class Engine:
             won = await self.leases.try_acquire(free[:room])
             for org_id in won:
                 self._start_supervisor(org_id)
+        await self._replay_missed_commands()
         await self._heartbeat()
         if self.factory.stuck_threads() >= get_settings().engine_max_stuck_threads and not self.recycle.is_set():
             log.warning("%d library threads are stuck; this engine will restart", self.factory.stuck_threads())
             self.recycle.set()
+
+    async def _replay_missed_commands(self) -> None:
+        """Act on people's commands that the rows record but whose `session.command` event never came.
+
+        Stop and logout show in the row as a disabled session (the loop above stops those); a connect, retry
+        or linking-code request for a running supervisor is only in `command` / `command_seq`."""
+        sups = {o: s for o, s in self._sups.items() if s.seen_seq is not None and s.stop_mode is None}
+        if not sups:
+            return
+        for org_id, (action, seq) in (await asyncio.to_thread(store.commands, list(sups))).items():
+            sup = sups[org_id]
+            if action and sup.seen_seq is not None and seq > sup.seen_seq:
+                log.warning("acting on a %s request for %s whose event was lost", action, org_id)
+                await self.handle_command(org_id, action, seq)
 
     async def _heartbeat(self) -> None:
         """Tell the database (and so the web tier) that this engine is alive, and what it holds."""
@@ -214,7 +230,9 @@ class Engine:
 
     async def _reconcile_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.reconcile_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reconcile_now.wait(), self.reconcile_seconds)
+            self._reconcile_now.clear()
             try:
                 await self.reconcile()
             except Exception:
@@ -264,15 +282,24 @@ class Engine:
         async with get_bus().subscribe(types={"session.command"}) as commands:
             self._listening.set()
             async for cmd in commands:
+                if is_resumed(cmd):  # commands may have been lost: the rows say what was asked
+                    self._reconcile_now.set()
+                    continue
                 try:
-                    await self.handle_command(uuid.UUID(cmd["org_id"]), cmd.get("action", ""))
+                    await self.handle_command(uuid.UUID(cmd["org_id"]), cmd.get("action", ""), cmd.get("seq"))
                 except Exception:
                     log.exception("session command %r failed", cmd)
 
-    async def handle_command(self, org_id: uuid.UUID, action: str) -> None:
-        """Act on a user's request: owners stop, retry or ask for a code; anyone with room takes a free one."""
+    async def handle_command(self, org_id: uuid.UUID, action: str, seq: int | None = None) -> None:
+        """Act on a user's request: owners stop, retry or ask for a code; anyone with room takes a free one.
+
+        `seq` is the request's number in the session row: one the supervisor already acted on is not repeated."""
         async with self._own_lock:
             sup = self._sups.get(org_id)
+            if sup is not None and seq is not None:
+                if sup.seen_seq is not None and seq <= sup.seen_seq:
+                    return
+                sup.seen_seq = seq
             if action in ("connect", "retry", "pair_code"):
                 # A connect reaching a running supervisor only wakes one that is waiting; a retry also
                 # skips the current backoff wait, or starts a new pairing.
@@ -289,40 +316,9 @@ class Engine:
 
     def gateway_traffic(self, org_id: uuid.UUID, event: Receipt | Inbound) -> None:
         """Queue receipts and inbound messages for the writer, in arrival order."""
-        self._traffic.put_nowait((org_id, event))
-
-    async def _traffic_loop(self) -> None:
-        while True:
-            items = [await self._traffic.get()]
-            while not self._traffic.empty() and len(items) < 5000:
-                items.append(self._traffic.get_nowait())
-            try:
-                await asyncio.to_thread(_write_traffic, items)
-            except Exception:
-                log.exception("could not record %d receipts or inbound messages", len(items))
+        self.traffic.put(org_id, event)
 
 
 def _engine_stopped(engine_id: str) -> None:
     with session_scope() as session:
         engines.mark_stopped(session=session, engine_id=engine_id)
-
-
-def _write_traffic(items: list[tuple[uuid.UUID, Receipt | Inbound]]) -> None:
-    """Receipts batched per organisation and kind; an inbound message first flushes what came before."""
-    groups: dict[tuple[uuid.UUID, str], list[str]] = defaultdict(list)
-    chats: dict[str, str] = {}
-    for org_id, event in items:
-        if isinstance(event, Receipt):
-            groups[(org_id, event.kind)].extend(event.message_ids)
-            if event.chat:
-                chats.update(dict.fromkeys(event.message_ids, event.chat))
-            continue
-        if groups:
-            store.apply_receipts(groups, chats)
-            groups, chats = defaultdict(list), {}
-        try:
-            store.record_inbound(org_id, event.sender, event.text, event.message_id)
-        except Exception:
-            log.exception("could not record an inbound message for %s", org_id)
-    if groups:
-        store.apply_receipts(groups, chats)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,8 @@ ACTIONS = ("scan", "confirm-code", "receipt", "drop", "logout", "inbound", "fail
 # whatsmeow's linking-code alphabet (no 0, O, I, U), and how long a code is good for there.
 PAIR_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
 PAIR_CODE_SECONDS = 160.0
+# How often an engine looks for simulator commands whose event it may have missed.
+SWEEP_SECONDS = 1.0
 
 
 def normalize_code(code: str) -> str:
@@ -241,26 +244,68 @@ class SimulatorFactory(GatewayFactory):
         return gateway.command(action, body)
 
     async def run(self) -> None:
-        """Serve simulator commands for the organisations this process owns, and acknowledge them."""
-        from fleet_dashboard.core.events import get_bus
+        """Serve simulator commands for the organisations this process owns, and answer them.
 
-        bus = get_bus()
-        async with bus.subscribe(types={"simulator.command"}) as commands:
-            async for cmd in commands:
-                try:
-                    org_id = uuid.UUID(cmd["org_id"])
-                except (KeyError, ValueError):
-                    continue
-                if org_id not in self.owned:
-                    continue
-                try:
-                    error = self.apply(org_id, cmd.get("action", ""), cmd.get("body") or {})
-                except Exception as exc:  # a bad command must not stop the listener
-                    log.exception("simulator command failed")
-                    error = f"command failed: {exc}"
-                with contextlib.suppress(Exception):
-                    await bus.publish({"type": "simulator.ack", "org_id": str(org_id),
-                                       "request_id": cmd.get("request_id"), "error": error})
+        The event says a command is waiting; the row is the command (whatsapp/simulator_commands.py). Rows are
+        looked for every second too, and at once when the bus resumed, so a lost event delays a command by
+        at most that."""
+        from fleet_dashboard.core.events import EventType, get_bus, is_resumed
+
+        self._sweep_now = asyncio.Event()
+        sweeper = asyncio.create_task(self._sweep_loop(), name="simulator-commands")
+        try:
+            async with get_bus().subscribe(types={EventType.simulator_command.value}) as commands:
+                async for cmd in commands:
+                    if is_resumed(cmd):
+                        self._sweep_now.set()
+                        continue
+                    with contextlib.suppress(KeyError, ValueError):
+                        if uuid.UUID(cmd["org_id"]) in self.owned and cmd.get("request_id"):
+                            await self._serve(str(cmd["request_id"]))
+        finally:
+            sweeper.cancel()
+
+    async def _serve(self, command_id: str) -> None:
+        from fleet_dashboard.whatsapp import simulator_commands
+
+        try:
+            taken = await asyncio.to_thread(simulator_commands.take, command_id, list(self.owned))
+        except Exception as exc:  # the database is away: the sweep finds the row once it is back
+            log.warning("could not take a simulator command: %s", exc)
+            self._sweep_now.set()
+            return
+        if taken is None:
+            return
+        org_id, action, body = taken
+        try:
+            error = self.apply(org_id, action, body)
+        except Exception as exc:  # a bad command must not stop the listener
+            log.exception("simulator command failed")
+            error = f"command failed: {exc}"
+        for attempt in range(20):
+            try:
+                await asyncio.to_thread(simulator_commands.answer, command_id, org_id, error)
+                return
+            except Exception as exc:
+                log.warning("could not answer a simulator command (%s); trying again", exc)
+                await asyncio.sleep(min(2.0, 0.2 * 2 ** attempt))
+
+    async def _sweep_loop(self) -> None:
+        from fleet_dashboard.whatsapp import simulator_commands
+
+        last_purge = 0.0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sweep_now.wait(), SWEEP_SECONDS)
+            self._sweep_now.clear()
+            try:
+                for command_id in await asyncio.to_thread(simulator_commands.open_for, list(self.owned)):
+                    await self._serve(command_id)
+                if time.monotonic() - last_purge > 60:
+                    last_purge = time.monotonic()
+                    await asyncio.to_thread(simulator_commands.purge)
+            except Exception as exc:
+                log.info("simulator command sweep failed (%s); trying again", exc)
 
     async def close(self) -> None:
         await self.sent_log.close()

@@ -1,26 +1,44 @@
-"""The engine's writes to whatsapp_sessions: one transaction per transition, with its audit row and event."""
+"""The engine's writes: whatsapp_sessions (one transaction per transition, with its audit row and event), and the
+receipts and replies its gateways report (kept until the database takes them)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
+from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from fleet_dashboard.accounts import audit
 from fleet_dashboard.core import events
+from fleet_dashboard.core.backoff import backoff_delay
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.messaging import optouts
+from fleet_dashboard.whatsapp.engine.gateway import Inbound, Receipt
 from fleet_dashboard.whatsapp.models import WhatsAppSession
 from fleet_dashboard.whatsapp.sessions import status_view
 
 TABLE = WhatsAppSession.__table__
+log = logging.getLogger(__name__)
 
 
 def load(org_id: uuid.UUID) -> WhatsAppSession | None:
     """The organisation's session row, detached."""
     with session_scope() as session:
         return session.execute(select(WhatsAppSession).where(WhatsAppSession.org_id == org_id)).scalar()
+
+
+def commands(org_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str | None, int]]:
+    """Each organisation's last requested command and its number (sessions._command writes them)."""
+    if not org_ids:
+        return {}
+    with session_scope() as session:
+        query = select(WhatsAppSession.org_id, WhatsAppSession.command, WhatsAppSession.command_seq).where(
+            WhatsAppSession.org_id.in_(org_ids))
+        return {org_id: (command, seq) for org_id, command, seq in session.execute(query)}
 
 
 def transition(
@@ -104,3 +122,65 @@ def record_inbound(org_id: uuid.UUID, sender: str, text: str, message_id: str) -
             # Cut by bytes, not characters: emoji-heavy text must not push the event past NOTIFY's limit.
             events.emit(session, events.fit_text(inbound.inbound_event(row), "text"))
         return outcome
+
+
+# The most receipts and replies written in one go.
+TRAFFIC_BATCH = 5000
+Item = tuple[uuid.UUID, Receipt | Inbound]
+
+
+class TrafficWriter:
+    """One queue per engine; `run()` writes it. Writing an item twice is harmless (receipts only move forward, a
+    reply is kept once per WhatsApp id), losing one is not: a batch the database refused is written again."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[Item] = asyncio.Queue()
+        self._held: list[Item] = []
+
+    def put(self, org_id: uuid.UUID, event: Receipt | Inbound) -> None:
+        self._queue.put_nowait((org_id, event))
+
+    async def drained(self) -> None:
+        """Wait until everything queued so far was handed to the writer."""
+        while not self._queue.empty():
+            await asyncio.sleep(0.05)
+
+    async def run(self) -> None:
+        failures = 0
+        while True:
+            if not self._held:
+                self._held.append(await self._queue.get())
+            while not self._queue.empty() and len(self._held) < TRAFFIC_BATCH:
+                self._held.append(self._queue.get_nowait())
+            try:
+                await asyncio.to_thread(write_traffic, self._held)
+                self._held, failures = [], 0
+            except Exception as exc:
+                failures += 1
+                if failures == 1:
+                    log.warning("could not record %d receipts or inbound messages (%s); keeping them to try "
+                                "again", len(self._held), exc)
+                await asyncio.sleep(backoff_delay(failures, base=0.25, cap=2.0))
+
+
+def write_traffic(items: list[Item]) -> None:
+    """Receipts batched per organisation and kind; an inbound message first flushes what came before."""
+    groups: dict[tuple[uuid.UUID, str], list[str]] = defaultdict(list)
+    chats: dict[str, str] = {}
+    for org_id, event in items:
+        if isinstance(event, Receipt):
+            groups[(org_id, event.kind)].extend(event.message_ids)
+            if event.chat:
+                chats.update(dict.fromkeys(event.message_ids, event.chat))
+            continue
+        if groups:
+            apply_receipts(groups, chats)
+            groups, chats = defaultdict(list), {}
+        try:
+            record_inbound(org_id, event.sender, event.text, event.message_id)
+        except (OperationalError, InterfaceError):
+            raise  # the database is away: the caller keeps the batch and writes it again
+        except Exception:
+            log.exception("could not record an inbound message for %s", org_id)
+    if groups:
+        apply_receipts(groups, chats)

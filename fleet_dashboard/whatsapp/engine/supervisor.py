@@ -50,6 +50,9 @@ class Supervisor(AttemptWatch):
         self._send_failures = 0
         self._pair_task: asyncio.Task | None = None
         self.task: asyncio.Task | None = None
+        # The last person's command (whatsapp_sessions.command_seq) this supervisor has acted on, or
+        # the row's number when it started; None until the row is read.
+        self.seen_seq: int | None = None
 
     # Requests from the engine -------------------------------------------------------------------
     def retry(self) -> None:
@@ -88,6 +91,7 @@ class Supervisor(AttemptWatch):
             row = await asyncio.to_thread(store.load, self.org_id)
             if row is None:
                 return
+            self.seen_seq = max(self.seen_seq or 0, row.command_seq)
             if row.unlink_jid:
                 await self._unlink(row.unlink_jid)
             if not row.enabled:
