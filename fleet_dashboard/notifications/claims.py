@@ -63,6 +63,9 @@ class Claimed:
     media_id: uuid.UUID | None = None
     media_filename: str | None = None
     media_type: str | None = None
+    # The lease this claim set: the worker's later writes name it, so a row whose lease ran out and that another
+    # worker claimed since is never touched by the first.
+    lease_expires_at: datetime | None = None
     # Filled by the worker before the send.
     body: str = ""
     new_message: bool = field(default=False)
@@ -74,7 +77,8 @@ SELECT c.id, c.org_id, c.recipient_phone, c.template_id, c.message_data AS varia
        t.name AS template_name, t.is_active AS template_active, m.message_body,
        m.recipient_phone AS message_phone, m.status AS message_status, (o.id IS NOT NULL) AS opted_out,
        COALESCE(m.media_id, c.media_id) AS media_id, COALESCE(m.media_filename, c.media_filename) AS media_filename,
-       CASE WHEN m.media_id IS NOT NULL THEN m.message_type ELSE c.media_type END AS media_type
+       CASE WHEN m.media_id IS NOT NULL THEN m.message_type ELSE c.media_type END AS media_type,
+       c.lease_expires_at
 FROM claimed c
 LEFT JOIN whatsapp_templates t ON t.id = c.template_id AND (t.org_id = c.org_id OR t.org_id IS NULL)
 LEFT JOIN whatsapp_messages m ON m.id = c.message_id
@@ -138,11 +142,13 @@ WITH d AS (
     SELECT * FROM unnest(CAST(:qids AS uuid[]), CAST(:mids AS uuid[]), CAST(:is_new AS boolean[]),
                          CAST(:orgs AS uuid[]), CAST(:phones AS text[]), CAST(:bodies AS text[]),
                          CAST(:tids AS uuid[]), CAST(:tnames AS text[]), CAST(:params AS jsonb[]),
-                         CAST(:mtypes AS text[]), CAST(:media AS uuid[]), CAST(:mnames AS text[]))
-        AS d(qid, mid, is_new, org_id, phone, body, tid, tname, params, mtype, media_id, media_filename)
+                         CAST(:mtypes AS text[]), CAST(:media AS uuid[]), CAST(:mnames AS text[]),
+                         CAST(:leases AS timestamptz[]))
+        AS d(qid, mid, is_new, org_id, phone, body, tid, tname, params, mtype, media_id, media_filename, lease)
 ), ok AS (
     SELECT d.* FROM d JOIN notification_queue q ON q.id = d.qid
     WHERE q.status = {q_processing} AND q.lease_expires_at > now() + make_interval(secs => :margin)
+      AND (d.lease IS NULL OR q.lease_expires_at = d.lease)
     FOR UPDATE OF q
 ), ins AS (
     INSERT INTO whatsapp_messages (id, org_id, recipient_phone, message_type, message_body, template_id,
@@ -177,7 +183,7 @@ def mark_sending(*, conn: Connection, rows: list[Claimed], margin_seconds: float
                    for r in rows],
         "mtypes": [r.media_type or MessageType.template.value for r in rows],
         "media": [r.media_id for r in rows], "mnames": [r.media_filename for r in rows],
-        "margin": margin_seconds,
+        "leases": [r.lease_expires_at for r in rows], "margin": margin_seconds,
     }
     return {row[0] for row in conn.execute(_MARK_SQL, params)}
 
@@ -252,17 +258,32 @@ def complete(*, conn: Connection, outcomes: list[Outcome]) -> list[Any]:
     return conn.execute(_COMPLETE_SQL, params).all()
 
 
+# A released row's send never started: a message that was marked sending for it (the worker lost the database
+# between marking and sending) is queued again, so the next claim sends it.
 _RELEASE_SQL = _sql("""
-UPDATE notification_queue SET status = {q_pending}, lease_expires_at = NULL
-WHERE id = ANY(:ids) AND status = {q_processing}
+WITH d AS (
+    SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:leases AS timestamptz[])) AS d(id, lease)
+), q AS (
+    UPDATE notification_queue q SET status = {q_pending}, lease_expires_at = NULL
+    FROM d WHERE q.id = d.id AND q.status = {q_processing} AND (d.lease IS NULL OR q.lease_expires_at = d.lease)
+    RETURNING q.message_id
+), m AS (
+    UPDATE whatsapp_messages m SET status = {m_queued}
+    FROM q WHERE m.id = q.message_id AND m.status = {m_sending}
+)
+SELECT count(*) FROM q
 """)
 
 
-def release(*, conn: Connection, queue_ids: list[uuid.UUID]) -> int:
-    """Hand claimed rows whose send never started back to pending, at no attempt's cost."""
+def release(*, conn: Connection, queue_ids: list[uuid.UUID],
+            leases: list[datetime | None] | None = None) -> int:
+    """Hand claimed rows whose send never started back to pending, at no attempt's cost.
+
+    With `leases` (each row's lease from its claim), a row another worker claimed since is left alone."""
     if not queue_ids:
         return 0
-    return conn.execute(_RELEASE_SQL, {"ids": list(queue_ids)}).rowcount
+    leases = list(leases) if leases is not None else [None] * len(queue_ids)
+    return conn.execute(_RELEASE_SQL, {"ids": list(queue_ids), "leases": leases}).scalar_one()
 
 
 _RECLAIM_SQL = _sql("""

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session
 
+from fleet_dashboard.core.backoff import backoff_delay
 from fleet_dashboard.messaging import messages
 from fleet_dashboard.notifications import claims as queue_claims
 from fleet_dashboard.notifications import queue
@@ -23,6 +24,8 @@ from fleet_dashboard.notifications.wave import RetryPolicy, prepare, send_all
 from fleet_dashboard.whatsapp.engine.throttle import SendThrottle, get_throttle
 
 log = logging.getLogger(__name__)
+# The longest pause between turns while the database is failing them.
+RETRY_MAX_SECONDS = 2.0
 
 
 @dataclass
@@ -82,6 +85,11 @@ class Worker:
         self._more_due = True
         self._stopping = False
         self.sent = 0
+        # Owed to the database after an error, paid before anything else once it answers: claimed rows whose
+        # send never started (id -> their claim's lease), and outcomes of sends that did happen.
+        self._handback: dict[uuid.UUID, Any] = {}
+        self._unwritten: list[Outcome] = []
+        self._unwritten_orgs: set[uuid.UUID] = set()
 
     def _tx(self, work: Callable[[Session], Any]) -> Any:
         with Session(self._db, expire_on_commit=False) as session:
@@ -111,18 +119,46 @@ class Worker:
 
     async def _release_stale(self, connected: set[uuid.UUID]) -> None:
         """Give back rows of organisations no longer connected, or whose lease is running out."""
-        now, ids = time.monotonic(), []
+        now = time.monotonic()
         for org_id in list(self._backlog):
             rows = self._backlog[org_id]
             if org_id not in connected:
-                ids += [row.id for row, _ in rows]
+                self._owe_back(row for row, _ in rows)
                 rows.clear()
             while rows and rows[0][1] <= now:
-                ids.append(rows.popleft()[0].id)
+                self._owe_back([rows.popleft()[0]])
             if not rows:
                 del self._backlog[org_id]
-        if ids:
-            await self._db_call(lambda s: queue_claims.release(conn=s.connection(), queue_ids=ids))
+        await self._pay_back()
+
+    def _owe_back(self, rows) -> None:
+        """Rows whose send never started: released by `_pay_back`, kept here until the database takes them."""
+        for row in rows:
+            self._handback[row.id] = row.lease_expires_at
+
+    def _hand_back_backlog(self) -> None:
+        """After a failed turn: every claimed row not started goes back, so other turns (or workers) send it now,
+        not when its lease runs out."""
+        for rows in self._backlog.values():
+            self._owe_back(row for row, _ in rows)
+        self._backlog.clear()
+
+    async def _pay_back(self) -> None:
+        """Write what an error left owed: outcomes of sends that happened, then the release of unstarted rows."""
+        if self._unwritten:
+            outcomes, org_ids = self._unwritten, self._unwritten_orgs
+            self._unwritten, self._unwritten_orgs = [], set()
+            await self._complete(outcomes, org_ids)
+            log.warning("recorded %d send outcomes held while the database was away", len(outcomes))
+        if self._handback:
+            owed = dict(self._handback)
+            released = await self._db_call(lambda s: queue_claims.release(
+                conn=s.connection(), queue_ids=list(owed), leases=list(owed.values())))
+            for queue_id in owed:
+                self._handback.pop(queue_id, None)
+            if len(owed) > 1:
+                log.info("handed back %d claimed notifications (%d still ours)", len(owed), released)
+            self._more_due = True
 
     async def _claim(self, connected: set[uuid.UUID]) -> None:
         cfg = self.config
@@ -169,8 +205,13 @@ class Worker:
                 outcomes.append(verdict)
         if sendable:
             margin = self.config.lease_seconds * 0.1
-            allowed = await self._db_call(lambda s: queue_claims.mark_sending(
-                conn=s.connection(), rows=sendable, margin_seconds=margin))
+            try:
+                allowed = await self._db_call(lambda s: queue_claims.mark_sending(
+                    conn=s.connection(), rows=sendable, margin_seconds=margin))
+            except Exception:
+                # Nothing was sent: the whole wave goes back (a mark that did commit is undone by the release).
+                self._owe_back(wave)
+                raise
             # Rows whose lease ran out meanwhile belong to the reclaimer now: leave them alone.
             sendable = [row for row in sendable if row.message_id in allowed]
             outcomes += await send_all(engine=self.engine, rows=sendable, policy=self.config.retry,
@@ -185,7 +226,14 @@ class Worker:
             emit_all(session, _status_events(rows) + [queue.changed_event(o) for o in sorted(org_ids, key=str)])
             return rows
 
-        rows = await self._db_call(work)
+        try:
+            rows = await self._db_call(work)
+        except Exception:
+            # These sends happened (or failed) for real: keep what we know until the database takes it, rather
+            # than let the rows' leases run out into "unknown".
+            self._unwritten += outcomes
+            self._unwritten_orgs |= org_ids
+            raise
         sent = [r for r in rows if r.status == "sent"]
         self.sent += len(sent)
         from fleet_dashboard.messaging import receipts
@@ -200,6 +248,7 @@ class Worker:
 
     async def run_once(self) -> bool:
         """One turn of the loop; True when it did work and should go again without waiting."""
+        await self._pay_back()
         now = time.monotonic()
         if now - self._last_reclaim >= self.config.reclaim_every_seconds:
             self._last_reclaim = now
@@ -236,10 +285,15 @@ class Worker:
                 try:
                     busy = await self.run_once()
                     failures = 0
-                except Exception:
+                except Exception as exc:
                     failures += 1
-                    log.exception("queue worker turn failed (%d in a row)", failures)
-                    await _wait(stop, min(30.0, 0.5 * 2 ** failures))
+                    self._hand_back_backlog()
+                    if failures == 1:
+                        log.exception("queue worker turn failed; claimed rows not started are handed back")
+                    else:
+                        log.warning("queue worker turn failed (%d in a row): %s", failures, exc)
+                    # Short and capped: the queue must flow within seconds of the database's return.
+                    await _wait(stop, backoff_delay(failures, base=0.25, cap=RETRY_MAX_SECONDS))
                     continue
                 if busy:
                     await asyncio.sleep(0)
@@ -251,13 +305,14 @@ class Worker:
                         wakes.queue.get_nowait()
 
     async def close(self) -> None:
-        """Hand back rows not yet sent and free the worker's connections."""
+        """Hand back rows not yet sent, record what is owed, and free the worker's connections."""
         self._stopping = True
-        ids = [row.id for rows in self._backlog.values() for row, _ in rows]
-        self._backlog.clear()
-        if ids:
-            with contextlib.suppress(Exception):
-                await self._db_call(lambda s: queue_claims.release(conn=s.connection(), queue_ids=ids))
+        self._hand_back_backlog()
+        try:
+            await self._pay_back()
+        except Exception as exc:  # the leases run out instead; sends held unwritten become "unknown"
+            log.error("stopping with %d outcomes and %d claims not written: %s", len(self._unwritten),
+                      len(self._handback), exc)
         if self._own_db:
             self._db.dispose()
 

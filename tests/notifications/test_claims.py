@@ -12,7 +12,14 @@ from fleet_dashboard.core.db import get_engine
 from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.messaging.models import WhatsAppMessage, WhatsAppTemplate
 from fleet_dashboard.notifications import queue
-from fleet_dashboard.notifications.claims import Outcome, claim_batch, complete, mark_sending, reclaim_expired
+from fleet_dashboard.notifications.claims import (
+    Outcome,
+    claim_batch,
+    complete,
+    mark_sending,
+    reclaim_expired,
+    release,
+)
 from fleet_dashboard.notifications.models import NotificationQueue
 
 
@@ -106,10 +113,9 @@ def test_outcomes_sent_retry_failed_release(db, org_tpl):
 def test_reclaim_retries_unstarted_rows_and_parks_started_ones_as_unknown(db, org_tpl):
     org, _ = org_tpl
     _enqueue(db, org, n=3)
-    claimed = _with_body(_claim([org.id], lease=0.2))
+    claimed = _with_body(_claim([org.id], lease=60))
     started, not_started = claimed[:2], claimed[2]
     with get_engine().begin() as conn:
-        conn.execute(text("UPDATE notification_queue SET lease_expires_at = now() + interval '1 minute'"))
         mark_sending(conn=conn, rows=started)
         conn.execute(text("UPDATE notification_queue SET lease_expires_at = now() - interval '1 second'"))
     # Simulate a worker killed in the send call: rows stay processing, messages stay sending.
@@ -133,3 +139,38 @@ def test_mark_refuses_rows_whose_lease_ran_out(db, org_tpl):
     with get_engine().begin() as conn:
         assert mark_sending(conn=conn, rows=claimed, margin_seconds=5.0) == set()
         assert conn.execute(text("SELECT count(*) FROM whatsapp_messages")).scalar() == 0
+
+
+def test_release_hands_back_unstarted_rows_and_queues_their_messages_again(db, org_tpl):
+    org, _ = org_tpl
+    _enqueue(db, org, n=2)
+    claimed = _with_body(_claim([org.id]))
+    # The worker marked the first sending, then lost the database before it sent anything.
+    with get_engine().begin() as conn:
+        mark_sending(conn=conn, rows=claimed[:1])
+    with get_engine().begin() as conn:
+        assert release(conn=conn, queue_ids=[c.id for c in claimed],
+                       leases=[c.lease_expires_at for c in claimed]) == 2
+    with Session(get_engine()) as s:
+        rows = {r.id: r for r in s.exec(select(NotificationQueue))}
+        assert all((rows[c.id].status, rows[c.id].attempts, rows[c.id].lease_expires_at) == ("pending", 0, None)
+                   for c in claimed)
+        assert s.get(WhatsAppMessage, claimed[0].message_id).status == "queued"
+    # Claimed again, the first row sends its queued message; nothing was counted as an attempt.
+    again = _claim([org.id])
+    assert {c.id for c in again} == {c.id for c in claimed}
+    assert {c.message_status for c in again if c.id == claimed[0].id} == {"queued"}
+
+
+def test_a_stale_claim_never_touches_a_row_another_worker_claimed_since(db, org_tpl):
+    org, _ = org_tpl
+    _enqueue(db, org, n=1)
+    mine = _with_body(_claim([org.id], lease=0.2))
+    with get_engine().begin() as conn:  # my lease ran out; a reclaim made the row pending, another worker took it
+        conn.execute(text("UPDATE notification_queue SET status = 'pending', lease_expires_at = NULL"))
+    theirs = _with_body(_claim([org.id]))
+    assert [c.id for c in theirs] == [mine[0].id]
+    with get_engine().begin() as conn:
+        assert release(conn=conn, queue_ids=[mine[0].id], leases=[mine[0].lease_expires_at]) == 0
+        assert mark_sending(conn=conn, rows=mine) == set()
+        assert mark_sending(conn=conn, rows=theirs) == {theirs[0].message_id}
