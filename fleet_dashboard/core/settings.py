@@ -12,6 +12,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PLACEHOLDER_SECRET = "change-me"
 
 
+# The REDIS_URL forms Reflex's state manager accepts (reflex.utils.prerequisites.parse_redis_url); the rate limits
+# take the same ones (core/ratelimit.storage_url).
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
 class Settings(BaseSettings):
     """One typed view of the configuration, so nothing else calls os.getenv."""
 
@@ -139,6 +144,8 @@ class Settings(BaseSettings):
         if self.whatsapp_backend == "simulator" and self.environment not in ("development", "test"):
             raise ValueError("WHATSAPP_BACKEND=simulator fakes WhatsApp and is refused outside ENVIRONMENT="
                              "development or test")
+        if self.redis_url and not self.redis_url.startswith(REDIS_SCHEMES):
+            raise ValueError("REDIS_URL must start with redis://, rediss:// or unix:// (what Reflex accepts)")
         if (self.web_workers or 1) > 1 and not self.redis_url:
             raise ValueError("WEB_WORKERS above 1 needs REDIS_URL: the workers share each tab's state there")
         try:

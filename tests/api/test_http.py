@@ -21,6 +21,16 @@ async def test_health_reports_database_and_engine_without_auth(client):
     assert body["timestamp"]
 
 
+async def test_health_says_degraded_while_redis_is_away_and_keeps_serving(make_app, api_env):
+    api_env.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=make_app()), base_url=BASE_URL) as c:
+        r = await c.get("/api/health")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["success"], body["status"], body["checks"]["redis"]) == (True, "degraded", "unreachable")
+    assert body["checks"]["database"] == "ok" and body["degraded"][0]["check"] == "redis"
+
+
 async def test_sessions_routes_answer_429_with_retry_after(make_app, api_env, make_org, make_key):
     api_env.setenv("RATE_LIMIT_SESSIONS", "3/15minutes")
     org = make_org()

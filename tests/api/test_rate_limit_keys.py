@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import subprocess
+import time
 import uuid
 
 import httpx
@@ -99,16 +101,43 @@ async def test_api_counters_are_shared_through_redis(make_app, api_env, make_org
     assert any(str(org.id) in k.decode() for k in client.scan_iter(f"{prefix}*"))
 
 
-async def test_an_unreachable_redis_lets_requests_through_with_a_warning(make_app, api_env, make_org, make_key,
-                                                                          caplog):
+async def test_an_unreachable_redis_counts_each_process_alone_with_a_warning(make_app, api_env, make_org, make_key,
+                                                                            caplog):
     api_env.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    api_env.setenv("RATE_LIMIT_SESSIONS", "2/15minutes")
     org = make_org()
     key = make_key(org)
     with caplog.at_level(logging.WARNING, logger="fleet_dashboard.core.ratelimit"):
         async with _client(make_app()) as c:
-            r = await c.get(f"/api/sessions/{org.id}/status", headers=headers(key, org.id))
-    assert r.status_code == 200, r.text
+            codes = [(await c.get(f"/api/sessions/{org.id}/status", headers=headers(key, org.id))).status_code
+                     for _ in range(3)]
+    # Served while Redis is away, and still limited: this process counts alone until Redis answers.
+    assert codes == [200, 200, 429]
     assert "rate-limit storage unavailable" in caplog.text
+
+
+def test_a_unix_socket_redis_url_counts_in_redis_as_reflex_reads_it(api_env, tmp_path):
+    from limits import parse
+
+    from fleet_dashboard.core.settings import get_settings
+
+    sock = tmp_path / "redis.sock"
+    server = subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", str(sock), "--save", "",
+                               "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if sock.exists():
+                break
+            time.sleep(0.05)
+        api_env.setenv("REDIS_URL", f"unix://{sock}?db=0")
+        get_settings.cache_clear()
+        web1, web2 = Limiter(), Limiter()
+        rule = parse("3/minute")
+        assert [w.hit(rule, "k") for w in (web1, web2, web1, web2)] == [True, True, True, False]
+        assert not web1.degraded and redis.Redis(unix_socket_path=str(sock)).dbsize() > 0
+    finally:
+        server.kill()
+        server.wait()
 
 
 # ---- dashboard sign-in ----

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -40,21 +41,53 @@ def _engine() -> dict:
                         for e in alive]}
 
 
-@router.get("/api/health", summary="Liveness with database and engine checks (no auth)")
+@lru_cache
+def _redis_client(url: str):
+    import redis
+
+    from fleet_dashboard.core.ratelimit import REDIS_TIMEOUT_SECONDS
+
+    return redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
+
+
+def _redis(url: str) -> str:
+    _redis_client(url).ping()
+    return "ok"
+
+
+# What a web worker does while Redis is away (docs/ARCHITECTURE.md, "Failure modes").
+REDIS_DEGRADED = ("Redis is unreachable: open dashboard tabs pause until it answers (they resume by themselves); "
+                  "the API keeps serving; rate limits are counted by each web worker alone")
+
+
+@router.get("/api/health", summary="Liveness with database, Redis and engine checks (no auth)")
 async def health() -> JSONResponse:
+    """200 `healthy`; 200 `degraded` while Redis is away (this worker still serves the API, so a load balancer
+    keeps it); 503 `unhealthy` without the database."""
+    from fleet_dashboard.core.settings import get_settings
+
     checks: dict = {}
-    healthy = True
+    healthy, degraded = True, []
     try:
         checks["database"] = await asyncio.wait_for(asyncio.to_thread(_database), DB_TIMEOUT_SECONDS)
     except Exception as exc:  # any failure to reach the database is what this check reports
         log.warning("health: database check failed: %s", exc)
         checks["database"] = "unreachable"
         healthy = False
+    if redis_url := get_settings().redis_url:
+        try:
+            checks["redis"] = await asyncio.wait_for(asyncio.to_thread(_redis, redis_url), DB_TIMEOUT_SECONDS)
+        except Exception as exc:
+            log.warning("health: redis check failed: %s", exc)
+            checks["redis"] = "unreachable"
+            degraded.append({"check": "redis", "detail": REDIS_DEGRADED})
     try:
         checks["engine"] = await asyncio.wait_for(asyncio.to_thread(_engine), DB_TIMEOUT_SECONDS)
     except Exception as exc:
         log.warning("health: engine check failed: %s", exc)
         checks["engine"] = {"status": "error"}
-    body = {"success": healthy, "status": "healthy" if healthy else "unhealthy",
-            "timestamp": datetime.now(UTC).isoformat(), "checks": checks}
+    status = "unhealthy" if not healthy else "degraded" if degraded else "healthy"
+    body = {"success": healthy, "status": status, "timestamp": datetime.now(UTC).isoformat(), "checks": checks}
+    if degraded:
+        body["degraded"] = degraded
     return JSONResponse(body, status_code=200 if healthy else 503)
