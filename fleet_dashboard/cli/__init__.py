@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 import secrets
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -164,15 +160,33 @@ def web_worker_env(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def ping_url() -> str:
+    """Where `run` and `serve` ask the web process whether it answers."""
+    from fleet_dashboard.core.settings import get_settings
+
+    host = os.environ.get("BACKEND_HOST") or "127.0.0.1"
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{get_settings().port}/ping"
+
+
+def supervise(web_command: list[str], env: dict[str, str], server: object | None) -> int:
+    """Run the web process and, unless RUN_ENGINE=false, the engine processes, keeping them and the embedded
+    PostgreSQL alive (cli/supervise.py) until SIGTERM or Ctrl-C. A restarted web process serves the frontend
+    the first start built (`serve`'s backend), so it answers again within seconds."""
+    from fleet_dashboard.cli.supervise import Web, keep_alive
+    from fleet_dashboard.whatsapp import processes
+
+    engines = processes.from_settings(env)
+    restart = [sys.executable, "-m", "fleet_dashboard.cli.serve"]
+    web = Web(web_command, cwd=ROOT, env=env, ping_url=ping_url(), restart_command=restart)
+    return keep_alive(web, engines=engines, database=server)
+
+
 @command("run")
 def cmd_run(args: argparse.Namespace) -> int:
     """The whole product: the web process, and the engine processes it must never host (see engine_processes)."""
     from fleet_dashboard.core.settings import PLACEHOLDER_SECRET, get_settings
-    from fleet_dashboard.whatsapp import processes
 
     server = ensure_database()
-    engines = None
-    child = None
     try:
         cmd_migrate(args)
         first_boot()
@@ -183,37 +197,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         port = str(get_settings().port)
         bin_dir = Path(sys.executable).parent
         env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
-        engines = processes.from_settings(env)
-        if engines is not None:
-            engines.poll()
         reflex = [str(bin_dir / "reflex"), "run", "--env", "prod", "--single-port",
                   "--frontend-port", port, "--backend-port", port]
         if os.environ.get("BACKEND_HOST"):  # e.g. 127.0.0.1 for tests; reflex binds 0.0.0.0 otherwise
             reflex += ["--backend-host", os.environ["BACKEND_HOST"]]
-        child = subprocess.Popen(reflex, cwd=ROOT, env=env)
-        stopping = []
-        # SIGTERM: the web server exits first, then the engines, then the finally below stops PostgreSQL.
-        signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-        while True:
-            try:
-                code = child.poll()
-                if code is not None:
-                    return code
-                if stopping:
-                    child.terminate()
-                    return child.wait()
-                if engines is not None:
-                    engines.poll()
-                time.sleep(0.5)
-            except KeyboardInterrupt:
-                stopping.append(True)
+        return supervise(reflex, env, server)
     finally:
-        if child is not None and child.poll() is None:
-            child.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(20)
-        if engines is not None:
-            engines.stop()
         if server is not None:
             server.stop()
 

