@@ -7,7 +7,7 @@ export REFLEX_USE_NPM := 1
 export REFLEX_TELEMETRY_ENABLED := false
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test test-topology install install-test chromium lint bench clean
+.PHONY: run test test-topology test-reliability verify-image install install-test chromium lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -34,12 +34,22 @@ run: install
 
 test: install-test
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest -q -p no:cacheprovider --ignore=tests/topology
+	$(VENV)/bin/pytest -q -p no:cacheprovider --ignore=tests/topology --ignore=tests/reliability
 
 # The production topology on this machine: Redis-backed web workers, two engines, PostgreSQL (a few minutes).
 # Needs PostgreSQL at 127.0.0.1:5432 (or TEST_DATABASE_URL) and Redis at 127.0.0.1:6379 (or TEST_REDIS_URL).
 test-topology: install-test
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/topology
+
+# The drills (tests/reliability): PostgreSQL stopped, killed and frozen, Redis restarted, the web process killed;
+# each starts its own PostgreSQL and Redis on private ports, never the shared ones (several minutes).
+test-reliability: install-test
+	$(VENV)/bin/pytest -q -p no:cacheprovider -s tests/reliability
+
+# The production image built with podman on a debootstrapped Debian and run with no network (root; ~10 minutes).
+# CI installs what it needs: podman, runc, debootstrap, strace (scripts/verify_image.sh installs any missing).
+verify-image: install-test
+	scripts/verify_image.sh
 
 lint: install-test
 	$(VENV)/bin/ruff check .

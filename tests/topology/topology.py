@@ -120,13 +120,16 @@ def start_engine(env: dict[str, str], log_path: Path) -> subprocess.Popen:
 
 
 @contextmanager
-def running_topology(database_url: str, *, port: int, log_dir: Path) -> Iterator[Topology]:
-    """Two engines, then the web tier; all stopped (process groups we started) when the block exits."""
-    with own_redis_db() as redis_url:
+def running_topology(database_url: str, *, port: int, log_dir: Path, redis_url: str | None = None,
+                     env: dict[str, str] | None = None) -> Iterator[Topology]:
+    """Two engines, then the web tier; all stopped (process groups we started) when the block exits.
+
+    `redis_url`: a Redis of the caller's own (a drill restarts it); else an empty database of the shared one."""
+    with (contextlib.nullcontext(redis_url) if redis_url else own_redis_db()) as redis_url:
         env = {**app_env(database_url, port), "REDIS_URL": redis_url,
                "RATE_LIMIT_PREFIX": f"topology-{uuid.uuid4().hex[:8]}",
                "RATE_LIMIT_SESSIONS": f"{SESSIONS_LIMIT}/minute",
-               "ENGINE_LEASE_SECONDS": str(LEASE_SECONDS)}
+               "ENGINE_LEASE_SECONDS": str(LEASE_SECONDS), **(env or {})}
         env.pop("REFLEX_REDIS_URL", None)  # REDIS_URL alone must be enough
         web_dir = frontend.web_dir_for(port, log_dir / "web")  # the run's frontend build, for this port
         web_env = {**env, "RUN_ENGINE": "false", "RUN_WORKER": "false", "WEB_WORKERS": str(WEB_WORKERS),

@@ -1,0 +1,218 @@
+"""What every drill does around its outage: connected organisations draining a queue, tabs open on the dashboard,
+and the checks a person would make afterwards (a reply, a receipt, a Connect click), each timed."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from sqlalchemy import text
+
+from tests.support.browser import login
+from tests.support.server import Account, AppServer
+
+CUSTOMER = "+201005550001"
+# A drill passes when each part works again within this many seconds of its dependency's return.
+RECOVERY_SECONDS = 10.0
+TEMPLATE = "drill_notice"
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.1) -> object:
+    """Poll until `predicate()` is truthy (errors count as not yet: the database may be away); returns it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(Exception):
+            value = predicate()
+            if value:
+                return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class Org:
+    """A connected organisation of the drill: its owner and an API key."""
+
+    account: Account
+    api_key: str
+    phone: str
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.account.org_id
+
+
+@dataclass
+class Drill:
+    """The app under drill and what the drill created in it."""
+
+    server: AppServer
+    orgs: list[Org] = field(default_factory=list)
+    idle: Account | None = None  # an organisation nobody connected yet: its owner's Connect click
+    figures: dict[str, float] = field(default_factory=dict)
+
+    # ---- set-up ----
+    def connected_orgs(self, count: int) -> list[Org]:
+        """Organisations whose phones were paired before: the engines resume them; waits until all are connected."""
+        from fleet_dashboard.accounts.permissions import SYSTEM
+        from fleet_dashboard.integrations import api_keys
+        from fleet_dashboard.whatsapp import sessions
+        from fleet_dashboard.whatsapp.engine.simulator import jid_for
+
+        for n in range(count):
+            account = self.server.owner()
+            phone = f"+20109{n:08d}"
+            self.server.make_template(account.org_id, TEMPLATE, "تنبيه رقم {{n}}")
+            with self.server.session() as s:
+                row = sessions.get_or_create(session=s, org_id=account.org_id)
+                row.enabled, row.whatsapp_id, row.phone_number = True, jid_for(phone), phone
+                s.add(row)
+                _, key = api_keys.create_key(session=s, org_id=account.org_id, name="drill", actor=SYSTEM)
+            self.orgs.append(Org(account=account, api_key=key, phone=phone))
+        wait_until(lambda: all(self.server.session_status(o.id)["status"] == "connected" for o in self.orgs), 60,
+                   "every organisation connected")
+        self.idle = self.server.owner()
+        return self.orgs
+
+    def enqueue(self, per_org: int) -> int:
+        """`per_org` notifications for each organisation, each to its own number."""
+        for k, org in enumerate(self.orgs):
+            for i in range(per_org):
+                self.server.enqueue(org.id, f"+2011{k:02d}{i:06d}", TEMPLATE, {"n": str(i)})
+        return per_org * len(self.orgs)
+
+    # ---- what the database says ----
+    def sql(self, statement: str, **params) -> list:
+        with self.server.engine.connect() as conn:
+            return list(conn.execute(text(statement), params))
+
+    def sent_count(self) -> int:
+        return self.sql("SELECT count(*) FROM simulator_sent")[0][0]
+
+    def first_send_after(self, moment: datetime) -> float | None:
+        """Seconds from `moment` to the first message the simulated network accepted after it."""
+        row = self.sql("SELECT min(created_at) FROM simulator_sent WHERE created_at > :t", t=moment)[0][0]
+        return (row - moment).total_seconds() if row is not None else None
+
+    def wait_drained(self, total: int, timeout: float) -> None:
+        wait_until(lambda: self.sql("SELECT count(*) FROM notification_queue WHERE status = 'completed'")[0][0]
+                   >= total, timeout, f"all {total} notifications sent", interval=0.5)
+
+    def assert_each_sent_once(self, total: int) -> None:
+        """Nothing lost, nothing doubled: every notification completed, each number got exactly one message."""
+        statuses = dict(self.sql("SELECT status, count(*) FROM notification_queue GROUP BY status"))
+        assert statuses == {"completed": total}, f"queue after the drill: {statuses}"
+        per_number = self.sql("SELECT recipient_phone, count(*) FROM simulator_sent GROUP BY recipient_phone "
+                              "HAVING count(*) > 1")
+        assert per_number == [], f"sent more than once: {per_number[:5]}"
+        assert self.sent_count() == total
+        bad = self.sql("SELECT status, count(*) FROM whatsapp_messages WHERE status NOT IN "
+                       "('sent', 'delivered', 'read') GROUP BY status")
+        assert bad == [], f"messages not sent: {bad}"
+
+    # ---- tabs a person has open through the outage ----
+    def open_tabs(self, browser: Browser) -> Tabs:
+        org = self.orgs[0]
+        tabs = Tabs(browser, self.server)
+        tabs.conversation = tabs.open(org.account, f"/conversations/{CUSTOMER.replace('+', '%2B')}",
+                                      "conversation-phone")
+        tabs.history = tabs.open(org.account, "/history", "message-row")
+        assert self.idle is not None
+        tabs.connect = tabs.open(self.idle, "/connect", "session-status")
+        expect(tabs.connect.get_by_test_id("session-status")).to_have_text("غير متصل")
+        return tabs
+
+    # ---- after the outage: what a person checks ----
+    def check_live_paths(self, tabs: Tabs, since: float, *, budget: float = RECOVERY_SECONDS) -> dict[str, float]:
+        """From `since` (the dependency's return, monotonic): a reply reaches the API and the conversation tab,
+        a receipt the history tab, a Connect click the engine. Returns each delay; asserts each within budget."""
+        org = self.orgs[0]
+        wamid, recipient = self.sql("SELECT whatsapp_message_id, recipient_phone FROM simulator_sent "
+                                    "WHERE org_id = :o ORDER BY created_at LIMIT 1", o=org.id)[0]
+        figures: dict[str, float] = {}
+        text_in = f"وصلت الرسالة {uuid.uuid4().hex[:6]}"
+        results: dict[str, BaseException | None] = {}
+
+        def simulate(name: str, action: str, **body) -> None:
+            try:
+                self.server.simulate(org.id, action, **body)
+                figures[f"{name} accepted"] = time.monotonic() - since
+                results[name] = None
+            except BaseException as exc:  # noqa: BLE001  (reported below, on the test's thread)
+                results[name] = exc
+
+        threads = [threading.Thread(target=simulate, args=("reply", "inbound"),
+                                    kwargs={"from": CUSTOMER, "text": text_in}),
+                   threading.Thread(target=simulate, args=("receipt", "receipt"),
+                                    kwargs={"whatsapp_message_id": wamid, "type": "read"})]
+        for thread in threads:
+            thread.start()
+        tabs.connect.get_by_role("button", name="ربط الواتساب").click()
+        timeout_ms = budget * 1000 + 5000
+        expect(tabs.connect.get_by_test_id("session-status")).to_have_text("بانتظار مسح الرمز", timeout=timeout_ms)
+        figures["connect click reached the engine"] = time.monotonic() - since
+        reply = tabs.conversation.get_by_test_id("conversation-item").filter(has_text=text_in)
+        expect(reply).to_have_count(1, timeout=timeout_ms)
+        figures["reply on the conversation tab"] = time.monotonic() - since
+        chip = (tabs.history.get_by_test_id("message-row").filter(has_text=recipient).locator("[data-status]"))
+        expect(chip).to_have_text("تمت القراءة", timeout=timeout_ms)
+        figures["receipt on the history tab"] = time.monotonic() - since
+        for thread in threads:
+            thread.join(30)
+        for name, exc in results.items():
+            assert exc is None, f"the {name} did not go through: {exc}"
+        api = httpx.get(f"{self.server.base_url}/api/messages", params={"direction": "inbound"}, timeout=10,
+                        headers={"Authorization": f"Bearer {org.api_key}", "X-Org-Id": str(org.id)})
+        assert api.status_code == 200 and any(m.get("message_body") == text_in for m in api.json()["messages"]), \
+            api.text[:500]
+        figures["reply in the API"] = time.monotonic() - since
+        for what, seconds in figures.items():
+            print(f"   {what}: {seconds:.1f} s after the return")
+        slow = {k: round(v, 1) for k, v in figures.items() if v > budget}
+        assert not slow, f"later than {budget:.0f} s after the return: {slow}"
+        self.figures.update(figures)
+        return figures
+
+
+class Tabs:
+    """Dashboard tabs, each in its own browser context (its own socket), signed in before the outage."""
+
+    def __init__(self, browser: Browser, server: AppServer):
+        self.browser, self.server = browser, server
+        self.contexts: list[BrowserContext] = []
+        self.conversation: Page
+        self.history: Page
+        self.connect: Page
+
+    def open(self, account: Account, path: str, ready_test_id: str) -> Page:
+        context = self.browser.new_context(base_url=self.server.base_url, locale="ar-EG", timezone_id="Africa/Cairo",
+                                           viewport={"width": 1280, "height": 900})
+        self.contexts.append(context)
+        page = context.new_page()
+        login(page, account)
+        page.goto(path)
+        expect(page.get_by_test_id(ready_test_id).first).to_be_visible()
+        page.evaluate("window.__sameDocument = true")
+        return page
+
+    def same_documents(self) -> bool:
+        """No tab reloaded: every update arrived live."""
+        pages = (self.conversation, self.history, self.connect)
+        return all(p.evaluate("window.__sameDocument === true") for p in pages)
+
+    def close(self) -> None:
+        for context in self.contexts:
+            with contextlib.suppress(Exception):
+                context.close()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
