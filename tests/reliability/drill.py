@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from tests.support.browser import login
 from tests.support.server import Account, AppServer
@@ -91,8 +92,17 @@ class Drill:
 
     # ---- what the database says ----
     def sql(self, statement: str, **params) -> list:
-        with self.server.engine.connect() as conn:
-            return list(conn.execute(text(statement), params))
+        """Rows from the app's database; the test's own pooled connections die with a restarted server, so a
+        failed read is tried once more on fresh ones."""
+        for attempt in (1, 2):
+            try:
+                with self.server.engine.connect() as conn:
+                    return list(conn.execute(text(statement), params))
+            except OperationalError:
+                if attempt == 2:
+                    raise
+                self.server.engine.dispose()
+        return []
 
     def sent_count(self) -> int:
         return self.sql("SELECT count(*) FROM simulator_sent")[0][0]
@@ -123,10 +133,11 @@ class Drill:
         org = self.orgs[0]
         tabs = Tabs(browser, self.server)
         tabs.conversation = tabs.open(org.account, f"/conversations/{CUSTOMER.replace('+', '%2B')}",
-                                      "conversation-phone")
-        tabs.history = tabs.open(org.account, "/history", "message-row")
+                                      lambda p: p.get_by_test_id("conversation-phone"))
+        tabs.history = tabs.open(org.account, "/history",
+                                 lambda p: p.get_by_role("heading", name="سجل الرسائل", level=1))
         assert self.idle is not None
-        tabs.connect = tabs.open(self.idle, "/connect", "session-status")
+        tabs.connect = tabs.open(self.idle, "/connect", lambda p: p.get_by_test_id("session-status"))
         expect(tabs.connect.get_by_test_id("session-status")).to_have_text("غير متصل")
         return tabs
 
@@ -192,14 +203,14 @@ class Tabs:
         self.history: Page
         self.connect: Page
 
-    def open(self, account: Account, path: str, ready_test_id: str) -> Page:
+    def open(self, account: Account, path: str, ready: Callable[[Page], Locator]) -> Page:
         context = self.browser.new_context(base_url=self.server.base_url, locale="ar-EG", timezone_id="Africa/Cairo",
                                            viewport={"width": 1280, "height": 900})
         self.contexts.append(context)
         page = context.new_page()
         login(page, account)
         page.goto(path)
-        expect(page.get_by_test_id(ready_test_id).first).to_be_visible()
+        expect(ready(page)).to_be_visible()
         page.evaluate("window.__sameDocument = true")
         return page
 

@@ -16,10 +16,10 @@ OUTAGE_SECONDS = 10
 def test_postgres_stopped_immediately_mid_drain(postgres, browser: Browser, tmp_path) -> None:
     with app_on(postgres, tmp_path) as drill:
         drill.connected_orgs(5)
-        total = drill.enqueue(40)
-        wait_until(lambda: drill.sent_count() >= 5, 60, "the drain under way")
         tabs = drill.open_tabs(browser)
         try:
+            total = drill.enqueue(40)
+            wait_until(lambda: drill.sent_count() >= 40, 60, "the drain under way")
             print(f"\n   {drill.sent_count()} of {total} sent; stopping PostgreSQL (immediate) for {OUTAGE_SECONDS} s")
             postgres.stop("immediate")
             time.sleep(OUTAGE_SECONDS)
