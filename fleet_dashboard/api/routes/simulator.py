@@ -19,6 +19,7 @@ from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.whatsapp.engine.gateway import ReceiptKind
 
 ACK_SECONDS = 5.0
+ROW_POLL_SECONDS = 0.5
 router = APIRouter(prefix="/api/simulator", tags=["simulator"], dependencies=[Depends(simulator_caller)])
 
 
@@ -109,17 +110,23 @@ async def command(org_id: uuid.UUID, action: str, body: dict[str, Any] | None = 
     await _known_org(org_id)
     async with get_bus().subscribe(org_id=org_id, types={EventType.simulator_ack.value}) as acks:
         request_id = await asyncio.to_thread(simulator_commands.submit, org_id, action, body or {})
-        with contextlib.suppress(TimeoutError):
-            await acks.wait_for(lambda e: e.get("request_id") == request_id, ACK_SECONDS,
-                                recheck=lambda: simulator_commands.answer_of(request_id)[0])
-        answered, error = await asyncio.to_thread(simulator_commands.answer_of, request_id)
+
+        async def answer_within(seconds: float) -> tuple[bool, str | None]:
+            # The ack event ends the wait at once; the row is read every half second in case it was lost.
+            deadline = time.monotonic() + seconds
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await acks.wait_for(lambda e: e.get("request_id") == request_id,
+                                        max(0.0, min(ROW_POLL_SECONDS, deadline - time.monotonic())))
+                answered, error = await asyncio.to_thread(simulator_commands.answer_of, request_id)
+                if answered or time.monotonic() >= deadline:
+                    return answered, error
+
+        answered, error = await answer_within(ACK_SECONDS)
         if not answered:
             answered, error = await asyncio.to_thread(simulator_commands.expire, request_id)
-        deadline = time.monotonic() + ACK_SECONDS
-        while not answered and time.monotonic() < deadline:  # taken, being done right now
-            with contextlib.suppress(TimeoutError):
-                await acks.wait_for(lambda e: e.get("request_id") == request_id, 0.5)
-            answered, error = await asyncio.to_thread(simulator_commands.answer_of, request_id)
+        if not answered:  # an engine took it just now: let it finish
+            answered, error = await answer_within(ACK_SECONDS)
     if not answered or error == simulator_commands.EXPIRED:
         raise ApiError("no engine owns this organisation's simulated session", status=409, code="not_running")
     if error:
