@@ -15,7 +15,7 @@ from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.messaging import media, templates
 from fleet_dashboard.messaging.models import SENDABLE_MESSAGE_STATUSES, MessageType
 from fleet_dashboard.notifications.claims import Claimed, Outcome
-from fleet_dashboard.whatsapp.engine.gateway import OutgoingFile, SendRefused
+from fleet_dashboard.whatsapp.gateway import OutgoingFile, SendRefused
 
 log = logging.getLogger(__name__)
 TIMEOUT_REASON = ("the send timed out: WhatsApp may have the message, so it is not resent "

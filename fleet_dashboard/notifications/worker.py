@@ -20,8 +20,8 @@ from fleet_dashboard.messaging import messages
 from fleet_dashboard.notifications import claims as queue_claims
 from fleet_dashboard.notifications import queue
 from fleet_dashboard.notifications.claims import Claimed, Outcome
+from fleet_dashboard.notifications.throttle import SendThrottle, get_throttle
 from fleet_dashboard.notifications.wave import RetryPolicy, prepare, send_all
-from fleet_dashboard.whatsapp.engine.throttle import SendThrottle, get_throttle
 
 log = logging.getLogger(__name__)
 # The longest pause between turns while the database is failing them.

@@ -56,7 +56,7 @@ def receipt_kinds_on_the_wire() -> str | None:
     """The gateway and the simulator accept exactly the receipt kinds of the vocabulary."""
     from fleet_dashboard.api.routes.simulator import ReceiptIn
     from fleet_dashboard.messaging.models import RECEIPT_KINDS
-    from fleet_dashboard.whatsapp.engine.gateway import ReceiptKind
+    from fleet_dashboard.whatsapp.gateway import ReceiptKind
 
     gateway = set(typing.get_args(ReceiptKind))
     simulator = set(ReceiptIn.model_json_schema()["properties"]["type"]["enum"])

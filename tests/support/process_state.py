@@ -8,7 +8,7 @@ def reset_process_state() -> None:
     from fleet_dashboard.core.events import reset_bus
     from fleet_dashboard.core.settings import get_settings
     from fleet_dashboard.messaging import receipts
-    from fleet_dashboard.whatsapp.engine import throttle
+    from fleet_dashboard.notifications import throttle
     from fleet_dashboard.whatsapp.engine.runtime import reset_engine
 
     get_settings.cache_clear()

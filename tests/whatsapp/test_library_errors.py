@@ -14,9 +14,9 @@ from sqlmodel import Session
 from fleet_dashboard import strings
 from fleet_dashboard.accounts.permissions import SYSTEM
 from fleet_dashboard.whatsapp.engine import library_errors
-from fleet_dashboard.whatsapp.engine.gateway import SendFailed, SendRefused, SendUnknown
 from fleet_dashboard.whatsapp.engine.library_errors import LIBRARY_ERRORS, Verdict
 from fleet_dashboard.whatsapp.engine.neonize_gateway import NeonizeFactory
+from fleet_dashboard.whatsapp.gateway import SendFailed, SendRefused, SendUnknown
 from tests.support.neonize import PHONE_USER, feed, jid, message_row, source, until
 from tests.whatsapp.conftest import run, running_engine, wait_row
 

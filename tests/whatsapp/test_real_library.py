@@ -15,8 +15,8 @@ from fleet_dashboard import strings
 from fleet_dashboard.accounts.permissions import SYSTEM
 from fleet_dashboard.whatsapp import sessions
 from fleet_dashboard.whatsapp.engine import attempt, neonize_gateway
-from fleet_dashboard.whatsapp.engine.gateway import Inbound, SendUnknown
 from fleet_dashboard.whatsapp.engine.neonize_gateway import NeonizeFactory
+from fleet_dashboard.whatsapp.gateway import Inbound, SendUnknown
 from tests.support.neonize import (
     PHONE_USER,
     device_stored,

@@ -12,8 +12,8 @@ from neonize.proto import Neonize_pb2 as pb
 from sqlmodel import Session
 
 from fleet_dashboard.accounts.permissions import SYSTEM
-from fleet_dashboard.whatsapp.engine.gateway import OutgoingFile, SendFailed
 from fleet_dashboard.whatsapp.engine.neonize_gateway import NeonizeFactory
+from fleet_dashboard.whatsapp.gateway import OutgoingFile, SendFailed
 from tests.support.neonize import feed
 from tests.whatsapp.conftest import run, running_engine, wait_row
 from tests.whatsapp.test_real_library import DEVICE, _live_gateway, _queue_row

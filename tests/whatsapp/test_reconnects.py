@@ -160,7 +160,7 @@ def test_connected_but_every_send_failing_is_its_own_reason_on_the_bus(sim_env, 
     """The top complaint against every peer: "connected", yet nothing goes out. It shows, and clears once a send
     succeeds; the session.status event (what webhooks get) carries the reason."""
     from fleet_dashboard.core.events import get_bus
-    from fleet_dashboard.whatsapp.engine.gateway import SendFailed
+    from fleet_dashboard.whatsapp.gateway import SendFailed
 
     org = make_org()
     paired(db, org.id, jid_for(PHONE), PHONE)

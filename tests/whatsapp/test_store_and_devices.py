@@ -12,9 +12,9 @@ from neonize.proto import Neonize_pb2 as pb
 from sqlmodel import Session
 
 from fleet_dashboard.whatsapp import sessions
-from fleet_dashboard.whatsapp.engine.gateway import GatewayError
 from fleet_dashboard.whatsapp.engine.neonize_gateway import NeonizeFactory
 from fleet_dashboard.whatsapp.engine.store_connections import store_dsn
+from fleet_dashboard.whatsapp.gateway import GatewayError
 from tests.support.neonize import PHONE_USER, feed, jid, map_lid, store_device
 from tests.whatsapp.conftest import audit_rows, connect, load_row, run, spawn, stop_process, wait_row_sync
 

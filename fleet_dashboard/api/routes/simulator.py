@@ -16,7 +16,7 @@ from fleet_dashboard.api.errors import ApiError
 from fleet_dashboard.core import phones
 from fleet_dashboard.core.errors import InvalidPhone
 from fleet_dashboard.core.settings import get_settings
-from fleet_dashboard.whatsapp.engine.gateway import ReceiptKind
+from fleet_dashboard.whatsapp.gateway import ReceiptKind
 
 ACK_SECONDS = 5.0
 ROW_POLL_SECONDS = 0.5

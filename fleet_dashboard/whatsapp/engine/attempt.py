@@ -14,7 +14,7 @@ from typing import Any
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.whatsapp.engine import store as store
-from fleet_dashboard.whatsapp.engine.gateway import (
+from fleet_dashboard.whatsapp.gateway import (
     Connected,
     Disconnected,
     Gateway,

@@ -18,7 +18,9 @@ from fleet_dashboard.core.events import is_resumed
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.whatsapp import engines
 from fleet_dashboard.whatsapp.engine import store as store
-from fleet_dashboard.whatsapp.engine.gateway import (
+from fleet_dashboard.whatsapp.engine.leases import Leases
+from fleet_dashboard.whatsapp.engine.supervisor import STOP_TIMEOUT, Supervisor
+from fleet_dashboard.whatsapp.gateway import (
     GatewayFactory,
     Inbound,
     OutgoingFile,
@@ -26,8 +28,6 @@ from fleet_dashboard.whatsapp.engine.gateway import (
     SendFailed,
     SendUnknown,
 )
-from fleet_dashboard.whatsapp.engine.leases import Leases
-from fleet_dashboard.whatsapp.engine.supervisor import STOP_TIMEOUT, Supervisor
 from fleet_dashboard.whatsapp.models import WhatsAppSession
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class Engine:
         sup = self._sups.get(org_id)
         if sup is None or not sup.connected or sup.gateway is None:
             raise NotConnected("WhatsApp is not connected for this organisation")
-        from fleet_dashboard.whatsapp.engine import throttle
+        from fleet_dashboard.notifications import throttle
 
         await throttle.get_throttle().acquire(org_id)
         gateway = sup.gateway
@@ -256,7 +256,7 @@ class Engine:
                 return
             del self._sups[sup.org_id]
             self.factory.release(sup.org_id)
-            from fleet_dashboard.whatsapp.engine import throttle
+            from fleet_dashboard.notifications import throttle
 
             throttle.get_throttle().forget(sup.org_id)
             if self.leases is not None:

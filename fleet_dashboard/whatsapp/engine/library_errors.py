@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from fleet_dashboard.whatsapp.engine.gateway import GatewayError, SendFailed, SendRefused, SendUnknown
+from fleet_dashboard.whatsapp.gateway import GatewayError, SendFailed, SendRefused, SendUnknown
 
 
 class Verdict(enum.StrEnum):

@@ -62,7 +62,9 @@ from neonize.utils.log import log_whatsmeow
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.messaging.models import MessageType
 from fleet_dashboard.whatsapp.engine import library_errors, store_connections
-from fleet_dashboard.whatsapp.engine.gateway import (
+from fleet_dashboard.whatsapp.engine.library_gate import SHARED_HOLD_SECONDS, LibraryGate
+from fleet_dashboard.whatsapp.engine.store_connections import APP_PREFIX
+from fleet_dashboard.whatsapp.gateway import (
     Connected,
     Disconnected,
     EventSink,
@@ -86,8 +88,6 @@ from fleet_dashboard.whatsapp.engine.gateway import (
     TemporaryBan,
     reason_of,
 )
-from fleet_dashboard.whatsapp.engine.library_gate import SHARED_HOLD_SECONDS, LibraryGate
-from fleet_dashboard.whatsapp.engine.store_connections import APP_PREFIX
 from fleet_dashboard.whatsapp.models import SessionReason
 
 log = logging.getLogger(__name__)

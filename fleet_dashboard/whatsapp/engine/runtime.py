@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.notifications.worker import Worker
 from fleet_dashboard.whatsapp.engine.engine import Engine
-from fleet_dashboard.whatsapp.engine.gateway import GatewayFactory
 from fleet_dashboard.whatsapp.engine.simulator import SimulatorFactory
+from fleet_dashboard.whatsapp.gateway import GatewayFactory
 
 log = logging.getLogger(__name__)
 EXECUTOR_THREADS = 64

@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 
 from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.messaging.models import MessageType
-from fleet_dashboard.whatsapp.engine.gateway import OutgoingFile
+from fleet_dashboard.whatsapp.gateway import OutgoingFile
 from fleet_dashboard.whatsapp.models import SimulatorSent
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleet_dashboard.core.settings import get_settings
-from fleet_dashboard.whatsapp.engine.gateway import (
+from fleet_dashboard.whatsapp.engine.sim_log import SentLog
+from fleet_dashboard.whatsapp.gateway import (
     Connected,
     Disconnected,
     EventSink,
@@ -29,7 +30,6 @@ from fleet_dashboard.whatsapp.engine.gateway import (
     SendFailed,
     SendUnknown,
 )
-from fleet_dashboard.whatsapp.engine.sim_log import SentLog
 
 log = logging.getLogger(__name__)
 ACTIONS = ("scan", "confirm-code", "receipt", "drop", "logout", "inbound", "fail-sends", "fail-connects",

@@ -16,8 +16,8 @@ from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.whatsapp.engine import store as store
 from fleet_dashboard.whatsapp.engine.attempt import STOP_TIMEOUT, AttemptWatch, FromGateway, Outcome, Result, Wake
-from fleet_dashboard.whatsapp.engine.gateway import Gateway, GatewayFactory, Inbound, Receipt
 from fleet_dashboard.whatsapp.engine.unlink import unlink_device
+from fleet_dashboard.whatsapp.gateway import Gateway, GatewayFactory, Inbound, Receipt
 from fleet_dashboard.whatsapp.models import SessionReason
 
 log = logging.getLogger(__name__)

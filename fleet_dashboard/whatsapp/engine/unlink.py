@@ -7,7 +7,7 @@ import contextlib
 import logging
 import uuid
 
-from fleet_dashboard.whatsapp.engine.gateway import (
+from fleet_dashboard.whatsapp.gateway import (
     Connected,
     Disconnected,
     GatewayEvent,

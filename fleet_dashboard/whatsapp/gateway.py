@@ -1,4 +1,7 @@
-"""One interface for a WhatsApp connection, so the engine drives neonize and the simulator alike."""
+"""The contract between the engine and a WhatsApp connection (neonize or the simulator), and what the queue worker
+sees of it: the events a connection reports, the errors a send raises, the file it sends.
+
+In whatsapp/, not whatsapp/engine/: plain types the worker and the API read too, with no library behind them."""
 
 from __future__ import annotations
 

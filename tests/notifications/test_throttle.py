@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from fleet_dashboard.whatsapp.engine import throttle as throttle_module
-from fleet_dashboard.whatsapp.engine.throttle import SendThrottle
+from fleet_dashboard.notifications import throttle as throttle_module
+from fleet_dashboard.notifications.throttle import SendThrottle
 
 
 class Clock:
