@@ -17,7 +17,7 @@ from fleet_dashboard.core import events
 from fleet_dashboard.core.backoff import backoff_delay
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.messaging import optouts
-from fleet_dashboard.whatsapp.engine.gateway import Inbound, Receipt
+from fleet_dashboard.whatsapp.gateway import Inbound, Receipt
 from fleet_dashboard.whatsapp.models import WhatsAppSession
 from fleet_dashboard.whatsapp.sessions import status_view
 
