@@ -164,7 +164,8 @@ MAIN_ID = "main-content"
 
 
 def page_frame(content: rx.Component, title: str) -> rx.Component:
-    """The shell every signed-in page shares; content shows only once the server accepted the session."""
+    """The shell every signed-in page shares; content shows only once the server accepted the session and loaded
+    the page."""
     return rx.flex(
         skip_link(),
         sidebar(),
@@ -177,7 +178,9 @@ def page_frame(content: rx.Component, title: str) -> rx.Component:
                         rx.text(strings.TIMES_IN, " ", rx.text(AuthState.zone_label, as_="span", class_name="ltr"),
                                 size="1", color_scheme="gray", data_testid="zone-label"),),
                 rx.box(height="0.75rem"),
-                rx.cond(AuthState.signed_in, content,
+                # Until the page's on_load has run, the tab's state is still its last visit's: another filter's
+                # rows, another message. is_hydrated turns true once that on_load is done.
+                rx.cond(AuthState.signed_in & rx.State.is_hydrated, content,
                         rx.center(rx.spinner(size="3"), rx.text(strings.LOADING), padding="3rem")),
                 id=MAIN_ID, tab_index=-1, class_name="page-main",
             ),
