@@ -14,11 +14,18 @@ from sqlalchemy import case
 from sqlmodel import Session, select
 
 from fleet_dashboard import strings
-from fleet_dashboard.accounts import audit, links, mailer, orgs, permissions, users
+from fleet_dashboard.accounts import audit, links, mailer, orgs, permissions, signin, users
 from fleet_dashboard.accounts.models import LinkPurpose, OneTimeLink, Role, User
 from fleet_dashboard.accounts.passwords import hash_password, verify_password
 from fleet_dashboard.accounts.permissions import Action, Actor
-from fleet_dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from fleet_dashboard.core.errors import (
+    AuditedRefusal,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ValidationError,
+)
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.core.tables import utcnow
 
@@ -256,13 +263,19 @@ def change_password(*, session: Session, actor: Actor, current_password: str | N
     """A person changes their own password; the current one is required when they have one."""
     if actor.user_id is None:
         raise PermissionDenied("only a signed-in person can change a password", code="forbidden")
+    users.check_password(new_password)  # before the (slow, on purpose) hash check of the current one
+    # Counted before the row is locked or the password checked: parallel guesses cannot outrun the limit.
+    attempt = signin.login_limiter().attempt_current_password(user_id=actor.user_id, ip=actor.ip_address or "-")
+    if not attempt.allowed:
+        raise RateLimited("too many guesses at the current password", code="password_locked",
+                          seconds=attempt.retry_after)
     user = session.exec(select(User).where(User.id == actor.user_id).with_for_update()
                         .execution_options(populate_existing=True)).first()
     if user is None or not user.is_active:
         raise NotFound("unknown user", code="unknown_user")
-    users.check_password(new_password)  # before the (slow, on purpose) hash check of the current one
     if user.password_hash is not None and not verify_password(current_password or "", user.password_hash):
-        raise ValidationError("the current password is wrong", code="wrong_password")
+        _record(session, actor, user.org_id, "password_change_refused", email=user.email, reason="wrong_password")
+        raise AuditedRefusal("the current password is wrong", code="wrong_password")
     user.password_hash = hash_password(new_password)
     # Whoever held the old password (another browser, a stolen cookie) is signed out; the caller re-issues
     # the token of the tab that asked.

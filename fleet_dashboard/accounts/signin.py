@@ -6,10 +6,12 @@ import base64
 import hashlib
 import hmac
 import json
+import math
+import threading
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass
-from functools import lru_cache
 
 import httpx
 from authlib.common.security import generate_token
@@ -17,7 +19,7 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from limits import parse
 
-from fleet_dashboard.core.ratelimit import Limiter
+from fleet_dashboard.core.ratelimit import Limiter, limit_key
 from fleet_dashboard.core.settings import get_settings
 
 # 2: tokens carry the user's session version ("sv"); a version-1 token can no longer be ended, so it is refused.
@@ -137,14 +139,43 @@ def owner_verdict(owner: str) -> str:
         return users.session_state(session.get(User, uuid.UUID(user_id)), int(version))
 
 
-class LoginLimiter:
-    """Counts failed sign-ins; only failures count, and no single client can lock anyone else out.
+# The dots IDNA reads as ".": ideographic, fullwidth and halfwidth ideographic full stops.
+_IDNA_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 
-    Three windows: an (email, address) pair gets RATE_LIMIT_LOGIN failures, one address four times that
-    (a shared office mistypes several accounts; password spraying does not get far), and one email ten
-    times that across all addresses (a distributed guess at one account). One client, at its own address
-    limit, can never spend an account's allowance for the owner signing in from elsewhere. Behind a reverse
-    proxy set TRUSTED_PROXIES, or every person shares the proxy's address."""
+
+def login_identity(email: str) -> str:
+    """The account an address names however it is spelled (case, fullwidth letters, ideographic dots, IDNA):
+    what the sign-in limits count, so no spelling gets a budget of its own."""
+    from fleet_dashboard.accounts.users import normalize_email
+    from fleet_dashboard.core.errors import ValidationError
+
+    folded = unicodedata.normalize("NFKC", (email or "").strip()).casefold().translate(_IDNA_DOTS)
+    try:
+        return unicodedata.normalize("NFKC", normalize_email(folded)).casefold()
+    except ValidationError:
+        return folded
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """Whether one sign-in attempt may go on to the password check, and if not, when the next one may."""
+
+    allowed: bool
+    retry_after: int = 0  # whole seconds until the spent window frees a slot
+
+
+class LoginLimiter:
+    """Counts every password attempt before the password is checked, so parallel guesses cannot outrun it; a
+    right password gives its count back, so only failures (and attempts still being checked) fill the windows.
+
+    Three windows, counted in turn: an (account, address) pair gets RATE_LIMIT_LOGIN attempts, one address
+    four times that (a shared office mistypes several accounts; password spraying does not get far), and one
+    account ten times that across all addresses (a distributed guess). An attempt the pair refuses spends
+    nothing of the address's or the account's windows, so one client at its own limit can never spend an
+    account's allowance for the owner signing in from elsewhere. Each count is atomic (a Lua script in Redis
+    when REDIS_URL is set, a lock in memory): of N parallel attempts exactly the window's number get through.
+    The account is its normalised address (login_identity); an IPv6 address counts as its /64. Behind a
+    reverse proxy set TRUSTED_PROXIES, or every person shares the proxy's address."""
 
     def __init__(self, rule: str | None = None, *, limiter: Limiter | None = None):
         self.rule = parse(rule or get_settings().rate_limit_login)
@@ -154,29 +185,53 @@ class LoginLimiter:
         self._limiter = limiter or Limiter()
 
     def _keys(self, email: str, ip: str) -> list[tuple]:
-        email, ip = (email or "").strip().lower(), ip or "-"
-        return [(self.rule, "login-pair", email, ip), (self.ip_rule, "login-ip", ip),
-                (self.email_rule, "login-email", email)]
+        account, address = login_identity(email), limit_key(ip or "-")
+        return [(self.rule, "login-pair", account, address), (self.ip_rule, "login-ip", address),
+                (self.email_rule, "login-email", account)]
 
-    def allowed(self, *, email: str, ip: str) -> bool:
-        """False once the pair, the address or the email has used up its failures."""
-        return all(self._limiter.test(rule, *key) for rule, *key in self._keys(email, ip))
+    def _count(self, windows: list[tuple]) -> Attempt:
+        for rule, *key in windows:
+            if not self._limiter.hit(rule, *key):
+                reset_at = self._limiter.reset_time(rule, *key) or time.time() + 1
+                return Attempt(False, max(1, math.ceil(reset_at - time.time())))
+        return Attempt(True)
 
-    def failed(self, *, email: str, ip: str) -> None:
-        """Count one failed attempt against every key."""
-        for rule, *key in self._keys(email, ip):
-            self._limiter.hit(rule, *key)
+    def attempt(self, *, email: str, ip: str) -> Attempt:
+        """Count one sign-in attempt in every window; refused (with the wait) at the first window already spent."""
+        return self._count(self._keys(email, ip))
+
+    def attempt_current_password(self, *, user_id: uuid.UUID, ip: str) -> Attempt:
+        """Count one guess at a signed-in person's current password (/account): the pair rule per person, and
+        the address window sign-in uses, so a stolen session cannot guess the password it lacks."""
+        return self._count([(self.rule, "password-user", str(user_id)),
+                            (self.ip_rule, "login-ip", limit_key(ip or "-"))])
 
     def succeeded(self, *, email: str, ip: str = "-") -> None:
-        """Forget this pair's failures after a good password (the address and email windows just expire)."""
-        rule, *key = self._keys(email, ip)[0]
-        self._limiter.clear(rule, *key)
+        """A right password: forget the pair's count, and give back this attempt's slot in the address and account
+        windows, so an office signing in through one address is not limited by its own good sign-ins."""
+        (rule, *pair), *shared = self._keys(email, ip)
+        self._limiter.clear(rule, *pair)
+        for rule, *key in shared:
+            self._limiter.refund(rule, *key)
 
 
-@lru_cache
+_LIMITER_LOCK = threading.Lock()
+_LIMITER: list[LoginLimiter] = []
+
+
 def login_limiter() -> LoginLimiter:
-    """The process's login limiter."""
-    return LoginLimiter()
+    """The process's login limiter: one, even when the first sign-ins arrive on several threads at once (each would
+    otherwise build its own, and in process memory each its own counters)."""
+    with _LIMITER_LOCK:
+        if not _LIMITER:
+            _LIMITER.append(LoginLimiter())
+        return _LIMITER[0]
+
+
+def reset_login_limiter() -> None:
+    """Forget the process's login limiter (tests: the next one reads the settings again)."""
+    with _LIMITER_LOCK:
+        _LIMITER.clear()
 
 
 # ---- OIDC (authorization code + PKCE), offered only when all three settings are present ----

@@ -48,13 +48,16 @@ def get_engine() -> Engine:
 
 @contextmanager
 def session_scope() -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
+    """A session that commits on success and rolls back on error, except a refusal that keeps its audit row."""
     with Session(get_engine(), expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
-        except BaseException:
-            session.rollback()
+        except BaseException as exc:
+            if getattr(exc, "keeps_audit", False):  # errors.AuditedRefusal: nothing but its audit row was written
+                session.commit()
+            else:
+                session.rollback()
             raise
 
 

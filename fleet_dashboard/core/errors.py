@@ -24,6 +24,13 @@ class ValidationError(DomainError):
     code = "validation"
 
 
+class AuditedRefusal(ValidationError):
+    """A refusal whose audit row the service wrote in the caller's transaction, and nothing else: the caller's
+    session_scope commits it before passing the error on (a rolled-back audit row would hide repeated guesses)."""
+
+    keeps_audit = True
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"
@@ -32,6 +39,13 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+class RateLimited(DomainError):
+    """Too many attempts; `seconds` says when the next one is taken."""
+
+    status = 429
+    code = "rate_limited"
 
 
 class PermissionDenied(DomainError):

@@ -53,15 +53,22 @@ class Limiter:
         self._away_since: float | None = None
         self._next_try = 0.0
         self._lock = threading.Lock()
+        # Redis counts atomically (a Lua script); limits' memory storage makes each key's lock on first use, so two
+        # threads' first hits can race past it: in memory, count one at a time.
+        self._memory_lock = threading.Lock()
 
     @property
     def degraded(self) -> bool:
         """True while Redis is away and this process counts alone."""
         return self._away_since is not None
 
+    def _in_memory(self, limiter: MovingWindowRateLimiter, name: str, *args):
+        with self._memory_lock:
+            return getattr(limiter, name)(*args)
+
     def _guard(self, name: str, *args):
         if isinstance(self.storage, MemoryStorage):
-            return getattr(self._limiter, name)(*args)
+            return self._in_memory(self._limiter, name, *args)
         if self._away_since is None or time.monotonic() >= self._next_try:
             try:
                 result = getattr(self._limiter, name)(*args)
@@ -79,11 +86,30 @@ class Limiter:
                             log.warning("rate-limit storage back after %.0f s", time.monotonic() - self._away_since)
                             self._away_since = None
                 return result
-        return getattr(self._local, name)(*args)
+        return self._in_memory(self._local, name, *args)
 
     def hit(self, item: RateLimitItem, *identifiers: str) -> bool:
-        """Count one; False when the limit was already spent."""
+        """Count one, atomically; False when the limit was already spent."""
         return self._guard("hit", item, *identifiers)
+
+    def refund(self, item: RateLimitItem, *identifiers: str) -> None:
+        """Give back one counted hit: an attempt counted before it was judged turned out to be no abuse.
+
+        The moving window keeps one timestamp per hit (a Redis list, or a list in memory), newest first; dropping
+        the newest frees one slot and leaves the window's end where it was."""
+        key = item.key_for(*identifiers)
+        if not isinstance(self.storage, MemoryStorage) and not self.degraded:
+            try:
+                self.storage.get_connection().lpop(self.storage.prefixed_key(key))
+                return
+            except Exception as exc:  # Redis went away since the hit: the slot expires with its window
+                log.warning("rate-limit storage unavailable, slot not given back: %s", exc)
+                return
+        storage = self.storage if isinstance(self.storage, MemoryStorage) else self._local.storage
+        with self._memory_lock:
+            events = storage.events.get(key)
+            if events:
+                events.pop(0)
 
     def test(self, item: RateLimitItem, *identifiers: str) -> bool:
         """True when one more would still be allowed (counts nothing)."""

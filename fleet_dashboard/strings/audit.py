@@ -57,6 +57,7 @@ AUDIT_EVENTS = {
     "user_deactivated": "إيقاف حساب",
     "user_reactivated": "إعادة تفعيل حساب",
     "password_changed": "تغيير كلمة المرور",
+    "password_change_refused": "محاولة تغيير كلمة المرور بكلمة حالية خاطئة",
     "user_provisioned": "إضافة مستخدم من النظام الأساسي",
     "user_updated": "تحديث مستخدم من النظام الأساسي",
     "user_moved_out": "نقل مستخدم إلى مؤسسة أخرى",

@@ -75,6 +75,8 @@ ERRORS: dict[str, str] = {
     "system_template_readonly": "قوالب النظام للقراءة فقط. يمكنك نسخها.",
     "invalid_cursor": "رابط الصفحة غير صالح.",
     "rate_limited": "محاولات كثيرة. حاول مرة أخرى بعد قليل.",
+    "login_locked": "محاولات دخول كثيرة. حاول مرة أخرى بعد {seconds} ثانية.",
+    "password_locked": "محاولات كثيرة لكلمة المرور الحالية. حاول مرة أخرى بعد {seconds} ثانية.",
     "bad_credentials": "البريد الإلكتروني أو كلمة المرور غير صحيحة.",
     "internal": "حدث خطأ غير متوقع. حاول مرة أخرى.",
     # API keys and webhooks (integrations/api_keys.py, integrations/webhooks.py)

@@ -149,19 +149,16 @@ def _limiter(rule: str = "5/minute"):
 
 
 def _wrong_password(limiter, email: str, ip: str) -> bool:
-    """What the login handler does with a bad password: refused unseen when limited, else counted."""
-    if not limiter.allowed(email=email, ip=ip):
-        return False
-    limiter.failed(email=email, ip=ip)
-    return True
+    """What the login handler does before it checks a password: count the attempt; False when refused."""
+    return limiter.attempt(email=email, ip=ip).allowed
 
 
 def test_one_client_cannot_lock_an_account_for_its_owner(api_env):
     limiter = _limiter()
     tried = sum(_wrong_password(limiter, "victim@example.com", "198.51.100.66") for _ in range(500))
     assert tried == 5
-    assert not limiter.allowed(email="victim@example.com", ip="198.51.100.66")
-    assert limiter.allowed(email="victim@example.com", ip="203.0.113.10"), "the owner signs in from elsewhere"
+    assert not limiter.attempt(email="victim@example.com", ip="198.51.100.66").allowed
+    assert limiter.attempt(email="victim@example.com", ip="203.0.113.10").allowed, "the owner signs in from elsewhere"
 
 
 def test_one_client_cannot_spend_the_address_allowance_of_a_shared_office(api_env):
@@ -169,37 +166,37 @@ def test_one_client_cannot_spend_the_address_allowance_of_a_shared_office(api_en
     for i in range(4):  # each account within its own allowance
         for _ in range(5):
             assert _wrong_password(limiter, f"user{i}@example.com", "198.51.100.66")
-    assert not limiter.allowed(email="someone-else@example.com", ip="198.51.100.66"), "20 failures: spraying stops"
-    assert limiter.allowed(email="someone-else@example.com", ip="198.51.100.67")
+    assert not _wrong_password(limiter, "someone-else@example.com", "198.51.100.66"), "20 attempts: spraying stops"
+    assert _wrong_password(limiter, "someone-else@example.com", "198.51.100.67")
 
 
 def test_many_addresses_guessing_one_account_hit_its_email_limit(api_env):
     limiter = _limiter()
     for i in range(50):
         assert _wrong_password(limiter, "target@example.com", f"198.51.100.{i}")
-    assert not limiter.allowed(email="target@example.com", ip="203.0.113.10")
-    assert limiter.allowed(email="other@example.com", ip="203.0.113.10")
+    assert not _wrong_password(limiter, "target@example.com", "203.0.113.10")
+    assert _wrong_password(limiter, "other@example.com", "203.0.113.10")
 
 
-def test_a_good_password_forgets_the_pairs_failures(api_env):
+def test_a_good_password_forgets_the_pairs_attempts(api_env):
     limiter = _limiter()
     for _ in range(4):
-        limiter.failed(email="a@example.com", ip="198.51.100.1")
+        assert _wrong_password(limiter, "a@example.com", "198.51.100.1")
     limiter.succeeded(email="a@example.com", ip="198.51.100.1")
     for _ in range(4):
-        limiter.failed(email="a@example.com", ip="198.51.100.1")
-    assert limiter.allowed(email="a@example.com", ip="198.51.100.1")
+        assert _wrong_password(limiter, "a@example.com", "198.51.100.1")
+    assert limiter.attempt(email="a@example.com", ip="198.51.100.1").allowed
 
 
-def test_login_failures_are_shared_by_every_process_through_redis(api_env, redis_prefix):
+def test_login_attempts_are_shared_by_every_process_through_redis(api_env, redis_prefix):
     from fleet_dashboard.core.settings import get_settings
 
     get_settings.cache_clear()
     web1, web2 = _limiter(), _limiter()
     for limiter in (web1, web2, web1, web2, web1):
-        limiter.failed(email="a@example.com", ip="198.51.100.1")
-    assert not web2.allowed(email="a@example.com", ip="198.51.100.1")
-    assert web2.allowed(email="a@example.com", ip="198.51.100.2")
+        assert _wrong_password(limiter, "a@example.com", "198.51.100.1")
+    assert not web2.attempt(email="a@example.com", ip="198.51.100.1").allowed
+    assert web2.attempt(email="a@example.com", ip="198.51.100.2").allowed
 
 
 def test_the_limiter_storage_follows_redis_url(api_env, redis_prefix):

@@ -6,7 +6,7 @@ import reflex as rx
 
 from fleet_dashboard import strings
 from fleet_dashboard.accounts import people
-from fleet_dashboard.core import routes
+from fleet_dashboard.core import offload, routes
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import DomainError
 from fleet_dashboard.web.state.auth import AuthState, allow_signed_in
@@ -35,13 +35,17 @@ class AccountState(AuthState):
         if new != str(form_data.get("new_password_again", ""))[:1024]:
             self.password_error = strings.PASSWORDS_DIFFER
             return
-        try:
+        actor, current = ctx.actor, str(form_data.get("current_password", ""))[:1024]
+
+        def change():
             with session_scope() as session:
-                user = people.change_password(session=session, actor=ctx.actor,
-                                              current_password=str(form_data.get("current_password", ""))[:1024],
+                return people.change_password(session=session, actor=actor, current_password=current,
                                               new_password=new)
+
+        try:
+            user = await offload.run_sync(change)  # argon2 twice: never on the event loop
         except DomainError as exc:
-            self.password_error = strings.error_text(exc.code)
+            self.password_error = strings.error_text(exc.code, **exc.params)
             return
         self.password_error = ""
         await self._start_session(user)  # this tab's token, under the new session version

@@ -51,6 +51,8 @@ class AuthState(rx.State):
     may: dict[str, bool] = {}
     login_error: str = ""
     login_busy: bool = False
+    # Seconds until the sign-in limits take another attempt from this tab's address and account (0: now).
+    login_retry_seconds: int = 0
     # A super_admin's chosen organisation; only the admin pages set it, after checking the role.
     _view_org_id: str = ""
     # Whose name org_label shows, so it is read once per organisation, not on every event.
@@ -247,6 +249,7 @@ class AuthState(rx.State):
         """Send a person who is already signed in straight on."""
         self.login_error = ""
         self.login_busy = False
+        self.login_retry_seconds = 0
         if self._user() is not None:
             return rx.redirect(routes.safe_next(self.router.url.query_parameters.get("next")))
 
@@ -258,9 +261,10 @@ class AuthState(rx.State):
         password = str(form_data.get("password", ""))[:1024]
         self.login_busy = False
         # argon2, the limiter (Redis when configured) and the audit rows run on the offload pool, not the loop.
-        verdict, user = await offload.run_sync(self._check_password, email, password, self._client_ip())
+        verdict, user, wait = await offload.run_sync(self._check_password, email, password, self._client_ip())
+        self.login_retry_seconds = wait
         if verdict:
-            self.login_error = strings.error_text(verdict)
+            self.login_error = strings.error_text(verdict, seconds=wait)
             return
         self.login_error = ""
         await self._start_session(user)
@@ -269,24 +273,26 @@ class AuthState(rx.State):
         return rx.redirect(home if next_path == routes.HOME else next_path)
 
     @staticmethod
-    def _check_password(email: str, password: str, ip: str) -> tuple[str, User | None]:
-        """("", user) for a right password; else the refusal's code. Counts failures and audits both outcomes."""
+    def _check_password(email: str, password: str, ip: str) -> tuple[str, User | None, int]:
+        """("", user, 0) for a right password; else the refusal's code and, when limited, the seconds to wait.
+
+        The attempt is counted before the password is checked, so parallel guesses cannot all be checked."""
         limiter = signin.login_limiter()
-        if not limiter.allowed(email=email, ip=ip):
-            return "rate_limited", None
+        attempt = limiter.attempt(email=email, ip=ip)
+        if not attempt.allowed:
+            return "login_locked", None, attempt.retry_after
         with session_scope() as session:
             user = users.authenticate(session=session, email=email, password=password)
             if user is None:
                 audit.record(session=session, org_id=None, event_type="login_failed",
-                             event_data={"email": email[:320]}, ip_address=ip)
+                             event_data={"email": email[:320], "reason": "bad_credentials"}, ip_address=ip)
             else:
                 audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="login",
                              event_data={"email": user.email}, ip_address=ip)
         if user is None:
-            limiter.failed(email=email, ip=ip)
-            return "bad_credentials", None
+            return "bad_credentials", None, 0
         limiter.succeeded(email=email, ip=ip)
-        return "", user
+        return "", user, 0
 
     async def _start_session(self, user: User) -> None:
         """Sign this tab in as `user` (password, one-time link or OIDC): a token of their current session version."""
