@@ -274,7 +274,8 @@ def change_password(*, session: Session, actor: Actor, current_password: str | N
     if user is None or not user.is_active:
         raise NotFound("unknown user", code="unknown_user")
     if user.password_hash is not None and not verify_password(current_password or "", user.password_hash):
-        _record(session, actor, user.org_id, "password_change_refused", email=user.email, reason="wrong_password")
+        audit.record_action(session=session, actor=actor, org_id=user.org_id, event_type="password_change_refused",
+                            email=user.email, reason="wrong_password")
         raise AuditedRefusal("the current password is wrong", code="wrong_password")
     user.password_hash = hash_password(new_password)
     # Whoever held the old password (another browser, a stolen cookie) is signed out; the caller re-issues
