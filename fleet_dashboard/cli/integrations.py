@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from sqlalchemy.exc import OperationalError
-
+from fleet_dashboard.accounts import orgs
 from fleet_dashboard.accounts.permissions import operator
-from fleet_dashboard.cli import COMMANDS, EXTENSIONS
+from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import ValidationError
+from fleet_dashboard.integrations import api_keys, webhooks
 
 
 def _org_id(session, slug: str):
-    from fleet_dashboard.accounts import orgs
-
     return orgs.get_org_by_slug(session=session, slug=slug).id
 
 
 def _api_key_create(args: argparse.Namespace) -> int:
-    from fleet_dashboard.core.db import session_scope
-    from fleet_dashboard.integrations import api_keys
-
     with session_scope() as session:
         if args.platform:
             row, plain = api_keys.create_platform_key(session=session, name=args.name, actor=operator())
@@ -36,9 +31,6 @@ def _api_key_create(args: argparse.Namespace) -> int:
 
 
 def _api_key_revoke(args: argparse.Namespace) -> int:
-    from fleet_dashboard.core.db import session_scope
-    from fleet_dashboard.integrations import api_keys
-
     with session_scope() as session:
         org_id = _org_id(session, args.org) if args.org else None
         row = api_keys.revoke_key(actor=operator(), session=session, key_id_or_prefix=args.key, org_id=org_id)
@@ -47,9 +39,6 @@ def _api_key_revoke(args: argparse.Namespace) -> int:
 
 
 def _api_key_list(args: argparse.Namespace) -> int:
-    from fleet_dashboard.core.db import session_scope
-    from fleet_dashboard.integrations import api_keys
-
     with session_scope() as session:
         if args.platform:
             rows = api_keys.list_platform_keys(session=session)
@@ -67,9 +56,6 @@ def _api_key_list(args: argparse.Namespace) -> int:
 
 
 def _webhook_set(args: argparse.Namespace) -> int:
-    from fleet_dashboard.core.db import session_scope
-    from fleet_dashboard.integrations import webhooks
-
     with session_scope() as session:
         row, generated = webhooks.set_webhook(session=session, org_id=_org_id(session, args.org), url=args.url,
                                               secret=args.secret, events=args.events, actor=operator())
@@ -81,9 +67,6 @@ def _webhook_set(args: argparse.Namespace) -> int:
 
 
 def _webhook_list(args: argparse.Namespace) -> int:
-    from fleet_dashboard.core.db import session_scope
-    from fleet_dashboard.integrations import webhooks
-
     with session_scope() as session:
         org_id = _org_id(session, args.org) if args.org else None
         rows = webhooks.list_webhooks(actor=operator(), session=session, org_id=org_id)
@@ -96,9 +79,6 @@ def _webhook_list(args: argparse.Namespace) -> int:
 
 
 def _webhook_delete(args: argparse.Namespace) -> int:
-    from fleet_dashboard.core.db import session_scope
-    from fleet_dashboard.integrations import webhooks
-
     with session_scope() as session:
         org_id = _org_id(session, args.org) if args.org else None
         row = webhooks.delete_webhook(actor=operator(), session=session, webhook_id=args.webhook_id, org_id=org_id)
@@ -106,59 +86,39 @@ def _webhook_delete(args: argparse.Namespace) -> int:
     return 0
 
 
-_ACTIONS = {
-    ("api-key", "create"): _api_key_create, ("api-key", "revoke"): _api_key_revoke,
-    ("api-key", "list"): _api_key_list, ("webhook", "set"): _webhook_set,
-    ("webhook", "list"): _webhook_list, ("webhook", "delete"): _webhook_delete,
-}
-
-
-def _dispatch(group: str):
-    def run(args: argparse.Namespace) -> int:
-        action = getattr(args, "action", None)
-        if action is None:
-            raise ValidationError(f"say what to do: fleet-dashboard {group} --help")
-        try:
-            return _ACTIONS[(group, action)](args)
-        except OperationalError as exc:
-            # main() prints RuntimeError as one line; a driver error would print a traceback.
-            first_line = str(exc.orig or exc).strip().splitlines()[0]
-            raise RuntimeError(f"cannot reach the database: {first_line}") from exc
-
-    return run
-
-
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add the api-key and webhook command groups to the main parser."""
     keys = sub.add_parser("api-key", help="organisation API keys for the HTTP API")
     actions = keys.add_subparsers(dest="action")
     p = actions.add_parser("create", help="create a key (shown once)")
+    p.set_defaults(handler=_api_key_create)
     p.add_argument("--org", help="organisation slug")
     p.add_argument("--platform", action="store_true",
                    help="a key for the SaaS's provisioning calls (/api/admin), tied to no organisation")
     p.add_argument("--name", default="default")
     p.add_argument("--scopes", nargs="+", help="send, sessions, read (default: all)")
     p = actions.add_parser("revoke", help="revoke a key by id or prefix")
+    p.set_defaults(handler=_api_key_revoke)
     p.add_argument("key", metavar="KEY_ID_OR_PREFIX")
     p.add_argument("--org", help="organisation slug (narrows a prefix match)")
     p = actions.add_parser("list", help="list an organisation's keys")
+    p.set_defaults(handler=_api_key_list)
     p.add_argument("--org", help="organisation slug")
     p.add_argument("--platform", action="store_true", help="list the platform (/api/admin) keys")
 
     hooks = sub.add_parser("webhook", help="where events are POSTed, signed with HMAC-SHA256")
     actions = hooks.add_subparsers(dest="action")
     p = actions.add_parser("set", help="add or update the webhook for a URL")
+    p.set_defaults(handler=_webhook_set)
     p.add_argument("--org", required=True, help="organisation slug")
     p.add_argument("--url", required=True)
     p.add_argument("--secret", help="signing secret, 16+ characters (default: generated and shown once)")
     p.add_argument("--events", nargs="+", help="message.status session.status message.inbound (default: all)")
     p = actions.add_parser("list", help="list webhooks")
+    p.set_defaults(handler=_webhook_list)
     p.add_argument("--org", help="organisation slug (default: every organisation)")
     p = actions.add_parser("delete", help="delete a webhook by id")
+    p.set_defaults(handler=_webhook_delete)
     p.add_argument("webhook_id", metavar="WEBHOOK_ID")
     p.add_argument("--org", help="organisation slug")
 
-
-EXTENSIONS.append(add_commands)
-COMMANDS["api-key"] = _dispatch("api-key")
-COMMANDS["webhook"] = _dispatch("webhook")

@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 from pathlib import Path
 
-from fleet_dashboard.cli import COMMANDS, EXTENSIONS, ROOT, cmd_migrate, ensure_database, supervise, web_worker_env
+from fleet_dashboard.cli.run import ROOT, WEB_BACKEND, cmd_migrate, ensure_database, supervise, web_worker_env
+from fleet_dashboard.core.settings import get_settings
 
 # Where Reflex mounts the built frontend from: its web directory (REFLEX_WEB_WORKDIR, else .web beside the app).
 FRONTEND_DIR = ROOT / os.environ.get("REFLEX_WEB_WORKDIR", ".web") / "build" / "client"
@@ -40,24 +40,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         if args.migrate:
             cmd_migrate(args)
-        return supervise([sys.executable, "-m", "fleet_dashboard.cli.serve"],
-                         web_worker_env({**os.environ, **QUIET_ENV}), server)
+        return supervise(WEB_BACKEND, web_worker_env({**os.environ, **QUIET_ENV}), server)
     finally:
         if server is not None:
             server.stop()
 
 
-def _add(sub: argparse._SubParsersAction) -> None:
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """serve."""
     p = sub.add_parser("serve", help="migrate and serve a frontend built ahead of time (the Docker image's command)")
     p.add_argument("--no-migrate", dest="migrate", action="store_false",
                    help="leave migrations to `fleet-dashboard migrate` (several web containers)")
+    p.set_defaults(handler=cmd_serve)
 
-
-EXTENSIONS.append(_add)
-COMMANDS["serve"] = cmd_serve
 
 if __name__ == "__main__":  # the server process cmd_serve starts: Reflex's production backend, nothing compiled
-    from fleet_dashboard.core.settings import get_settings
+    # Imported here, not above: only this web process loads Reflex, never the engine processes the CLI starts.
     from fleet_dashboard.web import reflex_internals
 
     writable_backend_dir()

@@ -1,17 +1,14 @@
 """Background upkeep: fold the status counters every few seconds and run the retention purge when due.
 
 Runs as a lifespan task of every web process; advisory locks make one process do each job at a time.
-`fleet-dashboard purge` runs the purge once, for cron or by hand.
+`fleet-dashboard purge` (cli/upkeep.py) runs the purge once, for cron or by hand.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 from datetime import timedelta
-
-from fleet_dashboard.cli import COMMANDS, EXTENSIONS
 
 log = logging.getLogger(__name__)
 # Between "is a purge due?" checks (one index probe on the audit log).
@@ -61,25 +58,3 @@ async def run_housekeeping_forever() -> None:
 async def housekeeping_lifespan() -> None:
     """The upkeep loop as a server lifespan task."""
     await run_housekeeping_forever()
-
-
-def _cmd_purge(args: argparse.Namespace) -> int:
-    from fleet_dashboard.stats import retention
-
-    result = retention.purge(batch_size=args.batch_size)
-    if result is None:
-        print("another process is purging right now; nothing done")
-        return 1
-    for kind in retention.KINDS:
-        print(f"{kind}: {result.deleted.get(kind, 0)} deleted")
-    print(f"{result.batches} batches, longest {result.longest_batch_ms:.0f} ms, {result.seconds:.1f} s")
-    return 0
-
-
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("purge", help="delete rows older than their retention now (see RETENTION_* settings)")
-    p.add_argument("--batch-size", type=int, default=None)
-    COMMANDS["purge"] = _cmd_purge
-
-
-EXTENSIONS.append(add_commands)

@@ -35,7 +35,7 @@ def cli(database_url: str, *args: str, env: dict[str, str] | None = None, stdin:
 
 def test_a_production_boot_seeds_nothing_prints_no_password_and_says_how_to_start(database_url, db, environment,
                                                                                   caplog, capsys):
-    from fleet_dashboard.cli import first_boot
+    from fleet_dashboard.cli.run import first_boot
 
     environment("production")
     with caplog.at_level(logging.WARNING):
@@ -48,7 +48,7 @@ def test_a_production_boot_seeds_nothing_prints_no_password_and_says_how_to_star
 
 
 def test_a_development_boot_seeds_the_demo_accounts_once(database_url, db, environment, capsys):
-    from fleet_dashboard.cli import first_boot
+    from fleet_dashboard.cli.run import first_boot
 
     environment("development")
     first_boot()

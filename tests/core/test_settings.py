@@ -6,7 +6,7 @@ import stat
 import pytest
 from pydantic import ValidationError
 
-from fleet_dashboard.cli import local_secret_key
+from fleet_dashboard.cli.run import local_secret_key
 from fleet_dashboard.core.settings import PLACEHOLDER_SECRET, Settings
 
 

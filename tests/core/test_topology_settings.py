@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from fleet_dashboard import cli
+from fleet_dashboard.cli import run
 from fleet_dashboard.core.settings import Settings
 
 
@@ -15,11 +15,11 @@ def test_several_web_workers_need_redis():
 
 
 def test_web_workers_reach_reflex_as_its_worker_count(monkeypatch):
-    monkeypatch.setattr("fleet_dashboard.core.settings.get_settings",
+    monkeypatch.setattr(run, "get_settings",
                         lambda: Settings(web_workers=4, redis_url="redis://127.0.0.1:6379/0", _env_file=None))
-    assert cli.web_worker_env({})["GRANIAN_WORKERS"] == "4"
-    monkeypatch.setattr("fleet_dashboard.core.settings.get_settings", lambda: Settings(_env_file=None))
-    assert "GRANIAN_WORKERS" not in cli.web_worker_env({})
+    assert run.web_worker_env({})["GRANIAN_WORKERS"] == "4"
+    monkeypatch.setattr(run, "get_settings", lambda: Settings(_env_file=None))
+    assert "GRANIAN_WORKERS" not in run.web_worker_env({})
 
 
 def test_redis_url_is_reflex_state_manager():
