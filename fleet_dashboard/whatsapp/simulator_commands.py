@@ -3,17 +3,21 @@
 The `simulator.command` event only wakes the owner; an owner that missed it (the bus was reconnecting, or it
 took the organisation a moment later) finds the row when it looks again, so a command is never carried by the
 bus alone. A command nobody took in time is expired by the caller, so it can never happen after the caller
-was told it failed."""
+was told it failed. The log of what the simulated network accepted is read here too (`sent`, `sent_to`), so
+the API's control routes need nothing from the engine package."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 from sqlalchemy import text
+from sqlmodel import select
 
 from fleet_dashboard.core import events
 from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.whatsapp.models import SimulatorSent
 
 # Commands older than this are not taken any more (the caller gave up long before); answered ones are purged.
 OPEN_SECONDS = 60
@@ -34,8 +38,6 @@ def submit(org_id: uuid.UUID, action: str, body: dict[str, Any]) -> str:
 
 
 def _json(body: dict[str, Any]) -> str:
-    import json
-
     return json.dumps(body, ensure_ascii=False)
 
 
@@ -99,3 +101,21 @@ def purge() -> int:
                         {"error": EXPIRED, "open": OPEN_SECONDS})
         return session.execute(text("DELETE FROM simulator_commands WHERE answered_at < now() - "
                                     "make_interval(secs => :keep)"), {"keep": KEEP_SECONDS}).rowcount
+
+
+def sent(org_id: uuid.UUID, limit: int = 10000) -> list[dict[str, Any]]:
+    """Every message the simulated network accepted for one organisation, oldest first, as plain dicts."""
+    query = (select(SimulatorSent).where(SimulatorSent.org_id == org_id)
+             .order_by(SimulatorSent.created_at, SimulatorSent.id).limit(limit))
+    with session_scope() as session:
+        return [{"whatsapp_message_id": r.whatsapp_message_id, "recipient_phone": r.recipient_phone,
+                 "text": r.text, "message_type": r.message_type, "filename": r.filename, "size": r.size,
+                 "created_at": r.created_at.isoformat()} for r in session.exec(query)]
+
+
+def sent_to(org_id: uuid.UUID, wamid: str) -> str | None:
+    """The number the simulated network delivered this message to, or None if it never took it."""
+    query = select(SimulatorSent.recipient_phone).where(SimulatorSent.org_id == org_id,
+                                                        SimulatorSent.whatsapp_message_id == wamid)
+    with session_scope() as session:
+        return session.exec(query).first()

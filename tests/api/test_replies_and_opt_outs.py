@@ -207,7 +207,7 @@ async def test_the_api_audits_sends_schedules_and_cancels_as_the_dashboard_does(
 async def test_a_send_to_a_disconnected_organisation_is_refused_by_the_one_send_service(db, make_org, api_env):
     from fleet_dashboard.accounts.permissions import Actor
     from fleet_dashboard.core.errors import NotConnected
-    from fleet_dashboard.messaging import sending
+    from fleet_dashboard.notifications import sending
 
     org = make_org()
     req = sending.SendRequest(org_id=org.id, recipient=PHONE, text="hi", actor=Actor("owner", org.id),

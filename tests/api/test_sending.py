@@ -161,7 +161,7 @@ async def test_notifications_enqueue_lookup_cancel_and_bulk(live, db, make_org, 
 
 async def test_sync_send_answers_queued_when_no_owner_answers_in_time(live_env, make_app, monkeypatch, make_org,
                                                                      make_key):
-    from fleet_dashboard.messaging import sending
+    from fleet_dashboard.notifications import sending
     from tests.support.live import live_stack
 
     monkeypatch.setattr(sending, "SEND_WAIT_SECONDS", 0.5)

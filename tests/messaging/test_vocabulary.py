@@ -39,7 +39,8 @@ if arabic:
     strings.MESSAGE_STATUS["expired"] = arabic
 from fleet_dashboard.web.components.status import MESSAGE_COLORS
 from fleet_dashboard.integrations import webhooks
-from fleet_dashboard.messaging import messages, sending
+from fleet_dashboard.messaging import messages
+from fleet_dashboard.notifications import sending
 from fleet_dashboard.stats import overview
 from tests.messaging import vocabulary_checks
 assert "expired" in {s.value for s in models.MessageStatus}

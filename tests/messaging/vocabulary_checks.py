@@ -75,8 +75,8 @@ def webhooks() -> str | None:
 
 def send_verdicts() -> str | None:
     """A sender waiting on any status gets a verdict: queued while in flight, sent/failed/unknown after."""
-    from fleet_dashboard.messaging import sending
     from fleet_dashboard.messaging.models import MessageStatus
+    from fleet_dashboard.notifications import sending
 
     def expected(s: MessageStatus) -> str:
         if not s.settled:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fleet_dashboard.accounts.permissions import SYSTEM
-from fleet_dashboard.messaging import messages, sending
+from fleet_dashboard.messaging import messages
 from fleet_dashboard.messaging.models import WhatsAppMessage
-from fleet_dashboard.notifications import queue
+from fleet_dashboard.notifications import queue, sending
 from fleet_dashboard.stats import home, overview
 
 

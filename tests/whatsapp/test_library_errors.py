@@ -203,7 +203,7 @@ def test_a_receipt_is_not_given_to_an_unknown_send_when_two_are_open_to_the_same
 def test_the_simulated_network_losing_an_answer_tells_the_sender_unknown_and_its_receipt_settles_it(
         sim_env, db: Session, make_org):
     from fleet_dashboard.api.routes.simulator import command
-    from fleet_dashboard.messaging import sending
+    from fleet_dashboard.notifications import sending
     from fleet_dashboard.notifications.worker import Worker, WorkerConfig
     from fleet_dashboard.whatsapp.engine.simulator import SimulatorFactory
     from tests.whatsapp.conftest import connect, scan

@@ -27,7 +27,7 @@ from fleet_dashboard.core.errors import NotFound
 from fleet_dashboard.messaging import inbound, media
 from fleet_dashboard.messaging import messages as messaging
 from fleet_dashboard.messaging.models import MessageStatus
-from fleet_dashboard.messaging.sending import SendRequest, send_and_wait
+from fleet_dashboard.notifications.sending import SendRequest, send_and_wait
 
 router = APIRouter(prefix="/api/messages", tags=["messages"], responses=ERROR_RESPONSES)
 

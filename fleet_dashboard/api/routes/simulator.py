@@ -11,11 +11,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from fleet_dashboard.accounts.models import Organization
 from fleet_dashboard.api.auth import simulator_caller
 from fleet_dashboard.api.errors import ApiError
 from fleet_dashboard.core import phones
+from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import InvalidPhone
+from fleet_dashboard.core.events import EventType, get_bus
 from fleet_dashboard.core.settings import get_settings
+from fleet_dashboard.whatsapp import simulator_commands
 from fleet_dashboard.whatsapp.gateway import ReceiptKind
 
 ACK_SECONDS = 5.0
@@ -63,35 +67,8 @@ class CountIn(_Body):
 
 
 def _org_exists(org_id: uuid.UUID) -> bool:
-    from fleet_dashboard.accounts.models import Organization
-    from fleet_dashboard.core.db import session_scope
-
     with session_scope() as session:
         return session.get(Organization, org_id) is not None
-
-
-def _sent_rows(org_id: uuid.UUID, limit: int) -> list[dict[str, Any]]:
-    from fleet_dashboard.core.db import session_scope
-    from fleet_dashboard.whatsapp.engine.sim_log import list_sent
-
-    with session_scope() as session:
-        return [{"whatsapp_message_id": r.whatsapp_message_id, "recipient_phone": r.recipient_phone,
-                 "text": r.text, "message_type": r.message_type, "filename": r.filename, "size": r.size,
-                 "created_at": r.created_at.isoformat()}
-                for r in list_sent(session=session, org_id=org_id, limit=limit)]
-
-
-def _sent_to(org_id: uuid.UUID, wamid: str) -> str | None:
-    """The number the simulated network delivered this message to, or None if it never took it."""
-    from sqlmodel import select
-
-    from fleet_dashboard.core.db import session_scope
-    from fleet_dashboard.whatsapp.models import SimulatorSent
-
-    with session_scope() as session:
-        query = select(SimulatorSent.recipient_phone).where(SimulatorSent.org_id == org_id,
-                                                            SimulatorSent.whatsapp_message_id == wamid)
-        return session.exec(query).first()
 
 
 async def _known_org(org_id: uuid.UUID) -> None:
@@ -104,9 +81,6 @@ async def command(org_id: uuid.UUID, action: str, body: dict[str, Any] | None = 
 
     The command is a row (whatsapp/simulator_commands.py): the event wakes the owner, the row is what it acts on,
     so a lost event costs a second, not the command. One nobody took in time is closed, never done later."""
-    from fleet_dashboard.core.events import EventType, get_bus
-    from fleet_dashboard.whatsapp import simulator_commands
-
     await _known_org(org_id)
     async with get_bus().subscribe(org_id=org_id, types={EventType.simulator_ack.value}) as acks:
         request_id = await asyncio.to_thread(simulator_commands.submit, org_id, action, body or {})
@@ -150,7 +124,7 @@ async def confirm_code(org_id: uuid.UUID, body: ConfirmCodeIn) -> dict[str, Any]
 async def receipt(org_id: uuid.UUID, body: ReceiptIn) -> dict[str, Any]:
     """Report a sent message delivered or read."""
     await _known_org(org_id)
-    recipient = await asyncio.to_thread(_sent_to, org_id, body.whatsapp_message_id)
+    recipient = await asyncio.to_thread(simulator_commands.sent_to, org_id, body.whatsapp_message_id)
     if recipient is None:
         raise ApiError("the simulated network never accepted this message id", status=404)
     return await command(org_id, "receipt", {**body.model_dump(), "from": recipient})
@@ -196,7 +170,7 @@ async def fail_connects(org_id: uuid.UUID, body: CountIn) -> dict[str, Any]:
 async def sent(org_id: uuid.UUID, limit: int = Query(default=10000, ge=1, le=100_000)) -> dict[str, Any]:
     """Every message the simulated network accepted for this organisation, oldest first."""
     await _known_org(org_id)
-    rows = await asyncio.to_thread(_sent_rows, org_id, limit)
+    rows = await asyncio.to_thread(simulator_commands.sent, org_id, limit)
     return {"success": True, "count": len(rows), "messages": rows}
 
 

@@ -13,9 +13,9 @@ from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core import offload, phones, routes
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import DomainError
-from fleet_dashboard.messaging import media, sending, templates
+from fleet_dashboard.messaging import media, templates
 from fleet_dashboard.messaging.models import MessageStatus
-from fleet_dashboard.notifications import queue
+from fleet_dashboard.notifications import queue, sending
 from fleet_dashboard.web.format import parse_local
 from fleet_dashboard.web.state.auth import AuthState, Ctx, allow, current_caller
 

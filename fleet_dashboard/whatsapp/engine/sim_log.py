@@ -6,7 +6,7 @@ import asyncio
 import logging
 import uuid
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
 from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.messaging.models import MessageType
@@ -73,10 +73,3 @@ class SentLog:
                 await asyncio.sleep(0.01)
             self._task.cancel()
         self._task = None
-
-
-def list_sent(*, session, org_id: uuid.UUID, limit: int = 10000) -> list[SimulatorSent]:
-    """What the simulated network accepted for one organisation, oldest first."""
-    query = (select(SimulatorSent).where(SimulatorSent.org_id == org_id)
-             .order_by(SimulatorSent.created_at, SimulatorSent.id).limit(limit))
-    return list(session.execute(query).scalars())

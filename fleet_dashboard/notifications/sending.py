@@ -1,6 +1,7 @@
 """Send and wait, one service for the dashboard and the API: write the message, queue it first in line, and
 wait on the bus for the engine's verdict. A disconnected organisation is refused before anything is written,
-and the send is audited here, so both entry points behave and record the same."""
+and the send is audited here, so both entry points behave and record the same. In notifications/, beside the
+queue it puts the message on (and above the WhatsApp session it checks), not in messaging/."""
 
 from __future__ import annotations
 
