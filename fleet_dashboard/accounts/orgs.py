@@ -8,6 +8,7 @@ import uuid
 from slugify import slugify
 from sqlmodel import Session, select
 
+from fleet_dashboard.accounts.localtime import validate_zone
 from fleet_dashboard.accounts.models import Organization
 from fleet_dashboard.core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
@@ -51,8 +52,6 @@ def free_slug(*, session: Session, name: str) -> str:
 def create_org(*, session: Session, name: str, slug: str | None = None, org_id: uuid.UUID | None = None,
                timezone: str | None = None) -> Organization:
     """Create an organisation; the slug defaults to one made from the name, the id to a new UUID."""
-    from fleet_dashboard.accounts.localtime import validate_zone
-
     name = clean_name(name)
     slug = clean_slug(slug or slugify(name) or f"org-{uuid.uuid4().hex[:8]}")
     if slug_owner(session=session, slug=slug):

@@ -19,6 +19,9 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from limits import parse
 
+from fleet_dashboard.accounts import users
+from fleet_dashboard.accounts.models import User
+from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.ratelimit import Limiter, limit_key
 from fleet_dashboard.core.settings import get_settings
 
@@ -109,10 +112,6 @@ def token_owner(token: str | None) -> str:
 
 def session_user(token: str | None):
     """(user, "ok") for a live session token; else (None, why): anonymous, expired, unknown_user, deactivated, ended."""
-    from fleet_dashboard.accounts import users
-    from fleet_dashboard.accounts.models import User
-    from fleet_dashboard.core.db import session_scope
-
     claims = read_token(token)
     if claims is None:
         return None, ("expired" if token_user_id(token) else "anonymous")
@@ -130,10 +129,6 @@ def session_owner(token: str | None) -> str:
 
 def owner_verdict(owner: str) -> str:
     """Whether the session named by an owner string ("user:version") is still live ("ok") or why not."""
-    from fleet_dashboard.accounts import users
-    from fleet_dashboard.accounts.models import User
-    from fleet_dashboard.core.db import session_scope
-
     user_id, _, version = owner.partition(":")
     with session_scope() as session:
         return users.session_state(session.get(User, uuid.UUID(user_id)), int(version))

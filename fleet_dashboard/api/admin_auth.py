@@ -16,6 +16,7 @@ from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.api.auth import BEARER_DOC, _bearer, _unauthorized, verify_jwt
 from fleet_dashboard.api.errors import ApiError
 from fleet_dashboard.api.limits import request_address
+from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.integrations import api_keys
 
 
@@ -54,8 +55,6 @@ def authenticate_admin(*, session: Session, authorization: str | None, ip: str |
 
 def require_admin(request: Request, _bearer_doc: Annotated[Any, Depends(BEARER_DOC)]) -> Actor:
     """Dependency: the platform actor for an /api/admin route."""
-    from fleet_dashboard.core.db import session_scope
-
     with session_scope() as session:
         actor = authenticate_admin(session=session, authorization=request.headers.get("authorization"),
                                    ip=request_address(request))

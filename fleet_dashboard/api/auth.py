@@ -21,12 +21,13 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPBearer
 from sqlmodel import Session
 
-from fleet_dashboard.accounts import audit, orgs, permissions
+from fleet_dashboard.accounts import audit, orgs, permissions, provisioning
 from fleet_dashboard.accounts.models import Organization, Role, User
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.api.errors import ApiError
 from fleet_dashboard.api.limits import limits_of, request_address
 from fleet_dashboard.api.tokens import InvalidToken, audience_matches, decode
+from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.integrations import api_keys
 
@@ -111,9 +112,6 @@ def _from_api_key(session: Session, credential: str, org_id: uuid.UUID, scope: s
 
 def _provision_from_claims(claims: dict[str, Any]) -> None:
     """JWT_PROVISION_FROM_CLAIMS: create or update the user the token describes, in its own transaction."""
-    from fleet_dashboard.accounts import provisioning
-    from fleet_dashboard.core.db import session_scope
-
     with session_scope() as session:
         provisioning.provision_from_claims(session=session, claims=claims)
 
@@ -191,8 +189,6 @@ def require(scope: str, action: Action) -> Callable[..., Principal]:
         _bearer_doc: Annotated[Any, Depends(BEARER_DOC)],
         x_org_id: Annotated[str | None, Header(alias="X-Org-Id", description="organisation UUID")] = None,
     ) -> Principal:
-        from fleet_dashboard.core.db import session_scope
-
         refused = None
         with session_scope() as session:
             principal = dataclasses.replace(
@@ -238,8 +234,6 @@ def simulator_caller(
     end-to-end tests drive its routes as they are. Setting SIMULATOR_TOKEN locks a shared demo: the token
     drives every organisation's simulated phone; an organisation's own API key or owner/admin JWT drives
     only its own, as if it held the phone. None is returned for an open route or the token."""
-    from fleet_dashboard.core.db import session_scope
-
     token = get_settings().simulator_token
     if not token:
         return None

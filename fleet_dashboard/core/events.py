@@ -14,8 +14,12 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
+import psycopg
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
+
+from fleet_dashboard.core.db import database_url, libpq_url
+from fleet_dashboard.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,8 @@ class EventType(enum.StrEnum):
     queue_changed = "queue.changed"
     simulator_command = "simulator.command"
     simulator_ack = "simulator.ack"
+    # An engine process died; `run` marked the sessions it held down (org_id None).
+    engine_status = "engine.status"
     # The listener lost its connection and is back: events sent meanwhile are gone, so re-read the database.
     bus_resumed = "bus.resumed"
 
@@ -307,8 +313,6 @@ class PostgresBus(Bus):
             await asyncio.to_thread(self._listening.wait, 10.0)
 
     def _listen_forever(self) -> None:
-        import psycopg
-
         failures, lost_at = 0, None
         while not self._stop.is_set():
             try:
@@ -359,8 +363,6 @@ class PostgresBus(Bus):
                 self.dispatch_many(batch)
 
     def _notify_now(self, payload: str) -> None:
-        import psycopg
-
         with self._pub_lock:
             for attempt in (1, 2):
                 try:
@@ -397,11 +399,8 @@ class PostgresBus(Bus):
 @lru_cache
 def get_bus() -> Bus:
     """The process's bus, chosen by settings.bus_backend."""
-    from fleet_dashboard.core.settings import get_settings
-
     if get_settings().bus_backend == "memory":
         return MemoryBus()
-    from fleet_dashboard.core.db import database_url, libpq_url
 
     return PostgresBus(libpq_url(database_url()))
 

@@ -30,6 +30,8 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from fleet_dashboard.core import db
+
 T = TypeVar("T")
 
 # Below the database pool (db.py: 10 + 10 overflow), so a thread that holds a connection never waits on
@@ -82,7 +84,6 @@ def _exit_with(parent: int) -> None:
 def _process_pool() -> ProcessPoolExecutor:
     """This process's helper processes, for the database it uses now (tests switch databases)."""
     global _processes
-    from fleet_dashboard.core import db
 
     url = db.database_url()
     with _processes_lock:

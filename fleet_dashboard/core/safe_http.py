@@ -16,6 +16,8 @@ import anyio
 import httpcore
 import httpx
 
+from fleet_dashboard.core.settings import get_settings
+
 # Local-use NAT64 (RFC 8215): the IPv4 address may sit at several offsets, so the whole prefix is refused.
 _NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -86,8 +88,6 @@ def refusal(host: str, addresses: Iterable[str]) -> str | None:
 
 
 def _allow_private() -> bool:
-    from fleet_dashboard.core.settings import get_settings
-
     return get_settings().webhook_allow_private_networks
 
 

@@ -15,12 +15,17 @@ from datetime import UTC, timedelta
 from typing import Any
 
 import httpx
+import psycopg
 from sqlalchemy import text
 
 from fleet_dashboard.accounts import audit
 from fleet_dashboard.core.backoff import backoff_delay
+from fleet_dashboard.core.db import database_url, libpq_url, session_scope
+from fleet_dashboard.core.events import EventType, get_bus
 from fleet_dashboard.core.safe_http import checked_client
+from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.core.tables import utcnow
+from fleet_dashboard.integrations.models import WebhookDelivery
 from fleet_dashboard.integrations.webhooks import (
     EVENTS,
     MESSAGE_STATUSES,
@@ -93,8 +98,6 @@ _SETTLE_SQL = {
 
 def _audit_attempt(target: Target, data: dict[str, Any]) -> None:
     """The attempt's audit row and, in the same transaction, what is still owed (no row: nothing owed)."""
-    from fleet_dashboard.core.db import session_scope
-
     with session_scope() as session:
         audit.record(session=session, org_id=target.org_id, event_type=AUDIT_EVENT,
                      event_data={"webhook_id": str(target.id), "url": target.url, **data})
@@ -155,14 +158,11 @@ async def deliver(*, client: httpx.AsyncClient, target: Target, event: dict[str,
 def _wanted(event: dict[str, Any]) -> bool:
     if event.get("type") not in EVENTS or not event.get("org_id"):
         return False
-    return event["type"] != "message.status" or event.get("status") in MESSAGE_STATUSES
+    return event["type"] != EventType.message_status or event.get("status") in MESSAGE_STATUSES
 
 
 def _owe(event: dict[str, Any]) -> list[tuple[Target, str]]:
     """Store what this event owes each subscribed webhook, before the first attempt; returns the deliveries."""
-    from fleet_dashboard.core.db import session_scope
-    from fleet_dashboard.integrations.models import WebhookDelivery
-
     with session_scope() as session:
         rows = active_for_event(session=session, org_id=uuid.UUID(str(event["org_id"])),
                                 event_type=event["type"])
@@ -191,8 +191,6 @@ ORDER BY turn, next_attempt_at LIMIT :limit
 
 def _due(limit: int, *, per_org: int = 8, busy: Iterable[str] = ()) -> list[tuple[Target, dict[str, Any], str, int]]:
     """Deliveries whose next attempt is due: left by a restart, or by a retry no task is waiting for."""
-    from fleet_dashboard.core.db import session_scope
-
     params = {"limit": limit, "per_org": per_org, "busy": [uuid.UUID(b) for b in busy]}
     with session_scope() as session:
         return [(Target(id=r.webhook_id, org_id=r.org_id, url=r.url, secret=r.secret), r.event, str(r.id),
@@ -282,8 +280,6 @@ class Dispatcher:
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         """Subscribe and deliver until cancelled; `ready` is set once subscribed."""
-        from fleet_dashboard.core.events import get_bus
-
         client = self._client or checked_client(timeout=self.policy.timeout_seconds)
         resumer = None
         try:
@@ -316,10 +312,6 @@ class Dispatcher:
 
 def _try_leader_lock():
     """A connection holding the webhook leader lock, or None when another process holds it."""
-    import psycopg
-
-    from fleet_dashboard.core.db import database_url, libpq_url
-
     conn = psycopg.connect(libpq_url(database_url()), autocommit=True, application_name="fleet-webhooks")
     if conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,)).fetchone()[0]:
         return conn
@@ -330,8 +322,6 @@ def _try_leader_lock():
 async def run_dispatcher_forever(*, poll_seconds: float = 5.0, policy: RetryPolicy | None = None,
                                  ready: asyncio.Event | None = None) -> None:
     """Deliver webhooks for the process's life; with the postgres bus only the lock holder delivers."""
-    from fleet_dashboard.core.settings import get_settings
-
     if get_settings().bus_backend == "memory":
         await Dispatcher(policy=policy).run(ready)
         return

@@ -32,6 +32,7 @@ from fleet_dashboard.core import safe_http
 from fleet_dashboard.core.errors import ValidationError
 from fleet_dashboard.core.events import WEBHOOK_EVENTS
 from fleet_dashboard.core.lookup import get_owned
+from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.integrations.models import Webhook
 from fleet_dashboard.messaging.models import SETTLED_MESSAGE_STATUSES
 
@@ -61,8 +62,6 @@ def blocked_address(url: str, *, resolve: bool) -> str | None:
     Without `resolve` only literal addresses and localhost are judged (DNS may be down when a URL is saved);
     with it, every address the host name resolves to. WEBHOOK_ALLOW_PRIVATE_NETWORKS=true turns this off.
     Delivery checks again where it dials (safe_http), so this is the early, clear refusal, not the only one."""
-    from fleet_dashboard.core.settings import get_settings
-
     if get_settings().webhook_allow_private_networks:
         return None
     host = (urlsplit(url).hostname or "").rstrip(".").lower()

@@ -16,6 +16,8 @@ from fleet_dashboard.accounts import permissions
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core import phones
 from fleet_dashboard.core.errors import InvalidPhone
+from fleet_dashboard.core.events import EventType
+from fleet_dashboard.core.lookup import get_owned
 from fleet_dashboard.core.pagination import clamp_limit, created_within, keyset_page, matching
 from fleet_dashboard.messaging.models import InboundMessage, WhatsAppMessage
 
@@ -75,8 +77,6 @@ def list_for_org(
 def get_for_org(*, session: Session, org_id: uuid.UUID, inbound_id: uuid.UUID | str,
                 actor: Actor) -> InboundMessage:
     """One reply of this organisation; another organisation's id is NotFound."""
-    from fleet_dashboard.core.lookup import get_owned
-
     permissions.require(actor, Action.view, org_id)
     return get_owned(session, InboundMessage, org_id=org_id, row_id=inbound_id, code="unknown_message",
                      noun="message")
@@ -113,6 +113,6 @@ def replies_after(*, session: Session, org_id: uuid.UUID, phone: str, after: dat
 
 def inbound_event(row: InboundMessage) -> dict[str, Any]:
     """The `message.inbound` bus event for a kept reply (its text is cut to fit NOTIFY by the caller)."""
-    return {"type": "message.inbound", "org_id": str(row.org_id), "id": str(row.id), "from": row.phone,
+    return {"type": EventType.message_inbound, "org_id": str(row.org_id), "id": str(row.id), "from": row.phone,
             "text": row.message_body, "whatsapp_message_id": row.whatsapp_message_id, "opt_out": row.opt_out,
             "created_at": row.created_at}

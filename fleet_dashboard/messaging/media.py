@@ -20,11 +20,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
+import httpx
 from sqlalchemy import text
 from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
+from fleet_dashboard.core import safe_http
 from fleet_dashboard.core.errors import DomainError, NotFound, ValidationError
+from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.messaging.models import MEDIA_TYPES, MessageType, WhatsAppMedia
 
 # Images WhatsApp shows inline; anything else goes as a document.
@@ -80,8 +83,6 @@ class Attachment:
 
 def limit_for(kind: str) -> int:
     """The largest file of this kind, in bytes (settings)."""
-    from fleet_dashboard.core.settings import get_settings
-
     s = get_settings()
     return s.media_max_image_bytes if kind == MessageType.image.value else s.media_max_document_bytes
 
@@ -155,11 +156,6 @@ def decode_base64(value: str, kind: str) -> bytes:
 
 async def fetch(url: str, kind: str) -> tuple[bytes, str | None, str]:
     """GET a public http(s) URL, at most the kind's limit: (bytes, Content-Type, a file name from the path)."""
-    import httpx
-
-    from fleet_dashboard.core import safe_http
-    from fleet_dashboard.core.settings import get_settings
-
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > URL_MAX:
         raise ValidationError("media.url must be an http(s) URL", code="media_invalid_url")
@@ -235,8 +231,6 @@ _STORES: dict[str, MediaStore] = {"postgres": PostgresStore()}
 
 
 def store_backend() -> MediaStore:
-    from fleet_dashboard.core.settings import get_settings
-
     return _STORES[get_settings().media_store]
 
 

@@ -13,12 +13,13 @@ from sqlmodel import Session, select
 
 from fleet_dashboard.accounts import orgs, permissions
 from fleet_dashboard.accounts.permissions import Action, Actor
-from fleet_dashboard.core import phones
+from fleet_dashboard.core import events, phones
 from fleet_dashboard.core.errors import OptedOut, ValidationError
+from fleet_dashboard.core.events import EventType
 from fleet_dashboard.core.lookup import get_owned
 from fleet_dashboard.core.pagination import clamp_limit, created_within, keyset_page, matching
 from fleet_dashboard.core.tables import sql_list, sql_literal
-from fleet_dashboard.messaging import media, receipts, templates
+from fleet_dashboard.messaging import media, optouts, receipts, templates
 from fleet_dashboard.messaging.media import Attachment
 from fleet_dashboard.messaging.models import (
     AMBIGUOUS_MESSAGE_STATUSES,
@@ -38,13 +39,11 @@ ORDER = MESSAGE_ORDER
 def status_event(*, org_id: uuid.UUID, message_id: uuid.UUID, whatsapp_message_id: str | None,
                  status: str, error: str | None = None, error_code: str | None = None) -> dict[str, Any]:
     """The `message.status` bus event for one message."""
-    return {"type": "message.status", "org_id": str(org_id), "message_id": str(message_id),
+    return {"type": EventType.message_status, "org_id": str(org_id), "message_id": str(message_id),
             "whatsapp_message_id": whatsapp_message_id, "status": status, "error": error, "error_code": error_code}
 
 
 def _emit(session: Session, event: dict[str, Any]) -> None:
-    from fleet_dashboard.core import events  # the bus lands with the engine; import late to keep layers loose
-
     events.emit(session, event)
 
 
@@ -55,8 +54,6 @@ def emit_status(session: Session, **event: Any) -> None:
 
 def check_opt_out(*, session: Session, org_id: uuid.UUID, phone: str) -> None:
     """Refuse a number that asked to stop receiving messages."""
-    from fleet_dashboard.messaging import optouts
-
     if optouts.is_opted_out(session=session, org_id=org_id, phone=phone):
         raise OptedOut(f"{phone} has opted out of messages from this organisation", phone=phone)
 

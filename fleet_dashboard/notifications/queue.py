@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import ARRAY, Uuid, any_, bindparam, func, text, update
 from sqlmodel import Session, select
 
-from fleet_dashboard.accounts import orgs, permissions
+from fleet_dashboard.accounts import audit, orgs, permissions
 from fleet_dashboard.accounts.permissions import Action, Actor
-from fleet_dashboard.core import phones
+from fleet_dashboard.core import events, phones
 from fleet_dashboard.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
+from fleet_dashboard.core.events import EventType
 from fleet_dashboard.core.lookup import get_owned
 from fleet_dashboard.core.pagination import clamp_limit, keyset_page
 from fleet_dashboard.core.tables import utcnow
@@ -32,17 +33,15 @@ IDEMPOTENCY_KEY_MAX = 200
 
 def wake_event(org_id: uuid.UUID) -> dict[str, Any]:
     """The `queue.wake` bus event: new due work for this organisation."""
-    return {"type": "queue.wake", "org_id": str(org_id)}
+    return {"type": EventType.queue_wake, "org_id": str(org_id)}
 
 
 def changed_event(org_id: uuid.UUID) -> dict[str, Any]:
     """The `queue.changed` bus event: the worker moved some of this organisation's rows."""
-    return {"type": "queue.changed", "org_id": str(org_id)}
+    return {"type": EventType.queue_changed, "org_id": str(org_id)}
 
 
 def _wake(session: Session, org_id: uuid.UUID) -> None:
-    from fleet_dashboard.core import events
-
     events.emit(session, wake_event(org_id))
 
 
@@ -212,8 +211,6 @@ def schedule_text(*, session: Session, org_id: uuid.UUID, recipient: str, text_b
                   via: str = "dashboard", attachment: media.Attachment | None = None) -> NotificationQueue:
     """Queue free text (a file too, the text as caption) for later: it has no template to render then, so its
     message row is written now."""
-    from fleet_dashboard.messaging import messages
-
     message, _ = messages.create_message(session=session, org_id=org_id, recipient=recipient, text=text_body,
                                           sent_by=actor.user_id, status=MessageStatus.queued.value, actor=actor,
                                           action=Action.schedule, attachment=attachment)
@@ -230,8 +227,6 @@ def schedule_text(*, session: Session, org_id: uuid.UUID, recipient: str, text_b
 def _audit_scheduled(session: Session, org_id: uuid.UUID, actor: Actor, rows: list[NotificationQueue],
                      ip_address: str | None, via: str) -> None:
     """One audit row per request that queued something (a bulk of 1,000 is one row, with its count)."""
-    from fleet_dashboard.accounts import audit
-
     first = rows[0]
     data: dict[str, Any] = {"notification_id": str(first.id), "recipient": first.recipient_phone,
                             "scheduled_for": first.scheduled_for.isoformat() if first.scheduled_for else None,
@@ -292,8 +287,6 @@ def _transition(session: Session, org_id: uuid.UUID, notification_id: uuid.UUID 
 def _audit(session: Session, org_id: uuid.UUID, actor: Actor, event_type: str, row: NotificationQueue,
            ip_address: str | None, via: str) -> None:
     """One audit row per person's queue action, written here so the dashboard and the API record the same."""
-    from fleet_dashboard.accounts import audit
-
     audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type=event_type,
                  event_data={"notification_id": str(row.id), "recipient": row.recipient_phone, "via": via},
                  ip_address=ip_address)
@@ -317,7 +310,6 @@ def cancel(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | 
         if moved.rowcount:
             messages.emit_status(session, org_id=org_id, message_id=row.message_id, whatsapp_message_id=None,
                                  status=MessageStatus.cancelled.value)
-    from fleet_dashboard.core import events
 
     events.emit(session, changed_event(org_id))  # the home, queue and history pages recount
     _audit(session, org_id, actor, "queue_cancelled", row, ip_address, via)

@@ -13,7 +13,9 @@ from typing import Any
 
 from fleet_dashboard.accounts import audit
 from fleet_dashboard.accounts.permissions import Actor
+from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import NotConnected
+from fleet_dashboard.core.events import EventType, get_bus
 from fleet_dashboard.messaging import media, messages
 from fleet_dashboard.messaging.media import Attachment, MediaFile
 from fleet_dashboard.messaging.models import (
@@ -24,6 +26,7 @@ from fleet_dashboard.messaging.models import (
     MessageStatus,
     WhatsAppMessage,
 )
+from fleet_dashboard.notifications import queue
 from fleet_dashboard.whatsapp import sessions
 from fleet_dashboard.whatsapp.models import SessionStatus
 
@@ -58,8 +61,6 @@ class SendRequest:
 
 
 def _enqueue(session: Any, message: WhatsAppMessage) -> None:
-    from fleet_dashboard.notifications import queue
-
     queue.enqueue_message(session=session, org_id=message.org_id, message=message)
 
 
@@ -67,8 +68,6 @@ def submit(req: SendRequest) -> tuple[WhatsAppMessage, bool]:
     """Create, queue and audit the message in one transaction; a repeated Idempotency-Key creates nothing.
 
     Refused with NotConnected (and nothing written) while the organisation's WhatsApp is not connected."""
-    from fleet_dashboard.core.db import session_scope
-
     with session_scope() as session:
         key = (req.idempotency_key or "").strip() or None
         attachment = req.attachment
@@ -95,8 +94,6 @@ def submit(req: SendRequest) -> tuple[WhatsAppMessage, bool]:
 
 
 def _reload(org_id: uuid.UUID, message_id: uuid.UUID | str) -> WhatsAppMessage:
-    from fleet_dashboard.core.db import session_scope
-
     with session_scope() as session:
         return messages.get_for_org(session=session, org_id=org_id, message_id=message_id)
 
@@ -127,10 +124,8 @@ async def _verdict(events: Any, org_id: uuid.UUID, message: WhatsAppMessage,
 async def send_and_wait(req: SendRequest, *, wait_seconds: float | None = None) -> tuple[WhatsAppMessage, str]:
     """The message and the status to report: the owner's verdict (sent/failed/unknown), or "queued" if none
     came in time."""
-    from fleet_dashboard.core.events import get_bus
-
     wait = SEND_WAIT_SECONDS if wait_seconds is None else wait_seconds
-    async with get_bus().subscribe(org_id=req.org_id, types=["message.status"]) as events:
+    async with get_bus().subscribe(org_id=req.org_id, types=[EventType.message_status]) as events:
         message, _created = await asyncio.to_thread(submit, req)
         return await _verdict(events, req.org_id, message, wait)
 
@@ -138,10 +133,8 @@ async def send_and_wait(req: SendRequest, *, wait_seconds: float | None = None) 
 async def wait_for_verdict(org_id: uuid.UUID, message_id: uuid.UUID | str, *,
                            wait_seconds: float | None = None) -> tuple[WhatsAppMessage, str]:
     """The verdict of a message submitted earlier (the dashboard submits, then follows in the background)."""
-    from fleet_dashboard.core.events import get_bus
-
     wait = SEND_WAIT_SECONDS if wait_seconds is None else wait_seconds
-    async with get_bus().subscribe(org_id=org_id, types=["message.status"]) as events:
+    async with get_bus().subscribe(org_id=org_id, types=[EventType.message_status]) as events:
         message = await asyncio.to_thread(_reload, org_id, message_id)  # after subscribing: nothing is missed
         return await _verdict(events, org_id, message, wait)
 

@@ -10,6 +10,8 @@ import uuid
 from collections.abc import Callable
 from functools import lru_cache
 
+from fleet_dashboard.core.settings import get_settings
+
 
 class SendThrottle:
     """Spaces one organisation's sends 60/rate seconds apart plus random jitter; rate 0 turns it off."""
@@ -34,7 +36,6 @@ class SendThrottle:
         """Sends per minute per organisation; read from settings unless given."""
         if self._rate is not None:
             return self._rate
-        from fleet_dashboard.core.settings import get_settings
 
         return get_settings().send_rate_per_minute
 
@@ -43,7 +44,6 @@ class SendThrottle:
         """Upper bound of the random extra gap after each send."""
         if self._jitter is not None:
             return self._jitter
-        from fleet_dashboard.core.settings import get_settings
 
         return get_settings().send_jitter_seconds
 

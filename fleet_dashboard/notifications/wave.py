@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from fleet_dashboard.core import phones
+from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import DomainError, NotConnected, OutcomeUnknown
 from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.messaging import media, templates
@@ -107,8 +108,6 @@ async def _send_one(engine, row: Claimed, policy: RetryPolicy, timeout: float,
 
 
 def _load_file(row: Claimed) -> OutgoingFile:
-    from fleet_dashboard.core.db import session_scope
-
     with session_scope() as session:
         data, mime_type = media.load(session=session, org_id=row.org_id, media_id=row.media_id)
     return OutgoingFile(kind=row.media_type or MessageType.document.value, data=data,

@@ -15,8 +15,11 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session
 
+from fleet_dashboard.core import events
 from fleet_dashboard.core.backoff import backoff_delay
-from fleet_dashboard.messaging import messages
+from fleet_dashboard.core.db import database_url
+from fleet_dashboard.core.events import EventType, get_bus
+from fleet_dashboard.messaging import messages, receipts
 from fleet_dashboard.notifications import claims as queue_claims
 from fleet_dashboard.notifications import queue
 from fleet_dashboard.notifications.claims import Claimed, Outcome
@@ -42,15 +45,11 @@ class WorkerConfig:
 
 def worker_db_engine() -> Engine:
     """A small pool of the worker's own, without pre-ping: the loop handles a dropped connection itself."""
-    from fleet_dashboard.core.db import database_url
-
     return create_engine(database_url(), pool_size=2, max_overflow=2, pool_pre_ping=False, pool_recycle=1800)
 
 
 def emit_all(session: Session, events_: list[dict[str, Any]]) -> None:
     """Publish many events with the transaction: one NOTIFY statement on PostgreSQL, not one per event."""
-    from fleet_dashboard.core import events
-
     if not events_:
         return
     bus = events.get_bus()
@@ -236,7 +235,6 @@ class Worker:
             raise
         sent = [r for r in rows if r.status == "sent"]
         self.sent += len(sent)
-        from fleet_dashboard.messaging import receipts
 
         if sent and receipts.pending():
             def replay(session: Session) -> None:
@@ -277,9 +275,7 @@ class Worker:
             await self.close()
 
     async def _loop(self, stop: asyncio.Event) -> None:
-        from fleet_dashboard.core.events import get_bus
-
-        async with get_bus().subscribe(types={"queue.wake"}) as wakes:
+        async with get_bus().subscribe(types={EventType.queue_wake}) as wakes:
             failures = 0
             while not stop.is_set():
                 try:

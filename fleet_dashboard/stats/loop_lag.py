@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from fleet_dashboard.core import offload
+
 INTERVAL = 0.05
 WINDOW_SECONDS = 60.0
 BUCKETS: tuple[float, ...] = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -81,8 +83,6 @@ PROBE = LoopLagProbe()
 
 async def loop_lag_lifespan() -> None:
     """The probe as a server lifespan task: one per backend worker (which it also tunes for the loop)."""
-    from fleet_dashboard.core import offload
-
     offload.tune_for_web()
     await PROBE.run()
 

@@ -23,6 +23,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from fleet_dashboard.core.db import get_engine
+from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.messaging.models import MessageStatus
 from fleet_dashboard.notifications.models import QueueStatus
 from fleet_dashboard.stats import retention
@@ -90,9 +92,6 @@ class DatabaseUnavailable(Exception):
 
 
 def _read_rows() -> list[tuple[str, str | None, float]]:
-    from fleet_dashboard.core.db import get_engine
-    from fleet_dashboard.core.settings import get_settings
-
     with get_engine().begin() as conn:
         conn.execute(text(f"SET LOCAL statement_timeout = {int(STATEMENT_TIMEOUT_MS)}"))
         params = {"fleet": FLEET, "today": datetime.now(UTC).date(), "purge": retention.AUDIT_EVENT,

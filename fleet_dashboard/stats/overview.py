@@ -17,11 +17,13 @@ from sqlmodel import Session
 from fleet_dashboard.accounts import permissions
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core.pagination import contains_pattern
+from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.core.tables import sql_list
 from fleet_dashboard.messaging.models import FAILED_MESSAGE_STATUSES, SENT_MESSAGE_STATUSES
 from fleet_dashboard.notifications.models import LIVE_QUEUE_STATUSES
 from fleet_dashboard.stats import counters
 from fleet_dashboard.stats.models import FLEET, CountKind
+from fleet_dashboard.whatsapp import engines
 
 PAGE_SIZE = 25
 WEEK_DAYS = 7
@@ -207,8 +209,6 @@ def messages_per_day(*, session: Session, days: int = 14, now: datetime | None =
 def engine_rows(*, session: Session, actor: Actor) -> list[dict[str, str]]:
     """The live engine processes, for the overview: what each holds, from its last heartbeat."""
     permissions.require(actor, Action.overview)
-    from fleet_dashboard.core.settings import get_settings
-    from fleet_dashboard.whatsapp import engines
 
     return [{"engine_id": e["engine_id"], "pid": str(e["pid"]), "owned": f"{e['owned']} / {e['capacity']}",
              "connected": str(e["connected"]), "heartbeat_at": e["heartbeat_at"]}

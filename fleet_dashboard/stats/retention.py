@@ -19,10 +19,15 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
+from fleet_dashboard.accounts.models import WhatsAppAuditLog
+from fleet_dashboard.core.db import get_engine
+from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.messaging.models import LIVE_MESSAGE_STATUSES
 from fleet_dashboard.notifications.models import LIVE_QUEUE_STATUSES
+from fleet_dashboard.stats import counters
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +101,6 @@ SELECT org_id, count(*) AS n FROM gone GROUP BY org_id
 
 def retention_days() -> dict[str, int]:
     """Each kind's retention in days from the settings (0 = keep forever)."""
-    from fleet_dashboard.core.settings import get_settings
-
     s = get_settings()
     return {"queue": s.retention_queue_days, "messages": s.retention_messages_days,
             "media": s.retention_messages_days,
@@ -127,8 +130,6 @@ class PurgeResult:
 def _batches(conn: Connection, kind: str, statement: Any, params: dict[str, Any], batch: int,
              result: PurgeResult, pause: float, should_stop: Callable[[], bool]) -> bool:
     """Delete batch after batch until fewer than `batch` rows go; False when a batch gave up on a lock."""
-    from sqlalchemy.exc import OperationalError
-
     while not should_stop():
         started = time.perf_counter()
         try:
@@ -184,8 +185,6 @@ def _purge_kind(conn: Connection, kind: str, cutoff: datetime, batch: int, resul
 
 
 def _audit(conn: Connection, result: PurgeResult, days: dict[str, int]) -> None:
-    from fleet_dashboard.accounts.models import WhatsAppAuditLog
-
     kept = {k: d for k, d in days.items() if d > 0}
     rows = [{"id": uuid.uuid4(), "org_id": org_id, "event_type": AUDIT_EVENT,
              "event_data": {"deleted": counts, "retention_days": kept}, "created_at": utcnow()}
@@ -207,10 +206,6 @@ def _audit(conn: Connection, result: PurgeResult, days: dict[str, int]) -> None:
 def purge(*, days: dict[str, int] | None = None, batch_size: int | None = None, pause_seconds: float = 0.01,
           now: datetime | None = None, should_stop: Callable[[], bool] = lambda: False) -> PurgeResult | None:
     """Delete what retention allows; None when another process is purging right now."""
-    from fleet_dashboard.core.db import get_engine
-    from fleet_dashboard.core.settings import get_settings
-    from fleet_dashboard.stats import counters
-
     given = days or {}
     days = {**retention_days(), **given}
     days["replies"] = given.get("replies", days["messages"])  # replies live as long as messages

@@ -10,24 +10,21 @@ import asyncio
 import logging
 from datetime import timedelta
 
+from fleet_dashboard.core.db import get_engine
+from fleet_dashboard.core.settings import get_settings
+from fleet_dashboard.stats import counters, retention
+
 log = logging.getLogger(__name__)
 # Between "is a purge due?" checks (one index probe on the audit log).
 PURGE_CHECK_SECONDS = 60.0
 
 
 def _rollup() -> int:
-    from fleet_dashboard.core.db import get_engine
-    from fleet_dashboard.stats import counters
-
     with get_engine().begin() as conn:
         return counters.rollup(conn=conn)
 
 
 def _purge_if_due() -> None:
-    from fleet_dashboard.core.db import get_engine
-    from fleet_dashboard.core.settings import get_settings
-    from fleet_dashboard.stats import retention
-
     interval = timedelta(hours=get_settings().retention_interval_hours)
     with get_engine().connect() as conn:
         due = retention.is_due(conn=conn, interval=interval)
@@ -37,8 +34,6 @@ def _purge_if_due() -> None:
 
 async def run_housekeeping_forever() -> None:
     """Roll the counters up and purge when due, until cancelled; errors are logged and retried."""
-    from fleet_dashboard.core.settings import get_settings
-
     every = get_settings().counters_rollup_seconds
     since_check = PURGE_CHECK_SECONDS  # check soon after start
     while True:

@@ -14,8 +14,10 @@ from sqlmodel import Session
 from fleet_dashboard.accounts import audit
 from fleet_dashboard.accounts.models import Organization
 from fleet_dashboard.core import events
+from fleet_dashboard.core.events import EventType
 from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.whatsapp.models import SessionReason, WhatsAppEngine, WhatsAppSession
+from fleet_dashboard.whatsapp.sessions import status_event, wanted_up
 
 LIVE_STATUSES = ("connected", "connecting", "qr_pending")
 
@@ -37,8 +39,6 @@ def mark_stopped(*, session: Session, engine_id: str) -> None:
 
 def engine_candidates(*, session: Session, org_id: uuid.UUID | None = None) -> list[Any]:
     """Organisations an engine must own: sessions that should be up (not suspended), and devices still to unlink."""
-    from fleet_dashboard.whatsapp.sessions import wanted_up
-
     query = (select(WhatsAppSession.org_id).join(Organization, Organization.id == WhatsAppSession.org_id)
              .where(wanted_up() | WhatsAppSession.unlink_jid.is_not(None)))
     if org_id is not None:
@@ -59,8 +59,6 @@ def alive(*, session: Session, stale_seconds: float) -> list[dict[str, Any]]:
 
 def mark_crashed(*, session: Session, engine_id: str, reason: str) -> int:
     """An engine died without cleaning up: its sessions are down until another engine takes them; say so."""
-    from fleet_dashboard.whatsapp.sessions import status_event
-
     rows = session.execute(
         update(WhatsAppSession)
         .where(WhatsAppSession.engine_id == engine_id, WhatsAppSession.status.in_(LIVE_STATUSES))
@@ -74,6 +72,6 @@ def mark_crashed(*, session: Session, engine_id: str, reason: str) -> int:
         events.emit(session, status_event(row))
     session.execute(update(WhatsAppEngine).where(WhatsAppEngine.engine_id == engine_id)
                     .values(stopped_at=func.now(), owned=0, connected=0))
-    events.emit(session, {"type": "engine.status", "org_id": None, "engine_id": engine_id, "status": "crashed",
+    events.emit(session, {"type": EventType.engine_status, "org_id": None, "engine_id": engine_id, "status": "crashed",
                           "sessions": len(rows)})
     return len(rows)

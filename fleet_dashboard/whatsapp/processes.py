@@ -17,6 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from fleet_dashboard.core.backoff import backoff_delay
+from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.core.settings import get_settings
+from fleet_dashboard.whatsapp.engines import engine_candidates, mark_crashed
 
 log = logging.getLogger(__name__)
 RECYCLE_EXIT_CODE = 75  # whatsapp.engine.runtime.RECYCLE_EXIT_CODE (not imported: that module loads the engine)
@@ -38,17 +41,11 @@ class Slot:
 
 
 def _candidate_count() -> int:
-    from fleet_dashboard.core.db import session_scope
-    from fleet_dashboard.whatsapp.engines import engine_candidates
-
     with session_scope() as session:
         return len(engine_candidates(session=session))
 
 
 def _mark_crashed(engine_id: str, reason: str) -> int:
-    from fleet_dashboard.core.db import session_scope
-    from fleet_dashboard.whatsapp.engines import mark_crashed
-
     with session_scope() as session:
         return mark_crashed(session=session, engine_id=engine_id, reason=reason)
 
@@ -153,8 +150,6 @@ class EngineProcesses:
 
 def from_settings(env: dict[str, str] | None = None) -> EngineProcesses | None:
     """The engine processes `run` should keep, or None when RUN_ENGINE=false (engines run elsewhere)."""
-    from fleet_dashboard.core.settings import get_settings
-
     settings = get_settings()
     if not settings.run_engine or settings.engine_processes == 0:
         return None

@@ -64,7 +64,7 @@ def status_view(row: WhatsAppSession) -> dict[str, Any]:
 
 def status_event(row: WhatsAppSession) -> dict[str, Any]:
     """The `session.status` bus event for a row."""
-    return {"type": "session.status", **status_view(row)}
+    return {"type": EventType.session_status, **status_view(row)}
 
 
 def get_status(*, session: Session, org_id: uuid.UUID) -> dict[str, Any]:

@@ -7,9 +7,15 @@ import logging
 from datetime import UTC, datetime
 from functools import lru_cache
 
+import redis
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+
+from fleet_dashboard.core.db import get_engine, session_scope
+from fleet_dashboard.core.ratelimit import REDIS_TIMEOUT_SECONDS
+from fleet_dashboard.core.settings import get_settings
+from fleet_dashboard.whatsapp import engines
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +24,6 @@ DB_TIMEOUT_SECONDS = 3.0
 
 
 def _database() -> str:
-    from fleet_dashboard.core.db import get_engine
-
     with get_engine().connect() as conn:
         conn.execute(text("SELECT 1"))
     return "ok"
@@ -27,10 +31,6 @@ def _database() -> str:
 
 def _engine() -> dict:
     """The engine processes' heartbeats: the web process never hosts an engine, so it asks the database."""
-    from fleet_dashboard.core.db import session_scope
-    from fleet_dashboard.core.settings import get_settings
-    from fleet_dashboard.whatsapp import engines
-
     with session_scope() as session:
         alive = engines.alive(session=session, stale_seconds=get_settings().engine_stale_seconds)
     if not alive:
@@ -43,10 +43,6 @@ def _engine() -> dict:
 
 @lru_cache
 def _redis_client(url: str):
-    import redis
-
-    from fleet_dashboard.core.ratelimit import REDIS_TIMEOUT_SECONDS
-
     return redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
 
 
@@ -64,8 +60,6 @@ REDIS_DEGRADED = ("Redis is unreachable: open dashboard tabs pause until it answ
 async def health() -> JSONResponse:
     """200 `healthy`; 200 `degraded` while Redis is away (this worker still serves the API, so a load balancer
     keeps it); 503 `unhealthy` without the database."""
-    from fleet_dashboard.core.settings import get_settings
-
     checks: dict = {}
     healthy, degraded = True, []
     try:

@@ -23,6 +23,7 @@ from fleet_dashboard.api.schemas import (
     message_view,
 )
 from fleet_dashboard.core import phones
+from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import NotFound
 from fleet_dashboard.messaging import inbound, media
 from fleet_dashboard.messaging import messages as messaging
@@ -80,8 +81,6 @@ async def send_template(body: SendTemplate, request: Request, principal: SendCal
 
 
 def _get(principal: Principal, message_id: str) -> MessageOut:
-    from fleet_dashboard.core.db import session_scope
-
     with session_scope() as session:
         try:
             row = messaging.get_for_org(session=session, org_id=principal.org_id, message_id=message_id)
@@ -95,8 +94,6 @@ def _get(principal: Principal, message_id: str) -> MessageOut:
 
 def _list(principal: Principal, direction: str, status: str | None, since: datetime | None, search: str | None,
           phone: str | None, limit: int, cursor: str | None) -> MessageListOut:
-    from fleet_dashboard.core.db import session_scope
-
     with session_scope() as session:
         if direction == "inbound":
             number = phones.normalize_phone(phone) if phone else None

@@ -20,7 +20,9 @@ from fleet_dashboard.api.schemas import (
     NotificationOut,
     notification_view,
 )
+from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.messaging import media
+from fleet_dashboard.notifications import queue
 from fleet_dashboard.notifications import queue as queue_service
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"], responses=ERROR_RESPONSES)
@@ -52,9 +54,6 @@ def _items(principal: Principal, body: NotificationIn | list[NotificationIn],
 
 
 def _enqueue(principal: Principal, items: list[dict], ip: str | None) -> list:
-    from fleet_dashboard.core.db import session_scope
-    from fleet_dashboard.notifications import queue
-
     with session_scope() as session:
         rows = queue.enqueue_many(session=session, org_id=principal.org_id, items=items, actor=principal.actor,
                                   ip_address=ip, via="api")
@@ -82,18 +81,12 @@ async def enqueue(
 
 
 def _get(org_id: uuid.UUID, notification_id: str) -> NotificationOut:
-    from fleet_dashboard.core.db import session_scope
-    from fleet_dashboard.notifications import queue
-
     with session_scope() as session:
         row = queue.get_for_org(session=session, org_id=org_id, notification_id=notification_id)
         return NotificationOut(notification=notification_view(row))
 
 
 def _cancel(principal: Principal, notification_id: str, ip: str | None) -> NotificationOut:
-    from fleet_dashboard.core.db import session_scope
-    from fleet_dashboard.notifications import queue
-
     with session_scope() as session:
         row = queue.cancel(session=session, org_id=principal.org_id, notification_id=notification_id,
                            actor=principal.actor, ip_address=ip, via="api")
@@ -101,9 +94,6 @@ def _cancel(principal: Principal, notification_id: str, ip: str | None) -> Notif
 
 
 def _retry(principal: Principal, notification_id: str, ip: str | None) -> NotificationOut:
-    from fleet_dashboard.core.db import session_scope
-    from fleet_dashboard.notifications import queue
-
     with session_scope() as session:
         row = queue.retry(session=session, org_id=principal.org_id, notification_id=notification_id,
                           actor=principal.actor, ip_address=ip, via="api")

@@ -17,14 +17,13 @@ from fleet_dashboard.api.schemas import (
     OptOutRemovedOut,
     opt_out_view,
 )
+from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.messaging import optouts
 
 router = APIRouter(prefix="/api/opt-outs", tags=["opt-outs"], responses=ERROR_RESPONSES)
 
 
 def _list(principal: Principal, search: str | None, limit: int, cursor: str | None) -> OptOutListOut:
-    from fleet_dashboard.core.db import session_scope
-
     with session_scope() as session:
         rows, next_cursor = optouts.list_for_org(session=session, org_id=principal.org_id, actor=principal.actor,
                                                  search=search, limit=limit, cursor=cursor)
@@ -32,8 +31,6 @@ def _list(principal: Principal, search: str | None, limit: int, cursor: str | No
 
 
 def _add(principal: Principal, body: OptOutIn, ip: str | None) -> OptOutOut:
-    from fleet_dashboard.core.db import session_scope
-
     with session_scope() as session:
         row = optouts.add(session=session, org_id=principal.org_id, phone=body.phone, reason=body.reason,
                           actor=principal.actor, ip_address=ip, via="api")
@@ -41,8 +38,6 @@ def _add(principal: Principal, body: OptOutIn, ip: str | None) -> OptOutOut:
 
 
 def _remove(principal: Principal, phone: str, ip: str | None) -> OptOutRemovedOut:
-    from fleet_dashboard.core.db import session_scope
-
     with session_scope() as session:
         number = optouts.remove(session=session, org_id=principal.org_id, phone=phone, actor=principal.actor,
                                 ip_address=ip, via="api")

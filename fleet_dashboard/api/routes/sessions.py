@@ -8,10 +8,11 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse
 
 from fleet_dashboard.accounts.permissions import Actor
 from fleet_dashboard.api.auth import ConnectCaller, LogoutCaller, Principal, SessionsCaller
-from fleet_dashboard.api.errors import ApiError
+from fleet_dashboard.api.errors import ApiError, error_response
 from fleet_dashboard.api.limits import request_address
 from fleet_dashboard.api.schemas import (
     ERROR_RESPONSES,
@@ -23,8 +24,11 @@ from fleet_dashboard.api.schemas import (
     SessionQrOut,
     SessionStatusOut,
 )
+from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.core.events import EventType, get_bus
+from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.integrations import qr
-from fleet_dashboard.whatsapp import sessions
+from fleet_dashboard.whatsapp import engines, sessions
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"],
                    responses=ERROR_RESPONSES)
@@ -40,16 +44,12 @@ def _path_org(principal: Principal, org_id: str) -> uuid.UUID:
 
 
 def _connect(org_id: uuid.UUID, actor: Actor, ip: str | None) -> tuple[str, dict[str, Any]]:
-    from fleet_dashboard.core.db import session_scope
-
     with session_scope() as session:
         row = sessions.request_connect(session=session, org_id=org_id, actor=actor, ip_address=ip)
         return str(row.id), sessions.status_view(row)
 
 
 def _status(org_id: uuid.UUID) -> dict[str, Any]:
-    from fleet_dashboard.core.db import session_scope
-
     with session_scope() as session:
         return sessions.get_status(session=session, org_id=org_id)
 
@@ -64,10 +64,9 @@ def _settled(view: dict[str, Any]) -> bool:
 async def init_session(request: Request, principal: ConnectCaller,
                        body: SessionInit | None = Body(default=None)) -> SessionInitOut:
     principal.check_org(body.org_id if body else None)
-    from fleet_dashboard.core.events import get_bus
 
     # Subscribe before asking, so an engine that answers at once cannot be missed.
-    async with get_bus().subscribe(org_id=principal.org_id, types=["session.status"]) as events:
+    async with get_bus().subscribe(org_id=principal.org_id, types=[EventType.session_status]) as events:
         session_id, view = await asyncio.to_thread(_connect, principal.org_id, principal.actor,
                                                    request_address(request))
         if not _settled(view):
@@ -109,8 +108,6 @@ async def get_status(org_id: str, principal: SessionsCaller) -> SessionStatusOut
 
 
 def _logout(org_id: uuid.UUID, actor: Actor, ip: str | None) -> None:
-    from fleet_dashboard.core.db import session_scope
-
     with session_scope() as session:
         sessions.request_logout(session=session, org_id=org_id, actor=actor, ip_address=ip)
 
@@ -122,8 +119,6 @@ async def logout(org_id: str, request: Request, principal: LogoutCaller) -> OkOu
 
 
 def _pair_code(org_id: uuid.UUID, phone: str, actor: Actor, ip: str | None) -> None:
-    from fleet_dashboard.core.db import session_scope
-
     with session_scope() as session:
         sessions.request_pair_code(session=session, org_id=org_id, phone=phone, actor=actor, ip_address=ip)
 
@@ -138,10 +133,6 @@ PAIR_FAILURES = ("pair_code_failed", "connect_gave_up", "temporary_ban", "client
 
 
 def _engine_alive() -> bool:
-    from fleet_dashboard.core.db import session_scope
-    from fleet_dashboard.core.settings import get_settings
-    from fleet_dashboard.whatsapp import engines
-
     with session_scope() as session:
         return bool(engines.alive(session=session, stale_seconds=get_settings().engine_stale_seconds))
 
@@ -151,13 +142,8 @@ def _engine_alive() -> bool:
              responses={202: {"description": "asked; the code is not there yet (see GET .../status)"},
                         502: {"description": "WhatsApp gave no code"}})
 async def pair_code(org_id: str, body: PairCodeIn, request: Request, principal: ConnectCaller):
-    from fastapi.responses import JSONResponse
-
-    from fleet_dashboard.api.errors import error_response
-    from fleet_dashboard.core.events import get_bus
-
     target = _path_org(principal, org_id)
-    async with get_bus().subscribe(org_id=target, types=["session.status"]) as events:
+    async with get_bus().subscribe(org_id=target, types=[EventType.session_status]) as events:
         await asyncio.to_thread(_pair_code, target, body.phone, principal.actor, request_address(request))
         engine_alive = await asyncio.to_thread(_engine_alive)
         if engine_alive:

@@ -56,8 +56,6 @@ def filter_bar(*children: rx.Component) -> rx.Component:
 
 def pager(state) -> rx.Component:
     """First / previous / next buttons for a keyset-paged state (web/paging.py's Paged)."""
-    from fleet_dashboard import strings
-
     has_prev = state.page_no > 1
     return rx.hstack(
         rx.button(strings.FIRST_PAGE, variant="soft", disabled=~has_prev, on_click=state.first_page,

@@ -14,11 +14,12 @@ from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core import routes
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.events import EventType
+from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.integrations import qr
 from fleet_dashboard.web.format import stamp_iso
 from fleet_dashboard.web.live import LiveState
 from fleet_dashboard.web.state.auth import AuthState, allow, current_caller
-from fleet_dashboard.whatsapp import sessions
+from fleet_dashboard.whatsapp import engines, sessions
 
 ROUTE_IDS = (routes.CONNECT,)
 ENGINE_CHECK_SECONDS = 10.0
@@ -96,9 +97,6 @@ class ConnectState(LiveState, AuthState):
 
     def _check_engines(self) -> None:
         """Whether any engine process is alive, from the heartbeats (the web tier never hosts one)."""
-        from fleet_dashboard.core.settings import get_settings
-        from fleet_dashboard.whatsapp import engines
-
         self._engine_checked = time.monotonic()
         with session_scope() as session:
             self.engine_down = not engines.alive(session=session, stale_seconds=get_settings().engine_stale_seconds)

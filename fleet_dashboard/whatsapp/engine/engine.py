@@ -14,8 +14,9 @@ from sqlalchemy import update
 
 from fleet_dashboard.core.db import database_url, libpq_url, session_scope
 from fleet_dashboard.core.errors import NotConnected
-from fleet_dashboard.core.events import is_resumed
+from fleet_dashboard.core.events import EventType, get_bus, is_resumed
 from fleet_dashboard.core.settings import get_settings
+from fleet_dashboard.notifications import throttle
 from fleet_dashboard.whatsapp import engines
 from fleet_dashboard.whatsapp.engine import store as store
 from fleet_dashboard.whatsapp.engine.leases import Leases
@@ -99,7 +100,6 @@ class Engine:
         sup = self._sups.get(org_id)
         if sup is None or not sup.connected or sup.gateway is None:
             raise NotConnected("WhatsApp is not connected for this organisation")
-        from fleet_dashboard.notifications import throttle
 
         await throttle.get_throttle().acquire(org_id)
         gateway = sup.gateway
@@ -256,7 +256,6 @@ class Engine:
                 return
             del self._sups[sup.org_id]
             self.factory.release(sup.org_id)
-            from fleet_dashboard.notifications import throttle
 
             throttle.get_throttle().forget(sup.org_id)
             if self.leases is not None:
@@ -277,9 +276,7 @@ class Engine:
 
     # Commands and gateway traffic ---------------------------------------------------------------
     async def _command_loop(self) -> None:
-        from fleet_dashboard.core.events import get_bus
-
-        async with get_bus().subscribe(types={"session.command"}) as commands:
+        async with get_bus().subscribe(types={EventType.session_command}) as commands:
             self._listening.set()
             async for cmd in commands:
                 if is_resumed(cmd):  # commands may have been lost: the rows say what was asked

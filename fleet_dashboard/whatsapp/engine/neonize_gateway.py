@@ -59,6 +59,8 @@ from neonize.utils.enum import LogLevel, MediaType
 from neonize.utils.log import log as neonize_log
 from neonize.utils.log import log_whatsmeow
 
+from fleet_dashboard.core.db import database_url as app_database_url
+from fleet_dashboard.core.db import libpq_url
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.messaging.models import MessageType
 from fleet_dashboard.whatsapp.engine import library_errors, store_connections
@@ -585,9 +587,6 @@ class NeonizeFactory(GatewayFactory):
 
     def __init__(self, database_url: str | None = None, *, dial: bool = True, sweep_seconds: float = 30.0,
                  gate: LibraryGate | None = None):
-        from fleet_dashboard.core.db import database_url as app_database_url
-        from fleet_dashboard.core.db import libpq_url
-
         settings = get_settings()
         self.database_url = libpq_url(database_url or app_database_url())
         self.dial = dial  # False builds clients that never connect: tests feed them events

@@ -8,6 +8,7 @@ import uuid
 
 from sqlalchemy import insert
 
+from fleet_dashboard.core.db import get_engine
 from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.messaging.models import MessageType
 from fleet_dashboard.whatsapp.gateway import OutgoingFile
@@ -18,8 +19,6 @@ MAX_BATCH = 1000
 
 
 def _insert(rows: list[dict]) -> None:
-    from fleet_dashboard.core.db import get_engine
-
     with get_engine().begin() as conn:
         conn.execute(insert(SimulatorSent.__table__), rows)
 

@@ -11,7 +11,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from fleet_dashboard.core.events import EventType, get_bus, is_resumed
 from fleet_dashboard.core.settings import get_settings
+from fleet_dashboard.whatsapp import simulator_commands
 from fleet_dashboard.whatsapp.engine.sim_log import SentLog
 from fleet_dashboard.whatsapp.gateway import (
     Connected,
@@ -249,8 +251,6 @@ class SimulatorFactory(GatewayFactory):
         The event says a command is waiting; the row is the command (whatsapp/simulator_commands.py). Rows are
         looked for every second too, and at once when the bus resumed, so a lost event delays a command by
         at most that."""
-        from fleet_dashboard.core.events import EventType, get_bus, is_resumed
-
         self._sweep_now = asyncio.Event()
         sweeper = asyncio.create_task(self._sweep_loop(), name="simulator-commands")
         try:
@@ -266,8 +266,6 @@ class SimulatorFactory(GatewayFactory):
             sweeper.cancel()
 
     async def _serve(self, command_id: str) -> None:
-        from fleet_dashboard.whatsapp import simulator_commands
-
         try:
             taken = await asyncio.to_thread(simulator_commands.take, command_id, list(self.owned))
         except Exception as exc:  # the database is away: the sweep finds the row once it is back
@@ -291,8 +289,6 @@ class SimulatorFactory(GatewayFactory):
                 await asyncio.sleep(min(2.0, 0.2 * 2 ** attempt))
 
     async def _sweep_loop(self) -> None:
-        from fleet_dashboard.whatsapp import simulator_commands
-
         last_purge = 0.0
         while True:
             with contextlib.suppress(TimeoutError):

@@ -16,7 +16,9 @@ from fleet_dashboard.accounts import audit
 from fleet_dashboard.core import events
 from fleet_dashboard.core.backoff import backoff_delay
 from fleet_dashboard.core.db import session_scope
-from fleet_dashboard.messaging import optouts
+from fleet_dashboard.core.events import EventType
+from fleet_dashboard.messaging import inbound, messages, optouts
+from fleet_dashboard.notifications import claims
 from fleet_dashboard.whatsapp.gateway import Inbound, Receipt
 from fleet_dashboard.whatsapp.models import WhatsAppSession
 from fleet_dashboard.whatsapp.sessions import status_view
@@ -61,7 +63,7 @@ def transition(
         if audit_type:
             audit.record(session=session, org_id=org_id, session_id=row.id, event_type=audit_type,
                          event_data={"status": row.status, **(audit_data or {})})
-        events.emit(session, {"type": "session.status", **status_view(row)})
+        events.emit(session, {"type": EventType.session_status, **status_view(row)})
         return row
 
 
@@ -75,16 +77,13 @@ def clear_unlink(org_id: uuid.UUID, jid: str, values: dict[str, Any], *, audit_d
             return
         audit.record(session=session, org_id=org_id, session_id=row.id, event_type="device_unlinked",
                      event_data={"status": row.status, **audit_data})
-        events.emit(session, {"type": "session.status", **status_view(row)})
+        events.emit(session, {"type": EventType.session_status, **status_view(row)})
 
 
 def apply_receipts(groups: dict[tuple[uuid.UUID, str], list[str]], chats: dict[str, str] | None = None) -> None:
     """Record receipts, one transaction per organisation and kind so one bad group loses nothing else; `chats`
     (message id -> the number or `<user>@lid` it came from) lets a receipt settle an `unknown` send, whose
     notification is then completed."""
-    from fleet_dashboard.messaging import messages  # written beside the engine; import late
-    from fleet_dashboard.notifications import claims
-
     chats = chats or {}
     for (org_id, kind), ids in groups.items():
         with session_scope() as session:
@@ -112,8 +111,6 @@ def record_inbound(org_id: uuid.UUID, sender: str, text: str, message_id: str) -
     """Act on opt-out keywords, keep the reply and publish it; returns what the opt-out list did.
 
     A message WhatsApp delivers a second time (same id) is kept once and published once."""
-    from fleet_dashboard.messaging import inbound
-
     with session_scope() as session:
         outcome = optouts.handle_inbound(session=session, org_id=org_id, phone=sender, text=text)
         row = inbound.record(session=session, org_id=org_id, sender=sender, body=text,
