@@ -19,7 +19,7 @@ import psycopg
 from sqlalchemy import text
 
 from fleet_dashboard.accounts import audit
-from fleet_dashboard.core.backoff import backoff_delay
+from fleet_dashboard.core.backoff import RetryPolicy
 from fleet_dashboard.core.db import database_url, libpq_url, session_scope
 from fleet_dashboard.core.events import EventType, get_bus
 from fleet_dashboard.core.safe_http import checked_client
@@ -57,20 +57,8 @@ class Target:
     secret: str
 
 
-@dataclass
-class RetryPolicy:
-    """Exponential backoff with jitter: attempt n waits base*2^(n-1), capped, times 0.5-1.0."""
-
-    max_attempts: int = 6
-    base_seconds: float = 2.0
-    max_seconds: float = 300.0
-    timeout_seconds: float = 10.0
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        if retry_after is not None:
-            return min(self.max_seconds, max(0.0, retry_after))
-        return backoff_delay(attempt, base=self.base_seconds, cap=self.max_seconds)
+# Six attempts of one delivery, 2 s doubling to 5 minutes apart (or what Retry-After asks), 10 s each.
+WEBHOOK_RETRY = RetryPolicy(base_seconds=2.0, max_seconds=300.0, max_attempts=6, timeout_seconds=10.0)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -114,7 +102,7 @@ async def deliver(*, client: httpx.AsyncClient, target: Target, event: dict[str,
 
     With a stored delivery (`delivery_id` of a webhook_deliveries row) every attempt also records what is
     still owed, so a restart resumes at `first_attempt` = attempts made + 1."""
-    policy = policy or RetryPolicy()
+    policy = policy or WEBHOOK_RETRY
     delivery_id = delivery_id or str(uuid.uuid4())
     # Judged again now, with DNS: a public name may have been pointed at an internal address since it was saved.
     blocked = await asyncio.to_thread(blocked_address, target.url, resolve=True)
@@ -213,7 +201,7 @@ class Dispatcher:
 
     def __init__(self, *, policy: RetryPolicy | None = None, concurrency: int = 32,
                  client: httpx.AsyncClient | None = None, resume_seconds: float = 2.0, per_org: int = 8):
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or WEBHOOK_RETRY
         self._client = client
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task] = set()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from fleet_dashboard.core import phones
+from fleet_dashboard.core.backoff import RetryPolicy
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import DomainError, NotConnected, OutcomeUnknown
 from fleet_dashboard.core.tables import utcnow
@@ -27,17 +26,8 @@ SEND_FAILED_CODE = "send_failed"
 UNKNOWN_SEND_CODE = "send_outcome_unknown"
 
 
-@dataclass
-class RetryPolicy:
-    """Exponential backoff with jitter between attempts of one notification."""
-
-    base_seconds: float = 30.0
-    max_seconds: float = 3600.0
-
-    def delay(self, attempts_done: int) -> float:
-        """Seconds to wait after the n-th failed attempt."""
-        raw = min(self.max_seconds, self.base_seconds * 2 ** max(0, attempts_done - 1))
-        return raw * (1 + 0.25 * random.random())
+# Between attempts of one notification (each row has its own max_attempts).
+QUEUE_RETRY = RetryPolicy(base_seconds=30.0, max_seconds=3600.0)
 
 
 def prepare(row: Claimed) -> Outcome | None:

@@ -9,14 +9,14 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
 from sqlmodel import Session
 
 from fleet_dashboard.core import events
-from fleet_dashboard.core.backoff import backoff_delay
+from fleet_dashboard.core.backoff import RetryPolicy, backoff_delay
 from fleet_dashboard.core.db import database_url
 from fleet_dashboard.core.events import EventType, get_bus
 from fleet_dashboard.messaging import messages, receipts
@@ -24,7 +24,7 @@ from fleet_dashboard.notifications import claims as queue_claims
 from fleet_dashboard.notifications import queue
 from fleet_dashboard.notifications.claims import Claimed, Outcome
 from fleet_dashboard.notifications.throttle import SendThrottle, get_throttle
-from fleet_dashboard.notifications.wave import RetryPolicy, prepare, send_all
+from fleet_dashboard.notifications.wave import QUEUE_RETRY, prepare, send_all
 
 log = logging.getLogger(__name__)
 # The longest pause between turns while the database is failing them.
@@ -40,7 +40,7 @@ class WorkerConfig:
     lease_seconds: float = 120.0
     reclaim_every_seconds: float = 10.0
     send_timeout_seconds: float = 60.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryPolicy = QUEUE_RETRY
 
 
 def worker_db_engine() -> Engine:

@@ -22,8 +22,9 @@ from sqlmodel import select
 
 from fleet_dashboard.accounts.permissions import SYSTEM
 from fleet_dashboard.core import safe_http
+from fleet_dashboard.core.backoff import RetryPolicy
 from fleet_dashboard.integrations import webhooks
-from fleet_dashboard.integrations.delivery import Dispatcher, RetryPolicy, Target, _due, deliver
+from fleet_dashboard.integrations.delivery import Dispatcher, Target, _due, deliver
 from fleet_dashboard.integrations.models import WebhookDelivery
 from tests.integrations.test_webhooks import SECRET, attempts, event
 from tests.support.receiver import _Quiet, _serve, webhook_receiver

@@ -12,8 +12,9 @@ from sqlmodel import select
 
 from fleet_dashboard.accounts.models import WhatsAppAuditLog
 from fleet_dashboard.accounts.permissions import SYSTEM
+from fleet_dashboard.core.backoff import RetryPolicy
 from fleet_dashboard.integrations import webhooks
-from fleet_dashboard.integrations.delivery import Dispatcher, RetryPolicy, Target, deliver
+from fleet_dashboard.integrations.delivery import Dispatcher, Target, deliver
 from tests.support.live import SIMULATOR
 from tests.support.receiver import webhook_receiver
 

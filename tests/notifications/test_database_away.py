@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import create_engine, event, text
 
 from fleet_dashboard.accounts.permissions import SYSTEM
+from fleet_dashboard.core.backoff import RetryPolicy
 from fleet_dashboard.core.db import database_url, get_engine
 from fleet_dashboard.notifications import queue
-from fleet_dashboard.notifications.wave import RetryPolicy
 from fleet_dashboard.notifications.worker import Worker, WorkerConfig
 from fleet_dashboard.whatsapp.engine.engine import Engine
 from fleet_dashboard.whatsapp.engine.simulator import SimulatorFactory

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from fleet_dashboard.accounts.permissions import SYSTEM
+from fleet_dashboard.core.backoff import RetryPolicy
 from fleet_dashboard.core.db import get_engine
 from fleet_dashboard.core.events import get_bus
 from fleet_dashboard.core.tables import utcnow
@@ -18,7 +19,6 @@ from fleet_dashboard.messaging import optouts, templates
 from fleet_dashboard.messaging.models import WhatsAppMessage, WhatsAppTemplate
 from fleet_dashboard.notifications import queue
 from fleet_dashboard.notifications.models import NotificationQueue
-from fleet_dashboard.notifications.wave import RetryPolicy
 from fleet_dashboard.notifications.worker import Worker, WorkerConfig
 from fleet_dashboard.whatsapp.engine.engine import Engine
 from fleet_dashboard.whatsapp.engine.simulator import SimulatorFactory
