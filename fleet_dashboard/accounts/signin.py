@@ -21,7 +21,9 @@ from limits import parse
 
 from fleet_dashboard.accounts import users
 from fleet_dashboard.accounts.models import User
+from fleet_dashboard.accounts.users import normalize_email
 from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.core.errors import ValidationError
 from fleet_dashboard.core.ratelimit import Limiter, limit_key
 from fleet_dashboard.core.settings import get_settings
 
@@ -141,9 +143,6 @@ _IDNA_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 def login_identity(email: str) -> str:
     """The account an address names however it is spelled (case, fullwidth letters, ideographic dots, IDNA):
     what the sign-in limits count, so no spelling gets a budget of its own."""
-    from fleet_dashboard.accounts.users import normalize_email
-    from fleet_dashboard.core.errors import ValidationError
-
     folded = unicodedata.normalize("NFKC", (email or "").strip()).casefold().translate(_IDNA_DOTS)
     try:
         return unicodedata.normalize("NFKC", normalize_email(folded)).casefold()
