@@ -60,9 +60,8 @@ class Settings(BaseSettings):
     # An engine process recycles itself once this many library threads are stuck (abandoned pairings).
     engine_max_stuck_threads: int = 64
     # neonize's Go layer keeps its clients in unlocked maps: serialize starts, stops and calls (see
-    # whatsapp/engine/library_gate.py). Off only to measure what it buys (bench/real_sessions.py).
+    # whatsapp/engine/library_gate.py). Off only to measure what it buys (bench/library_aborts.py).
     neonize_serialize: bool = True
-    neonize_start_hold_seconds: float = 0.3
     # PostgreSQL closes the WhatsApp store's idle connections after this long (neonize's pools never shrink).
     neonize_store_idle_seconds: int = Field(default=30, ge=1)
     # How long whatsmeow may try to reconnect a dropped socket by itself before the engine starts over.

@@ -217,6 +217,14 @@ class GatewayFactory(abc.ABC):
     """Makes gateways for the engine and runs whatever process-wide work the backend needs."""
 
     name = "gateway"
+    # Told (on whatever thread starts it) right before a gateway enters the library's start: the engine records
+    # it, so an abort during that start can be blamed on that organisation alone (quarantine).
+    on_entering: Callable[[uuid.UUID], None] | None = None
+
+    def entering(self, org_id: uuid.UUID) -> None:
+        """A start is about to enter the library."""
+        if self.on_entering is not None:
+            self.on_entering(org_id)
 
     @abc.abstractmethod
     def create(self, org_id: uuid.UUID, sink: EventSink) -> Gateway:

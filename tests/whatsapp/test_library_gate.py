@@ -6,6 +6,8 @@ import asyncio
 import threading
 import time
 
+import pytest
+
 from fleet_dashboard.whatsapp.engine.library_gate import LibraryGate
 
 
@@ -118,3 +120,97 @@ def test_off_it_lets_everything_through():
     gate.hold(exclusive=True, max_seconds=60)
     gate.hold(exclusive=True, max_seconds=60).release()
     assert gate.waits == 0
+
+
+def test_a_client_being_stopped_has_its_queued_calls_dropped_and_later_ones_refused():
+    """A call that reaches the library after Stop() removed its client dereferences nil in Go."""
+    from fleet_dashboard.whatsapp.engine.library_gate import ClientStopping, GateOwner
+
+    gate = LibraryGate()
+    mine, other = GateOwner("mine"), GateOwner("other")
+
+    async def body():
+        start = gate.hold(exclusive=True, max_seconds=None)  # another organisation's start holds the gate
+        queued = asyncio.create_task(gate.hold_async(exclusive=False, max_seconds=1, owner=mine))
+        theirs = asyncio.create_task(gate.hold_async(exclusive=False, max_seconds=1, owner=other))
+        await asyncio.sleep(0.05)
+        assert gate.close(mine) == 1
+        with pytest.raises(ClientStopping, match="stopping"):
+            await asyncio.wait_for(queued, 1)
+        with pytest.raises(ClientStopping):
+            await gate.hold_async(exclusive=False, max_seconds=1, owner=mine)
+        with pytest.raises(ClientStopping):
+            gate.hold(exclusive=False, max_seconds=1, owner=mine)
+        start.release()
+        (await asyncio.wait_for(theirs, 1)).release()  # other clients' calls are untouched
+
+    asyncio.run(body())
+
+
+def test_a_thread_waiting_in_line_for_a_stopped_client_is_let_go():
+    from fleet_dashboard.whatsapp.engine.library_gate import ClientStopping, GateOwner
+
+    gate = LibraryGate()
+    owner = GateOwner()
+    blocker = gate.hold(exclusive=True, max_seconds=None)
+    errors: list[Exception] = []
+
+    def wait():
+        try:
+            gate.hold(exclusive=True, max_seconds=None, owner=owner)
+        except ClientStopping as exc:
+            errors.append(exc)
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(0.05)
+    gate.close(owner)
+    waiter.join(2)
+    assert not waiter.is_alive() and len(errors) == 1
+    blocker.release()
+
+
+def test_holds_without_a_time_limit_last_until_released():
+    """A start holds the gate until the library says its map work is done, however slow the store is."""
+    gate = LibraryGate()
+    start = gate.hold(exclusive=True, max_seconds=None)
+
+    async def body():
+        other = asyncio.create_task(gate.hold_async(exclusive=True, max_seconds=None))
+        await asyncio.sleep(0.7)  # longer than any short hold
+        assert not other.done()
+        start.release()
+        (await asyncio.wait_for(other, 1)).release()
+
+    asyncio.run(body())
+
+
+def test_sends_pass_a_start_that_waits_only_for_other_clients_dials():
+    """A start waits for the dials in flight (their reads follow the dial); a send needs not wait with it."""
+    gate = LibraryGate()
+    order: list[str] = []
+
+    async def body():
+        dialing = gate.hold(exclusive=False, max_seconds=None, long=True)  # a start dialing, reads to come
+        start = asyncio.create_task(gate.hold_async(exclusive=True, max_seconds=None))
+        await asyncio.sleep(0.05)
+        send = await asyncio.wait_for(gate.hold_async(exclusive=False, max_seconds=1), 1)  # passes the start
+        order.append("send")
+        assert not start.done()
+        send.release()
+        dialing.release()
+        (await asyncio.wait_for(start, 1)).release()
+        order.append("start")
+        # A stop waiting is never passed: closing a socket goes before sends.
+        dialing = gate.hold(exclusive=False, max_seconds=None, long=True)
+        stop = asyncio.create_task(gate.hold_async(exclusive=True, max_seconds=None, priority=True))
+        await asyncio.sleep(0.05)
+        late = asyncio.create_task(gate.hold_async(exclusive=False, max_seconds=1))
+        await asyncio.sleep(0.05)
+        assert not late.done()
+        dialing.release()
+        (await asyncio.wait_for(stop, 1)).release()
+        (await asyncio.wait_for(late, 1)).release()
+
+    asyncio.run(body())
+    assert order == ["send", "start"]

@@ -51,7 +51,7 @@ from neonize.aioze.events import (
     TemporaryBanEv,
 )
 from neonize.proto import Neonize_pb2 as pb
-from neonize.proto.Neonize_pb2 import JID
+from neonize.proto.Neonize_pb2 import JID, LogEntry
 from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DeviceProps
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import DocumentMessage, ImageMessage
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as WAMessage
@@ -64,7 +64,8 @@ from fleet_dashboard.core.db import libpq_url
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.messaging.models import MessageType
 from fleet_dashboard.whatsapp.engine import library_errors, store_connections
-from fleet_dashboard.whatsapp.engine.library_gate import SHARED_HOLD_SECONDS, LibraryGate
+from fleet_dashboard.whatsapp.engine.library_gate import GateOwner, LibraryGate
+from fleet_dashboard.whatsapp.engine.start_phases import StartPhases
 from fleet_dashboard.whatsapp.engine.store_connections import APP_PREFIX
 from fleet_dashboard.whatsapp.gateway import (
     Connected,
@@ -309,9 +310,8 @@ CALL_TIMEOUT = 30.0
 # A file goes to WhatsApp's media servers before the message: up to 16 MB.
 UPLOAD_TIMEOUT = 25.0
 STOP_TIMEOUT = 8.0
-STOP_TRIES = 3
-# Stop() disconnects first and deletes its map entries after: hold the gate that long (a closed socket is quick).
-STOP_HOLD_SECONDS = 2.0
+# The login statuses after which goneonize's QR loop ends (qrchan.go closes its channel); the others go on.
+LOOP_ENDING_STATUSES = frozenset({"success", "timeout", "error", "err-unexpected-state", "err-client-outdated"})
 # How long pair_phone waits for the pairing socket (the first QR code says it is up).
 PAIRING_READY_SECONDS = 20.0
 NEVER_STARTED = "the WhatsApp client was never started"
@@ -337,11 +337,9 @@ class NeonizeGateway(NeonizeEvents, Gateway):
         self._last_qr: str | None = None
         self._thread: threading.Thread | None = None
         self._stopping = False
-        # The connect thread may still wait for its turn at the gate when a stop comes: then it never enters Go.
-        self._enter_lock = threading.Lock()
-        self._entered = False
+        self.owner = GateOwner(f"{org_id}")  # this client's calls at the gate
+        self.phases = StartPhases(factory.gate, self.owner, on_entering=lambda: factory.entering(org_id))
         self._returned = threading.Event()  # Neonize() returned; Go still holds the client in its maps
-        self._start_hold = None
         self._socket_up: asyncio.Event | None = None
         self.end_reason = ""  # why Neonize() returned, once it has
 
@@ -369,27 +367,25 @@ class NeonizeGateway(NeonizeEvents, Gateway):
 
     # The connect thread -------------------------------------------------------------------------
     def _connect_blocking(self) -> None:
-        """neonize's connect() without its asyncio task, whose cancel runs a blocking Stop on the loop."""
+        """neonize's connect() without its asyncio task, whose cancel runs a blocking Stop on the loop. The
+        library's own signals move the start through its phases (start_phases.py), never a clock."""
         client = self.client
         subscribed = bytearray(client.event.list_func)
         props = DeviceProps(os="Fleet Dashboard", platformType=DeviceProps.SAFARI).SerializeToString()
         jid = client.jid.SerializeToString() if client.jid else b""
         refs = (func_string(self._qr_from_go), func_string(self._status_from_go),
-                func_callback_bytes(self._event_from_go), func_callback_bytes2(log_whatsmeow),
+                func_callback_bytes(self._event_from_go), func_callback_bytes2(self._log_from_go),
                 (ctypes.c_char * len(subscribed)).from_buffer(subscribed))
         self._refs = (refs, subscribed)  # ctypes callbacks must outlive the Go call
-        # Neonize() writes Go's client maps in its first moments, then blocks for the session's life.
-        self._start_hold = self.factory.gate.hold(exclusive=True, max_seconds=self.factory.start_hold_seconds)
-        with self._enter_lock:
-            if self._stopping:  # stopped while waiting: nothing in Go to start, or to stop later
-                self._start_hold.release()
-                return
-            self._entered = True
+        if not self.phases.enter():  # stopped while waiting for its turn: nothing in Go to start or stop
+            return
         error = ""
         try:
+            # DEBUG, so whatsmeow's "Dialing" line (the sign the client is registered) reaches _log_from_go;
+            # what the neonize logger's level does not want is dropped there.
             result = gocode.Neonize(client.name.encode(), client.uuid, jid, len(jid), int(client.new_device),
-                                    LogLevel.from_logging(neonize_log.level).level, *refs[:4], refs[4],
-                                    len(subscribed), props, len(props), b"", 0, None)
+                                    LogLevel.DEBUG.level, *refs[:4], refs[4], len(subscribed), props, len(props),
+                                    b"", 0, None)
             if result:
                 raw = result if isinstance(result, bytes) else ctypes.string_at(result)
                 error = raw.decode(errors="replace")
@@ -397,7 +393,7 @@ class NeonizeGateway(NeonizeEvents, Gateway):
             error = reason_of(exc)
         finally:
             self._returned.set()
-            self._start_hold.release()
+            self.phases.returned()
         # Neonize() has returned: this attempt's pool is now unused, so its connections can go.
         try:
             store_connections.terminate(self.factory.database_url, self.app_name)
@@ -415,27 +411,34 @@ class NeonizeGateway(NeonizeEvents, Gateway):
         if self._socket_up is not None:
             self._socket_up.set()
 
-    def _registered(self) -> None:
-        """Any callback means Go has registered the client: the start no longer needs the gate."""
-        if self._start_hold is not None:
-            self._start_hold.release()
+    def _log_from_go(self, data, size) -> None:
+        if not data or size <= 0:
+            return
+        raw = ctypes.string_at(data, size)
+        dialing = b"Dialing" in raw and b"Client/Socket" in raw
+        if dialing and self.phases.phase == "entering" and self._on_start_thread():
+            self.phases.registered()  # may wait here, paused, for this start's turn to dial
+        if neonize_log.isEnabledFor(logging.DEBUG) or LogEntry.FromString(raw).Level != "DEBUG":
+            log_whatsmeow(data, size)
 
     def _qr_from_go(self, uuid_ptr, code_ptr) -> None:
-        self._registered()
+        self.phases.settled("pairing")
         self.client._NewAClient__onQr(uuid_ptr, code_ptr)
 
     def _event_from_go(self, uuid_ptr, data, size, code) -> None:
-        self._registered()
+        self.phases.settled("running")
         self.client.event.execute(uuid_ptr, data, size, code)
 
     def _status_from_go(self, _uuid_ptr, status_ptr) -> None:
         status = ctypes.string_at(status_ptr).decode(errors="replace")
-        self._registered()
-        # Right after this returns, Neonize() reads its client maps (then, unless the pairing succeeded,
-        # spins forever in FetchMe): keep writers out meanwhile. The hold ends by itself.
-        self.factory.gate.hold(exclusive=False, max_seconds=0.3)
         if self.loop is not None and not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self._on_login_status, status)
+        if status in LOOP_ENDING_STATUSES and self._on_start_thread():
+            self.phases.loop_ending(status == "success")  # anything but success never returns (doomed)
+
+    def _on_start_thread(self) -> bool:
+        """Whether Go called back on this client's start thread, i.e. from inside its Neonize() itself."""
+        return self._thread is not None and threading.get_ident() == self._thread.ident
 
     def _emit(self, event) -> None:
         if isinstance(event, Disconnected | LoggedOut | Reconnecting | Refused):
@@ -445,41 +448,44 @@ class NeonizeGateway(NeonizeEvents, Gateway):
             self.sink(event)
 
     # Calls --------------------------------------------------------------------------------------
-    async def _call(self, make_coro, timeout: float | None = None, *, exclusive: bool = False,
-                    priority: bool = False):
+    async def _call(self, make_coro, timeout: float | None = None):
+        """One call into the library: in line at the gate behind starts and stops, dropped if this client is
+        stopped meanwhile (ClientStopping), and counted until Go returns, even after our own time limit."""
         if self.client is None:
             raise GatewayError(NEVER_STARTED)
-        hold = STOP_HOLD_SECONDS if exclusive else SHARED_HOLD_SECONDS
-        async with self.factory.gate.held(exclusive=exclusive, priority=priority, max_seconds=hold):
-            return await asyncio.wait_for(make_coro(), timeout or CALL_TIMEOUT)
+        async with self.factory.gate.held(owner=self.owner):
+            self.owner.enter()
+            task = asyncio.ensure_future(make_coro())
+            task.add_done_callback(self._left_library)
+            return await asyncio.wait_for(asyncio.shield(task), timeout or CALL_TIMEOUT)
+
+    def _left_library(self, task: asyncio.Future) -> None:
+        self.owner.leave()
+        if not task.cancelled():
+            task.exception()  # retrieved: a late failure after our time limit is no news to anyone
 
     async def stop(self) -> None:
-        with self._enter_lock:
-            self._stopping, self.connected = True, False
-            entered = self._entered
+        """Close the client: calls still in line are dropped, calls inside the library come back first, and Go's
+        Stop runs only once the start is past its map work (start_phases.py), ahead of queued starts."""
+        self._stopping, self.connected = True, False
         if self.factory.live.get(self.org_id) is self:
             del self.factory.live[self.org_id]
-        if self.client is None or self._thread is None or not entered:  # nothing in Go to stop
+        self.factory.gate.close(self.owner)
+        if self.client is None or self._thread is None:
             return
-        if self._returned.is_set():
-            # The attempt is over (a failed dial), but Go keeps the client in its maps until a Stop: the
-            # factory does that when the gate allows, and nobody needs to wait for it.
-            self.factory.retire(self.client)
+        if self.owner.inside:
+            await asyncio.to_thread(self.owner.wait_idle, CALL_TIMEOUT)
+        if not await asyncio.to_thread(self.phases.wait_safe, STOP_TIMEOUT) or self._returned.is_set():
+            # Still writing or reading its maps (a slow store or dial), or already over: the factory stops it in
+            # Go once it may, and nobody needs to wait for that.
+            self.factory.retire(self)
             return
-        # A live client (or one still starting): Stop it ahead of queued starts. A Stop that lands before Go
-        # registered the client does nothing, so repeat it (a few times) until the connect thread ends.
-        deadline = self.loop.time() + STOP_TIMEOUT
-        for _ in range(STOP_TRIES):
-            if not self._thread.is_alive() or self.loop.time() >= deadline:
-                break
-            try:
-                await self._call(self.client.stop, max(0.1, deadline - self.loop.time()), exclusive=True,
-                                 priority=True)
-            except Exception as exc:
-                log.warning("stopping the WhatsApp client of %s: %s", self.org_id, reason_of(exc))
-            await asyncio.to_thread(self._thread.join, min(2.0, max(0.0, deadline - self.loop.time())))
+        if self.phases.phase == "skipped":
+            return  # it never entered the library
+        await self.factory.stop_in_go(self)
+        await asyncio.to_thread(self._thread.join, STOP_TIMEOUT)
         if self._thread.is_alive():
-            # The library never returns from a pairing that did not succeed: the thread is lost for good.
+            # A pairing that did not succeed never returns from the library: the thread is lost for good.
             self.factory.stuck.add(self._thread)
             log.warning("the WhatsApp client of %s left a thread the library never returns (%d stuck)",
                         self.org_id, self.factory.stuck_threads())
@@ -592,12 +598,10 @@ class NeonizeFactory(GatewayFactory):
         self.dial = dial  # False builds clients that never connect: tests feed them events
         self.sweep_seconds = sweep_seconds
         self.gate = gate or LibraryGate(enabled=settings.neonize_serialize)
-        self.start_hold_seconds = settings.neonize_start_hold_seconds
         self.idle_seconds = settings.neonize_store_idle_seconds
         self.live: dict[uuid.UUID, NeonizeGateway] = {}
         self.stuck: set[threading.Thread] = set()
-        self._retired: list[NewAClient] = []
-        self._retirer: asyncio.Task | None = None
+        self._retiring: set[asyncio.Task] = set()
         self._prepared = False
         self._prepare_lock: asyncio.Lock | None = None
 
@@ -637,26 +641,41 @@ class NeonizeFactory(GatewayFactory):
         """End the server backends a finished connect attempt left open."""
         return await asyncio.to_thread(store_connections.terminate, self.database_url, app_name)
 
-    def retire(self, client: NewAClient) -> None:
-        """A finished client Go still holds in its maps (about half a megabyte each): Stop it soon, in line."""
-        self._retired.append(client)
-        if self._retirer is None or self._retirer.done():
-            self._retirer = asyncio.get_running_loop().create_task(self._retire_all(), name="neonize-retire")
+    def retire(self, gateway: NeonizeGateway) -> None:
+        """A client Go still holds in its maps (about half a megabyte each): Stop it once its start is past its
+        map work, in line at the gate; nobody waits for it."""
+        task = asyncio.get_running_loop().create_task(self._retire(gateway), name=f"neonize-retire-{gateway.app_name}")
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
 
-    async def _retire_all(self) -> None:
-        while self._retired:
-            client = self._retired.pop(0)
-            try:
-                async with self.gate.held(exclusive=True, max_seconds=STOP_HOLD_SECONDS):
-                    await asyncio.wait_for(client.stop(), CALL_TIMEOUT)
-            except Exception as exc:
-                log.warning("could not release a finished WhatsApp client: %s", reason_of(exc))
+    async def _retire(self, gateway: NeonizeGateway) -> None:
+        try:
+            while not await asyncio.to_thread(gateway.phases.wait_safe, 60.0):
+                log.warning("the WhatsApp client of %s is still in its start; stopping it when it may be",
+                            gateway.org_id)
+            if gateway.phases.phase != "skipped":
+                await self.stop_in_go(gateway)
+        except Exception as exc:
+            log.warning("could not release a finished WhatsApp client: %s", reason_of(exc))
+
+    async def stop_in_go(self, gateway: NeonizeGateway) -> None:
+        """Go's Stop for a registered client. Disconnect first, holding the gate only while it reads the maps
+        (it may wait for a dial of whatsmeow's own reconnect); then Stop, alone at the gate and ahead of queued
+        starts, until it has deleted the client's map entries."""
+        client_id = gateway.client.uuid
+        try:
+            async with self.gate.held():
+                disconnect = asyncio.ensure_future(asyncio.to_thread(gocode.Disconnect, client_id))
+            await asyncio.wait_for(asyncio.shield(disconnect), CALL_TIMEOUT)
+        except Exception as exc:
+            log.warning("disconnecting the WhatsApp client of %s: %s", gateway.org_id, reason_of(exc))
+        async with self.gate.held(exclusive=True, priority=True, max_seconds=None):
+            await asyncio.to_thread(gocode.Stop, client_id)
 
     async def close(self) -> None:
         """Release the finished clients, and end whatever their pools left open."""
-        if self._retirer is not None and not self._retirer.done():
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(self._retirer), STOP_TIMEOUT)
+        if self._retiring:
+            await asyncio.wait(list(self._retiring), timeout=STOP_TIMEOUT)
         await self.sweep()
 
     async def sweep(self) -> int:
