@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from fleet_dashboard.accounts import audit, permissions
@@ -103,6 +104,16 @@ def revoke(*, session: Session, link_id: uuid.UUID, org_id: uuid.UUID | None = N
         session.add(row)
         session.flush()
     return row
+
+
+def revoke_login_links(*, session: Session, user_id: uuid.UUID) -> int:
+    """Cancel every unused sign-in link of this person (their access changed); how many there were."""
+    result = session.execute(
+        update(OneTimeLink)
+        .where(OneTimeLink.user_id == user_id, OneTimeLink.purpose == LinkPurpose.login.value,
+               OneTimeLink.used_at.is_(None), OneTimeLink.revoked_at.is_(None))
+        .values(revoked_at=utcnow()))
+    return result.rowcount
 
 
 def pending(*, session: Session, org_id: uuid.UUID, purpose: str) -> list[OneTimeLink]:

@@ -67,6 +67,10 @@ class User(SQLModel, table=True):
     updated_at: datetime = created_field()
     # Every session token names the version it was issued under; bumping it ends them all at once.
     session_version: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
+    # What the fleet SaaS last said this person is (bridge PUT or JWT claims): claims that still say the same do
+    # not undo a change made since on the dashboard (a demotion on /people, say).
+    saas_org_id: uuid.UUID | None = Field(default=None)
+    saas_role: str | None = Field(default=None, max_length=20)
 
 
 class WhatsAppAuditLog(SQLModel, table=True):

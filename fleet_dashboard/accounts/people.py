@@ -27,7 +27,6 @@ from fleet_dashboard.core.errors import (
     ValidationError,
 )
 from fleet_dashboard.core.settings import get_settings
-from fleet_dashboard.core.tables import utcnow
 
 ORG_ROLES = (Role.owner.value, Role.admin.value, Role.member.value)
 
@@ -221,9 +220,8 @@ def change_role(*, session: Session, actor: Actor, org_id: uuid.UUID, user_id: u
         return target
     _guard_owner_change(session, actor, target, losing_owner=role != Role.owner.value)
     before = target.role
-    target.role, target.updated_at = role, utcnow()
-    session.add(target)
-    session.flush()
+    target.role = role
+    users.access_changed(session=session, user=target)
     audit.record_action(session=session, actor=actor, org_id=org_id, event_type="role_changed",
                         user_id=str(target.id), email=target.email, before=before, role=role)
     return target
@@ -240,9 +238,8 @@ def _set_active(session: Session, actor: Actor, org_id: uuid.UUID, user_id: uuid
     if target.is_active == active:
         return target
     _guard_owner_change(session, actor, target, losing_owner=not active)
-    target.is_active, target.updated_at = active, utcnow()
-    session.add(target)
-    session.flush()
+    target.is_active = active
+    users.access_changed(session=session, user=target)
     audit.record_action(session=session, actor=actor, org_id=org_id,
                         event_type="user_reactivated" if active else "user_deactivated",
                         user_id=str(target.id), email=target.email, role=target.role)

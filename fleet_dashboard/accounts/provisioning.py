@@ -97,10 +97,14 @@ def _apply(session: Session, actor: Actor, user: User, *, org_id: uuid.UUID, ema
         changes["org_id"], user.org_id = [str(moved_from), str(org_id)], org_id
     if reactivate and not user.is_active:
         changes["is_active"], user.is_active = [False, True], True
-    if not changes:
-        return user
-    user.updated_at = utcnow()
+    user.saas_org_id, user.saas_role = org_id, role  # what the SaaS says now, changed or not
     session.add(user)
+    if not changes:
+        session.flush()
+        return user
+    if changes.keys() & {"role", "org_id", "is_active"}:
+        users.access_changed(session=session, user=user)
+    user.updated_at = utcnow()
     session.flush()
     if moved_from is not None:
         audit.record(session=session, org_id=moved_from, actor_id=actor.user_id, event_type="user_moved_out",
@@ -126,7 +130,8 @@ def upsert_user(*, session: Session, actor: Actor, org_id: uuid.UUID, user_id: u
         if user is not None:
             break
         _email_free(session, email, user_id)
-        new = User(id=user_id, email=email, password_hash=None, role=role, org_id=org_id, full_name=full_name or "")
+        new = User(id=user_id, email=email, password_hash=None, role=role, org_id=org_id, full_name=full_name or "",
+                   saas_org_id=org_id, saas_role=role)
         if _insert(session, new):
             audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="user_provisioned",
                          event_data=actor.audit_data(user_id=str(user_id), email=email, role=role),
@@ -150,9 +155,8 @@ def deprovision_user(*, session: Session, actor: Actor, org_id: uuid.UUID, user_
     if user is None or user.org_id != org_id:
         raise NotFound(f"user {user_id} is not in organisation {org_id}", code="unknown_user")
     if user.is_active:
-        user.is_active, user.updated_at = False, utcnow()
-        session.add(user)
-        session.flush()
+        user.is_active = False
+        users.access_changed(session=session, user=user)
         audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="user_deactivated",
                      event_data=actor.audit_data(user_id=str(user.id), email=user.email, role=user.role),
                      ip_address=actor.ip_address)
@@ -196,7 +200,8 @@ def provision_from_claims(*, session: Session, claims: dict[str, Any], ip_addres
     """Create or update the user a verified JWT describes (`sub`, `email`, `app_metadata.org_id|role`).
 
     Only for an organisation that exists. A deactivated user stays deactivated, a super_admin is never
-    touched, and a token issued before the user's last change does not undo that change."""
+    touched, a token issued before the user's last change does not undo that change, and claims that say what
+    the SaaS said before (every fresh token repeats them) do not undo a change made since on the dashboard."""
     target = _claims_target(claims)
     if target is None:
         return None
@@ -218,6 +223,9 @@ def provision_from_claims(*, session: Session, claims: dict[str, Any], ip_addres
         return user
     if issued is None or issued <= user.updated_at:
         return user  # an older token must not undo a newer change made through the bridge or the dashboard
+    if (user.saas_org_id, user.saas_role) == (org_id, role):
+        # Claims the SaaS already gave: a change made since on the dashboard (a demotion) stands.
+        org_id, role = user.org_id, user.role
     email = str(claims.get("email") or "") or user.email
     try:
         email = users.normalize_email(email)

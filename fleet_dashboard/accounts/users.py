@@ -147,6 +147,20 @@ def end_sessions(*, session: Session, user_id: uuid.UUID) -> User:
     return user
 
 
+def access_changed(*, session: Session, user: User) -> User:
+    """The person's organisation, role or active state changed: every session of theirs ends (each tab, each
+    watcher, each copied token: a new session version) and every unused sign-in link is cancelled, so nothing
+    issued for the old access outlives it, not even across a deactivation and a reactivation."""
+    from fleet_dashboard.accounts import links
+
+    user.session_version += 1
+    user.updated_at = utcnow()
+    session.add(user)
+    links.revoke_login_links(session=session, user_id=user.id)
+    session.flush()
+    return user
+
+
 def set_password(*, session: Session, user_id: uuid.UUID, password: str, actor: Actor) -> User:
     """A new argon2 hash (an operator resets it); every session signed in with the old password ends."""
     if len(password or "") < 8:
@@ -166,7 +180,7 @@ def set_active(*, session: Session, user_id: uuid.UUID, active: bool, actor: Act
     session.add(user)
     audit.record_action(session=session, actor=actor, org_id=user.org_id,
                         event_type="user_activated" if active else "user_deactivated", email=user.email)
-    return end_sessions(session=session, user_id=user_id)
+    return access_changed(session=session, user=user)
 
 
 def sign_out(*, session: Session, user_id: uuid.UUID, actor: Actor) -> User:

@@ -95,7 +95,7 @@ def test_a_link_for_a_user_deactivated_since_does_not_sign_in(db, make_org, make
     db.commit()
     with pytest.raises(LinkError) as inactive:
         links.use_login_link(session=db, token=token_of(url))
-    assert inactive.value.code == "user_inactive"
+    assert inactive.value.code == "link_revoked"  # deactivation cancels the person's unused links
     db.rollback()
     with pytest.raises(Conflict) as refused:
         links.issue_login_link(session=db, actor=PLATFORM, user_id=member.id)

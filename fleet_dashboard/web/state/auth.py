@@ -132,7 +132,7 @@ class AuthState(rx.State):
         """A watcher's re-check before each batch: the same person, session, role and organisation, still allowed."""
         user, verdict = self._session_user()
         ok = (user is not None and user.id == started.user_id and user.role == started.role
-              and user.session_version == started.session_version
+              and user.org_id == started.home_org_id and user.session_version == started.session_version
               and (rule is None or rule.kind != "action" or permissions.can(user.role, rule.action)))
         if ok and user.role == Role.super_admin.value:
             ok = (self._view_org_id or None) == (str(started.org_id) if started.org_id else None)
