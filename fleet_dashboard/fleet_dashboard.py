@@ -4,6 +4,7 @@ the engine and its queue worker run in their own processes (`fleet-dashboard run
 import reflex as rx
 
 from fleet_dashboard.api.app import create_api
+from fleet_dashboard.api.upload_gate import UploadGate
 from fleet_dashboard.integrations.delivery import webhooks_lifespan
 from fleet_dashboard.stats.loop_lag import loop_lag_lifespan
 from fleet_dashboard.stats.upkeep import housekeeping_lifespan
@@ -24,7 +25,9 @@ app = rx.App(
     toaster=rx.toast.provider(position="bottom-left", rich_colors=True, dir="rtl"),
     stylesheets=["/fleet.css"],  # self-hosted Cairo font and RTL helpers (assets/)
     head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
-    api_transformer=create_api(),
+    # The API (Reflex mounts itself inside it), then the upload gate around everything: Reflex reads a whole
+    # /_upload body before any handler or the chokepoint runs, so size and session are checked first.
+    api_transformer=[create_api(), UploadGate],
     # Whatever a browser reports is logged as a warning: a script can send any text as a "frontend error".
     frontend_exception_handler=frontend_exception_warning,
 )

@@ -72,38 +72,47 @@ class _BodyTooLarge(HTTPException):
         super().__init__(413, f"request body is larger than {max_bytes} bytes")
 
 
+def declared_too_large(scope: Scope, max_bytes: int) -> bool:
+    """True when the request announces a body over `max_bytes` (or a Content-Length that is not a number)."""
+    for key, value in scope.get("headers", []):
+        if key == b"content-length":
+            try:
+                return int(value) > max_bytes
+            except ValueError:
+                return True
+    return False
+
+
+async def reject_too_large(send: Send, max_bytes: int) -> None:
+    """The 413 answer, as JSON, closing the connection (the rest of the body is never read)."""
+    body = json.dumps({"success": False, "error": f"request body is larger than {max_bytes} bytes",
+                       "code": "body_too_large"}).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
 class BodySizeLimitMiddleware:
-    """Refuses API request bodies over the cap with 413, whether or not Content-Length is honest."""
+    """Refuses request bodies under `prefix` (the API by default) over the cap with 413, whether or not
+    Content-Length is honest: an announced length is refused before reading, a streamed one cut off at the cap."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, file_paths: frozenset[str] = frozenset(),
-                 file_bytes: int = 0):
+                 file_bytes: int = 0, prefix: str = API_PREFIX):
         self.app = app
         self.max_bytes = max_bytes
+        self.prefix = prefix
         # Routes that take a document or an image in base64 accept a body that large.
         self.file_paths, self.file_bytes = file_paths, max(file_bytes, max_bytes)
 
-    async def _reject(self, send: Send, max_bytes: int) -> None:
-        body = json.dumps({"success": False, "error": f"request body is larger than {max_bytes} bytes",
-                           "code": "body_too_large"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope.get("path", "").startswith(API_PREFIX):
+        if scope["type"] != "http" or not scope.get("path", "").startswith(self.prefix):
             await self.app(scope, receive, send)
             return
         max_bytes = self.file_bytes if scope.get("path", "").rstrip("/") in self.file_paths else self.max_bytes
-        for key, value in scope.get("headers", []):
-            if key == b"content-length":
-                try:
-                    too_big = int(value) > max_bytes
-                except ValueError:
-                    too_big = True
-                if too_big:
-                    await self._reject(send, max_bytes)
-                    return
+        if declared_too_large(scope, max_bytes):
+            await reject_too_large(send, max_bytes)
+            return
         received = 0
         started = False
 
@@ -126,7 +135,7 @@ class BodySizeLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except _BodyTooLarge:
             if not started:
-                await self._reject(send, max_bytes)
+                await reject_too_large(send, max_bytes)
 
 
 def install_middleware(api: FastAPI, *, origins: list[str], max_body_bytes: int,
