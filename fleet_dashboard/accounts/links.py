@@ -7,17 +7,19 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from fleet_dashboard.accounts import audit, permissions
+from fleet_dashboard import strings
+from fleet_dashboard.accounts import audit, mailer, permissions
 from fleet_dashboard.accounts.models import LinkPurpose, OneTimeLink, Role, User
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core import routes
-from fleet_dashboard.core.errors import Conflict, DomainError, NotFound, PermissionDenied
+from fleet_dashboard.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.core.tables import utcnow
 
@@ -41,13 +43,14 @@ def hash_token(token: str) -> str:
 
 def issue(*, session: Session, purpose: str, ttl: timedelta, org_id: uuid.UUID | None = None,
           user_id: uuid.UUID | None = None, email: str | None = None, role: str | None = None,
-          next_path: str | None = None, created_by: uuid.UUID | None = None) -> tuple[OneTimeLink, str]:
+          next_path: str | None = None, created_by: uuid.UUID | None = None,
+          session_seconds: int | None = None) -> tuple[OneTimeLink, str]:
     """Create a link and return it with its token, which is never stored or shown again."""
     purpose = LinkPurpose(purpose).value
     token = secrets.token_urlsafe(_TOKEN_BYTES)
     row = OneTimeLink(token_hash=hash_token(token), purpose=purpose, org_id=org_id, user_id=user_id,
                       email=email, role=role, next_path=next_path, created_by=created_by,
-                      expires_at=utcnow() + ttl)
+                      session_seconds=session_seconds, expires_at=utcnow() + ttl)
     session.add(row)
     session.flush()
     return row, token
@@ -126,12 +129,8 @@ def pending(*, session: Session, org_id: uuid.UUID, purpose: str) -> list[OneTim
     return list(session.exec(query))
 
 
-def issue_login_link(*, session: Session, actor: Actor, user_id: uuid.UUID, next_path: str | None = None,
-                     base_url: str | None = None) -> tuple[OneTimeLink, str]:
-    """A link valid LOGIN_LINK_TTL_SECONDS that signs this active organisation user in once; (link, url).
-
-    Never for a super_admin: the SaaS's credentials must not open the platform's own console."""
-    permissions.require(actor, Action.organizations)
+def _org_user(session: Session, user_id: uuid.UUID) -> User:
+    """The active organisation user a sign-in link may open; never a super_admin."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"unknown user {user_id}", code="unknown_user")
@@ -139,26 +138,111 @@ def issue_login_link(*, session: Session, actor: Actor, user_id: uuid.UUID, next
         raise PermissionDenied("login links are for organisation users only", code="forbidden")
     if not user.is_active:
         raise Conflict(f"user {user_id} is deactivated", code="user_inactive")
+    return user
+
+
+def _sign_in_link(session: Session, actor: Actor, user: User, next_path: str | None,
+                  session_seconds: int | None = None) -> tuple[OneTimeLink, str]:
     wanted = routes.safe_next(next_path) if next_path else None
-    link, token = issue(session=session, purpose=LinkPurpose.login.value,
-                                       ttl=timedelta(seconds=get_settings().login_link_ttl_seconds),
-                                       org_id=user.org_id, user_id=user.id, created_by=actor.user_id,
-                                       next_path=wanted if wanted != routes.HOME else None)
-    audit.record(session=session, org_id=user.org_id, actor_id=actor.user_id, event_type="login_link_created",
-                 event_data=actor.audit_data(user_id=str(user.id), email=user.email,
-                                             expires_at=link.expires_at.isoformat()),
-                 ip_address=actor.ip_address)
+    return issue(session=session, purpose=LinkPurpose.login.value,
+                 ttl=timedelta(seconds=get_settings().login_link_ttl_seconds), org_id=user.org_id, user_id=user.id,
+                 created_by=actor.user_id, next_path=wanted if wanted != routes.HOME else None,
+                 session_seconds=session_seconds)
+
+
+def issue_login_link(*, session: Session, actor: Actor, user_id: uuid.UUID, next_path: str | None = None,
+                     base_url: str | None = None) -> tuple[OneTimeLink, str]:
+    """A link valid LOGIN_LINK_TTL_SECONDS that signs this active organisation user in once; (link, url).
+
+    Only for the fleet SaaS's platform credentials (service-role JWT, platform API key): it opens the SaaS's own
+    users from its own UI. A super_admin (a person) who must act as an organisation uses `break_glass`, which
+    is audited, shown to the organisation and time-limited; never for a super_admin's own account."""
+    permissions.require(actor, Action.organizations)
+    if actor.kind != "platform":
+        raise PermissionDenied("login links need a platform credential; a super_admin uses break-glass",
+                               code="platform_credential_required")
+    user = _org_user(session, user_id)
+    link, token = _sign_in_link(session, actor, user, next_path)
+    audit.record_action(session=session, actor=actor, org_id=user.org_id, event_type="login_link_created",
+                        user_id=str(user.id), email=user.email, expires_at=link.expires_at.isoformat())
     return link, url_for(token, link.purpose, base_url=base_url)
 
 
-def use_login_link(*, session: Session, token: str, ip_address: str | None = None) -> tuple[User, str]:
+@dataclass(frozen=True)
+class BreakGlass:
+    """A super_admin's break-glass link, and what the organisation's owners are told about it."""
+
+    link: OneTimeLink
+    url: str
+    org_id: uuid.UUID
+    by_email: str
+    user_email: str
+    reason: str
+    session_expires_at: datetime
+
+
+def break_glass(*, session: Session, actor: Actor, user_id: uuid.UUID, reason: str, minutes: int,
+                next_path: str | None = None, base_url: str | None = None) -> BreakGlass:
+    """A super_admin's explicit, time-limited entry into an organisation as one of its users.
+
+    Only a super_admin person (their own JWT: someone answers for it), with a reason. The link works once within
+    LOGIN_LINK_TTL_SECONDS; the session it opens ends by itself after `minutes` (at most BREAK_GLASS_MAX_MINUTES)
+    and every audit row it writes names the super_admin (`via: break_glass`). The organisation's audit log shows
+    `break_glass_started` (who, as whom, why, until) and the caller e-mails its owners (`email_break_glass`)."""
+    permissions.require(actor, Action.organizations)
+    if actor.kind != "user" or actor.role != Role.super_admin.value or actor.user_id is None:
+        raise PermissionDenied("break-glass is a super_admin's own step", code="super_admin_only")
+    reason = " ".join((reason or "").split())
+    if not 10 <= len(reason) <= 500:
+        raise ValidationError("say why, in 10 to 500 characters", code="break_glass_reason")
+    limit = get_settings().break_glass_max_minutes
+    if not 1 <= int(minutes) <= limit:
+        raise ValidationError(f"a break-glass session lasts 1 to {limit} minutes", code="break_glass_minutes",
+                              limit=limit)
+    user = _org_user(session, user_id)
+    admin = session.get(User, actor.user_id)
+    link, token = _sign_in_link(session, actor, user, next_path, session_seconds=int(minutes) * 60)
+    until = link.expires_at + timedelta(minutes=int(minutes))
+    audit.record_action(session=session, actor=actor, org_id=user.org_id, event_type="break_glass_started",
+                        user_id=str(user.id), email=user.email, by=admin.email if admin else "", reason=reason,
+                        minutes=int(minutes), until=until.isoformat())
+    return BreakGlass(link=link, url=url_for(token, link.purpose, base_url=base_url), org_id=user.org_id,
+                      by_email=admin.email if admin else "", user_email=user.email, reason=reason,
+                      session_expires_at=until)
+
+
+def email_break_glass(*, session: Session, notice: BreakGlass) -> int:
+    """Tell the organisation's active owners by e-mail (when SMTP is set); call after the commit. How many went."""
+    owners = session.exec(select(User.email).where(User.org_id == notice.org_id, User.role == Role.owner.value,
+                                                   User.is_active.is_(True))).all()
+    body = strings.BREAK_GLASS_EMAIL_BODY.format(by=notice.by_email, user=notice.user_email, reason=notice.reason,
+                                                 until=notice.session_expires_at.strftime("%Y-%m-%d %H:%M UTC"))
+    return sum(mailer.send(to=email, subject=strings.BREAK_GLASS_EMAIL_SUBJECT, body=body) for email in owners)
+
+
+@dataclass(frozen=True)
+class LinkSignIn:
+    """Whom a used sign-in link signs in, where to, and on what terms (a break-glass session is short and named)."""
+
+    user: User
+    next_path: str
+    session_seconds: int | None = None
+    break_glass_by: uuid.UUID | None = None
+
+
+def use_login_link(*, session: Session, token: str, ip_address: str | None = None) -> LinkSignIn:
     """Use a sign-in link once: the active user it names and where to go, or LinkError / user_inactive."""
     link = consume(session=session, token=token, purpose=LinkPurpose.login.value)
     user = session.get(User, link.user_id) if link.user_id else None
     if user is None or not user.is_active:
         raise LinkError("the account behind this link is deactivated", code="user_inactive")
+    by = link.created_by if link.session_seconds else None
     user.last_login_at = utcnow()
     session.add(user)
-    audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="login",
-                 event_data={"email": user.email, "method": "link"}, ip_address=ip_address)
-    return user, link.next_path or routes.HOME
+    event = {"email": user.email, "method": "break_glass" if by else "link"}
+    if by:
+        event["break_glass_by"] = str(by)
+    audit.record(session=session, org_id=user.org_id, actor_id=by or user.id, event_type="login", event_data=event,
+                 ip_address=ip_address)
+    return LinkSignIn(user=user, next_path=link.next_path or routes.HOME, session_seconds=link.session_seconds,
+                      break_glass_by=by)

@@ -128,6 +128,8 @@ class OneTimeLink(SQLModel, table=True):
     role: str | None = Field(default=None, max_length=20)
     next_path: str | None = Field(default=None, max_length=500)
     created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    # A break-glass link (a super_admin acting as this user): how long its session lasts, in seconds.
+    session_seconds: int | None = Field(default=None)
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     used_at: datetime | None = timestamp_field()
     revoked_at: datetime | None = timestamp_field()

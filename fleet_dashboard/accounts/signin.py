@@ -41,6 +41,8 @@ class SessionClaims:
     issued_at: int
     expires_at: int
     session_version: int = 0
+    # A break-glass session: the super_admin who acts as this user (every audit row of the session names them).
+    break_glass_by: uuid.UUID | None = None
 
 
 def _b64(data: bytes) -> str:
@@ -61,12 +63,15 @@ def _sign(payload: str) -> str:
 
 
 def issue_token(*, user_id: uuid.UUID, session_version: int = 0, ttl_seconds: int | None = None,
-                now: float | None = None) -> str:
-    """A signed token naming the user and their current session version, valid for SESSION_TTL_HOURS."""
+                now: float | None = None, break_glass_by: uuid.UUID | None = None) -> str:
+    """A signed token naming the user and their current session version, valid for SESSION_TTL_HOURS (or
+    `ttl_seconds`); a break-glass token also names the super_admin acting through it."""
     issued = int(now if now is not None else time.time())
     ttl = ttl_seconds if ttl_seconds is not None else get_settings().session_ttl_hours * 3600
     body = {"v": TOKEN_VERSION, "uid": str(user_id), "sv": int(session_version), "iat": issued,
             "exp": issued + ttl, "n": generate_token(8)}
+    if break_glass_by is not None:
+        body["bg"] = str(break_glass_by)
     payload = _b64(json.dumps(body, separators=(",", ":")).encode())
     return f"{payload}.{_sign(payload)}"
 
@@ -92,7 +97,8 @@ def read_token(token: str | None, *, now: float | None = None) -> SessionClaims 
     if body is None:
         return None
     try:
-        claims = SessionClaims(uuid.UUID(body["uid"]), int(body["iat"]), int(body["exp"]), int(body["sv"]))
+        claims = SessionClaims(uuid.UUID(body["uid"]), int(body["iat"]), int(body["exp"]), int(body["sv"]),
+                               uuid.UUID(body["bg"]) if body.get("bg") else None)
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     if body.get("v") != TOKEN_VERSION or claims.expires_at <= (now if now is not None else time.time()):

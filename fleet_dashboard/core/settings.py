@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     # The dashboard's public address for links in API answers and e-mails; else the request's own.
     public_url: str | None = None
     login_link_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    # The longest a super_admin's break-glass session as an organisation user may last (it ends by itself).
+    break_glass_max_minutes: int = Field(default=60, ge=5, le=720)
     invitation_ttl_hours: int = Field(default=72, ge=1, le=720)
     # Invitations are e-mailed only when SMTP_HOST is set; the link is always shown to copy.
     smtp_host: str | None = None

@@ -15,6 +15,14 @@ INVITE_EMAIL_BODY = (
     "افتح الرابط التالي لتختار اسمك وكلمة المرور:\n\n{url}\n\n"
     "يعمل الرابط مرة واحدة فقط، وتنتهي صلاحيته خلال {hours} ساعة.\n"
 )
+# A super_admin's break-glass entry: the organisation's owners are told who, as whom, why and until when.
+BREAK_GLASS_EMAIL_SUBJECT = "دخول طارئ إلى مؤسستك في لوحة الأسطول"
+BREAK_GLASS_EMAIL_BODY = (
+    "مرحباً،\n\n"
+    "فتح مشرف المنصة {by} جلسة دخول طارئ إلى مؤسستكم باسم المستخدم {user}.\n"
+    "السبب المذكور: {reason}\n"
+    "تنتهي الجلسة من تلقاء نفسها قبل {until}، وكل ما يُفعل خلالها مسجّل في سجل التدقيق باسم المشرف.\n"
+)
 LINK_LOGIN_TITLE = "الدخول برابط لمرة واحدة"
 LINK_LOGIN_WAIT = "جارٍ تسجيل دخولك…"
 LINK_LOGIN_TO_FORM = "الدخول بكلمة المرور"

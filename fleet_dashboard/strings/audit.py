@@ -62,6 +62,7 @@ AUDIT_EVENTS = {
     "user_updated": "تحديث مستخدم من النظام الأساسي",
     "user_moved_out": "نقل مستخدم إلى مؤسسة أخرى",
     "login_link_created": "إنشاء رابط دخول لمرة واحدة",
+    "break_glass_started": "دخول طارئ من مشرف المنصة باسم أحد المستخدمين",
     "retention_purged": "حذف السجلات القديمة (مدة الاحتفاظ)",
     "session_refused": "رفض جلسة منتهية",
     "user_activated": "تفعيل مستخدم",

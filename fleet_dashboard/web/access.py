@@ -58,6 +58,8 @@ class Ctx:
     session_version: int = 0
     # The tab's client address (TRUSTED_PROXIES honoured), for the audit rows the services write.
     ip_address: str | None = None
+    # A break-glass session: the super_admin acting as this user, named in every audit row it writes.
+    break_glass_by: uuid.UUID | None = None
 
     @property
     def is_super_admin(self) -> bool:
@@ -66,6 +68,9 @@ class Ctx:
     @property
     def actor(self) -> Actor:
         """The caller as the services know it, to pass to every service that checks the matrix."""
+        if self.break_glass_by is not None:
+            return Actor(role=self.role, org_id=self.home_org_id, user_id=self.user_id, ip_address=self.ip_address,
+                         via="break_glass", credential=f"super_admin:{self.break_glass_by}")
         return Actor(role=self.role, org_id=self.home_org_id, user_id=self.user_id, ip_address=self.ip_address,
                      via="dashboard")
 

@@ -55,9 +55,9 @@ def test_login_link_signs_in_once_and_audits(db, make_org, make_user, monkeypatc
         get_settings.cache_clear()
     assert url.startswith("https://wa.fleet.example/login/link?token=")
     assert timedelta(minutes=4) < link.expires_at - utcnow() <= timedelta(minutes=5)
-    signed_in, next_path = links.use_login_link(session=db, token=token_of(url), ip_address="10.0.0.7")
+    signed = links.use_login_link(session=db, token=token_of(url), ip_address="10.0.0.7")
     db.commit()
-    assert (signed_in.id, next_path) == (user.id, "/history") and signed_in.last_login_at is not None
+    assert (signed.user.id, signed.next_path) == (user.id, "/history") and signed.user.last_login_at is not None
     with pytest.raises(LinkError) as again:
         links.use_login_link(session=db, token=token_of(url))
     assert again.value.code == "link_used"

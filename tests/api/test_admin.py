@@ -165,9 +165,9 @@ async def test_login_link_works_once_and_not_after_it_expires(client, db, make_o
     assert data["url"].startswith("http://testserver/login/link?token=")
     expires = datetime.fromisoformat(data["expires_at"])
     assert timedelta(minutes=1) < expires - datetime.now(UTC) <= timedelta(minutes=5)
-    signed_in, next_path = links.use_login_link(session=db, token=_token(data["url"]))
+    signed = links.use_login_link(session=db, token=_token(data["url"]))
     db.commit()
-    assert (signed_in.id, next_path) == (user.id, "/history")
+    assert (signed.user.id, signed.next_path, signed.break_glass_by) == (user.id, "/history", None)
     with pytest.raises(LinkError) as twice:
         links.use_login_link(session=db, token=_token(data["url"]))
     assert twice.value.code == "link_used"

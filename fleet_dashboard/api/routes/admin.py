@@ -86,6 +86,21 @@ class LoginLinkIn(_Body):
     next: str | None = Field(default=None, max_length=500, description="dashboard path to open, e.g. /history")
 
 
+class BreakGlassIn(_Body):
+    reason: str = Field(min_length=10, max_length=500, description="why; kept in the organisation's audit log "
+                        "and e-mailed to its owners", examples=["the owner is locked out and asked by phone"])
+    minutes: int = Field(default=30, ge=1, le=720, description="how long the session lasts (at most "
+                         "BREAK_GLASS_MAX_MINUTES)")
+    next: str | None = Field(default=None, max_length=500, description="dashboard path to open, e.g. /connect")
+
+
+class BreakGlassOut(BaseModel):
+    success: bool = True
+    url: str = Field(description="open once, within expires_at; it signs the super_admin in as the user")
+    expires_at: datetime
+    session_expires_at: datetime = Field(description="the session ends by itself at the latest then")
+
+
 class LoginLinkOut(BaseModel):
     success: bool = True
     url: str = Field(description="open once, within expires_at; it signs the user into the dashboard")
@@ -158,7 +173,8 @@ def delete_user(org_id: OrgId, user_id: UserId, actor: AdminCaller) -> UserOut:
 
 
 @router.post("/users/{user_id}/login-link", response_model=LoginLinkOut,
-             summary="A one-time link, valid a few minutes, that signs this user into the dashboard")
+             summary="A one-time link, valid a few minutes, that signs this user into the dashboard "
+                     "(platform credentials only)")
 def login_link(user_id: UserId, request: Request, actor: AdminCaller,
                body: LoginLinkIn | None = Body(default=None)) -> LoginLinkOut:
     with session_scope() as session:
@@ -166,3 +182,15 @@ def login_link(user_id: UserId, request: Request, actor: AdminCaller,
                                                  next_path=body.next if body else None,
                                                  base_url=_base_url(request))
         return LoginLinkOut(url=url, expires_at=link.expires_at)
+
+
+@router.post("/users/{user_id}/break-glass", response_model=BreakGlassOut,
+             summary="A super_admin acts as an organisation user: audited, shown to the organisation, time-limited")
+def break_glass(user_id: UserId, body: BreakGlassIn, request: Request, actor: AdminCaller) -> BreakGlassOut:
+    with session_scope() as session:
+        notice = links.break_glass(session=session, actor=actor, user_id=user_id, reason=body.reason,
+                                   minutes=body.minutes, next_path=body.next, base_url=_base_url(request))
+    with session_scope() as session:  # after the commit: a failed e-mail must not undo the audited step
+        links.email_break_glass(session=session, notice=notice)
+    return BreakGlassOut(url=notice.url, expires_at=notice.link.expires_at,
+                         session_expires_at=notice.session_expires_at)

@@ -31,6 +31,9 @@ class AccountState(AuthState):
     async def change_password(self, form_data: dict):
         """New password (the current one required); other browsers are signed out, this tab stays in."""
         ctx = self._authorize(org=False)
+        if ctx.break_glass_by is not None:  # a new password (and its fresh token) would outlast the break-glass
+            self.password_error = strings.error_text("break_glass_account")
+            return
         new = str(form_data.get("new_password", ""))[:1024]
         if new != str(form_data.get("new_password_again", ""))[:1024]:
             self.password_error = strings.PASSWORDS_DIFFER

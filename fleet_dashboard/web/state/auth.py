@@ -89,9 +89,10 @@ class AuthState(rx.State):
             org_id = uuid.UUID(self._view_org_id) if self._view_org_id else None
         self._show_identity(user, org_id)
         self._set(_data_owner=f"{user.id}:{user.session_version}")
+        claims = signin.read_token(self.token)
         return Ctx(user_id=user.id, role=user.role, org_id=org_id, read_only=user.role == Role.super_admin.value,
                    home_org_id=user.org_id, session_version=user.session_version,
-                   ip_address=self._client_ip() or None)
+                   ip_address=self._client_ip() or None, break_glass_by=claims.break_glass_by if claims else None)
 
     def _admit(self, rule: Rule, *, handler: str = "") -> Ctx | None:
         """The chokepoint's check: the caller `rule` admits, or NotSignedIn / NoOrgChosen / PermissionDenied."""
@@ -294,12 +295,15 @@ class AuthState(rx.State):
         limiter.succeeded(email=email, ip=ip)
         return "", user, 0
 
-    async def _start_session(self, user: User) -> None:
-        """Sign this tab in as `user` (password, one-time link or OIDC): a token of their current session version."""
+    async def _start_session(self, user: User, *, ttl_seconds: int | None = None,
+                             break_glass_by: uuid.UUID | None = None) -> None:
+        """Sign this tab in as `user` (password, one-time link or OIDC): a token of their current session version;
+        a break-glass link's token is shorter-lived and names the super_admin acting through it."""
         owner = f"{user.id}:{user.session_version}"
         if self._data_owner and self._data_owner != owner:
             await self._wipe_tab()  # rows another session loaded into this tab are not this person's
-        self.token = signin.issue_token(user_id=user.id, session_version=user.session_version)
+        self.token = signin.issue_token(user_id=user.id, session_version=user.session_version, ttl_seconds=ttl_seconds,
+                                        break_glass_by=break_glass_by)
         self._view_org_id = ""
         self._data_owner = owner
         await offload.run_sync(self._show_identity, user, user.org_id)

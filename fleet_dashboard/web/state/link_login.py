@@ -28,10 +28,11 @@ class LinkLoginState(AuthState):
                 return links.use_login_link(session=session, token=token, ip_address=ip)
 
         try:
-            user, next_path = await offload.run_sync(use, self._client_ip())
+            signed = await offload.run_sync(use, self._client_ip())
         except DomainError as exc:
             self.link_error = strings.error_text(exc.code)
             return
-        await self._start_session(user)
+        await self._start_session(signed.user, ttl_seconds=signed.session_seconds,
+                                  break_glass_by=signed.break_glass_by)
         # replace: the spent link leaves the browser's history, so Back does not show an error page.
-        return rx.redirect(next_path, replace=True)
+        return rx.redirect(signed.next_path, replace=True)
