@@ -12,8 +12,9 @@ from fleet_dashboard.web import (
     pages,  # noqa: F401  (registers every page)
     reflex_internals,
 )
-from fleet_dashboard.web.access import AccessMiddleware, frontend_exception_warning
+from fleet_dashboard.web.access import AccessMiddleware, backend_exception_toast, frontend_exception_warning
 from fleet_dashboard.web.components.direction import rtl_app_wrap
+from fleet_dashboard.web.redis_watch import redis_watch_lifespan
 from fleet_dashboard.web.state.auth import AuthState
 
 app = rx.App(
@@ -30,6 +31,8 @@ app = rx.App(
     api_transformer=[create_api(), UploadGate],
     # Whatever a browser reports is logged as a warning: a script can send any text as a "frontend error".
     frontend_exception_handler=frontend_exception_warning,
+    # An event that fails on the server says so in Arabic; a dependency away for a moment is not an ERROR.
+    backend_exception_handler=backend_exception_toast,
 )
 
 # The one authorization chokepoint: every event handler runs only after AccessMiddleware admits its caller
@@ -41,3 +44,5 @@ app.register_lifespan_task(webhooks_lifespan)
 app.register_lifespan_task(housekeeping_lifespan)
 # Each backend worker measures its own event loop's lag (loop_lag.py; /api/metrics, labelled by pid).
 app.register_lifespan_task(loop_lag_lifespan)
+# With REDIS_URL: when Redis answers again after an outage, the open tabs of this worker work again (redis_watch.py).
+app.register_lifespan_task(redis_watch_lifespan)

@@ -84,6 +84,8 @@ ERRORS: dict[str, str] = {
     "password_locked": "محاولات كثيرة لكلمة المرور الحالية. حاول مرة أخرى بعد {seconds} ثانية.",
     "bad_credentials": "البريد الإلكتروني أو كلمة المرور غير صحيحة.",
     "internal": "حدث خطأ غير متوقع. حاول مرة أخرى.",
+    # The database or Redis is away for a moment (web/access.backend_exception_toast); the page resumes by itself.
+    "temporarily_unavailable": "الخادم غير متاح مؤقتاً. ستعمل الصفحة من جديد تلقائياً فور عودته.",
     # API keys and webhooks (integrations/api_keys.py, integrations/webhooks.py)
     "invalid_scope": "صلاحية غير معروفة. الصلاحيات المتاحة: send و sessions و read.",
     "api_key_ref": "اكتب معرّف المفتاح أو 6 أحرف على الأقل من بدايته.",

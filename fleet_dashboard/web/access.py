@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import reflex as rx
+from reflex.event import EventSpec
 from reflex.middleware import Middleware
 from reflex.state import StateUpdate
 
@@ -304,7 +305,37 @@ def frontend_exception_warning(exception: Exception) -> None:
     log.warning("frontend exception: %s", str(exception)[:500])
 
 
+def _unavailable(exception: BaseException) -> bool:
+    """The database or Redis was away (a restart, a failover): expected, and over by itself."""
+    import redis.exceptions
+    import sqlalchemy.exc
+
+    seen: BaseException | None = exception
+    while seen is not None:
+        if isinstance(seen, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError
+                      | sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError | ConnectionError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def backend_exception_toast(exception: Exception) -> EventSpec:
+    """An event failed on the server: an Arabic toast, not Reflex's English one. A dependency that is away for a
+    moment says so (and logs one WARNING line); anything else is an ERROR with its traceback."""
+    if _unavailable(exception):
+        log.warning("an event failed while a dependency was away: %s", str(exception)[:300])
+        code = "temporarily_unavailable"
+    else:
+        log.error("an event failed on the server", exc_info=exception)
+        code = "internal"
+    return rx.toast.error(strings.error_text(code), id="backend_error", position="bottom-left")
+
+
 # ---- the chokepoint ----
+
+# A tab whose state was lost is asked to hydrate again at most this often.
+REPLAY_EVERY_SECONDS = 10.0
+
 
 class AccessMiddleware(Middleware):
     """Runs before every event handler: refuse undeclared handlers, malformed payloads and unentitled callers.
@@ -344,9 +375,42 @@ class AccessMiddleware(Middleware):
             # The caller is re-derived from the database on every event: on the offload pool, not the loop.
             ctx = await offload.run_sync(auth._admit, rule, handler=name)
         except (NotSignedIn, NoOrgChosen, DomainError) as exc:
+            if isinstance(exc, NotSignedIn) and self._state_lost(auth, event):
+                # The tab's state is gone (Redis restarted empty) but the browser still holds the session: it
+                # hydrates again from its cookie, then this very event runs, so the click is not lost.
+                log.warning("event %s came to a lost state: the tab hydrates again and the event is replayed", name)
+                return await self._answer(state, name,
+                                          reflex_internals.rehydrate_then_replay(event.name, event.payload or {}))
             return await self._answer(state, name, await offload.run_sync(_outcome, auth, exc))
         admit(rule, ctx)
         return None
+
+    _replayed: dict[str, float] = {}
+
+    def _state_lost(self, auth: Any, event: Any) -> bool:
+        """The state holds no session but the event's socket carried the session cookie: the state was lost, not
+        signed out (a sign-out removes the cookie). Once per tab in a while, so a bad cookie cannot loop."""
+        import time
+        from http.cookies import CookieError, SimpleCookie
+
+        from fleet_dashboard.accounts.signin import SESSION_COOKIE
+
+        if auth.token:
+            return False
+        cookies = SimpleCookie()
+        try:
+            cookies.load(((event.router_data or {}).get("headers") or {}).get("cookie") or "")
+        except CookieError:
+            return False
+        if not (SESSION_COOKIE in cookies and cookies[SESSION_COOKIE].value):
+            return False
+        token, now = str(getattr(event, "token", "") or auth.router.session.client_token), time.monotonic()
+        if now - self._replayed.get(token, float("-inf")) < REPLAY_EVERY_SECONDS:
+            return False
+        for old in [t for t, at in self._replayed.items() if now - at > REPLAY_EVERY_SECONDS]:
+            del self._replayed[old]
+        self._replayed[token] = now
+        return True
 
     @staticmethod
     async def _answer(state: Any, name: str, events: Any) -> StateUpdate:

@@ -33,10 +33,17 @@ PRIVATE_APIS: tuple[tuple[str, str], ...] = (
     ("reflex_base.environment", "environment.REFLEX_ENV_MODE"),
     ("reflex_base.environment", "environment.REFLEX_SKIP_COMPILE"),
     ("reflex_base.constants", "Env.PROD"),
+    ("reflex.istate.manager.redis", "StateManagerRedis._enable_keyspace_notifications"),
+    ("reflex.istate.manager.redis", "StateManagerRedis._ensure_lock_task"),
+    ("reflex.utils.token_manager", "RedisTokenManager._ensure_socket_record_task"),
+    ("reflex.utils.token_manager", "RedisTokenManager._store_socket_record"),
+    ("reflex.utils.token_manager", "RedisTokenManager.ensure_lost_and_found_task"),
+    ("reflex.app", "EventNamespace.emit_update"),
 )
 # Private attributes set on instances, so not reachable from the module: (class, attribute).
 PRIVATE_INSTANCE_ATTRIBUTES: tuple[tuple[str, str], ...] = (
     ("reflex.app.EventNamespace", "_token_manager"),
+    ("reflex.istate.manager.redis.StateManagerRedis", "_redis_notify_keyspace_events_enabled"),
 )
 # The logger Reflex's event queue reports an event naming no handler on, and the text of that KeyError.
 EVENT_PROCESSOR_LOGGER = "reflex_base.event.processor.event_processor"
@@ -112,3 +119,59 @@ def run_prod_backend(host: str | None, port: int) -> None:
     config = get_config()
     rx_exec.run_backend_prod(host or config.backend_host, port, config.loglevel.subprocess_level(),
                              mount_frontend_compiled_app=True)
+
+
+# A local-storage key nobody uses: removing it is how a tab is told to hydrate again (Reflex's frontend re-sends
+# its initial events, with the session cookie, after any storage removal) without reloading the page.
+REHYDRATE_KEY = "fleet-dashboard-rehydrate"
+
+
+async def after_redis_returned(app: Any, *, state_lost: bool) -> int:
+    """Put this worker's Reflex back on a Redis that was away; returns how many tabs were told to hydrate again.
+
+    Reflex's three Redis listeners (lock releases, socket records, updates forwarded from other workers) give up
+    after five errors in a minute and its keyspace notifications are set once per process, which a restarted Redis
+    forgets; the records of which worker holds which tab's socket are gone with a restarted one, and so is every
+    tab's state (`state_lost`), which only the browser can rebuild (its session cookie)."""
+    from reflex.event import Event
+    from reflex.istate.manager.redis import StateManagerRedis
+    from reflex.state import StateUpdate
+    from reflex.utils.token_manager import RedisTokenManager
+
+    manager = app.state_manager
+    if isinstance(manager, StateManagerRedis):
+        manager._redis_notify_keyspace_events_enabled = False
+        await manager._enable_keyspace_notifications()
+        manager._ensure_lock_task()
+    namespace = getattr(app, "event_namespace", None)
+    tokens = getattr(namespace, "_token_manager", None)
+    if not isinstance(tokens, RedisTokenManager):
+        return 0
+    tokens.ensure_lost_and_found_task(namespace.emit_update)
+    tokens._ensure_socket_record_task()
+    mine = {t: r for t, r in list(tokens.token_to_socket.items()) if r.instance_id == tokens.instance_id}
+    for token, record in mine.items():
+        await tokens._store_socket_record(token, record)
+    if not state_lost:
+        return 0
+    for token in mine:
+        await namespace.emit_update(StateUpdate(events=Event.from_event_type(rehydrate_events())), token)
+    return len(mine)
+
+
+def rehydrate_events() -> list[Any]:
+    """Events that make a tab hydrate again from its browser storage (session cookie), with no page reload."""
+    from reflex.event import remove_local_storage
+
+    return [remove_local_storage(REHYDRATE_KEY)]
+
+
+def rehydrate_then_replay(name: str, payload: dict[str, Any]) -> list[Any]:
+    """Make the tab hydrate again, then send the event `name` once more: the browser queues it behind the hydrate
+    (Reflex's frontend evaluates the script with its `addEvents` and `ReflexEvent` in scope)."""
+    import json
+
+    from reflex.event import call_script
+
+    again = f"addEvents([ReflexEvent({json.dumps(name)}, {json.dumps(payload, default=str)})])"
+    return [*rehydrate_events(), call_script(again)]
