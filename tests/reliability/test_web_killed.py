@@ -32,7 +32,7 @@ def _pings(url: str) -> bool:
 
 
 def test_web_process_killed_under_run(postgres, browser: Browser, tmp_path) -> None:
-    with app_on(postgres, tmp_path) as drill:
+    with app_on(postgres, tmp_path, command="run") as drill:
         drill.connected_orgs(2)
         tabs = drill.open_tabs(browser)
         try:
