@@ -19,6 +19,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from fleet_dashboard.core.backoff import backoff_delay
 
 log = logging.getLogger("fleet_dashboard.cli")
@@ -56,8 +58,6 @@ class Web:
         if now - self._last_look < 2.0 or self.proc is None:
             return
         self._last_look = now
-        import psutil
-
         with contextlib.suppress(psutil.Error):
             for child in psutil.Process(self.proc.pid).children(recursive=True):
                 self._family[child.pid] = child.create_time()
@@ -67,8 +67,6 @@ class Web:
 
     def _reap_family(self) -> None:
         """Kill what the dead web process left behind (a worker still holding the port would block the restart)."""
-        import psutil
-
         for pid, created in self._family.items():
             with contextlib.suppress(psutil.Error):
                 proc = psutil.Process(pid)

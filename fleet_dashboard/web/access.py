@@ -22,13 +22,17 @@ import contextvars
 import functools
 import inspect
 import logging
+import time
 import types
 import typing
 import uuid
 from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
+import redis.exceptions
 import reflex as rx
+import sqlalchemy.exc
 from reflex.event import EventSpec
 from reflex.middleware import Middleware
 from reflex.state import StateUpdate
@@ -36,6 +40,7 @@ from reflex.state import StateUpdate
 from fleet_dashboard import strings
 from fleet_dashboard.accounts.models import Role
 from fleet_dashboard.accounts.permissions import Action, Actor
+from fleet_dashboard.accounts.signin import SESSION_COOKIE
 from fleet_dashboard.core import offload, routes
 from fleet_dashboard.core.errors import DomainError, PermissionDenied
 from fleet_dashboard.web import reflex_internals
@@ -307,9 +312,6 @@ def frontend_exception_warning(exception: Exception) -> None:
 
 def _unavailable(exception: BaseException) -> bool:
     """The database or Redis was away (a restart, a failover): expected, and over by itself."""
-    import redis.exceptions
-    import sqlalchemy.exc
-
     seen: BaseException | None = exception
     while seen is not None:
         if isinstance(seen, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError
@@ -390,11 +392,6 @@ class AccessMiddleware(Middleware):
     def _state_lost(self, auth: Any, event: Any) -> bool:
         """The state holds no session but the event's socket carried the session cookie: the state was lost, not
         signed out (a sign-out removes the cookie). Once per tab in a while, so a bad cookie cannot loop."""
-        import time
-        from http.cookies import CookieError, SimpleCookie
-
-        from fleet_dashboard.accounts.signin import SESSION_COOKIE
-
         if auth.token:
             return False
         cookies = SimpleCookie()

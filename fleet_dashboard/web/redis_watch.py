@@ -9,6 +9,8 @@ import asyncio
 import logging
 import uuid
 
+import redis.asyncio as aioredis
+
 from fleet_dashboard.core.ratelimit import REDIS_TIMEOUT_SECONDS
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.web import reflex_internals
@@ -24,8 +26,6 @@ async def redis_watch_lifespan() -> None:
     url = get_settings().redis_url
     if not url:
         return
-    import redis.asyncio as aioredis
-
     client = aioredis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
                                      socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
     seen: bytes | None = None  # the marker as this worker last saw it

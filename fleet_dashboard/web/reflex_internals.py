@@ -9,13 +9,17 @@ or a private (`_`) attribute of Reflex.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from typing import Any
 
 from reflex.config import get_config
-from reflex.state import State
+from reflex.event import Event, call_script, remove_local_storage
+from reflex.istate.manager.redis import StateManagerRedis
+from reflex.state import State, StateUpdate
 from reflex.utils import exec as rx_exec
+from reflex.utils.token_manager import RedisTokenManager
 from reflex_base import constants
 from reflex_base.environment import environment
 from reflex_base.event.processor.base_state_processor import chain_updates
@@ -133,11 +137,6 @@ async def after_redis_returned(app: Any, *, state_lost: bool) -> int:
     after five errors in a minute and its keyspace notifications are set once per process, which a restarted Redis
     forgets; the records of which worker holds which tab's socket are gone with a restarted one, and so is every
     tab's state (`state_lost`), which only the browser can rebuild (its session cookie)."""
-    from reflex.event import Event
-    from reflex.istate.manager.redis import StateManagerRedis
-    from reflex.state import StateUpdate
-    from reflex.utils.token_manager import RedisTokenManager
-
     manager = app.state_manager
     if isinstance(manager, StateManagerRedis):
         manager._redis_notify_keyspace_events_enabled = False
@@ -161,17 +160,11 @@ async def after_redis_returned(app: Any, *, state_lost: bool) -> int:
 
 def rehydrate_events() -> list[Any]:
     """Events that make a tab hydrate again from its browser storage (session cookie), with no page reload."""
-    from reflex.event import remove_local_storage
-
     return [remove_local_storage(REHYDRATE_KEY)]
 
 
 def rehydrate_then_replay(name: str, payload: dict[str, Any]) -> list[Any]:
     """Make the tab hydrate again, then send the event `name` once more: the browser queues it behind the hydrate
     (Reflex's frontend evaluates the script with its `addEvents` and `ReflexEvent` in scope)."""
-    import json
-
-    from reflex.event import call_script
-
     again = f"addEvents([ReflexEvent({json.dumps(name)}, {json.dumps(payload, default=str)})])"
     return [*rehydrate_events(), call_script(again)]
