@@ -1,5 +1,5 @@
-"""The whole product on the real WhatsApp library: `fleet-dashboard run` with its engine processes (neonize
-backend; WhatsApp is unreachable here, so every client fails to dial as in an outage)."""
+"""The whole product on the real WhatsApp library: `fleet-dashboard serve` with the engine processes it keeps, as
+`run` does (neonize backend; WhatsApp is unreachable here, so every client fails to dial as in an outage)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ REAL_ENV = {
 
 @pytest.fixture(scope="package")
 def real_app(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    """`fleet-dashboard run` alone: the web process, and the engine processes it starts and restarts."""
-    log_path = tmp_path_factory.mktemp("real") / "run.log"
+    """`fleet-dashboard serve` alone: the web process, and the engine processes it starts and restarts."""
+    log_path = tmp_path_factory.mktemp("real") / "serve.log"
     with own_database(pg_server, "fleet_real") as url, running_app(
             url, port=free_port(3200, 3300), log_path=log_path, env=REAL_ENV, supervised_engines=True) as server:
         yield server

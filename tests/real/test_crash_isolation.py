@@ -136,7 +136,7 @@ def test_an_aborted_engine_leaves_the_web_answering_and_is_back_within_30_s(real
     os.kill(owner.pid, signal.SIGABRT)  # what a Go fatal error in the library does
     owner.wait(10)
     _web_answers(real_app, key, org.id)  # at once, with the engine down
-    # `run` saw the death and says so on the session (until another engine takes it over).
+    # The supervisor (`serve`, as `run`) saw the death and says so on the session (until another engine takes it over).
     _wait("the crash is shown", lambda: ((r := _rows(real_app, [org.id])[org.id]).connection_error_code
                                          == "engine_crashed" or not r.engine_id.endswith(f":{owner.pid}"), r), 10)
     _wait("a new engine process", lambda: (len(_engine_procs(real_app)) == len(before)

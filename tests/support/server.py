@@ -280,8 +280,8 @@ def running_app(database_url: str, *, port: int, log_path: Path, env: dict[str, 
 
     The web tier is `command`: `serve` on the run's frontend build (tests/support/frontend.py), or `run`, which
     builds its own, for tests about `run` itself. With `supervised_engines`, the command alone, starting and
-    restarting its engine processes: `run` by default, as `serve` keeps no engines yet."""
-    command = command or ("run" if supervised_engines else "serve")
+    restarting its engine processes."""
+    command = command or "serve"
     env = {**app_env(database_url, port), **(env or {})}
     env["REFLEX_STATES_WORKDIR"] = str(log_path.with_name("states"))  # the tabs' states, apart from other apps'
     argv = [command]
@@ -326,7 +326,7 @@ def _wait_for_ping(server: AppServer, proc: subprocess.Popen) -> None:
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(1)
+        time.sleep(0.25)
     raise RuntimeError(f"the app did not answer /ping in {STARTUP_TIMEOUT}s:\n{server.log_tail()}")
 
 
