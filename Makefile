@@ -32,9 +32,10 @@ chromium:
 run: install
 	$(VENV)/bin/fleet-dashboard run
 
+# Two workers: the tests of the live app on one, every other module on the other (tests/support/schedule.py).
 test: install-test
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/pytest -q -p no:cacheprovider --ignore=tests/topology --ignore=tests/reliability
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --ignore=tests/topology --ignore=tests/reliability
 
 # The production topology on this machine: Redis-backed web workers, two engines, PostgreSQL (a few minutes).
 # Needs PostgreSQL at 127.0.0.1:5432 (or TEST_DATABASE_URL) and Redis at 127.0.0.1:6379 (or TEST_REDIS_URL).

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from fleet_dashboard.core import dbadmin
 from fleet_dashboard.core.db import EmbeddedPostgres
-from tests.support import frontend
+from tests.support import frontend, schedule
 from tests.support.process_state import reset_database_caches as reset_caches  # noqa: F401  (tests import it here)
 from tests.support.server import AppServer, free_port, own_database, running_app
 from tests.support.world import SECRET
@@ -25,19 +25,36 @@ os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_configure(config: pytest.Config) -> None:
+    schedule.name_live_ids_file(config)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API keeps an event loop running in this thread for the
     rest of the session, and the engine and queue tests start their own with asyncio.run(). The other users
-    of the shared live app just before them, so it runs only as long as it is needed."""
+    of the shared live app just before them, so it runs only as long as it is needed; `make test` runs these
+    live tests on a worker of their own (tests/support/schedule.py)."""
     items.sort(key=lambda item: 2 if item.nodeid.startswith("tests/e2e/") else int("live_app" in item.fixturenames))
+    schedule.write_live_ids(config, [item for item in items if "live_app" in item.fixturenames])
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: called only when it runs
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`-n 2` (make test): the live tests on one worker, every other module on the others."""
+    if config.getvalue("dist") != "each":
+        return schedule.LiveApart(config, log)
+    return None
 
 
 # Fixtures that start the app with `serve`, which needs the frontend built (tests/support/frontend.py).
-LIVE_FIXTURES = {"live_app", "topology"}
+LIVE_FIXTURES = {"live_app", "real_app", "topology"}
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """When any test will need a live app, build the frontend now, beside the tests that need none."""
+    """When any test will need a live app, build the frontend now, beside the tests that need none (not in an
+    xdist worker: the live group starts its worker's share, and waits for the build there)."""
+    if hasattr(session.config, "workerinput"):
+        return
     if any(LIVE_FIXTURES & set(getattr(item, "fixturenames", ())) for item in session.items):
         threading.Thread(target=frontend.prebuild, name="frontend-build", daemon=True).start()
 
