@@ -15,6 +15,8 @@ from fleet_dashboard.stats.loop_lag import LoopLagCollector, LoopLagProbe
 from fleet_dashboard.web import access
 
 pytestmark = pytest.mark.anyio
+# Only a liveness guard: a handler that blocks the loop waits this long for a release that cannot come.
+NEVER = 30.0
 
 
 @pytest.fixture
@@ -61,10 +63,10 @@ async def test_the_probe_sees_a_blocked_loop_and_exports_it_per_process():
     assert f'fleet_web_event_loop_lag_seconds_bucket{{le="0.5",pid="{pid}"}}' in text
     assert f'fleet_web_event_loop_lag_seconds_bucket{{le="0.25",pid="{pid}"}}' in text
     assert f'fleet_web_event_loop_lag_max_seconds{{pid="{pid}"}}' in text
-    # The 0.3 s stall is counted above the 0.25 bucket and within the 0.5 one.
+    # The 0.3 s stall is counted above the 0.25 bucket (in a later one: a busy machine only adds to it).
     count = {line.split("{")[1].split('"')[1]: float(line.rsplit(" ", 1)[1])
              for line in text.splitlines() if line.startswith("fleet_web_event_loop_lag_seconds_bucket")}
-    assert count["0.5"] - count["0.25"] >= 1
+    assert count["+Inf"] - count["0.25"] >= 1
 
 
 class FakeState:
@@ -75,9 +77,14 @@ class FakeState:
 
 
 async def test_a_slow_synchronous_handler_does_not_stall_a_concurrent_probe():
+    release = threading.Event()
+    held = []
+
     @access.allow_signed_in
     def slow_handler(self, text: str):
-        time.sleep(0.6)  # a 50,000-row CSV, an argon2 hash, a slow query
+        # A 50,000-row CSV, an argon2 hash, a slow query: here, work that lasts until the loop has shown it turns.
+        # On the loop it would wait in vain (the loop could not release it) and give up after NEVER seconds.
+        held.append(release.wait(NEVER))
         self.value = text
         return "done"
 
@@ -89,12 +96,16 @@ async def test_a_slow_synchronous_handler_does_not_stall_a_concurrent_probe():
     result = {}
 
     async def run_handlers():
-        result["out"] = await asyncio.gather(slow_handler(state, "a"), slow_handler(FakeState(), "b"))
+        handlers = asyncio.gather(slow_handler(state, "a"), slow_handler(FakeState(), "b"))
+        before = probe.snapshot()[0][-1][1]
+        while probe.snapshot()[0][-1][1] < before + 3:  # the probe keeps sampling while both handlers work
+            await asyncio.sleep(0.01)
+        release.set()
+        result["out"] = await handlers
 
     await _with_probe(probe, run_handlers)
     assert result["out"] == ["done", "done"] and state.value == "a"
-    # On the loop, the two handlers would stall it 1.2 s; the margin left is for a machine under other load.
-    assert _max_lag(probe) < 0.3, f"the loop stalled {_max_lag(probe):.3f} s behind a slow handler"
+    assert held == [True, True], "a handler ran on the loop: nothing could release it"
 
 
 async def test_the_offloaded_handler_sees_the_admitted_caller():
