@@ -5,6 +5,7 @@ import reflex as rx
 
 from fleet_dashboard.api.app import create_api
 from fleet_dashboard.api.upload_gate import UploadGate
+from fleet_dashboard.deliverability.alerts import alerts_lifespan
 from fleet_dashboard.integrations.delivery import webhooks_lifespan
 from fleet_dashboard.stats.loop_lag import loop_lag_lifespan
 from fleet_dashboard.stats.upkeep import housekeeping_lifespan
@@ -46,3 +47,5 @@ app.register_lifespan_task(housekeeping_lifespan)
 app.register_lifespan_task(loop_lag_lifespan)
 # With REDIS_URL: when Redis answers again after an outage, the open tabs of this worker work again (redis_watch.py).
 app.register_lifespan_task(redis_watch_lifespan)
+# Alerts: sessions down too long, ended bans, and the e-mails of every incident (one process at a time).
+app.register_lifespan_task(alerts_lifespan)

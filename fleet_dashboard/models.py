@@ -22,6 +22,17 @@ from fleet_dashboard.core.tables import (  # noqa: F401
     trigram_index,
     utcnow,
 )
+from fleet_dashboard.deliverability.models import (  # noqa: F401
+    ContactCheck,
+    IncidentKind,
+    PauseReason,
+    Risk,
+    SendingIncident,
+    SendingPause,
+    SendingRules,
+    SendingState,
+    WaitReason,
+)
 from fleet_dashboard.integrations.models import ApiKey, Webhook, WebhookDelivery  # noqa: F401
 from fleet_dashboard.messaging.models import (  # noqa: F401
     FAILED_MESSAGE_STATUSES,
@@ -46,6 +57,7 @@ from fleet_dashboard.whatsapp.models import (  # noqa: F401
     DEGRADED_REASONS,
     SessionReason,
     SessionStatus,
+    SimulatedKind,
     SimulatorCommand,
     SimulatorSent,
     WhatsAppEngine,

@@ -35,6 +35,7 @@ class Action(enum.StrEnum):
     api_keys = "api_keys"            # list, create and revoke API keys
     webhooks = "webhooks"            # see (URLs included), add and delete webhooks
     team = "team"                    # invite people, change roles, deactivate
+    sending = "sending"              # change the sending rules (typing, quiet hours, cap) and resume a pause
     overview = "overview"            # every organisation's status and volumes
     organizations = "organizations"  # create, rename, suspend and resume organisations; provision their people
 
@@ -61,6 +62,7 @@ _TABLE: dict[Action, tuple[bool, bool, bool, bool]] = {
     Action.api_keys:      (Y,    Y,    N,     N),
     Action.webhooks:      (Y,    Y,    N,     N),
     Action.team:          (Y,    Y,    N,     N),
+    Action.sending:       (Y,    Y,    N,     N),
     Action.overview:      (N,    N,    N,     Y),
     Action.organizations: (N,    N,    N,     Y),
 }

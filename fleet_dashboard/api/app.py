@@ -14,7 +14,7 @@ from starlette.routing import Match
 from fleet_dashboard.api.errors import error_response, install_error_handlers
 from fleet_dashboard.api.limits import RateLimits
 from fleet_dashboard.api.middleware import install_middleware
-from fleet_dashboard.api.routes import admin, downloads, health, messages, notifications, opt_outs, sessions
+from fleet_dashboard.api.routes import admin, downloads, health, messages, notifications, opt_outs, sending, sessions
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.messaging import media
 from fleet_dashboard.stats import metrics
@@ -55,7 +55,7 @@ def create_api() -> FastAPI:
     install_error_handlers(api)
     install_middleware(api, origins=settings.origins, max_body_bytes=settings.max_body_bytes,
                        file_paths=FILE_ROUTES, file_body_bytes=media.request_body_limit())
-    for module in (health, sessions, messages, notifications, opt_outs, admin, downloads):
+    for module in (health, sessions, messages, notifications, opt_outs, sending, admin, downloads):
         api.include_router(module.router)
     _include_simulator_routes(api)
     _add_metrics_route(api)

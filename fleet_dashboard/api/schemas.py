@@ -13,6 +13,12 @@ RECIPIENT = Field(max_length=64, description="phone number, best in E.164 (+2010
 TEMPLATE_ID = Field(default=None, max_length=64, description="template UUID (a system or own template)")
 TEMPLATE_NAME = Field(default=None, max_length=64, description="template name, instead of template_id")
 VARIABLES = Field(default=None, description="values for the template's {{variables}}")
+URGENT = Field(default=False, description="an OTP or a failed payment: ignores quiet hours (never the pacing) and "
+               "may use the daily cap's 10% reserve. A template can be urgent itself")
+SCHEDULED_FOR_OUT = Field(default=None, description="when a guard holds the message: when it will go (ISO 8601, "
+                          "UTC); null when it goes now, or waits for a person to resume sending")
+WAIT_REASON = Field(default=None, description="why it waits: quiet_hours, daily_cap, paused, lookup_failed")
+WAIT_TEXT = Field(default=None, description="the same, in Arabic, with the time in the organisation's zone")
 
 
 class _Body(BaseModel):
@@ -51,6 +57,7 @@ class SendText(_Body):
     type: Literal["text", "document", "image"] = Field(default="text", description="document and image need "
                                                        "`media`")
     media: MediaIn | None = MEDIA
+    urgent: bool = URGENT
 
 
 class SendTemplate(_Body):
@@ -61,6 +68,7 @@ class SendTemplate(_Body):
     variables: dict[str, Any] | None = VARIABLES
     media: MediaIn | None = MEDIA
     type: Literal["document", "image"] | None = MEDIA_KIND
+    urgent: bool = URGENT
 
 
 class NotificationIn(_Body):
@@ -75,6 +83,7 @@ class NotificationIn(_Body):
     priority: int | None = Field(default=None, ge=0, le=10, description="lower goes first")
     max_attempts: int | None = Field(default=None, ge=1, le=20)
     idempotency_key: str | None = Field(default=None, max_length=200)
+    urgent: bool = URGENT
 
 
 class SessionInitOut(BaseModel):
@@ -119,6 +128,14 @@ class SendOut(BaseModel):
     message_id: str
     whatsapp_message_id: str | None = None
     status: str
+
+
+class HeldOut(SendOut):
+    """202: accepted, and a guard holds it back (quiet hours, the daily cap, a pause)."""
+
+    scheduled_for: datetime | None = SCHEDULED_FOR_OUT
+    wait_reason: str | None = WAIT_REASON
+    wait_text: str | None = WAIT_TEXT
 
 
 class MediaView(BaseModel):
@@ -223,6 +240,9 @@ class NotificationView(BaseModel):
     whatsapp_message_id: str | None = None
     created_at: datetime
     completed_at: datetime | None = None
+    urgent: bool = False
+    wait_reason: str | None = WAIT_REASON
+    wait_text: str | None = WAIT_TEXT
 
 
 class NotificationOut(BaseModel):
@@ -234,12 +254,17 @@ class EnqueuedOut(BaseModel):
     success: bool = True
     id: str
     status: str
+    scheduled_for: datetime | None = Field(default=None, description="when it will go (ISO 8601, UTC)")
+    wait_reason: str | None = WAIT_REASON
+    wait_text: str | None = WAIT_TEXT
 
 
 class EnqueuedManyOut(BaseModel):
     success: bool = True
     ids: list[str]
     count: int
+    items: list[EnqueuedOut] = Field(default_factory=list, description="each notification: when it will go, and "
+                                     "why it waits when a guard holds it")
 
 
 class ErrorOut(BaseModel):
@@ -270,9 +295,11 @@ def opt_out_view(row: Any) -> OptOutView:
     return OptOutView(phone=row.phone, reason=row.reason or "", keyword=row.keyword or "", created_at=row.created_at)
 
 
-def notification_view(row: Any) -> NotificationView:
-    """A queue row as the API shows it."""
+def notification_view(row: Any, wait_text: str | None = None) -> NotificationView:
+    """A queue row as the API shows it (`wait_text`: why it waits, in Arabic, when a guard holds it)."""
     return NotificationView(
+        urgent=bool(getattr(row, "urgent", False)), wait_reason=getattr(row, "wait_reason", None),
+        wait_text=wait_text if getattr(row, "wait_reason", None) else None,
         id=str(row.id), org_id=str(row.org_id), recipient_phone=row.recipient_phone,
         template_id=str(row.template_id) if row.template_id else None, status=row.status,
         priority=row.priority, scheduled_for=row.scheduled_for, attempts=row.attempts,

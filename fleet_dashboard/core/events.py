@@ -54,6 +54,10 @@ class EventType(enum.StrEnum):
     engine_status = "engine.status"
     # The listener lost its connection and is back: events sent meanwhile are gone, so re-read the database.
     bus_resumed = "bus.resumed"
+    # An alert opened (state "open") or ended (state "cleared"): a webhook event and the pages' banner.
+    session_alert = "session.alert", True
+    # An organisation's sending rules or pause changed: the worker re-reads its guards, pages recount.
+    sending_changed = "sending.changed"
 
 
 # What a webhook may subscribe to, in the order the API and the dashboard list them.

@@ -23,6 +23,8 @@ OPT_OUTS = "/opt-outs"
 AUDIT = "/audit"
 QUEUE = "/queue"
 SETTINGS = "/settings"
+# The number's guards: sending rules (typing, quiet hours, daily cap, warm-up), its health and pauses.
+SENDING = "/sending"
 ADMIN = "/admin"
 ADMIN_ORG = "/admin/org/[org_slug]"
 # Organisations (super_admin), the organisation's people (owners, admins), and one's own account (everyone).
@@ -33,7 +35,8 @@ ACCOUNT = "/account"
 EXPORT_MESSAGES = "/export/messages.csv"
 
 # Pages whose data belongs to one organisation; a super_admin sees them only after picking one.
-ORG_PAGES = (HOME, CONNECT, SEND, TEMPLATES, HISTORY, MESSAGE, CONVERSATION, OPT_OUTS, AUDIT, QUEUE, SETTINGS, PEOPLE)
+ORG_PAGES = (HOME, CONNECT, SEND, TEMPLATES, HISTORY, MESSAGE, CONVERSATION, OPT_OUTS, AUDIT, QUEUE, SENDING, SETTINGS,
+             PEOPLE)
 
 
 def message_url(message_id: str) -> str:

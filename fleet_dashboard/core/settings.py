@@ -135,6 +135,50 @@ class Settings(BaseSettings):
     retention_interval_hours: float = Field(default=24.0, gt=0)
     # How often the status counters' deltas are folded in (stats/counters.py).
     counters_rollup_seconds: float = Field(default=5.0, gt=0)
+    # ---- Guards of the sending number (docs/DELIVERABILITY.md) ----
+    # Off only to measure what the guards cost (bench/queue.py): no look-ups, typing, quiet hours or cap.
+    sending_guards: bool = True
+    # Defaults of an organisation's sending rules (each organisation changes its own on the "الإرسال" page).
+    typing_presence: bool = True
+    quiet_hours_start: str | None = None  # "22:00"; unset = no quiet hours
+    quiet_hours_end: str | None = None  # "08:00"
+    days_off: str = ""  # comma-separated weekdays, e.g. "friday"
+    daily_cap: int = Field(default=1000, ge=1, le=1_000_000)
+    warmup: bool = True
+    # Typing presence lasts from TYPING_MIN_SECONDS (a short text) to TYPING_MAX_SECONDS (a long one), +-jitter.
+    typing_min_seconds: float = Field(default=1.0, ge=0)
+    typing_max_seconds: float = Field(default=4.0, ge=0)
+    typing_jitter_seconds: float = Field(default=0.5, ge=0)
+    # "Is this number on WhatsApp?": answers kept this long, asked in batches of this many, retried after a failure.
+    lookup_yes_days: float = Field(default=30.0, gt=0)
+    lookup_no_days: float = Field(default=7.0, gt=0)
+    lookup_batch_size: int = Field(default=50, ge=1, le=500)
+    lookup_retry_seconds: float = Field(default=60.0, gt=0)
+    # A newly linked number sends WARMUP_FIRST_DAY on its first day, times WARMUP_FACTOR each day, up to its cap.
+    warmup_first_day: int = Field(default=50, ge=1)
+    warmup_factor: float = Field(default=2.0, ge=1.0)
+    # Urgent messages may go this far past the day's allowance (percent of it).
+    urgent_reserve_percent: float = Field(default=10.0, ge=0, le=100)
+    # Number health over HEALTH_WINDOW_DAYS; judged only past HEALTH_MIN_SENT messages; recomputed this often.
+    health_window_days: int = Field(default=7, ge=1, le=90)
+    health_min_sent: int = Field(default=20, ge=1)
+    health_check_seconds: float = Field(default=60.0, gt=0)
+    # Thresholds (a share from 0 to 1): amber at the first, red at the second (docs/DELIVERABILITY.md, sources).
+    health_failure_amber: float = 0.10
+    health_failure_red: float = 0.25
+    health_opt_out_amber: float = 0.01
+    health_opt_out_red: float = 0.03
+    health_never_replied_amber: float = 0.90
+    health_never_replied_red: float = 0.98
+    health_first_contact_amber: float = 0.60
+    health_first_contact_red: float = 0.90
+    health_not_on_whatsapp_amber: float = 0.05
+    health_not_on_whatsapp_red: float = 0.15
+    # Alerts: a session out of `connected` this long is an incident; incidents are checked this often.
+    alert_after_seconds: float = Field(default=300.0, ge=0)
+    alert_check_seconds: float = Field(default=5.0, gt=0)
+    # A pairing the phone accepted that does not complete within this time is explained, not left hanging.
+    pairing_complete_seconds: float = Field(default=45.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -92,6 +92,8 @@ class WhatsAppTemplate(SQLModel, table=True):
     variables: list[str] = json_field(list)
     is_active: bool = True
     is_system: bool = False
+    # Its notifications are urgent (an OTP, a failed payment): they ignore quiet hours, never the pacing.
+    urgent: bool = False
     usage_count: int = 0
     last_used_at: datetime | None = timestamp_field()
     created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")

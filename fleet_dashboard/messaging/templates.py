@@ -120,15 +120,21 @@ def create(
     description: str = "",
     category: str = "general",
     created_by: uuid.UUID | None = None,
+    urgent: bool = False,
     actor: Actor,
 ) -> WhatsAppTemplate:
-    """Create an organisation template; its variables come from the body."""
+    """Create an organisation template; its variables come from the body. An urgent one (an OTP, a failed
+    payment) makes every notification of it urgent: it skips quiet hours, never the pacing."""
     permissions.require(actor, Action.templates, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     template = _insert(session=session, org_id=org_id, name=name, message_template=message_template,
                        description=description, category=category, created_by=created_by)
+    if urgent:
+        template.urgent = True
+        session.add(template)
+        session.flush()
     audit.record_action(session=session, actor=actor, org_id=org_id, event_type="template_created",
-                        template_id=str(template.id), name=template.name)
+                        template_id=str(template.id), name=template.name, urgent=template.urgent)
     return template
 
 
@@ -156,6 +162,7 @@ def update_template(
     description: str | None = None,
     category: str | None = None,
     is_active: bool | None = None,
+    urgent: bool | None = None,
     actor: Actor,
 ) -> WhatsAppTemplate:
     """Change an organisation template; system templates refuse."""
@@ -173,11 +180,14 @@ def update_template(
         template.category = category.strip()[:50] or "general"
     if is_active is not None:
         template.is_active = is_active
+    if urgent is not None:
+        template.urgent = urgent
     template.updated_at = utcnow()
     session.add(template)
     session.flush()
     audit.record_action(session=session, actor=actor, org_id=org_id, event_type="template_updated",
-                        template_id=str(template.id), name=template.name, is_active=template.is_active)
+                        template_id=str(template.id), name=template.name, is_active=template.is_active,
+                        urgent=template.urgent)
     return template
 
 

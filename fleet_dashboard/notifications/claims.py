@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from fleet_dashboard.core.tables import sql_list, sql_literal
+from fleet_dashboard.deliverability.pauses import PAUSED_ORGS_SQL
 from fleet_dashboard.messaging.models import (
     LIVE_MESSAGE_STATUSES,
     SENDABLE_MESSAGE_STATUSES,
@@ -66,9 +67,17 @@ class Claimed:
     # The lease this claim set: the worker's later writes name it, so a row whose lease ran out and that another
     # worker claimed since is never touched by the first.
     lease_expires_at: datetime | None = None
+    urgent: bool = False
+    # The look-up cache's answer for the recipient, when it has one (deliverability/contacts.py).
+    known_on_whatsapp: bool | None = None
+    known_jid: str | None = None
+    known_checked_at: datetime | None = None
     # Filled by the worker before the send.
     body: str = ""
     new_message: bool = field(default=False)
+    send_to: str | None = None  # where WhatsApp said to send, from a look-up (None: the number)
+    typing: bool = False  # show "typing..." first
+    deadline: float = 0.0  # the worker's local lease deadline (monotonic)
 
 
 _SELECT_CLAIMED = """
@@ -78,28 +87,36 @@ SELECT c.id, c.org_id, c.recipient_phone, c.template_id, c.message_data AS varia
        m.recipient_phone AS message_phone, m.status AS message_status, (o.id IS NOT NULL) AS opted_out,
        COALESCE(m.media_id, c.media_id) AS media_id, COALESCE(m.media_filename, c.media_filename) AS media_filename,
        CASE WHEN m.media_id IS NOT NULL THEN m.message_type ELSE c.media_type END AS media_type,
-       c.lease_expires_at
+       c.lease_expires_at, c.urgent, k.on_whatsapp AS known_on_whatsapp, k.jid AS known_jid,
+       k.checked_at AS known_checked_at
 FROM claimed c
 LEFT JOIN whatsapp_templates t ON t.id = c.template_id AND (t.org_id = c.org_id OR t.org_id IS NULL)
 LEFT JOIN whatsapp_messages m ON m.id = c.message_id
 LEFT JOIN whatsapp_opt_outs o ON o.org_id = c.org_id AND o.phone = COALESCE(m.recipient_phone, c.recipient_phone)
+LEFT JOIN contact_checks k ON k.org_id = c.org_id AND k.phone = COALESCE(m.recipient_phone, c.recipient_phone)
 ORDER BY c.priority, c.scheduled_for, c.created_at
 """
 
 # Both claims end the same way: the picked rows go to processing under a lease, then are read with
 # what sending them needs.
 _MARK_CLAIMED = """, claimed AS (
-    UPDATE notification_queue q SET status = {q_processing}, last_attempt_at = now(),
+    UPDATE notification_queue q SET status = {q_processing}, last_attempt_at = now(), wait_reason = NULL,
         lease_expires_at = now() + make_interval(secs => :lease)
     FROM picked WHERE q.id = picked.id
     RETURNING q.*
 )""" + _SELECT_CLAIMED
 
+# Due rows of the organisations asked for (only urgent ones of those whose guards hold the rest back), never of
+# a suspended or a paused organisation.
+_DUE = """status = {q_pending} AND scheduled_for <= now()
+      AND (org_id = ANY(:org_ids) OR (urgent AND org_id = ANY(:urgent_ids)))
+      AND org_id NOT IN (SELECT id FROM organizations WHERE suspended_at IS NOT NULL)
+      AND org_id NOT IN (""" + PAUSED_ORGS_SQL + ")"
+
 _CLAIM_SQL = _sql("""
 WITH picked AS (
     SELECT id FROM notification_queue
-    WHERE status = {q_pending} AND scheduled_for <= now() AND org_id = ANY(:org_ids)
-      AND org_id NOT IN (SELECT id FROM organizations WHERE suspended_at IS NOT NULL)
+    WHERE """ + _DUE + """
     ORDER BY priority, scheduled_for, created_at
     LIMIT :limit
     FOR UPDATE SKIP LOCKED
@@ -110,8 +127,7 @@ _CLAIM_PER_ORG_SQL = _sql("""
 WITH ranked AS (
     SELECT id, row_number() OVER (PARTITION BY org_id ORDER BY priority, scheduled_for, created_at) AS rn
     FROM notification_queue
-    WHERE status = {q_pending} AND scheduled_for <= now() AND org_id = ANY(:org_ids)
-      AND org_id NOT IN (SELECT id FROM organizations WHERE suspended_at IS NOT NULL)
+    WHERE """ + _DUE + """
 ), picked AS (
     SELECT q.id FROM notification_queue q
     WHERE q.id IN (SELECT id FROM ranked WHERE rn <= :per_org)
@@ -124,12 +140,13 @@ WITH ranked AS (
 
 def claim_batch(
     *, conn: Connection, org_ids: list[uuid.UUID], limit: int, lease_seconds: float,
-    per_org_limit: int | None = None,
+    per_org_limit: int | None = None, urgent_ids: list[uuid.UUID] | None = None,
 ) -> list[Claimed]:
-    """Take due pending rows of these organisations, by priority then age, skipping rows others hold."""
-    if not org_ids or limit <= 0:
+    """Take due pending rows of these organisations (of `urgent_ids`, only urgent rows), by priority then age,
+    skipping rows others hold."""
+    if (not org_ids and not urgent_ids) or limit <= 0:
         return []
-    params = {"org_ids": list(org_ids), "limit": limit, "lease": lease_seconds}
+    params = {"org_ids": list(org_ids), "urgent_ids": list(urgent_ids or []), "limit": limit, "lease": lease_seconds}
     if per_org_limit is not None and per_org_limit < limit:
         rows = conn.execute(_CLAIM_PER_ORG_SQL, {**params, "per_org": per_org_limit}).mappings().all()
     else:
@@ -200,6 +217,11 @@ class Outcome:
     retry_at: datetime | None = None
     # strings.ERRORS code for `error`, so the dashboard can say it in Arabic.
     code: str | None = None
+    # A release that waits for a guard (deliverability.models.WaitReason), until retry_at.
+    wait: str | None = None
+    # The send showed a danger to the number (a deliverability.models.PauseReason): its organisation pauses.
+    danger: str | None = None
+    org_id: uuid.UUID | None = None
 
 
 # Bump: a release (organisation not connected) costs no attempt; everything else costs one.
@@ -207,8 +229,8 @@ _COMPLETE_SQL = _sql("""
 WITH d AS (
     SELECT * FROM unnest(CAST(:qids AS uuid[]), CAST(:mids AS uuid[]), CAST(:kinds AS text[]),
                          CAST(:wids AS text[]), CAST(:errors AS text[]), CAST(:codes AS text[]),
-                         CAST(:retry_at AS timestamptz[]))
-        AS d(qid, mid, kind, wid, err, code, retry_at)
+                         CAST(:retry_at AS timestamptz[]), CAST(:waits AS text[]))
+        AS d(qid, mid, kind, wid, err, code, retry_at, wait)
 ), m AS (
     UPDATE whatsapp_messages m SET
         status = CASE d.kind WHEN 'sent' THEN {m_sent} WHEN 'retry' THEN {m_queued} WHEN 'release' THEN {m_queued}
@@ -231,7 +253,8 @@ WITH d AS (
         error_message = d.err,
         error_code = d.code,
         whatsapp_message_id = COALESCE(d.wid, q.whatsapp_message_id),
-        lease_expires_at = NULL
+        lease_expires_at = NULL,
+        wait_reason = d.wait
     -- a row reclaimed as unknown only takes the news that its send did go out
     FROM d WHERE q.id = d.qid AND (q.status = {q_processing} OR (q.status = {q_unknown} AND d.kind = 'sent'))
 ), t AS (
@@ -253,7 +276,7 @@ def complete(*, conn: Connection, outcomes: list[Outcome]) -> list[Any]:
         "kinds": [o.kind for o in outcomes], "wids": [o.whatsapp_message_id for o in outcomes],
         "errors": [(o.error or "")[:2000] or None for o in outcomes],
         "codes": [o.code if o.error else None for o in outcomes],
-        "retry_at": [o.retry_at for o in outcomes],
+        "retry_at": [o.retry_at for o in outcomes], "waits": [o.wait for o in outcomes],
     }
     return conn.execute(_COMPLETE_SQL, params).all()
 
@@ -334,3 +357,33 @@ def settle_unknown(*, conn: Connection, org_id: uuid.UUID, message_ids: list[uui
     if not message_ids:
         return 0
     return conn.execute(_SETTLE_SQL, {"ids": list(message_ids), "org_id": org_id}).rowcount
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A guard holds an organisation's due rows: until when (None: until resumed), why, and urgent ones too?"""
+
+    org_id: uuid.UUID
+    until: datetime | None
+    reason: str
+    urgent_too: bool
+
+
+_DEFER_SQL = _sql("""
+WITH d AS (
+    SELECT * FROM unnest(CAST(:orgs AS uuid[]), CAST(:untils AS timestamptz[]), CAST(:reasons AS text[]),
+                         CAST(:urgent_too AS boolean[])) AS d(org_id, until, reason, urgent_too)
+)
+UPDATE notification_queue q SET scheduled_for = COALESCE(d.until, q.scheduled_for), wait_reason = d.reason
+FROM d WHERE q.org_id = d.org_id AND q.status = {q_pending} AND q.scheduled_for <= now()
+  AND (d.urgent_too OR NOT q.urgent) AND (d.until IS NOT NULL OR q.wait_reason IS DISTINCT FROM d.reason)
+RETURNING q.org_id
+""")
+
+
+def defer(*, conn: Connection, holds: list[Hold]) -> set[uuid.UUID]:
+    """Move held organisations' due rows to when they may go, saying why; returns the organisations touched."""
+    if not holds:
+        return set()
+    rows = conn.execute(_DEFER_SQL, {"orgs": [h.org_id for h in holds], "untils": [h.until for h in holds],
+                                     "reasons": [h.reason for h in holds],
+                                     "urgent_too": [h.urgent_too for h in holds]})
+    return {r[0] for r in rows}

@@ -84,3 +84,7 @@ class NotificationQueue(SQLModel, table=True):
     # Set when claimed; a row still processing past it belongs to a dead worker.
     lease_expires_at: datetime | None = timestamp_field()
     created_at: datetime = created_field()
+    # An OTP or a failed payment: ignores quiet hours and may use the daily cap's reserve, never the pacing.
+    urgent: bool = False
+    # Why a pending row waits past its time (deliverability.models.WaitReason); scheduled_for says until when.
+    wait_reason: str | None = Field(default=None, max_length=32)

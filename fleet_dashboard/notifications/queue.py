@@ -19,8 +19,14 @@ from fleet_dashboard.core.events import EventType
 from fleet_dashboard.core.lookup import get_owned
 from fleet_dashboard.core.pagination import clamp_limit, keyset_page
 from fleet_dashboard.core.tables import utcnow
+from fleet_dashboard.deliverability import status
 from fleet_dashboard.messaging import media, messages, templates
-from fleet_dashboard.messaging.models import AMBIGUOUS_MESSAGE_STATUSES, MessageStatus, WhatsAppMessage
+from fleet_dashboard.messaging.models import (
+    AMBIGUOUS_MESSAGE_STATUSES,
+    MessageStatus,
+    WhatsAppMessage,
+    WhatsAppTemplate,
+)
 from fleet_dashboard.notifications.models import NotificationQueue, QueueStatus
 
 MAX_BULK = 1000
@@ -85,6 +91,7 @@ def _prepare(session: Session, org_id: uuid.UUID, item: Mapping[str, Any],
     if item.get("media") is not None:  # a checked file (services/media.resolve): its rendered template is the caption
         attachment = media.store(session=session, org_id=org_id, file=item["media"])
     return {
+        "urgent": bool(item.get("urgent")) or bool(getattr(template, "urgent", False)), "wait_reason": None,
         "media_id": attachment.media_id if attachment else None,
         "media_filename": attachment.filename if attachment else None,
         "media_type": attachment.kind if attachment else None,
@@ -100,13 +107,14 @@ def _prepare(session: Session, org_id: uuid.UUID, item: Mapping[str, Any],
 _INSERT_SQL = text("""
 INSERT INTO notification_queue (id, org_id, notification_type, recipient_phone, template_id, message_data,
                                 priority, status, scheduled_for, attempts, max_attempts, idempotency_key,
-                                created_at, media_id, media_filename, media_type)
-SELECT id, :org_id, 'whatsapp', phone, tid, data, prio, 'pending', sched, 0, maxa, idem, created, mid, mname, mtype
+                                created_at, media_id, media_filename, media_type, urgent, wait_reason)
+SELECT id, :org_id, 'whatsapp', phone, tid, data, prio, 'pending', sched, 0, maxa, idem, created, mid, mname, mtype,
+       urgent, wait
 FROM unnest(CAST(:ids AS uuid[]), CAST(:phones AS text[]), CAST(:tids AS uuid[]), CAST(:datas AS jsonb[]),
             CAST(:prios AS int[]), CAST(:scheds AS timestamptz[]), CAST(:maxas AS int[]),
             CAST(:idems AS text[]), CAST(:createds AS timestamptz[]), CAST(:mids AS uuid[]),
-            CAST(:mnames AS text[]), CAST(:mtypes AS text[]))
-    AS t(id, phone, tid, data, prio, sched, maxa, idem, created, mid, mname, mtype)
+            CAST(:mnames AS text[]), CAST(:mtypes AS text[]), CAST(:urgents AS boolean[]), CAST(:waits AS text[]))
+    AS t(id, phone, tid, data, prio, sched, maxa, idem, created, mid, mname, mtype, urgent, wait)
 ON CONFLICT (org_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING id
 """)
@@ -121,7 +129,9 @@ def _columns(org_id: uuid.UUID, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "maxas": [r["max_attempts"] for r in rows], "idems": [r["idempotency_key"] for r in rows],
         "createds": [r["created_at"] for r in rows], "mids": [r["media_id"] for r in rows],
         "mnames": [r["media_filename"] for r in rows], "mtypes": [r["media_type"] for r in rows],
+        "urgents": [r["urgent"] for r in rows], "waits": [r["wait_reason"] for r in rows],
     }
+
 
 
 def enqueue_many(
@@ -146,6 +156,7 @@ def enqueue_many(
             raise type(exc)(prefix + exc.message, code=exc.code, item=index, **exc.params) from exc
     if not rows:
         return []
+    status.time_rows(session=session, org_id=org_id, rows=rows)
     first_by_key: dict[str, uuid.UUID] = {}
     unique = []
     for row in rows:
@@ -196,30 +207,29 @@ def enqueue(
     ip_address: str | None = None,
     via: str = "dashboard",
     attachment: media.Attachment | None = None,
+    urgent: bool = False,
 ) -> tuple[NotificationQueue, bool]:
     """Queue one template notification (a stored file too, the template as caption); returns the row and
     whether it is new."""
     item = {"recipient": recipient, "template_id": template_id, "template_name": template_name,
             "variables": variables, "scheduled_for": scheduled_for, "priority": priority,
-            "max_attempts": max_attempts, "idempotency_key": idempotency_key, "attachment": attachment}
+            "max_attempts": max_attempts, "idempotency_key": idempotency_key, "attachment": attachment,
+            "urgent": urgent}
     return enqueue_many(session=session, org_id=org_id, items=[item], actor=actor, ip_address=ip_address,
                         via=via)[0]
 
 
 def schedule_text(*, session: Session, org_id: uuid.UUID, recipient: str, text_body: str,
                   scheduled_for: datetime | None = None, actor: Actor, ip_address: str | None = None,
-                  via: str = "dashboard", attachment: media.Attachment | None = None) -> NotificationQueue:
+                  via: str = "dashboard", attachment: media.Attachment | None = None,
+                  urgent: bool = False) -> NotificationQueue:
     """Queue free text (a file too, the text as caption) for later: it has no template to render then, so its
     message row is written now."""
     message, _ = messages.create_message(session=session, org_id=org_id, recipient=recipient, text=text_body,
                                           sent_by=actor.user_id, status=MessageStatus.queued.value, actor=actor,
                                           action=Action.schedule, attachment=attachment)
     row = enqueue_message(session=session, org_id=org_id, message=message, priority=DEFAULT_PRIORITY,
-                          max_attempts=3)
-    if scheduled_for is not None:
-        row.scheduled_for = scheduled_for
-        session.add(row)
-        session.flush()
+                          max_attempts=3, urgent=urgent, scheduled_for=scheduled_for)
     _audit_scheduled(session, org_id, actor, [row], ip_address, via)
     return row
 
@@ -239,22 +249,27 @@ def _audit_scheduled(session: Session, org_id: uuid.UUID, actor: Actor, rows: li
 
 def enqueue_message(
     *, session: Session, org_id: uuid.UUID, message: WhatsAppMessage, priority: int = TOP_PRIORITY,
-    max_attempts: int = 1,
+    max_attempts: int = 1, urgent: bool = False, scheduled_for: datetime | None = None,
 ) -> NotificationQueue:
     """Queue a message row already written by messaging.create_message (the API's send routes).
 
     One attempt by default, so the caller's wait ends in sent or failed; an unconnected organisation
-    keeps it pending (attempts are not spent) until it connects. Repeats return the existing row."""
+    keeps it pending (attempts are not spent) until it connects. Repeats return the existing row. A guard
+    may hold it (quiet hours, the cap, a pause): its `scheduled_for` and `wait_reason` then say until when and why."""
     if message.org_id != org_id:
         raise NotFound(f"message {message.id} not found", code="unknown_message")
     found = session.exec(select(NotificationQueue).where(NotificationQueue.org_id == org_id,
                                                          NotificationQueue.message_id == message.id)).first()
     if found is not None:
         return found
+    template = session.get(WhatsAppTemplate, message.template_id) if message.template_id else None
+    timing = {"scheduled_for": scheduled_for or utcnow(), "wait_reason": None,
+              "urgent": urgent or bool(template is not None and template.urgent)}
+    status.time_rows(session=session, org_id=org_id, rows=[timing])
     row = NotificationQueue(
         org_id=org_id, recipient_phone=message.recipient_phone, template_id=message.template_id,
         message_data=dict(message.template_params or {}), priority=priority, max_attempts=max_attempts,
-        message_id=message.id, idempotency_key=f"message:{message.id}",
+        message_id=message.id, idempotency_key=f"message:{message.id}", **timing,
     )
     session.add(row)
     session.flush()

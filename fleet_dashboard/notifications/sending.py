@@ -9,13 +9,18 @@ import asyncio
 import contextlib
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from fleet_dashboard.accounts import audit
+from sqlmodel import select
+
+from fleet_dashboard.accounts import audit, localtime
 from fleet_dashboard.accounts.permissions import Actor
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import NotConnected
 from fleet_dashboard.core.events import EventType, get_bus
+from fleet_dashboard.core.tables import utcnow
+from fleet_dashboard.deliverability import status
 from fleet_dashboard.messaging import media, messages
 from fleet_dashboard.messaging.media import Attachment, MediaFile
 from fleet_dashboard.messaging.models import (
@@ -27,6 +32,7 @@ from fleet_dashboard.messaging.models import (
     WhatsAppMessage,
 )
 from fleet_dashboard.notifications import queue
+from fleet_dashboard.notifications.models import NotificationQueue
 from fleet_dashboard.whatsapp import sessions
 from fleet_dashboard.whatsapp.models import SessionStatus
 
@@ -58,16 +64,33 @@ class SendRequest:
     # For the audit row: where the request came from.
     ip_address: str | None = None
     via: str = "api"
+    # An OTP or a failed payment: it ignores quiet hours (never the pacing) and may use the cap's reserve.
+    urgent: bool = False
 
 
-def _enqueue(session: Any, message: WhatsAppMessage) -> None:
-    queue.enqueue_message(session=session, org_id=message.org_id, message=message)
+@dataclass(frozen=True)
+class Waiting:
+    """A guard holds the message: until when (None: until a person resumes sending) and why (a WaitReason)."""
+
+    scheduled_for: datetime | None
+    reason: str
+    text: str | None = None
+
+
+def _enqueue(session: Any, message: WhatsAppMessage, urgent: bool) -> Any:
+    return queue.enqueue_message(session=session, org_id=message.org_id, message=message, urgent=urgent)
 
 
 def submit(req: SendRequest) -> tuple[WhatsAppMessage, bool]:
     """Create, queue and audit the message in one transaction; a repeated Idempotency-Key creates nothing.
 
     Refused with NotConnected (and nothing written) while the organisation's WhatsApp is not connected."""
+    message, created, _held = _submit(req)
+    return message, created
+
+
+def _submit(req: SendRequest) -> tuple[WhatsAppMessage, bool, bool]:
+    """submit(), and whether a guard holds the new message back (quiet hours, the cap, a pause)."""
     with session_scope() as session:
         key = (req.idempotency_key or "").strip() or None
         attachment = req.attachment
@@ -84,13 +107,28 @@ def submit(req: SendRequest) -> tuple[WhatsAppMessage, bool]:
             # Raising rolls the new row back: a refused send leaves nothing behind.
             raise NotConnected("WhatsApp is not connected for this organisation. Connect it first.",
                                status=status)
+        held = False
         if created:
-            _enqueue(session, message)
+            row = _enqueue(session, message, req.urgent)
+            held = row.wait_reason is not None
             audit.record(session=session, org_id=req.org_id, actor_id=req.sent_by, event_type="message_sent",
                          event_data={"message_id": str(message.id), "recipient": message.recipient_phone,
                                      "template": message.template_name, "via": req.via},
                          ip_address=req.ip_address)
-        return message, created
+        return message, created, held
+
+
+def waiting(org_id: uuid.UUID, message_id: uuid.UUID | str) -> Waiting | None:
+    """Whether a guard holds this message back, until when and why (Arabic included), or None."""
+    with session_scope() as session:
+        row = session.exec(select(NotificationQueue).where(NotificationQueue.org_id == org_id,
+                                                           NotificationQueue.message_id == uuid.UUID(str(message_id)),
+                                                           NotificationQueue.status == "pending")).first()
+        if row is None or not row.wait_reason:
+            return None
+        zone = localtime.org_zone(session=session, org_id=org_id)
+        until = row.scheduled_for if row.scheduled_for > utcnow() else None
+        return Waiting(until, row.wait_reason, status.wait_text(row.wait_reason, until, zone))
 
 
 def _reload(org_id: uuid.UUID, message_id: uuid.UUID | str) -> WhatsAppMessage:
@@ -126,8 +164,9 @@ async def send_and_wait(req: SendRequest, *, wait_seconds: float | None = None) 
     came in time."""
     wait = SEND_WAIT_SECONDS if wait_seconds is None else wait_seconds
     async with get_bus().subscribe(org_id=req.org_id, types=[EventType.message_status]) as events:
-        message, _created = await asyncio.to_thread(submit, req)
-        return await _verdict(events, req.org_id, message, wait)
+        message, _created, held = await asyncio.to_thread(_submit, req)
+        # Held by a guard: nothing will settle it within the wait; the caller says when it goes.
+        return await _verdict(events, req.org_id, message, 0 if held else wait)
 
 
 async def wait_for_verdict(org_id: uuid.UUID, message_id: uuid.UUID | str, *,

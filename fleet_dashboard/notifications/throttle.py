@@ -29,6 +29,10 @@ class SendThrottle:
         self._clock = clock
         self._rng = rng
         self._next_at: dict[uuid.UUID, float] = {}
+        # When each organisation's last booked send goes: the next one's typing starts after it, never during it.
+        self._last_slot: dict[uuid.UUID, float] = {}
+        # Organisations sending slower than the rate (a number at risk, or just back from a ban): their factor.
+        self._slow: dict[uuid.UUID, float] = {}
         self._lock = threading.Lock()
 
     @property
@@ -52,9 +56,19 @@ class SendThrottle:
         """False when the rate is 0 (benchmarks, trusted test numbers)."""
         return self.rate_per_minute > 0
 
-    def interval(self) -> float:
-        """The base gap between two sends of one organisation, in seconds."""
-        return 60.0 / self.rate_per_minute if self.enabled else 0.0
+    def interval(self, org_id: uuid.UUID | None = None) -> float:
+        """The gap between two sends of one organisation (the base gap without one), in seconds."""
+        if not self.enabled:
+            return 0.0
+        return 60.0 / self.rate_per_minute * (self._slow.get(org_id, 1.0) if org_id is not None else 1.0)
+
+    def set_pace(self, org_id: uuid.UUID, factor: float) -> None:
+        """Space this organisation's sends `factor` times the usual gap (2 = half pace; 1 = back to normal)."""
+        with self._lock:
+            if factor <= 1.0:
+                self._slow.pop(org_id, None)
+            else:
+                self._slow[org_id] = factor
 
     def delay(self, org_id: uuid.UUID) -> float:
         """Seconds until this organisation may send again without waiting; 0 when it may now."""
@@ -68,14 +82,22 @@ class SendThrottle:
             return 1_000_000
         return max(1, int(seconds / (self.interval() + self.jitter_seconds / 2)))
 
-    def reserve(self, org_id: uuid.UUID) -> float:
-        """Book the next free slot for this organisation and return how long to wait for it."""
-        if not self.enabled:
+    def reserve(self, org_id: uuid.UUID, lead: float = 0.0) -> float:
+        """Book the next free slot for this organisation and return how long to wait for it.
+
+        `lead`: seconds the send needs before its slot (typing presence): the slot is at least that far away, and
+        the lead is spent inside the wait, so it counts in the pacing budget rather than on top of it."""
+        lead = max(0.0, lead)
+        if not self.enabled and not lead:
             return 0.0
         with self._lock:
             now = self._clock()
-            slot = max(now, self._next_at.get(org_id, 0.0))
-            self._next_at[org_id] = slot + self.interval() + self._rng() * max(0.0, self.jitter_seconds)
+            slot = max(now + lead, self._next_at.get(org_id, 0.0) if self.enabled else 0.0)
+            if lead:  # one message typed at a time: this one's typing starts once the one before went
+                slot = max(slot, self._last_slot.get(org_id, 0.0) + lead)
+                self._last_slot[org_id] = slot
+            if self.enabled:
+                self._next_at[org_id] = slot + self.interval(org_id) + self._rng() * max(0.0, self.jitter_seconds)
         return slot - now
 
     async def acquire(self, org_id: uuid.UUID) -> None:
@@ -88,9 +110,26 @@ class SendThrottle:
         """Drop an organisation's pacing state, e.g. when this process no longer owns it."""
         with self._lock:
             self._next_at.pop(org_id, None)
+            self._last_slot.pop(org_id, None)
+            self._slow.pop(org_id, None)
 
 
 @lru_cache
 def get_throttle() -> SendThrottle:
     """The process's throttle, shared by the engine (which paces) and the worker (which plans)."""
     return SendThrottle()
+
+
+# A text this long (characters) types for TYPING_MAX_SECONDS; a shorter one proportionally less.
+TYPING_FULL_LENGTH = 200
+
+
+def typing_seconds(length: int, rng: Callable[[], float] = random.random) -> float:
+    """How long to show "typing..." before a text of `length` characters: TYPING_MIN_SECONDS to
+    TYPING_MAX_SECONDS, growing with the text, plus or minus TYPING_JITTER_SECONDS, never outside the two."""
+    from fleet_dashboard.core.settings import get_settings
+
+    s = get_settings()
+    low, high = s.typing_min_seconds, max(s.typing_min_seconds, s.typing_max_seconds)
+    base = low + (high - low) * min(1.0, max(0, length) / TYPING_FULL_LENGTH)
+    return min(high, max(low, base + (2 * rng() - 1) * s.typing_jitter_seconds))

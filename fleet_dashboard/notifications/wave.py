@@ -12,6 +12,7 @@ from fleet_dashboard.core.backoff import RetryPolicy
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import DomainError, NotConnected, OutcomeUnknown
 from fleet_dashboard.core.tables import utcnow
+from fleet_dashboard.deliverability.models import PauseReason, WaitReason
 from fleet_dashboard.messaging import media, templates
 from fleet_dashboard.messaging.models import SENDABLE_MESSAGE_STATUSES, MessageType
 from fleet_dashboard.notifications.claims import Claimed, Outcome
@@ -74,9 +75,9 @@ async def _send_one(engine, row: Claimed, policy: RetryPolicy, timeout: float,
         except DomainError as exc:  # the file is gone (retention): no retry can bring it back
             return Outcome(queue_id=row.id, message_id=row.message_id, kind="failed", error=exc.message,
                            code=exc.code)
-        send = engine.send_file(row.org_id, row.recipient_phone, file)
+        send = engine.send_file(row.org_id, row.recipient_phone, file, **_how(row))
     else:
-        send = engine.send_text(row.org_id, row.recipient_phone, row.body)
+        send = engine.send_text(row.org_id, row.recipient_phone, row.body, **_how(row))
     try:
         wid = await asyncio.wait_for(send, timeout)
     except NotConnected:
@@ -89,12 +90,27 @@ async def _send_one(engine, row: Claimed, policy: RetryPolicy, timeout: float,
         return Outcome(queue_id=row.id, message_id=row.message_id, kind="unknown",
                        code=getattr(exc, "code", UNKNOWN_SEND_CODE),
                        error=f"{exc}: not resent automatically; retry it only after checking")
-    except SendRefused as exc:  # WhatsApp answered no: the same answer would come again
+    except SendRefused as exc:
+        if exc.pause:  # WhatsApp restricts the number itself: the organisation pauses, the row waits (not failed)
+            return Outcome(queue_id=row.id, message_id=row.message_id, kind="release", wait=WaitReason.paused.value,
+                           error=f"WhatsApp restricts this number: {exc}", code=exc.code,
+                           danger=PauseReason.restricted.value, org_id=row.org_id)
+        # WhatsApp answered no: the same answer would come again
         return Outcome(queue_id=row.id, message_id=row.message_id, kind="failed", code=exc.code,
                        error=f"WhatsApp refused the message: {exc}")
     except Exception as exc:  # any other failure is this attempt's failure
         return _failure(row, str(exc) or type(exc).__name__, policy)
     return Outcome(queue_id=row.id, message_id=row.message_id, kind="sent", whatsapp_message_id=str(wid))
+
+
+def _how(row: Claimed) -> dict:
+    """The guards' part of a send: the address a look-up gave, and "typing..." first (only when set)."""
+    how: dict = {}
+    if row.send_to:
+        how["to"] = row.send_to
+    if row.typing:
+        how["typing"] = True
+    return how
 
 
 def _load_file(row: Claimed) -> OutgoingFile:

@@ -23,8 +23,9 @@ from fleet_dashboard.messaging import messages, receipts
 from fleet_dashboard.notifications import claims as queue_claims
 from fleet_dashboard.notifications import queue
 from fleet_dashboard.notifications.claims import Claimed, Outcome
+from fleet_dashboard.notifications.guarded import GuardedTurns
 from fleet_dashboard.notifications.throttle import SendThrottle, get_throttle
-from fleet_dashboard.notifications.wave import QUEUE_RETRY, prepare, send_all
+from fleet_dashboard.notifications.wave import QUEUE_RETRY, send_all
 
 log = logging.getLogger(__name__)
 # The longest pause between turns while the database is failing them.
@@ -67,8 +68,8 @@ def _status_events(rows: list[Any]) -> list[dict[str, Any]]:
             for r in rows if getattr(r, "kind", "failed") not in ("retry", "release")]
 
 
-class Worker:
-    """Sends only for organisations that this process's engine owns and has connected."""
+class Worker(GuardedTurns):
+    """Sends only for organisations that this process's engine owns and has connected, through their guards."""
 
     def __init__(self, engine: Any, *, config: WorkerConfig | None = None, throttle: SendThrottle | None = None,
                  db_engine: Engine | None = None):
@@ -89,6 +90,8 @@ class Worker:
         self._handback: dict[uuid.UUID, Any] = {}
         self._unwritten: list[Outcome] = []
         self._unwritten_orgs: set[uuid.UUID] = set()
+        # The sending guards (quiet hours, the daily cap, pauses, look-ups, typing, pace) of the owned organisations.
+        self._init_guards()
 
     def _tx(self, work: Callable[[Session], Any]) -> Any:
         with Session(self._db, expire_on_commit=False) as session:
@@ -117,11 +120,11 @@ class Worker:
             self._more_due = True
 
     async def _release_stale(self, connected: set[uuid.UUID]) -> None:
-        """Give back rows of organisations no longer connected, or whose lease is running out."""
+        """Give back rows of organisations no longer connected or now paused, or whose lease is running out."""
         now = time.monotonic()
         for org_id in list(self._backlog):
             rows = self._backlog[org_id]
-            if org_id not in connected:
+            if org_id not in connected or self.guards.paused(org_id):
                 self._owe_back(row for row, _ in rows)
                 rows.clear()
             while rows and rows[0][1] <= now:
@@ -162,22 +165,30 @@ class Worker:
     async def _claim(self, connected: set[uuid.UUID]) -> None:
         cfg = self.config
         if self.throttle.enabled:
-            org_ids = [o for o in connected if o not in self._backlog]
+            candidates = [o for o in connected if o not in self._backlog]
             per_org = self.throttle.per_window(cfg.lease_seconds / 2)
         else:
-            org_ids = list(connected) if not self._backlog else []
+            candidates = list(connected) if not self._backlog else []
             per_org = None
-        if not org_ids:
+        in_backlog = {o: len(rows) for o, rows in self._backlog.items()}
+        # Organisations whose guards let everything go, those that may send urgent rows only, and the holds.
+        org_ids, urgent_ids, holds = self.guards.split(candidates, in_backlog)
+        await self._hold(self.guards.holds_to_apply(holds))
+        if not org_ids and not urgent_ids:
             self._more_due = False
             return
         self._last_claim = time.monotonic()
         rows = await self._db_call(lambda s: queue_claims.claim_batch(
-            conn=s.connection(), org_ids=org_ids, limit=cfg.batch_size, lease_seconds=cfg.lease_seconds,
-            per_org_limit=per_org))
+            conn=s.connection(), org_ids=org_ids, urgent_ids=urgent_ids, limit=cfg.batch_size,
+            lease_seconds=cfg.lease_seconds, per_org_limit=per_org))
         self._more_due = len(rows) >= cfg.batch_size
+        rows, waiting = self.guards.admit(rows, in_backlog)
+        if waiting:  # past today's allowance: they wait for tomorrow, at no attempt's cost
+            await self._complete([outcome for _, outcome in waiting], {row.org_id for row, _ in waiting})
         # Keep a margin under the lease: a row not sent by then is handed back rather than risked.
         deadline = self._last_claim + cfg.lease_seconds * 0.8
         for row in rows:
+            row.deadline = deadline
             self._backlog.setdefault(row.org_id, deque()).append((row, deadline))
 
     def _next_wave(self) -> list[Claimed]:
@@ -195,13 +206,13 @@ class Worker:
 
     async def _process(self, wave: list[Claimed]) -> None:
         outcomes: list[Outcome] = []
-        sendable = []
-        for row in wave:
-            verdict = prepare(row)
-            if verdict is None:
-                sendable.append(row)
-            else:
-                outcomes.append(verdict)
+        sendable = self._guarded(wave, outcomes)
+        if sendable and self.guards.enabled:
+            try:
+                sendable = await self._look_up(sendable, outcomes)
+            except Exception:
+                self._owe_back(wave)  # nothing was sent
+                raise
         if sendable:
             margin = self.config.lease_seconds * 0.1
             try:
@@ -235,6 +246,9 @@ class Worker:
             raise
         sent = [r for r in rows if r.status == "sent"]
         self.sent += len(sent)
+        self.guards.count_sent(r.org_id for r in sent)
+        self._health.touched(org_ids)
+        await self._pause_on_danger(outcomes)
 
         if sent and receipts.pending():
             def replay(session: Session) -> None:
@@ -251,7 +265,10 @@ class Worker:
         if now - self._last_reclaim >= self.config.reclaim_every_seconds:
             self._last_reclaim = now
             await self._reclaim()
+            if self.guards.enabled:
+                await self._check_health()
         connected = self._connected_orgs()
+        await self._refresh_guards(connected)
         await self._release_stale(connected)
         if self._more_due or now - self._last_claim >= self.config.poll_seconds:
             await self._claim(connected)
@@ -275,7 +292,7 @@ class Worker:
             await self.close()
 
     async def _loop(self, stop: asyncio.Event) -> None:
-        async with get_bus().subscribe(types={EventType.queue_wake}) as wakes:
+        async with get_bus().subscribe(types={EventType.queue_wake, EventType.sending_changed}) as wakes:
             failures = 0
             while not stop.is_set():
                 try:
@@ -295,10 +312,11 @@ class Worker:
                     await asyncio.sleep(0)
                     continue
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wakes.get(), self._idle_seconds())
+                    woken = [await asyncio.wait_for(wakes.get(), self._idle_seconds())]
                     self._more_due = True
                     while not wakes.queue.empty():
-                        wakes.queue.get_nowait()
+                        woken.append(wakes.queue.get_nowait())
+                    self._sending_changed(woken)
 
     async def close(self) -> None:
         """Hand back rows not yet sent, record what is owed, and free the worker's connections."""

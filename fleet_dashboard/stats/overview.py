@@ -41,8 +41,9 @@ _NUMERIC_SORTS = {"sent_today", "sent_week", "failure_rate", "queue_depth"}
 
 _ORGS = """
 SELECT o.id, o.name, o.slug, COALESCE(s.status, 'disconnected') AS status, s.phone_number,
-       s.connection_error, s.connection_error_code
+       s.connection_error, s.connection_error_code, COALESCE(st.risk, 'green') AS risk
 FROM organizations o LEFT JOIN whatsapp_sessions s ON s.org_id = o.id
+LEFT JOIN sending_state st ON st.org_id = o.id
 WHERE (CAST(:pattern AS text) IS NULL OR o.name ILIKE :pattern OR o.slug ILIKE :pattern)
 """
 
@@ -132,7 +133,7 @@ def _numbers(r: Any) -> dict[str, Any]:
 def _row(r: Any) -> dict[str, Any]:
     return {
         "org_id": r.id, "name": r.name, "slug": r.slug, "status": r.status, "phone": r.phone_number or "",
-        **_numbers(r),
+        "risk": r.risk, **_numbers(r),
         # The session's trouble first, else the latest failed message; the code says it in any language.
         "last_error": r.connection_error or r.last_failure or "",
         "last_error_code": r.connection_error_code if r.connection_error else r.last_failure_code,
@@ -204,6 +205,14 @@ def messages_per_day(*, session: Session, days: int = 14, now: datetime | None =
                     "sent": sum(counts.get((day, s), 0) for s in SENT_MESSAGE_STATUSES),
                     "failed": sum(counts.get((day, s), 0) for s in FAILED_MESSAGE_STATUSES)})
     return out
+
+
+def open_incidents(*, session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """Every organisation's open alerts (a session down, a red number, a pause), newest first."""
+    from fleet_dashboard.deliverability import incidents
+
+    permissions.require(actor, Action.overview)
+    return incidents.open_everywhere(session=session)
 
 
 def engine_rows(*, session: Session, actor: Actor) -> list[dict[str, str]]:

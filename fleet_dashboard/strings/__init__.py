@@ -7,6 +7,7 @@ from fleet_dashboard.strings.admin import *  # noqa: F403
 from fleet_dashboard.strings.audit import *  # noqa: F403
 from fleet_dashboard.strings.common import *  # noqa: F403
 from fleet_dashboard.strings.connect import *  # noqa: F403
+from fleet_dashboard.strings.deliverability import *  # noqa: F403
 from fleet_dashboard.strings.errors import *  # noqa: F403
 from fleet_dashboard.strings.history import *  # noqa: F403
 from fleet_dashboard.strings.home import *  # noqa: F403

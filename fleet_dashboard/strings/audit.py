@@ -69,4 +69,9 @@ AUDIT_EVENTS = {
     "user_created": "إنشاء مستخدم",
     "signed_out_everywhere": "تسجيل الخروج من كل الأجهزة",
     "device_unlinked": "فك ربط الجهاز",
+    # Guards of the sending number.
+    "sending_rules_changed": "تغيير قواعد الإرسال",
+    "sending_paused": "إيقاف الإرسال لحماية الرقم",
+    "sending_resumed": "استئناف الإرسال",
+    "pairing_note": "ملاحظة من واتساب أثناء الربط",
 }

@@ -13,7 +13,7 @@ WEBHOOK_SECRET = "السر (اختياري)"
 WEBHOOK_SECRET_HINT = "اتركه فارغاً لننشئ سراً ونعرضه مرة واحدة. 16 حرفاً على الأقل."
 WEBHOOK_EVENTS = "الأحداث"
 WEBHOOK_EVENT_NAMES = {"message.status": "حالة الرسائل", "session.status": "حالة الجلسة",
-                       "message.inbound": "الرسائل الواردة"}
+                       "message.inbound": "الرسائل الواردة", "session.alert": "تنبيهات الرقم"}
 WEBHOOK_PICK_EVENT = "اختر حدثاً واحداً على الأقل."
 WEBHOOK_ADD = "حفظ الرابط"
 WEBHOOK_SAVED = "حُفظ رابط الإشعارات."

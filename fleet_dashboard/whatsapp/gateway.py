@@ -55,6 +55,13 @@ class Paired:
 
 
 @dataclass(frozen=True, slots=True)
+class PairingNote:
+    """The library said something about a pairing in progress (e.g. WhatsApp asks the phone for a passkey)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Connected:
     """The socket is up and authenticated; sends may start."""
 
@@ -137,8 +144,20 @@ class OutgoingFile:
     caption: str = ""
 
 
-GatewayEvent = (QRCodes | Paired | Connected | Disconnected | Reconnecting | Refused | HealthChanged | PairingEnded
-                | LoggedOut | Receipt | Inbound | TemporaryBan)
+@dataclass(frozen=True, slots=True)
+class LookUp:
+    """WhatsApp's answer about one number: on WhatsApp or not, and the address to send to (None: the number)."""
+
+    phone: str  # E.164, as asked
+    on_whatsapp: bool
+    jid: str | None = None
+
+
+# Chat presence states shown to the recipient before a message (typing, then stopped typing).
+COMPOSING, PAUSED = "composing", "paused"
+
+GatewayEvent = (QRCodes | Paired | PairingNote | Connected | Disconnected | Reconnecting | Refused | HealthChanged
+                | PairingEnded | LoggedOut | Receipt | Inbound | TemporaryBan)
 EventSink = Callable[[GatewayEvent], None]
 
 
@@ -197,16 +216,24 @@ class Gateway(abc.ABC):
         """Unlink the device from the account; a later start needs a new scan."""
 
     @abc.abstractmethod
-    async def send_text(self, phone: str, text: str) -> str:
-        """Send a text to an E.164 number and return WhatsApp's message id; raises SendFailed."""
+    async def send_text(self, phone: str, text: str, *, to: str | None = None) -> str:
+        """Send a text to an E.164 number (at `to`, the address a look-up gave, when known) and return WhatsApp's
+        message id; raises SendFailed."""
 
-    async def send_file(self, phone: str, file: OutgoingFile) -> str:
+    async def send_file(self, phone: str, file: OutgoingFile, *, to: str | None = None) -> str:
         """Upload and send a document or an image; same outcomes as send_text."""
         raise SendFailed("this gateway cannot send files")
 
     @abc.abstractmethod
     async def is_on_whatsapp(self, phone: str) -> bool:
         """Whether the E.164 number has a WhatsApp account."""
+
+    async def look_up(self, phones: list[str]) -> dict[str, LookUp]:
+        """Ask WhatsApp about several numbers in one call; raises when it could not be asked (that is no answer)."""
+        return {phone: LookUp(phone, await self.is_on_whatsapp(phone)) for phone in phones}
+
+    async def send_presence(self, phone: str, state: str, *, to: str | None = None) -> None:  # noqa: B027
+        """Show the recipient COMPOSING (typing) or PAUSED; a gateway without presence does nothing."""
 
     async def pair_phone(self, phone: str) -> PairingCode:
         """During a pairing (started with resume_jid=None): a code to link the phone with that number."""

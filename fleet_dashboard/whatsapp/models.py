@@ -50,6 +50,12 @@ class SessionReason(enum.StrEnum):
     client_outdated = "client_outdated"
     pair_code_failed = "pair_code_failed"
     unlinked_offline = "unlinked_offline"
+    # The phone accepted the link and the device is registering (shown so it never looks like a hang) ...
+    pairing_completing = "pairing_completing"
+    # ... the library said WhatsApp asks the phone to confirm with a passkey ...
+    passkey_requested = "passkey_requested"
+    # ... or it never completed (e.g. WhatsApp asked the phone for a passkey): a person must link again.
+    pairing_incomplete = "pairing_incomplete"
 
 
 # Reasons that leave the socket up: the status stays connected and the reason is shown beside it.
@@ -93,6 +99,14 @@ class WhatsAppSession(SQLModel, table=True):
     command_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
 
 
+class SimulatedKind(enum.StrEnum):
+    """What the simulated network logged for an organisation."""
+
+    message = "message"
+    presence = "presence"
+    lookup = "lookup"
+
+
 class SimulatorSent(SQLModel, table=True):
     """What the simulated WhatsApp network accepted, kept so duplicates show across restarts."""
 
@@ -109,6 +123,8 @@ class SimulatorSent(SQLModel, table=True):
     filename: str | None = Field(default=None, max_length=255)
     size: int | None = None
     created_at: datetime = created_field()
+    # What the network saw: a message, a presence update (text: composing|paused) or a look-up (text: the answer).
+    kind: str = Field(default=SimulatedKind.message.value, max_length=16)
 
 
 class SimulatorCommand(SQLModel, table=True):

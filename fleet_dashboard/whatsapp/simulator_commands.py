@@ -103,12 +103,15 @@ def purge() -> int:
                                     "make_interval(secs => :keep)"), {"keep": KEEP_SECONDS}).rowcount
 
 
-def sent(org_id: uuid.UUID, limit: int = 10000) -> list[dict[str, Any]]:
-    """Every message the simulated network accepted for one organisation, oldest first, as plain dicts."""
-    query = (select(SimulatorSent).where(SimulatorSent.org_id == org_id)
-             .order_by(SimulatorSent.created_at, SimulatorSent.id).limit(limit))
+def sent(org_id: uuid.UUID, limit: int = 10000, kind: str | None = None) -> list[dict[str, Any]]:
+    """What the simulated network saw for one organisation, oldest first, as plain dicts: the messages it accepted,
+    and beside them the presence updates and look-ups (`kind`; one of them only when `kind` is given)."""
+    query = select(SimulatorSent).where(SimulatorSent.org_id == org_id)
+    if kind:
+        query = query.where(SimulatorSent.kind == kind)
+    query = query.order_by(SimulatorSent.created_at, SimulatorSent.id).limit(limit)
     with session_scope() as session:
-        return [{"whatsapp_message_id": r.whatsapp_message_id, "recipient_phone": r.recipient_phone,
+        return [{"kind": r.kind, "whatsapp_message_id": r.whatsapp_message_id, "recipient_phone": r.recipient_phone,
                  "text": r.text, "message_type": r.message_type, "filename": r.filename, "size": r.size,
                  "created_at": r.created_at.isoformat()} for r in session.exec(query)]
 

@@ -41,7 +41,7 @@ def counts(db, org_id) -> tuple[int, int, int]:
 
 
 async def sent_log(live, org_id) -> list[dict]:
-    r = await live.client.get(f"/api/simulator/{org_id}/sent", headers=SIMULATOR)
+    r = await live.client.get(f"/api/simulator/{org_id}/sent?kind=message", headers=SIMULATOR)
     assert r.status_code == 200, r.text
     return r.json()["messages"]
 

@@ -66,7 +66,7 @@ def test_schedule_cancel_and_retry_a_failed_notification(page: Page, app_server:
     assert page.evaluate("window.__sameDocument === true"), "the page reloaded"
 
     assert app_server.queue_statuses(owner.org_id) == {LATER: "cancelled", STOPPED: "completed"}
-    sent = app_server.simulator.get(f"/api/simulator/{owner.org_id}/sent").json()["messages"]
+    sent = app_server.simulator.get(f"/api/simulator/{owner.org_id}/sent?kind=message").json()["messages"]
     assert [m["recipient_phone"] for m in sent] == [STOPPED]
     assert "عزيزي سارة" in sent[0]["text"]
     types = app_server.audit_types(owner.org_id, owner.user_id)

@@ -32,7 +32,7 @@ def test_an_owner_sends_an_invoice_pdf_and_sees_it_in_history(page: Page, app_se
     page.get_by_role("button", name="إرسال الآن").click()
     expect(page.get_by_test_id("send-result")).to_have_text("أُرسلت الرسالة.")
 
-    sent = app_server.simulator.get(f"/api/simulator/{owner.org_id}/sent").json()["messages"]
+    sent = app_server.simulator.get(f"/api/simulator/{owner.org_id}/sent?kind=message").json()["messages"]
     assert [(m["recipient_phone"], m["message_type"], m["filename"], m["size"]) for m in sent] == [
         (RECIPIENT, "document", "فاتورة-نوفمبر.pdf", len(PDF))]
     assert sent[0]["text"] == "مرفق فاتورة شهر نوفمبر"

@@ -47,7 +47,7 @@ def test_template_send_then_history_then_live_read_receipt(page: Page, app_serve
     chip = row.locator("[data-status]")
     expect(chip).to_have_text("تم التسليم")  # the simulator's delivery receipt
 
-    sent = app_server.simulator.get(f"/api/simulator/{owner.org_id}/sent").json()["messages"]
+    sent = app_server.simulator.get(f"/api/simulator/{owner.org_id}/sent?kind=message").json()["messages"]
     assert [m["recipient_phone"] for m in sent] == [RECIPIENT]
     page.evaluate("window.__sameDocument = true")
     app_server.simulate(owner.org_id, "receipt", whatsapp_message_id=sent[0]["whatsapp_message_id"], type="read")

@@ -17,6 +17,10 @@ from fleet_dashboard.messaging import templates
 from tests.support.process_state import reset_process_state
 
 SIM_ENV = {
+    # Typing presence stays on (the product's default) but short, so the suite stays quick.
+    "TYPING_MIN_SECONDS": "0.01",
+    "TYPING_MAX_SECONDS": "0.05",
+    "TYPING_JITTER_SECONDS": "0",
     "WHATSAPP_BACKEND": "simulator",
     "BUS_BACKEND": "postgres",
     "SIMULATOR_RECEIPT_DELAY_SECONDS": "0.1",

@@ -57,7 +57,8 @@ def _all_in(org_id, statuses) -> bool:
 
 def _sent_texts(org_id) -> list[str]:
     with get_engine().connect() as conn:
-        return list(conn.execute(text("SELECT text FROM simulator_sent WHERE org_id = :o ORDER BY created_at"),
+        return list(conn.execute(text("SELECT text FROM simulator_sent WHERE org_id = :o AND kind = 'message' "
+                                              "ORDER BY created_at"),
                                  {"o": org_id}).scalars())
 
 
@@ -94,6 +95,14 @@ def test_sends_by_priority_then_schedule_and_records_every_link(sim, db, org_tpl
     assert db.get(WhatsAppTemplate, tpl.id).usage_count == 4
 
 
+def _resume(org_id) -> None:
+    from fleet_dashboard.core.db import session_scope
+    from fleet_dashboard.deliverability import pauses
+
+    with session_scope() as session:
+        pauses.resume(session=session, org_id=org_id, actor=SYSTEM)
+
+
 def test_failed_sends_back_off_then_fail_after_max_attempts(sim, db, org_tpl):
     org, _ = org_tpl
     pair(db, org.id)
@@ -108,6 +117,10 @@ def test_failed_sends_back_off_then_fail_after_max_attempts(sim, db, org_tpl):
             assert "simulated send failure" in row.error_message
             # Two backoffs of at least 0.2 s and 0.4 s separate the three attempts.
             assert (row.completed_at - row.created_at).total_seconds() >= 0.6
+            # Three failed sends in a row on a connected socket are a danger: sending paused; a person resumes.
+            await wait_until(lambda: scalar("SELECT reason FROM sending_pauses WHERE org_id = :o AND resumed_at "
+                                            "IS NULL", o=org.id) == "sends_failing", what="the pause")
+            await asyncio.to_thread(_resume, org.id)
             engine.factory.apply(org.id, "fail-sends", {"count": 2})
             ok = (await asyncio.to_thread(_enqueue, db, org, ["third time lucky"], max_attempts=3))[0]
             await wait_until(lambda: _statuses(org.id)[ok.id].status == "completed", what="third attempt")
@@ -225,6 +238,6 @@ def test_two_workers_in_parallel_never_send_a_row_twice(sim, db, make_org):
                              == 600, what="600 completed")
 
     run(body)
-    assert scalar("SELECT count(*) FROM simulator_sent") == 600
-    assert scalar("SELECT count(DISTINCT text) FROM simulator_sent") == 600
+    assert scalar("SELECT count(*) FROM simulator_sent WHERE kind = 'message'") == 600
+    assert scalar("SELECT count(DISTINCT text) FROM simulator_sent WHERE kind = 'message'") == 600
     assert scalar("SELECT count(DISTINCT message_id) FROM notification_queue") == 600

@@ -105,11 +105,12 @@ class Drill:
         return []
 
     def sent_count(self) -> int:
-        return self.sql("SELECT count(*) FROM simulator_sent")[0][0]
+        return self.sql("SELECT count(*) FROM simulator_sent WHERE kind = 'message'")[0][0]
 
     def first_send_after(self, moment: datetime) -> float | None:
         """Seconds from `moment` to the first message the simulated network accepted after it."""
-        row = self.sql("SELECT min(created_at) FROM simulator_sent WHERE created_at > :t", t=moment)[0][0]
+        row = self.sql("SELECT min(created_at) FROM simulator_sent WHERE kind = 'message' AND created_at > :t",
+                       t=moment)[0][0]
         return (row - moment).total_seconds() if row is not None else None
 
     def wait_drained(self, total: int, timeout: float) -> None:
@@ -120,8 +121,9 @@ class Drill:
         """Nothing lost, nothing doubled: every notification completed, each number got exactly one message."""
         statuses = dict(self.sql("SELECT status, count(*) FROM notification_queue GROUP BY status"))
         assert statuses == {"completed": total}, f"queue after the drill: {statuses}"
-        per_number = self.sql("SELECT recipient_phone, count(*) FROM simulator_sent GROUP BY recipient_phone "
-                              "HAVING count(*) > 1")
+        # The network's log holds the typing presence and the look-ups too: only its messages count here.
+        per_number = self.sql("SELECT recipient_phone, count(*) FROM simulator_sent WHERE kind = 'message' "
+                              "GROUP BY recipient_phone HAVING count(*) > 1")
         assert per_number == [], f"sent more than once: {per_number[:5]}"
         assert self.sent_count() == total
         bad = self.sql("SELECT status, count(*) FROM whatsapp_messages WHERE status NOT IN "
@@ -147,7 +149,8 @@ class Drill:
         a receipt the history tab, a Connect click the engine. Returns each delay; asserts each within budget."""
         org = self.orgs[0]
         wamid, recipient = self.sql("SELECT whatsapp_message_id, recipient_phone FROM simulator_sent "
-                                    "WHERE org_id = :o ORDER BY created_at LIMIT 1", o=org.id)[0]
+                                    "WHERE org_id = :o AND kind = 'message' ORDER BY created_at LIMIT 1",
+                                    o=org.id)[0]
         figures: dict[str, float] = {}
         text_in = f"وصلت الرسالة {uuid.uuid4().hex[:6]}"
         results: dict[str, BaseException | None] = {}

@@ -266,6 +266,9 @@ def app_env(database_url: str, port: int) -> dict[str, str]:
         "SIMULATOR_QR_ROTATE_SECONDS": "8",
         "SEND_JITTER_SECONDS": "0",
         "SEND_RATE_PER_MINUTE": "600",
+        # Typing presence stays on (the product's default) but short.
+        "TYPING_MIN_SECONDS": "0.05",
+        "TYPING_MAX_SECONDS": "0.2",
         "RECONNECT_BASE_SECONDS": "0.5",
         "BACKEND_HOST": "127.0.0.1",
         "REFLEX_USE_NPM": "1",

@@ -106,8 +106,8 @@ def test_live_updates_reach_every_tab_whichever_worker_serves_it(browser: Browse
         # 3. A receipt: a message sent and delivered, then read on the phone; every open history turns "read".
         template = server.make_template(owner.org_id, f"topo_{uuid.uuid4().hex[:6]}", "مرحبا {{name}}")
         server.enqueue(owner.org_id, RECIPIENT, template.name, {"name": "سارة"})
-        sent = wait_until(lambda: server.simulator.get(f"/api/simulator/{owner.org_id}/sent").json()["messages"],
-                          20, 0.3, what="the engine's send")
+        log_url = f"/api/simulator/{owner.org_id}/sent?kind=message"
+        sent = wait_until(lambda: server.simulator.get(log_url).json()["messages"], 20, 0.3, what="the engine's send")
         for _, page in tabs:
             page.goto("/history")
             chip = page.get_by_test_id("message-row").filter(has_text=RECIPIENT).locator("[data-status]")

@@ -18,6 +18,10 @@ from tests.support.process_state import reset_process_state
 
 SIMULATOR_TOKEN = "simulator-token-for-the-engine-suite"
 FAST = {
+    # Typing presence stays on (the product's default) but short, so the suite stays quick.
+    "TYPING_MIN_SECONDS": "0.01",
+    "TYPING_MAX_SECONDS": "0.05",
+    "TYPING_JITTER_SECONDS": "0",
     "WHATSAPP_BACKEND": "simulator",
     "SIMULATOR_TOKEN": SIMULATOR_TOKEN,
     "BUS_BACKEND": "postgres",
@@ -192,3 +196,12 @@ def stop_process(proc, sig=None, timeout: float = 20.0) -> int:
             proc.kill()
             proc.wait(5)
     return proc.returncode
+
+
+def known_on_whatsapp(org_id: uuid.UUID, phone: str) -> None:
+    """The look-up cache already says this number is on WhatsApp (a send to it asks nothing first)."""
+    from fleet_dashboard.core.db import session_scope
+    from fleet_dashboard.deliverability import contacts
+
+    with session_scope() as session:
+        contacts.record(session=session, answers=[(org_id, contacts.Answer(phone, True))])

@@ -18,7 +18,7 @@ from fleet_dashboard.whatsapp.engine.library_errors import LIBRARY_ERRORS, Verdi
 from fleet_dashboard.whatsapp.engine.neonize_gateway import NeonizeFactory
 from fleet_dashboard.whatsapp.gateway import SendFailed, SendRefused, SendUnknown
 from tests.support.neonize import PHONE_USER, feed, jid, message_row, source, until
-from tests.whatsapp.conftest import run, running_engine, wait_row
+from tests.whatsapp.conftest import known_on_whatsapp, run, running_engine, wait_row
 
 DEVICE = f"{PHONE_USER}:7@s.whatsapp.net"
 RECIPIENT = "+201009998887"
@@ -75,6 +75,7 @@ def _enqueue(org_id, max_attempts: int = 3):
     from fleet_dashboard.core.db import session_scope
     from fleet_dashboard.notifications import queue
 
+    known_on_whatsapp(org_id, RECIPIENT)  # a number the look-up cache knows: the send is what is tested here
     with session_scope() as s:
         row, _ = queue.enqueue(session=s, org_id=org_id, recipient=RECIPIENT, template_name="trial_welcome",
                                variables={"customer_name": "سارة", "company_name": "أسطول", "plan_name": "الذهبية",

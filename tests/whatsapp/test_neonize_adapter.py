@@ -80,7 +80,9 @@ def test_neonize_events_drive_the_session_rows_and_bus(sim_env, monkeypatch, db:
                 await asyncio.to_thread(feed, client, pb.LoggedOut(OnConnect=False, Reason=2))
                 row = await wait_row(org.id, lambda r: r.status == "disconnected" and not r.enabled)
                 assert row.whatsapp_id is None
-                assert audit_types(org.id)[-1] == "logged_out"
+                # ... and its sending pauses (the queue waits) until the number is linked again.
+                await until(lambda: audit_types(org.id)[-1] == "sending_paused")
+                assert audit_types(org.id)[-2] == "logged_out"
                 await asyncio.sleep(0.5)
                 assert org.id not in engine.owned_org_ids()
             finally:

@@ -38,6 +38,7 @@ from tests.whatsapp.conftest import (
     audit_rows,
     audit_types,
     connect,
+    known_on_whatsapp,
     load_row,
     paired,
     run,
@@ -291,6 +292,8 @@ def test_a_send_the_library_does_not_answer_in_time_is_unknown_and_never_retried
             await wait_row(org.id, lambda r: r.status == "connected")
             with pytest.raises(SendUnknown, match="may have been delivered"):
                 await engine.send_text(org.id, "+201009998887", "hello")
+            # A number the look-up cache knows (here WhatsApp cannot be asked: see the look-up tests).
+            await asyncio.to_thread(known_on_whatsapp, org.id, "+201009998887")
             queue_id = await asyncio.to_thread(_enqueue, org.id)
             worker = Worker(engine, config=WorkerConfig(poll_seconds=0.1))
             deadline = time.monotonic() + 10

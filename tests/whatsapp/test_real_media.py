@@ -15,7 +15,7 @@ from fleet_dashboard.accounts.permissions import SYSTEM
 from fleet_dashboard.whatsapp.engine.neonize_gateway import NeonizeFactory
 from fleet_dashboard.whatsapp.gateway import OutgoingFile, SendFailed
 from tests.support.neonize import feed
-from tests.whatsapp.conftest import run, running_engine, wait_row
+from tests.whatsapp.conftest import known_on_whatsapp, run, running_engine, wait_row
 from tests.whatsapp.test_real_library import DEVICE, _live_gateway, _queue_row
 
 PDF = b"%PDF-1.4\n%%EOF\n" + b"x" * 50_000
@@ -80,6 +80,7 @@ def test_a_queued_document_fails_as_an_ordinary_failure_and_is_retried_not_marke
             client = (await _live_gateway(factory, org.id)).client
             await asyncio.to_thread(feed, client, pb.Connected(status=True))
             await wait_row(org.id, lambda r: r.status == "connected")
+            await asyncio.to_thread(known_on_whatsapp, org.id, "+201009998887")  # no look-up needed first
             queue_id = await asyncio.to_thread(_enqueue_document, org.id)
             worker = Worker(engine, config=WorkerConfig(poll_seconds=0.1))
             deadline = time.monotonic() + 20

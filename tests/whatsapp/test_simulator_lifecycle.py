@@ -79,7 +79,8 @@ def test_full_lifecycle(sim_env, db: Session, make_org, make_user):
                 await asyncio.sleep(0.8)
                 assert (await asyncio.to_thread(load_row, org.id)).status == "disconnected"
                 assert engine.owned_org_ids() == set()
-                assert audit_types(org.id)[-1] == "logged_out"
+                # ... and the number's sending pauses (its queue waits) until it is linked again.
+                assert audit_types(org.id)[-2:] == ["logged_out", "sending_paused"]
             statuses = []
             kinds = set()
             while not seen.queue.empty():
@@ -161,7 +162,8 @@ def _sent_ids(org_id):
     from fleet_dashboard.core.db import session_scope
 
     with session_scope() as s:
-        return list(s.exec(select(SimulatorSent.whatsapp_message_id).where(SimulatorSent.org_id == org_id)))
+        return list(s.exec(select(SimulatorSent.whatsapp_message_id).where(SimulatorSent.org_id == org_id,
+                                                                           SimulatorSent.kind == "message")))
 
 
 async def _wait_message(message_id, status, timeout=5.0):

@@ -14,6 +14,7 @@ from fleet_dashboard.api.errors import error_response
 from fleet_dashboard.api.limits import limits_of, request_address
 from fleet_dashboard.api.schemas import (
     ERROR_RESPONSES,
+    HeldOut,
     MessageListOut,
     MessageOut,
     SendOut,
@@ -28,19 +29,26 @@ from fleet_dashboard.core.errors import NotFound
 from fleet_dashboard.messaging import inbound, media
 from fleet_dashboard.messaging import messages as messaging
 from fleet_dashboard.messaging.models import MessageStatus
-from fleet_dashboard.notifications.sending import SendRequest, send_and_wait
+from fleet_dashboard.notifications.sending import QUEUED, SendRequest, send_and_wait, waiting
 
 router = APIRouter(prefix="/api/messages", tags=["messages"], responses=ERROR_RESPONSES)
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
                                               description="a repeat returns the first result, sends nothing")]
-SEND_RESPONSES = {202: {"description": "WhatsApp did not confirm in time: the message may have been delivered. "
-                               "It is not resent; check GET /api/messages/{id} before sending again"},
+SEND_RESPONSES = {202: {"description": "Accepted and held by a guard (quiet hours, the daily cap, a pause): "
+                               "`status` queued, `scheduled_for` says when it goes and `wait_reason` why. Or "
+                               "(`success: false`, `status: unknown`) WhatsApp did not confirm in time: the "
+                               "message may have been delivered; it is not resent, check GET /api/messages/{id}"},
                   502: {"description": "WhatsApp refused or failed the send"}}
 
 
 async def _send(req: SendRequest):
     message, status = await send_and_wait(req)
+    if status == QUEUED and (held := await asyncio.to_thread(waiting, req.org_id, message.id)) is not None:
+        # A guard holds it (quiet hours, the daily cap, a pause): accepted, not refused, and it says when it goes.
+        body = HeldOut(message_id=str(message.id), status=status, scheduled_for=held.scheduled_for,
+                       wait_reason=held.reason, wait_text=held.text)
+        return JSONResponse(status_code=202, content=body.model_dump(mode="json"))
     if status == "unknown":
         return error_response(202, message.error or "WhatsApp did not confirm the message; it may have been delivered",
                               message.error_code or "send_outcome_unknown", message_id=str(message.id),
@@ -62,7 +70,8 @@ async def send(body: SendText, request: Request, principal: SendCaller,
     file = await media.resolve(body.media, kind) if body.media is not None else None
     return await _send(SendRequest(
         org_id=principal.org_id, recipient=body.recipient, text=body.message, sent_by=principal.user_id,
-        idempotency_key=idempotency_key, actor=principal.actor, ip_address=request_address(request), media=file))
+        idempotency_key=idempotency_key, actor=principal.actor, ip_address=request_address(request), media=file,
+        urgent=body.urgent))
 
 
 @router.post("/send-template", response_model=SendOut, responses=SEND_RESPONSES,
@@ -77,7 +86,8 @@ async def send_template(body: SendTemplate, request: Request, principal: SendCal
     return await _send(SendRequest(
         org_id=principal.org_id, recipient=body.recipient, template_id=body.template_id,
         template_name=body.template_name, variables=body.variables, sent_by=principal.user_id,
-        idempotency_key=idempotency_key, actor=principal.actor, ip_address=request_address(request), media=file))
+        idempotency_key=idempotency_key, actor=principal.actor, ip_address=request_address(request), media=file,
+        urgent=body.urgent))
 
 
 def _get(principal: Principal, message_id: str) -> MessageOut:

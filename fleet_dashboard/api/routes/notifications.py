@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
 
+from fleet_dashboard.accounts import localtime
 from fleet_dashboard.api.auth import CancelCaller, Principal, ReadCaller, RetryCaller, ScheduleCaller
 from fleet_dashboard.api.errors import ApiError
 from fleet_dashboard.api.limits import limits_of, request_address
@@ -21,6 +22,7 @@ from fleet_dashboard.api.schemas import (
     notification_view,
 )
 from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.deliverability import status
 from fleet_dashboard.messaging import media
 from fleet_dashboard.notifications import queue
 from fleet_dashboard.notifications import queue as queue_service
@@ -53,11 +55,23 @@ def _items(principal: Principal, body: NotificationIn | list[NotificationIn],
     return out
 
 
-def _enqueue(principal: Principal, items: list[dict], ip: str | None) -> list:
+def _waiting(session, org_id, row) -> str | None:
+    """Why a guard holds this row and until when, in Arabic (None when it does not wait)."""
+    if not row.wait_reason:
+        return None
+    return status.wait_text(row.wait_reason, row.scheduled_for, localtime.org_zone(session=session, org_id=org_id))
+
+
+def _enqueued(session, org_id, row) -> EnqueuedOut:
+    return EnqueuedOut(id=str(row.id), status=row.status, scheduled_for=row.scheduled_for,
+                       wait_reason=row.wait_reason, wait_text=_waiting(session, org_id, row))
+
+
+def _enqueue(principal: Principal, items: list[dict], ip: str | None) -> list[EnqueuedOut]:
     with session_scope() as session:
         rows = queue.enqueue_many(session=session, org_id=principal.org_id, items=items, actor=principal.actor,
                                   ip_address=ip, via="api")
-        return [(str(row.id), row.status) for row, _created in rows]
+        return [_enqueued(session, principal.org_id, row) for row, _created in rows]
 
 
 @router.post("", response_model=EnqueuedOut | EnqueuedManyOut, status_code=202,
@@ -76,28 +90,28 @@ async def enqueue(
             item["media"] = await media.resolve(spec, kind)
     rows = await asyncio.to_thread(_enqueue, principal, items, request_address(request))
     if isinstance(body, list):
-        return EnqueuedManyOut(ids=[r[0] for r in rows], count=len(rows))
-    return EnqueuedOut(id=rows[0][0], status=rows[0][1])
+        return EnqueuedManyOut(ids=[r.id for r in rows], count=len(rows), items=rows)
+    return rows[0]
 
 
 def _get(org_id: uuid.UUID, notification_id: str) -> NotificationOut:
     with session_scope() as session:
         row = queue.get_for_org(session=session, org_id=org_id, notification_id=notification_id)
-        return NotificationOut(notification=notification_view(row))
+        return NotificationOut(notification=notification_view(row, _waiting(session, org_id, row)))
 
 
 def _cancel(principal: Principal, notification_id: str, ip: str | None) -> NotificationOut:
     with session_scope() as session:
         row = queue.cancel(session=session, org_id=principal.org_id, notification_id=notification_id,
                            actor=principal.actor, ip_address=ip, via="api")
-        return NotificationOut(notification=notification_view(row))
+        return NotificationOut(notification=notification_view(row, _waiting(session, principal.org_id, row)))
 
 
 def _retry(principal: Principal, notification_id: str, ip: str | None) -> NotificationOut:
     with session_scope() as session:
         row = queue.retry(session=session, org_id=principal.org_id, notification_id=notification_id,
                           actor=principal.actor, ip_address=ip, via="api")
-        return NotificationOut(notification=notification_view(row))
+        return NotificationOut(notification=notification_view(row, _waiting(session, principal.org_id, row)))
 
 
 @router.get("/{notification_id}", response_model=NotificationOut, summary="One queued notification")

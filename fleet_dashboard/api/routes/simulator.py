@@ -21,6 +21,7 @@ from fleet_dashboard.core.events import EventType, get_bus
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.whatsapp import simulator_commands
 from fleet_dashboard.whatsapp.gateway import ReceiptKind
+from fleet_dashboard.whatsapp.models import SimulatedKind
 
 ACK_SECONDS = 5.0
 ROW_POLL_SECONDS = 0.5
@@ -45,6 +46,8 @@ class _Body(BaseModel):
 class ScanIn(_Body):
     phone: Phone
     name: str = Field(default="", max_length=200)
+    # The phone accepts, but the link never completes (WhatsApp asked the phone for a passkey nobody gave).
+    passkey: bool = False
 
 
 class ConfirmCodeIn(_Body):
@@ -64,6 +67,20 @@ class InboundIn(_Body):
 
 class CountIn(_Body):
     count: int = Field(ge=0, le=100_000)
+
+
+class FailSendsIn(_Body):
+    count: int = Field(default=1, ge=0, le=100_000)
+    # The error code of WhatsApp's answer, e.g. 463 (a restricted number); none: a plain failure.
+    code: int | None = Field(default=None, ge=100, le=999)
+
+
+class UnregisteredIn(_Body):
+    phones: list[Phone] = Field(max_length=10_000)
+
+
+class BanIn(_Body):
+    seconds: float = Field(gt=0, le=30 * 86400)
 
 
 def _org_exists(org_id: uuid.UUID) -> bool:
@@ -111,7 +128,7 @@ async def command(org_id: uuid.UUID, action: str, body: dict[str, Any] | None = 
 @router.post("/{org_id}/scan")
 async def scan(org_id: uuid.UUID, body: ScanIn) -> dict[str, Any]:
     """Scan the current QR code with a phone: the session pairs and connects."""
-    return await command(org_id, "scan", {"phone": body.phone, "name": body.name})
+    return await command(org_id, "scan", {"phone": body.phone, "name": body.name, "passkey": body.passkey})
 
 
 @router.post("/{org_id}/confirm-code")
@@ -149,9 +166,21 @@ async def inbound(org_id: uuid.UUID, body: InboundIn) -> dict[str, Any]:
 
 
 @router.post("/{org_id}/fail-sends")
-async def fail_sends(org_id: uuid.UUID, body: CountIn) -> dict[str, Any]:
-    """Make the next N sends fail."""
-    return await command(org_id, "fail-sends", {"count": body.count})
+async def fail_sends(org_id: uuid.UUID, body: FailSendsIn) -> dict[str, Any]:
+    """Make the next N sends fail; with a code (e.g. 463), WhatsApp's answer carries it."""
+    return await command(org_id, "fail-sends", {"count": body.count, "code": body.code})
+
+
+@router.post("/{org_id}/unregistered")
+async def unregistered(org_id: uuid.UUID, body: UnregisteredIn) -> dict[str, Any]:
+    """These numbers are not on WhatsApp (look-ups answer no); the list replaces the previous one."""
+    return await command(org_id, "unregistered", {"phones": body.phones})
+
+
+@router.post("/{org_id}/ban")
+async def ban(org_id: uuid.UUID, body: BanIn) -> dict[str, Any]:
+    """WhatsApp bans the number for N seconds: the socket closes, sending pauses until the ban ends."""
+    return await command(org_id, "ban", {"seconds": body.seconds})
 
 
 @router.post("/{org_id}/unknown-sends")
@@ -167,10 +196,12 @@ async def fail_connects(org_id: uuid.UUID, body: CountIn) -> dict[str, Any]:
 
 
 @router.get("/{org_id}/sent")
-async def sent(org_id: uuid.UUID, limit: int = Query(default=10000, ge=1, le=100_000)) -> dict[str, Any]:
-    """Every message the simulated network accepted for this organisation, oldest first."""
+async def sent(org_id: uuid.UUID, limit: int = Query(default=10000, ge=1, le=100_000),
+               kind: SimulatedKind | None = None) -> dict[str, Any]:
+    """What the simulated network saw for this organisation, oldest first: messages, and beside them the
+    presence updates (`kind` presence, text composing|paused) and look-ups (`kind` lookup, text the answer)."""
     await _known_org(org_id)
-    rows = await asyncio.to_thread(simulator_commands.sent, org_id, limit)
+    rows = await asyncio.to_thread(simulator_commands.sent, org_id, limit, kind.value if kind else None)
     return {"success": True, "count": len(rows), "messages": rows}
 
 

@@ -16,6 +16,7 @@ ORG_NAV = (
     (routes.TEMPLATES, strings.NAV_TEMPLATES, "file-text", "nav-templates"),
     (routes.HISTORY, strings.NAV_HISTORY, "history", "nav-history"),
     (routes.QUEUE, strings.NAV_QUEUE, "list-ordered", "nav-queue"),
+    (routes.SENDING, strings.NAV_SENDING, "shield", "nav-sending"),
     (routes.OPT_OUTS, strings.NAV_OPT_OUTS, "ban", "nav-opt-outs"),
     (routes.AUDIT, strings.NAV_AUDIT, "shield-check", "nav-audit"),
     (routes.SETTINGS, strings.NAV_SETTINGS, "plug", "nav-settings"),
@@ -150,7 +151,9 @@ def read_only_banner() -> rx.Component:
 
 def frame_banners() -> rx.Component:
     """Notes every page shows above its title (read-only view, and any live alert a page frame adds)."""
-    return rx.vstack(read_only_banner(), width="100%", spacing="2", data_testid="frame-banners")
+    from fleet_dashboard.web.components.guards import alert_banner
+
+    return rx.vstack(read_only_banner(), alert_banner(), width="100%", spacing="2", data_testid="frame-banners")
 
 
 def skip_link() -> rx.Component:

@@ -16,6 +16,7 @@ from fleet_dashboard.web.pages import (  # noqa: F401
     people,
     queue,
     send,
+    sending,
     settings,
     templates,
 )

@@ -8,6 +8,7 @@ from fleet_dashboard import strings
 from fleet_dashboard.core import routes
 from fleet_dashboard.web.components.charts import daily_chart
 from fleet_dashboard.web.components.forms import data_table, filter_bar, labelled, pager
+from fleet_dashboard.web.components.guards import risk_chip
 from fleet_dashboard.web.components.layout import forbidden
 from fleet_dashboard.web.components.status import ltr, session_chip
 from fleet_dashboard.web.pages.frame import dashboard_page
@@ -18,6 +19,7 @@ def _row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(row["name"], weight="bold")),
         rx.table.cell(session_chip(row["status"], data_testid="org-status")),
+        rx.table.cell(risk_chip(row["risk"], data_testid="org-risk")),
         rx.table.cell(ltr(row["phone"])),
         rx.table.cell(ltr(row["sent_today"]), data_testid="org-today"),
         rx.table.cell(ltr(row["sent_week"]), data_testid="org-week"),
@@ -73,11 +75,29 @@ def _engines() -> rx.Component:
     )
 
 
+def _incidents() -> rx.Component:
+    """Open alerts across the fleet: which organisation, what, since when."""
+    return rx.vstack(
+        rx.heading(strings.INCIDENTS_TITLE, size="4", as_="h2"),
+        rx.cond(S.incidents.length() > 0,
+                rx.vstack(rx.foreach(S.incidents, lambda i: rx.hstack(
+                    rx.icon("siren", size=16, color="var(--red-9)"), rx.text(i["org"], weight="bold", size="2"),
+                    rx.text(i["text"], size="2"), ltr(i["since"], size="1"),
+                    rx.link(strings.OPEN_ORG, href=i["url"], size="1"),
+                    spacing="2", align="center", wrap="wrap", data_testid="incident-row", data_kind=i["kind"])),
+                    spacing="1", width="100%"),
+                rx.text(strings.INCIDENTS_NONE, size="2", color_scheme="gray", data_testid="incidents-none")),
+        spacing="2", width="100%",
+    )
+
+
 def _overview() -> rx.Component:
     return rx.vstack(
         _engines(),
+        _incidents(),
         _controls(),
-        data_table((strings.COL_ORG, strings.COL_SESSION, strings.PHONE, strings.COL_TODAY, strings.COL_WEEK,
+        data_table((strings.COL_ORG, strings.COL_SESSION, strings.RISK_TITLE, strings.PHONE, strings.COL_TODAY,
+                    strings.COL_WEEK,
                     strings.COL_FAILURE_RATE, strings.COL_QUEUE_DEPTH, strings.COL_LAST_ERROR, ""), S.org_rows, _row,
                    empty=S.empty_text, empty_test_id="admin-empty"),
         pager(S),

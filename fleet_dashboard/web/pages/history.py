@@ -117,6 +117,9 @@ def message() -> rx.Component:
                 spacing="2", align="center", wrap="wrap"), color_scheme="gray", width="100%")),
             rx.heading(strings.MESSAGE_BODY, as_="h2", size="3"),
             rx.text(M.message["body"], white_space="pre-wrap", data_testid="detail-body"),
+            rx.cond(M.message["wait"] != "", rx.callout.root(
+                rx.callout.icon(rx.icon("clock")), rx.callout.text(M.message["wait"]),
+                color_scheme="blue", data_testid="detail-wait")),
             rx.cond(M.message["error"] != "", rx.callout.root(
                 rx.vstack(rx.text(strings.MESSAGE_ERROR, ": ", M.message["error"], size="2"),
                           rx.cond(M.message["error_detail"] != "",

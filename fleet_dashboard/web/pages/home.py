@@ -8,6 +8,7 @@ from fleet_dashboard import strings
 from fleet_dashboard.core import routes
 from fleet_dashboard.web.components.charts import daily_chart
 from fleet_dashboard.web.components.forms import data_table
+from fleet_dashboard.web.components.guards import risk_card
 from fleet_dashboard.web.components.status import ltr, session_chip
 from fleet_dashboard.web.pages.frame import dashboard_page
 from fleet_dashboard.web.state.home import HomeState as S
@@ -96,7 +97,9 @@ def _latest_failures() -> rx.Component:
 @dashboard_page(route=routes.HOME, title=strings.HOME_TITLE, on_load=S.load)
 def home() -> rx.Component:
     return rx.vstack(
-        _connection(),
+        rx.flex(rx.box(_connection(), flex="1 1 18rem", min_width="0"), rx.box(risk_card(S), flex="1 1 18rem",
+                                                                              min_width="0"),
+                gap="0.75rem", wrap="wrap", width="100%"),
         _numbers(),
         rx.flex(rx.box(_chart(), flex="2 1 20rem", min_width="0"), rx.box(_reasons(), flex="1 1 14rem", min_width="0"),
                 gap="0.75rem", wrap="wrap", width="100%"),

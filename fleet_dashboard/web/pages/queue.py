@@ -32,7 +32,10 @@ def _row(row: rx.Var) -> rx.Component:
         rx.table.cell(ltr(row["template"], size="2")),
         rx.table.cell(when(row["scheduled_for"]), white_space="nowrap"),
         rx.table.cell(ltr(row["attempts"])),
-        rx.table.cell(rx.text(row["error"], size="1", title=row["error_detail"]), data_testid="queue-error"),
+        rx.table.cell(rx.cond(row["wait"] != "",
+                              rx.text(row["wait"], size="1", color_scheme="blue", data_testid="queue-wait"),
+                              rx.text(row["error"], size="1", title=row["error_detail"])),
+                      data_testid="queue-error"),
         rx.table.cell(rx.hstack(
             rx.cond((row["status"] == "pending") & S.may["cancel"].to(bool),
                     rx.button(strings.CANCEL, size="1", color_scheme="red", variant="soft",

@@ -36,8 +36,12 @@ def _row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.vstack(ltr(row["name"], weight="bold"), rx.text(row["body"], size="1", color_scheme="gray"),
                                 spacing="0"), max_width="20rem"),
-        rx.table.cell(rx.cond(row["system"] == "1", rx.badge(strings.TEMPLATE_SYSTEM, color_scheme="purple"),
-                              rx.badge(strings.TEMPLATE_ORG, color_scheme="teal"))),
+        rx.table.cell(rx.hstack(
+            rx.cond(row["system"] == "1", rx.badge(strings.TEMPLATE_SYSTEM, color_scheme="purple"),
+                    rx.badge(strings.TEMPLATE_ORG, color_scheme="teal")),
+            rx.cond(row["urgent"] == "1", rx.badge(strings.TEMPLATE_URGENT_BADGE, color_scheme="red",
+                                                   data_testid="tpl-urgent-badge")),
+            spacing="1", wrap="wrap")),
         rx.table.cell(rx.cond(row["active"] == "1", rx.badge(strings.TEMPLATE_ACTIVE, color_scheme="green"),
                               rx.badge(strings.TEMPLATE_INACTIVE, color_scheme="gray"))),
         rx.table.cell(rx.text(row["variables"], size="1", class_name="ltr")),
@@ -66,6 +70,8 @@ def _editor() -> rx.Component:
             labelled(strings.TEMPLATE_BODY, rx.text_area(id="tpl-body", value=S.f_body, on_change=S.set_f_body,
                                                          rows="5", read_only=disabled, width="100%"), "tpl-body",
                      hint=strings.TEMPLATE_BODY_HINT, error=field_error(S.f_body_error, "tpl-body-error")),
+            rx.checkbox(strings.TEMPLATE_URGENT, checked=S.f_urgent, on_change=S.set_f_urgent, disabled=disabled,
+                        data_testid="tpl-urgent"),
             rx.hstack(rx.text(strings.TEMPLATE_VARS, weight="bold", size="2"),
                       rx.foreach(S.detected_variables, lambda v: rx.badge(v, variant="outline", class_name="ltr")),
                       spacing="2", wrap="wrap", data_testid="tpl-variables"),

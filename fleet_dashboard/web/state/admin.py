@@ -16,7 +16,7 @@ from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import NotFound
 from fleet_dashboard.core.events import EventType
 from fleet_dashboard.stats import overview
-from fleet_dashboard.web.format import failure, short
+from fleet_dashboard.web.format import failure, short, stamp
 from fleet_dashboard.web.live import LiveState
 from fleet_dashboard.web.state.auth import AuthState, Ctx, allow, allow_signed_in
 
@@ -26,7 +26,7 @@ RECOUNT_SECONDS = 2.0
 
 def org_row(o: dict[str, Any]) -> dict[str, str]:
     return {"id": str(o["org_id"]), "name": o["name"], "slug": o["slug"], "status": o["status"],
-            "phone": o["phone"], **_numbers(o),
+            "phone": o["phone"], "risk": o.get("risk") or "green", **_numbers(o),
             "last_error": short(failure(o["last_error_code"], o["last_error"]), 120),
             "url": routes.admin_org_url(o["slug"])}
 
@@ -56,8 +56,10 @@ class AdminState(LiveState, AuthState):
     org_total: int = 0
     # Engine processes with a recent heartbeat (the web tier never hosts one).
     engines: list[dict[str, str]] = []
+    # Open alerts across the fleet (a session down too long, a red number, a pause), newest first.
+    incidents: list[dict[str, str]] = []
     _live_routes: ClassVar = (routes.ADMIN,)
-    _live_events: ClassVar = (EventType.session_status, EventType.message_status)
+    _live_events: ClassVar = (EventType.session_status, EventType.message_status, EventType.session_alert)
     _counted_at: float = 0.0
     _dirty_rows: bool = False
     _dirty_chart: bool = False
@@ -93,9 +95,16 @@ class AdminState(LiveState, AuthState):
             if chart:
                 self.chart = overview.messages_per_day(session=session, actor=actor)
             self.engines = overview.engine_rows(session=session, actor=actor)
+            self._read_incidents(session, actor)
         self.org_rows = [org_row(o) for o in found.rows]
         self.page_no, self.page_count, self.org_total = found.page, found.pages, found.total
         self._counted_at, self._dirty_rows, self._dirty_chart = time.monotonic(), False, False
+
+    def _read_incidents(self, session, actor) -> None:
+        zone = self._zone_cached()
+        self.incidents = [{"id": i["id"], "org": i["org_name"], "kind": i["kind"], "text": i["text"],
+                           "since": stamp(i["opened_at"], zone), "url": routes.admin_org_url(i["org_slug"])}
+                          for i in overview.open_incidents(session=session, actor=actor)]
 
     def _refresh(self) -> None:
         """Fresh numbers for the rows on screen and the chart; order and page stay as the user left them."""
@@ -208,6 +217,10 @@ class AdminState(LiveState, AuthState):
                               "phone": statuses[row["id"]].get("phone_number") or row["phone"],
                               **_reason(statuses[row["id"]])}
                              if row["id"] in statuses else row for row in self.org_rows]
+        if any(e.get("type") == EventType.session_alert for e in batch):
+            actor = self._authorize(org=False).actor
+            with session_scope() as session:
+                self._read_incidents(session, actor)
         messages = [e for e in batch if e.get("type") == EventType.message_status]
         if messages:
             self._dirty_chart = True

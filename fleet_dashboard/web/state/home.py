@@ -20,6 +20,7 @@ from fleet_dashboard.stats import home
 from fleet_dashboard.web.format import failure, short, stamp
 from fleet_dashboard.web.live import LiveState
 from fleet_dashboard.web.state.auth import AuthState, allow, current_caller
+from fleet_dashboard.web.state.number import NumberView
 
 # Numbers are recounted at most this often while messages move (status chips of the session move at once).
 RECOUNT_SECONDS = 1.0
@@ -42,8 +43,8 @@ def reason_text(code: str | None, detail: str | None) -> str:
     return failure(code, detail) or strings.HOME_UNKNOWN_REASON
 
 
-class HomeState(LiveState, AuthState):
-    """What the home shows, as plain strings and lists."""
+class HomeState(NumberView, LiveState, AuthState):
+    """What the home shows, as plain strings and lists (and the number's health, NumberView)."""
 
     session_status: str = "disconnected"
     session_reason: str = ""
@@ -67,9 +68,11 @@ class HomeState(LiveState, AuthState):
     loaded: bool = False
     _live_routes: ClassVar = (routes.HOME,)
     _live_events: ClassVar = (EventType.session_status, EventType.message_status, EventType.queue_changed,
-                    EventType.queue_wake)
+                              EventType.queue_wake, EventType.sending_changed, EventType.session_alert)
     _counted_at: float = 0.0
     _dirty: bool = False
+    # A rule, a pause or an alert changed: the number's card is read again at the next recount.
+    _number_changed: bool = False
     # The local day the figures were counted for: a watcher recounts when midnight passes in the org's zone.
     _day: str = ""
 
@@ -103,6 +106,8 @@ class HomeState(LiveState, AuthState):
                           "reason": short(reason_text(m.error_code, m.error), 80),
                           "when": stamp(m.failed_at or m.created_at, zone), "url": routes.message_url(str(m.id))}
                          for m in h.latest_failures]
+        self._refresh_number(org_id, force=self._number_changed)
+        self._number_changed = False
         self.loaded = True
         self._day = h.today.first.isoformat()
         self._counted_at, self._dirty = time.monotonic(), False
@@ -112,6 +117,7 @@ class HomeState(LiveState, AuthState):
     def load(self):
         """Read every figure, then follow the organisation's events."""
         ctx = self._authorize()
+        self._number_changed = True  # a fresh page reads the number's card afresh too
         self._count(ctx.org_id)
         return HomeState.watch
 
@@ -122,6 +128,8 @@ class HomeState(LiveState, AuthState):
                 self._show_session(event)
             else:
                 self._dirty = True
+                if event.get("type") in (EventType.sending_changed, EventType.session_alert):
+                    self._number_changed = True
         if not batch and localtime.local_today(self._zone_cached()).isoformat() != self._day:
             self._dirty = True  # a new day in the organisation's zone: "today" starts again from zero
         if self._dirty and time.monotonic() - self._counted_at >= RECOUNT_SECONDS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import reflex as rx
+from sqlmodel import select
 
 from fleet_dashboard import strings
 from fleet_dashboard.accounts.permissions import Action
@@ -13,9 +14,11 @@ from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import NotFound
 from fleet_dashboard.core.events import EventType
 from fleet_dashboard.messaging import inbound, media, messages
+from fleet_dashboard.notifications.models import NotificationQueue
 from fleet_dashboard.web.format import failure, stamp
 from fleet_dashboard.web.live import LiveState
 from fleet_dashboard.web.state.auth import AuthState, allow
+from fleet_dashboard.web.state.queue import waiting
 
 
 class MessageState(LiveState, AuthState):
@@ -26,7 +29,7 @@ class MessageState(LiveState, AuthState):
     replies: list[dict[str, str]] = []
     not_found: bool = False
     _live_routes: ClassVar = (routes.MESSAGE,)
-    _live_events: ClassVar = (EventType.message_status, EventType.message_inbound)
+    _live_events: ClassVar = (EventType.message_status, EventType.message_inbound, EventType.queue_changed)
 
     def _message_id(self) -> str:
         return self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
@@ -45,6 +48,9 @@ class MessageState(LiveState, AuthState):
                 "conversation_url": routes.conversation_url(m.recipient_phone), "kind": m.message_type,
                 "type": strings.MESSAGE_TYPE.get(m.message_type, m.message_type), "file": "", "file_meta": "",
             }
+            held = session.exec(select(NotificationQueue).where(NotificationQueue.message_id == m.id,
+                                                                NotificationQueue.org_id == m.org_id)).first()
+            self.message["wait"] = waiting(held, zone) if held is not None else ""
             file = media.describe(session=session, media_id=m.media_id, filename=m.media_filename)
             if file:
                 self.message["file"] = file["filename"] or ""
@@ -70,7 +76,7 @@ class MessageState(LiveState, AuthState):
 
     def _live_apply(self, batch: list[dict[str, Any]], org_id: str | None) -> None:
         """This message's receipts, and replies from its recipient, re-read the page."""
-        if any(e.get("message_id") == self.message.get("id")
+        if any(e.get("message_id") == self.message.get("id") or e.get("type") == EventType.queue_changed
                or (e.get("type") == EventType.message_inbound and e.get("from") == self.message.get("recipient"))
                for e in batch):
             self._load_row(org_id)

@@ -13,6 +13,8 @@ from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core import routes
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.events import EventType
+from fleet_dashboard.core.tables import utcnow
+from fleet_dashboard.deliverability import status
 from fleet_dashboard.messaging import templates
 from fleet_dashboard.notifications import queue
 from fleet_dashboard.notifications.models import NotificationQueue
@@ -26,8 +28,15 @@ PAGE_SIZE = 30
 ALL = "all"
 
 
+def waiting(n: NotificationQueue, zone: ZoneInfo) -> str:
+    """Why a pending row waits for a guard and until when, in Arabic ("" when it does not)."""
+    if n.status != "pending" or not n.wait_reason:
+        return ""
+    return status.wait_text(n.wait_reason, n.scheduled_for if n.scheduled_for > utcnow() else None, zone) or ""
+
+
 def queue_row(n: NotificationQueue, names: dict[uuid.UUID, str], zone: ZoneInfo) -> dict[str, str]:
-    return {"id": str(n.id), "recipient": n.recipient_phone, "status": n.status,
+    return {"id": str(n.id), "recipient": n.recipient_phone, "status": n.status, "wait": waiting(n, zone),
             "template": names.get(n.template_id, "") if n.template_id else "",
             "scheduled_for": stamp(n.scheduled_for, zone), "attempts": f"{n.attempts}/{n.max_attempts}",
             "error": short(failure(n.error_code, n.error_message), 90), "error_detail": n.error_message or "",
@@ -41,7 +50,8 @@ class QueueState(Paged, LiveState, AuthState):
     status_filter: str = ALL
     counts: dict[str, int] = {}
     _live_routes: ClassVar = (routes.QUEUE,)
-    _live_events: ClassVar = (EventType.message_status, EventType.queue_wake, EventType.queue_changed)
+    _live_events: ClassVar = (EventType.message_status, EventType.queue_wake, EventType.queue_changed,
+                              EventType.sending_changed)
 
     def _page(self, org_id: uuid.UUID, cursor: str | None) -> tuple[list[dict[str, str]], str | None]:
         with session_scope() as session:

@@ -26,7 +26,7 @@ def sample_preview(body: str) -> str:
 def template_row(t: WhatsAppTemplate, zone: ZoneInfo) -> dict[str, str]:
     return {"id": str(t.id), "name": t.name, "description": t.description, "body": short(t.message_template, 70),
             "variables": strings.LIST_SEPARATOR.join(t.variables or []), "system": "1" if t.is_system else "",
-            "active": "1" if t.is_active else "", "usage_count": str(t.usage_count),
+            "active": "1" if t.is_active else "", "urgent": "1" if t.urgent else "", "usage_count": str(t.usage_count),
             "last_used_at": stamp(t.last_used_at, zone)}
 
 
@@ -41,6 +41,8 @@ class TemplatesState(AuthState):
     f_description: str = ""
     f_category: str = "general"
     f_body: str = ""
+    # Urgent: its notifications skip quiet hours (never the pacing) and may use the daily cap's reserve.
+    f_urgent: bool = False
     f_name_error: str = ""
     f_body_error: str = ""
     delete_open: bool = False
@@ -73,6 +75,7 @@ class TemplatesState(AuthState):
         self.f_description = t.description if t else ""
         self.f_category = t.category if t else "general"
         self.f_body = t.message_template if t else ""
+        self.f_urgent = bool(t.urgent) if t else False
         self.f_name_error = self.f_body_error = ""
 
     @rx.event
@@ -118,12 +121,17 @@ class TemplatesState(AuthState):
         self.f_body, self.f_body_error = value, ""
 
     @rx.event
+    @allow(Action.view)
+    def set_f_urgent(self, value: bool):
+        self.f_urgent = bool(value)
+
+    @rx.event
     @allow(Action.templates)
     def save(self):
         """Create or update; validation errors stay in the dialog next to their field."""
         ctx = self._authorize()
         fields = {"name": self.f_name, "message_template": self.f_body, "description": self.f_description,
-                  "category": self.f_category}
+                  "category": self.f_category, "urgent": self.f_urgent}
         try:
             with session_scope() as session:
                 if self.editing_id:

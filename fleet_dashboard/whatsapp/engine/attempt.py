@@ -25,6 +25,7 @@ from fleet_dashboard.whatsapp.gateway import (
     Paired,
     PairingCode,
     PairingEnded,
+    PairingNote,
     QRCodes,
     Receipt,
     Reconnecting,
@@ -162,12 +163,16 @@ class AttemptWatch:
         """Follow the gateway's events, writing each transition, until the connection ends."""
         loop = asyncio.get_running_loop()
         qr_seen = paired = False
+        # Between the phone's yes (Paired) and the first Connected: the link is completing, or stuck (a passkey).
+        completing, passkey = False, ""
         deadline = loop.time() + CONNECT_TIMEOUT
         while True:
             timeout = None if deadline is None else max(0.0, deadline - loop.time())
             try:
                 item = await asyncio.wait_for(self._events.get(), timeout)
             except TimeoutError:
+                if completing or passkey:
+                    return _incomplete(passkey)
                 if qr_seen and not paired:
                     return Result(Outcome.FINAL, "the pairing was not completed in time", R.qr_expired)
                 if self.state == "reconnecting":
@@ -196,17 +201,28 @@ class AttemptWatch:
                 if row is None:
                     return Result(Outcome.DISABLED)
             elif isinstance(event, Paired):
-                paired = True
-                deadline = loop.time() + CONNECT_TIMEOUT
+                # The phone accepted: registering follows. Say so (never a silent hang), and explain it if it
+                # does not complete (WhatsApp may ask the phone for a passkey the library cannot answer).
+                paired = completing = True
+                deadline = loop.time() + get_settings().pairing_complete_seconds
                 await self._write({"whatsapp_id": event.jid, "phone_number": event.phone, "pair_phone": None,
                                    "display_name": event.push_name or None, "pair_code": None,
-                                   "pair_code_expires_at": None})
+                                   "pair_code_expires_at": None, "qr_code": None, "qr_expires_at": None,
+                                   "connection_error": None, "connection_error_code": R.pairing_completing})
+                await asyncio.to_thread(store.linked, self.org_id, event.phone)
+            elif isinstance(event, PairingNote):
+                if not self.connected:
+                    passkey = event.text
+                    await self._write({"connection_error": event.text[:500],
+                                       "connection_error_code": R.passkey_requested},
+                                      "pairing_note", {"detail": event.text[:500]})
             elif isinstance(event, Connected):
-                deadline = None
+                deadline, completing, passkey = None, False, ""
                 await self._on_connected(event)
             elif isinstance(event, Reconnecting):
                 self.connected, self.state, self.health_code = False, "reconnecting", None
-                deadline = loop.time() + get_settings().reconnect_grace_seconds
+                if not completing:  # whatsmeow reconnects after a pairing too: that stays on the pairing's clock
+                    deadline = loop.time() + get_settings().reconnect_grace_seconds
                 await self._write({"status": "connecting", "connection_error": event.reason,
                                    "connection_error_code": R.reconnecting, "last_disconnected_at": utcnow()},
                                   "session_disconnected", {"reason": event.reason, "reconnecting": True})
@@ -214,6 +230,8 @@ class AttemptWatch:
                 if self.connected:
                     await self._health(event.code, event.reason)
             elif isinstance(event, Disconnected | PairingEnded):
+                if (completing or passkey) and not self.connected:
+                    return _incomplete(passkey)
                 if qr_seen and not paired and not self.connected:
                     return Result(Outcome.FINAL, getattr(event, "reason", "") or "the QR code expired", R.qr_expired)
                 pair_error = await self._pair_failure() if pairing else None
@@ -266,6 +284,8 @@ class AttemptWatch:
         self.health_code = code
         await self._write({"connection_error": reason or None, "connection_error_code": code},
                           "session_health", {"reason": code or "healthy", "detail": reason})
+        if code == R.sends_failing:  # connected but every send fails: stop before WhatsApp counts more of them
+            await asyncio.to_thread(store.pause, self.org_id, R.sends_failing.value, reason)
 
     async def _on_connected(self, event: Connected) -> None:
         values: dict[str, Any] = {"status": "connected", "last_connected_at": utcnow(), "qr_code": None,
@@ -284,6 +304,14 @@ class AttemptWatch:
         if row is not None:
             self.connected = True
             self.state = "connected"
+
+
+def _incomplete(passkey: str) -> Result:
+    """The phone said yes but the link never completed: explained, the session ended (a person links again)."""
+    why = "the phone accepted the link, but it never completed"
+    if passkey:
+        why += f"; WhatsApp asked the phone for a passkey ({passkey[:200]})"
+    return Result(Outcome.FINAL, why, R.pairing_incomplete)
 
 
 def _same_device(old: Gateway, new: Gateway) -> bool:

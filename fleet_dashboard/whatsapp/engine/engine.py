@@ -22,8 +22,11 @@ from fleet_dashboard.whatsapp.engine import store as store
 from fleet_dashboard.whatsapp.engine.leases import Leases
 from fleet_dashboard.whatsapp.engine.supervisor import STOP_TIMEOUT, Supervisor
 from fleet_dashboard.whatsapp.gateway import (
+    COMPOSING,
+    PAUSED,
     GatewayFactory,
     Inbound,
+    LookUp,
     OutgoingFile,
     Receipt,
     SendFailed,
@@ -88,20 +91,62 @@ class Engine:
         """The organisation's supervisor in this process, if any (status pages and tests)."""
         return self._sups.get(org_id)
 
-    async def send_text(self, org_id: uuid.UUID, phone: str, text: str) -> str:
-        """Send through the organisation's socket, paced by the throttle; returns WhatsApp's id."""
-        return await self._send(org_id, lambda gateway: gateway.send_text(phone, text))
+    async def send_text(self, org_id: uuid.UUID, phone: str, text: str, *, to: str | None = None,
+                        typing: bool = False) -> str:
+        """Send through the organisation's socket, paced by the throttle; returns WhatsApp's id.
 
-    async def send_file(self, org_id: uuid.UUID, phone: str, file: OutgoingFile) -> str:
+        `to`: the address a look-up gave for the number; `typing`: show "typing..." first, inside the pacing."""
+        return await self._send(org_id, lambda gateway: gateway.send_text(phone, text, to=to),
+                                presence=(phone, to, len(text)) if typing else None)
+
+    async def send_file(self, org_id: uuid.UUID, phone: str, file: OutgoingFile, *, to: str | None = None,
+                        typing: bool = False) -> str:
         """Send a document or an image the same way: throttled, counted, and with the same outcomes."""
-        return await self._send(org_id, lambda gateway: gateway.send_file(phone, file))
+        return await self._send(org_id, lambda gateway: gateway.send_file(phone, file, to=to),
+                                presence=(phone, to, len(file.caption)) if typing else None)
 
-    async def _send(self, org_id: uuid.UUID, call) -> str:
+    async def look_up(self, org_id: uuid.UUID, phones: list[str]) -> dict[str, LookUp]:
+        """Ask WhatsApp whether these numbers are on it, in one call paced like a send (bulk look-ups get
+        numbers banned); raises when it could not be asked."""
+        self._gateway_of(org_id)
+        await throttle.get_throttle().acquire(org_id)
+        return await self._gateway_of(org_id).look_up(phones)
+
+    def _gateway_of(self, org_id: uuid.UUID):
         sup = self._sups.get(org_id)
         if sup is None or not sup.connected or sup.gateway is None:
             raise NotConnected("WhatsApp is not connected for this organisation")
+        return sup.gateway
 
-        await throttle.get_throttle().acquire(org_id)
+    async def _type(self, org_id: uuid.UUID, presence: tuple[str, str | None, int] | None) -> None:
+        """Wait for the organisation's slot; with presence, show "typing..." for the end of that wait, then stop."""
+
+        pacing = throttle.get_throttle()
+        if presence is None:
+            await pacing.acquire(org_id)
+            return
+        phone, to, length = presence
+        lead = throttle.typing_seconds(length)
+        wait = pacing.reserve(org_id, lead=lead)
+        if wait > lead:
+            await asyncio.sleep(wait - lead)
+        await self._presence(org_id, phone, to, COMPOSING)
+        await asyncio.sleep(lead)
+        await self._presence(org_id, phone, to, PAUSED)
+
+    async def _presence(self, org_id: uuid.UUID, phone: str, to: str | None, state: str) -> None:
+        try:
+            await self._gateway_of(org_id).send_presence(phone, state, to=to)
+        except NotConnected:
+            raise
+        except Exception as exc:  # a presence that did not go changes nothing about the message
+            log.info("presence %s for %s not sent: %s", state, org_id, exc)
+
+    async def _send(self, org_id: uuid.UUID, call, presence: tuple[str, str | None, int] | None = None) -> str:
+        sup = self._sups.get(org_id)
+        if sup is None or not sup.connected or sup.gateway is None:
+            raise NotConnected("WhatsApp is not connected for this organisation")
+        await self._type(org_id, presence)
         gateway = sup.gateway
         if gateway is None or not sup.connected:  # dropped while we waited for our slot
             raise NotConnected("WhatsApp is not connected for this organisation")

@@ -102,7 +102,15 @@ LIBRARY_ERRORS: tuple[LibraryError, ...] = (
          "the websocket write itself failed: the socket closed mid-send, part or all of the frame may have "
          "reached WhatsApp", "failed to send message node: failed to write msg: use of closed network connection"),
     _row("failed to marshal", N, "the message could not be encoded", "failed to marshal message: proto: invalid"),
-    # Refused by WhatsApp: it answered, and the answer was no.
+    # Refused by WhatsApp: it answered, and the answer was no. First the answers that say the number itself is
+    # restricted: the organisation's sending pauses (deliverability/pauses.py) and the message waits, not fails.
+    _row("server returned error 463", R,
+         "WhatsApp refuses this number's messages (a reach-out restriction on a number that messages people who "
+         "never wrote to it, or a message addressed to the phone number of a contact WhatsApp moved to a LID: "
+         "Evolution API #2626, #2597, OpenWA PR #717)", code="restricted", pause=True),
+    _row("server returned error 429", R,
+         "rate-overlimit: WhatsApp says this number sends too much, too fast (a ban follows if it goes on)",
+         code="restricted_rate", pause=True),
     _row("server returned error", R,
          "the ack carried an error code (ErrServerReturnedError): WhatsApp has the message and refused it",
          "server returned error 406"),

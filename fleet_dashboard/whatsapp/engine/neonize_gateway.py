@@ -55,7 +55,7 @@ from neonize.proto.Neonize_pb2 import JID, LogEntry
 from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DeviceProps
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import DocumentMessage, ImageMessage
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as WAMessage
-from neonize.utils.enum import LogLevel, MediaType
+from neonize.utils.enum import ChatPresence, ChatPresenceMedia, LogLevel, MediaType
 from neonize.utils.log import log as neonize_log
 from neonize.utils.log import log_whatsmeow
 
@@ -68,6 +68,7 @@ from fleet_dashboard.whatsapp.engine.library_gate import GateOwner, LibraryGate
 from fleet_dashboard.whatsapp.engine.start_phases import StartPhases
 from fleet_dashboard.whatsapp.engine.store_connections import APP_PREFIX
 from fleet_dashboard.whatsapp.gateway import (
+    COMPOSING,
     Connected,
     Disconnected,
     EventSink,
@@ -77,10 +78,12 @@ from fleet_dashboard.whatsapp.gateway import (
     HealthChanged,
     Inbound,
     LoggedOut,
+    LookUp,
     OutgoingFile,
     Paired,
     PairingCode,
     PairingEnded,
+    PairingNote,
     QRCodes,
     Receipt,
     Reconnecting,
@@ -140,6 +143,33 @@ def chat_of(source) -> str:
             return phone_of(jid)
     lid = next((j for j in (source.Chat, source.Sender) if j.Server == LID_SERVER and j.User), None)
     return f"{lid.User}@{LID_SERVER}" if lid is not None else ""
+def _address(address: str) -> JID:
+    """Where to send: a stored JID (`user@server`, a LID included) or an E.164 number."""
+    if "@" in address:
+        return jid_from_str(address)
+    return jid_from_str(address.lstrip("+") + "@" + USER_SERVER)
+
+
+# whatsmeow's own lines (neonize routes them to the `whatsmeow.*` loggers) that say a pairing is held by WhatsApp's
+# passkey step (whatsmeow #1184, #1188, #1233); seen during a pairing, they become a PairingNote.
+PASSKEY_LOG_MARKERS = ("passkey", "link_code_pairing_wrapped_primary_ephemeral_pub", "prologue")
+
+
+class PairingLogWatch(logging.Handler):
+    """Reads whatsmeow's log lines for the passkey step and tells every client of this process still pairing."""
+
+    def __init__(self, factory: NeonizeFactory):
+        super().__init__(level=logging.DEBUG)
+        self.factory = factory
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # a line we cannot format says nothing to us
+            return
+        if any(marker in text.lower() for marker in PASSKEY_LOG_MARKERS):
+            for gateway in list(self.factory.live.values()):
+                gateway.library_said(text)
 
 
 class NeonizeEvents:
@@ -440,6 +470,12 @@ class NeonizeGateway(NeonizeEvents, Gateway):
         """Whether Go called back on this client's start thread, i.e. from inside its Neonize() itself."""
         return self._thread is not None and threading.get_ident() == self._thread.ident
 
+    def library_said(self, text: str) -> None:
+        """A whatsmeow log line about the passkey step (any thread): a note for this client while it pairs."""
+        if self.connected or self.loop is None or self.loop.is_closed():
+            return
+        self.loop.call_soon_threadsafe(self._emit, PairingNote(text=text[:500]))
+
     def _emit(self, event) -> None:
         if isinstance(event, Disconnected | LoggedOut | Reconnecting | Refused):
             self.connected = False
@@ -500,13 +536,13 @@ class NeonizeGateway(NeonizeEvents, Gateway):
         finally:
             await self.stop()
 
-    async def send_text(self, phone: str, text: str) -> str:
+    async def send_text(self, phone: str, text: str, *, to: str | None = None) -> str:
         if not self.connected:
             raise SendFailed("not connected")
         # A Message, not a str: neonize would parse "@digits" in a str as mentions and look groups up.
-        return await self._send(phone, WAMessage(conversation=text))
+        return await self._send(to or phone, WAMessage(conversation=text))
 
-    async def send_file(self, phone: str, file: OutgoingFile) -> str:
+    async def send_file(self, phone: str, file: OutgoingFile, *, to: str | None = None) -> str:
         """Upload the file to WhatsApp's media servers, then send a DocumentMessage or ImageMessage.
 
         The message protos are built here, not with neonize's build_*_message: those look groups up for
@@ -531,10 +567,10 @@ class NeonizeGateway(NeonizeEvents, Gateway):
         else:
             message = WAMessage(documentMessage=DocumentMessage(fileName=file.filename, title=file.filename,
                                                                 **fields))
-        return await self._send(phone, message)
+        return await self._send(to or phone, message)
 
-    async def _send(self, phone: str, message: WAMessage) -> str:
-        to = jid_from_str(phone.lstrip("+") + "@s.whatsapp.net")
+    async def _send(self, address: str, message: WAMessage) -> str:
+        to = _address(address)
         try:
             response = await self._call(lambda: self.client.send_message(to, message))
         except TimeoutError as exc:
@@ -547,10 +583,42 @@ class NeonizeGateway(NeonizeEvents, Gateway):
         return response.ID
 
     async def is_on_whatsapp(self, phone: str) -> bool:
+        return (await self.look_up([phone]))[phone].on_whatsapp
+
+    async def look_up(self, phones: list[str]) -> dict[str, LookUp]:
+        """One usync query for all the numbers; WhatsApp's own JID for each (it may differ from the digits asked,
+        and a number whose contact moved to a LID is sent there: a message to its phone JID is refused, 463)."""
         if not self.connected:
             raise GatewayError("not connected")
-        answers = await self._call(lambda: self.client.is_on_whatsapp(phone.lstrip("+")))
-        return bool(answers and answers[0].IsIn)
+        answers = await self._call(lambda: self.client.is_on_whatsapp(*[p.lstrip("+") for p in phones]))
+        by_digits = {"".join(ch for ch in a.Query if ch.isdigit()): a for a in answers}
+        out = {}
+        for phone in phones:
+            answer = by_digits.get(phone.lstrip("+"))
+            if answer is None:
+                raise GatewayError(f"WhatsApp gave no answer for {phone}")
+            jid = jid_to_str(answer.JID) if answer.IsIn and answer.JID.User else None
+            if answer.IsIn and answer.JID.User:
+                jid = await self._lid_for(answer.JID) or jid
+            out[phone] = LookUp(phone, bool(answer.IsIn), jid)
+        return out
+
+    async def _lid_for(self, pn: JID) -> str | None:
+        """The LID whatsmeow's store maps this phone JID to, when it knows one."""
+        with contextlib.suppress(Exception):
+            lid = await self._call(lambda: self.client.get_lid_from_pn(pn), 10.0)
+            if lid is not None and lid.User and lid.Server == LID_SERVER:
+                return jid_to_str(lid)
+        return None
+
+    async def send_presence(self, phone: str, state: str, *, to: str | None = None) -> None:
+        if not self.connected:
+            raise GatewayError("not connected")
+        presence = (ChatPresence.CHAT_PRESENCE_COMPOSING if state == COMPOSING
+                    else ChatPresence.CHAT_PRESENCE_PAUSED)
+        chat = _address(to or phone)
+        await self._call(lambda: self.client.send_chat_presence(chat, presence,
+                                                                ChatPresenceMedia.CHAT_PRESENCE_MEDIA_TEXT), 10.0)
 
     async def pair_phone(self, phone: str) -> PairingCode:
         if self.client is None:
@@ -604,6 +672,9 @@ class NeonizeFactory(GatewayFactory):
         self._retiring: set[asyncio.Task] = set()
         self._prepared = False
         self._prepare_lock: asyncio.Lock | None = None
+        # whatsmeow's log lines reach the `whatsmeow.*` loggers: the passkey step is read from them.
+        self.log_watch = PairingLogWatch(self)
+        logging.getLogger("whatsmeow").addHandler(self.log_watch)
 
     def create(self, org_id: uuid.UUID, sink: EventSink) -> NeonizeGateway:
         return NeonizeGateway(org_id, sink, self)
@@ -674,6 +745,7 @@ class NeonizeFactory(GatewayFactory):
 
     async def close(self) -> None:
         """Release the finished clients, and end whatever their pools left open."""
+        logging.getLogger("whatsmeow").removeHandler(self.log_watch)
         if self._retiring:
             await asyncio.wait(list(self._retiring), timeout=STOP_TIMEOUT)
         await self.sweep()

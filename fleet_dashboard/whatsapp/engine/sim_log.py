@@ -12,7 +12,7 @@ from fleet_dashboard.core.db import get_engine
 from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.messaging.models import MessageType
 from fleet_dashboard.whatsapp.gateway import OutgoingFile
-from fleet_dashboard.whatsapp.models import SimulatorSent
+from fleet_dashboard.whatsapp.models import SimulatedKind, SimulatorSent
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 1000
@@ -32,8 +32,9 @@ class SentLog:
         self._task: asyncio.Task | None = None
 
     async def write(self, org_id: uuid.UUID, wamid: str, phone: str, text: str, *,
-                    file: OutgoingFile | None = None) -> None:
-        """Log one accepted message (a file's type, name and size too); returns once it is committed."""
+                    file: OutgoingFile | None = None, kind: SimulatedKind = SimulatedKind.message) -> None:
+        """Log one accepted message (a file's type, name and size too), presence update or look-up; returns once
+        it is committed."""
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done() or self._task.get_loop() is not loop:
             self._wake = asyncio.Event()
@@ -42,7 +43,8 @@ class SentLog:
         row = {"id": uuid.uuid4(), "org_id": org_id, "whatsapp_message_id": wamid,
                "recipient_phone": phone, "text": text, "created_at": utcnow(),
                "message_type": file.kind if file else MessageType.text.value,
-               "filename": file.filename if file else None, "size": len(file.data) if file else None}
+               "filename": file.filename if file else None, "size": len(file.data) if file else None,
+               "kind": kind.value}
         self._pending.append((row, future))
         self._wake.set()
         await future

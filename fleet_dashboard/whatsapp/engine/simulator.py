@@ -8,7 +8,7 @@ import logging
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fleet_dashboard.core.events import EventType, get_bus, is_resumed
@@ -24,6 +24,7 @@ from fleet_dashboard.whatsapp.gateway import (
     GatewayFactory,
     Inbound,
     LoggedOut,
+    LookUp,
     OutgoingFile,
     Paired,
     PairingCode,
@@ -31,16 +32,25 @@ from fleet_dashboard.whatsapp.gateway import (
     Receipt,
     SendFailed,
     SendUnknown,
+    TemporaryBan,
 )
+from fleet_dashboard.whatsapp.models import SimulatedKind
 
 log = logging.getLogger(__name__)
 ACTIONS = ("scan", "confirm-code", "receipt", "drop", "logout", "inbound", "fail-sends", "fail-connects",
-           "unknown-sends")
+           "unknown-sends", "unregistered", "ban")
 # whatsmeow's linking-code alphabet (no 0, O, I, U), and how long a code is good for there.
 PAIR_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
 PAIR_CODE_SECONDS = 160.0
 # How often an engine looks for simulator commands whose event it may have missed.
 SWEEP_SECONDS = 1.0
+
+
+def refusal(text: str) -> Exception:
+    """What the real adapter raises for this text of the library (the one table says what it means)."""
+    from fleet_dashboard.whatsapp.engine import library_errors
+
+    return library_errors.send_error(text)
 
 
 def normalize_code(code: str) -> str:
@@ -67,6 +77,10 @@ class OrgFaults:
     # Sends the network takes but whose answer is lost: the library reports "websocket not connected" after the
     # write (library_errors: maybe sent), and the receipt still comes.
     unknown_sends: int = 0
+    # The code WhatsApp's answer carries for the failing sends (e.g. 463, a restricted number); None: a plain failure.
+    fail_code: int | None = None
+    # Numbers that are not on WhatsApp.
+    unregistered: set[str] = field(default_factory=set)
 
 
 class SimulatorGateway(Gateway):
@@ -125,10 +139,10 @@ class SimulatorGateway(Gateway):
         await self.stop()
         self.jid = None
 
-    async def send_text(self, phone: str, text: str) -> str:
+    async def send_text(self, phone: str, text: str, *, to: str | None = None) -> str:
         return await self._accept(phone, text)
 
-    async def send_file(self, phone: str, file: OutgoingFile) -> str:
+    async def send_file(self, phone: str, file: OutgoingFile, *, to: str | None = None) -> str:
         return await self._accept(phone, file.caption, file=file)
 
     async def _accept(self, phone: str, text: str, *, file: OutgoingFile | None = None) -> str:
@@ -136,6 +150,8 @@ class SimulatorGateway(Gateway):
             raise SendFailed("not connected")
         if self.faults.fail_sends > 0:
             self.faults.fail_sends -= 1
+            if self.faults.fail_code is not None:  # WhatsApp's answer carries a code: the library's own text
+                raise refusal(f"server returned error {self.faults.fail_code}")
             raise SendFailed("simulated send failure")
         wamid = "3EB0" + secrets.token_hex(9).upper()  # whatsmeow's own form: 3EB0 and 18 hex digits
         # Acknowledge only once the network's log row is durable.
@@ -161,9 +177,23 @@ class SimulatorGateway(Gateway):
             self.sink(Receipt(message_ids=tuple(ids), kind="delivered", chat=phone))
 
     async def is_on_whatsapp(self, phone: str) -> bool:
+        return (await self.look_up([phone]))[phone].on_whatsapp
+
+    async def look_up(self, phones: list[str]) -> dict[str, LookUp]:
         if not self.connected:
             raise GatewayError("not connected")
-        return True
+        answers = {p: LookUp(p, p not in self.faults.unregistered, jid_for(p).replace(":1", "")) for p in phones}
+        for phone, answer in answers.items():  # the network's log shows every number asked about
+            await self.factory.sent_log.write(self.org_id, "LOOKUP" + secrets.token_hex(10).upper(), phone,
+                                              "on_whatsapp" if answer.on_whatsapp else "not_on_whatsapp",
+                                              kind=SimulatedKind.lookup)
+        return answers
+
+    async def send_presence(self, phone: str, state: str, *, to: str | None = None) -> None:
+        if not self.connected:
+            raise GatewayError("not connected")
+        await self.factory.sent_log.write(self.org_id, "PRESENCE" + secrets.token_hex(10).upper(), phone, state,
+                                          kind=SimulatedKind.presence)
 
     async def pair_phone(self, phone: str) -> PairingCode:
         if self._qr_task is None:
@@ -173,19 +203,20 @@ class SimulatorGateway(Gateway):
         self._pairing = (code, phone)
         return PairingCode(code=code, expires_in_seconds=PAIR_CODE_SECONDS)
 
-    def _pair(self, phone: str, name: str) -> None:
+    def _pair(self, phone: str, name: str, *, completes: bool = True) -> None:
         self._cancel_qr()
         self._pairing = None
         self.jid = jid_for(phone)
         self.sink(Paired(jid=self.jid, phone=phone, push_name=name))
-        self._connect()
+        if completes:  # else the phone accepted, but the link never completes (a passkey step nobody finished)
+            self._connect()
 
     def command(self, action: str, body: dict[str, Any]) -> str | None:
         """Apply a control command to this live connection; returns an error text or None."""
         if action == "scan":
             if self._qr_task is None:
                 return "this session is not waiting for a QR scan"
-            self._pair(body["phone"], body.get("name") or "")
+            self._pair(body["phone"], body.get("name") or "", completes=not body.get("passkey"))
             return None
         if action == "confirm-code":
             # The person types the code on the phone whose number was given.
@@ -211,6 +242,9 @@ class SimulatorGateway(Gateway):
             self.connected = False
             self.jid = None
             self.sink(LoggedOut(reason="logged out from the phone"))
+        elif action == "ban":  # WhatsApp bans the number for a while: the socket closes with the ban's length
+            self.connected = False
+            self.sink(TemporaryBan(code="SIMULATED", expires_seconds=float(body.get("seconds", 0))))
         return None
 
 
@@ -239,6 +273,11 @@ class SimulatorFactory(GatewayFactory):
         if action in ("fail-sends", "fail-connects", "unknown-sends"):
             faults = self.faults.setdefault(org_id, OrgFaults())
             setattr(faults, action.replace("-", "_"), int(body.get("count", 0)))
+            if action == "fail-sends":
+                faults.fail_code = body.get("code")
+            return None
+        if action == "unregistered":
+            self.faults.setdefault(org_id, OrgFaults()).unregistered = set(body.get("phones") or [])
             return None
         gateway = self.live.get(org_id)
         if gateway is None:

@@ -164,6 +164,8 @@ class Supervisor(AttemptWatch):
                            "connection_error_code": R.temporary_ban, "next_retry_at": until,
                            "last_disconnected_at": utcnow()}, "temporary_ban",
                           {"reason": reason, "retry_in_seconds": round(wait, 2)})
+        # Sending pauses until the ban ends (then half pace for a day); the queue waits, nothing fails.
+        await asyncio.to_thread(store.pause, self.org_id, R.temporary_ban.value, reason, until)
         self.failures = 0
         return wait
 
@@ -177,11 +179,13 @@ class Supervisor(AttemptWatch):
                                   "last_disconnected_at": utcnow(), "pair_code": None, "pair_code_expires_at": None,
                                   "pair_phone": None}
         audit = "session_disconnected"
-        if result.code in (R.logged_out_phone, R.needs_relink):
-            # The device is gone: the next connect pairs a new one (a QR, or a code).
+        if result.code in (R.logged_out_phone, R.needs_relink, R.pairing_incomplete):
+            # The device is gone (or never finished linking): the next connect pairs a new one (a QR, or a code).
             values.update(whatsapp_id=None, phone_number=None, display_name=None)
             audit = "logged_out" if result.code == R.logged_out_phone else "session_error"
         await self._write(values, audit, {"reason": result.reason, "code": result.code})
+        if result.code in (R.logged_out_phone, R.needs_relink):  # the number cannot send until linked again
+            await asyncio.to_thread(store.pause, self.org_id, result.code, result.reason)
 
     async def _finish_stop(self) -> None:
         """After a user's stop or logout: record that the engine did it (the row was already updated)."""

@@ -1,0 +1,127 @@
+"""Items 1 and 2 through the real library (neonize): the look-up and the typing presence reach whatsmeow's own
+calls. WhatsApp cannot be reached here, so the look-up fails: the message must wait (and be asked about again),
+never be failed as not-on-WhatsApp; the presence fails too, and the send still follows it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from neonize.proto import Neonize_pb2 as pb
+from neonize.utils.enum import ChatPresence
+
+from fleet_dashboard.accounts.permissions import SYSTEM
+from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.notifications.models import NotificationQueue
+from tests.support.neonize import feed
+from tests.whatsapp.conftest import known_on_whatsapp, run, running_engine, wait_row
+
+RECIPIENT = "+201009998887"
+
+
+async def _live_gateway(factory, org_id, timeout: float = 5.0):
+    deadline = time.monotonic() + timeout
+    while org_id not in factory.live:
+        assert time.monotonic() < deadline, "no gateway started"
+        await asyncio.sleep(0.02)
+    return factory.live[org_id]
+
+
+def _enqueue(org_id) -> object:
+    from fleet_dashboard.notifications import queue
+
+    with session_scope() as s:
+        row, _ = queue.enqueue(session=s, org_id=org_id, recipient=RECIPIENT, template_name="trial_welcome",
+                               variables={"customer_name": "سارة", "company_name": "أسطول", "plan_name": "الذهبية",
+                                          "expiry_date": "2026-12-31"}, max_attempts=5, actor=SYSTEM)
+        return row.id
+
+
+def _row(queue_id) -> NotificationQueue:
+    with session_scope() as s:
+        return s.get(NotificationQueue, queue_id)
+
+
+def _recording(calls: list, name: str, real):
+    async def call(*args, **kwargs):
+        calls.append((name, time.monotonic(), args))
+        return await real(*args, **kwargs)
+
+    return call
+
+
+def test_a_look_up_the_library_cannot_make_leaves_the_message_waiting_not_failed(sim_env, neonize_connecting):
+    from fleet_dashboard.notifications.worker import Worker, WorkerConfig
+
+    org, factory = neonize_connecting
+    calls: list = []
+
+    async def body():
+        async with running_engine(factory) as engine:
+            client = (await _live_gateway(factory, org.id)).client
+            client.is_on_whatsapp = _recording(calls, "is_on_whatsapp", client.is_on_whatsapp)
+            client.send_message = _recording(calls, "send_message", client.send_message)
+            await asyncio.to_thread(feed, client, pb.Connected(status=True))
+            await wait_row(org.id, lambda r: r.status == "connected")
+            queue_id = await asyncio.to_thread(_enqueue, org.id)
+            worker = Worker(engine, config=WorkerConfig(poll_seconds=0.1))
+            deadline = time.monotonic() + 20
+            while (await asyncio.to_thread(_row, queue_id)).wait_reason != "lookup_failed":
+                assert time.monotonic() < deadline, "the look-up never happened"
+                await worker.run_once()
+                await asyncio.sleep(0.05)
+            await worker.close()
+        return queue_id
+
+    row = _row(run(body))
+    # The real library was asked (and failed: it is not connected to WhatsApp here) ...
+    [(name, _, args)] = [c for c in calls if c[0] == "is_on_whatsapp"]
+    assert args == (RECIPIENT.lstrip("+"),)
+    # ... so the message waits, to be asked about again: not failed, not "not on WhatsApp", nothing sent.
+    assert (row.status, row.attempts, row.wait_reason, row.error_code) == ("pending", 0, "lookup_failed",
+                                                                          "lookup_failed")
+    assert "could not ask WhatsApp" in row.error_message and row.scheduled_for > row.created_at
+    assert not [c for c in calls if c[0] == "send_message"]
+    with session_scope() as s:
+        from fleet_dashboard.deliverability import contacts
+
+        assert contacts.cached(session=s, org_id=org.id, phone=RECIPIENT) is None  # a failure is no answer
+
+
+def test_typing_presence_goes_through_the_library_before_the_send(sim_env, monkeypatch, neonize_connecting):
+    from fleet_dashboard.core.settings import get_settings
+    from fleet_dashboard.notifications.worker import Worker, WorkerConfig
+
+    monkeypatch.setenv("TYPING_MIN_SECONDS", "0.3")
+    monkeypatch.setenv("TYPING_MAX_SECONDS", "0.3")
+    get_settings.cache_clear()
+    org, factory = neonize_connecting
+    calls: list = []
+
+    async def body():
+        async with running_engine(factory) as engine:
+            client = (await _live_gateway(factory, org.id)).client
+            client.send_chat_presence = _recording(calls, "presence", client.send_chat_presence)
+            client.send_message = _recording(calls, "send_message", client.send_message)
+            await asyncio.to_thread(feed, client, pb.Connected(status=True))
+            await wait_row(org.id, lambda r: r.status == "connected")
+            await asyncio.to_thread(known_on_whatsapp, org.id, RECIPIENT)
+            queue_id = await asyncio.to_thread(_enqueue, org.id)
+            worker = Worker(engine, config=WorkerConfig(poll_seconds=0.1))
+            deadline = time.monotonic() + 20
+            while (await asyncio.to_thread(_row, queue_id)).attempts < 1:
+                assert time.monotonic() < deadline, "the send never happened"
+                await worker.run_once()
+                await asyncio.sleep(0.05)
+            await worker.close()
+        return queue_id
+
+    row = _row(run(body))
+    names = [c[0] for c in calls]
+    assert names[:3] == ["presence", "presence", "send_message"], names
+    composing, paused, send = calls[:3]
+    assert composing[2][1] == ChatPresence.CHAT_PRESENCE_COMPOSING and composing[2][0].User == RECIPIENT.lstrip("+")
+    assert paused[2][1] == ChatPresence.CHAT_PRESENCE_PAUSED
+    assert paused[1] - composing[1] >= 0.29  # "typing..." lasted its time before the message
+    # The library refused both (no connection to WhatsApp here): the send is an ordinary failure, retried.
+    assert (row.status, row.attempts, row.error_code) == ("pending", 1, "send_failed")
