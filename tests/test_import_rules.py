@@ -32,7 +32,8 @@ WEB_MODULES = ["rxconfig", "fleet_dashboard.fleet_dashboard", "fleet_dashboard.c
 # Who may import whom. A module's package is its first part below fleet_dashboard (whatsapp/engine/ is a package of its
 # own: engine processes only). Each package imports itself and the packages it lists here, nothing else; read from
 # the top, every package lists only packages above it, so the table is also the layering.
-DOMAIN_BELOW_ENGINE = {"core", "strings", "accounts", "messaging", "integrations", "whatsapp", "notifications"}
+DOMAIN_BELOW_ENGINE = {"core", "strings", "accounts", "messaging", "integrations", "whatsapp", "deliverability",
+                       "notifications"}
 LAYERS: dict[str, set[str]] = {
     "core": set(),                      # settings, database, bus, errors, URLs, safe HTTP: needs nothing of ours
     "strings": set(),                   # every Arabic text; read by every layer
@@ -40,13 +41,15 @@ LAYERS: dict[str, set[str]] = {
     "messaging": {"core", "strings", "accounts"},
     "integrations": {"core", "strings", "accounts", "messaging"},
     "whatsapp": {"core", "strings", "accounts", "messaging"},
-    "notifications": {"core", "strings", "accounts", "messaging", "whatsapp"},
-    "whatsapp.engine": {"core", "strings", "accounts", "messaging", "whatsapp", "notifications"},
-    "stats": {"core", "strings", "accounts", "messaging", "whatsapp", "notifications"},
+    # The sending number's guards: rules, holds, health, pauses, alerts (the queue and the engine act on them).
+    "deliverability": {"core", "strings", "accounts", "messaging", "whatsapp"},
+    "notifications": {"core", "strings", "accounts", "messaging", "whatsapp", "deliverability"},
+    "whatsapp.engine": {"core", "strings", "accounts", "messaging", "whatsapp", "deliverability", "notifications"},
+    "stats": {"core", "strings", "accounts", "messaging", "whatsapp", "deliverability", "notifications"},
     "api": DOMAIN_BELOW_ENGINE | {"stats"},     # FastAPI over the domain: never the engine
     "web": DOMAIN_BELOW_ENGINE | {"stats"},     # Reflex over the domain: never the engine
     "models": DOMAIN_BELOW_ENGINE | {"stats"},  # fleet_dashboard/models.py: every table, for alembic
-    "app": {"core", "integrations", "stats", "api", "web"},  # fleet_dashboard/fleet_dashboard.py assembles the web app
+    "app": {"core", "integrations", "deliverability", "stats", "api", "web"},  # fleet_dashboard.py: the web app
     "cli": DOMAIN_BELOW_ENGINE | {"whatsapp.engine", "stats", "web", "models"},  # the operator's entry point
 }
 ENGINE_PACKAGE = "fleet_dashboard.whatsapp.engine"

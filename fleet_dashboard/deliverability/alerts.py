@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from fleet_dashboard import strings
 from fleet_dashboard.accounts import localtime, mailer
 from fleet_dashboard.accounts.models import Organization, Role, User
+from fleet_dashboard.core.db import get_engine, session_scope
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.deliverability import incidents, pauses
 from fleet_dashboard.deliverability.models import IncidentKind, SendingIncident
@@ -108,8 +109,6 @@ class Sweeper:
 
     def run_once(self) -> int:
         """Sweep incidents and send the e-mails owed, if this process holds the lock; returns e-mails sent."""
-        from fleet_dashboard.core.db import get_engine, session_scope
-
         with get_engine().connect() as lock:
             if not lock.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
                 return 0
@@ -122,8 +121,6 @@ class Sweeper:
                 lock.commit()
 
     def _mail(self) -> int:
-        from fleet_dashboard.core.db import session_scope
-
         sent = 0
         with session_scope() as session:
             owed = incidents.unmailed(session=session)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from fleet_dashboard.core import events
 from fleet_dashboard.deliverability import contacts, pauses
 from fleet_dashboard.notifications import claims as queue_claims
 from fleet_dashboard.notifications import lookups, queue
@@ -48,11 +49,10 @@ class GuardedTurns:
         """Re-time the due rows of held organisations (quiet hours, the cap, a pause): when they go, and why."""
         if not holds:
             return
-        from fleet_dashboard.notifications.worker import emit_all
 
         def work(session: Session) -> None:
-            touched = queue_claims.defer(conn=session.connection(), holds=holds)
-            emit_all(session, [queue.changed_event(o) for o in sorted(touched, key=str)])
+            for org_id in sorted(queue_claims.defer(conn=session.connection(), holds=holds), key=str):
+                events.emit(session, queue.changed_event(org_id))
 
         await self._db_call(work)
 

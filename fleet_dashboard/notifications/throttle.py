@@ -127,8 +127,6 @@ TYPING_FULL_LENGTH = 200
 def typing_seconds(length: int, rng: Callable[[], float] = random.random) -> float:
     """How long to show "typing..." before a text of `length` characters: TYPING_MIN_SECONDS to
     TYPING_MAX_SECONDS, growing with the text, plus or minus TYPING_JITTER_SECONDS, never outside the two."""
-    from fleet_dashboard.core.settings import get_settings
-
     s = get_settings()
     low, high = s.typing_min_seconds, max(s.typing_min_seconds, s.typing_max_seconds)
     base = low + (high - low) * min(1.0, max(0, length) / TYPING_FULL_LENGTH)

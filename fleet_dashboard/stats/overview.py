@@ -19,6 +19,7 @@ from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core.pagination import contains_pattern
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.core.tables import sql_list
+from fleet_dashboard.deliverability import incidents
 from fleet_dashboard.messaging.models import FAILED_MESSAGE_STATUSES, SENT_MESSAGE_STATUSES
 from fleet_dashboard.notifications.models import LIVE_QUEUE_STATUSES
 from fleet_dashboard.stats import counters
@@ -209,8 +210,6 @@ def messages_per_day(*, session: Session, days: int = 14, now: datetime | None =
 
 def open_incidents(*, session: Session, actor: Actor) -> list[dict[str, Any]]:
     """Every organisation's open alerts (a session down, a red number, a pause), newest first."""
-    from fleet_dashboard.deliverability import incidents
-
     permissions.require(actor, Action.overview)
     return incidents.open_everywhere(session=session)
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, Path
 from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.api.auth import Principal, ReadCaller, require
 from fleet_dashboard.api.schemas import ERROR_RESPONSES
+from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.deliverability import contacts, pauses, rules, status
 
 router = APIRouter(prefix="/api", tags=["sending"], responses=ERROR_RESPONSES)
@@ -20,8 +21,6 @@ RULES_EXAMPLE = {"typing": True, "quiet_hours": {"start": "22:00", "end": "08:00
 
 
 def _in_session(work) -> Any:
-    from fleet_dashboard.core.db import session_scope
-
     with session_scope() as session:
         return work(session)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import strings
+from fleet_dashboard.core import routes
 from fleet_dashboard.web.components.status import ltr
+from fleet_dashboard.web.state.alerts import AlertState
 
 RISK_COLORS = {"green": "green", "amber": "amber", "red": "red"}
 
@@ -76,9 +78,6 @@ def risk_card(state, *, title_as: str = "h2", with_pause: bool = True) -> rx.Com
 
 def alert_banner() -> rx.Component:
     """The organisation's open alerts on every page, live: what happened, since when, where to act."""
-    from fleet_dashboard.core import routes
-    from fleet_dashboard.web.state.alerts import AlertState
-
     return rx.box(
         rx.foreach(AlertState.alerts, lambda a: rx.callout.root(
             rx.callout.icon(rx.icon("siren")),

@@ -6,6 +6,7 @@ import reflex as rx
 
 from fleet_dashboard import strings
 from fleet_dashboard.core import routes
+from fleet_dashboard.web.components.guards import alert_banner
 from fleet_dashboard.web.state.auth import AuthState
 
 # (route, label, lucide icon, test id); the overview is only for the super_admin.
@@ -151,8 +152,6 @@ def read_only_banner() -> rx.Component:
 
 def frame_banners() -> rx.Component:
     """Notes every page shows above its title (read-only view, and any live alert a page frame adds)."""
-    from fleet_dashboard.web.components.guards import alert_banner
-
     return rx.vstack(read_only_banner(), alert_banner(), width="100%", spacing="2", data_testid="frame-banners")
 
 

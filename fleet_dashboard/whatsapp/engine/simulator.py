@@ -14,6 +14,7 @@ from typing import Any
 from fleet_dashboard.core.events import EventType, get_bus, is_resumed
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.whatsapp import simulator_commands
+from fleet_dashboard.whatsapp.engine import library_errors
 from fleet_dashboard.whatsapp.engine.sim_log import SentLog
 from fleet_dashboard.whatsapp.gateway import (
     Connected,
@@ -48,8 +49,6 @@ SWEEP_SECONDS = 1.0
 
 def refusal(text: str) -> Exception:
     """What the real adapter raises for this text of the library (the one table says what it means)."""
-    from fleet_dashboard.whatsapp.engine import library_errors
-
     return library_errors.send_error(text)
 
 

@@ -17,6 +17,7 @@ from fleet_dashboard.core import events
 from fleet_dashboard.core.backoff import backoff_delay
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.events import EventType
+from fleet_dashboard.deliverability import pauses, state
 from fleet_dashboard.messaging import inbound, messages, optouts
 from fleet_dashboard.notifications import claims
 from fleet_dashboard.whatsapp.gateway import Inbound, Receipt
@@ -183,16 +184,12 @@ def write_traffic(items: list[Item]) -> None:
         apply_receipts(groups, chats)
 def pause(org_id: uuid.UUID, reason: str, detail: str = "", until=None) -> None:
     """The engine saw a danger to the number (a ban, failing sends, a lost device): its sending pauses."""
-    from fleet_dashboard.deliverability import pauses
-
     with session_scope() as session:
         pauses.pause(session=session, org_id=org_id, reason=reason, detail=detail, until=until)
 
 
 def linked(org_id: uuid.UUID, phone: str) -> None:
     """A device was linked for this number: warm-up starts for a new number; a pause for a lost device ends."""
-    from fleet_dashboard.deliverability import pauses, state
-
     with session_scope() as session:
         state.record_link(session=session, org_id=org_id, phone=phone)
         pauses.end_on_relink(session=session, org_id=org_id)
