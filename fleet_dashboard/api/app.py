@@ -46,10 +46,13 @@ FILE_ROUTES = frozenset({"/api/messages/send", "/api/messages/send-template", "/
 def create_api() -> FastAPI:
     """Build the API app with every router and middleware."""
     settings = get_settings()
-    api = FastAPIOffline(
-        title="Fleet Dashboard API", version="1", description=DESCRIPTION,
-        openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
-        static_url="/api/docs/static", swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect")
+    if settings.docs_open:  # API_DOCS; off in production unless asked for
+        api = FastAPIOffline(
+            title="Fleet Dashboard API", version="1", description=DESCRIPTION,
+            openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
+            static_url="/api/docs/static", swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect")
+    else:
+        api = FastAPI(title="Fleet Dashboard API", version="1", openapi_url=None, docs_url=None, redoc_url=None)
     api.state.rate_limits = RateLimits(sessions=settings.rate_limit_sessions, send=settings.rate_limit_send,
                                        enqueue=settings.rate_limit_enqueue)
     install_error_handlers(api)

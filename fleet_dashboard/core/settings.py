@@ -85,8 +85,10 @@ class Settings(BaseSettings):
     media_fetch_timeout_seconds: float = Field(default=20.0, gt=0)
     # Where files live: "postgres" (the whatsapp_media table). Another store plugs in behind media.MediaStore.
     media_store: Literal["postgres"] = "postgres"
-    # Bearer token for GET /api/metrics; unset = the endpoint is open (keep it on a private network).
+    # Bearer token for GET /api/metrics (and /api/health's detail); unset = metrics are open outside production.
     metrics_token: str | None = None
+    # The API's OpenAPI schema and Swagger UI (/api/openapi.json, /api/docs); unset = on, except in production.
+    api_docs: bool | None = None
     # Webhook URLs may point at loopback, private or link-local addresses only when this is on: an
     # organisation owner must not be able to make the server call its own network (SSRF).
     webhook_allow_private_networks: bool = False
@@ -205,6 +207,11 @@ class Settings(BaseSettings):
         if self.session_cookie_secure is not None:
             return self.session_cookie_secure
         return self.environment == "production"
+
+    @property
+    def docs_open(self) -> bool:
+        """Whether /api/docs and /api/openapi.json are served: API_DOCS, else everywhere but production."""
+        return self.api_docs if self.api_docs is not None else self.environment != "production"
 
     @property
     def origins(self) -> list[str]:

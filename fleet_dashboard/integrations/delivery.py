@@ -33,6 +33,7 @@ from fleet_dashboard.integrations.webhooks import (
     active_for_event,
     blocked_address,
     build_payload,
+    public_event,
     sign,
 )
 
@@ -151,6 +152,7 @@ def _wanted(event: dict[str, Any]) -> bool:
 
 def _owe(event: dict[str, Any]) -> list[tuple[Target, str]]:
     """Store what this event owes each subscribed webhook, before the first attempt; returns the deliveries."""
+    event = public_event(event)
     with session_scope() as session:
         rows = active_for_event(session=session, org_id=uuid.UUID(str(event["org_id"])),
                                 event_type=event["type"])

@@ -144,9 +144,19 @@ def delete_webhook(*, session: Session, webhook_id: uuid.UUID | str, org_id: uui
     return row
 
 
+# What links a phone as the organisation's WhatsApp: only a caller with the `connect` column sees them (the QR
+# route, the status route); a webhook receiver, and the deliveries kept for it, never do.
+PAIRING_SECRETS = frozenset({"qr_code", "pair_code"})
+
+
+def public_event(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as webhooks get it (and as their deliveries are stored): without the pairing secrets."""
+    return {k: v for k, v in event.items() if k not in PAIRING_SECRETS}
+
+
 def build_payload(event: dict[str, Any], *, delivery_id: str | None = None) -> bytes:
-    """The JSON body sent for a bus event: envelope fields plus the event's own data."""
-    data = {k: v for k, v in event.items() if k not in ("type", "org_id")}
+    """The JSON body sent for a bus event: envelope fields plus the event's own data, pairing secrets left out."""
+    data = {k: v for k, v in public_event(event).items() if k not in ("type", "org_id")}
     body = {
         "id": delivery_id or str(uuid.uuid4()),
         "type": event["type"],

@@ -11,9 +11,21 @@ from tests.support.api import BASE_URL, headers
 
 pytestmark = pytest.mark.anyio
 
+# The health check's detail is for operators: the metrics token (or a super_admin's JWT; tests/security).
+OPERATOR = {"Authorization": "Bearer health-operator-token"}
 
-async def test_health_reports_database_and_engine_without_auth(client):
-    r = await client.get("/api/health")
+
+@pytest.fixture
+def operator(api_env):
+    """METRICS_TOKEN set to OPERATOR's token."""
+    from fleet_dashboard.core.settings import get_settings
+
+    api_env.setenv("METRICS_TOKEN", OPERATOR["Authorization"].split()[1])
+    get_settings.cache_clear()
+
+
+async def test_health_reports_database_and_engine_to_an_operator(client, operator):
+    r = await client.get("/api/health", headers=OPERATOR)
     assert r.status_code == 200
     body = r.json()
     assert body["success"] is True and body["status"] == "healthy"
@@ -21,10 +33,10 @@ async def test_health_reports_database_and_engine_without_auth(client):
     assert body["timestamp"]
 
 
-async def test_health_says_degraded_while_redis_is_away_and_keeps_serving(make_app, api_env):
+async def test_health_says_degraded_while_redis_is_away_and_keeps_serving(make_app, api_env, operator):
     api_env.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=make_app()), base_url=BASE_URL) as c:
-        r = await c.get("/api/health")
+        r = await c.get("/api/health", headers=OPERATOR)
     assert r.status_code == 200, r.text
     body = r.json()
     assert (body["success"], body["status"], body["checks"]["redis"]) == (True, "degraded", "unreachable")
@@ -169,7 +181,7 @@ async def test_unknown_api_paths_and_methods_answer_json(client):
     assert r.status_code == 405 and r.json()["success"] is False
 
 
-async def test_database_down_is_503_not_500(make_app, api_env, make_org, make_key):
+async def test_database_down_is_503_not_500(make_app, api_env, make_org, make_key, operator):
     from tests.conftest import reset_caches
 
     org = make_org()
@@ -182,14 +194,14 @@ async def test_database_down_is_503_not_500(make_app, api_env, make_org, make_ke
             r = await c.get(f"/api/sessions/{org.id}/status", headers=headers(key, org.id))
             assert r.status_code == 503 and r.json()["code"] == "database_unavailable"
             assert r.headers["Retry-After"] == "5"
-            r = await c.get("/api/health")
+            r = await c.get("/api/health", headers=OPERATOR)
             assert r.status_code == 503 and r.json()["checks"]["database"] == "unreachable"
     finally:
         api_env.undo()
         reset_caches()
 
 
-async def test_health_reads_engine_heartbeats_from_the_database(client, db):
+async def test_health_reads_engine_heartbeats_from_the_database(client, db, operator):
     """The web process hosts no engine: it reports the engine processes' heartbeats, stale ones excluded."""
     from datetime import timedelta
 
@@ -199,13 +211,14 @@ async def test_health_reads_engine_heartbeats_from_the_database(client, db):
     from fleet_dashboard.whatsapp import engines
     from fleet_dashboard.whatsapp.models import WhatsAppEngine
 
-    assert (await client.get("/api/health")).json()["checks"]["engine"] == {"status": "not running", "processes": 0}
+    assert (await client.get("/api/health", headers=OPERATOR)).json()["checks"]["engine"] == \
+        {"status": "not running", "processes": 0}
     for engine_id, owned in (("h:1", 20), ("h:2", 5), ("h:3", 7)):
         engines.beat(session=db, engine_id=engine_id, hostname="h", pid=int(engine_id[2:]), backend="neonize",
                      capacity=25, owned=owned, connected=owned - 1, stuck_threads=0)
     db.execute(update(WhatsAppEngine).where(WhatsAppEngine.engine_id == "h:3")
                .values(heartbeat_at=utcnow() - timedelta(minutes=5)))  # died without a word
     db.commit()
-    engine = (await client.get("/api/health")).json()["checks"]["engine"]
+    engine = (await client.get("/api/health", headers=OPERATOR)).json()["checks"]["engine"]
     assert engine["status"] == "ok" and engine["processes"] == 2
     assert (engine["owned_sessions"], engine["connected_sessions"]) == (25, 23)

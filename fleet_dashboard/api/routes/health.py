@@ -1,14 +1,15 @@
-"""GET /api/health: the guide's answer plus database and engine checks, for load balancers and people."""
+"""GET /api/health: up or down for load balancers; the database, Redis and engine checks for operators."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from datetime import UTC, datetime
 from functools import lru_cache
 
 import redis
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -56,10 +57,35 @@ REDIS_DEGRADED = ("Redis is unreachable: open dashboard tabs pause until it answ
                   "the API keeps serving; rate limits are counted by each web worker alone")
 
 
-@router.get("/api/health", summary="Liveness with database, Redis and engine checks (no auth)")
-async def health() -> JSONResponse:
+def _operator(authorization: str | None) -> bool:
+    """Whether the caller may read the checks' detail: `Bearer <METRICS_TOKEN>`, or a super_admin's JWT."""
+    from fleet_dashboard.accounts.models import Role
+    from fleet_dashboard.api.auth import verify_jwt
+    from fleet_dashboard.api.errors import ApiError
+
+    scheme, _, credential = (authorization or "").strip().partition(" ")
+    credential = credential.strip()
+    if scheme.lower() != "bearer" or not credential:
+        return False
+    token = get_settings().metrics_token
+    if token and hmac.compare_digest(credential.encode(), token.encode()):
+        return True
+    if credential.count(".") != 2:
+        return False
+    try:
+        with session_scope() as session:
+            user = verify_jwt(session, credential, provision=False)
+    except ApiError:
+        return False
+    return user is not None and user.role == Role.super_admin.value
+
+
+@router.get("/api/health", summary="Up or down for anyone; the checks' detail with the metrics token or a "
+                                   "super_admin's JWT")
+async def health(request: Request) -> JSONResponse:
     """200 `healthy`; 200 `degraded` while Redis is away (this worker still serves the API, so a load balancer
-    keeps it); 503 `unhealthy` without the database."""
+    keeps it); 503 `unhealthy` without the database. Anonymous callers get only that: engine ids, process ids
+    and session counts describe the fleet to whoever asks, so the detail needs an operator's credential."""
     checks: dict = {}
     healthy, degraded = True, []
     try:
@@ -81,6 +107,8 @@ async def health() -> JSONResponse:
         log.warning("health: engine check failed: %s", exc)
         checks["engine"] = {"status": "error"}
     status = "unhealthy" if not healthy else "degraded" if degraded else "healthy"
+    if not await asyncio.to_thread(_operator, request.headers.get("authorization")):
+        return JSONResponse({"success": healthy, "status": status}, status_code=200 if healthy else 503)
     body = {"success": healthy, "status": status, "timestamp": datetime.now(UTC).isoformat(), "checks": checks}
     if degraded:
         body["degraded"] = degraded

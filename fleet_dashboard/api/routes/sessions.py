@@ -10,7 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
-from fleet_dashboard.accounts.permissions import Actor
+from fleet_dashboard.accounts import permissions
+from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.api.auth import ConnectCaller, LogoutCaller, Principal, SessionsCaller
 from fleet_dashboard.api.errors import ApiError, error_response
 from fleet_dashboard.api.limits import request_address
@@ -97,14 +98,17 @@ async def get_qr(org_id: str, principal: ConnectCaller) -> SessionQrOut:
 
 @router.get("/{org_id}/status", response_model=SessionStatusOut, summary="The WhatsApp session status")
 async def get_status(org_id: str, principal: SessionsCaller) -> SessionStatusOut:
+    """The linking code, like the QR, links a phone: only a caller with the `connect` column sees it."""
     view = await asyncio.to_thread(_status, _path_org(principal, org_id))
+    links_phones = permissions.can(principal.role, Action.connect)
     return SessionStatusOut(status=view["status"], phone_number=view.get("phone_number"),
                             display_name=view.get("display_name"),
                             last_connected_at=view.get("last_connected_at"),
                             connection_error=view.get("connection_error"),
                             connection_error_code=view.get("connection_error_code"),
-                            next_retry_at=view.get("next_retry_at"), pair_code=view.get("pair_code"),
-                            pair_code_expires_at=view.get("pair_code_expires_at"))
+                            next_retry_at=view.get("next_retry_at"),
+                            pair_code=view.get("pair_code") if links_phones else None,
+                            pair_code_expires_at=view.get("pair_code_expires_at") if links_phones else None)
 
 
 def _logout(org_id: uuid.UUID, actor: Actor, ip: str | None) -> None:
