@@ -33,6 +33,8 @@ PEOPLE = "/people"
 ACCOUNT = "/account"
 # The history page's CSV export, streamed by the backend (api/routes/downloads.py) under the dashboard's session cookie.
 EXPORT_MESSAGES = "/export/messages.csv"
+# The file a message carried (a PDF or an image), for its page and its conversation, under the same cookie.
+MESSAGE_FILE = "/files/messages/{message_id}"
 
 # Pages whose data belongs to one organisation; a super_admin sees them only after picking one.
 ORG_PAGES = (HOME, CONNECT, SEND, TEMPLATES, HISTORY, MESSAGE, CONVERSATION, OPT_OUTS, AUDIT, QUEUE, SENDING, SETTINGS,
@@ -42,6 +44,11 @@ ORG_PAGES = (HOME, CONNECT, SEND, TEMPLATES, HISTORY, MESSAGE, CONVERSATION, OPT
 def message_url(message_id: str) -> str:
     """The detail page of one message."""
     return f"/history/{quote(str(message_id))}"
+
+
+def message_file_url(message_id: str) -> str:
+    """The file a message carried, shown inline to its organisation's people."""
+    return MESSAGE_FILE.format(message_id=quote(str(message_id)))
 
 
 def conversation_url(phone: str) -> str:

@@ -94,9 +94,10 @@ def conversation(*, session: Session, org_id: uuid.UUID, phone: str, actor: Acto
     got = session.exec(select(InboundMessage).where(InboundMessage.org_id == org_id, InboundMessage.phone == number)
                        .order_by(InboundMessage.created_at.desc(), InboundMessage.id.desc()).limit(limit))
     items = [{"direction": "outbound", "id": m.id, "body": m.message_body, "status": m.status,
-              "created_at": m.created_at} for m in sent]
+              "created_at": m.created_at, "kind": m.message_type, "file": m.media_filename or "",
+              "has_file": m.media_id is not None} for m in sent]
     items += [{"direction": "inbound", "id": r.id, "body": r.message_body, "status": "",
-               "created_at": r.created_at} for r in got]
+               "created_at": r.created_at, "kind": "text", "file": "", "has_file": False} for r in got]
     items.sort(key=lambda i: (i["created_at"], str(i["id"])))
     return items[-limit:]
 

@@ -68,3 +68,13 @@ OPT_OUT_REMOVE_BODY = "ستصل إليه رسائل المؤسسة من جديد
 OPT_OUT_REMOVED = "حُذف الرقم من قائمة الإيقاف."
 OPT_OUT_SEARCH = "بحث برقم أو سبب"
 OPT_OUT_BY_KEYWORD = "أرسل العميل"
+
+# ---- Replying from a conversation, and a message's file ----
+REPLY_PLACEHOLDER = "اكتب ردك…"
+REPLY_LABEL = "ردك على العميل"
+REPLY_SEND = "إرسال الرد"
+REPLY_SENT = "أُرسل الرد."
+REPLY_ATTACH = "إرفاق ملف"
+REPLY_READ_ONLY = "الرد على العملاء للمالك والمسؤول والعضو من مؤسستهم."
+FILE_OPEN = "فتح الملف"
+FILE_PREVIEW_ALT = "معاينة الصورة المرسلة"

@@ -30,3 +30,9 @@ ORG_TIMEZONE_TITLE = "المنطقة الزمنية للمؤسسة"
 ORG_TIMEZONE_HINT = "تظهر كل الأوقات في اللوحة وملفات CSV بهذا التوقيت، وتُقرأ مواعيد الجدولة به."
 ORG_TIMEZONE_LABEL = "المنطقة الزمنية"
 ORG_TIMEZONE_SAVED = "حُفظت المنطقة الزمنية."
+
+# Days as a conversation's separators read them: today, yesterday, else "الأحد 6 ديسمبر 2026".
+TODAY = "اليوم"
+YESTERDAY = "أمس"
+MONTH_NAMES = ("يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر",
+               "نوفمبر", "ديسمبر")

@@ -55,3 +55,25 @@ def short(text: str | None, limit: int = 80) -> str:
 def failure(code: str | None, detail: str | None) -> str:
     """Why a send failed, in Arabic when the failure has a code; the technical detail otherwise."""
     return strings.error_text(code) if code else (detail or "")
+
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def clock(value: datetime | None, zone: ZoneInfo) -> str:
+    """The local time of day alone, `14:05`: a conversation's day separators carry the date."""
+    return localtime.to_local(value, zone).local.strftime("%H:%M") if value is not None else ""
+
+
+def local_day(value: datetime, zone: ZoneInfo) -> date:
+    return localtime.to_local(value, zone).local.date()
+
+
+def day_label(day: date, today: date) -> str:
+    """A day as a separator reads it: اليوم, أمس, else `الأحد 6 ديسمبر 2026`."""
+    if day == today:
+        return strings.TODAY
+    if day == today - timedelta(days=1):
+        return strings.YESTERDAY
+    weekday = strings.WEEKDAY_NAMES[_WEEKDAYS[day.weekday()]]
+    return f"{weekday} {day.day} {strings.MONTH_NAMES[day.month - 1]} {day.year}"

@@ -17,9 +17,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from fleet_dashboard.accounts import audit, permissions, signin
 from fleet_dashboard.accounts.permissions import Action, Actor
@@ -27,7 +28,8 @@ from fleet_dashboard.api.errors import ApiError
 from fleet_dashboard.api.limits import request_address
 from fleet_dashboard.core import offload, routes
 from fleet_dashboard.core.db import session_scope
-from fleet_dashboard.messaging import export
+from fleet_dashboard.core.errors import DomainError
+from fleet_dashboard.messaging import export, media, messages
 from fleet_dashboard.messaging.models import MessageStatus
 
 router = APIRouter()
@@ -55,6 +57,7 @@ class DashboardCaller:
 
 
 ExportCaller = Annotated[Actor, Depends(DashboardCaller(Action.export))]
+ViewCaller = Annotated[Actor, Depends(DashboardCaller(Action.view))]
 
 
 def _when(value: datetime | None) -> datetime | None:
@@ -90,3 +93,26 @@ def export_messages(
     return StreamingResponse(chunks, media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="messages.csv"',
                                       "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get(routes.MESSAGE_FILE, include_in_schema=False)
+def message_file(message_id: uuid.UUID, caller: ViewCaller) -> Response:
+    """The document or image a message of the caller's organisation carried, shown inline on its page.
+
+    Images were checked to be JPEG, PNG or WebP and PDFs to be PDFs when they were stored (messaging/media.py);
+    the response still forbids sniffing and scripts, so a file cannot act as a page of the dashboard."""
+    with session_scope() as session:
+        try:
+            message = messages.get_for_org(session=session, org_id=caller.org_id, message_id=message_id)
+            found = media.load(session=session, org_id=caller.org_id, media_id=message.media_id) \
+                if message.media_id else None
+        except DomainError as exc:  # another organisation's message, or its file was purged
+            raise ApiError(str(exc), status=404, code=exc.code) from exc
+        filename = message.media_filename or "file"
+    if found is None:
+        raise ApiError("this message carries no file", status=404, code="not_found")
+    data, mime_type = found
+    return Response(data, media_type=mime_type, headers={
+        "Content-Disposition": f"inline; filename*=UTF-8''{quote(filename, safe='')}",
+        "Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; img-src 'self'; object-src 'self'; sandbox"})

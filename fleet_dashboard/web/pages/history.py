@@ -6,6 +6,7 @@ import reflex as rx
 
 from fleet_dashboard import strings
 from fleet_dashboard.core import routes
+from fleet_dashboard.web.components.files import file_chip
 from fleet_dashboard.web.components.forms import data_table, filter_bar, labelled, pager
 from fleet_dashboard.web.components.status import ltr, message_chip, when
 from fleet_dashboard.web.pages.frame import dashboard_page
@@ -109,12 +110,11 @@ def message() -> rx.Component:
                 _stamp(strings.MESSAGE_READ, "read_at"),
                 _stamp(strings.MESSAGE_FAILED, "failed_at"),
             ),
-            rx.cond(M.message["file"] != "", rx.callout.root(rx.hstack(
-                rx.icon(rx.cond(M.message["kind"] == "image", "image", "file-text"), size=18),
-                rx.text(M.message["type"], ": ", weight="medium"),
-                rx.text(M.message["file"], data_testid="detail-file", dir="auto"),
-                rx.text(M.message["file_meta"], size="2", color_scheme="gray", class_name="ltr"),
-                spacing="2", align="center", wrap="wrap"), color_scheme="gray", width="100%")),
+            rx.cond(M.message["file"] != "", rx.card(rx.vstack(
+                rx.text(M.message["type"], weight="bold", size="2"),
+                file_chip(M.message["kind"], M.message["file"], M.message["file_url"], M.message["file_meta"],
+                          name_test_id="detail-file"),
+                spacing="2"), width="100%")),
             rx.heading(strings.MESSAGE_BODY, as_="h2", size="3"),
             rx.text(M.message["body"], white_space="pre-wrap", data_testid="detail-body"),
             rx.cond(M.message["wait"] != "", rx.callout.root(

@@ -47,6 +47,7 @@ class MessageState(LiveState, AuthState):
                 "failed_at": stamp(m.failed_at, zone),
                 "conversation_url": routes.conversation_url(m.recipient_phone), "kind": m.message_type,
                 "type": strings.MESSAGE_TYPE.get(m.message_type, m.message_type), "file": "", "file_meta": "",
+                "file_url": "",
             }
             held = session.exec(select(NotificationQueue).where(NotificationQueue.message_id == m.id,
                                                                 NotificationQueue.org_id == m.org_id)).first()
@@ -54,8 +55,9 @@ class MessageState(LiveState, AuthState):
             file = media.describe(session=session, media_id=m.media_id, filename=m.media_filename)
             if file:
                 self.message["file"] = file["filename"] or ""
-                self.message["file_meta"] = " · ".join(
-                    x for x in (file["mime_type"], strings.file_size(file["size"]) if file["size"] else "") if x)
+                self.message["file_meta"] = strings.file_size(file["size"]) if file["size"] else ""
+                if file["mime_type"]:  # still stored (retention has not purged it): its page previews it
+                    self.message["file_url"] = routes.message_file_url(str(m.id))
             rows = inbound.replies_after(session=session, org_id=m.org_id, phone=m.recipient_phone,
                                          after=m.created_at, actor=self._authorize().actor)
             self.replies = [{"id": str(r.id), "body": r.message_body, "created_at": stamp(r.created_at, zone)}
