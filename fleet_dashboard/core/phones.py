@@ -20,3 +20,19 @@ def normalize_phone(raw: str, *, region: str | None = None) -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidPhone(f"invalid phone number: {text!r}", phone=text)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def spaced(e164: str) -> str:
+    """`+201001234567` -> `+20 100 123 4567`: the country code, then the number in groups read from its end (the
+    last four digits, threes before them), the way a person checks a number before sending to it."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    national = phonenumbers.national_significant_number(parsed)
+    groups = [national[-4:]]
+    rest = national[:-4]
+    while rest:
+        groups.insert(0, rest[-3:])
+        rest = rest[:-3]
+    return f"+{parsed.country_code} " + " ".join(groups)

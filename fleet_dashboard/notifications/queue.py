@@ -134,6 +134,14 @@ def _columns(org_id: uuid.UUID, rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 
+def picked_time(when: datetime | None) -> datetime | None:
+    """A time a person picked for a send: None (as soon as the worker can) or a time still ahead. One already past
+    is refused: sending it at once is not what was asked for (the API keeps taking a past time as "now")."""
+    if when is not None and when <= utcnow():
+        raise ValidationError("the scheduled time has passed", code="schedule_in_past")
+    return when
+
+
 def enqueue_many(
     *, session: Session, org_id: uuid.UUID, items: Sequence[Mapping[str, Any]], actor: Actor,
     ip_address: str | None = None, via: str = "dashboard",

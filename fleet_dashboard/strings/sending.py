@@ -23,6 +23,10 @@ SCHEDULE_AT = "موعد الإرسال (اختياري)"
 SENT_OK = "أُرسلت الرسالة."
 QUEUED_OK = "أضيفت الرسالة إلى الطابور."
 SEND_FAILED = "لم تُرسل الرسالة:"
+SENDING = "جارٍ الإرسال…"
+# Under the number field, once it reads as a number: where the message will really go (+20 100 123 4567).
+WILL_SEND_TO = "سيُرسل إلى"
+RESULT_TO = "إلى"
 
 TEMPLATES_TITLE = "القوالب"
 TEMPLATE_NEW = "قالب جديد"

@@ -9,6 +9,7 @@ from fleet_dashboard.core import routes
 from fleet_dashboard.web.components.forms import field_error, labelled
 from fleet_dashboard.web.components.status import message_chip
 from fleet_dashboard.web.pages.frame import dashboard_page
+from fleet_dashboard.web.state.send import RESULT_ID
 from fleet_dashboard.web.state.send import SendState as S
 
 
@@ -85,21 +86,44 @@ def _form() -> rx.Component:
         labelled(strings.RECIPIENT, rx.input(id="send-recipient", value=S.recipient, on_change=S.set_recipient,
                                              on_blur=S.check_phone, placeholder=strings.RECIPIENT_PLACEHOLDER,
                                              dir="ltr", type="tel", width="100%"),
-                 "send-recipient", error=field_error(S.phone_error, "phone-error")),
+                 "send-recipient", error=rx.fragment(
+                     field_error(S.phone_error, "phone-error"),
+                     rx.cond(S.recipient_spaced != "", rx.text(
+                         strings.WILL_SEND_TO, " ", rx.el.bdi(S.recipient_spaced, dir="ltr"),
+                         size="2", color_scheme="teal", data_testid="recipient-normalised")))),
         rx.cond(S.mode == "template", _template_fields(), _text_field()),
         rx.cond(~S.read_only, _file_field()),
         labelled(strings.SCHEDULE_AT, rx.input(id="send-at", type="datetime-local", value=S.schedule_at,
-                                               on_change=S.set_schedule_at, width="100%", dir="ltr"), "send-at"),
+                                               on_change=S.set_schedule_at, width="100%", dir="ltr",
+                                               aria_invalid=S.schedule_error != ""),
+                 "send-at", error=field_error(S.schedule_error, "schedule-error")),
         rx.text(strings.SCHEDULE_ZONE_HINT, " ", rx.text(S.zone_label, as_="span", class_name="ltr"), size="1",
                 color_scheme="gray", data_testid="schedule-zone"),
         rx.cond(~S.read_only, rx.hstack(
-            rx.button(rx.icon("send", size=16), strings.SEND_NOW, on_click=S.send_now, data_testid="send-now"),
+            rx.button(rx.icon("send", size=16), strings.SEND_NOW, on_click=S.send_now, data_testid="send-now",
+                      loading=S.busy, disabled=S.busy),
             rx.button(rx.icon("clock", size=16), strings.SCHEDULE, variant="soft", on_click=S.schedule,
-                      data_testid="schedule"),
+                      data_testid="schedule", loading=S.busy, disabled=S.busy),
             spacing="3", wrap="wrap",
         )),
+        _outcome(),
         spacing="4", width="100%",
     ))
+
+
+def _outcome() -> rx.Component:
+    """The last send's outcome, right under the buttons that made it (and scrolled into view on a phone)."""
+    return rx.box(rx.cond(S.result_text != "", rx.callout.root(rx.callout.text(rx.vstack(
+        rx.hstack(rx.text(S.result_text, data_testid="send-result"),
+                  rx.cond(S.result_status != "", message_chip(S.result_status, data_testid="send-result-status")),
+                  spacing="2", align="center", wrap="wrap"),
+        rx.cond(S.result_recipient != "", rx.text(strings.RESULT_TO, " ", rx.el.bdi(S.result_recipient, dir="ltr"),
+                                                  size="2", data_testid="send-result-recipient")),
+        rx.cond(S.result_error != "", rx.text(S.result_error, size="2")),
+        rx.cond(S.result_url != "", rx.link(strings.MESSAGE_TITLE, href=S.result_url)),
+        spacing="1",
+    )), color_scheme=rx.cond(S.result_status == "failed", "red", "green"), width="100%", role="status")),
+        id=RESULT_ID, width="100%", aria_live="polite", style={"scrollMarginBottom": "1rem"})
 
 
 def _preview() -> rx.Component:
@@ -108,14 +132,6 @@ def _preview() -> rx.Component:
         rx.box(rx.cond(S.preview != "", rx.text(S.preview, white_space="pre-wrap", data_testid="preview"),
                        rx.text(strings.PREVIEW_EMPTY, color_scheme="gray")),
                background="var(--green-a3)", padding="0.75rem", border_radius="var(--radius-3)", width="100%"),
-        rx.cond(S.result_text != "", rx.callout.root(rx.callout.text(rx.vstack(
-            rx.hstack(rx.text(S.result_text, data_testid="send-result"),
-                      rx.cond(S.result_status != "", message_chip(S.result_status, data_testid="send-result-status")),
-                      spacing="2", align="center", wrap="wrap"),
-            rx.cond(S.result_error != "", rx.text(S.result_error, size="2")),
-            rx.cond(S.result_url != "", rx.link(strings.MESSAGE_TITLE, href=S.result_url)),
-            spacing="1",
-        )), color_scheme=rx.cond(S.result_status == "failed", "red", "green"), width="100%")),
         spacing="3", width="100%",
     ))
 

@@ -9,6 +9,7 @@ from typing import Any
 import reflex as rx
 
 from fleet_dashboard import strings
+from fleet_dashboard.accounts import localtime
 from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core import offload, phones, routes
 from fleet_dashboard.core.db import session_scope
@@ -16,10 +17,12 @@ from fleet_dashboard.core.errors import DomainError
 from fleet_dashboard.messaging import media, templates
 from fleet_dashboard.messaging.models import MessageStatus
 from fleet_dashboard.notifications import queue, sending
-from fleet_dashboard.web.format import parse_local
 from fleet_dashboard.web.state.auth import AuthState, Ctx, allow, current_caller
 
 RESULT_WAIT_SECONDS = 15.0
+# The outcome sits under the buttons; on a phone it may still be below the fold, so bring it into view.
+RESULT_ID = "send-outcome"
+_SHOW_RESULT = rx.call_script(f"document.getElementById('{RESULT_ID}')?.scrollIntoView({{block: 'nearest'}})")
 
 
 class SendState(AuthState):
@@ -41,6 +44,10 @@ class SendState(AuthState):
     result_status: str = ""
     result_message_id: str = ""
     result_error: str = ""
+    result_recipient: str = ""
+    schedule_error: str = ""
+    # True from the tap until the service has answered: both buttons are disabled meanwhile.
+    busy: bool = False
     # The uploaded document or image (stored on upload; sent as a file with the text or template as caption).
     file_id: str = ""
     file_name: str = ""
@@ -70,8 +77,19 @@ class SendState(AuthState):
         self.values = {name: self.values.get(name, "") for name in self.variables}
 
     def _clear_errors(self) -> None:
-        self.phone_error = self.text_error = self.template_error = ""
+        self.phone_error = self.text_error = self.template_error = self.schedule_error = ""
         self.missing = []
+
+    def _clear_result(self) -> None:
+        """A new attempt hides the last one's outcome, so an old "sent" never stands beside a new failure."""
+        self.result_text = self.result_status = self.result_message_id = self.result_error = ""
+        self.result_recipient = ""
+
+    def _clear_form(self) -> None:
+        """After the service took the message: an empty form for the next one (the mode and template stay)."""
+        self.recipient = self.text = self.schedule_at = ""
+        self.values = {name: "" for name in self.variables}
+        self.file_id = self.file_name = self.file_kind = self.file_size = self.file_error = ""
 
     @rx.event
     @allow(Action.view)
@@ -110,6 +128,7 @@ class SendState(AuthState):
     @allow(Action.view)
     def set_schedule_at(self, value: str):
         self.schedule_at = value[:32]
+        self.schedule_error = ""
 
     @rx.event
     @allow(Action.view)
@@ -124,6 +143,17 @@ class SendState(AuthState):
             return self.text
         body = self._bodies.get(self.template_id, "")
         return templates.VARIABLE_RE.sub(lambda m: self.values.get(m.group(1), "").strip() or m.group(0), body)
+
+    @rx.var
+    def recipient_spaced(self) -> str:
+        """The number the message will go to, as the service will read it (`+20 100 123 4567`); empty until the
+        field holds a valid number."""
+        if not self.recipient.strip():
+            return ""
+        try:
+            return phones.spaced(phones.normalize_phone(self.recipient))
+        except DomainError:
+            return ""
 
     def _phone(self) -> str | None:
         try:
@@ -209,11 +239,18 @@ class SendState(AuthState):
     def send_now(self):
         """Hand the message to the one send service (the API's too), then follow its verdict in the background.
 
-        The service refuses a disconnected organisation before writing anything, and audits the send."""
+        The service refuses a disconnected organisation before writing anything, and audits the send. A time in
+        the schedule field is not ignored: the person is asked to schedule or to clear it."""
         ctx = self._authorize()
+        self._clear_result()
         if not self._valid():
             return
+        if self.schedule_at.strip():
+            self.schedule_error = strings.error_text("schedule_with_send_now")
+            return
         args = self._message_args()
+        self.busy = True
+        yield
         try:
             message, _ = sending.submit(sending.SendRequest(
                 org_id=ctx.org_id, recipient=self.recipient, text=args.get("text"),
@@ -221,28 +258,48 @@ class SendState(AuthState):
                 actor=ctx.actor, ip_address=self._client_ip(), via="dashboard", attachment=self._attachment()))
         except DomainError as exc:
             self._show_error(exc)
+            yield rx.toast.error(strings.error_text(exc.code, **exc.params))
             return
+        finally:
+            self.busy = False
         self.result_message_id, self.result_status, self.result_error = str(message.id), message.status, ""
-        self.result_text = strings.QUEUED_OK
-        return SendState.follow_result
+        self.result_recipient = phones.spaced(message.recipient_phone)
+        self.result_text = strings.SENDING
+        self._clear_form()
+        yield [_SHOW_RESULT, SendState.follow_result]
 
     @rx.event
     @allow(Action.schedule)
     def schedule(self):
-        """Put the notification on the durable queue for later (or as soon as the worker can)."""
+        """Put the notification on the durable queue for later (or as soon as the worker can, with no time).
+
+        A time that is not a time, or one already past, is refused with the reason under the field."""
         ctx = self._authorize()
+        self._clear_result()
         if not self._valid():
             return
-        when = parse_local(self.schedule_at, self._zone())
+        try:
+            when = queue.picked_time(localtime.parse_local(self.schedule_at, self._zone()))
+        except DomainError as exc:
+            self.schedule_error = strings.error_text(exc.code, **exc.params)
+            return
+        self.busy = True
+        yield
         try:
             with session_scope() as session:  # the service audits it, as it does for the API
                 row = self._enqueue(session, ctx, when)
         except DomainError as exc:
             self._show_error(exc)
+            yield rx.toast.error(strings.error_text(exc.code, **exc.params))
             return
-        self.result_message_id = self.result_status = self.result_error = ""
-        self.result_text = strings.QUEUED_OK if row is not None else ""
-        return rx.toast.success(strings.QUEUED_OK)
+        finally:
+            self.busy = False
+        if row is None:
+            return
+        self.result_text = strings.QUEUED_OK
+        self.result_recipient = phones.spaced(row.recipient_phone)
+        self._clear_form()
+        yield [_SHOW_RESULT, rx.toast.success(strings.QUEUED_OK)]
 
     def _enqueue(self, session, ctx: Ctx, when):
         if self.mode == "template":
@@ -276,7 +333,12 @@ class SendState(AuthState):
                     not await offload.run_sync(self._still_admitted, started, None):
                 return
             self.result_status, self.result_error = message.status, message.error or ""
-            self.result_text = strings.SENT_OK if verdict == MessageStatus.sent.value else strings.SEND_FAILED
+            sent = verdict == MessageStatus.sent.value
+            self.result_text = strings.SENT_OK if sent else strings.SEND_FAILED
+        if sent:
+            yield rx.toast.success(strings.SENT_OK)
+        else:
+            yield rx.toast.error(f"{strings.SEND_FAILED} {message.error or ''}".strip())
 
     @rx.var
     def result_url(self) -> str:
