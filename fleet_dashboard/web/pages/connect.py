@@ -73,6 +73,20 @@ def _pair_option() -> rx.Component:
     ))
 
 
+def _simulate(label: str) -> rx.Component:
+    """Simulator mode only: the simulated phone scans the QR (or types the code) at a click."""
+    return rx.cond(S.simulator, _manage_only(rx.callout.root(
+        rx.callout.icon(rx.icon("flask-conical")),
+        rx.callout.text(rx.vstack(
+            rx.text(strings.SIMULATOR_NOTE, size="2"),
+            rx.button(rx.icon("scan-line", size=16), label, on_click=S.simulate_scan, data_testid="simulate-scan",
+                      color_scheme="violet"),
+            spacing="2", align="start",
+        )),
+        color_scheme="violet", size="1", data_testid="simulator-note",
+    )))
+
+
 def _pair_code_panel() -> rx.Component:
     return rx.vstack(
         rx.text(strings.PAIR_CODE_TITLE, " ", strings.PAIR_CODE_FOR, " ", ltr(S.pair_phone, weight="bold"),
@@ -88,6 +102,7 @@ def _pair_code_panel() -> rx.Component:
         ),
         rx.el.ol(*[rx.el.li(step) for step in strings.PAIR_STEPS], data_testid="pair-steps",
                  style={"paddingInlineStart": "1.25rem", "lineHeight": "1.9"}),
+        _simulate(strings.SIMULATE_CODE),
         _manage_only(rx.hstack(rx.button(strings.PAIR_USE_QR, variant="soft", on_click=S.connect),
                                rx.button(strings.CANCEL, variant="soft", color_scheme="gray", on_click=S.disconnect),
                                spacing="3", wrap="wrap")),
@@ -121,6 +136,7 @@ def _qr() -> rx.Component:
             rx.text(strings.QR_EXPIRED, size="2", color_scheme="gray"),
         ),
         _manage_only(rx.button(strings.CANCEL, variant="soft", color_scheme="gray", on_click=S.disconnect)),
+        _simulate(strings.SIMULATE_SCAN),
         _reason_note(),
         _pair_option(),
         spacing="3", align="start",

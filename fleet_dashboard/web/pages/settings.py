@@ -34,16 +34,46 @@ def _confirm(trigger_label: str, title: str, body: rx.Var | str, on_confirm, tes
     )
 
 
+def copy_button(value: rx.Var, label: str, test_id: str, **props) -> rx.Component:
+    """Copies `value` and says so in a toast."""
+    return rx.button(rx.icon("copy", size=16), label, type="button", data_testid=test_id,
+                     on_click=[rx.set_clipboard(value), rx.toast.success(strings.SECRET_COPIED)], **props)
+
+
 def _revealed() -> rx.Component:
-    return rx.cond(S.revealed_value != "", rx.callout.root(
-        rx.callout.icon(rx.icon("key-round")),
-        rx.callout.text(rx.vstack(
-            rx.text(S.revealed_label, weight="bold"),
-            rx.code(S.revealed_value, data_testid="revealed-secret", class_name="ltr", word_break="break-all"),
-            spacing="1",
-        )),
-        color_scheme="amber", width="100%",
-    ))
+    """A secret shown once (a new API key, a generated webhook secret): a dialog in the middle of the screen with a
+    copy button, open until the person says "نسختُه"."""
+    return rx.alert_dialog.root(rx.alert_dialog.content(
+        rx.alert_dialog.title(S.revealed_label),
+        rx.alert_dialog.description(strings.SECRET_ONCE_NOTE, size="2", color_scheme="gray"),
+        rx.vstack(
+            rx.code(S.revealed_value, data_testid="revealed-secret", dir="ltr", class_name="ltr", size="3",
+                    word_break="break-all", width="100%", padding="0.5rem"),
+            rx.hstack(
+                copy_button(S.revealed_value, strings.SECRET_COPY, "copy-secret"),
+                rx.alert_dialog.action(rx.button(rx.icon("check", size=16), strings.SECRET_DONE, variant="soft",
+                                                 color_scheme="green", on_click=S.dismiss_secret,
+                                                 data_testid="secret-done")),
+                spacing="3", justify="end", width="100%", wrap="wrap",
+            ),
+            spacing="3", width="100%", margin_top="0.75rem",
+        ),
+        max_width="32rem", data_testid="secret-dialog",
+    ), open=S.revealed_value != "", on_open_change=S.secret_dialog_changed)
+
+
+def _org_id_card() -> rx.Component:
+    """The organisation's id, which every API call sends in X-Org-Id, with a copy button."""
+    return rx.card(rx.vstack(
+        rx.heading(strings.ORG_ID_TITLE, as_="h2", size="4"),
+        rx.text(strings.ORG_ID_HELP, size="2", color_scheme="gray"),
+        rx.flex(
+            rx.code(S.org_id, data_testid="org-id", dir="ltr", class_name="ltr", size="3", word_break="break-all"),
+            copy_button(S.org_id, strings.ORG_ID_COPY, "copy-org-id", variant="soft", size="2"),
+            gap="0.75rem", align="center", wrap="wrap",
+        ),
+        spacing="2", width="100%",
+    ), width="100%", data_testid="org-id-card")
 
 
 def _webhook_row(row: rx.Var) -> rx.Component:
@@ -129,6 +159,7 @@ def _timezone_form() -> rx.Component:
 def settings_page() -> rx.Component:
     return rx.vstack(
         _revealed(),
+        rx.cond(S.org_id != "", _org_id_card()),
         rx.cond(S.may["team"].to(bool), _timezone_form()),
         not_allowed(S.signed_in & ~(S.may["webhooks"].to(bool) | S.may["api_keys"].to(bool))),
         rx.cond(S.may["webhooks"].to(bool), rx.card(rx.vstack(

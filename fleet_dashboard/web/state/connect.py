@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -13,15 +14,17 @@ from fleet_dashboard.accounts import permissions
 from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core import routes
 from fleet_dashboard.core.db import session_scope
+from fleet_dashboard.core.errors import ValidationError
 from fleet_dashboard.core.events import EventType
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.integrations import qr
 from fleet_dashboard.web.format import stamp_iso
 from fleet_dashboard.web.live import LiveState
 from fleet_dashboard.web.state.auth import AuthState, allow, current_caller
-from fleet_dashboard.whatsapp import engines, sessions
+from fleet_dashboard.whatsapp import engines, sessions, simulator_commands
 
 ROUTE_IDS = (routes.CONNECT,)
+SIMULATOR_WAIT_SECONDS = 5.0
 ENGINE_CHECK_SECONDS = 10.0
 
 
@@ -64,6 +67,8 @@ class ConnectState(LiveState, AuthState):
     # No engine process has a recent heartbeat: every session is down until one is back.
     engine_down: bool = False
     _engine_checked: float = 0.0
+    # WHATSAPP_BACKEND=simulator: the page offers the simulated phone's scan (no shell, no org id from psql).
+    simulator: bool = False
 
     def _show(self, view: dict[str, Any]) -> None:
         self.status = view.get("status") or "disconnected"
@@ -117,6 +122,7 @@ class ConnectState(LiveState, AuthState):
         """Read the session row, then follow its changes live."""
         ctx = self._authorize()
         self._may_see_qr = permissions.can(ctx.role, Action.connect)
+        self.simulator = get_settings().whatsapp_backend == "simulator"
         self._read(ctx.org_id)
         return ConnectState.watch
 
@@ -181,3 +187,40 @@ class ConnectState(LiveState, AuthState):
                                              ip_address=self._client_ip())
             self._show(sessions.status_view(row))
         self.pair_requested = True
+
+    @rx.event
+    @allow(Action.connect)
+    def simulate_scan(self):
+        """Simulator mode: the simulated phone scans the QR shown (or types the linking code asked for)."""
+        ctx = self._authorize()
+        if get_settings().whatsapp_backend != "simulator":
+            raise ValidationError("not in simulator mode", code="simulator_off")
+        if self.pair_code:
+            body = {"code": self.pair_code, "name": strings.SIMULATED_PHONE_NAME}
+            action = "confirm-code"
+        else:
+            body = {"phone": simulated_phone(ctx.org_id), "name": strings.SIMULATED_PHONE_NAME}
+            action = "scan"
+        error = _run_simulator_command(ctx.org_id, action, body)
+        if error:
+            raise ValidationError(error, code="simulator_failed", detail=error)
+        return rx.toast.success(strings.SIMULATE_DONE)
+
+
+def simulated_phone(org_id: uuid.UUID) -> str:
+    """A valid Egyptian mobile number of the organisation's own, so two simulated organisations never share one."""
+    return f"+2010{org_id.int % 10**8:08d}"
+
+
+def _run_simulator_command(org_id: uuid.UUID, action: str, body: dict[str, Any]) -> str | None:
+    """Hand the command to the engine that owns the organisation and wait (up to SIMULATOR_WAIT_SECONDS) for its
+    answer; returns its error text, or None when it was done."""
+    command_id = simulator_commands.submit(org_id, action, body)
+    deadline = time.monotonic() + SIMULATOR_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        answered, error = simulator_commands.answer_of(command_id)
+        if answered:
+            return error
+        time.sleep(0.1)
+    answered, error = simulator_commands.expire(command_id)
+    return error if answered else simulator_commands.EXPIRED

@@ -47,6 +47,8 @@ class SettingsState(AuthState):
     # The organisation's IANA zone as saved (the default's name when it chose none), and the form's refusal.
     org_timezone: str = ""
     timezone_error: str = ""
+    # The organisation's id, for X-Org-Id (the API's one required header beside the credential).
+    org_id: str = ""
 
     def _reload(self, ctx: Ctx) -> None:
         """Each list only for a role whose matrix row has it: webhook URLs and keys are integration secrets."""
@@ -72,6 +74,20 @@ class SettingsState(AuthState):
         self._reveal()
         self._reload(ctx)
         self.org_timezone = self._zone().key
+        self.org_id = str(ctx.org_id)
+
+    @rx.event
+    @allow(Action.view)
+    def dismiss_secret(self):
+        """"I copied it": the one-time secret leaves the page for good."""
+        self._reveal()
+
+    @rx.event
+    @allow(Action.view)
+    def secret_dialog_changed(self, open_: bool):
+        """Escape closes the secret's dialog as "I copied it" does."""
+        if not open_:
+            self._reveal()
 
     @rx.event
     @allow(Action.team)
@@ -142,6 +158,7 @@ class SettingsState(AuthState):
         self.key_error = ""
         self._reveal(strings.API_KEY_ONCE, plain)
         self._reload(ctx)
+        return rx.toast.success(strings.API_KEY_CREATED)
 
     @rx.event
     @allow(Action.api_keys)
