@@ -36,7 +36,7 @@ DOMAIN_BELOW_ENGINE = {"core", "strings", "accounts", "messaging", "integrations
                        "notifications"}
 LAYERS: dict[str, set[str]] = {
     "core": set(),                      # settings, database, bus, errors, URLs, safe HTTP: needs nothing of ours
-    "strings": set(),                   # every Arabic text; read by every layer
+    "strings": {"core"},                # every Arabic text, read by every layer (keyed by core's vocabularies)
     "accounts": {"core", "strings"},
     "messaging": {"core", "strings", "accounts"},
     "integrations": {"core", "strings", "accounts", "messaging"},

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from fleet_dashboard.messaging.models import API_FILE_TYPES, API_TYPES
+
 ORG_ID = Field(default=None, max_length=64, description="optional; must equal X-Org-Id when given")
 RECIPIENT = Field(max_length=64, description="phone number, best in E.164 (+201001234567)",
                   examples=["+201001234567"])
@@ -45,8 +47,11 @@ class MediaIn(_Body):
 
 MEDIA = Field(default=None, description="a document or an image to send, with the text as its caption. Limits: "
               "MEDIA_MAX_DOCUMENT_BYTES (16 MB) and MEDIA_MAX_IMAGE_BYTES (5 MB; JPEG, PNG or WebP)")
-MEDIA_KIND = Field(default=None, description="document or image; default: image for JPEG, PNG and WebP, else "
-                   "document")
+# The `type` a caller may name, and the file kinds among them: both from messaging.models.MessageType.
+SendType = Literal[API_TYPES]  # type: ignore[valid-type]
+FileKind = Literal[API_FILE_TYPES]  # type: ignore[valid-type]
+MEDIA_KIND = Field(default=None, description=f"{' or '.join(API_FILE_TYPES)}; default: image for JPEG, PNG and "
+                   "WebP, else document")
 
 
 class SendText(_Body):
@@ -54,8 +59,7 @@ class SendText(_Body):
     recipient: str = RECIPIENT
     message: str = Field(default="", max_length=4096, description="message text; with a file, its caption "
                          "(may be empty)")
-    type: Literal["text", "document", "image"] = Field(default="text", description="document and image need "
-                                                       "`media`")
+    type: SendType = Field(default="text", description=f"{' and '.join(API_FILE_TYPES)} need `media`")
     media: MediaIn | None = MEDIA
     urgent: bool = URGENT
 
@@ -67,7 +71,7 @@ class SendTemplate(_Body):
     template_name: str | None = TEMPLATE_NAME
     variables: dict[str, Any] | None = VARIABLES
     media: MediaIn | None = MEDIA
-    type: Literal["document", "image"] | None = MEDIA_KIND
+    type: FileKind | None = MEDIA_KIND
     urgent: bool = URGENT
 
 
@@ -78,7 +82,7 @@ class NotificationIn(_Body):
     template_name: str | None = TEMPLATE_NAME
     variables: dict[str, Any] | None = VARIABLES
     media: MediaIn | None = MEDIA
-    type: Literal["document", "image"] | None = MEDIA_KIND
+    type: FileKind | None = MEDIA_KIND
     scheduled_for: datetime | None = Field(default=None, description="send at or after (ISO 8601)")
     priority: int | None = Field(default=None, ge=0, le=10, description="lower goes first")
     max_attempts: int | None = Field(default=None, ge=1, le=20)

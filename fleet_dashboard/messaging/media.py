@@ -32,6 +32,22 @@ from fleet_dashboard.messaging.models import MEDIA_TYPES, MessageType, WhatsAppM
 
 # Images WhatsApp shows inline; anything else goes as a document.
 IMAGE_MIME_TYPES: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp")
+
+
+@dataclass(frozen=True)
+class FileRule:
+    """What one file kind (a MessageType that carries a file) accepts."""
+
+    limit_setting: str  # the setting that caps its size, in bytes
+    mime_types: tuple[str, ...] | None = None  # the types it accepts; None = any (a document)
+    refusal: str = ""  # the error code of a file of another type
+
+
+# One rule per file kind; a file whose type no narrower kind accepts goes as the catch-all (mime_types None).
+FILE_RULES: dict[str, FileRule] = {
+    MessageType.image.value: FileRule("media_max_image_bytes", IMAGE_MIME_TYPES, "media_not_image"),
+    MessageType.document.value: FileRule("media_max_document_bytes"),
+}
 # Magic numbers of the types whose content we can tell; a declared type with a known signature must match it.
 _SIGNATURES: dict[str, tuple[bytes, ...]] = {
     "application/pdf": (b"%PDF-",),
@@ -83,8 +99,7 @@ class Attachment:
 
 def limit_for(kind: str) -> int:
     """The largest file of this kind, in bytes (settings)."""
-    s = get_settings()
-    return s.media_max_image_bytes if kind == MessageType.image.value else s.media_max_document_bytes
+    return getattr(get_settings(), FILE_RULES[kind].limit_setting)
 
 
 def largest_limit() -> int:
@@ -98,7 +113,15 @@ def request_body_limit() -> int:
 
 def kind_of(mime_type: str) -> str:
     """The message type a file of this type goes out as when the caller does not say."""
-    return MessageType.image.value if mime_type in IMAGE_MIME_TYPES else MessageType.document.value
+    return next((kind for kind, rule in FILE_RULES.items() if rule.mime_types and mime_type in rule.mime_types),
+                MessageType.document.value)
+
+
+def _check_type(kind: str, mime: str) -> None:
+    rule = FILE_RULES[kind]
+    if rule.mime_types is not None and mime not in rule.mime_types:
+        raise ValidationError(f"an {kind} must be one of {', '.join(rule.mime_types)}, not {mime}",
+                              code=rule.refusal, mime_type=mime)
 
 
 def clean_filename(name: str | None, mime_type: str | None = None) -> str:
@@ -125,9 +148,7 @@ def check(*, kind: str | None, data: bytes, filename: str | None, mime_type: str
     name = clean_filename(filename, mime_type)
     mime = _mime(mime_type, name)
     kind = kind or kind_of(mime)
-    if kind == MessageType.image.value and mime not in IMAGE_MIME_TYPES:
-        raise ValidationError(f"an image must be one of {', '.join(IMAGE_MIME_TYPES)}, not {mime}",
-                              code="media_not_image", mime_type=mime)
+    _check_type(kind, mime)
     limit = limit_for(kind)
     if len(data) > limit:
         raise MediaTooLarge(f"the {kind} is {len(data)} bytes; the limit is {limit}", kind=kind, limit=limit)
@@ -282,9 +303,7 @@ def attachment(*, session: Session, org_id: uuid.UUID, media_id: uuid.UUID | str
     row = get_row(session=session, org_id=org_id, media_id=media_id)
     if kind not in MEDIA_TYPES:
         raise ValidationError(f"type {kind!r} carries no file", code="media_invalid_kind")
-    if kind == MessageType.image.value and row.mime_type not in IMAGE_MIME_TYPES:
-        raise ValidationError(f"an image must be one of {', '.join(IMAGE_MIME_TYPES)}", code="media_not_image",
-                              mime_type=row.mime_type)
+    _check_type(kind, row.mime_type)
     return Attachment(media_id=row.id, filename=clean_filename(filename, row.mime_type), kind=kind)
 
 

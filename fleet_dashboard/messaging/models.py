@@ -63,14 +63,34 @@ class MessageStatus(enum.StrEnum):
 
 
 class MessageType(enum.StrEnum):
-    text = "text"
-    image = "image"
-    document = "document"
+    """What a message carries. `file`: a file (a media row; messaging/media.FILE_RULES caps it and the gateway's
+    FILE_MESSAGES sends it); `api`: a caller names it in the API's `type` (api/schemas derives its enums).
+
+    A new member: docs/ARCHITECTURE.md, "A new message type"; tests/messaging/vocabulary_checks.py names every
+    place that must handle it."""
+
+    file: bool
+    api: bool
+
+    def __new__(cls, value: str, file: bool = False, api: bool = False):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.file = file
+        member.api = api
+        return member
+
+    text = "text", False, True
+    image = "image", True, True
+    document = "document", True, True
+    # A template's text: a caller names the template (template_id or template_name), not a type.
     template = "template"
 
 
 # The message types that carry a file (a media row); the rest are text.
-MEDIA_TYPES: tuple[str, ...] = (MessageType.image.value, MessageType.document.value)
+MEDIA_TYPES: tuple[str, ...] = tuple(t.value for t in MessageType if t.file)
+# What the API's `type` accepts: every type a caller may name, and those of them that carry a file.
+API_TYPES: tuple[str, ...] = tuple(t.value for t in MessageType if t.api)
+API_FILE_TYPES: tuple[str, ...] = tuple(t.value for t in MessageType if t.api and t.file)
 
 
 class WhatsAppTemplate(SQLModel, table=True):

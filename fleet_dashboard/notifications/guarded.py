@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel import Session
 
 from fleet_dashboard.core import events
+from fleet_dashboard.core.events import EventType
 from fleet_dashboard.deliverability import contacts, pauses
 from fleet_dashboard.notifications import claims as queue_claims
 from fleet_dashboard.notifications import lookups, queue
@@ -116,7 +117,7 @@ class GuardedTurns:
     def _sending_changed(self, events: list[dict[str, Any]]) -> None:
         """`sending.changed` events: those organisations' budgets are read again before their next claim."""
         for event in events:
-            if event.get("type") == "sending.changed":
+            if event.get("type") == EventType.sending_changed:
                 try:
                     self.guards.changed(uuid.UUID(str(event.get("org_id"))))
                 except ValueError:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fleet_dashboard.core.events import EventType as _Event  # private: `strings.*` exports text only
+
 SETTINGS_TITLE = "الربط البرمجي"
 CREATED_AT = "أُنشئ"
 WEBHOOKS_TITLE = "إشعارات Webhook"
@@ -12,8 +14,9 @@ WEBHOOK_URL = "الرابط"
 WEBHOOK_SECRET = "السر (اختياري)"
 WEBHOOK_SECRET_HINT = "اتركه فارغاً لننشئ سراً ونعرضه مرة واحدة. 16 حرفاً على الأقل."
 WEBHOOK_EVENTS = "الأحداث"
-WEBHOOK_EVENT_NAMES = {"message.status": "حالة الرسائل", "session.status": "حالة الجلسة",
-                       "message.inbound": "الرسائل الواردة", "session.alert": "تنبيهات الرقم"}
+# Every public EventType (what a webhook may subscribe to), by name.
+WEBHOOK_EVENT_NAMES = {_Event.message_status: "حالة الرسائل", _Event.session_status: "حالة الجلسة",
+                       _Event.message_inbound: "الرسائل الواردة", _Event.session_alert: "تنبيهات الرقم"}
 WEBHOOK_PICK_EVENT = "اختر حدثاً واحداً على الأقل."
 WEBHOOK_ADD = "حفظ الرابط"
 WEBHOOK_SAVED = "حُفظ رابط الإشعارات."

@@ -1,4 +1,5 @@
-"""Every place a message status, receipt kind, queue status or event type must be handled, as one check each.
+"""Every place a message status, message type, receipt kind, queue status or event type must be handled, as one
+check each.
 
 Each check returns None when the place handles every member of its vocabulary, or says what is missing.
 tests/messaging/test_vocabulary.py runs them on the real vocabularies and on one with a hypothetical new
@@ -178,10 +179,94 @@ def event_types() -> str | None:
     return f"no Arabic name for events {sorted(missing)}" if missing else None
 
 
+def event_types_named_once() -> str | None:
+    """No module but core/events.py spells an event type as a string: every emit, subscribe and lookup names the
+    EventType member, so a renamed or new type cannot be missed by a grep."""
+    import ast
+    from pathlib import Path
+
+    from fleet_dashboard.core.events import EventType
+
+    root = Path(__file__).resolve().parents[2] / "fleet_dashboard"
+    values = {t.value for t in EventType}
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path == root / "core" / "events.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Constant) and node.value in values:
+                found.append(f"{path.relative_to(root)}:{node.lineno} {node.value!r}")
+    return f"event types spelled as strings: {found}" if found else None
+
+
+def _message_types() -> set[str]:
+    from fleet_dashboard.messaging.models import MessageType
+
+    return {t.value for t in MessageType}
+
+
+def message_type_arabic_name() -> str | None:
+    """Every message type has its Arabic name (the message page, the conversation)."""
+    from fleet_dashboard import strings
+
+    missing = _message_types() - set(strings.MESSAGE_TYPE)
+    extra = set(strings.MESSAGE_TYPE) - _message_types()
+    return f"no Arabic name for types {sorted(missing)}, names for unknown {sorted(extra)}" if missing or extra \
+        else None
+
+
+def message_type_api() -> str | None:
+    """The API's `type` enums are the types a caller may name, and the file kinds among them."""
+    from fleet_dashboard.api.schemas import NotificationIn, SendTemplate, SendText
+    from fleet_dashboard.messaging.models import MessageType
+
+    def enum(model) -> set[str]:
+        prop = model.model_json_schema()["properties"]["type"]
+        return {v for option in prop.get("anyOf", [prop]) for v in option.get("enum", [])}
+
+    named = {t.value for t in MessageType if t.api}
+    files = {t.value for t in MessageType if t.api and t.file}
+    wrong = {m.__name__: sorted(enum(m)) for m, want in ((SendText, named), (SendTemplate, files),
+                                                         (NotificationIn, files)) if enum(m) != want}
+    return f"the API's type enums {wrong}, the vocabulary {sorted(named)} (files {sorted(files)})" if wrong else None
+
+
+def message_type_column() -> str | None:
+    """The messages table's CHECK constraint allows every type (a migration changes it: alembic check)."""
+    from fleet_dashboard.messaging.models import WhatsAppMessage
+
+    [check] = [c for c in WhatsAppMessage.__table__.constraints if c.name == "ck_whatsapp_messages_type"]
+    missing = [t for t in sorted(_message_types()) if f"'{t}'" not in str(check.sqltext)]
+    return f"the CHECK constraint refuses types {missing}" if missing else None
+
+
+def message_type_file_rules() -> str | None:
+    """Every type that carries a file has its size limit (a setting) and accepted MIME types (media.FILE_RULES)."""
+    from fleet_dashboard.core.settings import Settings
+    from fleet_dashboard.messaging import media
+    from fleet_dashboard.messaging.models import MEDIA_TYPES
+
+    missing = [k for k in MEDIA_TYPES if k not in media.FILE_RULES]
+    unknown = [k for k, rule in media.FILE_RULES.items() if rule.limit_setting not in Settings.model_fields]
+    if missing or unknown:
+        return f"file kinds without a rule {missing}, rules naming no setting {unknown}"
+    return None
+
+
+def message_type_gateway() -> str | None:
+    """The real gateway builds a message for every type that carries a file (neonize_gateway.FILE_MESSAGES)."""
+    from fleet_dashboard.messaging.models import MEDIA_TYPES
+    from fleet_dashboard.whatsapp.engine import neonize_gateway
+
+    missing = [k for k in MEDIA_TYPES if k not in neonize_gateway.FILE_MESSAGES]
+    return f"the neonize gateway cannot send file kinds {missing}" if missing else None
+
+
 CHECKS: dict[str, Callable[[], str | None]] = {
     f.__name__: f for f in (arabic_name, status_chip, receipt_order, receipt_columns, receipt_kinds_on_the_wire,
                             webhooks, send_verdicts, metrics, overview, home_failures, retention, worker_sql,
-                            queue_statuses, event_types)
+                            queue_statuses, event_types, event_types_named_once, message_type_arabic_name,
+                            message_type_api, message_type_column, message_type_file_rules, message_type_gateway)
 }
 
 

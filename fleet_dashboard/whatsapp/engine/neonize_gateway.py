@@ -31,6 +31,8 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from neonize._binder import func_callback_bytes, func_callback_bytes2, func_string, gocode
 from neonize.aioze import events as aioze_events
@@ -143,6 +145,25 @@ def chat_of(source) -> str:
             return phone_of(jid)
     lid = next((j for j in (source.Chat, source.Sender) if j.Server == LID_SERVER and j.User), None)
     return f"{lid.User}@{LID_SERVER}" if lid is not None else ""
+
+
+def _image(file: OutgoingFile, fields: dict[str, Any]) -> WAMessage:
+    return WAMessage(imageMessage=ImageMessage(**fields))
+
+
+def _document(file: OutgoingFile, fields: dict[str, Any]) -> WAMessage:
+    return WAMessage(documentMessage=DocumentMessage(fileName=file.filename, title=file.filename, **fields))
+
+
+# Each file kind (a MessageType with `file`): the media type its upload is encrypted as, and the message that
+# carries it, built here rather than by neonize's build_*_message (they look groups up for mentions in the caption
+# and sniff the type again).
+FILE_MESSAGES: dict[str, tuple[Any, Callable[[OutgoingFile, dict[str, Any]], WAMessage]]] = {
+    MessageType.image.value: (MediaType.MediaImage, _image),
+    MessageType.document.value: (MediaType.MediaDocument, _document),
+}
+
+
 def _address(address: str) -> JID:
     """Where to send: a stored JID (`user@server`, a LID included) or an E.164 number."""
     if "@" in address:
@@ -549,8 +570,7 @@ class NeonizeGateway(NeonizeEvents, Gateway):
         mentions in the caption and sniff the type again. A failed upload sent nothing: SendFailed."""
         if not self.connected:
             raise SendFailed("not connected")
-        is_image = file.kind == MessageType.image.value
-        media_type = MediaType.MediaImage if is_image else MediaType.MediaDocument
+        media_type, build = FILE_MESSAGES[file.kind]
         try:
             upload = await self._call(lambda: self.client.upload(file.data, media_type), UPLOAD_TIMEOUT)
         except TimeoutError as exc:
@@ -562,11 +582,7 @@ class NeonizeGateway(NeonizeEvents, Gateway):
                   "fileLength": upload.FileLength, "mimetype": file.mime_type}
         if file.caption:
             fields["caption"] = file.caption
-        if is_image:
-            message = WAMessage(imageMessage=ImageMessage(**fields))
-        else:
-            message = WAMessage(documentMessage=DocumentMessage(fileName=file.filename, title=file.filename,
-                                                                **fields))
+        message = build(file, fields)
         return await self._send(to or phone, message)
 
     async def _send(self, address: str, message: WAMessage) -> str:
