@@ -60,6 +60,18 @@ def _active_owners(session: Session, org_id: uuid.UUID) -> int:
     return len(list(session.exec(query)))
 
 
+def guard_super_admin_grant(session: Session, actor: Actor, org_id: uuid.UUID, role: str) -> None:
+    """A super_admin (a person: it only reads inside organisations) gives access to an organisation only to its
+    first owner, while it has no active owner: an invitation, or a user through the provisioning bridge. Acting as
+    an organisation that has owners is break-glass (audited, e-mailed to the owners, time-limited), never an
+    account of its own that would outlast it."""
+    if actor.role != Role.super_admin.value or actor.kind in ("system", "platform"):
+        return  # the operator and the SaaS's own platform credentials provision its people
+    if role != Role.owner.value or _active_owners(session, org_id) > 0:
+        raise PermissionDenied("a super_admin invites only the first owner of an organisation without one; "
+                               "break-glass acts as an organisation that has owners", code="first_owner_only")
+
+
 def _guard_owner_change(session: Session, actor: Actor, target: User, *, losing_owner: bool) -> None:
     if target.role == Role.owner.value and actor.role == Role.admin.value:
         raise PermissionDenied("an admin cannot change an owner", code="admin_cannot_touch_owner")
@@ -125,6 +137,7 @@ def invite(*, session: Session, actor: Actor, org_id: uuid.UUID, email: str, rol
         raise PermissionDenied("an admin cannot make an owner", code="admin_cannot_touch_owner")
     org = orgs.get_org(session=session, org_id=org_id)
     orgs.ensure_active(session=session, org_id=org_id)
+    guard_super_admin_grant(session, actor, org_id, role)
     email = users.normalize_email(email)
     if session.exec(select(User.id).where(User.email == email)).first() is not None:
         raise Conflict(f"a user with email {email} already exists", code="email_exists", email=email)

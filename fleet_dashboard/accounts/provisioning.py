@@ -125,6 +125,7 @@ def upsert_user(*, session: Session, actor: Actor, org_id: uuid.UUID, user_id: u
     email = users.normalize_email(email)
     full_name = full_name.strip()[:200] if full_name is not None else None
     orgs.get_org(session=session, org_id=org_id)
+    people.guard_super_admin_grant(session, actor, org_id, role)  # a super_admin's own JWT: a first owner only
     for _ in range(2):
         user = _locked(session, User, user_id)
         if user is not None:

@@ -223,6 +223,10 @@ ReadCaller = Annotated[Principal, Depends(require("read", Action.view))]
 OptOutsCaller = Annotated[Principal, Depends(require("send", Action.opt_outs))]
 
 
+# What driving an organisation's simulated phone needs besides the credential (see simulator_caller).
+SIMULATOR_ACTION = Action.connect
+
+
 def simulator_caller(
     request: Request,
     _bearer_doc: Annotated[Any, Depends(BEARER_DOC)],
@@ -233,7 +237,8 @@ def simulator_caller(
     The simulator exists only in development and test (settings refuse it elsewhere), where demos and
     end-to-end tests drive its routes as they are. Setting SIMULATOR_TOKEN locks a shared demo: the token
     drives every organisation's simulated phone; an organisation's own API key or owner/admin JWT drives
-    only its own, as if it held the phone. None is returned for an open route or the token."""
+    only its own, as if it held the phone (a member's or a super_admin's JWT is refused, audited, like a QR they
+    may not see). None is returned for an open route or the token."""
     token = get_settings().simulator_token
     if not token:
         return None
@@ -242,9 +247,18 @@ def simulator_caller(
     if hmac.compare_digest(credential.encode(), token.encode()):
         return None
     path_org = request.path_params.get("org_id")
+    refused = None
     with session_scope() as session:
-        principal = authenticate(session=session, authorization=authorization,
-                                 x_org_id=request.headers.get("x-org-id") or str(path_org or ""), scope="sessions")
-    principal.check_org(path_org)
+        principal = dataclasses.replace(
+            authenticate(session=session, authorization=authorization,
+                         x_org_id=request.headers.get("x-org-id") or str(path_org or ""), scope="sessions"),
+            ip_address=request_address(request))
+        principal.check_org(path_org)
+        # Holding the phone links it (a scan) and unlinks it: the `connect` column, as the QR needs. A member's or
+        # a super_admin's JWT is a credential of the organisation but may not drive its phone.
+        if not permissions.can(principal.role, SIMULATOR_ACTION):
+            refused = _refuse_action(session, principal, SIMULATOR_ACTION, request)
+    if refused is not None:
+        raise refused
     request.state.principal = principal
     return principal

@@ -198,11 +198,17 @@ def test_only_the_organizations_column_lists_organisations(db, team):
             lifecycle.list_organizations(session=db, actor=actor_of(team[role]))
 
 
-def test_the_super_admin_invites_a_first_owner_into_any_organisation(db, team, make_user):
+def test_the_super_admin_invites_a_first_owner_into_any_organisation_without_one(db, team, make_org, make_user):
     root = make_user("super_admin")
-    invitation = people.invite(session=db, actor=actor_of(root), org_id=team["other"].id,
+    ownerless = make_org("Ownerless Fleet")
+    invitation = people.invite(session=db, actor=actor_of(root), org_id=ownerless.id,
                                email="first-owner@fleet.local", role="owner")
     db.commit()
-    assert invitation.link.role == "owner" and invitation.link.org_id == team["other"].id
-    row = audit_rows(db, team["other"].id, "member_invited")[0]
+    assert invitation.link.role == "owner" and invitation.link.org_id == ownerless.id
+    row = audit_rows(db, ownerless.id, "member_invited")[0]
     assert (row.actor_id, row.event_data["role"]) == (root.id, "owner")
+    # An organisation that has an owner is the owner's to staff: the super_admin's way in is break-glass.
+    with pytest.raises(PermissionDenied) as refused:
+        people.invite(session=db, actor=actor_of(root), org_id=team["other"].id, email="second@fleet.local",
+                      role="owner")
+    assert refused.value.code == "first_owner_only"
