@@ -15,6 +15,7 @@ from sqlmodel import Session
 from fleet_dashboard.core import dbadmin
 from fleet_dashboard.core.db import EmbeddedPostgres
 from tests.support import frontend, schedule
+from tests.support.mail import smtp_env, smtp_server
 from tests.support.process_state import reset_database_caches as reset_caches  # noqa: F401  (tests import it here)
 from tests.support.server import AppServer, free_port, own_database, running_app
 from tests.support.world import SECRET
@@ -84,10 +85,16 @@ def pg_server() -> Iterator[str]:
 def live_app(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     """The app in simulator mode (`serve` on the run's frontend build, and a split worker) on a database of its
     own, signing sessions with a known key: one for every suite that drives it (e2e, security). Tests share it,
-    so none may assume it is alone in its database or its rate limits."""
-    with own_database(pg_server, "fleet_live") as url:
+    so none may assume it is alone in its database or its rate limits.
+
+    Its e-mail goes to a real SMTP server this fixture starts (`server.mail` keeps what arrived), and its alert
+    sweeper looks every second, so a test sees an alert's e-mail within seconds."""
+    with own_database(pg_server, "fleet_live") as url, smtp_server() as (mail, smtp_port):
         log_path = tmp_path_factory.mktemp("live") / "server.log"
-        with running_app(url, port=free_port(3100, 3300), log_path=log_path, env={"SECRET_KEY": SECRET}) as server:
+        env = {"SECRET_KEY": SECRET, "ALERT_CHECK_SECONDS": "1",
+               **smtp_env(smtp_port, sender="Fleet <alerts@fleet.local>")}
+        with running_app(url, port=free_port(3100, 3300), log_path=log_path, env=env) as server:
+            server.mail = mail
             yield server
 
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import email
-import socket
-from email.policy import default as default_policy
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from fleet_dashboard.accounts import mailer, people, users
 from fleet_dashboard.core.errors import ValidationError
 from tests.accounts.conftest import actor_of
+from tests.support.mail import smtp_env, smtp_server, unused_port
 
 
 @pytest.mark.parametrize("address,normalized", [
@@ -40,36 +37,16 @@ def test_accounts_on_internal_domains_can_be_created_and_sign_in(db, make_org):
     assert users.authenticate(session=db, email="owner@fleet.local", password="correct-horse-1").id == user.id
 
 
-class _Sink:
-    def __init__(self):
-        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=default_policy)))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_sink(monkeypatch):
     """A local SMTP server that keeps what it receives, with the app's SMTP settings pointing at it."""
     from fleet_dashboard.core.settings import get_settings
 
-    sink, port = _Sink(), _free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("SMTP_PORT", str(port))
-    monkeypatch.setenv("SMTP_SECURITY", "none")
-    monkeypatch.setenv("SMTP_FROM", "Fleet <no-reply@fleet.local>")
-    get_settings.cache_clear()
-    yield sink
-    controller.stop()
+    with smtp_server() as (sink, port):
+        for key, value in smtp_env(port).items():
+            monkeypatch.setenv(key, value)
+        get_settings.cache_clear()
+        yield sink
     monkeypatch.undo()
     get_settings.cache_clear()
 
@@ -97,7 +74,7 @@ def test_without_smtp_or_with_a_dead_server_nothing_is_sent_and_nothing_breaks(m
     get_settings.cache_clear()
     assert mailer.enabled() is False and mailer.send(to="a@fleet.local", subject="s", body="b") is False
     monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("SMTP_PORT", str(_free_port()))
+    monkeypatch.setenv("SMTP_PORT", str(unused_port()))
     monkeypatch.setenv("SMTP_SECURITY", "none")
     monkeypatch.setenv("SMTP_TIMEOUT_SECONDS", "2")
     get_settings.cache_clear()

@@ -6,13 +6,9 @@ all-clear, never a storm."""
 from __future__ import annotations
 
 import asyncio
-import email
-import socket
 import time
-from email.policy import default as default_policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from fleet_dashboard.accounts.permissions import SYSTEM, Actor
 from fleet_dashboard.core.db import session_scope
@@ -31,15 +27,7 @@ from tests.deliverability.conftest import (
     scalar_rows,
     wait_until,
 )
-
-
-class _Sink:
-    def __init__(self):
-        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=default_policy)))
-        return "250 OK"
+from tests.support.mail import smtp_env, smtp_server
 
 
 @pytest.fixture
@@ -47,18 +35,11 @@ def smtp_sink(monkeypatch):
     """A real local SMTP server; the app's SMTP settings point at it."""
     from fleet_dashboard.core.settings import get_settings
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    sink = _Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    for key, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_SECURITY": "none",
-                       "SMTP_FROM": "Fleet <alerts@fleet.local>"}.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    yield sink
-    controller.stop()
+    with smtp_server() as (sink, port):
+        for key, value in smtp_env(port, sender="Fleet <alerts@fleet.local>").items():
+            monkeypatch.setenv(key, value)
+        get_settings.cache_clear()
+        yield sink
 
 
 def _sweep() -> int:

@@ -1,67 +1,25 @@
 """As an owner: set quiet hours and a daily cap on the new "الإرسال" page, see the risk card and today's allowance on
 the home page, watch an alert banner appear live when the simulator bans the number and clear when the ban ends,
-and receive the alert e-mails through a real local SMTP server this test starts."""
+and receive the alert e-mails through the real local SMTP server the shared live app sends to (tests/conftest.py
+starts it before the app)."""
 
 from __future__ import annotations
 
-import email
-import socket
-import time
-from collections.abc import Iterator
 from datetime import timedelta
-from email.policy import default as default_policy
 
-import pytest
-from aiosmtpd.controller import Controller
 from playwright.sync_api import Page, expect
 
 from fleet_dashboard.accounts import localtime
 from fleet_dashboard.core.tables import utcnow
 from tests.support.browser import connect_whatsapp, login, open_page
-from tests.support.server import AppServer, free_port, own_database, running_app
-
-
-class _Sink:
-    def __init__(self):
-        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=default_policy)))
-        return "250 OK"
-
-
-@pytest.fixture(scope="module")
-def smtp_sink() -> Iterator[tuple[_Sink, int]]:
-    """A real SMTP server on this machine that keeps what it receives."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    sink = _Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield sink, port
-    controller.stop()
-
-
-@pytest.fixture(scope="module")
-def app_server(pg_server: str, smtp_sink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    """The app with its SMTP settings pointing at the test's server, and the alert sweeper checking each second."""
-    _, port = smtp_sink
-    env = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_SECURITY": "none",
-           "SMTP_FROM": "Fleet <alerts@fleet.local>", "ALERT_CHECK_SECONDS": "1"}
-    log_path = tmp_path_factory.mktemp("e2e-sending") / "server.log"
-    with own_database(pg_server, "fleet_e2e_guards") as url, \
-            running_app(url, port=free_port(3200, 3300), log_path=log_path, env=env) as server:
-        yield server
+from tests.support.server import AppServer
 
 
 def _hhmm(minutes_from_now: int, zone) -> str:
     return localtime.to_local(utcnow() + timedelta(minutes=minutes_from_now), zone).local.strftime("%H:%M")
 
 
-def test_an_owner_sets_the_rules_sees_the_number_and_is_alerted_of_a_ban(page: Page, app_server: AppServer,
-                                                                        smtp_sink) -> None:
-    sink, _ = smtp_sink
+def test_an_owner_sets_the_rules_sees_the_number_and_is_alerted_of_a_ban(page: Page, app_server: AppServer) -> None:
     owner = app_server.owner()
     login(page, owner)
     connect_whatsapp(page, app_server, owner)
@@ -107,10 +65,7 @@ def test_an_owner_sets_the_rules_sees_the_number_and_is_alerted_of_a_ban(page: P
     assert page.evaluate("window.__sameDocument") is True  # live, not a reload
 
     # One alert e-mail and one all-clear, to the owner, in Arabic.
-    deadline = time.monotonic() + 20
-    while len([m for rcpt, m in sink.messages if owner.email in rcpt]) < 2 and time.monotonic() < deadline:
-        time.sleep(0.5)
-    mails = [m for rcpt, m in sink.messages if owner.email in rcpt]
+    mails = app_server.mail.wait_for(owner.email, 2)
     assert len(mails) == 2, [m["Subject"] for m in mails]
     opening, cleared = mails
     assert opening["Subject"].startswith("تنبيه") and owner.org_name in opening["Subject"]

@@ -23,6 +23,7 @@ from sqlmodel import Session
 from fleet_dashboard.accounts.models import Organization, User
 from fleet_dashboard.core.db import normalize_url
 from tests.support import frontend
+from tests.support.mail import MailSink
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-1"
@@ -79,6 +80,7 @@ class AppServer:
         self.simulator = httpx.Client(base_url=base_url, timeout=15,
                                       headers={"Authorization": f"Bearer {SIMULATOR_TOKEN}"})
         self.run_process: subprocess.Popen | None = None  # the web tier's `fleet-dashboard` process, once started
+        self.mail: MailSink | None = None  # the SMTP server the app sends to, when its fixture started one
 
     def close(self) -> None:
         self.http.close()
