@@ -93,7 +93,10 @@ class GuardedTurns:
 
     async def _pause_on_danger(self, outcomes: list[Outcome]) -> None:
         """A send showed WhatsApp restricts the number: pause its organisation now, hand its claimed rows back."""
-        dangers = {o.org_id: o for o in outcomes if o.danger and o.org_id is not None}
+        dangers: dict[uuid.UUID, Outcome] = {}
+        for outcome in outcomes:  # the first answer says why (the sends held behind it only repeat it)
+            if outcome.danger and outcome.org_id is not None:
+                dangers.setdefault(outcome.org_id, outcome)
         for org_id, outcome in dangers.items():
             def work(session: Session, org_id=org_id, outcome=outcome) -> None:
                 pauses.pause(session=session, org_id=org_id, reason=outcome.danger, detail=outcome.error or "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -61,12 +62,17 @@ async def send_all(
     timeout: float,
     stopping: Callable[[], bool],
 ) -> list[Outcome]:
-    """Send rows marked sending, all at once: the engine's throttle paces each organisation, in call order."""
-    return list(await asyncio.gather(*(_send_one(engine, row, policy, timeout, stopping) for row in rows)))
+    """Send rows marked sending, all at once: the engine's throttle paces each organisation, in call order.
+
+    Once WhatsApp answers one send with a restriction, that organisation's sends still in line are not tried:
+    they wait in the pause with the rest of its queue."""
+    restricted: set[uuid.UUID] = set()
+    return list(await asyncio.gather(*(_send_one(engine, row, policy, timeout, stopping, restricted)
+                                       for row in rows)))
 
 
 async def _send_one(engine, row: Claimed, policy: RetryPolicy, timeout: float,
-                    stopping: Callable[[], bool]) -> Outcome:
+                    stopping: Callable[[], bool], restricted: set[uuid.UUID]) -> Outcome:
     if stopping():
         return _release(row)
     if row.media_id is not None:
@@ -75,9 +81,9 @@ async def _send_one(engine, row: Claimed, policy: RetryPolicy, timeout: float,
         except DomainError as exc:  # the file is gone (retention): no retry can bring it back
             return Outcome(queue_id=row.id, message_id=row.message_id, kind="failed", error=exc.message,
                            code=exc.code)
-        send = engine.send_file(row.org_id, row.recipient_phone, file, **_how(row))
+        send = engine.send_file(row.org_id, row.recipient_phone, file, restricted=restricted, **_how(row))
     else:
-        send = engine.send_text(row.org_id, row.recipient_phone, row.body, **_how(row))
+        send = engine.send_text(row.org_id, row.recipient_phone, row.body, restricted=restricted, **_how(row))
     try:
         wid = await asyncio.wait_for(send, timeout)
     except NotConnected:

@@ -153,3 +153,63 @@ def test_a_session_down_longer_than_alert_after_is_one_incident_until_it_is_back
     assert len(opened) == 1 and opened[0][0] == "disconnected" and opened[0][2] is None
     [(closed_at,)] = scalar_rows("SELECT closed_at FROM sending_incidents WHERE org_id = :o", o=org.id)
     assert closed_at is not None and closed_at <= utcnow()
+
+
+def test_a_restriction_code_from_whatsapp_pauses_sending_and_the_message_waits_not_fails(sim, db, org_tpl):
+    """The simulator answers a send with error 463 (the library's own text): the organisation pauses as
+    `restricted`, that message and the rest wait (pending, `paused`), and nothing more is tried."""
+    org, _ = org_tpl
+    pair(db, org.id)
+
+    async def body():
+        async with running(org.id) as engine:
+            engine.factory.apply(org.id, "fail-sends", {"count": 1, "code": 463})
+            rows = enqueue(org.id, ["first", "second", "third"])
+            await wait_until(lambda: scalar_rows("SELECT reason FROM sending_pauses WHERE org_id = :o",
+                                                 o=org.id) == [("restricted",)], what="the pause")
+            await asyncio.sleep(1.0)  # the worker keeps turning: the paused organisation is left out
+            return rows
+
+    rows = run(body)
+    now = rows_of(org.id)
+    assert [(now[r.id].status, now[r.id].wait_reason) for r in rows] == [("pending", "paused")] * 3
+    assert [now[r.id].attempts for r in rows].count(0) >= 2  # only the send that met the 463 was tried
+    assert network(org.id, "message") == []
+    [(detail,)] = scalar_rows("SELECT detail FROM sending_pauses WHERE org_id = :o", o=org.id)
+    assert "463" in detail
+    assert "sending_paused" in audit_types(org.id)
+
+
+def test_a_phone_that_unlinks_the_device_pauses_sending_until_the_number_is_linked_again(sim, db, org_tpl):
+    """`logged_out_phone`: the queue waits (nothing failed, nothing tried); linking the number again (a new
+    QR scanned) ends the pause by itself, and the held message goes."""
+    from fleet_dashboard.whatsapp import sessions
+
+    org, _ = org_tpl
+    pair(db, org.id)
+
+    def connect_again() -> None:
+        with session_scope() as s:
+            sessions.request_connect(session=s, org_id=org.id, actor=SYSTEM)
+
+    async def body():
+        async with running(org.id) as engine:
+            engine.factory.apply(org.id, "logout", {})
+            await wait_until(lambda: scalar_rows("SELECT reason, resumed_at FROM sending_pauses WHERE org_id = :o",
+                                                 o=org.id) == [("logged_out_phone", None)], what="the pause")
+            [row] = enqueue(org.id, ["after the logout"])
+            await asyncio.sleep(0.5)
+            held = rows_of(org.id)[row.id]
+            assert (held.status, held.attempts, held.wait_reason) == ("pending", 0, "paused")
+            await asyncio.to_thread(connect_again)
+            await wait_until(lambda: scalar_rows("SELECT status FROM whatsapp_sessions WHERE org_id = :o",
+                                                 o=org.id) == [("qr_pending",)], what="a new QR")
+            engine.factory.apply(org.id, "scan", {"phone": "+201000000001", "name": "Fleet Ops"})
+            await wait_until(lambda: rows_of(org.id)[row.id].status == "completed", what="the send after the relink")
+
+    run(body)
+    [(resumed_at,)] = scalar_rows("SELECT resumed_at FROM sending_pauses WHERE org_id = :o", o=org.id)
+    assert resumed_at is not None
+    [data] = [d for (d,) in scalar_rows("SELECT event_data FROM whatsapp_audit_logs WHERE org_id = :o "
+                                        "AND event_type = 'sending_resumed'", o=org.id)]
+    assert (data["reason"], data["via"]) == ("logged_out_phone", "relinked")

@@ -30,11 +30,14 @@ from fleet_dashboard.whatsapp.gateway import (
     OutgoingFile,
     Receipt,
     SendFailed,
+    SendRefused,
     SendUnknown,
 )
 from fleet_dashboard.whatsapp.models import WhatsAppSession
 
 log = logging.getLogger(__name__)
+# A send held (never tried) because WhatsApp restricted the number while it waited in line behind another.
+HELD_AFTER_RESTRICTION = "held, not sent: WhatsApp restricted this number while the message waited its turn"
 
 
 def _candidates(org_id: uuid.UUID | None = None) -> set[uuid.UUID]:
@@ -92,18 +95,19 @@ class Engine:
         return self._sups.get(org_id)
 
     async def send_text(self, org_id: uuid.UUID, phone: str, text: str, *, to: str | None = None,
-                        typing: bool = False) -> str:
+                        typing: bool = False, restricted: set[uuid.UUID] | None = None) -> str:
         """Send through the organisation's socket, paced by the throttle; returns WhatsApp's id.
 
-        `to`: the address a look-up gave for the number; `typing`: show "typing..." first, inside the pacing."""
+        `to`: the address a look-up gave for the number; `typing`: show "typing..." first, inside the pacing;
+        `restricted`: the organisations WhatsApp restricted during the caller's wave (see `_send`)."""
         return await self._send(org_id, lambda gateway: gateway.send_text(phone, text, to=to),
-                                presence=(phone, to, len(text)) if typing else None)
+                                presence=(phone, to, len(text)) if typing else None, restricted=restricted)
 
     async def send_file(self, org_id: uuid.UUID, phone: str, file: OutgoingFile, *, to: str | None = None,
-                        typing: bool = False) -> str:
+                        typing: bool = False, restricted: set[uuid.UUID] | None = None) -> str:
         """Send a document or an image the same way: throttled, counted, and with the same outcomes."""
         return await self._send(org_id, lambda gateway: gateway.send_file(phone, file, to=to),
-                                presence=(phone, to, len(file.caption)) if typing else None)
+                                presence=(phone, to, len(file.caption)) if typing else None, restricted=restricted)
 
     async def look_up(self, org_id: uuid.UUID, phones: list[str]) -> dict[str, LookUp]:
         """Ask WhatsApp whether these numbers are on it, in one call paced like a send (bulk look-ups get
@@ -142,7 +146,10 @@ class Engine:
         except Exception as exc:  # a presence that did not go changes nothing about the message
             log.info("presence %s for %s not sent: %s", state, org_id, exc)
 
-    async def _send(self, org_id: uuid.UUID, call, presence: tuple[str, str | None, int] | None = None) -> str:
+    async def _send(self, org_id: uuid.UUID, call, presence: tuple[str, str | None, int] | None = None,
+                    restricted: set[uuid.UUID] | None = None) -> str:
+        """`restricted`: shared by the sends of one wave. A refusal that restricts the number adds the
+        organisation to it, and its sends still in line are held (refused without a try, to wait in the pause)."""
         sup = self._sups.get(org_id)
         if sup is None or not sup.connected or sup.gateway is None:
             raise NotConnected("WhatsApp is not connected for this organisation")
@@ -150,11 +157,17 @@ class Engine:
         gateway = sup.gateway
         if gateway is None or not sup.connected:  # dropped while we waited for our slot
             raise NotConnected("WhatsApp is not connected for this organisation")
+        if restricted is not None and org_id in restricted:
+            raise SendRefused(HELD_AFTER_RESTRICTION, code="restricted", pause=True)
         try:
             wid = await call(gateway)
         except (SendFailed, SendUnknown):
             if sup.connected:
                 sup.note_send(False)
+            raise
+        except SendRefused as exc:
+            if exc.pause and restricted is not None:
+                restricted.add(org_id)
             raise
         sup.note_send(True)
         return wid
