@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
+import time
 import uuid
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -53,6 +56,12 @@ class AuthState(rx.State):
     login_busy: bool = False
     # Seconds until the sign-in limits take another attempt from this tab's address and account (0: now).
     login_retry_seconds: int = 0
+    # Why this tab was sent to the login page, when its session ended elsewhere (another device, a deactivation).
+    login_note: str = ""
+    _ended_reason: str = ""
+    # The sign-in limits' lock ends at this wall-clock time; the refusal counts down to it.
+    _locked_until: float = 0.0
+    _counting: bool = False
     # A super_admin's chosen organisation; only the admin pages set it, after checking the role.
     _view_org_id: str = ""
     # Whose name org_label shows, so it is read once per organisation, not on every event.
@@ -163,9 +172,9 @@ class AuthState(rx.State):
             cls = pending.pop()
             await self.get_state(cls)
             pending.extend(cls.get_substates())
-        tz, refused = self._tz, self._refused_session
+        tz, refused, ended = self._tz, self._refused_session, self._ended_reason
         self.reset()
-        self._tz, self._refused_session = tz, refused
+        self._tz, self._refused_session, self._ended_reason = tz, refused, ended
 
     def _forget_private(self) -> None:
         """What a page clears when its watcher loses the caller (a QR, say); pages override it."""
@@ -200,6 +209,7 @@ class AuthState(rx.State):
                                key: str | None = None) -> None:
         """A genuine token that no longer opens anything: logged out elsewhere, deactivated, or expired."""
         key = key or signin.token_owner(self.token) or self.token
+        self._ended_reason = reason  # the login page this tab is sent to says why
         if self._refused_session == key:
             return
         self._refused_session = key
@@ -251,8 +261,11 @@ class AuthState(rx.State):
         self.login_error = ""
         self.login_busy = False
         self.login_retry_seconds = 0
+        self._counting = False
         if self._user() is not None:
             return rx.redirect(routes.safe_next(self.router.url.query_parameters.get("next")))
+        reason, self._ended_reason = self._ended_reason, ""
+        self.login_note = strings.SESSION_ENDED.get(reason, strings.SESSION_ENDED_OTHER) if reason else ""
 
     @rx.event
     @allow_anyone
@@ -266,12 +279,34 @@ class AuthState(rx.State):
         self.login_retry_seconds = wait
         if verdict:
             self.login_error = strings.error_text(verdict, seconds=wait)
+            if verdict == "login_locked" and wait > 0:
+                self._locked_until = time.time() + wait
+                if not self._counting:
+                    self._counting = True
+                    return AuthState.login_countdown
             return
-        self.login_error = ""
+        self.login_error = self.login_note = ""
         await self._start_session(user)
         home = routes.ADMIN if user.role == Role.super_admin.value else routes.HOME
         next_path = routes.safe_next(self.router.url.query_parameters.get("next"))
         return rx.redirect(home if next_path == routes.HOME else next_path)
+
+    @rx.event(background=True)
+    @allow_anyone
+    async def login_countdown(self):
+        """The lock's refusal counts down its seconds, once a second, and goes when the form takes attempts again."""
+        while True:
+            await asyncio.sleep(1.0)
+            async with self:
+                if not self.login_retry_seconds:  # an attempt since was not locked out: its own message stays
+                    self._counting = False
+                    return
+                left = max(0, math.ceil(self._locked_until - time.time()))
+                self.login_retry_seconds = left
+                self.login_error = strings.error_text("login_locked", seconds=left) if left else ""
+                if not left:
+                    self._counting = False
+                    return
 
     @staticmethod
     def _check_password(email: str, password: str, ip: str) -> tuple[str, User | None, int]:
