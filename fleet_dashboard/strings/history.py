@@ -34,6 +34,11 @@ COL_ATTEMPTS = "المحاولات"
 COL_ERROR = "الخطأ"
 COL_ACTIONS = "إجراءات"
 QUEUE_CANCELLED = "أُلغي الإشعار."
+# Cancelling a queued notification asks first, naming the number and its time.
+QUEUE_CANCEL_NAMED = "إلغاء الرسالة إلى"
+QUEUE_CANCEL_WHEN = "موعدها"
+QUEUE_CANCEL_EFFECT = "لن تُرسل، وتبقى في السجل ملغاة."
+QUEUE_CANCEL_CONFIRM = "إلغاء الرسالة"
 QUEUE_RETRIED = "أعيد الإشعار إلى الطابور."
 
 # ---- Customers' replies and conversations ----

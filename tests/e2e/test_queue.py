@@ -48,6 +48,14 @@ def test_schedule_cancel_and_retry_a_failed_notification(page: Page, app_server:
     expect(later).to_contain_text("0/3")
 
     later.get_by_role("button", name="إلغاء").click()
+    # Cancelling asks first, naming the number; «تراجع» keeps the message.
+    ask = page.get_by_role("alertdialog")
+    expect(ask).to_contain_text("إلغاء الرسالة إلى " + LATER + "؟")
+    expect(ask).to_contain_text("2030-05-01 09:30:00")
+    ask.get_by_role("button", name="تراجع").click()
+    expect(later.locator("[data-status]")).to_have_text("بانتظار الإرسال")
+    later.get_by_role("button", name="إلغاء").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="إلغاء الرسالة").click()
     expect(later.locator("[data-status]")).to_have_text("ملغى")
     expect(later.get_by_role("button", name="إلغاء")).to_have_count(0)
 

@@ -85,7 +85,15 @@ def test_organisation_owner_and_member_without_a_shell(page: Page, browser: Brow
         expect(person).to_have_attribute("data-role", "member")
         person.get_by_test_id("role-select").click()
         owner_page.get_by_role("option", name=strings.ROLES["admin"], exact=True).click()
+        # Nothing changes until the dialog naming the person and both roles is confirmed.
+        ask = owner_page.get_by_test_id("role-change-dialog")
+        expect(ask).to_contain_text("سامي السائق")
+        expect(ask.get_by_test_id("role-change-roles")).to_have_text(
+            f"من «{strings.ROLES['member']}» إلى «{strings.ROLES['admin']}».")
+        expect(person).to_have_attribute("data-role", "member")
+        ask.get_by_test_id("confirm-role-change").click()
         expect(person).to_have_attribute("data-role", "admin")
+        expect(ask).to_have_count(0)
 
         # 3. The member signs in, changes their password, and signs out everywhere.
         other_page = other_ctx.new_page()
@@ -97,9 +105,11 @@ def test_organisation_owner_and_member_without_a_shell(page: Page, browser: Brow
         other_page.get_by_label(strings.ACCOUNT_NEW_PASSWORD_AGAIN).fill(NEW_PASSWORD)
         other_page.get_by_test_id("change-password").click()
         expect(other_page.get_by_text(strings.ACCOUNT_PASSWORD_CHANGED)).to_be_visible()
-        # The first browser held the old password's session: it is out, and the new password lets it in.
+        expect(other_page.get_by_test_id("account-email")).to_have_text(member_email)  # not blank after the change
+        # The first browser held the old password's session: it is out, told why, and the new password lets it in.
         member_page.goto("/history")
         expect(member_page).to_have_url(at("/login", "next=/history"))
+        expect(member_page.get_by_test_id("login-note")).to_have_text(strings.SESSION_ENDED["ended"])
         login(member_page, _as(member_email, NEW_PASSWORD, None), path="/login?next=/history")
         expect(member_page).to_have_url(at("/history"))
         other_page.reload()
@@ -137,6 +147,8 @@ def test_the_organisation_page_renames_suspends_and_resumes(page: Page, app_serv
     page.get_by_test_id("confirm-rename-org").click()
     expect(row).to_contain_text("الاسم الجديد " + org.slug)
     row.get_by_test_id("suspend-org").click()
+    # The dialog names the organisation it suspends.
+    expect(page.get_by_role("dialog")).to_contain_text("إيقاف مؤسسة الاسم الجديد " + org.slug + "؟")
     page.get_by_label(strings.ORG_SUSPEND_REASON).fill("لم تُدفع الفاتورة")
     page.get_by_test_id("confirm-suspend-org").click()
     expect(row.get_by_test_id("org-state")).to_have_text(strings.ORG_SUSPENDED)

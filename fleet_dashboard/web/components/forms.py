@@ -81,3 +81,27 @@ def data_table(headers: tuple[str, ...], rows: rx.Var, row: Callable[[rx.Var], r
         return table
     extra = {"data_testid": empty_test_id} if empty_test_id else {}
     return rx.cond(rows.length() > 0, table, rx.text(empty, color_scheme="gray", **extra))
+
+
+def confirm_dialog(trigger: rx.Component, title: rx.Component | str, body: rx.Component | str, *, confirm: str,
+                   on_confirm, test_id: str, color: str = "red", keep: str | None = None) -> rx.Component:
+    """A button that asks first: the dialog names who or what the action is about, and says what follows."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(trigger),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(title),
+            rx.alert_dialog.description(body, size="2"),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button(keep or strings.CANCEL, variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(rx.button(confirm, color_scheme=color, on_click=on_confirm,
+                                                 data_testid="confirm-" + test_id)),
+                spacing="3", justify="end", margin_top="1rem",
+            ),
+            max_width="28rem", data_testid=test_id + "-dialog",
+        ),
+    )
+
+
+def named(prefix: str, name: rx.Var | str, end: str = "؟") -> rx.Component:
+    """«prefix <name>؟» with the name isolated, so a Latin name or a number keeps its own direction."""
+    return rx.fragment(prefix, " ", rx.el.bdi(name, data_testid="confirm-name"), end)

@@ -23,7 +23,7 @@ def _row(row: rx.Var) -> rx.Component:
         rx.table.cell(ltr(row["phone"])),
         rx.table.cell(ltr(row["sent_today"]), data_testid="org-today"),
         rx.table.cell(ltr(row["sent_week"]), data_testid="org-week"),
-        rx.table.cell(ltr(row["failure_rate"])),
+        rx.table.cell(ltr(row["failure_rate"]), data_testid="org-failure-rate"),
         rx.table.cell(ltr(row["queue_depth"])),
         rx.table.cell(rx.text(row["last_error"], size="1"), max_width="16rem"),
         rx.table.cell(rx.link(strings.OPEN_ORG, href=row["url"], data_testid="open-org")),

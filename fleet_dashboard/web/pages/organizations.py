@@ -6,7 +6,7 @@ import reflex as rx
 
 from fleet_dashboard import strings
 from fleet_dashboard.core import routes
-from fleet_dashboard.web.components.forms import data_table, filter_bar, form_card, labelled, not_allowed
+from fleet_dashboard.web.components.forms import data_table, filter_bar, form_card, labelled, named, not_allowed
 from fleet_dashboard.web.components.status import ltr, when
 from fleet_dashboard.web.pages.frame import dashboard_page
 from fleet_dashboard.web.state.organizations import OrganizationsState as S
@@ -35,7 +35,7 @@ def invitation_link(url: rx.Var, email: rx.Var, note: rx.Var, title: rx.Var | st
     ))
 
 
-def _dialog(trigger: rx.Component, title: str, *fields: rx.Component, submit: str, on_submit,
+def _dialog(trigger: rx.Component, title: rx.Component | str, *fields: rx.Component, submit: str, on_submit,
             test_id: str, color: str = "teal") -> rx.Component:
     """A small form in a dialog; the hidden org id travels with it."""
     return rx.dialog.root(
@@ -74,7 +74,8 @@ def _actions(row: rx.Var) -> rx.Component:
             rx.button(strings.ORG_RESUME, on_click=S.resume_org(row["id"]), color_scheme="green",
                       data_testid="resume-org", **small),
             _dialog(rx.button(strings.ORG_SUSPEND, color_scheme="red", data_testid="suspend-org", **small),
-                    strings.ORG_SUSPEND_TITLE, _hidden(row),
+                    named(strings.ORG_SUSPEND_NAMED, row["name"]), _hidden(row),
+                    rx.text(strings.ORG_SUSPEND_EFFECT, size="2", color_scheme="gray"),
                     labelled(strings.ORG_SUSPEND_REASON, rx.input(id="suspend-reason", name="reason", width="100%"),
                              "suspend-reason"),
                     submit=strings.ORG_SUSPEND, on_submit=S.suspend_org, test_id="suspend-org", color="red"),

@@ -6,7 +6,7 @@ import reflex as rx
 
 from fleet_dashboard import strings
 from fleet_dashboard.core import routes
-from fleet_dashboard.web.components.forms import data_table, form_card, labelled, not_allowed
+from fleet_dashboard.web.components.forms import confirm_dialog, data_table, form_card, labelled, named, not_allowed
 from fleet_dashboard.web.components.status import ltr, when
 from fleet_dashboard.web.pages.frame import dashboard_page
 from fleet_dashboard.web.pages.organizations import invitation_link
@@ -22,7 +22,7 @@ def _role_cell(row: rx.Var) -> rx.Component:
         rx.select.root(
             rx.select.trigger(aria_label=strings.COL_ROLE, data_testid="role-select", min_width="7rem"),
             rx.select.content(rx.foreach(S.role_choices, lambda c: rx.select.item(c["label"], value=c["value"]))),
-            value=row["role"], on_change=lambda role: S.change_role(row["id"], role), size="1",
+            value=row["role"], on_change=lambda role: S.ask_role(row["id"], role), size="1",
         ),
         rx.badge(row["role_label"], variant="soft", data_testid="role-badge"),
     )
@@ -36,8 +36,13 @@ def _active_cell(row: rx.Var) -> rx.Component:
         rx.cond(row["me"] == "1", rx.badge(strings.PERSON_YOU, variant="outline")),
         rx.cond(editable, rx.cond(
             row["active"] == "1",
-            _confirm(strings.PERSON_DEACTIVATE, strings.PERSON_DEACTIVATE_TITLE, row["email"],
-                     S.deactivate(row["id"]), "deactivate-person"),
+            confirm_dialog(rx.button(strings.PERSON_DEACTIVATE, size="1", variant="soft", color_scheme="red",
+                                     data_testid="deactivate-person"),
+                           named(strings.PERSON_DEACTIVATE_NAMED, row["label"]),
+                           rx.vstack(ltr(row["email"], size="2"), rx.text(strings.PERSON_DEACTIVATE_EFFECT),
+                                     spacing="1"),
+                           confirm=strings.PERSON_DEACTIVATE, on_confirm=S.deactivate(row["id"]),
+                           test_id="deactivate-person"),
             rx.button(strings.PERSON_REACTIVATE, size="1", variant="soft", on_click=S.reactivate(row["id"]),
                       data_testid="reactivate-person"),
         )),
@@ -86,6 +91,28 @@ def _invite_form() -> rx.Component:
     )
 
 
+def _role_dialog() -> rx.Component:
+    """The role picked in a row, asked before it applies: who, from which role to which."""
+    return rx.alert_dialog.root(rx.alert_dialog.content(
+        rx.alert_dialog.title(named(strings.ROLE_CHANGE_NAMED, S.role_ask_name)),
+        rx.alert_dialog.description(rx.vstack(
+            rx.text(strings.ROLE_CHANGE_FROM, " «", S.role_ask_from, "» ", strings.ROLE_CHANGE_TO, " «",
+                    S.role_ask_to, "».", data_testid="role-change-roles"),
+            rx.cond(S.role_ask_value == "owner", rx.callout(strings.ROLE_CHANGE_OWNER_NOTE, icon="triangle-alert",
+                                                           color_scheme="amber", size="1")),
+            spacing="2",
+        ), size="2"),
+        rx.hstack(
+            # Plain buttons, not Radix's closing ones: the dialog is open while a change is asked, so each
+            # button's own event both decides and closes it (no second "closed" event racing the first).
+            rx.button(strings.CANCEL, variant="soft", color_scheme="gray", on_click=S.drop_role_change),
+            rx.button(strings.ROLE_CHANGE_CONFIRM, on_click=S.confirm_role, data_testid="confirm-role-change"),
+            spacing="3", justify="end", margin_top="1rem",
+        ),
+        max_width="28rem", data_testid="role-change-dialog",
+    ), open=S.role_ask_id != "", on_open_change=S.role_dialog_changed)
+
+
 @dashboard_page(route=routes.PEOPLE, title=strings.PEOPLE_TITLE, on_load=S.load)
 def people_page() -> rx.Component:
     return rx.vstack(
@@ -93,6 +120,7 @@ def people_page() -> rx.Component:
         rx.cond(S.may["team"].to(bool), rx.vstack(
             rx.text(strings.PEOPLE_HELP, size="2", color_scheme="gray"),
             invitation_link(S.invite_url, S.invite_email, S.invite_note, S.invite_title),
+            _role_dialog(),
             _invite_form(),
             rx.heading(strings.PEOPLE_MEMBERS, as_="h2", size="4"),
             data_table((strings.COL_NAME, strings.COL_EMAIL, strings.COL_ROLE, strings.COL_STATE,

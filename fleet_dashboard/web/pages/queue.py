@@ -6,7 +6,7 @@ import reflex as rx
 
 from fleet_dashboard import strings
 from fleet_dashboard.core import routes
-from fleet_dashboard.web.components.forms import data_table, labelled, pager
+from fleet_dashboard.web.components.forms import confirm_dialog, data_table, labelled, named, pager
 from fleet_dashboard.web.components.status import ltr, queue_chip, when
 from fleet_dashboard.web.pages.frame import dashboard_page
 from fleet_dashboard.web.state.queue import ALL
@@ -37,9 +37,13 @@ def _row(row: rx.Var) -> rx.Component:
                               rx.text(row["error"], size="1", title=row["error_detail"])),
                       data_testid="queue-error"),
         rx.table.cell(rx.hstack(
-            rx.cond((row["status"] == "pending") & S.may["cancel"].to(bool),
-                    rx.button(strings.CANCEL, size="1", color_scheme="red", variant="soft",
-                              on_click=S.cancel(row["id"]))),
+            rx.cond((row["status"] == "pending") & S.may["cancel"].to(bool), confirm_dialog(
+                rx.button(strings.CANCEL, size="1", color_scheme="red", variant="soft", data_testid="cancel-queued"),
+                named(strings.QUEUE_CANCEL_NAMED, row["recipient"]),
+                rx.vstack(rx.text(strings.QUEUE_CANCEL_WHEN, ": ", when(row["scheduled_for"])),
+                          rx.text(strings.QUEUE_CANCEL_EFFECT), spacing="1"),
+                confirm=strings.QUEUE_CANCEL_CONFIRM, on_confirm=S.cancel(row["id"]), test_id="cancel-queued",
+                keep=strings.KEEP)),
             # An `unknown` row may already be on the phone: only the retry_unknown column retries it.
             rx.cond(((row["status"] == "failed") & S.may["retry"].to(bool))
                     | ((row["status"] == "unknown") & S.may["retry_unknown"].to(bool)),

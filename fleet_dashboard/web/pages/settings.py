@@ -9,29 +9,24 @@ from fleet_dashboard.accounts import localtime
 from fleet_dashboard.core import routes
 from fleet_dashboard.integrations.api_keys import SCOPES
 from fleet_dashboard.integrations.webhooks import EVENTS
-from fleet_dashboard.web.components.forms import data_table, field_error, labelled, not_allowed, submit_form
+from fleet_dashboard.web.components.forms import (
+    confirm_dialog,
+    data_table,
+    field_error,
+    labelled,
+    not_allowed,
+    submit_form,
+)
 from fleet_dashboard.web.components.status import ltr, when
 from fleet_dashboard.web.pages.frame import dashboard_page
 from fleet_dashboard.web.state.settings import SettingsState as S
 
 
 def _confirm(trigger_label: str, title: str, body: rx.Var | str, on_confirm, test_id: str) -> rx.Component:
-    """A red button that asks first."""
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(rx.button(trigger_label, size="1", variant="soft", color_scheme="red",
-                                          data_testid=test_id)),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(title),
-            rx.alert_dialog.description(ltr(body, weight="bold")),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button(strings.CANCEL, variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(rx.button(trigger_label, color_scheme="red", on_click=on_confirm,
-                                                 data_testid="confirm-" + test_id)),
-                spacing="3", justify="end", margin_top="1rem",
-            ),
-            max_width="28rem",
-        ),
-    )
+    """A red button that asks first, its subject (a URL, a key's prefix) read left to right."""
+    return confirm_dialog(rx.button(trigger_label, size="1", variant="soft", color_scheme="red", data_testid=test_id),
+                          title, ltr(body, weight="bold"), confirm=trigger_label, on_confirm=on_confirm,
+                          test_id=test_id)
 
 
 def copy_button(value: rx.Var, label: str, test_id: str, **props) -> rx.Component:

@@ -33,7 +33,9 @@ def org_row(o: dict[str, Any]) -> dict[str, str]:
 
 def _numbers(o: dict[str, Any]) -> dict[str, str]:
     return {"sent_today": str(o["sent_today"]), "sent_week": str(o["sent_week"]),
-            "failure_rate": f"{o['failure_rate'] * 100:.0f}%", "queue_depth": str(o["queue_depth"])}
+            # No send and no failure this week: "—", not a 0% that reads as a clean record.
+            "failure_rate": f"{o['failure_rate'] * 100:.0f}%" if o["failure_rate"] or o["sent_week"] else strings.NONE,
+            "queue_depth": str(o["queue_depth"])}
 
 
 def _reason(event: dict[str, Any]) -> dict[str, str]:

@@ -26,9 +26,10 @@ from fleet_dashboard.web.state.number import NumberView
 RECOUNT_SECONDS = 1.0
 
 
-def percent(value: float) -> str:
-    """0.934 -> `93%` (digits read left to right inside Arabic text)."""
-    return f"{round(value * 100)}%"
+def percent(value: float, *, of: int = 1) -> str:
+    """0.934 -> `93%` (digits read left to right inside Arabic text); "—" when the rate is of nothing (`of` 0),
+    since 0% would say every message failed to arrive."""
+    return f"{round(value * 100)}%" if of else strings.NONE
 
 
 def history_url(first: date, last: date, status: str = "") -> str:
@@ -55,8 +56,8 @@ class HomeState(NumberView, LiveState, AuthState):
     failed_week: int = 0
     in_progress_week: int = 0
     total_week: int = 0
-    delivery_rate: str = "0%"
-    read_rate: str = "0%"
+    delivery_rate: str = strings.NONE
+    read_rate: str = strings.NONE
     queue_depth: int = 0
     chart: list[dict[str, Any]] = []
     reasons: list[dict[str, str]] = []
@@ -92,7 +93,8 @@ class HomeState(NumberView, LiveState, AuthState):
         self.sent_today, self.sent_week = h.today.sent, h.week.sent
         self.failed_today, self.failed_week = h.today.failed, h.week.failed
         self.in_progress_week, self.total_week = h.week.in_progress, h.week.total
-        self.delivery_rate, self.read_rate = percent(h.delivery_rate), percent(h.read_rate)
+        self.delivery_rate = percent(h.delivery_rate, of=h.week.sent)
+        self.read_rate = percent(h.read_rate, of=h.week.sent)
         self.queue_depth = h.queue_depth
         self.chart = h.chart
         failed = "failed"

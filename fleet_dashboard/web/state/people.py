@@ -27,6 +27,7 @@ def _uuid(value: str) -> uuid.UUID:
 
 def person_row(user: User, me: str, zone: ZoneInfo) -> dict[str, str]:
     return {"id": str(user.id), "name": user.full_name or "", "email": user.email, "role": user.role,
+            "label": user.full_name or user.email,
             "role_label": strings.ROLES.get(user.role, user.role), "active": "1" if user.is_active else "",
             "me": "1" if str(user.id) == me else "", "last_login_at": stamp(user.last_login_at, zone)}
 
@@ -47,6 +48,12 @@ class PeopleState(AuthState):
     invite_note: str = ""
     # Whether this person may make and touch owners (an owner may, an admin may not).
     gives_owner: bool = False
+    # A role picked in a row, waiting for the confirmation that names the person ("" when none is asked).
+    role_ask_id: str = ""
+    role_ask_value: str = ""
+    role_ask_name: str = ""
+    role_ask_from: str = ""
+    role_ask_to: str = ""
 
     def _actor(self) -> tuple[Ctx, Actor]:
         ctx = self._authorize(Action.team)
@@ -112,6 +119,43 @@ class PeopleState(AuthState):
     @allow(Action.team)
     def change_role(self, user_id: str, role: str):
         return self._change(people.change_role, strings.ROLE_CHANGED, user_id=user_id, role=role[:20])
+
+    def _drop_ask(self) -> None:
+        self.role_ask_id = self.role_ask_value = self.role_ask_name = self.role_ask_from = self.role_ask_to = ""
+
+    @rx.event
+    @allow(Action.team)
+    def ask_role(self, user_id: str, role: str):
+        """A role picked in the list: nothing changes until the dialog naming the person is confirmed."""
+        self._authorize()
+        row = next((r for r in self.person_rows if r["id"] == str(user_id)), None)
+        if row is None or role == row["role"] or role not in strings.ROLES:
+            self._drop_ask()
+            return
+        self.role_ask_id, self.role_ask_value = row["id"], role
+        self.role_ask_name = row.get("label") or row["email"]
+        self.role_ask_from, self.role_ask_to = row["role_label"], strings.ROLES[role]
+
+    @rx.event
+    @allow(Action.team)
+    def confirm_role(self):
+        """The confirmed change, through the people service (which checks and audits it as always)."""
+        user_id, role = self.role_ask_id, self.role_ask_value
+        self._drop_ask()
+        if not user_id:
+            return None
+        return self._change(people.change_role, strings.ROLE_CHANGED, user_id=user_id, role=role[:20])
+
+    @rx.event
+    @allow(Action.team)
+    def drop_role_change(self):
+        self._drop_ask()
+
+    @rx.event
+    @allow(Action.team)
+    def role_dialog_changed(self, open_: bool):
+        if not open_:
+            self._drop_ask()
 
     @rx.event
     @allow(Action.team)
