@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     engine_processes: int = Field(default=1, ge=0)
     # Engines beyond what the sessions need: the survivors of an abort take its sessions over within seconds.
     engine_spare_processes: int = Field(default=1, ge=0)
-    engine_max_processes: int = Field(default=16, ge=1)
+    # A cap, not a target (processes start only as the sessions need them): 64 x 50 = 3,200 organisations; at 16,
+    # a 1,000-organisation fleet left 200 sessions with no engine to hold them.
+    engine_max_processes: int = Field(default=64, ge=1)
     engine_restart_base_seconds: float = 1.0
     engine_restart_max_seconds: float = 30.0
     # An engine whose heartbeat is older than this counts as down (health, overview, Connect page).
@@ -70,6 +72,9 @@ class Settings(BaseSettings):
     send_failure_threshold: int = Field(default=3, ge=1)
     simulator_qr_rotate_seconds: float = 20.0
     simulator_receipt_delay_seconds: float = 1.0
+    # Fault injection for drills: organisations (comma-separated ids) whose simulated start aborts the engine
+    # process, as a library abort would (a poison organisation). Never set in production.
+    simulator_abort_on_start: str = ""
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = None

@@ -46,6 +46,39 @@ def engine_candidates(*, session: Session, org_id: uuid.UUID | None = None) -> l
     return list(session.execute(query).scalars())
 
 
+# Engine deaths in a row during a session's start after which it is parked until a person retries it.
+CRASH_LOOP_DEATHS = 2
+CRASH_LOOP_REASON = ("engine processes died {deaths} times in a row while this session's start was inside the "
+                     "WhatsApp library; parked so it cannot take down the next engine too (the others stay up)")
+
+
+def blame_start(*, session: Session, org_ids: list[uuid.UUID], engine_id: str) -> list[uuid.UUID]:
+    """An engine died while these sessions' starts were inside the library: count it against each; one present at
+    CRASH_LOOP_DEATHS deaths in a row (a connect in between resets the count) is parked with `engine_crash_loop`:
+    disabled until a person connects it again. Returns the parked organisations."""
+    if not org_ids:
+        return []
+    counted = session.execute(update(WhatsAppSession).where(WhatsAppSession.org_id.in_(org_ids))
+                              .values(start_crashes=WhatsAppSession.start_crashes + 1)
+                              .returning(WhatsAppSession.org_id, WhatsAppSession.start_crashes)).all()
+    looping = [org_id for org_id, crashes in counted if crashes >= CRASH_LOOP_DEATHS]
+    if not looping:
+        return []
+    rows = session.execute(
+        update(WhatsAppSession).where(WhatsAppSession.org_id.in_(looping), WhatsAppSession.enabled.is_(True))
+        .values(enabled=False, status="disconnected", connection_error_code=SessionReason.engine_crash_loop,
+                connection_error=CRASH_LOOP_REASON.format(deaths=CRASH_LOOP_DEATHS), qr_code=None,
+                qr_expires_at=None, pair_code=None, pair_code_expires_at=None, next_retry_at=None,
+                last_disconnected_at=func.now(), updated_at=func.now())
+        .returning(WhatsAppSession)).scalars().all()
+    for row in rows:
+        audit.record(session=session, org_id=row.org_id, session_id=row.id, event_type="session_error",
+                     event_data={"status": row.status, "code": SessionReason.engine_crash_loop.value,
+                                 "reason": row.connection_error, "engine": engine_id})
+        events.emit(session, status_event(row))
+    return [row.org_id for row in rows]
+
+
 def alive(*, session: Session, stale_seconds: float) -> list[dict[str, Any]]:
     """Engines whose heartbeat is recent, newest first."""
     since = utcnow() - timedelta(seconds=stale_seconds)

@@ -247,11 +247,18 @@ class GatewayFactory(abc.ABC):
     # Told (on whatever thread starts it) right before a gateway enters the library's start: the engine records
     # it, so an abort during that start can be blamed on that organisation alone (quarantine).
     on_entering: Callable[[uuid.UUID], None] | None = None
+    # Told when that start is past the library's map work (registered, or it ended).
+    on_left: Callable[[uuid.UUID], None] | None = None
 
     def entering(self, org_id: uuid.UUID) -> None:
         """A start is about to enter the library."""
         if self.on_entering is not None:
             self.on_entering(org_id)
+
+    def left(self, org_id: uuid.UUID) -> None:
+        """That start is past the part of the library where an abort is blamed on it."""
+        if self.on_left is not None:
+            self.on_left(org_id)
 
     @abc.abstractmethod
     def create(self, org_id: uuid.UUID, sink: EventSink) -> Gateway:

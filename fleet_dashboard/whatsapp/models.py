@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Index,
+    Integer,
     String,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -56,6 +57,9 @@ class SessionReason(enum.StrEnum):
     passkey_requested = "passkey_requested"
     # ... or it never completed (e.g. WhatsApp asked the phone for a passkey): a person must link again.
     pairing_incomplete = "pairing_incomplete"
+    # Engine processes died twice in a row while this session's start was inside the library: parked until a
+    # person retries, so one poison organisation cannot take down engine after engine.
+    engine_crash_loop = "engine_crash_loop"
 
 
 # Reasons that leave the socket up: the status stays connected and the reason is shown beside it.
@@ -97,6 +101,11 @@ class WhatsAppSession(SQLModel, table=True):
     # a number it has not seen yet, so a request whose `session.command` event was lost still happens.
     command: str | None = Field(default=None, max_length=16)
     command_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    # Grows by one each time an engine takes the organisation over (with its advisory lock): every write an
+    # engine makes about the session names the generation it took, so a stale engine's writes change nothing.
+    lease_generation: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    # Engine processes that died while this session's start was inside the library, in a row (quarantine at 2).
+    start_crashes: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
 
 
 class SimulatedKind(enum.StrEnum):
@@ -141,6 +150,18 @@ class SimulatorCommand(SQLModel, table=True):
     taken_at: datetime | None = timestamp_field()
     answered_at: datetime | None = timestamp_field()
     error: str | None = None
+
+
+class SimulatorSocket(SQLModel, table=True):
+    """The simulated server's one socket per device: the last client that connected with a device owns it, and the
+    one before is told StreamReplaced (whenever its engine next looks, even after being frozen)."""
+
+    __tablename__ = "simulator_sockets"
+    # `<org id>/<device jid>`: a simulated device belongs to one organisation's link.
+    device: str = Field(primary_key=True, max_length=200)
+    socket_id: str = Field(max_length=64)
+    engine_id: str | None = Field(default=None, max_length=128)
+    connected_at: datetime = created_field()
 
 
 class WhatsAppEngine(SQLModel, table=True):

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ from dataclasses import dataclass, field
 from fleet_dashboard.core.backoff import backoff_delay
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.settings import get_settings
-from fleet_dashboard.whatsapp.engines import engine_candidates, mark_crashed
+from fleet_dashboard.whatsapp import start_marker
+from fleet_dashboard.whatsapp.engines import blame_start, engine_candidates, mark_crashed
 
 log = logging.getLogger(__name__)
 RECYCLE_EXIT_CODE = 75  # whatsapp.engine.runtime.RECYCLE_EXIT_CODE (not imported: that module loads the engine)
@@ -45,9 +47,15 @@ def _candidate_count() -> int:
         return len(engine_candidates(session=session))
 
 
-def _mark_crashed(engine_id: str, reason: str) -> int:
+def _mark_crashed(engine_id: str, reason: str, starting: list | None = None) -> int:
+    """A dead engine's sessions are down; those whose start was inside the library count that death (quarantine)."""
     with session_scope() as session:
-        return mark_crashed(session=session, engine_id=engine_id, reason=reason)
+        marked = mark_crashed(session=session, engine_id=engine_id, reason=reason)
+        parked = blame_start(session=session, org_ids=list(starting or []), engine_id=engine_id)
+    for org_id in parked:
+        log.error("organisation %s parked: engines died twice in a row during its start (engine_crash_loop)",
+                  org_id)
+    return marked
 
 
 def engine_command() -> list[str]:
@@ -61,7 +69,8 @@ class EngineProcesses:
     def __init__(self, *, env: dict[str, str], minimum: int, maximum: int, shard_size: int, spare: int = 0,
                  restart_base: float = 1.0, restart_max: float = 30.0,
                  count_candidates: Callable[[], int] = _candidate_count,
-                 mark_crashed: Callable[[str, str], int] = _mark_crashed, command: list[str] | None = None):
+                 mark_crashed: Callable[..., int] = _mark_crashed, command: list[str] | None = None,
+                 marker_dir: str | None = None):
         self.env = env
         self.minimum, self.maximum, self.shard_size = minimum, max(minimum, maximum), shard_size
         self.spare = spare
@@ -72,6 +81,8 @@ class EngineProcesses:
         self.slots: list[Slot] = [Slot(i) for i in range(min(self.maximum, minimum + spare))]
         self._last_scale = float("-inf")
         self.restarts_total = 0
+        # Each child keeps the list of starts it has inside the library in a file of its slot (start_marker.py).
+        self.marker_dir = marker_dir or tempfile.mkdtemp(prefix="fleet-engines-")
 
     def pids(self) -> list[int]:
         """The running children's process ids."""
@@ -101,8 +112,14 @@ class EngineProcesses:
             if slot.proc is None and now >= slot.next_start_at:
                 self._start(slot, now)
 
+    def marker(self, slot: Slot) -> str:
+        return os.path.join(self.marker_dir, f"slot-{slot.index}.starting")
+
     def _start(self, slot: Slot, now: float) -> None:
-        env = {**self.env, "PYTHONUNBUFFERED": "1", "FLEET_ENGINE_SLOT": str(slot.index)}
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.marker(slot))  # what the last child had inside the library was counted at its death
+        env = {**self.env, "PYTHONUNBUFFERED": "1", "FLEET_ENGINE_SLOT": str(slot.index),
+               start_marker.ENV: self.marker(slot)}
         slot.proc = subprocess.Popen(self.command, env=env)
         slot.started_at = now
         log.info("engine process %d started (pid %d)", slot.index, slot.proc.pid)
@@ -113,8 +130,9 @@ class EngineProcesses:
         slot.exits.append(code)
         engine_id = f"{socket.gethostname()}:{proc.pid}"
         how = f"signal {signal.Signals(-code).name}" if code < 0 and -code in signal.valid_signals() else f"code {code}"
+        starting = start_marker.read(self.marker(slot)) if code != 0 and code != RECYCLE_EXIT_CODE else []
         try:
-            marked = self.mark_crashed(engine_id, f"the engine process stopped unexpectedly ({how})")
+            marked = self.mark_crashed(engine_id, f"the engine process stopped unexpectedly ({how})", starting)
         except Exception as exc:
             log.warning("could not mark the sessions of engine %s as down: %s", engine_id, exc)
             marked = 0

@@ -108,6 +108,7 @@ def request_connect(*, session: Session, org_id: uuid.UUID, actor: Actor,
     """Ask the engine to bring the session up: resume the paired device, or show a QR to pair one."""
     row = _locked_for(session, org_id, actor, Action.connect)
     row.enabled = True
+    row.start_crashes = 0  # a person asked: a session parked for crashing engines gets its chances again
     row.pair_phone, row.pair_code, row.pair_code_expires_at = None, None, None  # a QR, not a code
     if row.status in (SessionStatus.disconnected.value, SessionStatus.error.value):
         row.status, row.retry_count, row.connection_error = SessionStatus.connecting.value, 0, None
@@ -119,7 +120,7 @@ def request_retry(*, session: Session, org_id: uuid.UUID, actor: Actor,
                   ip_address: str | None = None) -> WhatsAppSession:
     """Ask the engine to try again after an error, with the failure count reset."""
     row = _locked_for(session, org_id, actor, Action.connect)
-    row.enabled = True
+    row.enabled, row.start_crashes = True, 0
     if row.status != SessionStatus.connected.value:
         row.status, row.retry_count, row.connection_error = SessionStatus.connecting.value, 0, None
         row.connection_error_code = None

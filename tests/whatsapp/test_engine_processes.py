@@ -14,7 +14,7 @@ SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 def _fleet(**overrides):
     marked: list[tuple[str, str]] = []
     options = dict(env={}, minimum=2, maximum=4, shard_size=10, restart_base=1.0, restart_max=8.0,
-                   count_candidates=lambda: 0, mark_crashed=lambda engine_id, reason: marked.append(
+                   count_candidates=lambda: 0, mark_crashed=lambda engine_id, reason, starting=(): marked.append(
                        (engine_id, reason)) or 3, command=SLEEPER)
     options.update(overrides)
     return EngineProcesses(**options), marked

@@ -105,6 +105,9 @@ class AttemptWatch:
             return result
         except asyncio.CancelledError:
             raise
+        except store.LeaseLost:  # another engine holds the organisation now: stop the client, write nothing
+            result = Result(Outcome.STOPPED, "lease lost")
+            return result
         except Exception as exc:
             result = Result(Outcome.FAILED, reason_of(exc))
             return result
@@ -130,6 +133,8 @@ class AttemptWatch:
 
     def _sink_for(self, gateway: Gateway | None):
         def sink(event: GatewayEvent) -> None:
+            if self.lease_lost:
+                return  # a stale engine's client: whatever it says now is not ours to record
             if isinstance(event, Receipt | Inbound):
                 self.on_traffic(self.org_id, event)
             elif gateway is not None:
@@ -209,7 +214,7 @@ class AttemptWatch:
                                    "display_name": event.push_name or None, "pair_code": None,
                                    "pair_code_expires_at": None, "qr_code": None, "qr_expires_at": None,
                                    "connection_error": None, "connection_error_code": R.pairing_completing})
-                await asyncio.to_thread(store.linked, self.org_id, event.phone)
+                await self._store(store.linked, self.org_id, event.phone)
             elif isinstance(event, PairingNote):
                 if not self.connected:
                     passkey = event.text
@@ -285,13 +290,13 @@ class AttemptWatch:
         await self._write({"connection_error": reason or None, "connection_error_code": code},
                           "session_health", {"reason": code or "healthy", "detail": reason})
         if code == R.sends_failing:  # connected but every send fails: stop before WhatsApp counts more of them
-            await asyncio.to_thread(store.pause, self.org_id, R.sends_failing.value, reason)
+            await self._store(store.pause, self.org_id, R.sends_failing.value, reason)
 
     async def _on_connected(self, event: Connected) -> None:
         values: dict[str, Any] = {"status": "connected", "last_connected_at": utcnow(), "qr_code": None,
                                   "qr_expires_at": None, "connection_error": None, "connection_error_code": None,
                                   "retry_count": 0, "next_retry_at": None, "pair_code": None,
-                                  "pair_code_expires_at": None, "pair_phone": None}
+                                  "pair_code_expires_at": None, "pair_phone": None, "start_crashes": 0}
         if event.jid:
             values["whatsapp_id"] = event.jid
         if event.phone:

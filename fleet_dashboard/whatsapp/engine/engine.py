@@ -10,7 +10,7 @@ import random
 import socket
 import uuid
 
-from sqlalchemy import update
+from sqlalchemy import tuple_, update
 
 from fleet_dashboard.core.db import database_url, libpq_url, session_scope
 from fleet_dashboard.core.errors import NotConnected
@@ -45,11 +45,14 @@ def _candidates(org_id: uuid.UUID | None = None) -> set[uuid.UUID]:
         return set(engines.engine_candidates(session=session, org_id=org_id))
 
 
-def _mark_stopped(org_ids: list[uuid.UUID]) -> None:
-    """On shutdown: say the sockets are down; enabled stays, so the next owner resumes them."""
+def _mark_stopped(engine_id: str, generations: dict[uuid.UUID, int]) -> None:
+    """On shutdown: say the sockets are down; enabled stays, so the next owner resumes them. Only the rows this
+    engine still holds, at the generation it took them with (another may have taken one over since)."""
     with session_scope() as session:
         session.execute(update(WhatsAppSession)
-                        .where(WhatsAppSession.org_id.in_(org_ids),
+                        .where(tuple_(WhatsAppSession.org_id, WhatsAppSession.lease_generation).in_(
+                                   list(generations.items())),
+                               WhatsAppSession.engine_id == engine_id,
                                WhatsAppSession.status.in_(("connected", "connecting", "qr_pending")))
                         .values(status="disconnected", connection_error="engine stopped",
                                 connection_error_code="engine_stopped", qr_code=None,
@@ -204,10 +207,11 @@ class Engine:
             _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT + 5)
             for task in pending:
                 task.cancel()
-        owned = [s.org_id for s in sups]
-        if owned:
+        owned = {s.org_id: s.fence.generation for s in sups if s.fence is not None and not s.lease_lost}
+        # Without the lease connection nothing is surely ours any more: no row is touched.
+        if owned and self.leases is not None and await self.leases.alive():
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(_mark_stopped, owned)
+                await asyncio.to_thread(_mark_stopped, self.engine_id, owned)
         with contextlib.suppress(Exception):
             await asyncio.to_thread(_engine_stopped, self.engine_id)
         await self.traffic.drained()
@@ -247,9 +251,9 @@ class Engine:
             free = list(wanted - set(self._sups))
             random.shuffle(free)  # engines that start together spread the organisations between them
             room = max(0, self.capacity - len(self._sups))
-            won = await self.leases.try_acquire(free[:room])
-            for org_id in won:
-                self._start_supervisor(org_id)
+            won = await self.leases.take(free[:room], self.engine_id)
+            for org_id, generation in won.items():
+                self._start_supervisor(org_id, generation)
         await self._replay_missed_commands()
         await self._heartbeat()
         if self.factory.stuck_threads() >= get_settings().engine_max_stuck_threads and not self.recycle.is_set():
@@ -296,9 +300,9 @@ class Engine:
             except Exception:
                 log.exception("engine reconcile failed; trying again in %.0fs", self.reconcile_seconds)
 
-    def _start_supervisor(self, org_id: uuid.UUID) -> Supervisor:
+    def _start_supervisor(self, org_id: uuid.UUID, generation: int) -> Supervisor:
         sup = Supervisor(org_id, factory=self.factory, engine_id=self.engine_id, on_exit=self.supervisor_exited,
-                         on_traffic=self.gateway_traffic)
+                         on_traffic=self.gateway_traffic, generation=generation)
         self._sups[org_id] = sup
         sup.task = asyncio.create_task(sup.run(), name=f"session-{org_id}")
         return sup
@@ -325,7 +329,7 @@ class Engine:
             sups = list(self._sups.values())
             self._sups.clear()
         for sup in sups:
-            sup.request_stop("shutdown")
+            sup.drop_lease()
         tasks = [s.task for s in sups if s.task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=STOP_TIMEOUT + 5)
@@ -363,9 +367,9 @@ class Engine:
                         sup.request_pair()
                     elif action == "retry" or sup.state in ("error", "backoff"):
                         sup.retry()
-                elif (sup is None and self.leases is not None and len(self._sups) < self.capacity
-                      and await self.leases.try_acquire({org_id})):
-                    self._start_supervisor(org_id)
+                elif sup is None and self.leases is not None and len(self._sups) < self.capacity:
+                    for won, generation in (await self.leases.take({org_id}, self.engine_id)).items():
+                        self._start_supervisor(won, generation)
             elif action in ("logout", "stop") and sup is not None:
                 sup.request_stop(action)
 

@@ -100,6 +100,21 @@ class Leases:
         self.held |= won
         return won
 
+    async def take(self, org_ids: Iterable[uuid.UUID], engine_id: str) -> dict[uuid.UUID, int]:
+        """Take the free locks among these organisations and grow each won session's lease generation, both on
+        this connection (so the generation grows only while the lock is surely held); returns the generations.
+        A lock won for an organisation without a session row is given back."""
+        won = await self.try_acquire(org_ids)
+        if not won or self.conn is None:
+            return {}
+        cur = await self.conn.execute(
+            "UPDATE whatsapp_sessions SET lease_generation = lease_generation + 1, engine_id = %s"
+            " WHERE org_id = ANY(%s) RETURNING org_id, lease_generation", (engine_id, list(won)))
+        generations = {org_id: generation for org_id, generation in await cur.fetchall()}
+        for org_id in won - set(generations):
+            await self.release(org_id)
+        return generations
+
     async def release(self, org_id: uuid.UUID) -> None:
         """Give an organisation back so another process may take it."""
         if org_id not in self.held:

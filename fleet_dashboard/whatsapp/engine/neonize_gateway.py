@@ -389,7 +389,8 @@ class NeonizeGateway(NeonizeEvents, Gateway):
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.owner = GateOwner(f"{org_id}")  # this client's calls at the gate
-        self.phases = StartPhases(factory.gate, self.owner, on_entering=lambda: factory.entering(org_id))
+        self.phases = StartPhases(factory.gate, self.owner, on_entering=lambda: factory.entering(org_id),
+                                  on_left=lambda: factory.left(org_id))
         self._returned = threading.Event()  # Neonize() returned; Go still holds the client in its maps
         self._socket_up: asyncio.Event | None = None
         self.end_reason = ""  # why Neonize() returned, once it has

@@ -14,6 +14,7 @@ from fleet_dashboard.notifications.worker import Worker
 from fleet_dashboard.whatsapp.engine.engine import Engine
 from fleet_dashboard.whatsapp.engine.simulator import SimulatorFactory
 from fleet_dashboard.whatsapp.gateway import GatewayFactory
+from fleet_dashboard.whatsapp.start_marker import StartMarker
 
 log = logging.getLogger(__name__)
 EXECUTOR_THREADS = 64
@@ -89,6 +90,9 @@ async def run_engine_forever(*, with_worker: bool | None = None, worker_config=N
     sends), until SIGTERM or SIGINT; returns the process's exit code."""
     stop = standalone_loop()
     engine = current_engine()
+    marker = StartMarker.from_env()  # `run` reads it if this process dies: which starts were inside the library
+    if marker is not None:
+        engine.factory.on_entering, engine.factory.on_left = marker.entering, marker.left
     with_worker = get_settings().run_worker if with_worker is None else with_worker
     log.info("WhatsApp engine %s starting (%s backend, up to %d organisations)", engine.engine_id,
              engine.factory.name, engine.capacity)

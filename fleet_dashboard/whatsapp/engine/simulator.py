@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
+import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -14,7 +16,7 @@ from typing import Any
 from fleet_dashboard.core.events import EventType, get_bus, is_resumed
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.whatsapp import simulator_commands
-from fleet_dashboard.whatsapp.engine import library_errors
+from fleet_dashboard.whatsapp.engine import library_errors, sim_log
 from fleet_dashboard.whatsapp.engine.sim_log import SentLog
 from fleet_dashboard.whatsapp.gateway import (
     Connected,
@@ -31,11 +33,12 @@ from fleet_dashboard.whatsapp.gateway import (
     PairingCode,
     QRCodes,
     Receipt,
+    Refused,
     SendFailed,
     SendUnknown,
     TemporaryBan,
 )
-from fleet_dashboard.whatsapp.models import SimulatedKind
+from fleet_dashboard.whatsapp.models import SessionReason, SimulatedKind
 
 log = logging.getLogger(__name__)
 ACTIONS = ("scan", "confirm-code", "receipt", "drop", "logout", "inbound", "fail-sends", "fail-connects",
@@ -43,6 +46,7 @@ ACTIONS = ("scan", "confirm-code", "receipt", "drop", "logout", "inbound", "fail
 # whatsmeow's linking-code alphabet (no 0, O, I, U), and how long a code is good for there.
 PAIR_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"
 PAIR_CODE_SECONDS = 160.0
+REPLACED_REASON = "another WhatsApp Web client took over this device's connection"
 # How often an engine looks for simulator commands whose event it may have missed.
 SWEEP_SECONDS = 1.0
 
@@ -94,6 +98,9 @@ class SimulatorGateway(Gateway):
         self._pending_receipts: list[tuple[str, str]] = []  # (message id, recipient)
         self._receipt_timer: asyncio.TimerHandle | None = None
         self._pairing: tuple[str, str] | None = None  # (code, phone) of a linking-code request
+        # This connection's socket at the simulated server, which keeps one socket per device.
+        self.socket_id = secrets.token_hex(8)
+        self.replaced = False
 
     @property
     def faults(self) -> OrgFaults:
@@ -101,18 +108,44 @@ class SimulatorGateway(Gateway):
 
     async def start(self, *, resume_jid: str | None) -> None:
         self.factory.live[self.org_id] = self
+        # The simulated library's start (where the real one writes its maps): nothing else runs meanwhile.
+        self.factory.entering(self.org_id)
+        if str(self.org_id) in get_settings().simulator_abort_on_start.split(","):
+            log.critical("simulated library abort in the start of %s", self.org_id)
+            os.abort()  # what a Go fatal error does to the process: no clean-up, no goodbye
+        self.factory.left(self.org_id)
         if self.faults.fail_connects > 0:
             self.faults.fail_connects -= 1
             raise GatewayError("simulated connection failure")
         if resume_jid:
             self.jid = resume_jid
+            await self._claim()
             asyncio.get_running_loop().call_soon(self._connect)
         else:
             self._qr_task = asyncio.create_task(self._rotate_qr())
 
+    @property
+    def device(self) -> str:
+        """The device's key at the simulated server."""
+        return f"{self.org_id}/{self.jid}"
+
+    async def _claim(self) -> None:
+        """Connect this socket for the device: the server replaces any socket it had before."""
+        await asyncio.to_thread(sim_log.claim_device, self.device, self.socket_id, self.factory.engine_id)
+
     def _connect(self) -> None:
+        if self.replaced:
+            return
         self.connected = True
         self.sink(Connected(jid=self.jid or "", phone=phone_of(self.jid or "")))
+
+    def stream_replaced(self) -> None:
+        """The server closed this socket because another client connected with the same device."""
+        if self.replaced:
+            return
+        self.replaced, self.connected = True, False
+        self._cancel_qr()
+        self.sink(Refused(code=SessionReason.stream_replaced, reason=REPLACED_REASON))
 
     async def _rotate_qr(self) -> None:
         ttl = get_settings().simulator_qr_rotate_seconds
@@ -128,9 +161,12 @@ class SimulatorGateway(Gateway):
 
     async def stop(self) -> None:
         self._cancel_qr()
-        self.connected = False
+        was_up, self.connected = self.connected, False
         if self._receipt_timer is not None:
             self._receipt_timer.cancel()
+        if was_up and self.jid and not self.replaced:
+            with contextlib.suppress(Exception):  # the server notices a closed socket by itself, too
+                await asyncio.to_thread(sim_log.release_device, self.device, self.socket_id)
         if self.factory.live.get(self.org_id) is self:
             del self.factory.live[self.org_id]
 
@@ -154,7 +190,8 @@ class SimulatorGateway(Gateway):
             raise SendFailed("simulated send failure")
         wamid = "3EB0" + secrets.token_hex(9).upper()  # whatsmeow's own form: 3EB0 and 18 hex digits
         # Acknowledge only once the network's log row is durable.
-        await self.factory.sent_log.write(self.org_id, wamid, phone, text, file=file)
+        await self.factory.sent_log.write(self.org_id, wamid, phone, text, file=file,
+                                          socket=(self.device, self.socket_id))
         self._pending_receipts.append((wamid, phone))
         if self._receipt_timer is None:
             delay = get_settings().simulator_receipt_delay_seconds
@@ -208,7 +245,18 @@ class SimulatorGateway(Gateway):
         self.jid = jid_for(phone)
         self.sink(Paired(jid=self.jid, phone=phone, push_name=name))
         if completes:  # else the phone accepted, but the link never completes (a passkey step nobody finished)
-            self._connect()
+            task = asyncio.get_running_loop().create_task(self._claim_and_connect())
+            self.factory.tasks.add(task)
+            task.add_done_callback(self.factory.tasks.discard)
+
+    async def _claim_and_connect(self) -> None:
+        try:
+            await self._claim()
+        except Exception as exc:
+            log.warning("the simulated server could not take the new device's socket: %s", exc)
+            self.sink(Disconnected(reason="simulated connection failure"))
+            return
+        self._connect()
 
     def command(self, action: str, body: dict[str, Any]) -> str | None:
         """Apply a control command to this live connection; returns an error text or None."""
@@ -257,6 +305,8 @@ class SimulatorFactory(GatewayFactory):
         self.faults: dict[uuid.UUID, OrgFaults] = {}
         self.owned: set[uuid.UUID] = set()
         self.sent_log = SentLog()
+        self.engine_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.tasks: set[asyncio.Task] = set()
 
     def create(self, org_id: uuid.UUID, sink: EventSink) -> SimulatorGateway:
         self.owned.add(org_id)
@@ -333,6 +383,7 @@ class SimulatorFactory(GatewayFactory):
                 await asyncio.wait_for(self._sweep_now.wait(), SWEEP_SECONDS)
             self._sweep_now.clear()
             try:
+                await self.check_sockets()
                 for command_id in await asyncio.to_thread(simulator_commands.open_for, list(self.owned)):
                     await self._serve(command_id)
                 if time.monotonic() - last_purge > 60:
@@ -340,6 +391,18 @@ class SimulatorFactory(GatewayFactory):
                     await asyncio.to_thread(simulator_commands.purge)
             except Exception as exc:
                 log.info("simulator command sweep failed (%s); trying again", exc)
+
+    async def check_sockets(self) -> None:
+        """Tell each live connection whose device another client connected with since: StreamReplaced, as the
+        server sends it (an engine frozen meanwhile reads it on its first sweep after it wakes)."""
+        live = [g for g in self.live.values() if g.jid and not g.replaced]
+        if not live:
+            return
+        owners = await asyncio.to_thread(sim_log.socket_owners, [g.device for g in live])
+        for gateway in live:
+            owner = owners.get(gateway.device)
+            if owner is not None and owner != gateway.socket_id:
+                gateway.stream_replaced()
 
     async def close(self) -> None:
         await self.sent_log.close()

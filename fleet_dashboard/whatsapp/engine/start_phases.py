@@ -36,10 +36,12 @@ SAFE_PHASES = frozenset({"new", "skipped", "pairing", "running", "doomed", "retu
 class StartPhases:
     """One client's start, driven from its start thread; `wait_safe` is for whoever wants to stop it."""
 
-    def __init__(self, gate: LibraryGate, owner: GateOwner, on_entering: Callable[[], None] | None = None):
+    def __init__(self, gate: LibraryGate, owner: GateOwner, on_entering: Callable[[], None] | None = None,
+                 on_left: Callable[[], None] | None = None):
         self.gate = gate
         self.owner = owner
         self.on_entering = on_entering  # told (on the start thread) right before the library is entered
+        self.on_left = on_left  # told when it is past its map writes (registered) or never got there
         self.phase = "new"
         self._hold: Hold | None = None
         self._lock = threading.Lock()
@@ -50,13 +52,18 @@ class StartPhases:
     def _move(self, phase: str, hold: Hold | None = None) -> None:
         with self._lock:
             previous, self._hold = self._hold, hold
-            self.phase = phase
+            was, self.phase = self.phase, phase
             if phase in SAFE_PHASES:
                 self._safe.set()
             else:
                 self._safe.clear()
         if previous is not None and previous is not hold:
             previous.release()
+        if was == "entering" and phase != "entering" and self.on_left is not None:
+            try:
+                self.on_left()
+            except Exception:
+                log.exception("could not record the end of the start of %s", self.owner.name)
 
     # On the start thread ------------------------------------------------------------------------
     def enter(self) -> bool:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, text, update
@@ -26,6 +27,35 @@ from fleet_dashboard.whatsapp.sessions import status_view
 
 TABLE = WhatsAppSession.__table__
 log = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """This engine no longer holds the organisation (another took it over since): it must write nothing more
+    about it, stop its client, and drop its later events."""
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """What an engine took an organisation over with: its id and the session's lease generation at that moment.
+    Every write about the session names both, so a write of a stale engine matches no row."""
+
+    engine_id: str
+    generation: int
+
+    def where(self, query):
+        return query.where(WhatsAppSession.engine_id == self.engine_id,
+                           WhatsAppSession.lease_generation == self.generation)
+
+
+def hold_fence(session, org_id: uuid.UUID, fence: Fence | None) -> None:
+    """Inside a write's transaction: raise LeaseLost unless this engine still holds the organisation, and keep
+    the row shared-locked until the commit, so no takeover lands in between."""
+    if fence is None:
+        return
+    query = fence.where(select(WhatsAppSession.org_id).where(WhatsAppSession.org_id == org_id)).with_for_update(
+        read=True)
+    if session.execute(query).first() is None:
+        raise LeaseLost(f"{fence.engine_id} no longer holds {org_id} (generation {fence.generation})")
 
 
 def load(org_id: uuid.UUID) -> WhatsAppSession | None:
@@ -51,15 +81,21 @@ def transition(
     audit_type: str | None = None,
     audit_data: dict[str, Any] | None = None,
     require_enabled: bool = True,
+    fence: Fence | None = None,
 ) -> WhatsAppSession | None:
-    """Write a change, its audit row and its `session.status` event; None if the user disabled it."""
+    """Write a change, its audit row and its `session.status` event; None if the user disabled it.
+
+    With `fence`, only while that engine still holds the organisation at that generation: LeaseLost if not."""
     with session_scope() as session:
         query = update(WhatsAppSession).where(WhatsAppSession.org_id == org_id)
         if require_enabled:
             query = query.where(WhatsAppSession.enabled.is_(True))
+        if fence is not None:
+            query = fence.where(query)
         query = query.values(**values, updated_at=func.now()).returning(WhatsAppSession)
         row = session.execute(query).scalar()
         if row is None:
+            hold_fence(session, org_id, fence)  # not ours any more, or only disabled
             return None
         if audit_type:
             audit.record(session=session, org_id=org_id, session_id=row.id, event_type=audit_type,
@@ -68,9 +104,11 @@ def transition(
         return row
 
 
-def clear_unlink(org_id: uuid.UUID, jid: str, values: dict[str, Any], *, audit_data: dict[str, Any]) -> None:
+def clear_unlink(org_id: uuid.UUID, jid: str, values: dict[str, Any], *, audit_data: dict[str, Any],
+                 fence: Fence | None = None) -> None:
     """The device a user logged out is unlinked: forget it, unless the row already asks for another one."""
     with session_scope() as session:
+        hold_fence(session, org_id, fence)
         query = (update(WhatsAppSession).where(WhatsAppSession.org_id == org_id, WhatsAppSession.unlink_jid == jid)
                  .values(**values, updated_at=func.now()).returning(WhatsAppSession))
         row = session.execute(query).scalar()
@@ -182,14 +220,16 @@ def write_traffic(items: list[Item]) -> None:
             log.exception("could not record an inbound message for %s", org_id)
     if groups:
         apply_receipts(groups, chats)
-def pause(org_id: uuid.UUID, reason: str, detail: str = "", until=None) -> None:
+def pause(org_id: uuid.UUID, reason: str, detail: str = "", until=None, *, fence: Fence | None = None) -> None:
     """The engine saw a danger to the number (a ban, failing sends, a lost device): its sending pauses."""
     with session_scope() as session:
+        hold_fence(session, org_id, fence)
         pauses.pause(session=session, org_id=org_id, reason=reason, detail=detail, until=until)
 
 
-def linked(org_id: uuid.UUID, phone: str) -> None:
+def linked(org_id: uuid.UUID, phone: str, *, fence: Fence | None = None) -> None:
     """A device was linked for this number: warm-up starts for a new number; a pause for a lost device ends."""
     with session_scope() as session:
+        hold_fence(session, org_id, fence)
         state.record_link(session=session, org_id=org_id, phone=phone)
         pauses.end_on_relink(session=session, org_id=org_id)

@@ -30,12 +30,16 @@ class Supervisor(AttemptWatch):
 
     def __init__(self, org_id: uuid.UUID, *, factory: GatewayFactory, engine_id: str,
                  on_exit: Callable[[Supervisor], None],
-                 on_traffic: Callable[[uuid.UUID, Receipt | Inbound], None]):
+                 on_traffic: Callable[[uuid.UUID, Receipt | Inbound], None], generation: int | None = None):
         """`on_exit` is told when the supervisor ends (the engine releases the organisation); `on_traffic` gets
-        the gateway's receipts and inbound messages (the engine writes them in batches)."""
+        the gateway's receipts and inbound messages (the engine writes them in batches); `generation` is the
+        session's lease generation the engine took it over with (None: unfenced, for tests of the machine)."""
         self.org_id = org_id
         self.factory = factory
         self.engine_id = engine_id
+        self.fence = store.Fence(engine_id, generation) if generation is not None else None
+        # Set once this engine learns it no longer holds the organisation: nothing more is written or passed on.
+        self.lease_lost = False
         self.on_exit = on_exit
         self.on_traffic = on_traffic
         self.gateway: Gateway | None = None
@@ -67,9 +71,17 @@ class Supervisor(AttemptWatch):
         self._wake.set()
         self._events.put_nowait(Wake("pair"))
 
+    def drop_lease(self) -> None:
+        """The organisation is no longer (surely) ours: write nothing more, stop the client, drop its events."""
+        if not self.lease_lost:
+            log.warning("%s lost the lease of %s: stopping its client, writing nothing more", self.engine_id,
+                        self.org_id)
+        self.lease_lost, self.connected = True, False
+        self.request_stop("lease_lost")
+
     def request_stop(self, mode: str) -> None:
         """End the session: "stop" keeps the device, "logout" unlinks it, "shutdown" leaves the row."""
-        if self.stop_mode is None or mode == "logout":
+        if self.stop_mode is None or mode == "logout" and self.stop_mode != "lease_lost":
             self.stop_mode = mode
         self._events.put_nowait(Wake("stop"))
         self._wake.set()
@@ -121,6 +133,8 @@ class Supervisor(AttemptWatch):
             await self._finish_stop()
         except asyncio.CancelledError:
             raise
+        except store.LeaseLost:
+            self.drop_lease()
         except Exception:
             log.exception("supervisor of %s crashed", self.org_id)
         finally:
@@ -165,7 +179,7 @@ class Supervisor(AttemptWatch):
                            "last_disconnected_at": utcnow()}, "temporary_ban",
                           {"reason": reason, "retry_in_seconds": round(wait, 2)})
         # Sending pauses until the ban ends (then half pace for a day); the queue waits, nothing fails.
-        await asyncio.to_thread(store.pause, self.org_id, R.temporary_ban.value, reason, until)
+        await self._store(store.pause, self.org_id, R.temporary_ban.value, reason, until)
         self.failures = 0
         return wait
 
@@ -185,7 +199,7 @@ class Supervisor(AttemptWatch):
             audit = "logged_out" if result.code == R.logged_out_phone else "session_error"
         await self._write(values, audit, {"reason": result.reason, "code": result.code})
         if result.code in (R.logged_out_phone, R.needs_relink):  # the number cannot send until linked again
-            await asyncio.to_thread(store.pause, self.org_id, result.code, result.reason)
+            await self._store(store.pause, self.org_id, result.code, result.reason)
 
     async def _finish_stop(self) -> None:
         """After a user's stop or logout: record that the engine did it (the row was already updated)."""
@@ -207,14 +221,25 @@ class Supervisor(AttemptWatch):
             values.update(connection_error="WhatsApp could not be reached: the device was removed here only; "
                                            "remove it from the phone's linked devices too",
                           connection_error_code=R.unlinked_offline)
-        await asyncio.to_thread(store.clear_unlink, self.org_id, jid, values,
-                                audit_data={"reason": "unlinked by a user", "jid": jid,
+        await self._store(store.clear_unlink, self.org_id, jid, values,
+                          audit_data={"reason": "unlinked by a user", "jid": jid,
                                             "whatsapp_confirmed": told_whatsapp})
 
     async def _write(self, values: dict[str, Any], audit_type: str | None = None,
                      audit_data: dict[str, Any] | None = None, *, require_enabled: bool = True):
-        return await asyncio.to_thread(store.transition, self.org_id, values, audit_type=audit_type,
-                                       audit_data=audit_data, require_enabled=require_enabled)
+        return await self._store(store.transition, self.org_id, values, audit_type=audit_type,
+                                 audit_data=audit_data, require_enabled=require_enabled)
+
+    async def _store(self, write, *args, **kwargs):
+        """Every write about the session goes through here: fenced by the lease this engine took it with; once
+        the lease is lost, nothing is written (LeaseLost, which ends the attempt and the supervisor)."""
+        if self.lease_lost:
+            raise store.LeaseLost(f"{self.engine_id} gave up {self.org_id}")
+        try:
+            return await asyncio.to_thread(write, *args, fence=self.fence, **kwargs)
+        except store.LeaseLost:
+            self.drop_lease()
+            raise
 
 
 def _seconds_until(when) -> float | None:
