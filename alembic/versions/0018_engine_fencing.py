@@ -1,5 +1,6 @@
 """Engine fencing and quarantine: a lease generation on each session (grows at each takeover, every engine write
-names it), the count of engine deaths during the session's start, and the simulated server's one socket per device.
+names it), the count of engine deaths during the session's start, the simulated server's one socket per device,
+and the partial indexes of opt-outs and replies kept under a LID.
 
 Revision ID: 0018
 Revises: 0017
@@ -31,7 +32,15 @@ def upgrade() -> None:
     )
 
 
+    # Opt-outs and replies kept under a LID until the engine maps it to a number (store.map_lids).
+    lid = sa.text("phone LIKE '%@lid'")
+    op.create_index("ix_whatsapp_inbound_lid", "whatsapp_inbound_messages", ["org_id", "phone"], postgresql_where=lid)
+    op.create_index("ix_whatsapp_opt_outs_lid", "whatsapp_opt_outs", ["org_id", "phone"], postgresql_where=lid)
+
+
 def downgrade() -> None:
+    op.drop_index("ix_whatsapp_opt_outs_lid", table_name="whatsapp_opt_outs")
+    op.drop_index("ix_whatsapp_inbound_lid", table_name="whatsapp_inbound_messages")
     op.drop_table("simulator_sockets")
     op.drop_column("whatsapp_sessions", "start_crashes")
     op.drop_column("whatsapp_sessions", "lease_generation")

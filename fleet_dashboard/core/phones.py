@@ -36,3 +36,14 @@ def spaced(e164: str) -> str:
         groups.insert(0, rest[-3:])
         rest = rest[:-3]
     return f"+{parsed.country_code} " + " ".join(groups)
+
+
+# A WhatsApp user known only by its LID (`<digits>@lid`): no phone number yet; kept as such until whatsmeow's store
+# maps it to one (see whatsapp/engine/store.map_lids).
+LID_SUFFIX = "@lid"
+
+
+def is_lid(address: str | None) -> bool:
+    """Whether an address is a bare LID (`<digits>@lid`), not a phone number."""
+    user, _, server = (address or "").partition("@")
+    return server == LID_SUFFIX[1:] and user.isdigit() and 0 < len(user) <= 24

@@ -9,6 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
@@ -37,6 +38,13 @@ def sender_phone(sender: str) -> str:
         except InvalidPhone:
             continue
     return raw[:32]
+
+
+def map_lid(*, session: Session, org_id: uuid.UUID, lid: str, phone: str) -> int:
+    """Replies kept under a LID take its number once known, so they join that number's conversation."""
+    result = session.execute(update(InboundMessage).where(InboundMessage.org_id == org_id, InboundMessage.phone == lid)
+                             .values(phone=phone))
+    return result.rowcount or 0
 
 
 def record(*, session: Session, org_id: uuid.UUID, sender: str, body: str, whatsapp_message_id: str,

@@ -238,6 +238,8 @@ class InboundMessage(SQLModel, table=True):
         trigram_index("ix_whatsapp_inbound_body_trgm", "message_body"),
         # WhatsApp may deliver one message twice (after a reconnect): the second is the same row.
         UniqueConstraint("org_id", "whatsapp_message_id", name="uq_whatsapp_inbound_org_wid"),
+        # Replies of senders known only by a LID, until the engine maps them to a number (store.map_lids).
+        Index("ix_whatsapp_inbound_lid", "org_id", "phone", postgresql_where=text("phone LIKE '%@lid'")),
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     org_id: uuid.UUID = Field(foreign_key="organizations.id", ondelete="CASCADE")
@@ -252,7 +254,8 @@ class InboundMessage(SQLModel, table=True):
 class OptOut(SQLModel, table=True):
     __tablename__ = "whatsapp_opt_outs"
     __table_args__ = (UniqueConstraint("org_id", "phone", name="uq_whatsapp_opt_outs_org_phone"),
-                      Index("ix_whatsapp_opt_outs_org_created", "org_id", "created_at", "id"))
+                      Index("ix_whatsapp_opt_outs_org_created", "org_id", "created_at", "id"),
+                      Index("ix_whatsapp_opt_outs_lid", "org_id", "phone", postgresql_where=text("phone LIKE '%@lid'")))
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     org_id: uuid.UUID = Field(foreign_key="organizations.id", ondelete="CASCADE")
     phone: str = Field(max_length=32)

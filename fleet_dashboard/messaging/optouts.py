@@ -57,15 +57,33 @@ def opt_in(*, session: Session, org_id: uuid.UUID, phone: str) -> bool:
     return result.first() is not None
 
 
+def map_lid(*, session: Session, org_id: uuid.UUID, lid: str, phone: str) -> bool:
+    """A LID whose number is now known: its opt-out (a STOP it sent) moves to the number, so it is never lost.
+    True when there was one."""
+    moved = session.execute(delete(OptOut).where(OptOut.org_id == org_id, OptOut.phone == lid)
+                            .returning(OptOut.keyword, OptOut.created_at)).first()
+    if moved is None:
+        return False
+    session.execute(insert(OptOut).values(id=uuid.uuid4(), org_id=org_id, phone=phone, keyword=moved.keyword,
+                                          reason="", created_at=moved.created_at)
+                    .on_conflict_do_nothing(constraint="uq_whatsapp_opt_outs_org_phone"))
+    audit.record(session=session, org_id=org_id, event_type="opted_out",
+                 event_data={"phone": phone, "keyword": moved.keyword, "lid": lid})
+    return True
+
+
 def handle_inbound(*, session: Session, org_id: uuid.UUID, phone: str, text: str | None) -> str | None:
     """Act on a STOP or START keyword; returns "opted_out", "opted_in" or None for other messages."""
     word = keyword(text)
     if word not in STOP_WORDS and word not in START_WORDS:
         return None
-    try:
-        number = phones.normalize_phone(phone)
-    except InvalidPhone:
-        return None
+    if phones.is_lid(phone):
+        number = phone  # a sender known only by its LID: kept under it until its number is known (map_lid)
+    else:
+        try:
+            number = phones.normalize_phone(phone)
+        except InvalidPhone:
+            return None
     if word in STOP_WORDS:
         if opt_out(session=session, org_id=org_id, phone=number, keyword_used=(text or "").strip()):
             audit.record(session=session, org_id=org_id, event_type="opted_out",

@@ -379,3 +379,30 @@ def test_keepalive_timeouts_show_beside_connected_and_a_replaced_stream_ends_the
 
     run(body)
     assert [a.event_data["reason"] for a in audit_rows(org.id, "session_health")] == ["keepalive_timeout", "healthy"]
+
+
+def test_a_sender_whose_lid_has_no_number_yet_is_kept_under_its_lid(sim_env, database_url, db: Session, make_org):
+    """The store has no number for the LID and the look-up finds none: the message (a STOP here) is kept under
+    `<lid>@lid`, never dropped; the engine maps it once the store learns the number (test_lid_senders.py)."""
+    org = make_org()
+    events: list = []
+
+    async def body():
+        factory = NeonizeFactory()
+        await factory.prepare_store()
+        await asyncio.to_thread(store_device, database_url, DEVICE, "99887766:7@lid")
+        gateway = factory.create(org.id, events.append)
+        await gateway.start(resume_jid=DEVICE)
+        try:
+            await until(lambda: gateway.end_reason != "", timeout=30)
+            await asyncio.to_thread(feed, gateway.client, pb.Connected(status=True))
+            await until(lambda: gateway.connected)
+            await asyncio.to_thread(feed, gateway.client, inbound_from(lid_source("555000111"), "STOP", "LID2"))
+            await until(lambda: any(isinstance(e, Inbound) for e in events))
+        finally:
+            await gateway.stop()
+            await factory.close()
+        return [e for e in events if isinstance(e, Inbound)]
+
+    [message] = run(body)
+    assert (message.sender, message.text, message.message_id) == ("555000111@lid", "STOP", "LID2")

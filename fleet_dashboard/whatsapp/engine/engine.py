@@ -8,6 +8,7 @@ import logging
 import os
 import random
 import socket
+import time
 import uuid
 
 from sqlalchemy import tuple_, update
@@ -38,6 +39,8 @@ from fleet_dashboard.whatsapp.models import WhatsAppSession
 log = logging.getLogger(__name__)
 # A send held (never tried) because WhatsApp restricted the number while it waited in line behind another.
 HELD_AFTER_RESTRICTION = "held, not sent: WhatsApp restricted this number while the message waited its turn"
+# How often an engine maps the senders its organisations keep under a LID to their numbers.
+LID_MAP_SECONDS = 30.0
 
 
 def _candidates(org_id: uuid.UUID | None = None) -> set[uuid.UUID]:
@@ -82,6 +85,7 @@ class Engine:
         # Set to reconcile at once rather than at the next tick (the bus resumed: commands may be lost).
         self._reconcile_now = asyncio.Event()
         self.running = False
+        self._lids_mapped_at = float("-inf")
 
     # The contract -------------------------------------------------------------------------------
     def owned_org_ids(self) -> set[uuid.UUID]:
@@ -256,6 +260,7 @@ class Engine:
                 self._start_supervisor(org_id, generation)
         await self._replay_missed_commands()
         await self._heartbeat()
+        await self._map_lids()
         if self.factory.stuck_threads() >= get_settings().engine_max_stuck_threads and not self.recycle.is_set():
             log.warning("%d library threads are stuck; this engine will restart", self.factory.stuck_threads())
             self.recycle.set()
@@ -273,6 +278,19 @@ class Engine:
             if action and sup.seen_seq is not None and seq > sup.seen_seq:
                 log.warning("acting on a %s request for %s whose event was lost", action, org_id)
                 await self.handle_command(org_id, action, seq)
+
+    async def _map_lids(self) -> None:
+        """Now and then: opt-outs and replies kept under a LID move to its number once whatsmeow's store knows it."""
+        now = time.monotonic()
+        if now - self._lids_mapped_at < LID_MAP_SECONDS or not self._sups:
+            return
+        self._lids_mapped_at = now
+        try:
+            mapped = await asyncio.to_thread(store.map_lids, list(self._sups))
+            if mapped:
+                log.info("%d senders known only by their LID now have a number", mapped)
+        except Exception as exc:
+            log.warning("mapping LID senders to numbers failed: %s", exc)
 
     async def _heartbeat(self) -> None:
         """Tell the database (and so the web tier) that this engine is alive, and what it holds."""

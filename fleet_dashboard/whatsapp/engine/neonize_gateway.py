@@ -341,12 +341,13 @@ class NeonizeEvents:
             return
         sender = await self._sender_phone(source)
         if sender is None:
-            log.warning("dropped an inbound message %s: no phone number for its sender", ev.Info.ID)
+            log.warning("dropped an inbound message %s: its sender has neither a number nor a LID", ev.Info.ID)
             return
         self._emit(Inbound(sender=sender, text=text, message_id=ev.Info.ID))
 
     async def _sender_phone(self, source) -> str | None:
-        """The sender's number; a sender known only by LID is looked up in whatsmeow's LID map."""
+        """The sender's number; a sender known only by LID is looked up in whatsmeow's LID map, and kept as
+        `<lid>@lid` when the map has no number yet (a STOP must never be lost: store.map_lids maps it later)."""
         for jid in (source.Sender, source.SenderAlt):
             if jid.Server == USER_SERVER and jid.User:
                 return phone_of(jid)
@@ -354,8 +355,35 @@ class NeonizeEvents:
         if lid is None:
             return None
         pn = await self._pn_for_lid(lid)
-        return phone_of(pn) if pn is not None and pn.User else None
+        return phone_of(pn) if pn is not None and pn.User else f"{lid.User}@{LID_SERVER}"
 
+
+# Every private neonize name this adapter touches, (module, attribute path), each resolved by getattr from the
+# module: tests/test_library_pins.py checks they all still exist after an upgrade (docs/ARCHITECTURE.md, "Upgrading
+# reflex or neonize"), with goneonize's Neonize() argument count, so a change fails the suite, not a running engine.
+PRIVATE_APIS: tuple[tuple[str, str], ...] = (
+    ("neonize._binder", "gocode.Neonize"),
+    ("neonize._binder", "gocode.Stop"),
+    ("neonize._binder", "gocode.Disconnect"),
+    ("neonize._binder", "gocode.PairPhone"),
+    ("neonize._binder", "gocode.GetAllDevices"),
+    ("neonize._binder", "func_string"),
+    ("neonize._binder", "func_callback_bytes"),
+    ("neonize._binder", "func_callback_bytes2"),
+    ("neonize.aioze.events", "event_global_loop"),
+    ("neonize.aioze.events", "Event.execute"),
+    ("neonize.aioze.client", "NewAClient._NewAClient__onQr"),
+)
+# Attributes set on instances (so only in the class's source): (class, attribute).
+PRIVATE_INSTANCE_ATTRIBUTES: tuple[tuple[str, str], ...] = (
+    ("neonize.aioze.client.NewAClient", "_stop_finalizer"),
+    ("neonize.aioze.client.NewAClient", "uuid"),
+    ("neonize.aioze.client.NewAClient", "name"),
+    ("neonize.aioze.client.NewAClient", "new_device"),
+    ("neonize.aioze.events.Event", "list_func"),
+)
+# _connect_blocking calls gocode.Neonize with this many arguments (ctypes checks none of them at run time).
+NEONIZE_ARGUMENTS = 17
 
 CALL_TIMEOUT = 30.0
 # A file goes to WhatsApp's media servers before the message: up to 16 MB.

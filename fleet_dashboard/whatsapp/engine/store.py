@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from fleet_dashboard.accounts import audit
-from fleet_dashboard.core import events
+from fleet_dashboard.core import events, phones
 from fleet_dashboard.core.backoff import backoff_delay
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.events import EventType
@@ -149,8 +149,11 @@ def resolve_lid(session, chat: str) -> str | None:
 def record_inbound(org_id: uuid.UUID, sender: str, text: str, message_id: str) -> str | None:
     """Act on opt-out keywords, keep the reply and publish it; returns what the opt-out list did.
 
-    A message WhatsApp delivers a second time (same id) is kept once and published once."""
+    A message WhatsApp delivers a second time (same id) is kept once and published once. A sender known only by
+    its LID is kept under it (a STOP too) when the store cannot map it yet; `map_lids` moves it later."""
     with session_scope() as session:
+        if phones.is_lid(sender):
+            sender = resolve_lid(session, sender) or sender
         outcome = optouts.handle_inbound(session=session, org_id=org_id, phone=sender, text=text)
         row = inbound.record(session=session, org_id=org_id, sender=sender, body=text,
                              whatsapp_message_id=message_id, opt_out=outcome)
@@ -158,6 +161,27 @@ def record_inbound(org_id: uuid.UUID, sender: str, text: str, message_id: str) -
             # Cut by bytes, not characters: emoji-heavy text must not push the event past NOTIFY's limit.
             events.emit(session, events.fit_text(inbound.inbound_event(row), "text"))
         return outcome
+
+
+def map_lids(org_ids: list[uuid.UUID]) -> int:
+    """Opt-outs and replies these organisations keep under a LID whose number whatsmeow's store now knows: moved to
+    the number (an opt-out is never lost). Returns how many LIDs were mapped."""
+    if not org_ids:
+        return 0
+    with session_scope() as session:
+        if session.execute(text("SELECT to_regclass('whatsmeow_lid_map') IS NOT NULL")).scalar() is not True:
+            return 0
+        pending = session.execute(text(
+            "SELECT DISTINCT x.org_id, x.phone, m.pn FROM ("
+            " SELECT org_id, phone FROM whatsapp_opt_outs WHERE org_id = ANY(:orgs) AND phone LIKE '%@lid'"
+            " UNION SELECT org_id, phone FROM whatsapp_inbound_messages WHERE org_id = ANY(:orgs)"
+            " AND phone LIKE '%@lid') x"
+            " JOIN whatsmeow_lid_map m ON m.lid = split_part(x.phone, '@', 1)"), {"orgs": list(org_ids)}).all()
+        for org_id, lid, pn in pending:
+            number = f"+{pn}"
+            optouts.map_lid(session=session, org_id=org_id, lid=lid, phone=number)
+            inbound.map_lid(session=session, org_id=org_id, lid=lid, phone=number)
+        return len(pending)
 
 
 # The most receipts and replies written in one go.
