@@ -65,7 +65,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--smoke", action="store_true", help="2 rounds of 50 (for .ci/run): the harness works")
     args = parser.parse_args()
+    if args.smoke:
+        args.rounds, args.batch = 2, 50
     name = f"fleet_bench_counters_{uuid.uuid4().hex[:8]}"
     url = dbadmin.create_database(SERVER, name)
     try:

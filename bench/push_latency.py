@@ -268,7 +268,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=40, help="measured samples of each (a)")
     parser.add_argument("--port", type=int, default=0, help="web port (default: a free one in 3200-3299)")
+    parser.add_argument("--smoke", action="store_true", help="3 samples (for .ci/run): the harness works")
     args = parser.parse_args()
+    if args.smoke:
+        args.samples = 3
     # A plain kill unwinds like Ctrl-C, so the database and the app's process groups are cleaned up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 

@@ -201,7 +201,10 @@ def main() -> None:
     parser.add_argument("--storm-runs", type=int, default=20)
     parser.add_argument("--storm-clients", type=int, default=50)
     parser.add_argument("--storm-child", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--smoke", action="store_true", help="10 clients for 0.2 min, 2 storm runs of 10 (.ci/run)")
     args = parser.parse_args()
+    if args.smoke:
+        args.clients, args.minutes, args.storm_runs, args.storm_clients = 10, 0.2, 2, 10
     if args.storm_child:
         asyncio.run(storm(args.storm_child, cycles=3))
         return

@@ -482,7 +482,11 @@ def main() -> int:
     parser.add_argument("--skip-exports", action="store_true", help="skip the loop-lag export run")
     parser.add_argument("--skip-purge", action="store_true", help="skip the retention purge at the end")
     parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
+    parser.add_argument("--smoke", action="store_true", help="a few thousand rows, one round (.ci/run)")
     args = parser.parse_args()
+    if args.smoke:
+        args.orgs, args.big, args.small, args.total, args.queue = 12, 2_000, 100, 4_000, 2_000
+        args.audit, args.many_orgs, args.rounds, args.skip_exports = 1_000, 50, 1, True
 
     from fleet_dashboard.core import dbadmin
     from fleet_dashboard.core.db import libpq_url

@@ -1,0 +1,208 @@
+"""A cold start of the whole fleet: every organisation's session comes back at once, as after a restart.
+
+Run: .venv/bin/python bench/restart_storm.py [--orgs 1000] [--real 500] [--skip-sim] [--skip-real] [--smoke]
+                                              [--command serve|run]
+
+1. Simulator: `--orgs` enabled organisations, each with a device paired before (its row still says connected,
+   as after a crash) and one queued notification; then the product is started cold with `fleet-dashboard
+   serve` (the supervision loop `run` uses, on the frontend `run` built: the build is no part of a restart;
+   `--command run` builds it too). Its engine processes are started and sized as `run` sizes them
+   (ENGINE_SHARD_SIZE organisations each, plus a spare). It prints the seconds from the command's start until
+   every organisation is connected (a fresh `session_connected`) and until every notification is sent.
+   Goal: <= 60 s for both on this machine (waha #2012: 90 sessions take about 20 minutes to come back).
+2. Real library: `--real` organisations with the neonize backend against this machine's unreachable network
+   (every dial fails, as in an outage): the same command, half resuming a stored device id, half pairing.
+   It prints the seconds until every organisation's client has dialled (its first attempt ended in a failed
+   dial: `connect_failed`) and the engine processes that died (aborts). Goal: all dialling within 60 s, 0 aborts.
+
+It creates its own databases on BENCH_SERVER_URL (default postgresql://postgres@127.0.0.1:5432/postgres) and drops
+them at the end. `--smoke` (for .ci/run): 60 simulated organisations and 20 real ones, which checks the harness, not
+the goal.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+sys.path.insert(0, os.path.dirname(_HERE))
+
+import argparse  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import psycopg  # noqa: E402
+
+SERVER = os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+GOAL_SECONDS = 60.0
+TIMEOUT_SECONDS = 240.0
+
+
+def seed(url: str, n: int, *, notify: bool, paired_share: float = 1.0) -> list[uuid.UUID]:
+    """n organisations with an enabled session (the first `paired_share` of them on a device paired before, their
+    rows saying connected as a crash leaves them) and, with `notify`, one queued notification each."""
+    from fleet_dashboard.core.db import libpq_url
+
+    ids = [uuid.uuid4() for _ in range(n)]
+    paired = int(n * paired_share)
+    with psycopg.connect(libpq_url(url)) as conn, conn.cursor() as cur:
+        cur.executemany("INSERT INTO organizations (id, name, slug) VALUES (%s, %s, %s)",
+                        [(i, f"Storm fleet {k}", f"storm-{k}") for k, i in enumerate(ids)])
+        cur.executemany(
+            "INSERT INTO whatsapp_sessions (id, org_id, status, whatsapp_id, phone_number, retry_count, enabled,"
+            " engine_id) VALUES (%s, %s, %s, %s, %s, 0, true, 'before-the-restart')",
+            [(uuid.uuid4(), i, "connected" if k < paired else "disconnected",
+              f"2011{k:08d}:1@s.whatsapp.net" if k < paired else None, f"+2011{k:08d}" if k < paired else None)
+             for k, i in enumerate(ids)])
+    if notify:
+        _queue_one_each(url, ids)
+    return ids
+
+
+def _queue_one_each(url: str, ids: list[uuid.UUID]) -> None:
+    """One notification per organisation, through the services (message row, queue row, counters)."""
+    from fleet_dashboard.accounts.permissions import SYSTEM
+    from fleet_dashboard.core.db import session_scope
+    from fleet_dashboard.messaging import messages
+    from fleet_dashboard.notifications import queue
+
+    os.environ["DATABASE_URL"] = url
+    with session_scope() as s:
+        for k, org_id in enumerate(ids):
+            msg, _ = messages.create_message(session=s, org_id=org_id, recipient=f"+2012{k:08d}",
+                                             text="شاحنتك في الطريق", status="queued", actor=SYSTEM)
+            queue.enqueue_message(session=s, org_id=org_id, message=msg)
+
+
+class Watch:
+    """Polls the database from the moment the command starts: when each figure was first reached."""
+
+    def __init__(self, url: str, n: int, *, since: float, query_done: str, query_count: str | None = None):
+        from fleet_dashboard.core.db import libpq_url
+
+        self.url, self.n, self.since = libpq_url(url), n, since
+        self.queries = {"done": query_done, **({"count": query_count} if query_count else {})}
+        self.reached: dict[str, float] = {}
+        self.last: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> Watch:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.is_set() and len(self.reached) < len(self.queries):
+                for name, query in self.queries.items():
+                    if name in self.reached:
+                        continue
+                    count = conn.execute(query).fetchone()[0]
+                    self.last[name] = count
+                    if count >= self.n:
+                        self.reached[name] = time.monotonic() - self.since
+                time.sleep(0.1)
+
+    def wait(self, timeout: float) -> bool:
+        self._thread.join(timeout)
+        self._stop.set()
+        return len(self.reached) == len(self.queries)
+
+
+def _app(url: str, env: dict[str, str], command: str, log_dir: Path):
+    from tests.support.server import free_port, running_app
+
+    port = free_port(3400, 3499)
+    return running_app(url, port=port, log_path=log_dir / f"{command}.log", env=env, supervised_engines=True,
+                       command=command)
+
+
+def _aborts(url: str) -> tuple[int, int]:
+    """Engine processes that ran, and those that stopped while the product ran (`run` marks a dead one's
+    heartbeat row stopped; nothing else stops an engine before the product is stopped)."""
+    from fleet_dashboard.core.db import libpq_url
+
+    with psycopg.connect(libpq_url(url)) as conn:
+        engines = conn.execute("SELECT count(*) FROM whatsapp_engines").fetchone()[0]
+        deaths = conn.execute("SELECT count(*) FROM whatsapp_engines WHERE stopped_at IS NOT NULL").fetchone()[0]
+    return engines, deaths
+
+
+def simulator_storm(n: int, command: str, log_dir: Path) -> dict[str, float]:
+    from tests.support.server import own_database
+
+    with own_database(SERVER, "fleet_bench_storm") as url:
+        seed(url, n, notify=True)
+        started = time.monotonic()
+        watch = Watch(url, n, since=started,
+                      query_done="SELECT count(*) FROM whatsapp_sessions WHERE status = 'connected'"
+                                 " AND last_connected_at IS NOT NULL",  # seeded rows have none
+                      query_count="SELECT count(*) FROM notification_queue WHERE status = 'completed'").start()
+        with _app(url, {}, command, log_dir):
+            ok = watch.wait(TIMEOUT_SECONDS - (time.monotonic() - started))
+            engines, deaths = _aborts(url)
+        return {"connected": watch.reached.get("done", float("nan")), "sent": watch.reached.get("count", float("nan")),
+                "ok": float(ok), "engines": engines, "deaths": deaths,
+                "connected_n": watch.last.get("done", 0), "sent_n": watch.last.get("count", 0)}
+
+
+def real_storm(n: int, command: str, log_dir: Path) -> dict[str, float]:
+    from tests.support.server import own_database
+
+    with own_database(SERVER, "fleet_bench_storm_real") as url:
+        seed(url, n, notify=False, paired_share=0.5)
+        env = {"WHATSAPP_BACKEND": "neonize", "RECONNECT_BASE_SECONDS": "30"}
+        started = time.monotonic()
+        # A dial that failed ends the attempt: the row says connect_failed (or gave up) with a retry time.
+        watch = Watch(url, n, since=started,
+                      query_done="SELECT count(*) FROM whatsapp_sessions WHERE retry_count >= 1"
+                                 " OR connection_error_code IN ('connect_failed', 'connect_gave_up')").start()
+        with _app(url, env, command, log_dir):
+            ok = watch.wait(TIMEOUT_SECONDS - (time.monotonic() - started))
+            engines, deaths = _aborts(url)
+        return {"dialled": watch.reached.get("done", float("nan")), "ok": float(ok), "engines": engines,
+                "deaths": deaths, "dialled_n": watch.last.get("done", 0)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orgs", type=int, default=1000, help="simulated organisations")
+    parser.add_argument("--real", type=int, default=500, help="real-library organisations")
+    parser.add_argument("--skip-sim", action="store_true")
+    parser.add_argument("--skip-real", action="store_true")
+    parser.add_argument("--command", choices=("serve", "run"), default="serve")
+    parser.add_argument("--smoke", action="store_true", help="60 simulated and 20 real organisations (.ci/run)")
+    args = parser.parse_args()
+    if args.smoke:
+        args.orgs, args.real = 60, 20
+    log_dir = Path(os.environ.get("BENCH_LOG_DIR") or f"/tmp/fleet-restart-storm-{uuid.uuid4().hex[:6]}")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    print(f"logs in {log_dir}")
+    if args.command == "serve":  # the frontend `run` builds, made before the clock starts (reused when unchanged)
+        from tests.support import frontend
+
+        frontend.build()
+    ok = True
+    if not args.skip_sim:
+        r = simulator_storm(args.orgs, args.command, log_dir)
+        print(f"simulator: {args.orgs} organisations, one queued notification each, `{args.command}` started cold")
+        print(f"  all connected      {r['connected']:.1f} s   ({r['connected_n']} of {args.orgs})   goal <= 60 s")
+        print(f"  all sent           {r['sent']:.1f} s   ({r['sent_n']} of {args.orgs})   goal <= 60 s")
+        print(f"  engine processes   {r['engines']} (deaths {r['deaths']})")
+        ok &= bool(r["ok"]) and r["connected"] <= GOAL_SECONDS and r["sent"] <= GOAL_SECONDS
+    if not args.skip_real:
+        r = real_storm(args.real, args.command, log_dir)
+        print(f"real library: {args.real} organisations (half resuming, half pairing), no network")
+        print(f"  all dialled        {r['dialled']:.1f} s   ({r['dialled_n']} of {args.real})   goal <= 60 s")
+        print(f"  engine processes   {r['engines']}, aborts {r['deaths']}   goal 0")
+        ok &= bool(r["ok"]) and r["dialled"] <= GOAL_SECONDS and r["deaths"] == 0
+    print("result: " + ("within goals" if ok else "MISSED A GOAL"))
+    return 0 if ok or args.smoke else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
