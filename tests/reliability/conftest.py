@@ -21,6 +21,17 @@ DRILL_ENV = {"SEND_RATE_PER_MINUTE": "60", "SEND_JITTER_SECONDS": "0"}
 
 expect.set_options(timeout=15_000)
 
+# A drill starts its own servers and the app (`run` builds its frontend first), connects organisations, drains a
+# queue paced at 60 a minute and waits out an outage: minutes on a busy machine, past the suite's 300 s default.
+DRILL_TIMEOUT = 900
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            item.add_marker(pytest.mark.timeout(DRILL_TIMEOUT))
+
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
