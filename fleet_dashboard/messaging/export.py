@@ -102,10 +102,11 @@ def start_download(*, session: Session, org_id: uuid.UUID, actor: Actor, filters
 
     Returns the name of the zone the download writes its times in (the organisation's)."""
     permissions.require(actor, Action.export, org_id)
+    # The caller's own `via` (dashboard, or break_glass with the super_admin named) says who took the file.
     audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="messages_exported",
-                 event_data={"via": "download", "max_rows": max_rows,
-                             "filters": {k: str(v) for k, v in (filters or {}).items() if v is not None}},
-                 ip_address=ip_address)
+                 event_data=actor.audit_data(download=True, max_rows=max_rows,
+                                             filters={k: str(v) for k, v in (filters or {}).items() if v is not None}),
+                 ip_address=ip_address or actor.ip_address)
     return localtime.org_zone(session=session, org_id=org_id).key
 
 

@@ -19,7 +19,7 @@ STATE_PAGES = {
     "OidcState": routes.OIDC_CALLBACK, "AuthState": routes.HOME,
     "OptOutsState": routes.OPT_OUTS, "ConversationState": routes.CONVERSATION,
     "OrganizationsState": routes.ORGANIZATIONS, "PeopleState": routes.PEOPLE, "AccountState": routes.ACCOUNT,
-    "InviteState": routes.INVITE,
+    "InviteState": routes.INVITE, "SendingState": routes.SENDING, "AlertState": routes.SENDING,
 }
 
 

@@ -44,7 +44,8 @@ class DashboardCaller:
         self.action = action
 
     def __call__(self, request: Request) -> Actor:
-        user, _verdict = signin.session_user(request.cookies.get(signin.SESSION_COOKIE))
+        token = request.cookies.get(signin.SESSION_COOKIE)
+        user, _verdict = signin.session_user(token)
         if user is None:
             raise ApiError("sign in to the dashboard first", status=401, code="unauthorized")
         if not permissions.can(user.role, self.action) or user.org_id is None:
@@ -53,7 +54,11 @@ class DashboardCaller:
                              event_data={"action": self.action.value, "role": user.role, "page": request.url.path},
                              ip_address=request_address(request))
             raise ApiError(f"{user.role} may not {self.action.value}", status=403, code="forbidden")
-        return Actor(role=user.role, org_id=user.org_id, user_id=user.id)
+        claims = signin.read_token(token)
+        if claims is not None and claims.break_glass_by is not None:  # a super_admin acting as this user: named
+            return Actor(role=user.role, org_id=user.org_id, user_id=user.id, ip_address=request_address(request),
+                         via="break_glass", credential=f"super_admin:{claims.break_glass_by}")
+        return Actor(role=user.role, org_id=user.org_id, user_id=user.id, ip_address=request_address(request))
 
 
 ExportCaller = Annotated[Actor, Depends(DashboardCaller(Action.export))]
