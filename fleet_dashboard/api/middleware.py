@@ -142,7 +142,7 @@ def install_middleware(api: FastAPI, *, origins: list[str], max_body_bytes: int,
                        file_paths: frozenset[str] = frozenset(), file_body_bytes: int = 0) -> None:
     """CORS innermost, then the body cap, then security headers outermost (so even a 413 carries them)."""
     api.add_middleware(CORSMiddleware, allow_origins=origins, allow_credentials=True,
-                       allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+                       allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
                        allow_headers=["Authorization", "Content-Type", "X-Org-Id", "Idempotency-Key"],
                        expose_headers=["Retry-After"], max_age=600)
     api.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes, file_paths=file_paths,

@@ -156,6 +156,22 @@ async def test_cors_follows_allowed_origins(make_app, api_env):
         assert "access-control-allow-origin" not in r.headers
 
 
+async def test_a_browser_at_an_allowed_origin_may_use_every_method_the_api_has(make_app, api_env):
+    """PUT /api/settings/sending (and the bridge's PUTs) from the SaaS's own page: the preflight must allow PUT."""
+    from tests.security.catalog import api_routes
+
+    api_env.setenv("ALLOWED_ORIGINS", "https://fleet.example.com")
+    used = {m for r in api_routes() if "{rest:path}" not in r.path for m in r.methods} - {"HEAD"}
+    assert {"GET", "POST", "PUT", "DELETE"} <= used
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=make_app()), base_url=BASE_URL) as c:
+        for method in sorted(used):
+            r = await c.options("/api/settings/sending", headers={
+                "Origin": "https://fleet.example.com", "Access-Control-Request-Method": method,
+                "Access-Control-Request-Headers": "authorization,content-type,x-org-id"})
+            assert r.status_code == 200, (method, r.text)
+            assert method in r.headers["access-control-allow-methods"]
+
+
 async def test_openapi_and_self_hosted_docs(client):
     spec = (await client.get("/api/openapi.json")).json()
     for path in ("/api/sessions/init", "/api/sessions/{org_id}/qr", "/api/sessions/{org_id}/status",
