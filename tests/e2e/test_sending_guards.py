@@ -5,13 +5,14 @@ starts it before the app)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from playwright.sync_api import Page, expect
 
 from fleet_dashboard.accounts import localtime
 from fleet_dashboard.core.tables import utcnow
-from tests.support.browser import connect_whatsapp, login, open_page
+from tests.support.browser import at, connect_whatsapp, login, open_page
 from tests.support.server import AppServer
 
 
@@ -71,3 +72,27 @@ def test_an_owner_sets_the_rules_sees_the_number_and_is_alerted_of_a_ban(page: P
     assert opening["Subject"].startswith("تنبيه") and owner.org_name in opening["Subject"]
     assert "حظر واتساب هذا الرقم مؤقتاً" in opening.get_content()
     assert cleared["Subject"].startswith("انتهى التنبيه")
+
+
+def test_the_super_admin_sees_each_number_s_risk_and_its_open_incident_live(page: Page, app_server: AppServer) -> None:
+    org = app_server.make_org(f"أسطول الحظر {uuid.uuid4().hex[:4]}")
+    owner = app_server.make_user("owner", org)
+    app_server.request_connect(org.id, owner.user_id)
+    app_server.simulate(org.id, "scan", phone="+201007770099", name="هاتف الأسطول")
+    admin = app_server.make_user("super_admin")
+    login(page, admin)
+    expect(page).to_have_url(at("/admin"))
+    row = page.locator(f'[data-testid="org-row"][data-slug="{org.slug}"]')
+    expect(row.get_by_test_id("org-status")).to_have_text("متصل")
+    expect(row.get_by_test_id("org-risk")).to_have_text("سليم")
+    incident = page.get_by_test_id("incident-row").filter(has_text=org.name)
+    expect(incident).to_have_count(0)
+
+    # WhatsApp bans the number: the overview lists the open incident without a reload, and drops it at the end.
+    page.evaluate("window.__sameDocument = true")
+    app_server.simulate(org.id, "ban", seconds=6)
+    expect(incident).to_be_visible(timeout=15_000)
+    expect(incident).to_have_attribute("data-kind", "paused")
+    expect(incident).to_contain_text("حظر واتساب هذا الرقم مؤقتاً")
+    expect(incident).to_have_count(0, timeout=30_000)
+    assert page.evaluate("window.__sameDocument") is True
