@@ -42,9 +42,11 @@ def _row(queue_id) -> NotificationQueue:
         return s.get(NotificationQueue, queue_id)
 
 
-def _recording(calls: list, name: str, real):
+def _recording(calls: list, name: str, real, gateway):
+    """The library's method, noting each call: its name, when, its arguments, and whether it came through the
+    library gate (the gateway's owner counts a call inside only once the gate let it in)."""
     async def call(*args, **kwargs):
-        calls.append((name, time.monotonic(), args))
+        calls.append((name, time.monotonic(), args, gateway.owner.inside > 0))
         return await real(*args, **kwargs)
 
     return call
@@ -58,9 +60,10 @@ def test_a_look_up_the_library_cannot_make_leaves_the_message_waiting_not_failed
 
     async def body():
         async with running_engine(factory) as engine:
-            client = (await _live_gateway(factory, org.id)).client
-            client.is_on_whatsapp = _recording(calls, "is_on_whatsapp", client.is_on_whatsapp)
-            client.send_message = _recording(calls, "send_message", client.send_message)
+            gateway = await _live_gateway(factory, org.id)
+            client = gateway.client
+            client.is_on_whatsapp = _recording(calls, "is_on_whatsapp", client.is_on_whatsapp, gateway)
+            client.send_message = _recording(calls, "send_message", client.send_message, gateway)
             await asyncio.to_thread(feed, client, pb.Connected(status=True))
             await wait_row(org.id, lambda r: r.status == "connected")
             queue_id = await asyncio.to_thread(_enqueue, org.id)
@@ -75,8 +78,8 @@ def test_a_look_up_the_library_cannot_make_leaves_the_message_waiting_not_failed
 
     row = _row(run(body))
     # The real library was asked (and failed: it is not connected to WhatsApp here) ...
-    [(name, _, args)] = [c for c in calls if c[0] == "is_on_whatsapp"]
-    assert args == (RECIPIENT.lstrip("+"),)
+    [(name, _, args, gated)] = [c for c in calls if c[0] == "is_on_whatsapp"]
+    assert args == (RECIPIENT.lstrip("+"),) and gated  # through the library gate, like every call into Go
     # ... so the message waits, to be asked about again: not failed, not "not on WhatsApp", nothing sent.
     assert (row.status, row.attempts, row.wait_reason, row.error_code) == ("pending", 0, "lookup_failed",
                                                                           "lookup_failed")
@@ -100,9 +103,10 @@ def test_typing_presence_goes_through_the_library_before_the_send(sim_env, monke
 
     async def body():
         async with running_engine(factory) as engine:
-            client = (await _live_gateway(factory, org.id)).client
-            client.send_chat_presence = _recording(calls, "presence", client.send_chat_presence)
-            client.send_message = _recording(calls, "send_message", client.send_message)
+            gateway = await _live_gateway(factory, org.id)
+            client = gateway.client
+            client.send_chat_presence = _recording(calls, "presence", client.send_chat_presence, gateway)
+            client.send_message = _recording(calls, "send_message", client.send_message, gateway)
             await asyncio.to_thread(feed, client, pb.Connected(status=True))
             await wait_row(org.id, lambda r: r.status == "connected")
             await asyncio.to_thread(known_on_whatsapp, org.id, RECIPIENT)
@@ -122,6 +126,7 @@ def test_typing_presence_goes_through_the_library_before_the_send(sim_env, monke
     composing, paused, send = calls[:3]
     assert composing[2][1] == ChatPresence.CHAT_PRESENCE_COMPOSING and composing[2][0].User == RECIPIENT.lstrip("+")
     assert paused[2][1] == ChatPresence.CHAT_PRESENCE_PAUSED
+    assert composing[3] and paused[3] and send[3]  # each through the library gate
     assert paused[1] - composing[1] >= 0.29  # "typing..." lasted its time before the message
     # The library refused both (no connection to WhatsApp here): the send is an ordinary failure, retried.
     assert (row.status, row.attempts, row.error_code) == ("pending", 1, "send_failed")
