@@ -297,3 +297,47 @@ async def test_the_dispatcher_retries_through_the_stored_row_without_holding_a_s
     assert orgs == [str(failing.id), str(other.id), str(failing.id)]
     assert calls[0].headers["x-fleet-delivery"] == calls[2].headers["x-fleet-delivery"]
     assert calls[2].at - calls[0].at >= 0.5
+
+
+async def test_a_ban_reaches_the_webhook_as_one_session_alert_and_one_all_clear(live, db, make_org, make_key):
+    """The simulator bans the number: a subscriber hears `session.alert` open (kind paused, reason temporary_ban,
+    the Arabic text) once, and `cleared` once when the ban ends (the alert sweeper closes the pause)."""
+    from fleet_dashboard.deliverability import alerts
+    from fleet_dashboard.integrations.delivery import run_dispatcher_forever
+    from tests.support.api import headers
+
+    org = make_org()
+    key = make_key(org)
+    with webhook_receiver() as rx:
+        webhooks.set_webhook(session=db, org_id=org.id, url=rx.url, secret=SECRET, events=["session.alert"],
+                             actor=SYSTEM)
+        db.commit()
+        ready = asyncio.Event()
+        dispatcher = asyncio.create_task(run_dispatcher_forever(poll_seconds=0.2, policy=FAST, ready=ready))
+        await asyncio.wait_for(ready.wait(), 10)
+        try:
+            await live.client.post("/api/sessions/init", headers=headers(key, org.id), json={})
+            await live.scan(org.id, phone="+201001112299")
+            r = await live.client.post(f"/api/simulator/{org.id}/ban", json={"seconds": 2}, headers=SIMULATOR)
+            assert r.status_code == 200, r.text
+
+            def alerts_seen():
+                return [c.json()["data"] for c in rx.requests if c.json()["type"] == "session.alert"]
+
+            await live.until(lambda: alerts_seen(), what="the alert webhook")
+            deadline = time.monotonic() + 20
+            while not any(a["state"] == "cleared" for a in alerts_seen()):
+                assert time.monotonic() < deadline, alerts_seen()
+                await asyncio.to_thread(alerts.Sweeper().run_once)
+                await asyncio.sleep(0.3)
+            await asyncio.sleep(0.5)  # nothing more comes
+        finally:
+            dispatcher.cancel()
+            await asyncio.gather(dispatcher, return_exceptions=True)
+        calls = list(rx.requests)
+    assert all(webhooks.verify_signature(SECRET, c.headers["x-fleet-signature"], c.body) for c in calls)
+    assert {c.json()["type"] for c in calls} == {"session.alert"}  # subscribed to this event only
+    opened, cleared = alerts_seen()
+    assert (opened["state"], opened["kind"], opened["reason"]) == ("open", "paused", "temporary_ban")
+    assert "حظر واتساب هذا الرقم مؤقتاً" in opened["text"]
+    assert cleared["state"] == "cleared" and cleared["incident_id"] == opened["incident_id"]
