@@ -109,3 +109,48 @@ def test_typing_presence_goes_before_each_message_and_can_be_switched_off(sim, d
         stamps = conn.execute(text("SELECT created_at FROM simulator_sent WHERE org_id = :o AND kind <> 'lookup' "
                                    "ORDER BY created_at"), {"o": org.id}).scalars().all()
     assert (stamps[1] - stamps[0]).total_seconds() >= 0.19
+
+
+def test_look_ups_go_in_batches_and_take_their_place_in_the_pacing(sim, db, org_tpl, monkeypatch):
+    """Twelve new recipients with a 5-number batch and one slot per 0.4 s: every number is asked once, no call
+    asks more than five, and look-ups and sends together never come closer than the pacing's gap."""
+    from fleet_dashboard.core.settings import get_settings
+    from tests.support.process_state import reset_process_state
+
+    for key, value in {"SEND_RATE_PER_MINUTE": "150", "SEND_JITTER_SECONDS": "0", "LOOKUP_BATCH_SIZE": "5"}.items():
+        monkeypatch.setenv(key, value)
+    reset_process_state()
+    gap = 60 / get_settings().send_rate_per_minute
+    org, _ = org_tpl
+    pair(db, org.id)
+    set_rules(org.id, typing=False)
+    phones = [f"+20100777{n:04d}" for n in range(12)]
+
+    async def body():
+        async with running(org.id) as engine:
+            gateway = engine.supervisor(org.id).gateway
+            slots: list[tuple[str, float, list[str]]] = []
+            real_look_up, real_send = gateway.look_up, gateway.send_text
+
+            async def look_up(asked):
+                slots.append(("lookup", asyncio.get_running_loop().time(), list(asked)))
+                return await real_look_up(asked)
+
+            async def send_text(phone, text, **kwargs):
+                slots.append(("send", asyncio.get_running_loop().time(), [phone]))
+                return await real_send(phone, text, **kwargs)
+
+            gateway.look_up, gateway.send_text = look_up, send_text
+            for n, phone in enumerate(phones):
+                enqueue(org.id, [f"customer {n}"], phone=phone)
+            await wait_until(lambda: _all_done(org.id), timeout=60, what="every row to end")
+            return slots
+
+    slots = run(body, timeout=90)
+    asked = [p for kind, _, batch in slots if kind == "lookup" for p in batch]
+    assert sorted(asked) == sorted(phones)  # each new number asked once
+    assert all(len(batch) <= 5 for kind, _, batch in slots if kind == "lookup")
+    assert len([s for s in slots if s[0] == "lookup"]) < len(phones)  # batched, not one call per number
+    times = [t for _, t, _ in slots]
+    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= gap * 0.95, slots
+    assert all(r.status == "completed" for r in rows_of(org.id).values())
