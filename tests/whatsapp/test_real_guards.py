@@ -130,3 +130,52 @@ def test_typing_presence_goes_through_the_library_before_the_send(sim_env, monke
     assert paused[1] - composing[1] >= 0.29  # "typing..." lasted its time before the message
     # The library refused both (no connection to WhatsApp here): the send is an ordinary failure, retried.
     assert (row.status, row.attempts, row.error_code) == ("pending", 1, "send_failed")
+
+
+def test_a_number_whatsapp_moved_to_a_lid_is_sent_to_its_lid(sim_env, neonize_connecting):
+    """WhatsApp's usync answer (what neonize's is_on_whatsapp returns) says the number is on WhatsApp, and
+    whatsmeow's store maps its phone JID to a LID: the message goes to the LID, not to the phone JID (a send there
+    is refused with 463 once the contact moved; OpenWA PR #717). The answer is cached with that address."""
+    from fleet_dashboard.deliverability import contacts
+    from fleet_dashboard.notifications.worker import Worker, WorkerConfig
+    from tests.support.neonize import jid
+
+    org, factory = neonize_connecting
+    digits = RECIPIENT.lstrip("+")
+    lid = jid("81234567890123", server="lid")
+    calls: list = []
+
+    async def body():
+        async with running_engine(factory) as engine:
+            gateway = await _live_gateway(factory, org.id)
+            client = gateway.client
+
+            async def is_on_whatsapp(*numbers):
+                return [pb.IsOnWhatsAppResponse(Query="+" + n, JID=jid(n), IsIn=True) for n in numbers]
+
+            async def get_lid_from_pn(pn):
+                assert pn.User == digits
+                return lid
+
+            client.is_on_whatsapp = _recording(calls, "is_on_whatsapp", is_on_whatsapp, gateway)
+            client.get_lid_from_pn = _recording(calls, "get_lid_from_pn", get_lid_from_pn, gateway)
+            client.send_message = _recording(calls, "send_message", client.send_message, gateway)
+            await asyncio.to_thread(feed, client, pb.Connected(status=True))
+            await wait_row(org.id, lambda r: r.status == "connected")
+            queue_id = await asyncio.to_thread(_enqueue, org.id)
+            worker = Worker(engine, config=WorkerConfig(poll_seconds=0.1))
+            deadline = time.monotonic() + 20
+            while (await asyncio.to_thread(_row, queue_id)).attempts < 1:
+                assert time.monotonic() < deadline, "the send never happened"
+                await worker.run_once()
+                await asyncio.sleep(0.05)
+            await worker.close()
+
+    run(body)
+    [send] = [c for c in calls if c[0] == "send_message"]
+    to = send[2][0]
+    assert (to.User, to.Server) == (lid.User, "lid")
+    assert all(c[3] for c in calls)  # every call through the library gate
+    with session_scope() as s:
+        answer = contacts.cached(session=s, org_id=org.id, phone=RECIPIENT)
+    assert answer.on_whatsapp is True and answer.jid == f"{lid.User}@lid"
