@@ -191,3 +191,25 @@ async def test_simulator_controls_validate_their_bodies(live, make_org, make_key
                        ("fail-sends", {"code": 12}), ("fail-sends", {"count": -1})]:
         r = await live.client.post(f"/api/simulator/{org.id}/{path}", json=body, headers=SIMULATOR)
         assert r.status_code == 422, (path, body, r.text)
+
+
+async def test_a_463_from_whatsapp_holds_the_send_with_202_and_pauses_the_number(live, make_org, make_key):
+    """The simulator's fail-sends with code 463: the send route answers 202 (queued, waiting in the pause, not
+    failed), the number's health says paused as `restricted`, nothing reached the network, and after a resume
+    the message goes."""
+    org, key = await connected_org(live, make_org, make_key)
+    h = headers(key, org.id)
+    r = await live.client.post(f"/api/simulator/{org.id}/fail-sends", json={"code": 463}, headers=SIMULATOR)
+    assert r.status_code == 200, r.text
+    r = await live.client.post("/api/messages/send", headers=h, json={"recipient": PHONE, "message": "restricted?"})
+    assert r.status_code == 202, r.text
+    held = r.json()
+    assert (held["status"], held["wait_reason"]) == ("queued", "paused") and held["wait_text"]
+    health = (await live.client.get("/api/number-health", headers=h)).json()
+    assert (health["paused"], health["pause_reason"]) == (True, "restricted") and health["pause_text"]
+    assert await live.sent_count(org.id) == 0
+    r = await live.client.post("/api/number-health/resume", headers=h)
+    assert r.status_code == 200 and r.json()["paused"] is False
+    await live.until(lambda: live.sent_count(org.id), what="the held message to go after the resume")
+    message = (await live.client.get(f"/api/messages/{held['message_id']}", headers=h)).json()["message"]
+    assert message["status"] in ("sent", "delivered", "read")
