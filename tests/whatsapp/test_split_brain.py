@@ -194,3 +194,70 @@ def test_a_write_at_a_stale_generation_changes_nothing_and_says_the_lease_is_los
         store.pause(org.id, "sends_failing", "stale", fence=store.Fence("a", 2))
     assert (load_row(org.id).status, load_row(org.id).enabled) == ("connected", True)
     assert store.transition(org.id, {"status": "connecting"}, fence=store.Fence("a", 3)).status == "connecting"
+
+
+def test_with_the_real_library_a_stale_engine_told_stream_replaced_writes_nothing(sim_env, database_url,
+                                                                                 neonize_connecting):
+    """The same with real neonize clients (they cannot reach WhatsApp here, so the server's StreamReplaced is fed
+    to the old client as Go would hand it over): the old engine's write is refused by the generation, its client
+    is stopped, and the organisation stays connected on the new engine."""
+    import asyncio
+
+    from neonize.proto import Neonize_pb2 as pb
+    from sqlalchemy import text
+
+    from fleet_dashboard.whatsapp.engine.engine import Engine
+    from fleet_dashboard.whatsapp.engine.neonize_gateway import NeonizeFactory
+    from tests.support.neonize import PHONE_USER, feed, jid, store_device
+    from tests.whatsapp.conftest import run, wait_row
+
+    org, old_factory = neonize_connecting
+    device = f"{PHONE_USER}:7@s.whatsapp.net"
+
+    async def body():
+        await NeonizeFactory().prepare_store()  # whatsmeow's tables: the new engine checks the device is stored
+        await asyncio.to_thread(store_device, database_url, device)
+        old = Engine(old_factory, reconcile_seconds=3600, engine_id="old-engine")
+        await old.start()
+        new = None
+        try:
+            while org.id not in old_factory.live:
+                await asyncio.sleep(0.02)
+            old_client = old_factory.live[org.id].client
+            await asyncio.to_thread(feed, old_client, pb.PairStatus(ID=jid(PHONE_USER, device=7),
+                                                                    BusinessName="Fleet", Platform="android",
+                                                                    Status=2))
+            await asyncio.to_thread(feed, old_client, pb.Connected(status=True))
+            first = await wait_row(org.id, lambda r: r.status == "connected" and r.engine_id == "old-engine")
+            pid = (await (await old.leases.conn.execute("SELECT pg_backend_pid()")).fetchone())[0]
+            with get_engine().connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            new_factory = NeonizeFactory(dial=False)
+            new = Engine(new_factory, reconcile_seconds=0.3, engine_id="new-engine")
+            await new.start()
+            deadline = time.monotonic() + 20
+            while org.id not in new_factory.live and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            await asyncio.to_thread(feed, new_factory.live[org.id].client, pb.Connected(status=True))
+            taken = await wait_row(org.id, lambda r: r.status == "connected" and r.engine_id == "new-engine"
+                                   and r.last_connected_at > first.last_connected_at)
+            audits = await asyncio.to_thread(_audit_count, org.id)
+            old_sup = old.supervisor(org.id)
+
+            await asyncio.to_thread(feed, old_client, pb.StreamReplaced())
+            deadline = time.monotonic() + 15
+            while old.supervisor(org.id) is not None and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert old.supervisor(org.id) is None and old_sup.lease_lost
+            assert org.id not in old_factory.live  # its client was stopped
+            after = await asyncio.to_thread(load_row, org.id)
+            assert (after.status, after.enabled, after.engine_id) == ("connected", True, "new-engine")
+            assert after.connection_error_code is None and after.updated_at == taken.updated_at
+            assert await asyncio.to_thread(_audit_count, org.id) == audits
+            assert new.is_connected(org.id)
+        finally:
+            await old.stop()
+            if new is not None:
+                await new.stop()
+
+    run(body, timeout=120)
