@@ -133,8 +133,9 @@ class AttemptWatch:
 
     def _sink_for(self, gateway: Gateway | None):
         def sink(event: GatewayEvent) -> None:
-            if self.lease_lost:
-                return  # a stale engine's client: whatever it says now is not ours to record
+            if self.lease_lost and not (self.handing_over and isinstance(event, Receipt | Inbound)):
+                return  # a stale engine's client: whatever it says now is not ours to record (a client being
+                # handed over still passes on receipts and replies: facts about messages, written idempotently)
             if isinstance(event, Receipt | Inbound):
                 self.on_traffic(self.org_id, event)
             elif gateway is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -39,6 +40,8 @@ from fleet_dashboard.whatsapp.models import WhatsAppSession
 log = logging.getLogger(__name__)
 # A send held (never tried) because WhatsApp restricted the number while it waited in line behind another.
 HELD_AFTER_RESTRICTION = "held, not sent: WhatsApp restricted this number while the message waited its turn"
+# How long a recycling engine waits for another to take an organisation over before it lets it go anyway.
+HANDOVER_SECONDS = 30.0
 # How often an engine maps the senders its organisations keep under a LID to their numbers.
 LID_MAP_SECONDS = 30.0
 
@@ -86,6 +89,9 @@ class Engine:
         self._reconcile_now = asyncio.Event()
         self.running = False
         self._lids_mapped_at = float("-inf")
+        # Set when the engine recycles: it takes nothing new and hands its organisations over first.
+        self.draining = False
+        self._sending: collections.Counter[uuid.UUID] = collections.Counter()  # sends inside the gateway now
 
     # The contract -------------------------------------------------------------------------------
     def owned_org_ids(self) -> set[uuid.UUID]:
@@ -166,6 +172,7 @@ class Engine:
             raise NotConnected("WhatsApp is not connected for this organisation")
         if restricted is not None and org_id in restricted:
             raise SendRefused(HELD_AFTER_RESTRICTION, code="restricted", pause=True)
+        self._sending[org_id] += 1
         try:
             wid = await call(gateway)
         except (SendFailed, SendUnknown):
@@ -176,6 +183,10 @@ class Engine:
             if exc.pause and restricted is not None:
                 restricted.add(org_id)
             raise
+        finally:
+            self._sending[org_id] -= 1
+            if not self._sending[org_id]:
+                del self._sending[org_id]
         sup.note_send(True)
         return wid
 
@@ -254,16 +265,55 @@ class Engine:
                     sup.request_stop("logout" if row is None or not row.whatsapp_id else "stop")
             free = list(wanted - set(self._sups))
             random.shuffle(free)  # engines that start together spread the organisations between them
-            room = max(0, self.capacity - len(self._sups))
+            room = 0 if self.draining else max(0, self.capacity - len(self._sups))
             won = await self.leases.take(free[:room], self.engine_id)
             for org_id, generation in won.items():
                 self._start_supervisor(org_id, generation)
         await self._replay_missed_commands()
         await self._heartbeat()
         await self._map_lids()
-        if self.factory.stuck_threads() >= get_settings().engine_max_stuck_threads and not self.recycle.is_set():
-            log.warning("%d library threads are stuck; this engine will restart", self.factory.stuck_threads())
-            self.recycle.set()
+        if self.factory.stuck_threads() >= get_settings().engine_max_stuck_threads and not self.draining:
+            log.warning("%d library threads are stuck; this engine hands its organisations over, then restarts",
+                        self.factory.stuck_threads())
+            self.draining = True
+            self._tasks.append(asyncio.create_task(self._drain_then_recycle(), name="engine-drain"))
+
+    async def _drain_then_recycle(self) -> None:
+        """Recycle without dropping connected tenants: take nothing new, hand each organisation over to another
+        engine (make before break), then let the process exit (`recycle`) and start afresh."""
+        try:
+            for sup in list(self._sups.values()):
+                if self._sups.get(sup.org_id) is sup and sup.stop_mode is None:
+                    await self._hand_over(sup)
+        except Exception:
+            log.exception("handing the organisations over failed; restarting anyway")
+        self.recycle.set()
+
+    async def _hand_over(self, sup: Supervisor) -> None:
+        """One organisation, at a quiet moment: no new send starts on it, the sends under way end, then its lock
+        is released while its socket stays up; the engine that takes it over connects with the device (the
+        server then closes ours: StreamReplaced), and only then is our client stopped. It writes nothing from
+        the release on (its lease is given up), so the new owner's rows are never touched."""
+        org_id = sup.org_id
+        was_connected, sup.connected = sup.connected, False  # the worker sends nothing more through this engine
+        deadline = time.monotonic() + HANDOVER_SECONDS
+        while self._sending[org_id] and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        # From here on: no write, and its client's events dropped but receipts and replies.
+        sup.lease_lost = sup.handing_over = True
+        generation = sup.fence.generation if sup.fence is not None else None
+        async with self._own_lock:
+            if self.leases is not None:
+                await self.leases.release(org_id)
+        if was_connected and generation is not None:
+            while time.monotonic() < deadline:
+                row = await asyncio.to_thread(store.load, org_id)
+                if row is None or row.lease_generation > generation and row.status == "connected":
+                    break  # the new owner is connected (or nobody wants it any more)
+                await asyncio.sleep(0.2)
+        sup.request_stop("lease_lost")
+        if sup.task is not None:
+            await asyncio.wait({sup.task}, timeout=STOP_TIMEOUT + 5)
 
     async def _replay_missed_commands(self) -> None:
         """Act on people's commands that the rows record but whose `session.command` event never came.

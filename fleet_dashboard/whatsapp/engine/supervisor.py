@@ -40,6 +40,8 @@ class Supervisor(AttemptWatch):
         self.fence = store.Fence(engine_id, generation) if generation is not None else None
         # Set once this engine learns it no longer holds the organisation: nothing more is written or passed on.
         self.lease_lost = False
+        # Given to another engine on purpose (a recycle): like a lost lease, but receipts and replies still count.
+        self.handing_over = False
         self.on_exit = on_exit
         self.on_traffic = on_traffic
         self.gateway: Gateway | None = None
