@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from fleet_dashboard.core import dbadmin
 from fleet_dashboard.core.db import EmbeddedPostgres
-from tests.support import frontend, schedule
+from tests.support import databases, frontend, schedule
 from tests.support.mail import smtp_env, smtp_server
 from tests.support.process_state import reset_database_caches as reset_caches  # noqa: F401  (tests import it here)
 from tests.support.server import AppServer, free_port, own_database, running_app
@@ -100,14 +100,14 @@ def live_app(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 @pytest.fixture(scope="session")
 def database_url(pg_server: str) -> Iterator[str]:
-    """A fresh, migrated database for this run, set as DATABASE_URL, dropped at the end."""
+    """A fresh, migrated database for this run (a copy of the migrated template), set as DATABASE_URL, dropped at
+    the end."""
     name = f"fleet_test_{uuid.uuid4().hex[:12]}"
-    url = dbadmin.create_database(pg_server, name)
+    url = databases.create_migrated(pg_server, name)
     previous = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = url
     reset_caches()
     try:
-        dbadmin.migrate(url)
         yield url
     finally:
         reset_caches()

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from fleet_dashboard.accounts.models import Organization, User
 from fleet_dashboard.core.db import normalize_url
-from tests.support import frontend
+from tests.support import databases, frontend
 from tests.support.mail import MailSink
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -230,13 +230,13 @@ class AppServer:
 # ---- the app's database and processes ----
 @contextmanager
 def own_database(server_url: str, prefix: str) -> Iterator[str]:
-    """A migrated database of our own on that server, dropped when the block exits."""
+    """A migrated database of our own on that server (a copy of the migrated template), dropped when the block
+    exits."""
     from fleet_dashboard.core import dbadmin
 
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    url = dbadmin.create_database(server_url, name)
+    url = databases.create_migrated(server_url, name)
     try:
-        dbadmin.migrate(url)
         yield url
     finally:
         dbadmin.drop_database(server_url, name)

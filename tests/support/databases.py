@@ -1,0 +1,73 @@
+"""Migrated databases for the tests, copied from one template instead of each running every migration.
+
+Running the migrations costs seconds of CPU per database, and a run makes several (one per xdist worker, one per
+live app). The first to need one migrates a template on the server, named by a hash of alembic/, and every
+migrated database of the run is `CREATE DATABASE ... TEMPLATE` of it: a file copy inside PostgreSQL. A template
+is published under its final name only once migrated (a crashed run leaves no half-built one), and it is kept for
+the next run while alembic/ is unchanged. The migrations themselves are still tested from an empty database
+(tests/core/test_migrations.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+# Every table on the metadata, as in the app's processes: relations between models of different packages resolve
+# only once all are imported (running the migrations in this process used to do it, through alembic's env.py).
+import fleet_dashboard.models  # noqa: F401
+from fleet_dashboard.core import dbadmin
+from fleet_dashboard.core.db import libpq_url
+
+ROOT = Path(__file__).resolve().parents[2]
+# Any fixed key: the processes of one run (and of other runs on the same server) take turns building a template.
+_LOCK_KEY = 0x466C_5450  # "FlTP"
+
+
+def schema_digest() -> str:
+    """A hash of what the migrations are made of: every file under alembic/, and alembic.ini."""
+    h = hashlib.sha256()
+    paths = [ROOT / "alembic.ini", *sorted((ROOT / "alembic").rglob("*"))]
+    for path in paths:
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _exists(conn: psycopg.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+
+
+def template(server_url: str) -> str:
+    """The name of a migrated template database on this server, built now if no run built it yet."""
+    name = f"fleet_tmpl_{schema_digest()}"
+    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
+        if _exists(conn, name):
+            return name
+        conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
+        try:
+            if not _exists(conn, name):
+                building = f"fleet_tmpb_{uuid.uuid4().hex[:10]}"
+                url = dbadmin.create_database(server_url, building)
+                try:
+                    dbadmin.migrate(url)
+                    conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(building),
+                                                                                 sql.Identifier(name)))
+                except BaseException:
+                    dbadmin.drop_database(server_url, building)
+                    raise
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+    return name
+
+
+def create_migrated(server_url: str, dbname: str) -> str:
+    """A new database at the migrations' head, copied from the template; its URL."""
+    source = template(server_url)
+    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(dbname),
+                                                                     sql.Identifier(source)))
+    return dbadmin.with_database(server_url, dbname)
