@@ -64,6 +64,38 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     frontend.cancel()
 
 
+class _HashOncePerPassword:
+    """The product's argon2 hasher, but each password is hashed once per process: tests create hundreds of people
+    with the same few passwords, and one hash costs about 0.2 s of CPU on purpose. Each hash is still a real
+    argon2id hash of its password with the product's parameters, and every check still runs argon2's verify."""
+
+    def __init__(self, hasher):
+        self._hasher = hasher
+        self._hashes: dict[str | bytes, str] = {}
+        self._lock = threading.Lock()
+
+    def hash(self, password: str | bytes, **kwargs) -> str:
+        if kwargs:
+            return self._hasher.hash(password, **kwargs)
+        with self._lock:
+            if password not in self._hashes:
+                self._hashes[password] = self._hasher.hash(password)
+            return self._hashes[password]
+
+    def __getattr__(self, name: str):
+        return getattr(self._hasher, name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_hash_per_password() -> Iterator[None]:
+    from fleet_dashboard.accounts import passwords
+
+    real = passwords._hasher
+    passwords._hasher = _HashOncePerPassword(real)
+    yield
+    passwords._hasher = real
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     """A server URL: TEST_DATABASE_URL when reachable, else an embedded server in a temp dir."""
