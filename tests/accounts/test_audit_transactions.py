@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +23,7 @@ from fleet_dashboard.integrations import api_keys, webhooks
 from fleet_dashboard.integrations.models import ApiKey, Webhook
 from fleet_dashboard.messaging import templates
 from fleet_dashboard.messaging.models import WhatsAppTemplate
+from tests.support.cli import Ran, run_cli
 
 # Each audited write: what it does, the audit event it must leave, and the rows it writes (to see them vanish).
 WRITES: dict[str, tuple[Callable[[Session, Actor, Any], Any], str, type]] = {
@@ -93,10 +91,8 @@ def test_an_audit_row_that_cannot_be_written_takes_its_write_with_it(db, make_or
     assert _audit_rows(org.id, event_type) == []
 
 
-def _cli(database_url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "fleet_dashboard.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=120, input=stdin)
+def _cli(database_url: str, *args: str, stdin: str | None = None) -> Ran:
+    return run_cli(*args, env={"DATABASE_URL": database_url}, stdin=stdin)
 
 
 def _all_audit(event_type: str) -> list[AuditLog]:
