@@ -7,6 +7,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -51,13 +52,45 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 LIVE_FIXTURES = {"live_app", "real_app", "topology"}
 
 
+# The suites whose tests start a live app: an xdist run that includes one builds the frontend from its start.
+LIVE_SUITES = ("e2e", "security", "real", "topology", "reliability")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In the controller of an xdist run (`make test`): when the run includes a suite that starts a live app, build
+    the frontend now, while the workers start and collect; the live worker's app waits for this build (the build
+    directory's lock) instead of starting it after its own collection. The controller collects nothing, so it
+    judges by the run's paths."""
+    config = session.config
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    if _includes_a_live_suite(config):
+        _start_prebuild()
+
+
+def _includes_a_live_suite(config: pytest.Config) -> bool:
+    root = Path(str(config.rootpath))
+    ignored = {Path(p).resolve() for p in config.getoption("ignore") or ()}
+    suites = [s for s in (root / "tests" / name for name in LIVE_SUITES) if s.resolve() not in ignored]
+    args = config.args or [str(root / p) for p in config.getini("testpaths")] or [str(config.invocation_params.dir)]
+    for arg in args:
+        path = (config.invocation_params.dir / arg.split("::", 1)[0]).resolve()
+        if any(path == suite or path in suite.parents or suite in path.parents for suite in suites):
+            return True
+    return False
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """When any test will need a live app, build the frontend now, beside the tests that need none (not in an
-    xdist worker: the live group starts its worker's share, and waits for the build there)."""
+    """Without xdist: when any test will need a live app, build the frontend now, beside the tests that need none
+    (an xdist worker leaves it to the controller, pytest_sessionstart)."""
     if hasattr(session.config, "workerinput"):
         return
     if any(LIVE_FIXTURES & set(getattr(item, "fixturenames", ())) for item in session.items):
-        threading.Thread(target=frontend.prebuild, name="frontend-build", daemon=True).start()
+        _start_prebuild()
+
+
+def _start_prebuild() -> None:
+    threading.Thread(target=frontend.prebuild, name="frontend-build", daemon=True).start()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
