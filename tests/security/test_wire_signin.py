@@ -5,6 +5,7 @@ in Arabic, how many seconds to wait; and the right password waits too."""
 from __future__ import annotations
 
 import re
+import uuid
 
 from fleet_dashboard.accounts.signin import login_identity
 from tests.security.test_signin_limits import LIMIT, spellings
@@ -40,3 +41,26 @@ def test_sixteen_parallel_guesses_in_sixteen_spellings_reach_the_password_check_
     finally:
         for tab in tabs:
             tab.close()
+
+
+def test_a_script_sending_the_lock_countdown_again_and_again_runs_one_loop(app):
+    """The countdown is a background handler anyone may send (the login form is anonymous): sent a hundred times by
+    a locked-out tab, it must not start a hundred loops, each taking the tab's lock and pushing every second."""
+    countdown = f"{AUTH}.login_countdown"
+    tab = Tab(app.base_url)
+    try:
+        tab.hydrate("/login")
+        email = f"nobody-{uuid.uuid4().hex[:8]}@example.com"
+        for _ in range(LIMIT + 1):
+            tab.send(f"{AUTH}.login", {"form_data": {"email": email, "password": "wrong-guess-8"}}, path="/login")
+        assert tab.delta_value(AUTH, "login_retry_seconds") > 0, "the tab was not locked out"
+        for _ in range(100):
+            tab.emit(countdown, {}, path="/login")
+        mark = len(tab.updates())
+        tab.drain(quiet=4.0, limit=4.0)
+        ticks = [u for u in tab.updates()[mark:] if any(k.startswith("login_retry_seconds")
+                                                       for k in (u.get("delta") or {}).get(AUTH, {}))]
+        assert len(ticks) <= 6, f"{len(ticks)} countdown updates in 4 s: more than one loop runs"
+        assert ticks, "the countdown stopped counting"
+    finally:
+        tab.close()

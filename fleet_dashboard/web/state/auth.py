@@ -35,6 +35,8 @@ from fleet_dashboard.web.access import (  # noqa: F401  (re-exported: pages and 
 )
 
 MANAGERS = {Role.owner.value, Role.admin.value}
+# A countdown loop that has not beaten for this long is gone (its worker died): the next event may start one.
+COUNTDOWN_STALE_SECONDS = 3.0
 
 
 class AuthState(rx.State):
@@ -62,6 +64,9 @@ class AuthState(rx.State):
     # The sign-in limits' lock ends at this wall-clock time; the refusal counts down to it.
     _locked_until: float = 0.0
     _counting: bool = False
+    # When the tab's countdown loop last ran: one loop per tab, however often a script sends the event (it is open
+    # to anyone). A loop lost with its worker stops beating, so another may start after COUNTDOWN_STALE_SECONDS.
+    _countdown_beat: float = 0.0
     # A super_admin's chosen organisation; only the admin pages set it, after checking the role.
     _view_org_id: str = ""
     # Whose name org_label shows, so it is read once per organisation, not on every event.
@@ -295,18 +300,27 @@ class AuthState(rx.State):
     @allow_anyone
     async def login_countdown(self):
         """The lock's refusal counts down its seconds, once a second, and goes when the form takes attempts again."""
-        while True:
-            await asyncio.sleep(1.0)
+        async with self:
+            if not self.login_retry_seconds or time.time() - self._countdown_beat < COUNTDOWN_STALE_SECONDS:
+                return  # nothing to count, or this tab's loop already runs: a repeated event starts none
+            self._countdown_beat = time.time()
+        try:
+            while True:
+                await asyncio.sleep(1.0)
+                async with self:
+                    self._countdown_beat = time.time()
+                    if not self.login_retry_seconds:  # an attempt since was not locked out: its own message stays
+                        self._counting = False
+                        return
+                    left = max(0, math.ceil(self._locked_until - time.time()))
+                    self.login_retry_seconds = left
+                    self.login_error = strings.error_text("login_locked", seconds=left) if left else ""
+                    if not left:
+                        self._counting = False
+                        return
+        finally:
             async with self:
-                if not self.login_retry_seconds:  # an attempt since was not locked out: its own message stays
-                    self._counting = False
-                    return
-                left = max(0, math.ceil(self._locked_until - time.time()))
-                self.login_retry_seconds = left
-                self.login_error = strings.error_text("login_locked", seconds=left) if left else ""
-                if not left:
-                    self._counting = False
-                    return
+                self._countdown_beat = 0.0
 
     @staticmethod
     def _check_password(email: str, password: str, ip: str) -> tuple[str, User | None, int]:
