@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from fleet_dashboard import strings
 from fleet_dashboard.accounts import audit, mailer, permissions
-from fleet_dashboard.accounts.models import LinkPurpose, OneTimeLink, Role, User
+from fleet_dashboard.accounts.models import LinkPurpose, OneTimeLink, Role, User, WhatsAppAuditLog
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core import routes
 from fleet_dashboard.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
@@ -209,6 +209,29 @@ def break_glass(*, session: Session, actor: Actor, user_id: uuid.UUID, reason: s
     return BreakGlass(link=link, url=url_for(token, link.purpose, base_url=base_url), org_id=user.org_id,
                       by_email=admin.email if admin else "", user_email=user.email, reason=reason,
                       session_expires_at=until)
+
+
+def open_break_glass(*, session: Session, org_id: uuid.UUID, now: datetime | None = None) -> list[dict[str, object]]:
+    """The organisation's break-glass windows still open (the link may still be used, or its session is running):
+    who, as whom, why and until when, oldest first. Every page of the organisation shows them."""
+    now = now or utcnow()
+    settings = get_settings()
+    # No window outlasts its link's life plus the longest session: older rows need not be read.
+    oldest = now - timedelta(seconds=settings.login_link_ttl_seconds, minutes=settings.break_glass_max_minutes + 1)
+    rows = session.exec(select(WhatsAppAuditLog).where(
+        WhatsAppAuditLog.org_id == org_id, WhatsAppAuditLog.event_type == "break_glass_started",
+        WhatsAppAuditLog.created_at >= oldest).order_by(WhatsAppAuditLog.created_at)).all()
+    out: list[dict[str, object]] = []
+    for row in rows:
+        data = row.event_data or {}
+        try:
+            until = datetime.fromisoformat(str(data.get("until")))
+        except ValueError:
+            continue
+        if until > now:
+            out.append({"id": str(row.id), "by": str(data.get("by") or ""), "user": str(data.get("email") or ""),
+                        "reason": str(data.get("reason") or ""), "until": until})
+    return out
 
 
 def email_break_glass(*, session: Session, notice: BreakGlass) -> int:

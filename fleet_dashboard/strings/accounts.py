@@ -23,6 +23,9 @@ BREAK_GLASS_EMAIL_BODY = (
     "السبب المذكور: {reason}\n"
     "تنتهي الجلسة من تلقاء نفسها قبل {until}، وكل ما يُفعل خلالها مسجّل في سجل التدقيق باسم المشرف.\n"
 )
+# The same, on every page of the organisation while the break-glass window is open.
+BREAK_GLASS_BANNER = "دخول طارئ: مشرف المنصة {by} يعمل داخل مؤسستكم باسم {user} حتى {until}. السبب: {reason}"
+BREAK_GLASS_BANNER_HINT = "كل ما يُفعل خلالها مسجّل في سجل التدقيق باسم المشرف."
 LINK_LOGIN_TITLE = "الدخول برابط لمرة واحدة"
 LINK_LOGIN_WAIT = "جارٍ تسجيل دخولك…"
 LINK_LOGIN_TO_FORM = "الدخول بكلمة المرور"

@@ -153,3 +153,53 @@ def test_over_the_socket_a_break_glass_tab_acts_as_the_owner_in_the_super_admins
     created = app.audit_data(owner.org_id, "api_key_created")
     assert created and (created[-1]["via"], created[-1]["credential"]) == ("break_glass", f"super_admin:{root.user_id}")
     assert not app.audit_data(owner.org_id, "password_changed")
+
+
+def test_every_person_of_the_organisation_sees_an_open_break_glass_and_nobody_else_does(db, make_org, make_user):
+    """Shown to the organisation: while a break-glass window is open (its link usable or its session running),
+    the organisation's pages carry who acts, as whom, why and until when; another organisation sees nothing."""
+    from fleet_dashboard.accounts.permissions import Actor
+
+    org, other = make_org("Victim Fleet"), make_org("Other Fleet")
+    owner, root = make_user("owner", org), make_user("super_admin")
+    assert links.open_break_glass(session=db, org_id=org.id) == []
+    notice = links.break_glass(session=db, actor=Actor(role="super_admin", user_id=root.id, kind="user", via="api"),
+                               user_id=owner.id, reason="the owner asked by phone, ticket 4711", minutes=10)
+    db.commit()
+    [window] = links.open_break_glass(session=db, org_id=org.id)
+    assert (window["by"], window["user"], window["reason"]) == (root.email, owner.email,
+                                                                "the owner asked by phone, ticket 4711")
+    assert window["until"] == notice.session_expires_at
+    assert links.open_break_glass(session=db, org_id=other.id) == []
+    # Once its session could no longer be running, the window is closed.
+    later = notice.session_expires_at + timedelta(seconds=1)
+    assert links.open_break_glass(session=db, org_id=org.id, now=later) == []
+
+
+def test_over_the_socket_the_organisations_tabs_show_the_break_glass_banner(app):
+    from fleet_dashboard.accounts.permissions import Actor
+    from fleet_dashboard.web.state.alerts import AlertState
+    from tests.support.server import PASSWORD
+    from tests.support.wire import Tab
+
+    org = app.make_org()
+    owner, member = app.make_user("owner", org), app.make_user("member", org)
+    outsider = app.make_user("owner", app.make_org())
+    root = app.make_user("super_admin")
+    reason = f"incident {uuid.uuid4().hex[:8]}: the owner is locked out"
+    with app.session() as s:
+        links.break_glass(session=s, actor=Actor(role="super_admin", user_id=root.user_id, kind="user", via="api"),
+                          user_id=owner.user_id, reason=reason, minutes=5)
+    seen = {}
+    for person in (member, outsider):
+        tab = Tab(app.base_url)
+        try:
+            tab.hydrate("/login")
+            tab.login(person.email, PASSWORD)
+            tab.send(f"{AlertState.get_full_name()}.load", path="/history")
+            seen[person.email] = json.dumps(tab.delta_value(AlertState.get_full_name(), "break_glass") or [],
+                                            ensure_ascii=False)
+        finally:
+            tab.close()
+    assert reason in seen[member.email] and root.email in seen[member.email] and "دخول طارئ" in seen[member.email]
+    assert reason not in seen[outsider.email] and root.email not in seen[outsider.email]

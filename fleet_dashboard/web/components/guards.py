@@ -92,5 +92,11 @@ def alert_banner() -> rx.Component:
             color_scheme="red", size="1", role="alert", data_testid="alert-banner", data_kind=a["kind"],
             margin_bottom="0.5rem",
         )),
+        rx.foreach(AlertState.break_glass, lambda b: rx.callout.root(
+            rx.callout.icon(rx.icon("shield-alert")),
+            rx.callout.text(rx.vstack(rx.text(b["text"], weight="bold", data_testid="break-glass-text"),
+                                      rx.text(strings.BREAK_GLASS_BANNER_HINT, size="1"), spacing="1")),
+            color_scheme="amber", size="1", role="alert", data_testid="break-glass-banner", margin_bottom="0.5rem",
+        )),
         on_mount=AlertState.load, width="100%", data_testid="alert-banners",
     )
