@@ -45,6 +45,9 @@ BACK_TO_OVERVIEW = "العودة إلى النظرة العامة"
 LOADING = "جارٍ التحميل…"
 NONE = "—"
 CANCEL = "إلغاء"
+# On a phone the filters fold into a sheet opened by this button.
+FILTERS = "التصفية"
+FILTERS_DONE = "تم"
 # The dialog's way out when its action is itself a cancelling (cancel a message: «تراجع» keeps it).
 KEEP = "تراجع"
 SAVE = "حفظ"

@@ -105,3 +105,22 @@ def confirm_dialog(trigger: rx.Component, title: rx.Component | str, body: rx.Co
 def named(prefix: str, name: rx.Var | str, end: str = "؟") -> rx.Component:
     """«prefix <name>؟» with the name isolated, so a Latin name or a number keeps its own direction."""
     return rx.fragment(prefix, " ", rx.el.bdi(name, data_testid="confirm-name"), end)
+
+
+def filter_sheet(content: rx.Component, sheet_id: str) -> rx.Component:
+    """A page's filters: in place on a wide screen; on a phone folded behind a «التصفية» button into a sheet that
+    rises from the bottom (fleet.css), so the list starts at the top of the screen."""
+    toggle = rx.call_script(f"document.getElementById('{sheet_id}').classList.toggle('open')")
+    return rx.box(
+        rx.button(rx.icon("sliders-horizontal", size=16), strings.FILTERS, type="button", variant="soft",
+                  class_name="filters-toggle", on_click=toggle, aria_controls=sheet_id, data_testid="filters-toggle"),
+        rx.box(
+            rx.flex(rx.text(strings.FILTERS, weight="bold", size="3"),
+                    rx.button(strings.FILTERS_DONE, type="button", size="2", on_click=toggle,
+                              data_testid="filters-close"),
+                    class_name="filters-sheet-head", justify="between", align="center", width="100%"),
+            content,
+            id=sheet_id, class_name="filters-sheet", data_testid="filters-sheet",
+        ),
+        width="100%",
+    )

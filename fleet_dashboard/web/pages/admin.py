@@ -7,7 +7,7 @@ import reflex as rx
 from fleet_dashboard import strings
 from fleet_dashboard.core import routes
 from fleet_dashboard.web.components.charts import daily_chart
-from fleet_dashboard.web.components.forms import data_table, filter_bar, labelled, pager
+from fleet_dashboard.web.components.forms import data_table, filter_bar, filter_sheet, labelled, pager
 from fleet_dashboard.web.components.guards import risk_chip
 from fleet_dashboard.web.components.layout import forbidden
 from fleet_dashboard.web.components.status import ltr, session_chip
@@ -38,7 +38,7 @@ def _chart() -> rx.Component:
 def _controls() -> rx.Component:
     """Search by name or slug, sort by any column, and the count of what matched."""
     return rx.vstack(
-        filter_bar(
+        filter_sheet(filter_bar(
             rx.form(rx.hstack(
                 labelled(strings.ADMIN_SEARCH, rx.input(id="admin-search", name="search", default_value=S.search,
                                                         type="search", min_width="16rem"), "admin-search"),
@@ -52,7 +52,7 @@ def _controls() -> rx.Component:
             ), "admin-sort"),
             rx.button(rx.cond(S.sort_desc, strings.SORT_DESC, strings.SORT_ASC), type="button", variant="soft",
                       on_click=S.toggle_sort_direction, data_testid="admin-sort-direction"),
-        ),
+        ), "admin-filters"),
         rx.text(S.summary, size="2", color_scheme="gray", data_testid="admin-summary"),
         width="100%", spacing="1",
     )

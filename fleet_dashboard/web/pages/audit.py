@@ -6,7 +6,7 @@ import reflex as rx
 
 from fleet_dashboard import strings
 from fleet_dashboard.core import routes
-from fleet_dashboard.web.components.forms import data_table, filter_bar, labelled, not_allowed, pager
+from fleet_dashboard.web.components.forms import data_table, filter_bar, filter_sheet, labelled, not_allowed, pager
 from fleet_dashboard.web.components.status import ltr, when
 from fleet_dashboard.web.pages.frame import dashboard_page
 from fleet_dashboard.web.state.audit import ALL
@@ -43,7 +43,7 @@ def _row(row: rx.Var) -> rx.Component:
 def audit_log() -> rx.Component:
     return rx.vstack(
         not_allowed(S.signed_in & ~S.may["audit"].to(bool)),
-        _filters(),
+        filter_sheet(_filters(), "audit-filters"),
         data_table((strings.COL_DATE, strings.AUDIT_EVENT, strings.AUDIT_ACTOR, strings.AUDIT_DETAILS), S.rows, _row,
                    empty=strings.AUDIT_EMPTY),
         pager(S),

@@ -7,7 +7,7 @@ import reflex as rx
 from fleet_dashboard import strings
 from fleet_dashboard.core import routes
 from fleet_dashboard.web.components.files import file_chip
-from fleet_dashboard.web.components.forms import data_table, filter_bar, labelled, pager
+from fleet_dashboard.web.components.forms import data_table, filter_bar, filter_sheet, labelled, pager
 from fleet_dashboard.web.components.status import ltr, message_chip, when
 from fleet_dashboard.web.pages.frame import dashboard_page
 from fleet_dashboard.web.state.history import ALL
@@ -78,7 +78,7 @@ def _row(row: rx.Var) -> rx.Component:
 @dashboard_page(route=routes.HISTORY, title=strings.HISTORY_TITLE, on_load=S.load)
 def history() -> rx.Component:
     return rx.vstack(
-        _filters(),
+        filter_sheet(_filters(), "history-filters"),
         data_table((strings.COL_RECIPIENT, strings.COL_BODY, strings.COL_STATUS, strings.COL_TEMPLATE,
                     strings.COL_DATE, strings.COL_DETAILS), S.rows, _row,
                    empty=strings.HISTORY_EMPTY, empty_test_id="history-empty"),

@@ -6,7 +6,7 @@ import reflex as rx
 
 from fleet_dashboard import strings
 from fleet_dashboard.core import routes
-from fleet_dashboard.web.components.forms import data_table, field_error, filter_bar, labelled, pager
+from fleet_dashboard.web.components.forms import data_table, field_error, filter_bar, filter_sheet, labelled, pager
 from fleet_dashboard.web.components.status import ltr, when
 from fleet_dashboard.web.pages.frame import dashboard_page
 from fleet_dashboard.web.state.opt_outs import OptOutsState as S
@@ -78,7 +78,7 @@ def opt_outs_page() -> rx.Component:
     return rx.vstack(
         rx.text(strings.OPT_OUTS_HELP, size="2", color_scheme="gray"),
         _add_form(),
-        _search(),
+        filter_sheet(_search(), "opt-out-filters"),
         data_table((strings.OPT_OUT_PHONE, strings.OPT_OUT_REASON_COL, strings.OPT_OUT_ADDED_AT, strings.COL_ACTIONS),
                    S.rows, _row, empty=strings.OPT_OUTS_EMPTY, empty_test_id="opt-outs-empty"),
         pager(S),

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from zoneinfo import ZoneInfo
 
 import reflex as rx
 
 from fleet_dashboard import strings
-from fleet_dashboard.accounts import lifecycle, localtime, people
+from fleet_dashboard.accounts import lifecycle, people
 from fleet_dashboard.accounts.models import Organization, Role
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core.db import session_scope
@@ -18,10 +19,11 @@ from fleet_dashboard.web.state.auth import AuthState, Ctx, allow
 from fleet_dashboard.whatsapp import suspension
 
 
-def org_row(org: Organization) -> dict[str, str]:
-    """One organisation as a row; its time in its own zone (each organisation has one)."""
+def org_row(org: Organization, zone: ZoneInfo) -> dict[str, str]:
+    """One organisation as a row; its time in the reader's zone, the one the page's caption names (a column of
+    each organisation's own offsets under one caption read wrong)."""
     return {"id": str(org.id), "name": org.name, "slug": org.slug, "suspended": "1" if org.suspended_at else "",
-            "created_at": stamp(org.created_at, localtime.zone_of(org))}
+            "created_at": stamp(org.created_at, zone)}
 
 
 def _org_id(value: object) -> uuid.UUID:
@@ -51,7 +53,8 @@ class OrganizationsState(AuthState):
         _, actor = self._actor()
         with session_scope() as session:
             rows = lifecycle.list_organizations(session=session, actor=actor, search=self.search)
-        self.org_rows = [org_row(o) for o in rows]
+        zone = self._zone()
+        self.org_rows = [org_row(o, zone) for o in rows]
 
     def _clear_invite(self) -> None:
         self.invite_url = self.invite_email = self.invite_org = self.invite_note = ""
