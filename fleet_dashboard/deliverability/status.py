@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,9 +39,16 @@ class Budget:
     typing: bool = True
     slow: bool = False  # half pace: just back from a ban, or the risk is red
     day: date | None = None  # the local day `allowed` and `sent` are for
+    # The window's answer for the last minute asked about: it changes only from one minute to the next (the
+    # window is in whole minutes, zones' offsets too), and the worker asks for every row it claims.
+    _quiet: tuple[datetime, datetime | None] | None = field(default=None, repr=False, compare=False)
 
     def quiet_until(self, now: datetime | None = None) -> datetime | None:
-        return self.window.next_open(now or self.now, self.zone)
+        now = now or self.now
+        minute = now.replace(second=0, microsecond=0)
+        if self._quiet is None or self._quiet[0] != minute:
+            self._quiet = (minute, self.window.next_open(now, self.zone))
+        return self._quiet[1]
 
     def tomorrow(self, now: datetime | None = None) -> datetime:
         """When a spent allowance is whole again (the next local day, after its own quiet hours)."""
