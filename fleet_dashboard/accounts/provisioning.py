@@ -107,12 +107,10 @@ def _apply(session: Session, actor: Actor, user: User, *, org_id: uuid.UUID, ema
     user.updated_at = utcnow()
     session.flush()
     if moved_from is not None:
-        audit.record(session=session, org_id=moved_from, actor_id=actor.user_id, event_type="user_moved_out",
-                     event_data=actor.audit_data(user_id=str(user.id), email=user.email, to_org=str(org_id)),
-                     ip_address=actor.ip_address)
-    audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="user_updated",
-                 event_data=actor.audit_data(user_id=str(user.id), email=user.email, changes=changes),
-                 ip_address=actor.ip_address)
+        audit.record_action(session=session, actor=actor, org_id=moved_from, event_type="user_moved_out",
+                            user_id=str(user.id), email=user.email, to_org=str(org_id))
+    audit.record_action(session=session, actor=actor, org_id=org_id, event_type="user_updated",
+                        user_id=str(user.id), email=user.email, changes=changes)
     return user
 
 
@@ -134,9 +132,8 @@ def upsert_user(*, session: Session, actor: Actor, org_id: uuid.UUID, user_id: u
         new = User(id=user_id, email=email, password_hash=None, role=role, org_id=org_id, full_name=full_name or "",
                    saas_org_id=org_id, saas_role=role)
         if _insert(session, new):
-            audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="user_provisioned",
-                         event_data=actor.audit_data(user_id=str(user_id), email=email, role=role),
-                         ip_address=actor.ip_address)
+            audit.record_action(session=session, actor=actor, org_id=org_id, event_type="user_provisioned",
+                                user_id=str(user_id), email=email, role=role)
             return new, True
         if session.get(User, user_id) is None:
             raise Conflict(f"email {email} belongs to another user", code="email_exists", email=email)
@@ -158,9 +155,8 @@ def deprovision_user(*, session: Session, actor: Actor, org_id: uuid.UUID, user_
     if user.is_active:
         user.is_active = False
         users.access_changed(session=session, user=user)
-        audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="user_deactivated",
-                     event_data=actor.audit_data(user_id=str(user.id), email=user.email, role=user.role),
-                     ip_address=actor.ip_address)
+        audit.record_action(session=session, actor=actor, org_id=org_id, event_type="user_deactivated",
+                            user_id=str(user.id), email=user.email, role=user.role)
     return user
 
 

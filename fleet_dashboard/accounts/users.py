@@ -108,6 +108,27 @@ def authenticate(*, session: Session, email: str, password: str) -> User | None:
     return user
 
 
+def sign_in(*, session: Session, email: str, password: str, ip_address: str | None) -> User | None:
+    """Password sign-in, audited in the same transaction: `login` for the account it opens, or `login_failed`
+    (no account named, so a wrong guess tells nobody which accounts exist)."""
+    user = authenticate(session=session, email=email, password=password)
+    if user is None:
+        audit.record(session=session, org_id=None, event_type="login_failed",
+                     event_data={"email": email[:320], "reason": "bad_credentials"}, ip_address=ip_address)
+    else:
+        audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="login",
+                     event_data={"email": user.email}, ip_address=ip_address)
+    return user
+
+
+def log_out(*, session: Session, user_id: uuid.UUID, ip_address: str | None) -> User:
+    """A person logs out: every session of theirs ends (each tab, each copied token), audited as `logout`."""
+    user = end_sessions(session=session, user_id=user_id)
+    audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="logout",
+                 event_data={"email": user.email}, ip_address=ip_address)
+    return user
+
+
 def get_user(*, session: Session, user_id: uuid.UUID) -> User:
     """The user with this id, or NotFound."""
     user = session.get(User, user_id)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from fleet_dashboard.accounts.permissions import operator
 from fleet_dashboard.stats import retention
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    result = retention.purge(batch_size=args.batch_size)
+    result = retention.purge(batch_size=args.batch_size, actor=operator())
     if result is None:
         print("another process is purging right now; nothing done")
         return 1

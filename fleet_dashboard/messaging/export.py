@@ -97,16 +97,14 @@ def messages_csv(*, session: Session, org_id: uuid.UUID, actor: Actor, filters: 
 
 
 def start_download(*, session: Session, org_id: uuid.UUID, actor: Actor, filters: dict[str, Any] | None = None,
-                   ip_address: str | None = None, max_rows: int = MAX_ROWS) -> str:
+                   max_rows: int = MAX_ROWS) -> str:
     """Check that `actor` may export the organisation's messages and record that they did, before the first byte.
 
     Returns the name of the zone the download writes its times in (the organisation's)."""
     permissions.require(actor, Action.export, org_id)
     # The caller's own `via` (dashboard, or break_glass with the super_admin named) says who took the file.
-    audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="messages_exported",
-                 event_data=actor.audit_data(download=True, max_rows=max_rows,
-                                             filters={k: str(v) for k, v in (filters or {}).items() if v is not None}),
-                 ip_address=ip_address or actor.ip_address)
+    audit.record_action(session=session, actor=actor, org_id=org_id, event_type="messages_exported", download=True,
+                        max_rows=max_rows, filters={k: str(v) for k, v in (filters or {}).items() if v is not None})
     return localtime.org_zone(session=session, org_id=org_id).key
 
 

@@ -115,8 +115,7 @@ def get_for_org(*, session: Session, org_id: uuid.UUID, phone: str, actor: Actor
     return row
 
 
-def add(*, session: Session, org_id: uuid.UUID, phone: str, reason: str | None = None, actor: Actor,
-        ip_address: str | None = None, via: str = "dashboard") -> OptOut:
+def add(*, session: Session, org_id: uuid.UUID, phone: str, reason: str | None = None, actor: Actor) -> OptOut:
     """A person puts a number on the list (a customer asked by phone); audited. Conflict if it is on it."""
     permissions.require(actor, Action.opt_outs, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
@@ -127,22 +126,20 @@ def add(*, session: Session, org_id: uuid.UUID, phone: str, reason: str | None =
                               limit=MAX_REASON)
     if not opt_out(session=session, org_id=org_id, phone=number, reason=reason, added_by=actor.user_id):
         raise Conflict(f"{number} is already on the opt-out list", code="opt_out_exists", phone=number)
-    audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="opt_out_added",
-                 event_data={"phone": number, "reason": reason, "via": via}, ip_address=ip_address)
+    audit.record_action(session=session, actor=actor, org_id=org_id, event_type="opt_out_added", phone=number,
+                        reason=reason)
     return session.exec(select(OptOut).where(OptOut.org_id == org_id, OptOut.phone == number)).one()
 
 
-def remove(*, session: Session, org_id: uuid.UUID, phone: str, actor: Actor, ip_address: str | None = None,
-           via: str = "dashboard") -> str:
+def remove(*, session: Session, org_id: uuid.UUID, phone: str, actor: Actor) -> str:
     """A person takes a number off the list, so it may be messaged again; audited. NotFound if it is not on it."""
     permissions.require(actor, Action.opt_outs, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     row = get_for_org(session=session, org_id=org_id, phone=phone, actor=actor)
     number = row.phone
     opt_in(session=session, org_id=org_id, phone=number)
-    audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="opt_out_removed",
-                 event_data={"phone": number, "reason": row.reason, "keyword": row.keyword, "via": via},
-                 ip_address=ip_address)
+    audit.record_action(session=session, actor=actor, org_id=org_id, event_type="opt_out_removed", phone=number,
+                        reason=row.reason, keyword=row.keyword)
     return number
 
 
@@ -150,7 +147,7 @@ EXPORT_HEADER = ["phone", "added_at", "reason", "keyword", "timezone"]
 
 
 def export_csv(*, session: Session, org_id: uuid.UUID, actor: Actor, search: str | None = None,
-               max_rows: int = EXPORT_MAX_ROWS, ip_address: str | None = None) -> tuple[str, int]:
+               max_rows: int = EXPORT_MAX_ROWS) -> tuple[str, int]:
     """The list (or what `search` matches) as CSV text, its times in the organisation's zone with their offset,
     and how many numbers it holds; audited."""
     permissions.require(actor, Action.export, org_id)
@@ -165,7 +162,7 @@ def export_csv(*, session: Session, org_id: uuid.UUID, actor: Actor, search: str
         written += len(rows)
         if not cursor:
             break
-    audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="opt_outs_exported",
-                 event_data={"rows": written, "search": search or ""}, ip_address=ip_address)
+    audit.record_action(session=session, actor=actor, org_id=org_id, event_type="opt_outs_exported", rows=written,
+                        search=search or "")
     return "".join(parts), written
 

@@ -144,7 +144,6 @@ def picked_time(when: datetime | None) -> datetime | None:
 
 def enqueue_many(
     *, session: Session, org_id: uuid.UUID, items: Sequence[Mapping[str, Any]], actor: Actor,
-    ip_address: str | None = None, via: str = "dashboard",
 ) -> list[tuple[NotificationQueue, bool]]:
     """Validate all items, then insert them in one statement; a repeated idempotency key returns the first.
 
@@ -186,7 +185,7 @@ def enqueue_many(
         NotificationQueue.id == any_(ids)))} if inserted else {}
     if inserted:
         _wake(session, org_id)
-        _audit_scheduled(session, org_id, actor, [fresh[i] for i in fresh], ip_address, via)
+        _audit_scheduled(session, org_id, actor, [fresh[i] for i in fresh])
     out = []
     for row in rows:
         key = row["idempotency_key"]
@@ -212,8 +211,6 @@ def enqueue(
     max_attempts: int | None = None,
     idempotency_key: str | None = None,
     actor: Actor,
-    ip_address: str | None = None,
-    via: str = "dashboard",
     attachment: media.Attachment | None = None,
     urgent: bool = False,
 ) -> tuple[NotificationQueue, bool]:
@@ -223,13 +220,11 @@ def enqueue(
             "variables": variables, "scheduled_for": scheduled_for, "priority": priority,
             "max_attempts": max_attempts, "idempotency_key": idempotency_key, "attachment": attachment,
             "urgent": urgent}
-    return enqueue_many(session=session, org_id=org_id, items=[item], actor=actor, ip_address=ip_address,
-                        via=via)[0]
+    return enqueue_many(session=session, org_id=org_id, items=[item], actor=actor)[0]
 
 
 def schedule_text(*, session: Session, org_id: uuid.UUID, recipient: str, text_body: str,
-                  scheduled_for: datetime | None = None, actor: Actor, ip_address: str | None = None,
-                  via: str = "dashboard", attachment: media.Attachment | None = None,
+                  scheduled_for: datetime | None = None, actor: Actor, attachment: media.Attachment | None = None,
                   urgent: bool = False) -> NotificationQueue:
     """Queue free text (a file too, the text as caption) for later: it has no template to render then, so its
     message row is written now."""
@@ -238,21 +233,18 @@ def schedule_text(*, session: Session, org_id: uuid.UUID, recipient: str, text_b
                                           action=Action.schedule, attachment=attachment)
     row = enqueue_message(session=session, org_id=org_id, message=message, priority=DEFAULT_PRIORITY,
                           max_attempts=3, urgent=urgent, scheduled_for=scheduled_for)
-    _audit_scheduled(session, org_id, actor, [row], ip_address, via)
+    _audit_scheduled(session, org_id, actor, [row])
     return row
 
 
-def _audit_scheduled(session: Session, org_id: uuid.UUID, actor: Actor, rows: list[NotificationQueue],
-                     ip_address: str | None, via: str) -> None:
+def _audit_scheduled(session: Session, org_id: uuid.UUID, actor: Actor, rows: list[NotificationQueue]) -> None:
     """One audit row per request that queued something (a bulk of 1,000 is one row, with its count)."""
     first = rows[0]
     data: dict[str, Any] = {"notification_id": str(first.id), "recipient": first.recipient_phone,
-                            "scheduled_for": first.scheduled_for.isoformat() if first.scheduled_for else None,
-                            "via": via}
+                            "scheduled_for": first.scheduled_for.isoformat() if first.scheduled_for else None}
     if len(rows) > 1:
-        data = {"count": len(rows), "via": via}
-    audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type="message_scheduled",
-                 event_data=data, ip_address=ip_address)
+        data = {"count": len(rows)}
+    audit.record_action(session=session, actor=actor, org_id=org_id, event_type="message_scheduled", **data)
 
 
 def enqueue_message(
@@ -307,16 +299,14 @@ def _transition(session: Session, org_id: uuid.UUID, notification_id: uuid.UUID 
     return row
 
 
-def _audit(session: Session, org_id: uuid.UUID, actor: Actor, event_type: str, row: NotificationQueue,
-           ip_address: str | None, via: str) -> None:
+def _audit(session: Session, org_id: uuid.UUID, actor: Actor, event_type: str, row: NotificationQueue) -> None:
     """One audit row per person's queue action, written here so the dashboard and the API record the same."""
-    audit.record(session=session, org_id=org_id, actor_id=actor.user_id, event_type=event_type,
-                 event_data={"notification_id": str(row.id), "recipient": row.recipient_phone, "via": via},
-                 ip_address=ip_address)
+    audit.record_action(session=session, actor=actor, org_id=org_id, event_type=event_type,
+                        notification_id=str(row.id), recipient=row.recipient_phone)
 
 
 def cancel(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | str,
-           actor: Actor, ip_address: str | None = None, via: str = "dashboard") -> NotificationQueue:
+           actor: Actor) -> NotificationQueue:
     """Cancel a notification that is still waiting; one being sent or done cannot be cancelled. Audited."""
     permissions.require(actor, Action.cancel, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
@@ -335,12 +325,12 @@ def cancel(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | 
                                  status=MessageStatus.cancelled.value)
 
     events.emit(session, changed_event(org_id))  # the home, queue and history pages recount
-    _audit(session, org_id, actor, "queue_cancelled", row, ip_address, via)
+    _audit(session, org_id, actor, "queue_cancelled", row)
     return row
 
 
 def retry(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | str,
-          actor: Actor, ip_address: str | None = None, via: str = "dashboard") -> NotificationQueue:
+          actor: Actor) -> NotificationQueue:
     """A person's decision to send a failed or unknown notification again, from a fresh attempt count.
 
     An `unknown` one may already be on the recipient's phone, so it needs the `retry_unknown` column."""
@@ -365,7 +355,7 @@ def retry(*, session: Session, org_id: uuid.UUID, notification_id: uuid.UUID | s
             WhatsAppMessage.id == row.message_id, WhatsAppMessage.org_id == org_id,
             WhatsAppMessage.status.in_(AMBIGUOUS_MESSAGE_STATUSES)).values(status=MessageStatus.queued.value))
     _wake(session, org_id)
-    _audit(session, org_id, actor, "queue_retried", row, ip_address, via)
+    _audit(session, org_id, actor, "queue_retried", row)
     return row
 
 

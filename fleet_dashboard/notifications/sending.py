@@ -61,9 +61,6 @@ class SendRequest:
     # A document or an image: checked bytes from the API, or a file the dashboard stored on upload.
     media: MediaFile | None = None
     attachment: Attachment | None = None
-    # For the audit row: where the request came from.
-    ip_address: str | None = None
-    via: str = "api"
     # An OTP or a failed payment: it ignores quiet hours (never the pacing) and may use the cap's reserve.
     urgent: bool = False
 
@@ -111,10 +108,9 @@ def _submit(req: SendRequest) -> tuple[WhatsAppMessage, bool, bool]:
         if created:
             row = _enqueue(session, message, req.urgent)
             held = row.wait_reason is not None
-            audit.record(session=session, org_id=req.org_id, actor_id=req.sent_by, event_type="message_sent",
-                         event_data={"message_id": str(message.id), "recipient": message.recipient_phone,
-                                     "template": message.template_name, "via": req.via},
-                         ip_address=req.ip_address)
+            audit.record_action(session=session, actor=req.actor, org_id=req.org_id, event_type="message_sent",
+                                message_id=str(message.id), recipient=message.recipient_phone,
+                                template=message.template_name)
         return message, created, held
 
 

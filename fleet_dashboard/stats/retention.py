@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from fleet_dashboard.accounts.models import WhatsAppAuditLog
+from fleet_dashboard.accounts.permissions import SYSTEM, Actor
 from fleet_dashboard.core.db import get_engine
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.core.tables import utcnow
@@ -184,17 +185,22 @@ def _purge_kind(conn: Connection, kind: str, cutoff: datetime, batch: int, resul
         _batches(conn, kind, _NULL_ORG_AUDIT, {"cutoff": cutoff}, batch, result, pause, should_stop)
 
 
-def _audit(conn: Connection, result: PurgeResult, days: dict[str, int]) -> None:
+def _audit(conn: Connection, result: PurgeResult, days: dict[str, int], actor: Actor) -> None:
+    """The purge's rows, written after its batches (each its own transaction): who ran it (the upkeep loop, or the
+    operator's `purge`) and what went, per organisation and fleet-wide."""
     kept = {k: d for k, d in days.items() if d > 0}
-    rows = [{"id": uuid.uuid4(), "org_id": org_id, "event_type": AUDIT_EVENT,
-             "event_data": {"deleted": counts, "retention_days": kept}, "created_at": utcnow()}
+    rows = [{"id": uuid.uuid4(), "org_id": org_id, "event_type": AUDIT_EVENT, "actor_id": actor.user_id,
+             "ip_address": actor.ip_address,
+             "event_data": actor.audit_data(deleted=counts, retention_days=kept), "created_at": utcnow()}
             for org_id, counts in result.by_org.items() if org_id is not None and any(counts.values())]
     rows.append({"id": uuid.uuid4(), "org_id": None, "event_type": AUDIT_EVENT, "created_at": utcnow(),
-                 "event_data": {"deleted": {k: result.deleted.get(k, 0) for k in KINDS}, "retention_days": kept,
-                                "batches": result.batches, "skipped_batches": result.skipped_batches,
-                                "longest_batch_ms": round(result.longest_batch_ms, 1),
-                                "longest_batch_ms_by_kind": {k: round(v, 1) for k, v in result.longest_by_kind.items()},
-                                "seconds": round(result.seconds, 3)}})
+                 "actor_id": actor.user_id, "ip_address": actor.ip_address,
+                 "event_data": actor.audit_data(
+                     deleted={k: result.deleted.get(k, 0) for k in KINDS}, retention_days=kept,
+                     batches=result.batches, skipped_batches=result.skipped_batches,
+                     longest_batch_ms=round(result.longest_batch_ms, 1),
+                     longest_batch_ms_by_kind={k: round(v, 1) for k, v in result.longest_by_kind.items()},
+                     seconds=round(result.seconds, 3))})
     with conn.begin():
         # Organisations deleted meanwhile have no audit log to write to.
         existing = {r[0] for r in conn.execute(text("SELECT id FROM organizations WHERE id = ANY(:ids)"),
@@ -204,8 +210,9 @@ def _audit(conn: Connection, result: PurgeResult, days: dict[str, int]) -> None:
 
 
 def purge(*, days: dict[str, int] | None = None, batch_size: int | None = None, pause_seconds: float = 0.01,
-          now: datetime | None = None, should_stop: Callable[[], bool] = lambda: False) -> PurgeResult | None:
-    """Delete what retention allows; None when another process is purging right now."""
+          now: datetime | None = None, should_stop: Callable[[], bool] = lambda: False,
+          actor: Actor = SYSTEM) -> PurgeResult | None:
+    """Delete what retention allows; None when another process is purging right now. `actor` is who ran it."""
     given = days or {}
     days = {**retention_days(), **given}
     days["replies"] = given.get("replies", days["messages"])  # replies live as long as messages
@@ -228,7 +235,7 @@ def purge(*, days: dict[str, int] | None = None, batch_size: int | None = None, 
                 counters.rollup(conn=conn)
                 counters.drop_zero_rows(conn=conn)
             result.seconds = time.perf_counter() - started
-            _audit(conn, result, days)
+            _audit(conn, result, days, actor)
             log.info("retention purge: %s in %d batches (longest %.0f ms)", result.deleted or "nothing",
                      result.batches, result.longest_batch_ms)
             return result

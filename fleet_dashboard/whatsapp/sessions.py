@@ -73,16 +73,15 @@ def get_status(*, session: Session, org_id: uuid.UUID) -> dict[str, Any]:
     return status_view(row or WhatsAppSession(org_id=org_id))
 
 
-def _command(session: Session, row: WhatsAppSession, action: str, actor: Actor,
-             ip_address: str | None) -> WhatsAppSession:
+def _command(session: Session, row: WhatsAppSession, action: str, actor: Actor) -> WhatsAppSession:
     actor_id = actor.user_id
     row.updated_at = utcnow()
     # The row carries the request; the event only wakes the owner (an owner that missed it acts on the number).
     row.command, row.command_seq = action, (row.command_seq or 0) + 1
     session.add(row)
     session.flush()
-    audit.record(session=session, org_id=row.org_id, session_id=row.id, actor_id=actor_id,
-                 ip_address=ip_address, event_type=f"{action}_requested", event_data={"status": row.status})
+    audit.record_action(session=session, actor=actor, org_id=row.org_id, session_id=row.id,
+                        event_type=f"{action}_requested", status=row.status)
     events.emit(session, status_event(row))
     events.emit(session, command_event(row.org_id, action, actor_id, seq=row.command_seq))
     return row
@@ -103,8 +102,7 @@ def _locked_for(session: Session, org_id: uuid.UUID, actor: Actor, action: Actio
     return get_for_update(session=session, org_id=org_id)
 
 
-def request_connect(*, session: Session, org_id: uuid.UUID, actor: Actor,
-                    ip_address: str | None = None) -> WhatsAppSession:
+def request_connect(*, session: Session, org_id: uuid.UUID, actor: Actor) -> WhatsAppSession:
     """Ask the engine to bring the session up: resume the paired device, or show a QR to pair one."""
     row = _locked_for(session, org_id, actor, Action.connect)
     row.enabled = True
@@ -113,22 +111,20 @@ def request_connect(*, session: Session, org_id: uuid.UUID, actor: Actor,
     if row.status in (SessionStatus.disconnected.value, SessionStatus.error.value):
         row.status, row.retry_count, row.connection_error = SessionStatus.connecting.value, 0, None
         row.connection_error_code, row.next_retry_at = None, None
-    return _command(session, row, "connect", actor, ip_address)
+    return _command(session, row, "connect", actor)
 
 
-def request_retry(*, session: Session, org_id: uuid.UUID, actor: Actor,
-                  ip_address: str | None = None) -> WhatsAppSession:
+def request_retry(*, session: Session, org_id: uuid.UUID, actor: Actor) -> WhatsAppSession:
     """Ask the engine to try again after an error, with the failure count reset."""
     row = _locked_for(session, org_id, actor, Action.connect)
     row.enabled, row.start_crashes = True, 0
     if row.status != SessionStatus.connected.value:
         row.status, row.retry_count, row.connection_error = SessionStatus.connecting.value, 0, None
         row.connection_error_code = None
-    return _command(session, row, "retry", actor, ip_address)
+    return _command(session, row, "retry", actor)
 
 
-def request_logout(*, session: Session, org_id: uuid.UUID, actor: Actor,
-                   ip_address: str | None = None) -> WhatsAppSession:
+def request_logout(*, session: Session, org_id: uuid.UUID, actor: Actor) -> WhatsAppSession:
     """Unlink the device: the engine logs it out; the next connect needs a new scan."""
     row = _locked_for(session, org_id, actor, Action.logout)
     # A cleared whatsapp_id is the durable mark of a logout: an owner that misses the command
@@ -142,22 +138,20 @@ def request_logout(*, session: Session, org_id: uuid.UUID, actor: Actor,
     row.status, row.retry_count, row.connection_error = SessionStatus.disconnected.value, 0, None
     row.connection_error_code = None
     row.last_disconnected_at = utcnow()
-    return _command(session, row, "logout", actor, ip_address)
+    return _command(session, row, "logout", actor)
 
 
-def request_stop(*, session: Session, org_id: uuid.UUID, actor: Actor,
-                 ip_address: str | None = None) -> WhatsAppSession:
+def request_stop(*, session: Session, org_id: uuid.UUID, actor: Actor) -> WhatsAppSession:
     """Close the socket but keep the paired device, so a later connect resumes without a scan."""
     row = _locked_for(session, org_id, actor, Action.connect)
     row.enabled, row.qr_code, row.qr_expires_at = False, None, None
     row.pair_phone, row.pair_code, row.pair_code_expires_at, row.next_retry_at = None, None, None, None
     row.status, row.connection_error, row.connection_error_code = SessionStatus.disconnected.value, None, None
     row.last_disconnected_at = utcnow()
-    return _command(session, row, "stop", actor, ip_address)
+    return _command(session, row, "stop", actor)
 
 
-def request_pair_code(*, session: Session, org_id: uuid.UUID, phone: str, actor: Actor,
-                      ip_address: str | None = None) -> WhatsAppSession:
+def request_pair_code(*, session: Session, org_id: uuid.UUID, phone: str, actor: Actor) -> WhatsAppSession:
     """Ask the engine for a linking code for this number (pairing without a QR); a linked device is replaced."""
     permissions.require(actor, Action.connect, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
@@ -172,7 +166,7 @@ def request_pair_code(*, session: Session, org_id: uuid.UUID, phone: str, actor:
     row.connection_error, row.connection_error_code, row.retry_count, row.next_retry_at = None, None, 0, None
     if row.status != SessionStatus.qr_pending.value:
         row.status = SessionStatus.connecting.value
-    return _command(session, row, "pair_code", actor, ip_address)
+    return _command(session, row, "pair_code", actor)
 
 
 def wanted_up():

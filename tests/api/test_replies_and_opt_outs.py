@@ -210,8 +210,7 @@ async def test_a_send_to_a_disconnected_organisation_is_refused_by_the_one_send_
     from fleet_dashboard.notifications import sending
 
     org = make_org()
-    req = sending.SendRequest(org_id=org.id, recipient=PHONE, text="hi", actor=Actor("owner", org.id),
-                              via="dashboard")
+    req = sending.SendRequest(org_id=org.id, recipient=PHONE, text="hi", actor=Actor("owner", org.id))
     with pytest.raises(NotConnected):
         await sending.send_and_wait(req, wait_seconds=0)
     assert audit_of(db, org.id, "message_sent") == []

@@ -21,8 +21,8 @@ def test_requests_update_the_row_audit_and_command_the_engine(sim_env, db: Sessi
     async def body():
         async with get_bus().subscribe(org_id=org.id) as seen:
             def act():
-                sessions.request_connect(session=db, org_id=org.id, actor=Actor("owner", org.id, user.id),
-                                         ip_address="10.0.0.9")
+                sessions.request_connect(session=db, org_id=org.id,
+                                         actor=Actor("owner", org.id, user.id, ip_address="10.0.0.9"))
                 db.commit()
             await asyncio.to_thread(act)
             first, second = await seen.get(5), await seen.get(5)

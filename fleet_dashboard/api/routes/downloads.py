@@ -89,8 +89,7 @@ def export_messages(
                                "until": _when(until)}
     org_id: uuid.UUID = caller.org_id
     with session_scope() as session:
-        zone = export.start_download(session=session, org_id=org_id, actor=caller, filters=filters,
-                                     ip_address=request_address(request))
+        zone = export.start_download(session=session, org_id=org_id, actor=caller, filters=filters)
     # A sync iterator: Starlette pulls each chunk in a worker thread, never on the event loop, and that thread
     # only waits while a helper process reads and formats the page; this process relays the text.
     chunks = export.stream_messages_csv(org_id=org_id, actor=caller, zone=zone, filters=filters,

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from fleet_dashboard.api.auth import Principal, ReadCaller, SendCaller
 from fleet_dashboard.api.errors import error_response
-from fleet_dashboard.api.limits import limits_of, request_address
+from fleet_dashboard.api.limits import limits_of
 from fleet_dashboard.api.schemas import (
     ERROR_RESPONSES,
     HeldOut,
@@ -70,7 +70,7 @@ async def send(body: SendText, request: Request, principal: SendCaller,
     file = await media.resolve(body.media, kind) if body.media is not None else None
     return await _send(SendRequest(
         org_id=principal.org_id, recipient=body.recipient, text=body.message, sent_by=principal.user_id,
-        idempotency_key=idempotency_key, actor=principal.actor, ip_address=request_address(request), media=file,
+        idempotency_key=idempotency_key, actor=principal.actor, media=file,
         urgent=body.urgent))
 
 
@@ -86,7 +86,7 @@ async def send_template(body: SendTemplate, request: Request, principal: SendCal
     return await _send(SendRequest(
         org_id=principal.org_id, recipient=body.recipient, template_id=body.template_id,
         template_name=body.template_name, variables=body.variables, sent_by=principal.user_id,
-        idempotency_key=idempotency_key, actor=principal.actor, ip_address=request_address(request), media=file,
+        idempotency_key=idempotency_key, actor=principal.actor, media=file,
         urgent=body.urgent))
 
 

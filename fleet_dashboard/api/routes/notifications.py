@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Request
 from fleet_dashboard.accounts import localtime
 from fleet_dashboard.api.auth import CancelCaller, Principal, ReadCaller, RetryCaller, ScheduleCaller
 from fleet_dashboard.api.errors import ApiError
-from fleet_dashboard.api.limits import limits_of, request_address
+from fleet_dashboard.api.limits import limits_of
 from fleet_dashboard.api.routes.messages import IdempotencyKey
 from fleet_dashboard.api.schemas import (
     ERROR_RESPONSES,
@@ -67,10 +67,9 @@ def _enqueued(session, org_id, row) -> EnqueuedOut:
                        wait_reason=row.wait_reason, wait_text=_waiting(session, org_id, row))
 
 
-def _enqueue(principal: Principal, items: list[dict], ip: str | None) -> list[EnqueuedOut]:
+def _enqueue(principal: Principal, items: list[dict]) -> list[EnqueuedOut]:
     with session_scope() as session:
-        rows = queue.enqueue_many(session=session, org_id=principal.org_id, items=items, actor=principal.actor,
-                                  ip_address=ip, via="api")
+        rows = queue.enqueue_many(session=session, org_id=principal.org_id, items=items, actor=principal.actor)
         return [_enqueued(session, principal.org_id, row) for row, _created in rows]
 
 
@@ -88,7 +87,7 @@ async def enqueue(
         if item["media"] is not None:
             spec, kind = item["media"]
             item["media"] = await media.resolve(spec, kind)
-    rows = await asyncio.to_thread(_enqueue, principal, items, request_address(request))
+    rows = await asyncio.to_thread(_enqueue, principal, items)
     if isinstance(body, list):
         return EnqueuedManyOut(ids=[r.id for r in rows], count=len(rows), items=rows)
     return rows[0]
@@ -100,17 +99,17 @@ def _get(org_id: uuid.UUID, notification_id: str) -> NotificationOut:
         return NotificationOut(notification=notification_view(row, _waiting(session, org_id, row)))
 
 
-def _cancel(principal: Principal, notification_id: str, ip: str | None) -> NotificationOut:
+def _cancel(principal: Principal, notification_id: str) -> NotificationOut:
     with session_scope() as session:
         row = queue.cancel(session=session, org_id=principal.org_id, notification_id=notification_id,
-                           actor=principal.actor, ip_address=ip, via="api")
+                           actor=principal.actor)
         return NotificationOut(notification=notification_view(row, _waiting(session, principal.org_id, row)))
 
 
-def _retry(principal: Principal, notification_id: str, ip: str | None) -> NotificationOut:
+def _retry(principal: Principal, notification_id: str) -> NotificationOut:
     with session_scope() as session:
         row = queue.retry(session=session, org_id=principal.org_id, notification_id=notification_id,
-                          actor=principal.actor, ip_address=ip, via="api")
+                          actor=principal.actor)
         return NotificationOut(notification=notification_view(row, _waiting(session, principal.org_id, row)))
 
 
@@ -121,13 +120,11 @@ async def get_notification(notification_id: str, principal: ReadCaller) -> Notif
 
 @router.post("/{notification_id}/cancel", response_model=NotificationOut,
              summary="Cancel a notification that has not been sent yet")
-async def cancel_notification(notification_id: str, request: Request, principal: CancelCaller) -> NotificationOut:
-    ip = request_address(request)
-    return await asyncio.to_thread(_cancel, principal, notification_id, ip)
+async def cancel_notification(notification_id: str, principal: CancelCaller) -> NotificationOut:
+    return await asyncio.to_thread(_cancel, principal, notification_id)
 
 
 @router.post("/{notification_id}/retry", response_model=NotificationOut,
              summary="Send a failed notification again (an `unknown` one needs the retry_unknown permission)")
-async def retry_notification(notification_id: str, request: Request, principal: RetryCaller) -> NotificationOut:
-    ip = request_address(request)
-    return await asyncio.to_thread(_retry, principal, notification_id, ip)
+async def retry_notification(notification_id: str, principal: RetryCaller) -> NotificationOut:
+    return await asyncio.to_thread(_retry, principal, notification_id)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from fleet_dashboard.api.auth import OptOutsCaller, Principal, ReadCaller
-from fleet_dashboard.api.limits import request_address
 from fleet_dashboard.api.schemas import (
     ERROR_RESPONSES,
     OptOutIn,
@@ -30,17 +29,16 @@ def _list(principal: Principal, search: str | None, limit: int, cursor: str | No
         return OptOutListOut(opt_outs=[opt_out_view(r) for r in rows], next_cursor=next_cursor)
 
 
-def _add(principal: Principal, body: OptOutIn, ip: str | None) -> OptOutOut:
+def _add(principal: Principal, body: OptOutIn) -> OptOutOut:
     with session_scope() as session:
         row = optouts.add(session=session, org_id=principal.org_id, phone=body.phone, reason=body.reason,
-                          actor=principal.actor, ip_address=ip, via="api")
+                          actor=principal.actor)
         return OptOutOut(opt_out=opt_out_view(row))
 
 
-def _remove(principal: Principal, phone: str, ip: str | None) -> OptOutRemovedOut:
+def _remove(principal: Principal, phone: str) -> OptOutRemovedOut:
     with session_scope() as session:
-        number = optouts.remove(session=session, org_id=principal.org_id, phone=phone, actor=principal.actor,
-                                ip_address=ip, via="api")
+        number = optouts.remove(session=session, org_id=principal.org_id, phone=phone, actor=principal.actor)
         return OptOutRemovedOut(phone=number)
 
 
@@ -57,12 +55,12 @@ async def list_opt_outs(
 @router.post("", response_model=OptOutOut, status_code=201,
              responses={409: {"description": "the number is already on the list"}},
              summary="Put a number on the opt-out list (a customer asked by phone); audited")
-async def add_opt_out(body: OptOutIn, request: Request, principal: OptOutsCaller) -> OptOutOut:
-    return await asyncio.to_thread(_add, principal, body, request_address(request))
+async def add_opt_out(body: OptOutIn, principal: OptOutsCaller) -> OptOutOut:
+    return await asyncio.to_thread(_add, principal, body)
 
 
 @router.delete("/{phone}", response_model=OptOutRemovedOut,
                responses={404: {"description": "the number is not on the list"}},
                summary="Take a number off the opt-out list, so it may be messaged again; audited")
-async def remove_opt_out(phone: str, request: Request, principal: OptOutsCaller) -> OptOutRemovedOut:
-    return await asyncio.to_thread(_remove, principal, phone, request_address(request))
+async def remove_opt_out(phone: str, principal: OptOutsCaller) -> OptOutRemovedOut:
+    return await asyncio.to_thread(_remove, principal, phone)

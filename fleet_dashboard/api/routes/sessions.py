@@ -7,14 +7,13 @@ import contextlib
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
 from fleet_dashboard.accounts import permissions
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.api.auth import ConnectCaller, LogoutCaller, Principal, SessionsCaller
 from fleet_dashboard.api.errors import ApiError, error_response
-from fleet_dashboard.api.limits import request_address
 from fleet_dashboard.api.schemas import (
     ERROR_RESPONSES,
     OkOut,
@@ -44,9 +43,9 @@ def _path_org(principal: Principal, org_id: str) -> uuid.UUID:
     return principal.org_id
 
 
-def _connect(org_id: uuid.UUID, actor: Actor, ip: str | None) -> tuple[str, dict[str, Any]]:
+def _connect(org_id: uuid.UUID, actor: Actor) -> tuple[str, dict[str, Any]]:
     with session_scope() as session:
-        row = sessions.request_connect(session=session, org_id=org_id, actor=actor, ip_address=ip)
+        row = sessions.request_connect(session=session, org_id=org_id, actor=actor)
         return str(row.id), sessions.status_view(row)
 
 
@@ -62,14 +61,13 @@ def _settled(view: dict[str, Any]) -> bool:
 
 @router.post("/init", response_model=SessionInitOut, response_model_exclude_none=True,
              summary="Start pairing; waits up to 10 s for a QR code or a connected status")
-async def init_session(request: Request, principal: ConnectCaller,
+async def init_session(principal: ConnectCaller,
                        body: SessionInit | None = Body(default=None)) -> SessionInitOut:
     principal.check_org(body.org_id if body else None)
 
     # Subscribe before asking, so an engine that answers at once cannot be missed.
     async with get_bus().subscribe(org_id=principal.org_id, types=[EventType.session_status]) as events:
-        session_id, view = await asyncio.to_thread(_connect, principal.org_id, principal.actor,
-                                                   request_address(request))
+        session_id, view = await asyncio.to_thread(_connect, principal.org_id, principal.actor)
         if not _settled(view):
             with contextlib.suppress(TimeoutError):
                 await events.wait_for(_settled, INIT_WAIT_SECONDS,
@@ -111,20 +109,20 @@ async def get_status(org_id: str, principal: SessionsCaller) -> SessionStatusOut
                             pair_code_expires_at=view.get("pair_code_expires_at") if links_phones else None)
 
 
-def _logout(org_id: uuid.UUID, actor: Actor, ip: str | None) -> None:
+def _logout(org_id: uuid.UUID, actor: Actor) -> None:
     with session_scope() as session:
-        sessions.request_logout(session=session, org_id=org_id, actor=actor, ip_address=ip)
+        sessions.request_logout(session=session, org_id=org_id, actor=actor)
 
 
 @router.post("/{org_id}/logout", response_model=OkOut, summary="Unlink the WhatsApp device")
-async def logout(org_id: str, request: Request, principal: LogoutCaller) -> OkOut:
-    await asyncio.to_thread(_logout, _path_org(principal, org_id), principal.actor, request_address(request))
+async def logout(org_id: str, principal: LogoutCaller) -> OkOut:
+    await asyncio.to_thread(_logout, _path_org(principal, org_id), principal.actor)
     return OkOut(message="Session logged out successfully")
 
 
-def _pair_code(org_id: uuid.UUID, phone: str, actor: Actor, ip: str | None) -> None:
+def _pair_code(org_id: uuid.UUID, phone: str, actor: Actor) -> None:
     with session_scope() as session:
-        sessions.request_pair_code(session=session, org_id=org_id, phone=phone, actor=actor, ip_address=ip)
+        sessions.request_pair_code(session=session, org_id=org_id, phone=phone, actor=actor)
 
 
 def _pair_settled(view: dict[str, Any]) -> bool:
@@ -145,10 +143,10 @@ def _engine_alive() -> bool:
              summary="Link by phone number: a code to type on the phone instead of scanning a QR",
              responses={202: {"description": "asked; the code is not there yet (see GET .../status)"},
                         502: {"description": "WhatsApp gave no code"}})
-async def pair_code(org_id: str, body: PairCodeIn, request: Request, principal: ConnectCaller):
+async def pair_code(org_id: str, body: PairCodeIn, principal: ConnectCaller):
     target = _path_org(principal, org_id)
     async with get_bus().subscribe(org_id=target, types=[EventType.session_status]) as events:
-        await asyncio.to_thread(_pair_code, target, body.phone, principal.actor, request_address(request))
+        await asyncio.to_thread(_pair_code, target, body.phone, principal.actor)
         engine_alive = await asyncio.to_thread(_engine_alive)
         if engine_alive:
             with contextlib.suppress(TimeoutError):

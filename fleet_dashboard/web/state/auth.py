@@ -332,13 +332,7 @@ class AuthState(rx.State):
         if not attempt.allowed:
             return "login_locked", None, attempt.retry_after
         with session_scope() as session:
-            user = users.authenticate(session=session, email=email, password=password)
-            if user is None:
-                audit.record(session=session, org_id=None, event_type="login_failed",
-                             event_data={"email": email[:320], "reason": "bad_credentials"}, ip_address=ip)
-            else:
-                audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="login",
-                             event_data={"email": user.email}, ip_address=ip)
+            user = users.sign_in(session=session, email=email, password=password, ip_address=ip)
         if user is None:
             return "bad_credentials", None, 0
         limiter.succeeded(email=email, ip=ip)
@@ -370,9 +364,7 @@ class AuthState(rx.State):
         user = self._user()
         if user is not None:
             with session_scope() as session:
-                users.end_sessions(session=session, user_id=user.id)
-                audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="logout",
-                             event_data={"email": user.email}, ip_address=self._client_ip())
+                users.log_out(session=session, user_id=user.id, ip_address=self._client_ip())
 
     @rx.event
     @allow_signed_in

@@ -148,7 +148,7 @@ class ConnectState(LiveState, AuthState):
     def _request(self, request) -> None:
         ctx = self._authorize()
         with session_scope() as session:
-            row = request(session=session, org_id=ctx.org_id, actor=ctx.actor, ip_address=self._client_ip())
+            row = request(session=session, org_id=ctx.org_id, actor=ctx.actor)
             self._show(sessions.status_view(row))
 
     @rx.event
@@ -183,8 +183,7 @@ class ConnectState(LiveState, AuthState):
         ctx = self._authorize()
         phone = str((form_data or {}).get("phone") or "")[:64]
         with session_scope() as session:
-            row = sessions.request_pair_code(session=session, org_id=ctx.org_id, phone=phone, actor=ctx.actor,
-                                             ip_address=self._client_ip())
+            row = sessions.request_pair_code(session=session, org_id=ctx.org_id, phone=phone, actor=ctx.actor)
             self._show(sessions.status_view(row))
         self.pair_requested = True
 

@@ -111,7 +111,7 @@ class ConversationState(Attachable, LiveState, AuthState):
         try:
             sending.submit(sending.SendRequest(
                 org_id=ctx.org_id, recipient=self.phone, text=text or None, sent_by=ctx.user_id, actor=ctx.actor,
-                ip_address=self._client_ip(), via="dashboard", attachment=self._attachment()))
+                attachment=self._attachment()))
         except DomainError as exc:
             self.reply_error = strings.error_text(exc.code, **exc.params)
             return

@@ -76,7 +76,7 @@ class OptOutsState(Paged, AuthState):
         try:
             with session_scope() as session:
                 optouts.add(session=session, org_id=ctx.org_id, phone=self.phone, reason=self.reason,
-                            actor=ctx.actor, ip_address=self._client_ip(), via="dashboard")
+                            actor=ctx.actor)
         except PermissionDenied:
             raise
         except DomainError as exc:
@@ -97,8 +97,7 @@ class OptOutsState(Paged, AuthState):
         ctx = self._authorize()
         try:
             with session_scope() as session:
-                optouts.remove(session=session, org_id=ctx.org_id, phone=str(phone)[:64], actor=ctx.actor,
-                               ip_address=self._client_ip(), via="dashboard")
+                optouts.remove(session=session, org_id=ctx.org_id, phone=str(phone)[:64], actor=ctx.actor)
         except PermissionDenied:
             raise
         except DomainError as exc:
@@ -114,6 +113,5 @@ class OptOutsState(Paged, AuthState):
         ctx = self._authorize()
         search = self.search.strip() or None
         with session_scope() as session:
-            data, _written = optouts.export_csv(session=session, org_id=ctx.org_id, actor=ctx.actor, search=search,
-                                                ip_address=self._client_ip())
+            data, _written = optouts.export_csv(session=session, org_id=ctx.org_id, actor=ctx.actor, search=search)
         return rx.download(data=data, filename="opt-outs.csv", mime_type="text/csv")

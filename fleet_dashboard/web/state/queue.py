@@ -77,8 +77,7 @@ class QueueState(Paged, LiveState, AuthState):
     def _change(self, change, notification_id: str, done: str):
         ctx = self._authorize()
         with session_scope() as session:  # the service audits it, as it does for the API
-            change(session=session, org_id=ctx.org_id, notification_id=notification_id, actor=ctx.actor,
-                   ip_address=self._client_ip(), via="dashboard")
+            change(session=session, org_id=ctx.org_id, notification_id=notification_id, actor=ctx.actor)
         self._fetch(ctx.org_id)
         return rx.toast.success(done)
 

@@ -255,7 +255,7 @@ class SendState(AuthState):
             message, _ = sending.submit(sending.SendRequest(
                 org_id=ctx.org_id, recipient=self.recipient, text=args.get("text"),
                 template_id=args.get("template_id"), variables=args.get("variables"), sent_by=ctx.user_id,
-                actor=ctx.actor, ip_address=self._client_ip(), via="dashboard", attachment=self._attachment()))
+                actor=ctx.actor, attachment=self._attachment()))
         except DomainError as exc:
             self._show_error(exc)
             yield rx.toast.error(strings.error_text(exc.code, **exc.params))
@@ -305,12 +305,12 @@ class SendState(AuthState):
         if self.mode == "template":
             row, _ = queue.enqueue(session=session, org_id=ctx.org_id, recipient=self.recipient,
                                    template_id=self.template_id, variables=dict(self.values), scheduled_for=when,
-                                   actor=ctx.actor, ip_address=self._client_ip(), via="dashboard",
+                                   actor=ctx.actor,
                                    attachment=self._attachment())
             return row
         return queue.schedule_text(session=session, org_id=ctx.org_id, recipient=self.recipient,
                                    text_body=self.text, scheduled_for=when, actor=ctx.actor,
-                                   ip_address=self._client_ip(), via="dashboard", attachment=self._attachment())
+                                   attachment=self._attachment())
 
     @rx.event(background=True)
     @allow(Action.send)
