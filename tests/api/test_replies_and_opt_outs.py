@@ -107,7 +107,10 @@ async def test_opt_out_add_list_remove_each_audited(client, db, make_org, make_k
     assert added.json()["opt_out"]["phone"] == PHONE and added.json()["opt_out"]["reason"] == "طلب بالهاتف"
     assert optouts.is_opted_out(session=db, org_id=org.id, phone=PHONE)
     [row] = audit_of(db, org.id, "opt_out_added")
-    assert row.event_data == {"phone": PHONE, "reason": "طلب بالهاتف", "via": "api"}
+    # The caller's Actor: through the API, with this key's credential (which key did it, not only which org).
+    data = dict(row.event_data)
+    assert data.pop("credential").startswith("api_key:")
+    assert data == {"phone": PHONE, "reason": "طلب بالهاتف", "via": "api"}
 
     again = await client.post("/api/opt-outs", headers=h, json={"phone": PHONE})
     assert again.status_code == 409 and again.json()["code"] == "opt_out_exists"
@@ -201,7 +204,9 @@ async def test_the_api_audits_sends_schedules_and_cancels_as_the_dashboard_does(
     cancelled = await live.client.post(f"/api/notifications/{queued.json()['id']}/cancel", headers=h)
     assert cancelled.status_code == 200, cancelled.text
     [row] = audit_of(db, org.id, "queue_cancelled")
-    assert row.event_data == {"notification_id": queued.json()["id"], "recipient": PHONE, "via": "api"}
+    data = dict(row.event_data)
+    assert data.pop("credential").startswith("api_key:")
+    assert data == {"notification_id": queued.json()["id"], "recipient": PHONE, "via": "api"}
 
 
 async def test_a_send_to_a_disconnected_organisation_is_refused_by_the_one_send_service(db, make_org, api_env):
