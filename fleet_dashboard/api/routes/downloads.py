@@ -73,7 +73,6 @@ def _when(value: datetime | None) -> datetime | None:
 
 @router.get(routes.EXPORT_MESSAGES, include_in_schema=False)
 def export_messages(
-    request: Request,
     caller: ExportCaller,
     status: Annotated[str | None, Query(max_length=20)] = None,
     template: Annotated[str | None, Query(max_length=200)] = None,
