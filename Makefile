@@ -32,7 +32,8 @@ chromium:
 run: install
 	$(VENV)/bin/fleet-dashboard run
 
-# Two workers: the tests of the live app on one, every other module on the other (tests/support/schedule.py).
+# Two workers: the tests of the live app on one (ordinary modules there too until the frontend is built), every
+# other module on the other (tests/support/schedule.py).
 test: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --ignore=tests/topology --ignore=tests/reliability

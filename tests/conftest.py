@@ -65,7 +65,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
         return
     if _includes_a_live_suite(config):
-        _start_prebuild()
+        frontend.start_prebuild()
 
 
 def _includes_a_live_suite(config: pytest.Config) -> bool:
@@ -86,11 +86,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):
         return
     if any(LIVE_FIXTURES & set(getattr(item, "fixturenames", ())) for item in session.items):
-        _start_prebuild()
+        frontend.start_prebuild()
 
 
-def _start_prebuild() -> None:
-    threading.Thread(target=frontend.prebuild, name="frontend-build", daemon=True).start()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
