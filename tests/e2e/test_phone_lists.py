@@ -110,3 +110,26 @@ def test_chart_labels_clear_of_the_axis_and_one_zone_per_column(page: Page, app_
     offset = re.search(r"UTC[+-]\d\d:\d\d", caption).group()
     stamps = page.get_by_test_id("org-row").get_by_test_id("when").all_inner_texts()
     assert stamps and all(offset in stamp for stamp in stamps), (caption, stamps)
+
+
+# The phone menu's first item: its box, where its text starts and ends, and the direction it is laid out in.
+MENU_JS = """() => {
+    const item = document.querySelector('[role=menu] [role=menuitem]');
+    const range = document.createRange();
+    range.selectNodeContents(item);
+    const text = range.getBoundingClientRect(), box = item.getBoundingClientRect();
+    return {box: {left: box.left, right: box.right}, text: {left: text.left, right: text.right},
+            dir: item.closest('[dir]').getAttribute('dir')};
+}"""
+
+
+def test_the_phone_menu_reads_from_the_right(page: Page, app_server: AppServer) -> None:
+    owner = app_server.owner()
+    login(page, owner)
+    page.set_viewport_size(PHONE)
+    page.get_by_test_id("mobile-menu").click()
+    expect(page.get_by_role("menuitem").first).to_be_visible()
+    menu = page.evaluate(MENU_JS)
+    assert menu["dir"] == "rtl", menu
+    # The label hugs the item's right edge, as Arabic starts.
+    assert menu["box"]["right"] - menu["text"]["right"] < menu["text"]["left"] - menu["box"]["left"], menu
