@@ -1,4 +1,5 @@
-"""Keyset pagination over (created_at, id), newest first, so deep pages cost no OFFSET scan.
+"""Reading an organisation's rows: one by id (`get_owned`: a malformed id and another organisation's id both read
+as not found), and keyset pages over (created_at, id), newest first, so deep pages cost no OFFSET scan.
 
 The cursor is a row-value comparison, `(created_at, id) < (t, i)`, which PostgreSQL turns into a bound
 on any index ending in (created_at, id) after the equality filters; the OR form it replaces was applied
@@ -11,10 +12,35 @@ from __future__ import annotations
 import base64
 import uuid
 from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import or_, text, tuple_
+from sqlmodel import Session, SQLModel, select
 
-from fleet_dashboard.core.errors import ValidationError
+from fleet_dashboard.core.errors import NotFound, ValidationError
+
+M = TypeVar("M", bound=SQLModel)
+
+
+def parse_id(value: Any, *, code: str, noun: str) -> uuid.UUID:
+    """An id as a UUID; anything else is NotFound, never a 500."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise NotFound(f"no {noun} with id {value!r}", code=code) from exc
+
+
+def get_owned(session: Session, model: type[M], *, org_id: uuid.UUID | None, row_id: Any, code: str,
+              noun: str) -> M:
+    """The row with this id, if it belongs to `org_id` (any organisation's when None: operator tools)."""
+    row_id = parse_id(row_id, code=code, noun=noun)
+    query = select(model).where(model.id == row_id)
+    if org_id is not None:
+        query = query.where(model.org_id == org_id)
+    row = session.exec(query).first()
+    if row is None:
+        raise NotFound(f"no {noun} with id {row_id}", code=code)
+    return row
 
 MAX_LIMIT = 200
 SEARCH_CHARS = 200

@@ -31,7 +31,7 @@ from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core import safe_http
 from fleet_dashboard.core.errors import ValidationError
 from fleet_dashboard.core.events import WEBHOOK_EVENTS
-from fleet_dashboard.core.lookup import get_owned
+from fleet_dashboard.core.pagination import get_owned
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.integrations.models import Webhook
 from fleet_dashboard.messaging.models import SETTLED_MESSAGE_STATUSES

@@ -18,8 +18,7 @@ from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core import phones
 from fleet_dashboard.core.errors import InvalidPhone
 from fleet_dashboard.core.events import EventType
-from fleet_dashboard.core.lookup import get_owned
-from fleet_dashboard.core.pagination import clamp_limit, created_within, keyset_page, matching
+from fleet_dashboard.core.pagination import clamp_limit, created_within, get_owned, keyset_page, matching
 from fleet_dashboard.messaging.models import InboundMessage, WhatsAppMessage
 
 # The longest reply kept; WhatsApp allows longer, nobody reads past this on a dashboard.

@@ -16,8 +16,7 @@ from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core import events, phones
 from fleet_dashboard.core.errors import OptedOut, ValidationError
 from fleet_dashboard.core.events import EventType
-from fleet_dashboard.core.lookup import get_owned
-from fleet_dashboard.core.pagination import clamp_limit, created_within, keyset_page, matching
+from fleet_dashboard.core.pagination import clamp_limit, created_within, get_owned, keyset_page, matching
 from fleet_dashboard.core.tables import sql_list, sql_literal
 from fleet_dashboard.messaging import media, optouts, receipts, templates
 from fleet_dashboard.messaging.media import Attachment

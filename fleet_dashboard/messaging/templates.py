@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from fleet_dashboard.accounts import audit, orgs, permissions
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core.errors import Conflict, MissingVariables, NotFound, PermissionDenied, ValidationError
-from fleet_dashboard.core.lookup import parse_id
+from fleet_dashboard.core.pagination import parse_id
 from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.messaging.models import WhatsAppTemplate
 

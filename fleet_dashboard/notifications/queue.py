@@ -16,8 +16,7 @@ from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core import events, phones
 from fleet_dashboard.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from fleet_dashboard.core.events import EventType
-from fleet_dashboard.core.lookup import get_owned
-from fleet_dashboard.core.pagination import clamp_limit, keyset_page
+from fleet_dashboard.core.pagination import clamp_limit, get_owned, keyset_page
 from fleet_dashboard.core.tables import utcnow
 from fleet_dashboard.deliverability import status
 from fleet_dashboard.messaging import media, messages, templates
