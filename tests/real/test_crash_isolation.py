@@ -33,7 +33,7 @@ def _tree(server: AppServer) -> list[psutil.Process]:
 
 
 def _engine_procs(server: AppServer) -> list[psutil.Process]:
-    return [p for p in _tree(server) if _cmdline(p)[-2:] == ["fleet_dashboard.cli", "engine"]]
+    return [p for p in _tree(server) if _cmdline(p)[-1:] == ["fleet_dashboard.whatsapp.engine"]]
 
 
 def _web_procs(server: AppServer) -> list[psutil.Process]:
