@@ -44,7 +44,7 @@ def app_on(pg: PrivatePostgres, log_dir: Path, env: dict[str, str] | None = None
            command: str | None = None) -> Iterator[Drill]:
     """The app with its own engines (`run`, or `serve` on the run's frontend build) on a database of its own in
     our private server."""
-    with own_database(pg.url, "fleet_drill") as url, \
+    with own_database(pg.url, "fleet_drill", template=False) as url, \
             running_app(url, port=free_port(3500, 3600), log_path=log_dir / "run.log",
                         env={**DRILL_ENV, **(env or {})}, supervised_engines=True, command=command) as server:
         yield Drill(server)

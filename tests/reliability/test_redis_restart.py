@@ -20,7 +20,7 @@ METRICS_TOKEN = "drill-operator-token"
 
 
 def test_redis_restarted_under_the_topology(postgres, browser: Browser, tmp_path) -> None:
-    with private_redis() as redis, own_database(postgres.url, "fleet_drill") as url, \
+    with private_redis() as redis, own_database(postgres.url, "fleet_drill", template=False) as url, \
             running_topology(url, port=free_port(3600, 3700), log_dir=tmp_path, redis_url=redis.url,
                              env={**DRILL_ENV, "METRICS_TOKEN": METRICS_TOKEN}) as topo:
         drill = Drill(topo.server)

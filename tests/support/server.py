@@ -229,14 +229,16 @@ class AppServer:
 
 # ---- the app's database and processes ----
 @contextmanager
-def own_database(server_url: str, prefix: str) -> Iterator[str]:
-    """A migrated database of our own on that server (a copy of the migrated template), dropped when the block
-    exits."""
+def own_database(server_url: str, prefix: str, *, template: bool = True) -> Iterator[str]:
+    """A migrated database of our own on that server, dropped when the block exits: a copy of the migrated
+    template, or (`template=False`, for a server that holds one database and is thrown away) migrated in place."""
     from fleet_dashboard.core import dbadmin
 
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    url = databases.create_migrated(server_url, name)
+    url = databases.create_migrated(server_url, name) if template else dbadmin.create_database(server_url, name)
     try:
+        if not template:
+            dbadmin.migrate(url)
         yield url
     finally:
         dbadmin.drop_database(server_url, name)
