@@ -75,19 +75,13 @@ class SendTemplate(_Body):
     urgent: bool = URGENT
 
 
-class NotificationIn(_Body):
-    org_id: str | None = ORG_ID
-    recipient: str = RECIPIENT
-    template_id: str | None = TEMPLATE_ID
-    template_name: str | None = TEMPLATE_NAME
-    variables: dict[str, Any] | None = VARIABLES
-    media: MediaIn | None = MEDIA
-    type: FileKind | None = MEDIA_KIND
+class NotificationIn(SendTemplate):
+    """A template message for the queue: what /send-template takes, and when and how to send it."""
+
     scheduled_for: datetime | None = Field(default=None, description="send at or after (ISO 8601)")
     priority: int | None = Field(default=None, ge=0, le=10, description="lower goes first")
     max_attempts: int | None = Field(default=None, ge=1, le=20)
     idempotency_key: str | None = Field(default=None, max_length=200)
-    urgent: bool = URGENT
 
 
 class SessionInitOut(BaseModel):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from typing import Any
 
 import reflex as rx
@@ -14,9 +12,10 @@ from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core import offload, phones, routes
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import DomainError
-from fleet_dashboard.messaging import media, templates
+from fleet_dashboard.messaging import templates
 from fleet_dashboard.messaging.models import MessageStatus
 from fleet_dashboard.notifications import queue, sending
+from fleet_dashboard.web.state.attachment import Attachable
 from fleet_dashboard.web.state.auth import AuthState, Ctx, allow, current_caller
 
 RESULT_WAIT_SECONDS = 15.0
@@ -25,8 +24,9 @@ RESULT_ID = "send-outcome"
 _SHOW_RESULT = rx.call_script(f"document.getElementById('{RESULT_ID}')?.scrollIntoView({{block: 'nearest'}})")
 
 
-class SendState(AuthState):
-    """The form, its inline errors, and the outcome of the last send."""
+class SendState(Attachable, AuthState):
+    """The form, its inline errors, and the outcome of the last send; the file to go with it (Attachable: stored on
+    upload, sent as a file with the text or template as caption)."""
 
     mode: str = "text"
     recipient: str = ""
@@ -48,12 +48,6 @@ class SendState(AuthState):
     schedule_error: str = ""
     # True from the tap until the service has answered: both buttons are disabled meanwhile.
     busy: bool = False
-    # The uploaded document or image (stored on upload; sent as a file with the text or template as caption).
-    file_id: str = ""
-    file_name: str = ""
-    file_kind: str = ""
-    file_size: str = ""
-    file_error: str = ""
     _bodies: dict[str, str] = {}
 
     @rx.event
@@ -89,7 +83,7 @@ class SendState(AuthState):
         """After the service took the message: an empty form for the next one (the mode and template stay)."""
         self.recipient = self.text = self.schedule_at = ""
         self.values = {name: "" for name in self.variables}
-        self.file_id = self.file_name = self.file_kind = self.file_size = self.file_error = ""
+        self._forget_file()
 
     @rx.event
     @allow(Action.view)
@@ -181,47 +175,6 @@ class SendState(AuthState):
         if self.mode == "template":
             return {"template_id": self.template_id, "variables": dict(self.values)}
         return {"text": self.text}
-
-    def _attachment(self) -> media.Attachment | None:
-        """The uploaded file, as the state names it; the services re-read it from this organisation's store."""
-        if not self.file_id:
-            return None
-        try:
-            media_id = uuid.UUID(self.file_id)
-        except ValueError:
-            media_id = uuid.UUID(int=0)  # found nowhere: the service refuses it as missing
-        return media.Attachment(media_id=media_id, filename=self.file_name, kind=self.file_kind)
-
-    @rx.event
-    @allow(Action.send)
-    async def upload_file(self, files: list[rx.UploadFile]):
-        """Check and store the chosen PDF or image; it goes with the next send or schedule."""
-        ctx = self._authorize()
-        self.file_error = ""
-        files = [f for f in files or [] if isinstance(f, rx.UploadFile)]  # a crafted event may name anything
-        if not files:
-            return
-        upload = files[0]
-        limit = media.largest_limit()
-        data = await upload.read(limit + 1)
-        try:
-            if len(data) > limit:
-                raise media.MediaTooLarge("too large", kind="document", limit=limit)
-            # Checking the content (PDF and image parsing) is CPU work: on the offload pool, not the event loop.
-            file = await offload.run_sync(media.check, kind=None, data=data, filename=upload.name or upload.filename,
-                                          mime_type=upload.content_type)
-            attachment = await asyncio.to_thread(_store_file, ctx.org_id, file)
-        except DomainError as exc:
-            self.file_id = self.file_name = self.file_kind = self.file_size = ""
-            self.file_error = strings.error_text(exc.code, **exc.params)
-            return
-        self.file_id, self.file_name, self.file_kind = str(attachment.media_id), attachment.filename, attachment.kind
-        self.file_size = strings.file_size(file.size)
-
-    @rx.event
-    @allow(Action.send)
-    def clear_file(self):
-        self.file_id = self.file_name = self.file_kind = self.file_size = self.file_error = ""
 
     def _show_error(self, exc: DomainError) -> None:
         text = strings.error_text(exc.code, **exc.params)
@@ -343,9 +296,3 @@ class SendState(AuthState):
     @rx.var
     def result_url(self) -> str:
         return routes.message_url(self.result_message_id) if self.result_message_id else ""
-
-
-
-def _store_file(org_id: uuid.UUID, file: media.MediaFile) -> media.Attachment:
-    with session_scope() as session:
-        return media.store(session=session, org_id=org_id, file=file)
