@@ -29,6 +29,7 @@ DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 def pytest_configure(config: pytest.Config) -> None:
     schedule.name_live_ids_file(config)
+    databases.start_run()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -89,10 +90,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         frontend.start_prebuild()
 
 
-
-
 def pytest_sessionfinish(session: pytest.Session) -> None:
     frontend.cancel()
+    if not hasattr(session.config, "workerinput"):  # the run's first process: its workers are done by now
+        server = os.environ.get("TEST_DATABASE_URL") or DEFAULT_SERVER
+        if dbadmin.is_reachable(server):
+            databases.end_run(server)
 
 
 class _HashOncePerPassword:

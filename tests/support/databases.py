@@ -3,13 +3,15 @@
 Running the migrations costs seconds of CPU per database, and a run makes several (one per xdist worker, one per
 live app). The first to need one migrates a template on the server, named by a hash of alembic/, and every
 migrated database of the run is `CREATE DATABASE ... TEMPLATE` of it: a file copy inside PostgreSQL. A template
-is published under its final name only once migrated (a crashed run leaves no half-built one), and it is kept for
-the next run while alembic/ is unchanged. The migrations themselves are still tested from an empty database
-(tests/core/test_migrations.py)."""
+is published under its final name only once migrated (a crashed run leaves no half-built one). It belongs to its run
+(RUN_ENV names the run, set by the first pytest process and inherited by xdist's workers and the apps they start),
+and the run drops it at its end: a test run never uses a database it did not create. The migrations themselves are
+still tested from an empty database (tests/core/test_migrations.py)."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from fleet_dashboard.core import dbadmin
 from fleet_dashboard.core.db import libpq_url
 
 ROOT = Path(__file__).resolve().parents[2]
+RUN_ENV = "FLEET_TEST_RUN"
 # Any fixed key: the processes of one run (and of other runs on the same server) take turns building a template.
 _LOCK_KEY = 0x466C_5450  # "FlTP"
 
@@ -41,9 +44,18 @@ def _exists(conn: psycopg.Connection, name: str) -> bool:
     return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
 
 
+def start_run() -> None:
+    """Name this run (the first pytest process calls it; its workers inherit the name)."""
+    os.environ.setdefault(RUN_ENV, uuid.uuid4().hex[:10])
+
+
+def _template_name() -> str:
+    return f"fleet_tmpl_{os.environ.get(RUN_ENV, 'norun')}_{schema_digest()}"
+
+
 def template(server_url: str) -> str:
-    """The name of a migrated template database on this server, built now if no run built it yet."""
-    name = f"fleet_tmpl_{schema_digest()}"
+    """The name of this run's migrated template database on this server, built now if not built yet."""
+    name = _template_name()
     with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
         if _exists(conn, name):
             return name
@@ -71,3 +83,11 @@ def create_migrated(server_url: str, dbname: str) -> str:
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(dbname),
                                                                      sql.Identifier(source)))
     return dbadmin.with_database(server_url, dbname)
+
+
+def end_run(server_url: str) -> None:
+    """Drop this run's template on the server, if one was built there."""
+    name = _template_name()
+    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
+        if _exists(conn, name):
+            dbadmin.drop_database(server_url, name)
