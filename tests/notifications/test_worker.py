@@ -76,10 +76,15 @@ def test_sends_by_priority_then_schedule_and_records_every_link(sim, db, org_tpl
     _enqueue(db, org, ["late"], priority=5, scheduled_for=now - timedelta(seconds=10))
     _enqueue(db, org, ["early"], priority=5, scheduled_for=now - timedelta(seconds=60))
     _enqueue(db, org, ["urgent"], priority=1)
-    later = _enqueue(db, org, ["later"], priority=0, scheduled_for=now + timedelta(seconds=2))[0]
+    later = None
 
     async def body():
+        nonlocal later
         async with running(org.id):
+            await wait_until(lambda: _all_in(org.id, {"completed"}), what="the due ones completed")
+            # Even the top priority waits for its time (queued once the engine is up, so a slow start cannot let
+            # its time come before the others went and make the order a race).
+            later = _enqueue(db, org, ["later"], priority=0, scheduled_for=utcnow() + timedelta(seconds=2))[0]
             await wait_until(lambda: _all_in(org.id, {"completed"}), what="all completed")
             assert _sent_texts(org.id) == ["Hi urgent", "Hi early", "Hi late", "Hi later"]
             await wait_until(lambda: scalar("SELECT count(*) FROM whatsapp_messages WHERE status = 'delivered'")
