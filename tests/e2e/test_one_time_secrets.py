@@ -71,6 +71,7 @@ def test_a_generated_webhook_secret_is_shown_once_with_a_copy_button(page: Page,
     assert _clipboard(page) == secret.inner_text()
     dialog.get_by_role("button", name="نسختُه").click()
     expect(page.get_by_test_id("revealed-secret")).to_have_count(0)
+    expect(page.get_by_label("الرابط")).to_have_value("")  # saved: the form is empty for the next one
 
 
 def test_simulator_mode_offers_the_scan_as_a_button(page: Page, app_server: AppServer) -> None:

@@ -130,7 +130,9 @@ class SettingsState(AuthState):
         if generated:
             self._reveal(strings.WEBHOOK_SECRET_ONCE, generated)
         self._reload(ctx)
-        return rx.toast.success(strings.WEBHOOK_SAVED)
+        # Saved: the form empties for the next one (it is not reset on submit, so a refusal keeps what was typed).
+        return [rx.toast.success(strings.WEBHOOK_SAVED), rx.set_value("webhook-url", ""),
+                rx.set_value("webhook-secret", "")]
 
     @rx.event
     @allow(Action.webhooks)
