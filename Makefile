@@ -7,7 +7,7 @@ export REFLEX_USE_NPM := 1
 export REFLEX_TELEMETRY_ENABLED := false
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: run test test-topology test-reliability verify-image install install-test chromium lint bench bench-smoke clean
+.PHONY: run test test-topology test-reliability verify-image install install-test chromium lint bench bench-smoke clean screenshots
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -52,6 +52,11 @@ test-reliability: install-test
 # CI installs what it needs: podman, runc, debootstrap, strace (scripts/verify_image.sh installs any missing).
 verify-image: install-test
 	scripts/verify_image.sh
+
+# Every page at 1366 and 390 px, as an owner and as the super_admin, right to left, for reviewers: PNG files in
+# screenshots/ (or SCREENSHOTS_DIR). Not part of `make test`.
+screenshots: install-test
+	$(VENV)/bin/pytest -q -p no:cacheprovider -s tests/e2e/screenshots.py
 
 lint: install-test
 	$(VENV)/bin/ruff check .

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import json
 import logging
 import time
 import uuid
@@ -18,7 +19,6 @@ import httpx
 import psycopg
 from sqlalchemy import text
 
-from fleet_dashboard.accounts import audit
 from fleet_dashboard.core.backoff import RetryPolicy
 from fleet_dashboard.core.db import database_url, libpq_url, session_scope
 from fleet_dashboard.core.events import EventType, get_bus
@@ -39,7 +39,6 @@ from fleet_dashboard.integrations.webhooks import (
 
 log = logging.getLogger(__name__)
 
-AUDIT_EVENT = "webhook_delivery"
 USER_AGENT = "FleetDashboard-Webhooks/1"
 # Advisory lock key: with the postgres bus every process sees every event, so one process delivers.
 LEADER_LOCK_KEY = 0x46_6C_57_48  # "FlWH"
@@ -76,30 +75,44 @@ def _retry_after(response: httpx.Response) -> float | None:
     return when.timestamp() - time.time()
 
 
-_SETTLE_SQL = {
-    "delivered": text("DELETE FROM webhook_deliveries WHERE id = :id"),
-    "failed": text("UPDATE webhook_deliveries SET status = 'failed', attempts = :attempt, last_error = :error "
-                   "WHERE id = :id"),
-    "retrying": text("UPDATE webhook_deliveries SET attempts = :attempt, last_error = :error, "
-                     "next_attempt_at = now() + make_interval(secs => :wait) WHERE id = :id"),
-}
+# Each attempt, in the delivery's own row (not the audit log, which a failing receiver would flood): its outcome,
+# the receiver's status code or the error, and a line in its log. A delivery made without a stored row (a direct
+# call) gets one here, so the settings page shows every outcome; a webhook deleted meanwhile records nothing.
+_RECORD_SQL = text("""
+INSERT INTO webhook_deliveries (id, webhook_id, org_id, event, status, attempts, next_attempt_at, last_error,
+                                last_status_code, settled_at, log, created_at)
+SELECT :id, w.id, w.org_id, CAST(:event AS jsonb), :status, :attempt, now() + make_interval(secs => :wait), :error,
+       :code, CASE WHEN :settled THEN now() END, CAST(:entry AS jsonb), now()
+FROM webhooks w WHERE w.id = :webhook
+ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, attempts = EXCLUDED.attempts,
+    next_attempt_at = EXCLUDED.next_attempt_at, last_error = EXCLUDED.last_error,
+    last_status_code = EXCLUDED.last_status_code, settled_at = EXCLUDED.settled_at,
+    log = webhook_deliveries.log || EXCLUDED.log
+""")
+# An attempt's outcome to the row's status: a retry is still owed.
+_ROW_STATUS = {"delivered": "delivered", "failed": "failed", "retrying": "pending"}
 
 
-def _audit_attempt(target: Target, data: dict[str, Any]) -> None:
-    """The attempt's audit row and, in the same transaction, what is still owed (no row: nothing owed)."""
+def _record_attempt(target: Target, event: dict[str, Any], data: dict[str, Any]) -> None:
+    """The attempt's outcome in its delivery row, and, in the same statement, what is still owed."""
+    entry = {**{k: data[k] for k in ("attempt", "outcome", "status_code", "error", "next_retry_seconds")},
+             "at": utcnow().isoformat()}
     with session_scope() as session:
-        audit.record(session=session, org_id=target.org_id, event_type=AUDIT_EVENT,
-                     event_data={"webhook_id": str(target.id), "url": target.url, **data})
-        session.execute(_SETTLE_SQL[data["outcome"]], {
-            "id": data["delivery_id"], "attempt": data["attempt"], "wait": data["next_retry_seconds"] or 0,
-            "error": data["error"] or (f"HTTP {data['status_code']}" if data["status_code"] else None)})
+        session.execute(_RECORD_SQL, {
+            "id": data["delivery_id"], "webhook": target.id, "event": json.dumps(public_event(event), default=str),
+            "status": _ROW_STATUS[data["outcome"]], "attempt": data["attempt"],
+            "wait": data["next_retry_seconds"] or 0, "settled": data["outcome"] != "retrying",
+            "error": None if data["outcome"] == "delivered" else (
+                data["error"] or (f"HTTP {data['status_code']}" if data["status_code"] else None)),
+            "code": data["status_code"], "entry": json.dumps([entry])})
 
 
 async def deliver(*, client: httpx.AsyncClient, target: Target, event: dict[str, Any],
                   policy: RetryPolicy | None = None,
                   sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
                   delivery_id: str | None = None, first_attempt: int = 1) -> bool:
-    """POST one event until a 2xx, a permanent 4xx, or the attempts run out; audits every attempt.
+    """POST one event until a 2xx, a permanent 4xx, or the attempts run out; records every attempt in its
+    delivery row (the settings page's view of deliveries), never in the audit log.
 
     With a stored delivery (`delivery_id` of a webhook_deliveries row) every attempt also records what is
     still owed, so a restart resumes at `first_attempt` = attempts made + 1."""
@@ -110,7 +123,7 @@ async def deliver(*, client: httpx.AsyncClient, target: Target, event: dict[str,
     if blocked or first_attempt > policy.max_attempts:
         error = f"refused: {blocked}" if blocked else "no attempts left"
         log.warning("webhook %s not called: %s", target.id, error)
-        await asyncio.to_thread(_audit_attempt, target, {
+        await asyncio.to_thread(_record_attempt, target, event, {
             "delivery_id": delivery_id, "event": event["type"], "attempt": first_attempt, "status_code": None,
             "error": error, "outcome": "failed", "next_retry_seconds": None})
         return False
@@ -133,7 +146,7 @@ async def deliver(*, client: httpx.AsyncClient, target: Target, event: dict[str,
         last = delivered or permanent or attempt == policy.max_attempts
         outcome = "delivered" if delivered else ("failed" if last else "retrying")
         wait = None if last else policy.delay(attempt, retry_after)
-        await asyncio.to_thread(_audit_attempt, target, {
+        await asyncio.to_thread(_record_attempt, target, event, {
             "delivery_id": delivery_id, "event": event["type"], "attempt": attempt,
             "status_code": status_code, "error": error, "outcome": outcome,
             "next_retry_seconds": round(wait, 2) if wait is not None else None,
@@ -230,7 +243,7 @@ class Dispatcher:
         last = attempt >= self.policy.max_attempts
         wait = None if last else self.policy.delay(attempt)
         try:
-            await asyncio.to_thread(_audit_attempt, target, {
+            await asyncio.to_thread(_record_attempt, target, event, {
                 "delivery_id": delivery_id, "event": event.get("type"), "attempt": attempt, "status_code": None,
                 "error": f"crashed: {type(exc).__name__}: {exc}"[:300], "outcome": "failed" if last else "retrying",
                 "next_retry_seconds": None if wait is None else round(wait, 2)})

@@ -48,11 +48,14 @@ class WebhookDelivery(SQLModel, table=True):
     """One event owed to one webhook until it is delivered or given up: retries survive a restart.
 
     The id is the delivery id the receiver sees (payload `id`, X-Fleet-Delivery), so a resend after a
-    crash is recognisable as a duplicate. Delivered rows are deleted; failed ones stay for a look."""
+    crash is recognisable as a duplicate. Settled rows (delivered, failed) stay for the settings page's view of
+    deliveries until retention purges them; `log` holds each attempt's outcome."""
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        # The settings page's latest deliveries of an organisation.
+        Index("ix_webhook_deliveries_org_created", "org_id", "created_at"),
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     webhook_id: uuid.UUID = Field(foreign_key="webhooks.id", ondelete="CASCADE", index=True)
@@ -62,4 +65,8 @@ class WebhookDelivery(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = created_field()
     last_error: str | None = None
+    # The receiver's last HTTP status (None: no answer), and when the delivery was settled (None: still owed).
+    last_status_code: int | None = None
+    settled_at: datetime | None = timestamp_field()
+    log: list[dict[str, Any]] = json_field(list)
     created_at: datetime = created_field()

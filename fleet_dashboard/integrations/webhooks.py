@@ -33,7 +33,7 @@ from fleet_dashboard.core.errors import ValidationError
 from fleet_dashboard.core.events import WEBHOOK_EVENTS
 from fleet_dashboard.core.pagination import get_owned
 from fleet_dashboard.core.settings import get_settings
-from fleet_dashboard.integrations.models import Webhook
+from fleet_dashboard.integrations.models import Webhook, WebhookDelivery
 from fleet_dashboard.messaging.models import SETTLED_MESSAGE_STATUSES
 
 # The bus events a webhook may subscribe to (events.EventType says which are public).
@@ -115,6 +115,17 @@ def set_webhook(*, session: Session, org_id: uuid.UUID, url: str, secret: str | 
     audit.record_action(session=session, actor=actor, org_id=org_id, event_type="webhook_saved",
                         webhook_id=str(row.id), url=row.url, events=row.events)
     return row, generated
+
+
+def recent_deliveries(*, session: Session, org_id: uuid.UUID, actor: Actor,
+                      limit: int = 10) -> list[tuple[WebhookDelivery, str]]:
+    """The organisation's latest deliveries, newest first, each with its webhook's URL: what happened to the events
+    sent to its links (the audit log keeps people's actions, not every attempt)."""
+    permissions.require(actor, Action.webhooks, org_id)
+    query = (select(WebhookDelivery, Webhook.url).join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+             .where(WebhookDelivery.org_id == org_id)
+             .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()).limit(max(1, min(limit, 50))))
+    return [(delivery, url) for delivery, url in session.exec(query)]
 
 
 def list_webhooks(*, session: Session, org_id: uuid.UUID | None = None, actor: Actor) -> list[Webhook]:

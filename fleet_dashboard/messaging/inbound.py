@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, select
 
@@ -107,6 +107,25 @@ def conversation(*, session: Session, org_id: uuid.UUID, phone: str, actor: Acto
                "created_at": r.created_at, "kind": "text", "file": "", "has_file": False} for r in got]
     items.sort(key=lambda i: (i["created_at"], str(i["id"])))
     return items[-limit:]
+
+
+def unread_count(*, session: Session, org_id: uuid.UUID, actor: Actor, cap: int = 99) -> int:
+    """How many replies nobody of the organisation has read yet (up to `cap`: the badge says 99+)."""
+    permissions.require(actor, Action.view, org_id)
+    ids = select(InboundMessage.id).where(InboundMessage.org_id == org_id, InboundMessage.read_at.is_(None))
+    return session.exec(select(func.count()).select_from(ids.limit(cap + 1).subquery())).one()
+
+
+def mark_read(*, session: Session, org_id: uuid.UUID, phone: str, actor: Actor) -> int:
+    """Someone of the organisation opened the conversation: its replies are read. A read-only viewer (the
+    super_admin) marks nothing. Returns how many were unread."""
+    permissions.require(actor, Action.view, org_id)
+    if not permissions.can(actor.role, Action.send):
+        return 0
+    result = session.execute(update(InboundMessage).where(
+        InboundMessage.org_id == org_id, InboundMessage.phone == phone, InboundMessage.read_at.is_(None))
+        .values(read_at=func.now()))
+    return result.rowcount or 0
 
 
 def replies_after(*, session: Session, org_id: uuid.UUID, phone: str, after: datetime, actor: Actor,

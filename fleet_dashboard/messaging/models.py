@@ -105,6 +105,8 @@ class WhatsAppTemplate(SQLModel, table=True):
     org_id: uuid.UUID | None = Field(default=None, foreign_key="organizations.id", ondelete="CASCADE",
                                      index=True)
     name: str = Field(max_length=64)
+    # What people read ("تذكير بالدفع"); `name` is the API's (payment_reminder). Empty: the description, else name.
+    display_name: str = Field(default="", max_length=120, sa_column_kwargs={"server_default": ""})
     description: str = Field(default="", max_length=500)
     category: str = Field(default="general", max_length=50)
     language: str = Field(default="ar", max_length=10)
@@ -240,6 +242,8 @@ class InboundMessage(SQLModel, table=True):
         UniqueConstraint("org_id", "whatsapp_message_id", name="uq_whatsapp_inbound_org_wid"),
         # Replies of senders known only by a LID, until the engine maps them to a number (store.map_lids).
         Index("ix_whatsapp_inbound_lid", "org_id", "phone", postgresql_where=text("phone LIKE '%@lid'")),
+        # The navigation's unread count, and marking one conversation read.
+        Index("ix_whatsapp_inbound_unread", "org_id", "phone", postgresql_where=text("read_at IS NULL")),
     )
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     org_id: uuid.UUID = Field(foreign_key="organizations.id", ondelete="CASCADE")
@@ -248,6 +252,8 @@ class InboundMessage(SQLModel, table=True):
     whatsapp_message_id: str = Field(max_length=128)
     # What a STOP or START keyword did to the opt-out list ("opted_out", "opted_in"), else None.
     opt_out: str | None = Field(default=None, max_length=16)
+    # When someone of the organisation first opened the conversation after it came; None: unread.
+    read_at: datetime | None = timestamp_field()
     created_at: datetime = created_field()
 
 

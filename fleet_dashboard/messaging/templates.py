@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
+from fleet_dashboard import strings
 from fleet_dashboard.accounts import audit, orgs, permissions
 from fleet_dashboard.accounts.permissions import Action, Actor
 from fleet_dashboard.core.errors import Conflict, MissingVariables, NotFound, PermissionDenied, ValidationError
@@ -48,6 +49,20 @@ def render_for_send(name: str | None, body: str | None, is_active: bool | None,
     if is_active is False:
         raise ValidationError(f"template {name!r} is disabled", code="template_inactive", name=name)
     return render(body, variables)
+
+
+DISPLAY_MAX = 120
+
+
+def display_name(template: WhatsAppTemplate) -> str:
+    """What people read for a template: its display name, else its description's first line, else its name."""
+    described = (template.description or "").strip().splitlines()[0][:DISPLAY_MAX] if template.description else ""
+    return (template.display_name or "").strip() or described or template.name
+
+
+def display_names(*, session: Session, org_id: uuid.UUID) -> dict[str, str]:
+    """name -> display name of every template the organisation sees (messages keep the name they were sent by)."""
+    return {t.name: display_name(t) for t in list_for_org(session=session, org_id=org_id)}
 
 
 def _visible(org_id: uuid.UUID):
@@ -121,6 +136,7 @@ def create(
     category: str = "general",
     created_by: uuid.UUID | None = None,
     urgent: bool = False,
+    display_name: str = "",
     actor: Actor,
 ) -> WhatsAppTemplate:
     """Create an organisation template; its variables come from the body. An urgent one (an OTP, a failed
@@ -128,7 +144,7 @@ def create(
     permissions.require(actor, Action.templates, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     template = _insert(session=session, org_id=org_id, name=name, message_template=message_template,
-                       description=description, category=category, created_by=created_by)
+                       description=description, category=category, created_by=created_by, display=display_name)
     if urgent:
         template.urgent = True
         session.add(template)
@@ -139,11 +155,12 @@ def create(
 
 
 def _insert(*, session: Session, org_id: uuid.UUID, name: str, message_template: str, description: str,
-            category: str, created_by: uuid.UUID | None) -> WhatsAppTemplate:
+            category: str, created_by: uuid.UUID | None, display: str = "") -> WhatsAppTemplate:
     name = (name or "").strip()
     _validate(session=session, org_id=org_id, name=name, body=message_template)
     template = WhatsAppTemplate(
         org_id=org_id, name=name, message_template=message_template, description=description.strip()[:500],
+        display_name=" ".join((display or "").split())[:DISPLAY_MAX],
         category=(category or "general").strip()[:50], variables=extract_variables(message_template),
         created_by=created_by,
     )
@@ -163,6 +180,7 @@ def update_template(
     category: str | None = None,
     is_active: bool | None = None,
     urgent: bool | None = None,
+    display_name: str | None = None,
     actor: Actor,
 ) -> WhatsAppTemplate:
     """Change an organisation template; system templates refuse."""
@@ -176,6 +194,8 @@ def update_template(
     template.variables = extract_variables(new_body)
     if description is not None:
         template.description = description.strip()[:500]
+    if display_name is not None:
+        template.display_name = " ".join(display_name.split())[:DISPLAY_MAX]
     if category is not None:
         template.category = category.strip()[:50] or "general"
     if is_active is not None:
@@ -214,7 +234,8 @@ def duplicate(*, session: Session, org_id: uuid.UUID, template_id: uuid.UUID,
                                                                  WhatsAppTemplate.name.startswith(base))))
     name = next(n for n in [base, *(f"{base}_{i}" for i in range(2, 1000))] if n not in taken)
     copy = _insert(session=session, org_id=org_id, name=name, message_template=source.message_template,
-                   description=source.description, category=source.category, created_by=created_by)
+                   description=source.description, category=source.category, created_by=created_by,
+                   display=strings.TEMPLATE_COPY_OF.format(name=display_name(source)))
     audit.record_action(session=session, actor=actor, org_id=org_id, event_type="template_duplicated",
                         template_id=str(copy.id), name=copy.name, source_id=str(source.id))
     return copy

@@ -75,3 +75,85 @@ AUDIT_EVENTS = {
     "sending_resumed": "استئناف الإرسال",
     "pairing_note": "ملاحظة من واتساب أثناء الربط",
 }
+
+# Each audit row as a sentence. {placeholders} are filled from the row's details by web/audit_text.py: the
+# first one that names something with a page ({template}, {message}, {person}, {phone}, ...) becomes its link.
+AUDIT_SENTENCES = {
+    "login": "دخول إلى اللوحة.",
+    "login_failed": "محاولة دخول فاشلة بالبريد {email}.",
+    "oidc_linked": "رُبط الحساب بمزوّد الهوية.",
+    "logout": "خروج من اللوحة.",
+    "connect_requested": "طُلب {connect}.",
+    "retry_requested": "طُلبت إعادة محاولة الاتصال بواتساب.",
+    "logout_requested": "طُلب قطع اتصال الواتساب.",
+    "stop_requested": "طُلب إيقاف جلسة الواتساب.",
+    "message_sent": "أُرسلت {message} إلى {recipient}.",
+    "message_scheduled": "جُدول {notifications} في الطابور.",
+    "template_created": "أُنشئ القالب {template}.",
+    "template_updated": "عُدّل القالب {template}.",
+    "template_deleted": "حُذف القالب {template_name}.",
+    "template_duplicated": "نُسخ قالب إلى قوالب المؤسسة باسم {template}.",
+    "queue_cancelled": "أُلغي {notification} إلى {recipient}.",
+    "queue_retried": "أُعيد {notification} إلى {recipient} إلى الطابور.",
+    "access_denied": "رُفضت محاولة لا يسمح بها دور {role}{page}.",
+    "messages_exported": "صُدّرت الرسائل إلى ملف CSV.",
+    "qr_generated": "ظهر رمز QR جديد لربط الواتساب.",
+    "session_connected": "اتصل الواتساب بالرقم {phone}.",
+    "session_disconnected": "انقطع اتصال الواتساب.{because}",
+    "session_error": "خطأ في جلسة الواتساب.{because}",
+    "logged_out": "خرج الجهاز المرتبط من الواتساب.{because}",
+    "temporary_ban": "حظر واتساب الرقم مؤقتاً.",
+    "opted_out": "طلب الرقم {phone} إيقاف الرسائل بكلمة {keyword}.",
+    "opted_in": "طلب الرقم {phone} عودة الرسائل بكلمة {keyword}.",
+    "opt_out_added": "أضيف الرقم {phone} إلى قائمة الإيقاف.{because}",
+    "opt_out_removed": "حُذف الرقم {phone} من قائمة الإيقاف.",
+    "opt_outs_exported": "صُدّرت قائمة الإيقاف ({rows} رقم).",
+    "webhook_delivery": "أُرسل حدث إلى رابط الإشعارات {url}: {outcome}.",
+    "webhook_saved": "حُفظ رابط الإشعارات {url} للأحداث: {events}.",
+    "webhook_deleted": "حُذف رابط الإشعارات {url}.",
+    "api_key_created": "أُنشئ مفتاح الواجهة البرمجية {key} بصلاحيات: {scopes}.",
+    "api_key_revoked": "أُلغي مفتاح الواجهة البرمجية {key}.",
+    "org_created": "أُنشئت المؤسسة {org_name}.",
+    "org_renamed": "تغيّر اسم المؤسسة إلى {org_name}.",
+    "org_timezone_changed": "تغيّرت المنطقة الزمنية للمؤسسة إلى {timezone}.",
+    "org_suspended": "أُوقفت المؤسسة.{because}",
+    "org_resumed": "أُعيد تفعيل المؤسسة.",
+    "member_invited": "دُعي {email} للانضمام بدور {role}.",
+    "invitation_revoked": "أُلغيت دعوة {email}.",
+    "invitation_accepted": "قُبلت دعوة {person} بدور {role}.",
+    "role_changed": "تغيّر دور {person} من {before_role} إلى {role}.",
+    "user_deactivated": "أُوقف حساب {person}.",
+    "user_reactivated": "أُعيد تفعيل حساب {person}.",
+    "user_activated": "فُعّل حساب {person}.",
+    "user_created": "أُنشئ حساب {person} بدور {role}.",
+    "password_changed": "تغيّرت كلمة مرور {person}.",
+    "password_change_refused": "رُفض تغيير كلمة مرور {person}: كلمة المرور الحالية غير صحيحة.",
+    "user_provisioned": "أضاف النظام الأساسي {person} بدور {role}.",
+    "user_updated": "حدّث النظام الأساسي بيانات {person}.",
+    "user_moved_out": "نُقل {person} إلى مؤسسة أخرى.",
+    "login_link_created": "أُنشئ رابط دخول لمرة واحدة لحساب {person}.",
+    "break_glass_started": "فُتحت جلسة دخول طارئ باسم {person}.{because}",
+    "retention_purged": "حُذفت السجلات الأقدم من مدة الاحتفاظ.",
+    "session_refused": "رُفضت جلسة منتهية.",
+    "signed_out_everywhere": "سُجّل خروج {person} من كل الأجهزة.",
+    "device_unlinked": "فُكّ ربط الجهاز من الواتساب.",
+    "sending_rules_changed": "تغيّرت {rules}.",
+    "sending_paused": "توقف الإرسال لحماية الرقم.{because}",
+    "sending_resumed": "استؤنف الإرسال.",
+    "pairing_note": "ملاحظة من واتساب أثناء الربط.",
+}
+# The words the placeholders above put in a sentence.
+AUDIT_A_MESSAGE = "رسالة"
+AUDIT_NOTIFICATION = "إشعار"
+AUDIT_NOTIFICATIONS = "{count} إشعار"
+AUDIT_CONNECT = "ربط الواتساب"
+AUDIT_RULES = "قواعد الإرسال"
+AUDIT_BECAUSE = " السبب: {reason}"
+AUDIT_ON_PAGE = " في صفحة {page}"
+AUDIT_UNKNOWN_EVENT = "حدث في المؤسسة."
+AUDIT_DELIVERY = {"delivered": "وصل", "failed": "فشل نهائياً", "retrying": "فشل وسنعيد المحاولة"}
+# Who did it, when it was not a person of the organisation.
+AUDIT_ACTOR_API_KEY = "مفتاح الواجهة البرمجية {name}"
+AUDIT_ACTOR_PLATFORM = "النظام الأساسي"
+AUDIT_ACTOR_OPERATOR = "مشغّل الخادم"
+AUDIT_ACTOR_BREAK_GLASS = "{name} (دخول طارئ)"

@@ -16,7 +16,8 @@ ERRORS: dict[str, str] = {
     "not_found": "العنصر غير موجود.",
     "conflict": "تعارض مع بيانات موجودة.",
     "forbidden": "ليست لديك صلاحية لهذا الإجراء.",
-    "invalid_phone": "رقم الهاتف غير صحيح. اكتبه بالصيغة الدولية مثل ‎+201001234567.",
+    # The example sits in a left-to-right isolate (LRI…PDI), or its plus reads at the wrong end in Arabic.
+    "invalid_phone": "رقم الهاتف غير صحيح. اكتبه بالصيغة الدولية مثل \u2066+201001234567\u2069.",
     "missing_variables": "متغيرات ناقصة: {missing}",
     "not_connected": "الواتساب غير متصل. اربط الرقم أولاً.",
     "send_failed": "رفض واتساب الإرسال أو تعذّر الوصول إليه.",

@@ -44,7 +44,10 @@ QUEUE_RETRIED = "أعيد الإشعار إلى الطابور."
 # ---- Customers' replies and conversations ----
 DIRECTION = "الاتجاه"
 DIRECTIONS = {"outbound": "المرسلة", "inbound": "ردود العملاء"}
+DIRECTION_ALL = "الكل"
 COL_FROM = "المرسل"
+COL_CUSTOMER = "رقم العميل"
+UNREAD_REPLIES = "ردود لم تُقرأ بعد"
 REPLY_BADGE = "رد"
 REPLIES_TITLE = "ردود العميل"
 REPLIES_EMPTY = "لم يرد العميل بعد."

@@ -36,3 +36,22 @@ TODAY = "اليوم"
 YESTERDAY = "أمس"
 MONTH_NAMES = ("يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر",
                "نوفمبر", "ديسمبر")
+
+# Arabic names of the zones our organisations live in; any other IANA zone shows its own name, isolated.
+ZONE_NAMES = {
+    "Africa/Cairo": "القاهرة", "Asia/Riyadh": "الرياض", "Asia/Dubai": "دبي", "Asia/Kuwait": "الكويت",
+    "Asia/Qatar": "الدوحة", "Asia/Bahrain": "المنامة", "Asia/Muscat": "مسقط", "Asia/Baghdad": "بغداد",
+    "Asia/Amman": "عمّان", "Asia/Beirut": "بيروت", "Asia/Damascus": "دمشق", "Asia/Jerusalem": "القدس",
+    "Asia/Gaza": "غزة", "Asia/Hebron": "الخليل", "Asia/Aden": "عدن", "Africa/Khartoum": "الخرطوم",
+    "Africa/Tripoli": "طرابلس", "Africa/Tunis": "تونس", "Africa/Algiers": "الجزائر",
+    "Africa/Casablanca": "الدار البيضاء", "Africa/Nouakchott": "نواكشوط", "Africa/Mogadishu": "مقديشو",
+    "Africa/Djibouti": "جيبوتي", "Indian/Comoro": "موروني", "Europe/Istanbul": "إسطنبول", "Asia/Tehran": "طهران",
+    "Asia/Karachi": "كراتشي", "Asia/Kolkata": "كلكتا", "Europe/London": "لندن", "Europe/Paris": "باريس",
+    "Europe/Berlin": "برلين", "Europe/Moscow": "موسكو", "America/New_York": "نيويورك",
+    "America/Los_Angeles": "لوس أنجلوس", "UTC": "التوقيت العالمي المنسّق", "Etc/UTC": "التوقيت العالمي المنسّق",
+}
+
+
+def zone_name(key: str) -> str:
+    """A zone as a person reads it: its Arabic city name, else its IANA name kept in its own direction."""
+    return ZONE_NAMES.get(key) or (f"\u2068{key}\u2069" if key else "")

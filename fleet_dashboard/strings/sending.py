@@ -64,3 +64,32 @@ SAMPLE_VALUE = "قيمة تجريبية"
 TEMPLATE_SAMPLES = {"customer_name": "أحمد علي", "company_name": "لوحة الأسطول", "plan_name": "الباقة الذهبية",
                     "expiry_date": "2026-12-31", "days_left": "5", "amount": "250 جنيه", "due_date": "2026-12-15",
                     "order_no": "1042"}
+TEMPLATE_COPY_OF = "{name} (نسخة)"
+TEMPLATE_DISPLAY_NAME = "الاسم الظاهر"
+TEMPLATE_DISPLAY_NAME_HINT = "ما يقرؤه فريقك في القوائم والسجل، مثل «تذكير بالدفع»."
+TEMPLATE_API_NAME = "الاسم البرمجي"
+TEMPLATE_API_NAME_HINT = "حروف إنجليزية صغيرة وأرقام و _، مثل order_ready: يستخدمه النظام الخلفي في template_name."
+# The {{variables}} as people read them; a name made of known words is read word by word (customer_name: اسم العميل).
+VARIABLE_NAMES = {"customer_name": "اسم العميل", "company_name": "اسم الشركة", "plan_name": "اسم الباقة",
+                  "expiry_date": "تاريخ الانتهاء", "days_left": "الأيام المتبقية", "amount": "المبلغ",
+                  "due_date": "تاريخ الاستحقاق", "order_no": "رقم الطلب", "otp": "رمز التحقق",
+                  "code": "الرمز", "link": "الرابط", "url": "الرابط"}
+VARIABLE_WORDS = {"customer": "العميل", "client": "العميل", "company": "الشركة", "plan": "الباقة", "name": "اسم",
+                  "date": "تاريخ", "time": "وقت", "amount": "المبلغ", "total": "الإجمالي", "due": "الاستحقاق",
+                  "expiry": "الانتهاء", "order": "الطلب", "invoice": "الفاتورة", "no": "رقم", "number": "رقم",
+                  "id": "رقم", "phone": "هاتف", "driver": "السائق", "vehicle": "المركبة", "plate": "لوحة",
+                  "trip": "الرحلة", "days": "الأيام", "left": "المتبقية", "city": "المدينة", "address": "عنوان",
+                  "branch": "الفرع", "price": "السعر", "balance": "الرصيد", "otp": "رمز التحقق", "code": "الرمز",
+                  "start": "البداية", "end": "النهاية", "user": "المستخدم", "account": "الحساب",
+                  "payment": "الدفع", "status": "حالة", "link": "رابط", "url": "رابط", "model": "الطراز",
+                  "service": "الخدمة", "km": "الكيلومترات", "appointment": "الموعد"}
+
+
+def variable_label(name: str) -> str:
+    """A {{variable}} as people read it: its Arabic name, its words read in Arabic order, else the name isolated."""
+    if name in VARIABLE_NAMES:
+        return VARIABLE_NAMES[name]
+    words = [w for w in name.lower().split("_") if w]
+    if words and all(w in VARIABLE_WORDS for w in words):
+        return " ".join(VARIABLE_WORDS[w] for w in reversed(words))
+    return f"\u2068{name}\u2069"

@@ -4,7 +4,24 @@ from __future__ import annotations
 
 from fleet_dashboard.core.events import EventType as _Event  # private: `strings.*` exports text only
 
-SETTINGS_TITLE = "الربط البرمجي"
+SETTINGS_TITLE = "الإعدادات"
+# The page's two parts: the organisation's own settings, then what the SaaS backend and scripts use.
+SETTINGS_ORG_TITLE = "إعدادات المؤسسة"
+SETTINGS_INTEGRATION_TITLE = "الربط البرمجي"
+TIMEZONE_SEARCH = "ابحث باسم المدينة أو المنطقة"
+TIMEZONE_CURRENT = "المنطقة الحالية:"
+TIMEZONE_RESULTS = "المناطق المطابقة"
+# Webhook deliveries: what happened to the latest events sent to the organisation's links.
+DELIVERIES_TITLE = "آخر عمليات الإرسال"
+DELIVERIES_EMPTY = "لم يُرسل أي حدث بعد."
+DELIVERY_EVENT = "الحدث"
+DELIVERY_OUTCOME = "النتيجة"
+DELIVERY_ATTEMPTS = "المحاولات"
+DELIVERY_ANSWER = "رد الخادم"
+DELIVERY_WHEN = "آخر محاولة"
+DELIVERY_STATUS = {"pending": "بانتظار إعادة المحاولة", "delivered": "وصل", "failed": "فشل نهائياً"}
+DELIVERY_HTTP = "رد الخادم {code}"
+DELIVERY_NO_ANSWER = "لم يرد الخادم"
 CREATED_AT = "أُنشئ"
 WEBHOOKS_TITLE = "إشعارات Webhook"
 WEBHOOKS_HELP = ("نرسل إلى هذا الرابط طلب JSON موقّعاً (X-Fleet-Signature) عند تغيّر حالة رسالة أو الجلسة"

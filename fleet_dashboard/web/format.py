@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fleet_dashboard import strings
 from fleet_dashboard.accounts import localtime
 from fleet_dashboard.core.errors import ValidationError
+from fleet_dashboard.messaging import templates
 
 
 def stamp(value: datetime | None, zone: ZoneInfo) -> str:
@@ -77,3 +79,25 @@ def day_label(day: date, today: date) -> str:
         return strings.YESTERDAY
     weekday = strings.WEEKDAY_NAMES[_WEEKDAYS[day.weekday()]]
     return f"{weekday} {day.day} {strings.MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+_ARABIC_LETTER = re.compile(r"[\u0600-\u06ff]")
+
+
+def isolated(value: str) -> str:
+    """A value without Arabic letters (a number, a date, a phone, Latin text) keeps its own order inside Arabic:
+    Unicode isolates around it, what <bdi> does. Arabic values need none."""
+    if not value or value.isdigit() or _ARABIC_LETTER.search(value):
+        return value
+    return f"\u2068{value}\u2069"
+
+
+def fill_preview(body: str, values: dict[str, str] | None = None) -> str:
+    """A template body as people read it: each {{variable}} replaced by its value, isolated, or by its Arabic
+    name in brackets while it has none, so the line never shows a raw {{due_date}} nor scrambles."""
+    values = values or {}
+
+    def one(match: re.Match) -> str:
+        value = str(values.get(match.group(1)) or "").strip()
+        return isolated(value) if value else f"[{strings.variable_label(match.group(1))}]"
+    return templates.VARIABLE_RE.sub(one, body or "")

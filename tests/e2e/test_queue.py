@@ -16,9 +16,9 @@ WHEN = "2030-05-01T09:30"
 
 def _schedule_reminder(page: Page, recipient: str, when: str) -> None:
     """Fill the reminder's variables, the number and the time: each success empties the form for the next one."""
-    page.get_by_label("{{customer_name}}").fill("سارة")
-    page.get_by_label("{{amount}}").fill("150 جنيه")
-    page.get_by_label("{{due_date}}").fill("2030-05-02")
+    page.get_by_label("اسم العميل").fill("سارة")
+    page.get_by_label("المبلغ").fill("150 جنيه")
+    page.get_by_label("تاريخ الاستحقاق").fill("2030-05-02")
     page.get_by_label("رقم المستلم").fill(recipient)
     page.get_by_label("موعد الإرسال (اختياري)").fill(when)
     page.get_by_role("button", name="جدولة في الطابور").click()
@@ -34,7 +34,7 @@ def test_schedule_cancel_and_retry_a_failed_notification(page: Page, app_server:
 
     open_page(page, "nav-send")
     page.get_by_role("radio", name="قالب").click()
-    pick_option(page, "اختر قالباً", "payment_reminder")
+    pick_option(page, "اختر قالباً", "تذكير بالدفع")
     _schedule_reminder(page, LATER, WHEN)
     _schedule_reminder(page, STOPPED, "")  # no time: as soon as the worker can
 

@@ -48,10 +48,15 @@ def test_a_reply_arrives_live_in_the_conversation(page: Page, app_server: AppSer
     expect(reply).to_contain_text("تم الدفع، شكراً")
     assert page.evaluate("window.__sameDocument === true"), "the page reloaded"
 
-    # History shows replies too, and the owner finds this one by its text.
+    # History shows replies beside what was sent, by time, without touching a filter.
     open_page(page, "nav-history")
-    page.get_by_label("الاتجاه").click()
-    page.get_by_role("option", name="ردود العملاء").click()
+    both = page.get_by_test_id("message-row")
+    expect(both).to_have_count(2)
+    expect(both.first).to_have_attribute("data-direction", "inbound")
+    expect(page.get_by_role("columnheader").first).to_have_text("رقم العميل")
+    # The replies tab heads the number "المرسل", and the owner finds this one by its text.
+    page.get_by_role("tab", name="ردود العملاء").click()
+    expect(page.get_by_role("columnheader").first).to_have_text("المرسل")
     page.get_by_label("بحث برقم أو نص").fill("الدفع")
     page.get_by_test_id("apply-filters").click()
     replies = page.locator("[data-testid=message-row][data-direction=inbound]")

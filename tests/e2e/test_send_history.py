@@ -18,10 +18,14 @@ def test_template_send_then_history_then_live_read_receipt(page: Page, app_serve
     expect(page.get_by_role("heading", name="إرسال رسالة", level=1)).to_be_visible()
 
     page.get_by_role("radio", name="قالب").click()
-    pick_option(page, "اختر قالباً", "payment_reminder")
-    expect(page.get_by_label("{{customer_name}}")).to_be_visible()
-    page.get_by_label("{{customer_name}}").fill("سارة")
-    page.get_by_label("{{amount}}").fill("150 جنيه")
+    # Templates and their variables by their Arabic names: payment_reminder and {{due_date}} are the API's.
+    pick_option(page, "اختر قالباً", "تذكير بالدفع")
+    expect(page.get_by_label("اسم العميل")).to_be_visible()
+    expect(page.get_by_text("{{customer_name}}")).to_have_count(0)
+    # The preview names what is still missing in Arabic, never a raw {{due_date}}.
+    expect(page.get_by_test_id("preview")).to_contain_text("[تاريخ الاستحقاق]")
+    page.get_by_label("اسم العميل").fill("سارة")
+    page.get_by_label("المبلغ").fill("150 جنيه")
     page.get_by_label("رقم المستلم").fill("12345")
 
     # Both mistakes are shown inline, in Arabic, and nothing is sent.
@@ -32,7 +36,7 @@ def test_template_send_then_history_then_live_read_receipt(page: Page, app_serve
     expect(page.get_by_test_id("send-result")).to_have_count(0)
 
     page.get_by_label("رقم المستلم").fill(RECIPIENT)
-    page.get_by_label("{{due_date}}").fill("2026-12-01")
+    page.get_by_label("تاريخ الاستحقاق").fill("2026-12-01")
     expect(page.get_by_test_id("preview")).to_contain_text("عزيزي سارة")
     expect(page.get_by_test_id("preview")).to_contain_text("150 جنيه")
     expect(page.get_by_test_id("preview")).to_contain_text("2026-12-01")
@@ -43,7 +47,8 @@ def test_template_send_then_history_then_live_read_receipt(page: Page, app_serve
     open_page(page, "nav-history")
     row = page.get_by_test_id("message-row").filter(has_text=RECIPIENT)
     expect(row).to_have_count(1)
-    expect(row).to_contain_text("payment_reminder")
+    expect(row).to_contain_text("تذكير بالدفع")
+    expect(row).not_to_contain_text("payment_reminder")
     chip = row.locator("[data-status]")
     expect(chip).to_have_text("تم التسليم")  # the simulator's delivery receipt
 

@@ -24,9 +24,9 @@ from fleet_dashboard.accounts.permissions import SYSTEM
 from fleet_dashboard.core import safe_http
 from fleet_dashboard.core.backoff import RetryPolicy
 from fleet_dashboard.integrations import webhooks
-from fleet_dashboard.integrations.delivery import Dispatcher, Target, _due, deliver
+from fleet_dashboard.integrations.delivery import Dispatcher, _due, deliver
 from fleet_dashboard.integrations.models import WebhookDelivery
-from tests.integrations.test_webhooks import SECRET, attempts, event
+from tests.integrations.test_webhooks import SECRET, attempts, event, hook
 from tests.support.receiver import _Quiet, _serve, webhook_receiver
 
 pytestmark = pytest.mark.anyio
@@ -48,7 +48,7 @@ async def test_an_unreadable_retry_after_falls_back_to_backoff(api_env, db, make
     org = make_org()
     headers = {"Retry-After": value.encode("utf-8").decode("latin-1")}
     with webhook_receiver([(429, headers), (200, {})]) as rx:
-        target = Target(id=org.id, org_id=org.id, url=rx.url, secret=SECRET)
+        target = hook(db, org, rx.url)
         async with httpx.AsyncClient() as client:
             assert await deliver(client=client, target=target, event=event(org), policy=FAST)
         rx.wait_for(2)
@@ -63,7 +63,7 @@ async def test_an_http_date_retry_after_is_honoured(api_env, db, make_org):
     when = email.utils.format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3), usegmt=True)
     policy = RetryPolicy(max_attempts=2, base_seconds=0.01, max_seconds=10.0)
     with webhook_receiver([(429, {"Retry-After": when}), (200, {})]) as rx:
-        target = Target(id=org.id, org_id=org.id, url=rx.url, secret=SECRET)
+        target = hook(db, org, rx.url)
         async with httpx.AsyncClient() as client:
             assert await deliver(client=client, target=target, event=event(org), policy=policy)
         calls = rx.wait_for(2)

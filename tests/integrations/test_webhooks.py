@@ -1,4 +1,5 @@
-"""Webhooks: signatures a receiver can verify, retries with backoff against a real local receiver, audit rows."""
+"""Webhooks: signatures a receiver can verify, retries with backoff against a real local receiver, each attempt in
+its delivery's row (the settings page's view), none in the audit log."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from fleet_dashboard.accounts.permissions import SYSTEM
 from fleet_dashboard.core.backoff import RetryPolicy
 from fleet_dashboard.integrations import webhooks
 from fleet_dashboard.integrations.delivery import Dispatcher, Target, deliver
+from fleet_dashboard.integrations.models import WebhookDelivery
 from tests.support.live import SIMULATOR
 from tests.support.receiver import webhook_receiver
 
@@ -29,12 +31,21 @@ def event(org, status="delivered"):
             "whatsapp_message_id": "wa-1", "status": status, "error": None}
 
 
+def hook(db, org, url: str) -> Target:
+    """A webhook of the organisation, saved as the settings page saves it, as delivery targets it."""
+    row, _ = webhooks.set_webhook(session=db, org_id=org.id, url=url, secret=SECRET, actor=SYSTEM)
+    db.commit()
+    return Target(id=row.id, org_id=org.id, url=url, secret=SECRET)
+
+
 def attempts(db, org):
+    """Every attempt made for the organisation's deliveries, from their rows' logs; the audit log has none."""
     db.expire_all()
-    rows = db.exec(select(WhatsAppAuditLog).where(WhatsAppAuditLog.org_id == org.id,
-                                                  WhatsAppAuditLog.event_type == "webhook_delivery")
-                   .order_by(WhatsAppAuditLog.created_at)).all()
-    return sorted((r.event_data for r in rows), key=lambda d: d["attempt"])
+    flooded = db.exec(select(WhatsAppAuditLog).where(WhatsAppAuditLog.org_id == org.id,
+                                                     WhatsAppAuditLog.event_type == "webhook_delivery")).all()
+    assert flooded == [], "webhook attempts belong to their deliveries, not to the audit log"
+    rows = db.exec(select(WebhookDelivery).where(WebhookDelivery.org_id == org.id)).all()
+    return sorted((entry for row in rows for entry in row.log), key=lambda d: d["attempt"])
 
 
 def test_signature_round_trip_and_tampering():
@@ -62,7 +73,7 @@ def test_documented_scheme_matches_a_hand_computed_hmac():
 async def test_retries_with_backoff_until_delivered_and_audits_each_attempt(api_env, db, make_org):
     org = make_org()
     with webhook_receiver([(500, {}), (503, {}), (200, {})]) as rx:
-        target = Target(id=org.id, org_id=org.id, url=rx.url, secret=SECRET)
+        target = hook(db, org, rx.url)
         async with httpx.AsyncClient() as client:
             ok = await deliver(client=client, target=target, event=event(org), policy=FAST)
         calls = rx.wait_for(3)
@@ -86,7 +97,7 @@ async def test_retries_with_backoff_until_delivered_and_audits_each_attempt(api_
 async def test_a_4xx_other_than_429_is_not_retried(api_env, db, make_org):
     org = make_org()
     with webhook_receiver([(410, {})]) as rx:
-        target = Target(id=org.id, org_id=org.id, url=rx.url, secret=SECRET)
+        target = hook(db, org, rx.url)
         async with httpx.AsyncClient() as client:
             ok = await deliver(client=client, target=target, event=event(org), policy=FAST)
         assert not ok and len(rx.requests) == 1
@@ -96,7 +107,7 @@ async def test_a_4xx_other_than_429_is_not_retried(api_env, db, make_org):
 async def test_429_is_retried_after_retry_after(api_env, db, make_org):
     org = make_org()
     with webhook_receiver([(429, {"Retry-After": "1"}), (200, {})]) as rx:
-        target = Target(id=org.id, org_id=org.id, url=rx.url, secret=SECRET)
+        target = hook(db, org, rx.url)
         async with httpx.AsyncClient() as client:
             assert await deliver(client=client, target=target, event=event(org), policy=FAST)
         calls = rx.wait_for(2)
@@ -107,7 +118,7 @@ async def test_429_is_retried_after_retry_after(api_env, db, make_org):
 async def test_gives_up_after_max_attempts_on_an_unreachable_url(api_env, db, make_org):
     org = make_org()
     # A port nothing listens on: connection refused at once.
-    target = Target(id=org.id, org_id=org.id, url="http://127.0.0.1:9/hook", secret=SECRET)
+    target = hook(db, org, "http://127.0.0.1:9/hook")
     policy = RetryPolicy(max_attempts=3, base_seconds=0.01, max_seconds=0.05)
     async with httpx.AsyncClient() as client:
         assert not await deliver(client=client, target=target, event=event(org), policy=policy)
@@ -225,7 +236,11 @@ async def test_internal_addresses_are_refused_unless_allowed(api_env, db, make_o
 
     with webhook_receiver() as rx:
         # Saved while allowed, then delivery time judges it again: nothing reaches the receiver.
-        target = Target(id=org.id, org_id=org.id, url=rx.url, secret=SECRET)
+        api_env.setenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true")
+        get_settings.cache_clear()
+        target = hook(db, org, rx.url)
+        api_env.setenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "false")
+        get_settings.cache_clear()
         async with httpx.AsyncClient() as client:
             assert not await deliver(client=client, target=target, event=event(org), policy=FAST)
         assert rx.requests == []
@@ -238,7 +253,6 @@ async def test_a_retry_owed_at_shutdown_is_delivered_after_a_restart(api_env, db
     from sqlalchemy import text
 
     from fleet_dashboard.core.events import get_bus
-    from fleet_dashboard.integrations.models import WebhookDelivery
 
     org = make_org()
     slow = RetryPolicy(max_attempts=3, base_seconds=600, max_seconds=600, timeout_seconds=5.0)
@@ -269,7 +283,9 @@ async def test_a_retry_owed_at_shutdown_is_delivered_after_a_restart(api_env, db
     assert calls[0].headers["x-fleet-delivery"] == calls[1].headers["x-fleet-delivery"] == str(owed.id)
     assert json.loads(calls[1].body)["data"]["status"] == "read"
     db.expire_all()
-    assert db.exec(select(WebhookDelivery).where(WebhookDelivery.org_id == org.id)).all() == []  # settled
+    settled = db.exec(select(WebhookDelivery).where(WebhookDelivery.org_id == org.id)).one()
+    assert (settled.status, settled.attempts, settled.last_status_code) == ("delivered", 2, 200)
+    assert settled.settled_at is not None and settled.last_error is None
     assert [(a["attempt"], a["outcome"]) for a in attempts(db, org)] == [(1, "retrying"), (2, "delivered")]
 
 

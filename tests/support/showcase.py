@@ -87,3 +87,46 @@ def owner_actor(account: Account):
     from fleet_dashboard.accounts.permissions import Actor
 
     return Actor(role="owner", org_id=account.org_id, user_id=account.user_id)
+
+
+# The organisation's pages a super_admin opens from the overview (read-only), by their sidebar entries.
+ADMIN_ORG_NAV = ("nav-home", "nav-connect", "nav-send", "nav-templates", "nav-history", "nav-queue", "nav-sending",
+                 "nav-opt-outs", "nav-audit", "nav-settings", "nav-people")
+
+
+def owner_tour(page, show: Showcase):
+    """Open every page the owner has (and a conversation and a message), each once its data is on screen; yields
+    each page's name."""
+    from playwright.sync_api import expect
+
+    from fleet_dashboard.core import routes
+
+    extra = {routes.conversation_url(show.phone): "conversation-item",
+             routes.message_url(str(show.message_id)): "detail-body"}
+    for path, ready in {**OWNER_PAGES, **extra}.items():
+        page.goto(path)
+        expect(page.get_by_test_id(ready).first).to_be_visible()
+        yield path.strip("/").replace("/", "_").replace("%2B", "") or "home"
+
+
+def admin_tour(page, show: Showcase):
+    """The super_admin's own pages, then the showcase organisation's pages as it sees them (read-only)."""
+    from playwright.sync_api import expect
+
+    for path, ready in ADMIN_PAGES.items():
+        page.goto(path)
+        expect(page.get_by_test_id(ready).first).to_be_visible()
+        yield path.strip("/").replace("/", "_")
+    page.goto("/admin")
+    page.locator(f'[data-testid="org-row"][data-slug="{show.owner.org_slug}"]').get_by_test_id("open-org").click()
+    expect(page.get_by_test_id("read-only-banner")).to_be_visible()
+    sidebar = page.get_by_test_id("sidebar")
+    for nav in ADMIN_ORG_NAV:
+        entry = sidebar.get_by_test_id(nav)
+        if not entry.count():
+            continue
+        entry.click()
+        expect(page.get_by_test_id("read-only-banner")).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        expect(page.locator("main .rt-Spinner")).to_have_count(0)
+        yield "org_" + nav.removeprefix("nav-")

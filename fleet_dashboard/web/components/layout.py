@@ -46,10 +46,19 @@ def _org_pages_visible() -> rx.Var:
     return ~AuthState.is_super_admin | (AuthState.org_label != "")
 
 
+def unread_badge() -> rx.Component:
+    """How many customers' replies nobody has read yet, beside the history entry; nothing when none."""
+    return rx.cond(AuthState.unread_replies > 0, rx.badge(
+        AuthState.unread_label, color_scheme="blue", variant="solid", radius="full", size="1",
+        title=strings.UNREAD_REPLIES, aria_label=strings.UNREAD_REPLIES, data_testid="unread-replies"))
+
+
 def nav_link(route: str, label: str, icon: str, test_id: str) -> rx.Component:
-    """One sidebar entry."""
+    """One sidebar entry; the history's carries the unread replies' badge."""
     return rx.link(
-        rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"), spacing="2", align="center"),
+        rx.hstack(rx.icon(icon, size=18), rx.text(label, size="3"),
+                  *([rx.spacer(), unread_badge()] if route == routes.HISTORY else []),
+                  spacing="2", align="center", width="100%"),
         href=route, underline="none", color_scheme="gray", high_contrast=True, data_testid=test_id,
         padding_y="0.4rem", padding_x="0.6rem", border_radius="var(--radius-2)", width="100%",
         _hover={"background": "var(--gray-a3)"},
@@ -119,7 +128,8 @@ def mobile_bar() -> rx.Component:
                 _allowed(ORGANIZATIONS_NAV[0], rx.menu.item(ORGANIZATIONS_NAV[1],
                                                             on_click=rx.redirect(routes.ORGANIZATIONS))),
                 rx.cond(_org_pages_visible(), rx.fragment(
-                    *(_allowed(route, rx.menu.item(label, on_click=rx.redirect(route)))
+                    *(_allowed(route, rx.menu.item(
+                        label, *([unread_badge()] if route == routes.HISTORY else []), on_click=rx.redirect(route)))
                       for route, label, _, _ in ORG_NAV))),
                 rx.cond(AuthState.signed_in, rx.menu.item(ACCOUNT_NAV[1], on_click=rx.redirect(routes.ACCOUNT))),
                 rx.menu.separator(),

@@ -65,7 +65,7 @@ def _engines() -> rx.Component:
         rx.cond(
             S.engines.length() > 0,
             rx.flex(rx.foreach(S.engines, lambda e: rx.badge(
-                ltr(e["engine_id"]), " · ", strings.ENGINE_SESSIONS, " ", ltr(e["owned"]), " · ",
+                ltr(e["engine_id"]), " · ", strings.ENGINE_SESSIONS, " ", ltr(e["owned"]), strings.LIST_SEPARATOR,
                 strings.ENGINE_CONNECTED, " ", ltr(e["connected"]), variant="soft", size="2",
                 data_testid="engine-badge")), gap="0.5rem", wrap="wrap"),
             rx.callout.root(rx.callout.icon(rx.icon("triangle-alert")), rx.callout.text(strings.ENGINES_NONE),

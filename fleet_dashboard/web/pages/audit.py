@@ -6,8 +6,8 @@ import reflex as rx
 
 from fleet_dashboard import strings
 from fleet_dashboard.core import routes
+from fleet_dashboard.web.audit_text import MAX_PARTS
 from fleet_dashboard.web.components.forms import data_table, filter_bar, filter_sheet, labelled, not_allowed, pager
-from fleet_dashboard.web.components.status import ltr, when
 from fleet_dashboard.web.pages.frame import dashboard_page
 from fleet_dashboard.web.state.audit import ALL
 from fleet_dashboard.web.state.audit import AuditState as S
@@ -29,12 +29,22 @@ def _filters() -> rx.Component:
     ), on_submit=S.apply_dates, reset_on_submit=False)
 
 
+def _part(row: rx.Var, i: int) -> rx.Component:
+    """A run of the sentence: a link to what it names, or plain text."""
+    text, href = row[f"t{i}"], row[f"h{i}"]
+    return rx.cond(text != "", rx.cond(href != "",
+                                       rx.link(text, href=href, class_name="isolate", data_testid="audit-link"),
+                                       rx.text(text, as_="span")))
+
+
 def _row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(when(row["created_at"]), white_space="nowrap"),
+        rx.table.cell(rx.text(row["created_at"], size="2", class_name="ltr", data_testid="audit-time"),
+                      white_space="nowrap"),
         rx.table.cell(rx.badge(row["event"], variant="soft", data_type=row["type"])),
-        rx.table.cell(ltr(row["actor"], size="2")),
-        rx.table.cell(rx.text(row["details"], size="1", class_name="ltr"), max_width="28rem"),
+        rx.table.cell(rx.text(row["actor"], size="2", class_name="isolate", data_testid="audit-actor")),
+        rx.table.cell(rx.text(*(_part(row, i) for i in range(MAX_PARTS)), size="2", data_testid="audit-sentence"),
+                      max_width="32rem"),
         data_testid="audit-row", data_type=row["type"],
     )
 

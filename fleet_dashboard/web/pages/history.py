@@ -7,7 +7,7 @@ import reflex as rx
 from fleet_dashboard import strings
 from fleet_dashboard.core import routes
 from fleet_dashboard.web.components.files import file_chip
-from fleet_dashboard.web.components.forms import data_table, filter_bar, filter_sheet, labelled, pager
+from fleet_dashboard.web.components.forms import data_table, filter_sheet, pager
 from fleet_dashboard.web.components.status import ltr, message_chip, when
 from fleet_dashboard.web.pages.frame import dashboard_page
 from fleet_dashboard.web.state.history import ALL
@@ -15,44 +15,73 @@ from fleet_dashboard.web.state.history import HistoryState as S
 from fleet_dashboard.web.state.message import MessageState as M
 
 
-def _select(label: str, field_id: str, value, on_change, options) -> rx.Component:
-    return labelled(label, rx.select.root(
-        rx.select.trigger(id=field_id, min_width="9rem"),
-        rx.select.content(rx.select.item(strings.ALL, value=ALL), *options),
+def _select(label: str, field_id: str, value, on_change, options, width: str = "8.5rem") -> rx.Component:
+    """A compact select: its label is its accessible name and its placeholder, not a line above it."""
+    return rx.select.root(
+        rx.select.trigger(id=field_id, aria_label=label, title=label, width=width),
+        rx.select.content(rx.select.group(rx.select.label(label), rx.select.item(strings.ALL, value=ALL), *options)),
         value=value, on_change=on_change,
-    ), field_id)
+    )
+
+
+def _direction_tabs() -> rx.Component:
+    """Everything, what was sent, or the replies (with how many are unread)."""
+    return rx.tabs.root(
+        rx.tabs.list(
+            rx.tabs.trigger(strings.DIRECTION_ALL, value="all", data_testid="direction-all"),
+            rx.tabs.trigger(strings.DIRECTIONS["outbound"], value="outbound", data_testid="direction-outbound"),
+            rx.tabs.trigger(rx.hstack(strings.DIRECTIONS["inbound"],
+                                      rx.cond(S.unread_replies > 0, rx.badge(S.unread_label, color_scheme="blue",
+                                                                             radius="full", size="1")),
+                                      spacing="2", align="center"),
+                            value="inbound", data_testid="direction-inbound"),
+            aria_label=strings.DIRECTION,
+        ),
+        value=S.direction, on_change=S.set_direction, data_testid="direction-tabs",
+    )
+
+
+def _date(label: str, field_id: str, name: str, value) -> rx.Component:
+    return rx.hstack(
+        rx.el.label(label, html_for=field_id, style={"fontSize": "var(--font-size-1)", "whiteSpace": "nowrap",
+                                                     "color": "var(--gray-11)"}),
+        rx.input(id=field_id, name=name, type="date", default_value=value, key=value, dir="ltr", width="8.75rem"),
+        spacing="1", align="center",
+    )
+
+
+def _direction_bar() -> rx.Component:
+    """The direction tabs and the export: above the list on every screen."""
+    return rx.hstack(
+        _direction_tabs(),
+        rx.spacer(),
+        rx.cond(S.may["export"].to(bool), rx.button(rx.icon("download", size=16), strings.EXPORT_CSV,
+                                                     type="button", variant="outline", on_click=S.export_csv,
+                                                     data_testid="export-csv")),
+        width="100%", align="center", wrap="wrap", spacing="2", margin_bottom="0.5rem",
+    )
 
 
 def _filters() -> rx.Component:
-    return rx.vstack(
-        filter_bar(
-            labelled(strings.DIRECTION, rx.select.root(
-                rx.select.trigger(id="filter-direction", min_width="9rem"),
-                rx.select.content(*(rx.select.item(label, value=key) for key, label in strings.DIRECTIONS.items())),
-                value=S.direction, on_change=S.set_direction,
-            ), "filter-direction"),
-            _select(strings.FILTER_STATUS, "filter-status", S.status_filter, S.set_status_filter,
-                    [rx.select.item(label, value=key) for key, label in strings.MESSAGE_STATUS.items()]),
-            _select(strings.FILTER_TEMPLATE, "filter-template", S.template_filter, S.set_template_filter,
-                    [rx.foreach(S.template_names, lambda n: rx.select.item(n, value=n))]),
-        ),
-        rx.form(filter_bar(
-            labelled(strings.FILTER_SEARCH, rx.input(id="filter-search", name="search", default_value=S.search,
-                                                     type="search"), "filter-search"),
-            labelled(strings.FILTER_FROM, rx.input(id="filter-from", name="date_from", type="date",
-                                                   default_value=S.date_from, key=S.date_from, dir="ltr"),
-                     "filter-from"),
-            labelled(strings.FILTER_TO, rx.input(id="filter-to", name="date_to", type="date",
-                                                 default_value=S.date_to, key=S.date_to, dir="ltr"), "filter-to"),
-            rx.button(strings.APPLY, type="submit", data_testid="apply-filters"),
-            rx.button(strings.RESET, type="button", variant="soft", color_scheme="gray", on_click=S.reset_filters),
-            rx.spacer(),
-            rx.cond(S.may["export"].to(bool), rx.button(rx.icon("download", size=16), strings.EXPORT_CSV,
-                                                         type="button", variant="outline", on_click=S.export_csv,
-                                                         data_testid="export-csv")),
-        ), on_submit=S.apply_filters, reset_on_submit=False),
-        width="100%", spacing="0",
-    )
+    """One compact row at laptop width (status, template, search, dates and the buttons), wrapping only on
+    narrower screens; on a phone it folds into the filter sheet."""
+    sent_filters = rx.cond(S.direction != "inbound", rx.fragment(
+        _select(strings.FILTER_STATUS, "filter-status", S.status_filter, S.set_status_filter,
+                [rx.select.item(label, value=key) for key, label in strings.MESSAGE_STATUS.items()]),
+        _select(strings.FILTER_TEMPLATE, "filter-template", S.template_filter, S.set_template_filter,
+                [rx.foreach(S.template_options, lambda t: rx.select.item(t["label"], value=t["value"]))],
+                width="10rem"),
+    ))
+    return rx.form(rx.flex(
+        sent_filters,
+        rx.input(id="filter-search", name="search", default_value=S.search, type="search",
+                 placeholder=strings.FILTER_SEARCH, aria_label=strings.FILTER_SEARCH, width="11rem"),
+        _date(strings.FILTER_FROM, "filter-from", "date_from", S.date_from),
+        _date(strings.FILTER_TO, "filter-to", "date_to", S.date_to),
+        rx.button(strings.APPLY, type="submit", data_testid="apply-filters"),
+        rx.button(strings.RESET, type="button", variant="soft", color_scheme="gray", on_click=S.reset_filters),
+        gap="0.5rem", wrap="wrap", align="center", width="100%", data_testid="history-filters",
+    ), on_submit=S.apply_filters, reset_on_submit=False, width="100%", margin_bottom="0.75rem")
 
 
 def _row(row: rx.Var) -> rx.Component:
@@ -63,23 +92,29 @@ def _row(row: rx.Var) -> rx.Component:
                 rx.icon(rx.cond(row["kind"] == "image", "image", "file-text"), size=14),
                 rx.text(row["file"], size="2", weight="medium", dir="auto", data_testid="row-file"),
                 spacing="1", align="center")),
-            rx.text(row["body"], size="2"), spacing="1"), max_width="22rem"),
+            rx.text(row["body"], size="2", dir="auto"), spacing="1"), max_width="22rem"),
         rx.table.cell(rx.cond(row["direction"] == "inbound",
                               rx.badge(strings.REPLY_BADGE, color_scheme="blue", variant="soft", radius="full",
                                        data_testid="reply-" + row["id"]),
                               message_chip(row["status"], data_testid="status-" + row["id"]))),
-        rx.table.cell(rx.text(row["template"], size="2", class_name="ltr")),
+        rx.table.cell(rx.text(row["template"], size="2", class_name="isolate")),
         rx.table.cell(when(row["created_at"]), white_space="nowrap"),
         rx.table.cell(rx.link(strings.DETAILS, href=row["url"])),
         data_testid="message-row", data_id=row["id"], data_direction=row["direction"],
     )
 
 
+# Who the number is: the recipient of what was sent, the sender of a reply, the customer when both show.
+_NUMBER_HEADER = rx.match(S.direction, ("inbound", strings.COL_FROM), ("outbound", strings.COL_RECIPIENT),
+                          strings.COL_CUSTOMER)
+
+
 @dashboard_page(route=routes.HISTORY, title=strings.HISTORY_TITLE, on_load=S.load)
 def history() -> rx.Component:
     return rx.vstack(
+        _direction_bar(),
         filter_sheet(_filters(), "history-filters"),
-        data_table((strings.COL_RECIPIENT, strings.COL_BODY, strings.COL_STATUS, strings.COL_TEMPLATE,
+        data_table((_NUMBER_HEADER, strings.COL_BODY, strings.COL_STATUS, strings.COL_TEMPLATE,
                     strings.COL_DATE, strings.COL_DETAILS), S.rows, _row,
                    empty=strings.HISTORY_EMPTY, empty_test_id="history-empty"),
         pager(S),
@@ -103,7 +138,7 @@ def message() -> rx.Component:
                 rx.data_list.item(rx.data_list.label(strings.COL_STATUS),
                                   rx.data_list.value(message_chip(M.message["status"], data_testid="detail-status"))),
                 rx.data_list.item(rx.data_list.label(strings.COL_TEMPLATE),
-                                  rx.data_list.value(ltr(M.message["template"]))),
+                                  rx.data_list.value(rx.text(M.message["template"], class_name="isolate"))),
                 _stamp(strings.MESSAGE_CREATED, "created_at"),
                 _stamp(strings.MESSAGE_SENT, "sent_at"),
                 _stamp(strings.MESSAGE_DELIVERED, "delivered_at"),

@@ -29,7 +29,7 @@ def _row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(ltr(row["recipient"])),
         rx.table.cell(queue_chip(row["status"])),
-        rx.table.cell(ltr(row["template"], size="2")),
+        rx.table.cell(rx.text(row["template"], size="2", class_name="isolate")),
         rx.table.cell(when(row["scheduled_for"]), white_space="nowrap"),
         rx.table.cell(ltr(row["attempts"])),
         rx.table.cell(rx.cond(row["wait"] != "",

@@ -16,7 +16,7 @@ from fleet_dashboard.web.state.send import SendState as S
 def _variable_field(name: rx.Var) -> rx.Component:
     field_id = "var-" + name
     return labelled(
-        rx.text(rx.el.span("{{" + name + "}}", class_name="ltr")),
+        rx.text(S.variable_labels[name], class_name="isolate", title=name),
         rx.input(id=field_id, value=S.values[name], on_change=lambda v: S.set_value(name, v), width="100%",
                  aria_invalid=S.missing.contains(name)),
         field_id,

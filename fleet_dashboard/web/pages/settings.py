@@ -5,7 +5,6 @@ from __future__ import annotations
 import reflex as rx
 
 from fleet_dashboard import strings
-from fleet_dashboard.accounts import localtime
 from fleet_dashboard.core import routes
 from fleet_dashboard.integrations.api_keys import SCOPES
 from fleet_dashboard.integrations.webhooks import EVENTS
@@ -60,7 +59,7 @@ def _revealed() -> rx.Component:
 def _org_id_card() -> rx.Component:
     """The organisation's id, which every API call sends in X-Org-Id, with a copy button."""
     return rx.card(rx.vstack(
-        rx.heading(strings.ORG_ID_TITLE, as_="h2", size="4"),
+        rx.heading(strings.ORG_ID_TITLE, as_="h3", size="4"),
         rx.text(strings.ORG_ID_HELP, size="2", color_scheme="gray"),
         rx.flex(
             rx.code(S.org_id, data_testid="org-id", dir="ltr", class_name="ltr", size="3", word_break="break-all"),
@@ -80,6 +79,33 @@ def _webhook_row(row: rx.Var) -> rx.Component:
             strings.DELETE, strings.WEBHOOK_DELETE_TITLE, row["url"], S.delete_webhook(row["id"]),
             "delete-webhook"))),
         data_testid="webhook-row",
+    )
+
+
+_DELIVERY_COLORS = {"delivered": "green", "failed": "red", "pending": "amber"}
+
+
+def _delivery_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row["event"], size="2")),
+        rx.table.cell(rx.badge(row["outcome"], color_scheme=rx.match(row["status"], *_DELIVERY_COLORS.items(), "gray"),
+                               variant="soft", radius="full", data_status=row["status"])),
+        rx.table.cell(rx.text(row["answer"], size="2", class_name="isolate")),
+        rx.table.cell(ltr(row["attempts"], size="2")),
+        rx.table.cell(when(row["when"]), white_space="nowrap"),
+        rx.table.cell(ltr(row["url"], size="1", color_scheme="gray"), max_width="16rem", word_break="break-all"),
+        data_testid="delivery-row", data_status=row["status"],
+    )
+
+
+def _deliveries() -> rx.Component:
+    """What happened to the latest events sent to the links: their own view, not the audit log."""
+    return rx.vstack(
+        rx.heading(strings.DELIVERIES_TITLE, as_="h4", size="3"),
+        data_table((strings.DELIVERY_EVENT, strings.DELIVERY_OUTCOME, strings.DELIVERY_ANSWER,
+                    strings.DELIVERY_ATTEMPTS, strings.DELIVERY_WHEN, strings.WEBHOOK_URL), S.delivery_rows,
+                   _delivery_row, empty=strings.DELIVERIES_EMPTY, empty_test_id="deliveries-empty"),
+        spacing="2", width="100%", data_testid="webhook-deliveries",
     )
 
 
@@ -132,17 +158,35 @@ def _key_form() -> rx.Component:
     )
 
 
+def _zone_option(zone: rx.Var) -> rx.Component:
+    return rx.button(
+        rx.hstack(rx.text(zone["label"], weight="medium"), rx.text(zone["value"], class_name="ltr", size="2"),
+                  rx.text(zone["offset"], class_name="ltr", size="1", color_scheme="gray"),
+                  spacing="2", align="center"),
+        type="button", variant="ghost", color_scheme="gray", role="option", on_click=S.pick_zone(zone["value"]),
+        justify="start", width="100%", data_testid="tz-option", data_zone=zone["value"],
+    )
+
+
 def _timezone_form() -> rx.Component:
-    """The organisation's zone: typed or picked from every IANA name (a datalist, so no 600-item menu)."""
+    """The organisation's zone, picked by searching its city in Arabic or its IANA name (600 names: a search, not a
+    menu); a full IANA name typed and saved works too."""
     return rx.card(rx.form(
         rx.vstack(
-            rx.heading(strings.ORG_TIMEZONE_TITLE, size="4", as_="h2"),
+            rx.heading(strings.ORG_TIMEZONE_TITLE, size="3", as_="h3"),
             rx.text(strings.ORG_TIMEZONE_HINT, size="2", color_scheme="gray"),
-            labelled(strings.ORG_TIMEZONE_LABEL, rx.input(id="org-timezone", name="timezone", list="tz-names",
-                                                          default_value=S.org_timezone, key=S.org_timezone,
-                                                          dir="ltr", width="100%", max_width="20rem"),
+            rx.text(strings.TIMEZONE_CURRENT, " ", rx.text(S.org_zone_name, as_="span", weight="bold"), " ",
+                    rx.text("(", S.org_timezone, ")", as_="span", class_name="ltr", size="1"), size="2",
+                    data_testid="timezone-current"),
+            labelled(strings.ORG_TIMEZONE_LABEL, rx.input(
+                id="org-timezone", name="timezone", value=S.tz_query, on_change=S.set_tz_query, type="search",
+                placeholder=strings.TIMEZONE_SEARCH, role="combobox", aria_autocomplete="list",
+                aria_controls="tz-options", auto_complete="off", width="100%", max_width="22rem"),
                      "org-timezone", error=field_error(S.timezone_error, "timezone-error")),
-            rx.el.datalist(*(rx.el.option(value=name) for name in sorted(localtime.zone_names())), id="tz-names"),
+            rx.cond(S.tz_matches.length() > 0, rx.vstack(
+                rx.foreach(S.tz_matches, _zone_option), id="tz-options", role="listbox",
+                aria_label=strings.TIMEZONE_RESULTS, spacing="0", width="100%", max_width="22rem",
+                border="1px solid var(--gray-a5)", border_radius="var(--radius-3)", padding="0.25rem")),
             rx.button(strings.SAVE, type="submit", data_testid="save-timezone"),
             spacing="2", width="100%",
         ),
@@ -150,23 +194,31 @@ def _timezone_form() -> rx.Component:
     ), width="100%", data_testid="timezone-card")
 
 
+def _section(title: str, test_id: str) -> rx.Component:
+    return rx.heading(title, as_="h2", size="5", margin_top="0.5rem", data_testid=test_id)
+
+
 @dashboard_page(route=routes.SETTINGS, title=strings.SETTINGS_TITLE, on_load=S.load)
 def settings_page() -> rx.Component:
     return rx.vstack(
         _revealed(),
+        _section(strings.SETTINGS_ORG_TITLE, "settings-org"),
         rx.cond(S.org_id != "", _org_id_card()),
         rx.cond(S.may["team"].to(bool), _timezone_form()),
+        rx.cond(S.may["webhooks"].to(bool) | S.may["api_keys"].to(bool),
+                _section(strings.SETTINGS_INTEGRATION_TITLE, "settings-integration")),
         not_allowed(S.signed_in & ~(S.may["webhooks"].to(bool) | S.may["api_keys"].to(bool))),
         rx.cond(S.may["webhooks"].to(bool), rx.card(rx.vstack(
-            rx.heading(strings.WEBHOOKS_TITLE, as_="h2", size="4"),
+            rx.heading(strings.WEBHOOKS_TITLE, as_="h3", size="4"),
             rx.text(strings.WEBHOOKS_HELP, size="2", color_scheme="gray"),
             data_table((strings.WEBHOOK_URL, strings.WEBHOOK_EVENTS, strings.CREATED_AT, ""), S.webhook_rows,
                        _webhook_row, empty=strings.WEBHOOKS_EMPTY),
             _webhook_form(),
+            _deliveries(),
             spacing="3", width="100%",
         ), width="100%")),
         rx.cond(S.may["api_keys"].to(bool), rx.card(rx.vstack(
-            rx.heading(strings.API_KEYS_TITLE, as_="h2", size="4"),
+            rx.heading(strings.API_KEYS_TITLE, as_="h3", size="4"),
             rx.text(strings.API_KEYS_HELP, size="2", color_scheme="gray"),
             data_table((strings.API_KEY_NAME, strings.API_KEY_PREFIX, strings.API_KEY_SCOPES, strings.CREATED_AT,
                         strings.API_KEY_LAST_USED, ""), S.key_rows, _key_row, empty=strings.API_KEYS_EMPTY),

@@ -34,7 +34,9 @@ def _actions(row: rx.Var) -> rx.Component:
 
 def _row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.vstack(ltr(row["name"], weight="bold"), rx.text(row["body"], size="1", color_scheme="gray"),
+        rx.table.cell(rx.vstack(rx.text(row["name"], weight="bold", class_name="isolate", title=row["api_name"],
+                                        data_testid="template-name"),
+                                rx.text(row["body"], size="1", color_scheme="gray"),
                                 spacing="0"), max_width="20rem"),
         rx.table.cell(rx.hstack(
             rx.cond(row["system"] == "1", rx.badge(strings.TEMPLATE_SYSTEM, color_scheme="purple"),
@@ -44,11 +46,11 @@ def _row(row: rx.Var) -> rx.Component:
             spacing="1", wrap="wrap")),
         rx.table.cell(rx.cond(row["active"] == "1", rx.badge(strings.TEMPLATE_ACTIVE, color_scheme="green"),
                               rx.badge(strings.TEMPLATE_INACTIVE, color_scheme="gray"))),
-        rx.table.cell(rx.text(row["variables"], size="1", class_name="ltr")),
+        rx.table.cell(rx.text(row["variables"], size="1")),
         rx.table.cell(ltr(row["usage_count"]), data_testid="usage-count"),
         rx.table.cell(when(row["last_used_at"]), white_space="nowrap"),
         rx.table.cell(_actions(row)),
-        data_testid="template-row", data_name=row["name"],
+        data_testid="template-row", data_name=row["api_name"],
     )
 
 
@@ -58,9 +60,13 @@ def _editor() -> rx.Component:
         rx.dialog.title(rx.cond(S.editing_id == "", strings.TEMPLATE_NEW,
                                 rx.cond(disabled, strings.PREVIEW, strings.TEMPLATE_EDIT))),
         rx.vstack(
-            labelled(strings.TEMPLATE_NAME, rx.input(id="tpl-name", value=S.f_name, on_change=S.set_f_name, dir="ltr",
-                                                     read_only=disabled, width="100%"), "tpl-name",
-                     hint=strings.TEMPLATE_NAME_HINT, error=field_error(S.f_name_error, "tpl-name-error")),
+            labelled(strings.TEMPLATE_DISPLAY_NAME, rx.input(id="tpl-display", value=S.f_display,
+                                                             on_change=S.set_f_display, read_only=disabled,
+                                                             width="100%"), "tpl-display",
+                     hint=strings.TEMPLATE_DISPLAY_NAME_HINT),
+            labelled(strings.TEMPLATE_API_NAME, rx.input(id="tpl-name", value=S.f_name, on_change=S.set_f_name,
+                                                         dir="ltr", read_only=disabled, width="100%"), "tpl-name",
+                     hint=strings.TEMPLATE_API_NAME_HINT, error=field_error(S.f_name_error, "tpl-name-error")),
             labelled(strings.TEMPLATE_DESCRIPTION, rx.input(id="tpl-description", value=S.f_description,
                                                             on_change=S.set_f_description, read_only=disabled,
                                                             width="100%"), "tpl-description"),
@@ -73,7 +79,7 @@ def _editor() -> rx.Component:
             rx.checkbox(strings.TEMPLATE_URGENT, checked=S.f_urgent, on_change=S.set_f_urgent, disabled=disabled,
                         data_testid="tpl-urgent"),
             rx.hstack(rx.text(strings.TEMPLATE_VARS, weight="bold", size="2"),
-                      rx.foreach(S.detected_variables, lambda v: rx.badge(v, variant="outline", class_name="ltr")),
+                      rx.foreach(S.detected_labels, lambda v: rx.badge(v, variant="outline", class_name="isolate")),
                       spacing="2", wrap="wrap", data_testid="tpl-variables"),
             rx.text(strings.TEMPLATE_SAMPLE_PREVIEW, weight="bold", size="2"),
             rx.box(rx.text(S.preview, white_space="pre-wrap", data_testid="tpl-preview"), width="100%",
@@ -94,7 +100,8 @@ def _editor() -> rx.Component:
 def _delete_dialog() -> rx.Component:
     return rx.alert_dialog.root(rx.alert_dialog.content(
         rx.alert_dialog.title(strings.TEMPLATE_DELETE_TITLE),
-        rx.alert_dialog.description(rx.text(ltr(S.delete_name, weight="bold"), " — ", strings.TEMPLATE_DELETE_BODY)),
+        rx.alert_dialog.description(rx.text(rx.text(S.delete_name, weight="bold", as_="span", class_name="isolate"),
+                                            " — ", strings.TEMPLATE_DELETE_BODY)),
         rx.hstack(
             rx.alert_dialog.cancel(rx.button(strings.CANCEL, variant="soft", color_scheme="gray")),
             rx.button(strings.DELETE, color_scheme="red", on_click=S.delete_template(S.delete_id),

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import reflex as rx
-from sqlmodel import select
 
 from fleet_dashboard import strings
-from fleet_dashboard.accounts import audit
-from fleet_dashboard.accounts.models import User
+from fleet_dashboard.accounts import audit, localtime
 from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core.db import session_scope
-from fleet_dashboard.web.format import day_range, short, stamp
+from fleet_dashboard.messaging import templates
+from fleet_dashboard.web import audit_text
+from fleet_dashboard.web.format import day_range
 from fleet_dashboard.web.paging import Paged
 from fleet_dashboard.web.state.auth import AuthState, allow
 
@@ -21,12 +20,13 @@ PAGE_SIZE = 30
 ALL = "all"
 
 
-def _details(data: dict) -> str:
-    return short(json.dumps(data or {}, ensure_ascii=False, default=str)[1:-1].replace('"', ""), 160)
+def local_time(value, zone) -> str:
+    """`2026-12-07 19:50` in the organisation's zone: the page's caption names the zone once."""
+    return localtime.to_local(value, zone).text if value is not None else ""
 
 
 class AuditState(Paged, AuthState):
-    """One page of audit rows with the actor's email."""
+    """One page of audit rows: when (local), what (its Arabic name), who (by name), and the sentence."""
 
     type_filter: str = ALL
     date_from: str = ""
@@ -40,14 +40,13 @@ class AuditState(Paged, AuthState):
             rows, next_cursor = audit.list_for_org(
                 session=session, org_id=org_id, cursor=cursor, limit=PAGE_SIZE, since=since, until=until,
                 event_type=None if self.type_filter == ALL else self.type_filter, actor=self._authorize().actor)
-            actor_ids = {r.actor_id for r in rows if r.actor_id}
-            # Two columns: SQLModel's exec() yields rows that dict() cannot take, so unpack them.
-            emails = {uid: email for uid, email in session.execute(
-                select(User.id, User.email).where(User.id.in_(actor_ids)))} if actor_ids else {}
-        return [{"id": str(r.id), "created_at": stamp(r.created_at, zone), "type": r.event_type,
-                 "event": strings.AUDIT_EVENTS.get(r.event_type, r.event_type),
-                 "actor": emails.get(r.actor_id, strings.AUDIT_SYSTEM_ACTOR), "details": _details(r.event_data),
-                 "ip": r.ip_address or ""} for r in rows], next_cursor
+            names = audit_text.Names.load(session, org_id, rows,
+                                          templates=templates.display_names(session=session, org_id=org_id))
+        return [{"id": str(r.id), "created_at": local_time(r.created_at, zone), "type": r.event_type,
+                 "event": strings.AUDIT_EVENTS.get(r.event_type, strings.AUDIT_UNKNOWN_EVENT),
+                 "actor": audit_text.actor_name(r, names), "ip": r.ip_address or "",
+                 **audit_text.as_fields(audit_text.sentence(r.event_type, r.event_data, names))}
+                for r in rows], next_cursor
 
     @rx.event
     @allow(Action.audit)
@@ -55,7 +54,8 @@ class AuditState(Paged, AuthState):
         ctx = self._authorize()
         with session_scope() as session:
             types = audit.event_types_for_org(session=session, org_id=ctx.org_id, actor=ctx.actor)
-        self.event_types = [{"value": t, "label": strings.AUDIT_EVENTS.get(t, t)} for t in types]
+        self.event_types = [{"value": t, "label": strings.AUDIT_EVENTS.get(t, strings.AUDIT_UNKNOWN_EVENT)}
+                            for t in types]
         self._first_page()
 
     @rx.event

@@ -19,6 +19,7 @@ from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import PermissionDenied
 from fleet_dashboard.core.ratelimit import client_address
 from fleet_dashboard.core.settings import get_settings
+from fleet_dashboard.messaging import inbound
 from fleet_dashboard.web.access import (  # noqa: F401  (re-exported: pages and states import them from here)
     ANYONE,
     SIGNED_IN,
@@ -37,6 +38,8 @@ from fleet_dashboard.web.access import (  # noqa: F401  (re-exported: pages and 
 MANAGERS = {Role.owner.value, Role.admin.value}
 # A countdown loop that has not beaten for this long is gone (its worker died): the next event may start one.
 COUNTDOWN_STALE_SECONDS = 3.0
+# How stale the navigation's unread-replies badge may get on pages that do not follow replies live.
+UNREAD_EVERY = 10.0
 
 
 class AuthState(rx.State):
@@ -73,6 +76,11 @@ class AuthState(rx.State):
     _label_org_id: str = ""
     # The browser's IANA time zone (kept for reference only: the dashboard shows and reads the organisation's).
     _tz: str = ""
+    # Customers' replies nobody of the organisation has read yet: the navigation's badge (refreshed at most every
+    # UNREAD_EVERY seconds by any event, at once by the history and conversation pages).
+    unread_replies: int = 0
+    _unread_at: float = 0.0
+    _unread_org: str = ""
     # The organisation's zone as the pages caption it, e.g. "Asia/Riyadh (UTC+03:00)".
     zone_label: str = ""
     _zone_key: str = ""
@@ -104,9 +112,30 @@ class AuthState(rx.State):
         self._show_identity(user, org_id)
         self._set(_data_owner=f"{user.id}:{user.session_version}")
         claims = signin.read_token(self.token)
-        return Ctx(user_id=user.id, role=user.role, org_id=org_id, read_only=user.role == Role.super_admin.value,
-                   home_org_id=user.org_id, session_version=user.session_version,
-                   ip_address=self._client_ip() or None, break_glass_by=claims.break_glass_by if claims else None)
+        ctx = Ctx(user_id=user.id, role=user.role, org_id=org_id, read_only=user.role == Role.super_admin.value,
+                  home_org_id=user.org_id, session_version=user.session_version,
+                  ip_address=self._client_ip() or None, break_glass_by=claims.break_glass_by if claims else None)
+        self._refresh_unread(ctx)
+        return ctx
+
+    def _refresh_unread(self, ctx: Ctx, *, now: bool = False) -> None:
+        """Count the organisation's unread replies for the navigation's badge: one indexed count, at most every
+        UNREAD_EVERY seconds per tab unless `now`."""
+        if ctx.org_id is None:
+            self._set(unread_replies=0, _unread_org="")
+            return
+        moment = time.monotonic()
+        if not now and self._unread_org == str(ctx.org_id) and moment - self._unread_at < UNREAD_EVERY:
+            return
+        with session_scope() as session:
+            count = inbound.unread_count(session=session, org_id=ctx.org_id, actor=ctx.actor)
+        self._set(unread_replies=count, _unread_org=str(ctx.org_id))
+        self._unread_at = moment
+
+    @rx.var
+    def unread_label(self) -> str:
+        """The badge's text: the count, or 99+."""
+        return "99+" if self.unread_replies > 99 else str(self.unread_replies)
 
     def _admit(self, rule: Rule, *, handler: str = "") -> Ctx | None:
         """The chokepoint's check: the caller `rule` admits, or NotSignedIn / NoOrgChosen / PermissionDenied."""

@@ -71,7 +71,10 @@ class ConversationState(Attachable, LiveState, AuthState):
         with session_scope() as session:
             rows = inbound.conversation(session=session, org_id=org, phone=self.phone, actor=ctx.actor)
             self.opted_out = optouts.is_opted_out(session=session, org_id=org, phone=self.phone)
+            marked = inbound.mark_read(session=session, org_id=org, phone=self.phone, actor=ctx.actor)
         self.items = conversation_items(rows, self._zone())
+        if marked:
+            self._refresh_unread(ctx, now=True)
 
     @rx.event
     @allow(Action.view)

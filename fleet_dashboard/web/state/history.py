@@ -14,6 +14,7 @@ from fleet_dashboard.accounts.permissions import Action
 from fleet_dashboard.core import routes
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.events import EventType
+from fleet_dashboard.core.pagination import encode_cursor
 from fleet_dashboard.messaging import inbound, messages, templates
 from fleet_dashboard.messaging.models import InboundMessage, WhatsAppMessage
 from fleet_dashboard.web.format import day_range, failure, short, stamp
@@ -25,13 +26,17 @@ PAGE_SIZE = 25
 ALL = "all"
 
 
-DIRECTIONS = ("outbound", "inbound")
+# The direction tabs: everything (what was sent and what came back, by time), what was sent, or the replies.
+BOTH = "all"
+DIRECTIONS = (BOTH, "outbound", "inbound")
 
 
-def message_row(m: WhatsAppMessage, zone: ZoneInfo) -> dict[str, str]:
-    """A message as a table row of plain strings."""
+def message_row(m: WhatsAppMessage, zone: ZoneInfo, labels: dict[str, str] | None = None) -> dict[str, str]:
+    """A message as a table row of plain strings; its template by the name people read (`labels`)."""
+    template = m.template_name or ""
     return {"id": str(m.id), "direction": "outbound", "recipient": m.recipient_phone, "body": short(m.message_body),
-            "status": m.status, "template": m.template_name or "", "created_at": stamp(m.created_at, zone),
+            "status": m.status, "template": (labels or {}).get(template, template),
+            "created_at": stamp(m.created_at, zone),
             "file": m.media_filename or "", "kind": m.message_type,
             "error": short(failure(m.error_code, m.error), 60),
             "url": routes.message_url(str(m.id)), "conversation_url": routes.conversation_url(m.recipient_phone)}
@@ -49,13 +54,16 @@ def reply_row(r: InboundMessage, zone: ZoneInfo) -> dict[str, str]:
 class HistoryState(Paged, LiveState, AuthState):
     """One page of rows, the filters that chose them, and the cursors to walk pages."""
 
-    direction: str = "outbound"
+    direction: str = BOTH
     status_filter: str = ALL
     template_filter: str = ALL
     date_from: str = ""
     date_to: str = ""
     search: str = ""
     template_names: list[str] = []
+    # The template filter's choices: {"value": API name, "label": the name people read}.
+    template_options: list[dict[str, str]] = []
+    _template_labels: dict[str, str] = {}
     _live_routes: ClassVar = (routes.HISTORY,)
     _live_events: ClassVar = (EventType.message_status, EventType.message_inbound)
 
@@ -65,20 +73,34 @@ class HistoryState(Paged, LiveState, AuthState):
                 "template_name": None if self.template_filter == ALL else self.template_filter,
                 "search": self.search.strip() or None, "since": since, "until": until}
 
+    def _with_replies(self) -> bool:
+        """Replies have no status or template: a status or template filter shows sent messages only."""
+        return self.direction == "inbound" or (self.direction == BOTH and self.status_filter == ALL
+                                               and self.template_filter == ALL)
+
     def _page(self, org_id: uuid.UUID, cursor: str | None) -> tuple[list[dict[str, str]], str | None]:
-        if self.direction == "inbound":
-            ctx = self._authorize()
-            filters = self._filters()
-            with session_scope() as session:
-                replies, next_cursor = inbound.list_for_org(
+        ctx = self._authorize()
+        filters, zone = self._filters(), self._zone()
+        sent, replies, sent_next, replies_next = [], [], None, None
+        with session_scope() as session:
+            if self.direction != "inbound":
+                sent, sent_next = messages.list_for_org(session=session, org_id=org_id, limit=PAGE_SIZE,
+                                                         cursor=cursor, **filters)
+            if self._with_replies():
+                replies, replies_next = inbound.list_for_org(
                     session=session, org_id=org_id, actor=ctx.actor, search=filters["search"],
                     since=filters["since"], until=filters["until"], cursor=cursor, limit=PAGE_SIZE)
-            return [reply_row(r, self._zone()) for r in replies], next_cursor
-        with session_scope() as session:
-            rows, next_cursor = messages.list_for_org(session=session, org_id=org_id, limit=PAGE_SIZE,
-                                                       cursor=cursor, **self._filters())
-        zone = self._zone()
-        return [message_row(m, zone) for m in rows], next_cursor
+        if self.direction == "inbound":
+            return [reply_row(r, zone) for r in replies], replies_next
+        if self.direction == "outbound" or not self._with_replies():
+            return [message_row(m, zone, self._template_labels) for m in sent], sent_next
+        # Both: one cursor bounds both tables ((created_at, id) of the last row shown), newest first.
+        merged = sorted([*sent, *replies], key=lambda r: (r.created_at, r.id), reverse=True)
+        page, more = merged[:PAGE_SIZE], len(merged) > PAGE_SIZE or bool(sent_next or replies_next)
+        last = page[-1] if page else None
+        next_cursor = encode_cursor(last.created_at, last.id) if more and last is not None else None
+        return [message_row(r, zone, self._template_labels) if isinstance(r, WhatsAppMessage) else reply_row(r, zone)
+                for r in page], next_cursor
 
     @rx.event
     @allow(Action.view)
@@ -86,17 +108,24 @@ class HistoryState(Paged, LiveState, AuthState):
         """Fill the template filter, show the newest page, and follow status changes live."""
         ctx = self._authorize()
         with session_scope() as session:
-            self.template_names = [t.name for t in templates.list_for_org(session=session, org_id=ctx.org_id)]
+            rows = templates.list_for_org(session=session, org_id=ctx.org_id)
+        self.template_names = [t.name for t in rows]
+        self._template_labels = {t.name: templates.display_name(t) for t in rows}
+        self.template_options = [{"value": t.name, "label": self._template_labels[t.name]} for t in rows]
         self._filters_from_query()
         self._cursors = [""]
         self._fetch(ctx.org_id)
         return HistoryState.watch
 
     def _filters_from_query(self) -> None:
-        """`?status=failed&from=2025-01-01&to=2025-01-07`: the home's numbers open the messages they count."""
+        """`?status=failed&from=2025-01-01&to=2025-01-07`: the home's numbers open the messages they count (sent
+        ones); `?direction=inbound`: the navigation's unread badge opens the replies."""
         query = self.router.url.query_parameters
+        if str(query.get("direction", "")) in DIRECTIONS:
+            self.direction = str(query["direction"])
         if not any(k in query for k in ("status", "from", "to")):
             return
+        self.direction = "outbound"
         status = str(query.get("status", ""))
         self.status_filter = status if status in strings.MESSAGE_STATUS else ALL
         self.template_filter, self.search = ALL, ""
@@ -105,8 +134,8 @@ class HistoryState(Paged, LiveState, AuthState):
     @rx.event
     @allow(Action.view)
     def set_direction(self, value: str | list[str]):
-        """What was sent, or what customers replied."""
-        self.direction = value if value in DIRECTIONS else "outbound"
+        """Everything, what was sent, or what customers replied."""
+        self.direction = value if value in DIRECTIONS else BOTH
         self._first_page()
 
     @rx.event
@@ -133,7 +162,7 @@ class HistoryState(Paged, LiveState, AuthState):
     @rx.event
     @allow(Action.view)
     def reset_filters(self):
-        self.direction = "outbound"
+        self.direction = BOTH
         self.status_filter = self.template_filter = ALL
         self.search = self.date_from = self.date_to = ""
         self._first_page()
@@ -156,9 +185,12 @@ class HistoryState(Paged, LiveState, AuthState):
 
     def _live_apply(self, batch: list[dict[str, Any]], org_id: str | None) -> None:
         """Turn status chips as receipts arrive; on the first page, show new messages and replies as they come."""
-        if self.direction == "inbound":
-            if self.page_no == 1 and any(e.get("type") == EventType.message_inbound for e in batch):
+        if any(e.get("type") == EventType.message_inbound for e in batch):
+            self._refresh_unread(self._authorize(), now=True)
+            if self.page_no == 1 and self._with_replies():
                 self._fetch(org_id)  # a reply arrived: the newest page shows it
+                return
+        if self.direction == "inbound":
             return
         by_id = {e.get("message_id"): e for e in batch if e.get("type") == EventType.message_status}
         known = {row["id"] for row in self.rows}

@@ -13,7 +13,7 @@ from fleet_dashboard.core import routes
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import NotFound
 from fleet_dashboard.core.events import EventType
-from fleet_dashboard.messaging import inbound, media, messages
+from fleet_dashboard.messaging import inbound, media, messages, templates
 from fleet_dashboard.notifications.models import NotificationQueue
 from fleet_dashboard.web.format import failure, stamp
 from fleet_dashboard.web.live import LiveState
@@ -40,7 +40,8 @@ class MessageState(LiveState, AuthState):
             m = messages.get_for_org(session=session, org_id=org_id, message_id=self._message_id())
             self.message = {
                 "id": str(m.id), "recipient": m.recipient_phone, "body": m.message_body, "status": m.status,
-                "template": m.template_name or "", "error": failure(m.error_code, m.error),
+                "template": templates.display_names(session=session, org_id=m.org_id).get(
+                    m.template_name or "", m.template_name or ""), "error": failure(m.error_code, m.error),
                 "error_detail": m.error if m.error_code else "", "whatsapp_id": m.whatsapp_message_id or "",
                 "created_at": stamp(m.created_at, zone), "sent_at": stamp(m.sent_at, zone),
                 "delivered_at": stamp(m.delivered_at, zone), "read_at": stamp(m.read_at, zone),

@@ -57,7 +57,7 @@ class QueueState(Paged, LiveState, AuthState):
         with session_scope() as session:
             rows, next_cursor = queue.list_for_org(session=session, org_id=org_id, cursor=cursor, limit=PAGE_SIZE,
                                                    status=None if self.status_filter == ALL else self.status_filter)
-            names = {t.id: t.name for t in templates.list_for_org(session=session, org_id=org_id)}
+            names = {t.id: templates.display_name(t) for t in templates.list_for_org(session=session, org_id=org_id)}
             self.counts = counters.queue_counts(session=session, org_id=org_id)
         zone = self._zone()
         return [queue_row(n, names, zone) for n in rows], next_cursor

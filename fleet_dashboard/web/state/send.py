@@ -15,6 +15,7 @@ from fleet_dashboard.core.errors import DomainError
 from fleet_dashboard.messaging import templates
 from fleet_dashboard.messaging.models import MessageStatus
 from fleet_dashboard.notifications import queue, sending
+from fleet_dashboard.web.format import fill_preview
 from fleet_dashboard.web.state.attachment import Attachable
 from fleet_dashboard.web.state.auth import AuthState, Ctx, allow, current_caller
 
@@ -34,6 +35,8 @@ class SendState(Attachable, AuthState):
     template_id: str = ""
     templates: list[dict[str, str]] = []
     variables: list[str] = []
+    # Each variable as people read it (customer_name: اسم العميل).
+    variable_labels: dict[str, str] = {}
     values: dict[str, str] = {}
     schedule_at: str = ""
     phone_error: str = ""
@@ -58,7 +61,7 @@ class SendState(Attachable, AuthState):
         self._zone()  # the caption under the schedule field names the zone the time is read in
         with session_scope() as session:
             rows = templates.list_for_org(session=session, org_id=ctx.org_id, active_only=True)
-        self.templates = [{"id": str(t.id), "name": t.name} for t in rows]
+        self.templates = [{"id": str(t.id), "name": templates.display_name(t)} for t in rows]
         self._bodies = {str(t.id): t.message_template for t in rows}
         if self.template_id not in self._bodies:
             self._pick(rows[0].id if rows else "")
@@ -68,6 +71,7 @@ class SendState(Attachable, AuthState):
         self.template_id = str(template_id or "")
         body = self._bodies.get(self.template_id, "")
         self.variables = templates.extract_variables(body)
+        self.variable_labels = {name: strings.variable_label(name) for name in self.variables}
         self.values = {name: self.values.get(name, "") for name in self.variables}
 
     def _clear_errors(self) -> None:
@@ -135,8 +139,7 @@ class SendState(Attachable, AuthState):
     def preview(self) -> str:
         if self.mode == "text":
             return self.text
-        body = self._bodies.get(self.template_id, "")
-        return templates.VARIABLE_RE.sub(lambda m: self.values.get(m.group(1), "").strip() or m.group(0), body)
+        return fill_preview(self._bodies.get(self.template_id, ""), self.values)
 
     @rx.var
     def recipient_spaced(self) -> str:

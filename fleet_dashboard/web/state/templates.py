@@ -13,19 +13,20 @@ from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.errors import DomainError
 from fleet_dashboard.messaging import templates
 from fleet_dashboard.messaging.models import WhatsAppTemplate
-from fleet_dashboard.web.format import short, stamp
+from fleet_dashboard.web.format import fill_preview, short, stamp
 from fleet_dashboard.web.state.auth import AuthState, allow
 
 
 def sample_preview(body: str) -> str:
     """The body with every {{variable}} filled by a sample value."""
-    samples = strings.TEMPLATE_SAMPLES
-    return templates.VARIABLE_RE.sub(lambda m: samples.get(m.group(1), f"[{m.group(1)}]"), body or "")
+    return fill_preview(body, strings.TEMPLATE_SAMPLES)
 
 
 def template_row(t: WhatsAppTemplate, zone: ZoneInfo) -> dict[str, str]:
-    return {"id": str(t.id), "name": t.name, "description": t.description, "body": short(t.message_template, 70),
-            "variables": strings.LIST_SEPARATOR.join(t.variables or []), "system": "1" if t.is_system else "",
+    return {"id": str(t.id), "name": templates.display_name(t), "api_name": t.name, "description": t.description,
+            "body": short(fill_preview(t.message_template), 70),
+            "variables": strings.LIST_SEPARATOR.join(strings.variable_label(v) for v in t.variables or []),
+            "system": "1" if t.is_system else "",
             "active": "1" if t.is_active else "", "urgent": "1" if t.urgent else "", "usage_count": str(t.usage_count),
             "last_used_at": stamp(t.last_used_at, zone)}
 
@@ -38,6 +39,7 @@ class TemplatesState(AuthState):
     editor_readonly: bool = False
     editing_id: str = ""
     f_name: str = ""
+    f_display: str = ""
     f_description: str = ""
     f_category: str = "general"
     f_body: str = ""
@@ -66,12 +68,18 @@ class TemplatesState(AuthState):
         return templates.extract_variables(self.f_body)
 
     @rx.var
+    def detected_labels(self) -> list[str]:
+        """The body's variables as people read them."""
+        return [strings.variable_label(v) for v in templates.extract_variables(self.f_body)]
+
+    @rx.var
     def preview(self) -> str:
         return sample_preview(self.f_body)
 
     def _fill(self, t: WhatsAppTemplate | None) -> None:
         self.editing_id = str(t.id) if t else ""
         self.f_name = t.name if t else ""
+        self.f_display = t.display_name if t else ""
         self.f_description = t.description if t else ""
         self.f_category = t.category if t else "general"
         self.f_body = t.message_template if t else ""
@@ -107,6 +115,11 @@ class TemplatesState(AuthState):
 
     @rx.event
     @allow(Action.view)
+    def set_f_display(self, value: str):
+        self.f_display = value[:templates.DISPLAY_MAX]
+
+    @rx.event
+    @allow(Action.view)
     def set_f_description(self, value: str):
         self.f_description = value[:500]
 
@@ -131,7 +144,7 @@ class TemplatesState(AuthState):
         """Create or update; validation errors stay in the dialog next to their field."""
         ctx = self._authorize()
         fields = {"name": self.f_name, "message_template": self.f_body, "description": self.f_description,
-                  "category": self.f_category, "urgent": self.f_urgent}
+                  "category": self.f_category, "urgent": self.f_urgent, "display_name": self.f_display}
         try:
             with session_scope() as session:
                 if self.editing_id:
@@ -170,7 +183,7 @@ class TemplatesState(AuthState):
         ctx = self._authorize()
         with session_scope() as session:
             t = templates.get_for_org(session=session, org_id=ctx.org_id, template_id=template_id)
-        self.delete_id, self.delete_name, self.delete_open = str(t.id), t.name, True
+        self.delete_id, self.delete_name, self.delete_open = str(t.id), templates.display_name(t), True
 
     @rx.event
     @allow(Action.view)
