@@ -24,6 +24,7 @@ VISIBLE_TEXT_JS = """() => {
         if (!el || !node.textContent.trim()) continue;
         if (['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'OPTION'].includes(el.tagName)) continue;
         if (el.closest('[hidden], [aria-hidden="true"]')) continue;
+        if (el.closest('code')) continue;  // a value shown as code on purpose: the organisation id, a key's start
         if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
         out.push(node.textContent);
     }
@@ -34,6 +35,7 @@ VISIBLE_TEXT_JS = """() => {
 _ALLOWED = [
     re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"),                      # e-mail addresses
     re.compile(r"https?://\S+"),                                    # URLs
+    re.compile(r"(?<![\w/])/[a-z][\w/.-]*"),                        # paths (/api/docs)
     re.compile(r"\b[A-Z][a-z]+(?:/[A-Z][A-Za-z_+-]+)+\b"),         # IANA zone names (Africa/Cairo)
     re.compile(r"\bUTC[+-]\d\d:\d\d\b"),                            # a zone offset written as such
     re.compile(r"[^\s«»]+\.(?:pdf|png|jpe?g|webp)\b", re.I),        # file names
