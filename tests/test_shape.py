@@ -34,3 +34,15 @@ def test_pages_and_states_follow_the_pages():
     pages = {p.stem for p in (SOURCE / "web" / "pages").glob("*.py")} - {"__init__", "frame", "login"}
     states = {p.stem for p in (SOURCE / "web" / "state").glob("*.py")}
     assert pages <= states, f"pages without a state of their name: {sorted(pages - states)}"
+
+
+def test_no_issue_markers_in_code_strings_or_tests():
+    """The code says why, not which ticket: no "issue 12" left in a module, an Arabic string or a test."""
+    import re
+
+    marker = re.compile(r"\bissues?\s*#?\d+", re.IGNORECASE)
+    this = Path(__file__).resolve()
+    root = SOURCE.parent
+    found = [f"{p.relative_to(root)}:{n}" for base in (SOURCE, root / "tests") for p in sorted(base.rglob("*.py"))
+             if p.resolve() != this for n, line in enumerate(p.read_text().splitlines(), 1) if marker.search(line)]
+    assert found == []
