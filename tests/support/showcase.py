@@ -104,12 +104,13 @@ def owner_tour(page, show: Showcase):
 
     from fleet_dashboard.core import routes
 
-    extra = {routes.conversation_url(show.phone): "conversation-item",
-             routes.message_url(str(show.message_id)): "detail-body"}
-    for path, ready in {**OWNER_PAGES, **extra}.items():
+    extra = {routes.SENDING: ("rule-typing", "sending"), routes.conversation_url(show.phone): (
+        "conversation-item", "conversation"), routes.message_url(str(show.message_id)): ("detail-body", "message")}
+    pages = {path: (ready, path.strip("/").replace("/", "_") or "home") for path, ready in OWNER_PAGES.items()}
+    for path, (ready, name) in {**pages, **extra}.items():
         page.goto(path)
         expect(page.get_by_test_id(ready).first).to_be_visible()
-        yield path.strip("/").replace("/", "_").replace("%2B", "") or "home"
+        yield name
 
 
 def admin_tour(page, show: Showcase):

@@ -15,13 +15,19 @@ from fleet_dashboard.web.state.history import HistoryState as S
 from fleet_dashboard.web.state.message import MessageState as M
 
 
-def _select(label: str, field_id: str, value, on_change, options, width: str = "8.5rem") -> rx.Component:
-    """A compact select: its label is its accessible name and its placeholder, not a line above it."""
-    return rx.select.root(
+def _caption(label: str, field_id: str) -> rx.Component:
+    """A field's name beside it, not on a line above: the row stays one line high."""
+    return rx.el.label(label, html_for=field_id, style={"fontSize": "var(--font-size-1)", "whiteSpace": "nowrap",
+                                                        "color": "var(--gray-11)"})
+
+
+def _select(label: str, field_id: str, value, on_change, options, width: str = "8rem") -> rx.Component:
+    """A compact select with its name beside it."""
+    return rx.hstack(_caption(label, field_id), rx.select.root(
         rx.select.trigger(id=field_id, aria_label=label, title=label, width=width),
         rx.select.content(rx.select.group(rx.select.label(label), rx.select.item(strings.ALL, value=ALL), *options)),
         value=value, on_change=on_change,
-    )
+    ), spacing="1", align="center")
 
 
 def _direction_tabs() -> rx.Component:
@@ -43,8 +49,7 @@ def _direction_tabs() -> rx.Component:
 
 def _date(label: str, field_id: str, name: str, value) -> rx.Component:
     return rx.hstack(
-        rx.el.label(label, html_for=field_id, style={"fontSize": "var(--font-size-1)", "whiteSpace": "nowrap",
-                                                     "color": "var(--gray-11)"}),
+        _caption(label, field_id),
         rx.input(id=field_id, name=name, type="date", default_value=value, key=value, dir="ltr", width="8.75rem"),
         spacing="1", align="center",
     )
@@ -70,12 +75,12 @@ def _filters() -> rx.Component:
                 [rx.select.item(label, value=key) for key, label in strings.MESSAGE_STATUS.items()]),
         _select(strings.FILTER_TEMPLATE, "filter-template", S.template_filter, S.set_template_filter,
                 [rx.foreach(S.template_options, lambda t: rx.select.item(t["label"], value=t["value"]))],
-                width="10rem"),
+                width="9rem"),
     ))
     return rx.form(rx.flex(
         sent_filters,
         rx.input(id="filter-search", name="search", default_value=S.search, type="search",
-                 placeholder=strings.FILTER_SEARCH, aria_label=strings.FILTER_SEARCH, width="11rem"),
+                 placeholder=strings.FILTER_SEARCH, aria_label=strings.FILTER_SEARCH, width="10rem"),
         _date(strings.FILTER_FROM, "filter-from", "date_from", S.date_from),
         _date(strings.FILTER_TO, "filter-to", "date_to", S.date_to),
         rx.button(strings.APPLY, type="submit", data_testid="apply-filters"),
