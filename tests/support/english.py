@@ -36,6 +36,7 @@ _ALLOWED = [
     re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"),                      # e-mail addresses
     re.compile(r"https?://\S+"),                                    # URLs
     re.compile(r"(?<![\w/])/[a-z][\w/.-]*"),                        # paths (/api/docs)
+    re.compile(r"\b(?:fdk|whsec)_[\w-]*…?"),                          # an API key's or a secret's start
     re.compile(r"\b[A-Z][a-z]+(?:/[A-Z][A-Za-z_+-]+)+\b"),         # IANA zone names (Africa/Cairo)
     re.compile(r"\bUTC[+-]\d\d:\d\d\b"),                            # a zone offset written as such
     re.compile(r"[^\s«»]+\.(?:pdf|png|jpe?g|webp)\b", re.I),        # file names
