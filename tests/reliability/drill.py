@@ -187,8 +187,15 @@ class Drill:
             "reply on the conversation tab": (tabs.conversation, _ITEM_HAS, ["conversation-item", text_in]),
             "receipt on the history tab": (tabs.history, _ROW_STATUS, ["message-row", recipient, "تمت القراءة"]),
         }
-        for what, (page, condition, args) in watched.items():
-            page.evaluate(_watcher(condition), [what, args])
+
+        def look(what: str) -> float | None:
+            """The watcher's moment, installing it first if the tab has none (a navigation drops it)."""
+            page, condition, args = watched[what]
+            return page.evaluate(_watcher(condition), [what, args])
+
+        for what in watched:
+            with contextlib.suppress(Exception):
+                look(what)
 
         def api_watch() -> None:
             end = time.monotonic() + budget + 5
@@ -208,9 +215,9 @@ class Drill:
         deadline = time.monotonic() + budget + 5
         pending = [*watched, "reply in the API"]
         while pending and time.monotonic() < deadline:
-            for what, (page, _, _) in watched.items():
+            for what in watched:
                 with contextlib.suppress(Exception):
-                    if what not in seen_at and (at := page.evaluate("name => window.__seen[name]", what)):
+                    if what not in seen_at and (at := look(what)):
                         seen_at[what] = at / 1000
             pending = [w for w in [*watched, "reply in the API"] if w not in seen_at]
             time.sleep(0.2)
@@ -243,10 +250,15 @@ class Drill:
 def _watcher(condition: str) -> str:
     return f"""([name, args]) => {{
     window.__seen = window.__seen || {{}};
-    const seen = {condition};
-    const timer = setInterval(() => {{
-        try {{ if (seen(args)) {{ window.__seen[name] = Date.now(); clearInterval(timer); }} }} catch (e) {{}}
-    }}, 100);
+    window.__watching = window.__watching || {{}};
+    if (!window.__watching[name]) {{
+        window.__watching[name] = true;
+        const seen = {condition};
+        const timer = setInterval(() => {{
+            try {{ if (seen(args)) {{ window.__seen[name] = Date.now(); clearInterval(timer); }} }} catch (e) {{}}
+        }}, 100);
+    }}
+    return window.__seen[name] || null;
 }}"""
 
 
