@@ -333,7 +333,7 @@ def main() -> int:
     print(f"for reference, against the Send page's pure click: p95(a)/p50 = "
           f"{percentile(scans, 95) / percentile(pure_clicks, 50):.2f} (scan), "
           f"{percentile(receipts, 95) / percentile(pure_clicks, 50):.2f} (receipt); not part of the verdict")
-    return 0 if ok else 1
+    return 0 if ok or args.smoke else 1  # three samples check the harness; they prove no percentile
 
 
 if __name__ == "__main__":

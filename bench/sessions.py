@@ -119,7 +119,7 @@ def main() -> int:
         print(f"engine stop:            {r['stop_s']:.2f} s")
         ok = r["connected_s"] < 30 and per_session_kb < 2048
         print("result:                 " + ("within targets" if ok else "MISSED A TARGET"))
-        return 0 if ok else 1
+        return 0 if ok or args.smoke else 1  # a smoke run checks the harness; its 20 sessions prove no target
     finally:
         from fleet_dashboard.core.events import reset_bus
 

@@ -132,7 +132,7 @@ def test_the_time_zone_is_picked_by_searching_its_city_in_arabic(page: Page, app
     expect(options).to_have_count(0)
     card.get_by_test_id("save-timezone").click()
     expect(card.get_by_test_id("timezone-current")).to_contain_text("الرياض")
-    expect(page.get_by_test_id("zone-label")).to_contain_text("Asia/Riyadh")
+    expect(page.get_by_test_id("zone-label")).to_contain_text("الرياض")
     # An IANA name found by its Latin letters too.
     field.fill("tokyo")
     expect(options).to_have_count(1)

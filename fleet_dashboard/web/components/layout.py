@@ -187,7 +187,7 @@ def page_frame(content: rx.Component, title: str) -> rx.Component:
                 frame_banners(),
                 rx.heading(title, size="6", margin_bottom="0.25rem", as_="h1"),
                 rx.cond(AuthState.zone_label != "",
-                        rx.text(strings.TIMES_IN, " ", rx.text(AuthState.zone_label, as_="span", class_name="ltr"),
+                        rx.text(strings.TIMES_IN, " ", rx.text(AuthState.zone_label, as_="span"),
                                 size="1", color_scheme="gray", data_testid="zone-label"),),
                 rx.box(height="0.75rem"),
                 # Until the page's on_load has run, the tab's state is still its last visit's: another filter's

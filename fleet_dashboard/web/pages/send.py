@@ -97,7 +97,7 @@ def _form() -> rx.Component:
                                                on_change=S.set_schedule_at, width="100%", dir="ltr",
                                                aria_invalid=S.schedule_error != ""),
                  "send-at", error=field_error(S.schedule_error, "schedule-error")),
-        rx.text(strings.SCHEDULE_ZONE_HINT, " ", rx.text(S.zone_label, as_="span", class_name="ltr"), size="1",
+        rx.text(strings.SCHEDULE_ZONE_HINT, " ", rx.text(S.zone_label, as_="span"), size="1",
                 color_scheme="gray", data_testid="schedule-zone"),
         rx.cond(~S.read_only, rx.hstack(
             rx.button(rx.icon("send", size=16), strings.SEND_NOW, on_click=S.send_now, data_testid="send-now",

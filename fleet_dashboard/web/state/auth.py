@@ -6,6 +6,7 @@ import asyncio
 import math
 import time
 import uuid
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import reflex as rx
@@ -40,6 +41,12 @@ MANAGERS = {Role.owner.value, Role.admin.value}
 COUNTDOWN_STALE_SECONDS = 3.0
 # How stale the navigation's unread-replies badge may get on pages that do not follow replies live.
 UNREAD_EVERY = 10.0
+
+
+def zone_caption(zone: ZoneInfo) -> str:
+    """`الرياض (UTC+03:00)`: the zone by its Arabic city name (else its IANA name), its offset now kept left to
+    right inside the Arabic caption."""
+    return f"{strings.zone_name(zone.key)} (\u2066{localtime.offset_label(datetime.now(UTC).astimezone(zone))}\u2069)"
 
 
 class AuthState(rx.State):
@@ -81,7 +88,7 @@ class AuthState(rx.State):
     unread_replies: int = 0
     _unread_at: float = 0.0
     _unread_org: str = ""
-    # The organisation's zone as the pages caption it, e.g. "Asia/Riyadh (UTC+03:00)".
+    # The organisation's zone as the pages caption it, e.g. "الرياض (UTC+03:00)" (zone_caption).
     zone_label: str = ""
     _zone_key: str = ""
     # The session ("user:version") whose refusal this tab already audited: one row per tab and session.
@@ -225,14 +232,14 @@ class AuthState(rx.State):
                   role_label=strings.ROLES.get(user.role, user.role), is_super_admin=super_admin,
                   can_manage=user.role in MANAGERS, read_only=super_admin, may=permissions.allowed_actions(user.role))
         if org_id is None:
-            self._set(org_label="", _label_org_id="", zone_label=localtime.zone_label(localtime.zone_of(None)))
+            self._set(org_label="", _label_org_id="", zone_label=zone_caption(localtime.zone_of(None)))
             return
         if self._label_org_id == str(org_id) and self.org_label:
             return  # every event passes here: read the organisation's name once, not per click
         with session_scope() as session:
             org = orgs.get_org(session=session, org_id=org_id)
             self.org_label = org.name
-            self.zone_label = localtime.zone_label(localtime.zone_of(org))
+            self.zone_label = zone_caption(localtime.zone_of(org))
         self._label_org_id = str(org_id)
 
     def _clear_identity(self) -> None:
@@ -425,7 +432,7 @@ class AuthState(rx.State):
             org_id = uuid.UUID(self._view_org_id) if self._view_org_id else (user.org_id if user else None)
         with session_scope() as session:
             zone = localtime.org_zone(session=session, org_id=org_id)
-        self._set(zone_label=localtime.zone_label(zone), _zone_key=zone.key)
+        self._set(zone_label=zone_caption(zone), _zone_key=zone.key)
         return zone
 
     def _zone_cached(self) -> ZoneInfo:
