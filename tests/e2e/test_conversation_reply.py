@@ -72,6 +72,8 @@ def test_a_reply_from_the_conversation_reaches_whatsapp_and_the_thread_live(page
     expect(preview).to_be_visible()
     page.wait_for_function("(img) => img.complete && img.naturalWidth === 8", arg=preview.element_handle())
     expect(page.get_by_test_id("reply-file-name")).to_have_count(0)
+    # The thread shows the reply once it is queued; the worker hands it to WhatsApp after: wait for its receipt.
+    expect(photo.locator("[data-status]")).to_have_text("تم التسليم")
     sent = _sent(app_server, owner.org_id)
     assert [(m["message_type"], m["filename"], m["text"]) for m in sent[1:]] == [("image", "إيصال.png", "صورة الإيصال")]
 
