@@ -7,7 +7,7 @@ import uuid
 from playwright.sync_api import Page, expect
 
 from fleet_dashboard.messaging.models import WhatsAppMessage
-from tests.support.browser import at, login
+from tests.support.browser import at, login, search_overview
 from tests.support.server import AppServer
 
 PHONE = "+201007770001"
@@ -20,6 +20,7 @@ def test_overview_lists_every_org_flips_live_and_drills_in_read_only(page: Page,
     login(page, admin)
     expect(page).to_have_url(at("/admin"))
     expect(page.get_by_role("heading", name="نظرة عامة على المؤسسات", level=1)).to_be_visible()
+    search_overview(page, "شركة النقل")
     row_one = page.locator(f'[data-testid="org-row"][data-slug="{first.slug}"]')
     row_two = page.locator(f'[data-testid="org-row"][data-slug="{second.slug}"]')
     expect(row_one).to_contain_text("شركة النقل الأولى")

@@ -45,7 +45,7 @@ def test_actions_appear_in_the_audit_log_and_filter_by_type(page: Page, app_serv
     for event_type, arabic in mine.items():
         row = page.locator(f'[data-testid="audit-row"][data-type="{event_type}"]').first
         expect(row).to_contain_text(arabic)
-        expect(row.get_by_test_id("audit-actor")).to_have_text("مستخدم owner")  # the person's name
+        expect(row.get_by_test_id("audit-actor")).to_have_text("مستخدم مالك")  # the person's name
         expect(row.get_by_test_id("audit-time")).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d$"))
     expect(page.locator('[data-testid="audit-row"][data-type="login"]')).to_have_count(2)
     sent = page.locator('[data-testid="audit-row"][data-type="message_sent"]')

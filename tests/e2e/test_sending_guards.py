@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from fleet_dashboard.accounts import localtime
 from fleet_dashboard.core.tables import utcnow
-from tests.support.browser import at, connect_whatsapp, login, open_page
+from tests.support.browser import at, connect_whatsapp, login, open_page, search_overview
 from tests.support.server import AppServer
 
 
@@ -82,6 +82,7 @@ def test_the_super_admin_sees_each_number_s_risk_and_its_open_incident_live(page
     admin = app_server.make_user("super_admin")
     login(page, admin)
     expect(page).to_have_url(at("/admin"))
+    search_overview(page, org.slug)
     row = page.locator(f'[data-testid="org-row"][data-slug="{org.slug}"]')
     expect(row.get_by_test_id("org-status")).to_have_text("متصل")
     expect(row.get_by_test_id("org-risk")).to_have_text("سليم")

@@ -90,3 +90,10 @@ def craft_events(page: Page, rewrites: dict[str, tuple[str, dict]], *, once: boo
 
     page.route_web_socket(re.compile(r"/_event"), handle)
     return done
+
+
+def search_overview(page: Page, text: str) -> None:
+    """On the super_admin's overview, search for an organisation by name or slug: the shared live app holds more
+    organisations than the first page shows."""
+    page.locator("#admin-search").fill(text)
+    page.get_by_test_id("admin-search-apply").click()

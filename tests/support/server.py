@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy import create_engine
 from sqlmodel import Session
 
+from fleet_dashboard import strings
 from fleet_dashboard.accounts.models import Organization, User
 from fleet_dashboard.core.db import normalize_url
 from tests.support import databases, frontend
@@ -117,9 +118,10 @@ class AppServer:
         from fleet_dashboard.accounts import users
 
         email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+        default_name = f"مستخدم {strings.ROLES[role]}"  # as people read it on the pages, never a raw role
         with self.session() as s:
             user: User = users.create_user(session=s, email=email, password=PASSWORD, role=role,
-                                           org_id=org.id if org else None, full_name=name or f"مستخدم {role}")
+                                           org_id=org.id if org else None, full_name=name or default_name)
         return Account(email=email, password=PASSWORD, user_id=user.id, org_id=org.id if org else None,
                        org_slug=org.slug if org else None, org_name=org.name if org else None)
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
+from tests.support.browser import search_overview
 from tests.support.server import Account, AppServer, _events_through
 
 # Every page a signed-in owner can open, with a test id that shows once its data is on screen.
@@ -122,6 +123,7 @@ def admin_tour(page, show: Showcase):
         expect(page.get_by_test_id(ready).first).to_be_visible()
         yield path.strip("/").replace("/", "_")
     page.goto("/admin")
+    search_overview(page, show.owner.org_slug)
     page.locator(f'[data-testid="org-row"][data-slug="{show.owner.org_slug}"]').get_by_test_id("open-org").click()
     expect(page.get_by_test_id("read-only-banner")).to_be_visible()
     sidebar = page.get_by_test_id("sidebar")
