@@ -50,7 +50,7 @@ def start_run() -> None:
 
 
 def _template_name() -> str:
-    return f"fleet_tmpl_{os.environ.get(RUN_ENV, 'norun')}_{schema_digest()}"
+    return f"fleet_tmpl_{os.environ[RUN_ENV]}_{schema_digest()}"
 
 
 def template(server_url: str) -> str:
@@ -77,7 +77,12 @@ def template(server_url: str) -> str:
 
 
 def create_migrated(server_url: str, dbname: str) -> str:
-    """A new database at the migrations' head, copied from the template; its URL."""
+    """A new database at the migrations' head, copied from the run's template; its URL. Outside a test run (a
+    bench starting an app), nothing would drop a template, so the database is migrated in place."""
+    if RUN_ENV not in os.environ:
+        url = dbadmin.create_database(server_url, dbname)
+        dbadmin.migrate(url)
+        return url
     source = template(server_url)
     with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(dbname),
