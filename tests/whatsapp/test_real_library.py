@@ -209,30 +209,35 @@ def test_receipts_without_a_type_or_of_other_kinds_change_nothing(sim_env, neoni
 
 
 
-def test_a_sender_known_only_by_lid_is_mapped_to_its_number(sim_env, database_url, db: Session, make_org):
-    """A real client registered in Go (its dial failed after registration), resumed from a stored device."""
-    org = make_org()
+def _stop_from_lid(database_url: str, org_id, lid: str, message_id: str, *, mapped_to: str | None = None):
+    """A real client registered in Go (its dial failed after registration), resumed from a stored device, receives
+    a STOP from a sender known by its LID (mapped to a number in the store, or not); the Inbound events it hands up."""
     events: list = []
 
     async def body():
         factory = NeonizeFactory()
         await factory.prepare_store()
         await asyncio.to_thread(store_device, database_url, DEVICE, "99887766:7@lid")
-        await asyncio.to_thread(map_lid, database_url, "123456789", "201005550000")
-        gateway = factory.create(org.id, events.append)
+        if mapped_to:
+            await asyncio.to_thread(map_lid, database_url, lid, mapped_to)
+        gateway = factory.create(org_id, events.append)
         await gateway.start(resume_jid=DEVICE)
         try:
             await until(lambda: gateway.end_reason != "", timeout=30)  # the dial failed; Go still holds the client
             await asyncio.to_thread(feed, gateway.client, pb.Connected(status=True))
             await until(lambda: gateway.connected)
-            await asyncio.to_thread(feed, gateway.client, inbound_from(lid_source("123456789"), "STOP", "LID1"))
+            await asyncio.to_thread(feed, gateway.client, inbound_from(lid_source(lid), "STOP", message_id))
             await until(lambda: any(isinstance(e, Inbound) for e in events))
         finally:
             await gateway.stop()
             await factory.close()
         return [e for e in events if isinstance(e, Inbound)]
 
-    [message] = run(body)
+    return run(body)
+
+
+def test_a_sender_known_only_by_lid_is_mapped_to_its_number(sim_env, database_url, db: Session, make_org):
+    [message] = _stop_from_lid(database_url, make_org().id, "123456789", "LID1", mapped_to="201005550000")
     assert (message.sender, message.text, message.message_id) == ("+201005550000", "STOP", "LID1")
 
 
@@ -384,25 +389,5 @@ def test_keepalive_timeouts_show_beside_connected_and_a_replaced_stream_ends_the
 def test_a_sender_whose_lid_has_no_number_yet_is_kept_under_its_lid(sim_env, database_url, db: Session, make_org):
     """The store has no number for the LID and the look-up finds none: the message (a STOP here) is kept under
     `<lid>@lid`, never dropped; the engine maps it once the store learns the number (test_lid_senders.py)."""
-    org = make_org()
-    events: list = []
-
-    async def body():
-        factory = NeonizeFactory()
-        await factory.prepare_store()
-        await asyncio.to_thread(store_device, database_url, DEVICE, "99887766:7@lid")
-        gateway = factory.create(org.id, events.append)
-        await gateway.start(resume_jid=DEVICE)
-        try:
-            await until(lambda: gateway.end_reason != "", timeout=30)
-            await asyncio.to_thread(feed, gateway.client, pb.Connected(status=True))
-            await until(lambda: gateway.connected)
-            await asyncio.to_thread(feed, gateway.client, inbound_from(lid_source("555000111"), "STOP", "LID2"))
-            await until(lambda: any(isinstance(e, Inbound) for e in events))
-        finally:
-            await gateway.stop()
-            await factory.close()
-        return [e for e in events if isinstance(e, Inbound)]
-
-    [message] = run(body)
+    [message] = _stop_from_lid(database_url, make_org().id, "555000111", "LID2")
     assert (message.sender, message.text, message.message_id) == ("555000111@lid", "STOP", "LID2")
