@@ -212,7 +212,7 @@ def require(scope: str, action: Action) -> Callable[..., Principal]:
 
 
 # One per route kind: a route's parameter type says which scope and which matrix column it needs.
-SessionsCaller = Annotated[Principal, Depends(require("sessions", Action.view))]
+WhatsAppViewCaller = Annotated[Principal, Depends(require("sessions", Action.view))]
 ConnectCaller = Annotated[Principal, Depends(require("sessions", Action.connect))]
 LogoutCaller = Annotated[Principal, Depends(require("sessions", Action.logout))]
 SendCaller = Annotated[Principal, Depends(require("send", Action.send))]

@@ -111,7 +111,7 @@ class OrgHome:
     reasons: list[dict[str, Any]]
     latest_failures: list[Any]
     queue_depth: int
-    session: dict[str, Any]
+    whatsapp: dict[str, Any]  # the WhatsApp session row as sessions.get_status shows it
 
     @property
     def delivery_rate(self) -> float:
@@ -162,4 +162,4 @@ def org_home(*, session: Session, org_id: uuid.UUID, actor: Actor, now: datetime
     return OrgHome(zone=zone.key, today=_period(daily, today, today, zone), week=week, chart=chart,
                    reasons=reasons, latest_failures=latest,
                    queue_depth=sum(queued.get(s, 0) for s in LIVE_QUEUE_STATUSES),
-                   session=sessions.get_status(session=session, org_id=org_id))
+                   whatsapp=sessions.get_status(session=session, org_id=org_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 ADMIN_TITLE = "نظرة عامة على المؤسسات"
 COL_ORG = "المؤسسة"
-COL_SESSION = "حالة الجلسة"
+COL_WHATSAPP = "حالة الجلسة"
 COL_TODAY = "اليوم"
 COL_WEEK = "آخر 7 أيام"
 COL_FAILURE_RATE = "نسبة الفشل"
@@ -19,7 +19,7 @@ ADMIN_PICK_ORG = "اختر مؤسسة من النظرة العامة لعرض ص
 ADMIN_SEARCH = "بحث باسم المؤسسة أو معرّفها"
 ADMIN_NO_MATCH = "لا توجد مؤسسة تطابق البحث."
 ADMIN_SORT = "ترتيب حسب"
-ADMIN_SORTS = {"name": COL_ORG, "status": COL_SESSION, "sent_today": COL_TODAY, "sent_week": COL_WEEK,
+ADMIN_SORTS = {"name": COL_ORG, "status": COL_WHATSAPP, "sent_today": COL_TODAY, "sent_week": COL_WEEK,
                "failure_rate": COL_FAILURE_RATE, "queue_depth": COL_QUEUE_DEPTH}
 SORT_ASC = "تصاعدي"
 SORT_DESC = "تنازلي"

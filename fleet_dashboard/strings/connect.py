@@ -44,7 +44,7 @@ PAIR_USE_QR = "استخدم رمز QR بدلاً من ذلك"
 NEXT_RETRY = "المحاولة التالية"
 ENGINES_TITLE = "خدمات واتساب"
 ENGINES_NONE = "لا تعمل أي خدمة واتساب الآن؛ الجلسات متوقفة حتى تعود."
-ENGINE_SESSIONS = "الجلسات:"
+ENGINE_OWNED = "الجلسات:"
 ENGINE_CONNECTED = "المتصلة منها:"
 # Simulator mode (development and tests): the phone is simulated, so the page offers its steps as buttons.
 SIMULATOR_NOTE = "وضع المحاكاة: لا يُربط هاتف حقيقي. اضغط الزر ليمسح «هاتف المحاكاة» الرمز."

@@ -23,7 +23,7 @@ from fleet_dashboard.whatsapp import sessions
 from fleet_dashboard.whatsapp.models import SessionStatus, WhatsAppSession
 
 
-def _session_row(session: Session, org_id: uuid.UUID) -> WhatsAppSession | None:
+def _whatsapp_row(session: Session, org_id: uuid.UUID) -> WhatsAppSession | None:
     return session.exec(select(WhatsAppSession).where(WhatsAppSession.org_id == org_id).with_for_update()).first()
 
 
@@ -35,7 +35,7 @@ def suspend_org(*, session: Session, actor: Actor, org_id: uuid.UUID, reason: st
         return org
     org.suspended_at = utcnow()
     session.add(org)
-    row = _session_row(session, org_id)
+    row = _whatsapp_row(session, org_id)
     if row is not None:
         # `enabled` stays: it is the owner's wish, honoured again on resume.
         row.status, row.qr_code, row.qr_expires_at = SessionStatus.disconnected.value, None, None
@@ -57,7 +57,7 @@ def resume_org(*, session: Session, actor: Actor, org_id: uuid.UUID) -> Organiza
         return org
     org.suspended_at = None
     session.add(org)
-    row = _session_row(session, org_id)
+    row = _whatsapp_row(session, org_id)
     if row is not None and row.enabled:
         row.status, row.retry_count = SessionStatus.connecting.value, 0
         row.connection_error = row.connection_error_code = None

@@ -97,7 +97,7 @@ def test_home_numbers_equal_the_history_counts_for_the_same_local_days(db, riyad
     assert [(r["code"], r["count"]) for r in h.reasons] == [("opted_out", 2), (None, 1)]
     assert [m.created_at for m in h.latest_failures][0] == datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
     assert len(h.latest_failures) == 3 and all(m.org_id == org.id for m in h.latest_failures)
-    assert h.session["status"] == "disconnected"
+    assert h.whatsapp["status"] == "disconnected"
 
 
 def test_home_shows_the_connection_and_its_reason(db, riyadh_org):
@@ -105,7 +105,7 @@ def test_home_shows_the_connection_and_its_reason(db, riyadh_org):
     row.status, row.connection_error, row.connection_error_code = "error", "gave up", "connect_gave_up"
     db.commit()
     h = home.org_home(session=db, org_id=riyadh_org.id, actor=SYSTEM, now=NOW)
-    assert (h.session["status"], h.session["connection_error_code"]) == ("error", "connect_gave_up")
+    assert (h.whatsapp["status"], h.whatsapp["connection_error_code"]) == ("error", "connect_gave_up")
     assert h.today.total == 0 and h.delivery_rate == 0.0 and len(h.chart) == 14
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from fleet_dashboard.accounts import permissions
 from fleet_dashboard.accounts.permissions import Action, Actor
-from fleet_dashboard.api.auth import ConnectCaller, LogoutCaller, Principal, SessionsCaller
+from fleet_dashboard.api.auth import ConnectCaller, LogoutCaller, Principal, WhatsAppViewCaller
 from fleet_dashboard.api.errors import ApiError, error_response
 from fleet_dashboard.api.schemas import (
     ERROR_RESPONSES,
@@ -95,7 +95,7 @@ async def get_qr(org_id: str, principal: ConnectCaller) -> SessionQrOut:
 
 
 @router.get("/{org_id}/status", response_model=SessionStatusOut, summary="The WhatsApp session status")
-async def get_status(org_id: str, principal: SessionsCaller) -> SessionStatusOut:
+async def get_status(org_id: str, principal: WhatsAppViewCaller) -> SessionStatusOut:
     """The linking code, like the QR, links a phone: only a caller with the `connect` column sees it."""
     view = await asyncio.to_thread(_status, _path_org(principal, org_id))
     links_phones = permissions.can(principal.role, Action.connect)

@@ -65,7 +65,7 @@ def _engines() -> rx.Component:
         rx.cond(
             S.engines.length() > 0,
             rx.flex(rx.foreach(S.engines, lambda e: rx.badge(
-                ltr(e["engine_id"]), " · ", strings.ENGINE_SESSIONS, " ", ltr(e["owned"]), strings.LIST_SEPARATOR,
+                ltr(e["engine_id"]), " · ", strings.ENGINE_OWNED, " ", ltr(e["owned"]), strings.LIST_SEPARATOR,
                 strings.ENGINE_CONNECTED, " ", ltr(e["connected"]), variant="soft", size="2",
                 data_testid="engine-badge")), gap="0.5rem", wrap="wrap"),
             rx.callout.root(rx.callout.icon(rx.icon("triangle-alert")), rx.callout.text(strings.ENGINES_NONE),
@@ -96,7 +96,7 @@ def _overview() -> rx.Component:
         _engines(),
         _incidents(),
         _controls(),
-        data_table((strings.COL_ORG, strings.COL_SESSION, strings.RISK_TITLE, strings.PHONE, strings.COL_TODAY,
+        data_table((strings.COL_ORG, strings.COL_WHATSAPP, strings.RISK_TITLE, strings.PHONE, strings.COL_TODAY,
                     strings.COL_WEEK,
                     strings.COL_FAILURE_RATE, strings.COL_QUEUE_DEPTH, strings.COL_LAST_ERROR, ""), S.org_rows, _row,
                    empty=S.empty_text, empty_test_id="admin-empty"),

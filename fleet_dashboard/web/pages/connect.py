@@ -146,7 +146,7 @@ def _qr() -> rx.Component:
 def _error() -> rx.Component:
     return rx.vstack(
         rx.callout.root(rx.callout.icon(rx.icon("triangle-alert")),
-                        rx.vstack(rx.text(rx.cond(S.reason_text != "", S.reason_text, strings.SESSION_ERROR_GENERIC),
+                        rx.vstack(rx.text(rx.cond(S.reason_text != "", S.reason_text, strings.WHATSAPP_ERROR_GENERIC),
                                           size="2", data_testid="session-reason"),
                                   rx.text(strings.ERROR_REASON, ": ", rx.el.span(S.connection_error, dir="ltr"),
                                           size="1", data_testid="session-error"),

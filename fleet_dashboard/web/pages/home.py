@@ -23,16 +23,16 @@ def _stat(label: str, value, test_id: str, href=None, color: str = "gray") -> rx
 
 
 def _connection() -> rx.Component:
-    healthy = S.session_status == "connected"
+    healthy = S.whatsapp_status == "connected"
     return rx.card(rx.vstack(
-        rx.hstack(rx.heading(strings.HOME_CONNECTION, size="4", as_="h2"), session_chip(S.session_status,
+        rx.hstack(rx.heading(strings.HOME_CONNECTION, size="4", as_="h2"), session_chip(S.whatsapp_status,
                                                                               data_testid="home-session-status"),
-                  rx.cond(S.session_phone != "", ltr(S.session_phone)), spacing="3", align="center", wrap="wrap"),
+                  rx.cond(S.whatsapp_phone != "", ltr(S.whatsapp_phone)), spacing="3", align="center", wrap="wrap"),
         rx.cond(healthy, rx.text(strings.HOME_CONNECTION_OK, size="2", color_scheme="green"),
                 rx.text(strings.HOME_CONNECTION_DOWN, size="2", color_scheme="amber")),
-        rx.cond(S.session_reason != "", rx.callout.root(
+        rx.cond(S.whatsapp_reason != "", rx.callout.root(
             rx.callout.icon(rx.icon("triangle-alert")),
-            rx.callout.text(strings.ERROR_REASON, ": ", S.session_reason),
+            rx.callout.text(strings.ERROR_REASON, ": ", S.whatsapp_reason),
             color_scheme="red", size="1", data_testid="home-session-reason")),
         rx.link(strings.HOME_OPEN_CONNECT, href=routes.CONNECT, size="2"),
         spacing="2", width="100%",

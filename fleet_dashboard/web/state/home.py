@@ -47,9 +47,9 @@ def reason_text(code: str | None, detail: str | None) -> str:
 class HomeState(NumberView, LiveState, AuthState):
     """What the home shows, as plain strings and lists (and the number's health, NumberView)."""
 
-    session_status: str = "disconnected"
-    session_reason: str = ""
-    session_phone: str = ""
+    whatsapp_status: str = "disconnected"
+    whatsapp_reason: str = ""
+    whatsapp_phone: str = ""
     sent_today: int = 0
     sent_week: int = 0
     failed_today: int = 0
@@ -77,11 +77,11 @@ class HomeState(NumberView, LiveState, AuthState):
     # The local day the figures were counted for: a watcher recounts when midnight passes in the org's zone.
     _day: str = ""
 
-    def _show_session(self, view: dict[str, Any]) -> None:
-        self.session_status = view.get("status") or "disconnected"
-        self.session_phone = view.get("phone_number") or ""
+    def _show_whatsapp(self, view: dict[str, Any]) -> None:
+        self.whatsapp_status = view.get("status") or "disconnected"
+        self.whatsapp_phone = view.get("phone_number") or ""
         code, detail = view.get("connection_error_code"), view.get("connection_error")
-        self.session_reason = strings.error_text(code) if code else (detail or "")
+        self.whatsapp_reason = strings.error_text(code) if code else (detail or "")
 
     def _count(self, org_id: uuid.UUID | str) -> None:
         org_id = uuid.UUID(str(org_id))
@@ -89,7 +89,7 @@ class HomeState(NumberView, LiveState, AuthState):
         actor = (current_caller() or self._signed_in_ctx()).actor
         with session_scope() as session:
             h = home.org_home(session=session, org_id=org_id, actor=actor)
-        self._show_session(h.session)
+        self._show_whatsapp(h.whatsapp)
         self.sent_today, self.sent_week = h.today.sent, h.week.sent
         self.failed_today, self.failed_week = h.today.failed, h.week.failed
         self.in_progress_week, self.total_week = h.week.in_progress, h.week.total
@@ -127,7 +127,7 @@ class HomeState(NumberView, LiveState, AuthState):
         """The connection changes at once; the numbers are recounted at most every RECOUNT_SECONDS."""
         for event in batch:
             if event.get("type") == EventType.session_status:
-                self._show_session(event)
+                self._show_whatsapp(event)
             else:
                 self._dirty = True
                 if event.get("type") in (EventType.sending_changed, EventType.session_alert):
