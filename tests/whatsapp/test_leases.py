@@ -53,3 +53,20 @@ def test_a_touched_lease_holds_and_a_silent_one_ends_within_the_lease(database_u
     still_held, freed_after = asyncio.run(scenario())
     assert still_held
     assert freed_after <= LEASE, freed_after
+
+
+def test_a_take_with_room_for_two_holds_two_locks_and_leaves_the_rest_free(database_url: str) -> None:
+    url = libpq_url(normalize_url(database_url))
+
+    async def scenario() -> None:
+        leases = Leases(url)
+        await leases.open()
+        try:
+            orgs = [uuid.uuid4() for _ in range(5)]
+            won = await leases.try_acquire(orgs, limit=2)
+            assert won == set(orgs[:2]) and leases.held == won
+            assert [await _free(url, o) for o in orgs] == [False, False, True, True, True]
+        finally:
+            await leases.close()
+
+    asyncio.run(scenario())

@@ -266,7 +266,8 @@ class Engine:
             free = list(wanted - set(self._sups))
             random.shuffle(free)  # engines that start together spread the organisations between them
             room = 0 if self.draining else max(0, self.capacity - len(self._sups))
-            won = await self.leases.take(free[:room], self.engine_id)
+            # Up to `room` among those no engine holds: the wanted list includes every other engine's.
+            won = await self.leases.take(free, self.engine_id, limit=room)
             for org_id, generation in won.items():
                 self._start_supervisor(org_id, generation)
         await self._replay_missed_commands()
