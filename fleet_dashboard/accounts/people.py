@@ -302,7 +302,7 @@ def sign_out_everywhere(*, session: Session, actor: Actor) -> User:
     """End every session of the caller at once (each browser, each copied token), audited."""
     if actor.user_id is None:
         raise PermissionDenied("only a signed-in person has sessions", code="forbidden")
-    user = users.end_sessions(session=session, user_id=actor.user_id)
+    user = users.end_signins(session=session, user_id=actor.user_id)
     audit.record_action(session=session, actor=actor, org_id=user.org_id, event_type="signed_out_everywhere",
                         email=user.email)
     return user

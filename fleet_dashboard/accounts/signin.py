@@ -30,17 +30,17 @@ from fleet_dashboard.core.settings import get_settings
 # 2: tokens carry the user's session version ("sv"); a version-1 token can no longer be ended, so it is refused.
 TOKEN_VERSION = 2
 # The dashboard's session cookie (web/state/auth.py sets it; the streamed downloads read it).
-SESSION_COOKIE = "fd_session"
+SIGNIN_COOKIE = "fd_session"
 
 
 @dataclass(frozen=True)
-class SessionClaims:
+class SigninClaims:
     """Who a session token speaks for, under which of their session versions, and until when."""
 
     user_id: uuid.UUID
     issued_at: int
     expires_at: int
-    session_version: int = 0
+    signin_version: int = 0  # users.session_version when the token was issued
     # A break-glass session: the super_admin who acts as this user (every audit row of the session names them).
     break_glass_by: uuid.UUID | None = None
 
@@ -62,13 +62,13 @@ def _sign(payload: str) -> str:
     return _b64(hmac.new(_signing_key(), payload.encode(), hashlib.sha256).digest())
 
 
-def issue_token(*, user_id: uuid.UUID, session_version: int = 0, ttl_seconds: int | None = None,
+def issue_token(*, user_id: uuid.UUID, signin_version: int = 0, ttl_seconds: int | None = None,
                 now: float | None = None, break_glass_by: uuid.UUID | None = None) -> str:
     """A signed token naming the user and their current session version, valid for SESSION_TTL_HOURS (or
     `ttl_seconds`); a break-glass token also names the super_admin acting through it."""
     issued = int(now if now is not None else time.time())
     ttl = ttl_seconds if ttl_seconds is not None else get_settings().session_ttl_hours * 3600
-    body = {"v": TOKEN_VERSION, "uid": str(user_id), "sv": int(session_version), "iat": issued,
+    body = {"v": TOKEN_VERSION, "uid": str(user_id), "sv": int(signin_version), "iat": issued,
             "exp": issued + ttl, "n": generate_token(8)}
     if break_glass_by is not None:
         body["bg"] = str(break_glass_by)
@@ -91,13 +91,13 @@ def _genuine_body(token: str | None) -> dict | None:
     return body
 
 
-def read_token(token: str | None, *, now: float | None = None) -> SessionClaims | None:
+def read_token(token: str | None, *, now: float | None = None) -> SigninClaims | None:
     """The claims of a genuine, unexpired token; None for anything forged, altered or stale."""
     body = _genuine_body(token)
     if body is None:
         return None
     try:
-        claims = SessionClaims(uuid.UUID(body["uid"]), int(body["iat"]), int(body["exp"]), int(body["sv"]),
+        claims = SigninClaims(uuid.UUID(body["uid"]), int(body["iat"]), int(body["exp"]), int(body["sv"]),
                                uuid.UUID(body["bg"]) if body.get("bg") else None)
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -118,20 +118,20 @@ def token_owner(token: str | None) -> str:
     return f"{body['uid']}:{body.get('sv', 0)}" if body else ""
 
 
-def session_user(token: str | None):
+def signin_user(token: str | None):
     """(user, "ok") for a live session token; else (None, why): anonymous, expired, unknown_user, deactivated, ended."""
     claims = read_token(token)
     if claims is None:
         return None, ("expired" if token_user_id(token) else "anonymous")
     with session_scope() as session:
         user = session.get(User, claims.user_id)
-        verdict = users.session_state(user, claims.session_version)
-    return (user, verdict) if verdict == users.SessionState.ok else (None, verdict)
+        verdict = users.signin_verdict(user, claims.signin_version)
+    return (user, verdict) if verdict == users.SigninVerdict.ok else (None, verdict)
 
 
-def session_owner(token: str | None) -> str:
+def signin_owner(token: str | None) -> str:
     """"user:version" of a live session token, "" otherwise: whose data a tab may keep."""
-    user, _ = session_user(token)
+    user, _ = signin_user(token)
     return f"{user.id}:{user.session_version}" if user is not None else ""
 
 
@@ -139,7 +139,7 @@ def owner_verdict(owner: str) -> str:
     """Whether the session named by an owner string ("user:version") is still live ("ok") or why not."""
     user_id, _, version = owner.partition(":")
     with session_scope() as session:
-        return users.session_state(session.get(User, uuid.UUID(user_id)), int(version))
+        return users.signin_verdict(session.get(User, uuid.UUID(user_id)), int(version))
 
 
 # The dots IDNA reads as ".": ideographic, fullwidth and halfwidth ideographic full stops.

@@ -123,7 +123,7 @@ def sign_in(*, session: Session, email: str, password: str, ip_address: str | No
 
 def log_out(*, session: Session, user_id: uuid.UUID, ip_address: str | None) -> User:
     """A person logs out: every session of theirs ends (each tab, each copied token), audited as `logout`."""
-    user = end_sessions(session=session, user_id=user_id)
+    user = end_signins(session=session, user_id=user_id)
     audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="logout",
                  event_data={"email": user.email}, ip_address=ip_address)
     return user
@@ -139,7 +139,7 @@ def get_user(*, session: Session, user_id: uuid.UUID) -> User:
 
 # ---- sessions: one version number per user, carried by every session token ----
 
-class SessionState:
+class SigninVerdict:
     """Why a session token is or is not honoured; the names are what the audit log records."""
 
     ok = "ok"
@@ -148,18 +148,18 @@ class SessionState:
     ended = "ended"  # logged out, password changed, or deactivated since the token was issued
 
 
-def session_state(user: User | None, session_version: int) -> str:
-    """Whether a token issued under `session_version` still speaks for this user."""
+def signin_verdict(user: User | None, signin_version: int) -> str:
+    """Whether a token issued under `signin_version` (the user's session_version then) still speaks for them."""
     if user is None:
-        return SessionState.unknown_user
+        return SigninVerdict.unknown_user
     if not user.is_active:
-        return SessionState.deactivated
-    if user.session_version != session_version:
-        return SessionState.ended
-    return SessionState.ok
+        return SigninVerdict.deactivated
+    if user.session_version != signin_version:
+        return SigninVerdict.ended
+    return SigninVerdict.ok
 
 
-def end_sessions(*, session: Session, user_id: uuid.UUID) -> User:
+def end_signins(*, session: Session, user_id: uuid.UUID) -> User:
     """End every session of this user at once: each tab and each copied token is refused at its next event."""
     user = get_user(session=session, user_id=user_id)
     user.session_version += 1
@@ -191,7 +191,7 @@ def set_password(*, session: Session, user_id: uuid.UUID, password: str, actor: 
     session.add(user)
     audit.record_action(session=session, actor=actor, org_id=user.org_id, event_type="password_changed",
                         email=user.email)
-    return end_sessions(session=session, user_id=user_id)
+    return end_signins(session=session, user_id=user_id)
 
 
 def set_active(*, session: Session, user_id: uuid.UUID, active: bool, actor: Actor) -> User:
@@ -206,7 +206,7 @@ def set_active(*, session: Session, user_id: uuid.UUID, active: bool, actor: Act
 
 def sign_out(*, session: Session, user_id: uuid.UUID, actor: Actor) -> User:
     """End every session of this person for `actor` (an operator), audited `signed_out_everywhere`."""
-    user = end_sessions(session=session, user_id=user_id)
+    user = end_signins(session=session, user_id=user_id)
     audit.record_action(session=session, actor=actor, org_id=user.org_id, event_type="signed_out_everywhere",
                         email=user.email)
     return user

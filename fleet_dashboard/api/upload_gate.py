@@ -39,12 +39,12 @@ def session_token(scope: Scope) -> str:
         cookies.load(raw)
     except CookieError:
         return ""
-    morsel = cookies.get(signin.SESSION_COOKIE)
+    morsel = cookies.get(signin.SIGNIN_COOKIE)
     return morsel.value if morsel else ""
 
 
 def _live_session(token: str) -> bool:
-    return signin.session_user(token)[0] is not None
+    return signin.signin_user(token)[0] is not None
 
 
 async def _unauthorized(send: Send) -> None:

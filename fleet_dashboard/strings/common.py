@@ -13,7 +13,7 @@ LOGOUT = "تسجيل الخروج"
 
 # ---- Dashboard (pages, state, components) ----
 LOGIN_OIDC = "الدخول عبر مزوّد الهوية"
-# Why a tab that was signed in lands on the login page (the session's verdict, users.SessionState).
+# Why a tab that was signed in lands on the login page (the session's verdict, users.SigninVerdict).
 SESSION_ENDED = {
     "ended": "انتهت جلستك على هذا الجهاز: سُجّل الخروج من كل الأجهزة، أو تغيّرت كلمة المرور أو صلاحياتك من جهاز آخر. "
              "سجّل الدخول من جديد.",

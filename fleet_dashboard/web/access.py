@@ -40,7 +40,7 @@ from reflex.state import StateUpdate
 from fleet_dashboard import strings
 from fleet_dashboard.accounts.models import Role
 from fleet_dashboard.accounts.permissions import Action, Actor
-from fleet_dashboard.accounts.signin import SESSION_COOKIE
+from fleet_dashboard.accounts.signin import SIGNIN_COOKIE
 from fleet_dashboard.core import offload, routes
 from fleet_dashboard.core.errors import DomainError, PermissionDenied
 from fleet_dashboard.web import reflex_internals
@@ -61,7 +61,7 @@ class Ctx:
     org_id: uuid.UUID | None
     read_only: bool
     home_org_id: uuid.UUID | None = None
-    session_version: int = 0
+    signin_version: int = 0  # the users.session_version the token was issued under
     # The tab's client address (TRUSTED_PROXIES honoured), for the audit rows the services write.
     ip_address: str | None = None
     # A break-glass session: the super_admin acting as this user, named in every audit row it writes.
@@ -399,7 +399,7 @@ class AccessMiddleware(Middleware):
             cookies.load(((event.router_data or {}).get("headers") or {}).get("cookie") or "")
         except CookieError:
             return False
-        if not (SESSION_COOKIE in cookies and cookies[SESSION_COOKIE].value):
+        if not (SIGNIN_COOKIE in cookies and cookies[SIGNIN_COOKIE].value):
             return False
         token, now = str(getattr(event, "token", "") or auth.router.session.client_token), time.monotonic()
         if now - self._replayed.get(token, float("-inf")) < REPLAY_EVERY_SECONDS:

@@ -174,7 +174,7 @@ def test_a_new_password_and_signing_out_everywhere_end_every_other_session(db, t
     db.commit()
     after_password = db.get(User, member.id).session_version
     assert after_password == before + 1  # a browser holding the old password's session is out
-    assert users.session_state(db.get(User, member.id), before) == users.SessionState.ended
+    assert users.signin_verdict(db.get(User, member.id), before) == users.SigninVerdict.ended
     people.sign_out_everywhere(session=db, actor=actor_of(member))
     db.commit()
     assert db.get(User, member.id).session_version == after_password + 1

@@ -29,10 +29,10 @@ def person(db, make_org, make_user):
     """A member of one organisation with a live session token and an unused sign-in link; another organisation."""
     org, elsewhere = make_org("Org A"), make_org("Org B")
     owner, member = make_user("owner", org), make_user("member", org)
-    token = signin.issue_token(user_id=member.id, session_version=member.session_version)
+    token = signin.issue_token(user_id=member.id, signin_version=member.session_version)
     _, url = links.issue_login_link(session=db, actor=PLATFORM, user_id=member.id)
     db.commit()
-    assert signin.session_user(token)[1] == "ok"
+    assert signin.signin_user(token)[1] == "ok"
     return {"org": org, "elsewhere": elsewhere, "owner": owner, "member": member, "token": token,
             "link": url.rsplit("token=", 1)[1]}
 
@@ -77,7 +77,7 @@ CHANGES: dict[str, Callable] = {"moved_by_bridge": _move_by_bridge, "moved_by_cl
 def test_a_change_of_access_ends_every_session_and_cancels_every_sign_in_link(db, person, change):
     CHANGES[change](db, person)
     db.commit()
-    user, verdict = signin.session_user(person["token"])
+    user, verdict = signin.signin_user(person["token"])
     assert user is None and verdict in ("ended", "deactivated"), verdict
     with pytest.raises(LinkError) as exc:
         links.use_login_link(session=db, token=person["link"])
@@ -90,14 +90,14 @@ def test_reactivation_revives_no_copied_token_and_no_pending_link(db, person, re
     member = person["member"]
     (_deactivate if reactivate == "people" else _deprovision)(db, person)
     db.commit()
-    assert signin.session_user(person["token"]) == (None, "deactivated")
+    assert signin.signin_user(person["token"]) == (None, "deactivated")
     if reactivate == "people":
         people.reactivate(session=db, actor=actor_of(person["owner"]), org_id=person["org"].id, user_id=member.id)
     else:  # the bridge's PUT reactivates
         provisioning.upsert_user(session=db, actor=PLATFORM, org_id=person["org"].id, user_id=member.id,
                                  email=member.email, role="member")
     db.commit()
-    assert signin.session_user(person["token"]) == (None, "ended"), "a stolen token came back to life"
+    assert signin.signin_user(person["token"]) == (None, "ended"), "a stolen token came back to life"
     with pytest.raises(LinkError) as exc:
         links.use_login_link(session=db, token=person["link"])
     db.rollback()
@@ -105,7 +105,7 @@ def test_reactivation_revives_no_copied_token_and_no_pending_link(db, person, re
     # A fresh sign-in works again.
     fresh = db.get(User, member.id)
     db.refresh(fresh)
-    assert signin.session_user(signin.issue_token(user_id=member.id, session_version=fresh.session_version))[1] == "ok"
+    assert signin.signin_user(signin.issue_token(user_id=member.id, signin_version=fresh.session_version))[1] == "ok"
 
 
 def test_no_change_keeps_sessions(db, person):
@@ -115,7 +115,7 @@ def test_no_change_keeps_sessions(db, person):
     people.change_role(session=db, actor=actor_of(person["owner"]), org_id=person["org"].id, user_id=member.id,
                        role="member")
     db.commit()
-    assert signin.session_user(person["token"])[1] == "ok"
+    assert signin.signin_user(person["token"])[1] == "ok"
 
 
 @pytest.fixture
@@ -158,6 +158,6 @@ def test_the_operators_cli_changes_end_sessions_and_links_too(db, person):
     users.set_active(session=db, user_id=member.id, active=False, actor=permissions.SYSTEM)
     users.set_active(session=db, user_id=member.id, active=True, actor=permissions.SYSTEM)
     db.commit()
-    assert signin.session_user(person["token"]) == (None, "ended")
+    assert signin.signin_user(person["token"]) == (None, "ended")
     with pytest.raises(LinkError):
         links.use_login_link(session=db, token=person["link"])

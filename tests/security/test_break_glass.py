@@ -92,7 +92,7 @@ async def test_break_glass_is_audited_shown_to_the_owners_and_ends_by_itself(cli
     [(login_actor, login)] = _audit(db, org.id, "login")
     assert login_actor == root.id and login["method"] == "break_glass"
     # The session it opens names the super_admin and lasts the 15 minutes, not SESSION_TTL_HOURS.
-    token = signin.issue_token(user_id=owner.id, session_version=db.get(User, owner.id).session_version,
+    token = signin.issue_token(user_id=owner.id, signin_version=db.get(User, owner.id).session_version,
                                ttl_seconds=signed.session_seconds, break_glass_by=signed.break_glass_by)
     claims = signin.read_token(token)
     assert claims.break_glass_by == root.id and claims.expires_at - time.time() <= 15 * 60

@@ -21,13 +21,13 @@ PDF = b"%PDF-1.4\n% victim invoice VICTIMFILE\n%%EOF\n"
 
 
 def _token(user, **kwargs) -> str:
-    return signin.issue_token(user_id=user.id, session_version=user.session_version, **kwargs)
+    return signin.issue_token(user_id=user.id, signin_version=user.session_version, **kwargs)
 
 
 async def _get(client, path: str, token: str | None = None, **kwargs):
     client.cookies.clear()
     if token is not None:
-        client.cookies.set(signin.SESSION_COOKIE, token)
+        client.cookies.set(signin.SIGNIN_COOKIE, token)
     return await client.get(path, **kwargs)
 
 
@@ -76,7 +76,7 @@ async def test_no_session_a_dead_one_or_a_bearer_credential_opens_a_file(client,
                     await _get(client, url, headers={"Authorization": f"Bearer {token}", "X-Org-Id": str(org.id)}),
                     await _get(client, url, _token(owner, ttl_seconds=-5))):
         assert attempt.status_code == 401 and b"VICTIMFILE" not in attempt.content
-    users.end_sessions(session=db, user_id=owner.id)  # signed out everywhere: the old cookie opens nothing
+    users.end_signins(session=db, user_id=owner.id)  # signed out everywhere: the old cookie opens nothing
     db.commit()
     r = await _get(client, url, token)
     assert r.status_code == 401 and b"VICTIMFILE" not in r.content

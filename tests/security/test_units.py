@@ -19,9 +19,9 @@ from fleet_dashboard.web.access import payload_problem
 
 def test_a_token_names_the_session_version_and_expires(database_url):
     uid = uuid.uuid4()
-    token = signin.issue_token(user_id=uid, session_version=3)
+    token = signin.issue_token(user_id=uid, signin_version=3)
     claims = signin.read_token(token)
-    assert (claims.user_id, claims.session_version) == (uid, 3)
+    assert (claims.user_id, claims.signin_version) == (uid, 3)
     assert signin.token_owner(token) == f"{uid}:3"
     expired = signin.issue_token(user_id=uid, ttl_seconds=10, now=time.time() - 60)
     assert signin.read_token(expired) is None and signin.token_user_id(expired) == uid
@@ -32,26 +32,26 @@ def test_a_token_names_the_session_version_and_expires(database_url):
 
 def test_logout_password_and_deactivation_end_every_session(db, make_org, make_user):
     user = make_user("owner", make_org())
-    token = signin.issue_token(user_id=user.id, session_version=user.session_version)
-    assert signin.session_user(token)[1] == "ok"
-    users.end_sessions(session=db, user_id=user.id)
+    token = signin.issue_token(user_id=user.id, signin_version=user.session_version)
+    assert signin.signin_user(token)[1] == "ok"
+    users.end_signins(session=db, user_id=user.id)
     db.commit()
-    assert signin.session_user(token) == (None, "ended")
-    fresh = signin.issue_token(user_id=user.id, session_version=1)
-    assert signin.session_user(fresh)[1] == "ok"
+    assert signin.signin_user(token) == (None, "ended")
+    fresh = signin.issue_token(user_id=user.id, signin_version=1)
+    assert signin.signin_user(fresh)[1] == "ok"
     with pytest.raises(ValidationError):
         users.set_password(session=db, user_id=user.id, password="short", actor=SYSTEM)
     users.set_password(session=db, user_id=user.id, password="a-new-horse-9", actor=SYSTEM)
     db.commit()
-    assert signin.session_user(fresh) == (None, "ended")
+    assert signin.signin_user(fresh) == (None, "ended")
     assert users.authenticate(session=db, email=user.email, password="a-new-horse-9") is not None
-    latest = signin.issue_token(user_id=user.id, session_version=2)
+    latest = signin.issue_token(user_id=user.id, signin_version=2)
     users.set_active(session=db, user_id=user.id, active=False, actor=SYSTEM)
     db.commit()
-    assert signin.session_user(latest) == (None, "deactivated")
+    assert signin.signin_user(latest) == (None, "deactivated")
     users.set_active(session=db, user_id=user.id, active=True, actor=SYSTEM)
     db.commit()
-    assert signin.session_user(latest) == (None, "ended"), "reactivation does not revive old sessions"
+    assert signin.signin_user(latest) == (None, "ended"), "reactivation does not revive old sessions"
 
 
 def test_require_follows_the_matrix_and_the_organisation():

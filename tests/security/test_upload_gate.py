@@ -63,7 +63,7 @@ def upload(port: int, total: int, *, cookie: str = "", client_token: str | None 
                "Connection: close"]
     headers.append("Transfer-Encoding: chunked" if chunked else f"Content-Length: {total}")
     if cookie:
-        headers.append(f"Cookie: {signin.SESSION_COOKIE}={cookie}")
+        headers.append(f"Cookie: {signin.SIGNIN_COOKIE}={cookie}")
     sock = socket.create_connection(("127.0.0.1", port), timeout=60)
     sent = 0
     answer = b""

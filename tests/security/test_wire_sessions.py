@@ -141,7 +141,7 @@ def test_a_tab_reused_by_another_person_keeps_none_of_the_first_ones_rows(app):
         tab.send(f"{HistoryState.get_full_name()}.load", path="/history")
         assert victim.markers["body"] in tab.text(), "the first person saw their history"
         with app.session() as s:
-            users.end_sessions(session=s, user_id=victim.owner.user_id)
+            users.end_signins(session=s, user_id=victim.owner.user_id)
         stranger = app.owner()
         mark = len(tab.frames)
         tab.login(stranger.email, PASSWORD)

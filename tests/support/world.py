@@ -27,10 +27,10 @@ def _signing_key():
         yield
 
 
-def mint(account: Account, *, session_version: int = 0, ttl_seconds: int | None = None) -> str:
+def mint(account: Account, *, signin_version: int = 0, ttl_seconds: int | None = None) -> str:
     """A session token for this person, as the app would issue it."""
     with _signing_key():
-        return signin.issue_token(user_id=account.user_id, session_version=session_version, ttl_seconds=ttl_seconds)
+        return signin.issue_token(user_id=account.user_id, signin_version=signin_version, ttl_seconds=ttl_seconds)
 
 
 @dataclass

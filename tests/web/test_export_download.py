@@ -24,14 +24,14 @@ def _rows(text: str) -> list[dict[str, str]]:
 
 
 def _token(user) -> str:
-    return signin.issue_token(user_id=user.id, session_version=user.session_version)
+    return signin.issue_token(user_id=user.id, signin_version=user.session_version)
 
 
 async def _get(client, user=None, *, token: str | None = None, **kwargs):
     """GET the download as a browser tab signed in as `user` would (the session cookie, nothing else)."""
     client.cookies.clear()
     if user is not None or token is not None:
-        client.cookies.set(signin.SESSION_COOKIE, token or _token(user))
+        client.cookies.set(signin.SIGNIN_COOKIE, token or _token(user))
     return await client.get(routes.EXPORT_MESSAGES, **kwargs)
 
 
@@ -53,7 +53,7 @@ def two_orgs(db, make_org, make_user):
 async def test_the_download_streams_the_callers_organisation_only(client, db, two_orgs, monkeypatch):
     ours, theirs, owner, _member, other_owner = two_orgs
     monkeypatch.setattr(export, "PAGE_ROWS", 3)  # several pages, so the stream really goes page by page
-    client.cookies.set(signin.SESSION_COOKIE, _token(owner))
+    client.cookies.set(signin.SIGNIN_COOKIE, _token(owner))
     async with client.stream("GET", routes.EXPORT_MESSAGES) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/csv")
@@ -105,7 +105,7 @@ async def test_no_session_or_a_dead_one_is_refused(client, db, two_orgs, make_us
     got = await _get(client, headers={"Authorization": "Bearer " + _token(owner), "X-Org-Id": str(owner.org_id)})
     assert got.status_code == 401
     token = _token(owner)
-    users.end_sessions(session=db, user_id=owner.id)  # logged out everywhere: the old token opens nothing
+    users.end_signins(session=db, user_id=owner.id)  # logged out everywhere: the old token opens nothing
     db.commit()
     got = await _get(client, token=token)
     assert got.status_code == 401 and "ours" not in got.text

@@ -44,8 +44,8 @@ class DashboardCaller:
         self.action = action
 
     def __call__(self, request: Request) -> Actor:
-        token = request.cookies.get(signin.SESSION_COOKIE)
-        user, _verdict = signin.session_user(token)
+        token = request.cookies.get(signin.SIGNIN_COOKIE)
+        user, _verdict = signin.signin_user(token)
         if user is None:
             raise ApiError("sign in to the dashboard first", status=401, code="unauthorized")
         if not permissions.can(user.role, self.action) or user.org_id is None:

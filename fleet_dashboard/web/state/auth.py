@@ -53,7 +53,7 @@ class AuthState(rx.State):
     """Parent of every page state: the session cookie, the identity the pages show, and the check behind
     the chokepoint (web/access.py) that every event passes."""
 
-    token: str = rx.Cookie("", name=signin.SESSION_COOKIE, max_age=get_settings().session_ttl_hours * 3600,
+    token: str = rx.Cookie("", name=signin.SIGNIN_COOKIE, max_age=get_settings().session_ttl_hours * 3600,
                            same_site="strict", secure=get_settings().cookie_secure)
     signed_in: bool = False
     user_label: str = ""
@@ -100,7 +100,7 @@ class AuthState(rx.State):
     # ---- identity ----
     def _session_user(self) -> tuple[User | None, str]:
         """The person this tab's token speaks for, and why not when it speaks for nobody."""
-        return signin.session_user(self.token)
+        return signin.signin_user(self.token)
 
     def _user(self) -> User | None:
         return self._session_user()[0]
@@ -120,7 +120,7 @@ class AuthState(rx.State):
         self._set(_data_owner=f"{user.id}:{user.session_version}")
         claims = signin.read_token(self.token)
         ctx = Ctx(user_id=user.id, role=user.role, org_id=org_id, read_only=user.role == Role.super_admin.value,
-                  home_org_id=user.org_id, session_version=user.session_version,
+                  home_org_id=user.org_id, signin_version=user.session_version,
                   ip_address=self._client_ip() or None, break_glass_by=claims.break_glass_by if claims else None)
         self._refresh_unread(ctx)
         return ctx
@@ -183,24 +183,24 @@ class AuthState(rx.State):
         """A watcher's re-check before each batch: the same person, session, role and organisation, still allowed."""
         user, verdict = self._session_user()
         ok = (user is not None and user.id == started.user_id and user.role == started.role
-              and user.org_id == started.home_org_id and user.session_version == started.session_version
+              and user.org_id == started.home_org_id and user.session_version == started.signin_version
               and (rule is None or rule.kind != "action" or permissions.can(user.role, rule.action)))
         if ok and user.role == Role.super_admin.value:
             ok = (self._view_org_id or None) == (str(started.org_id) if started.org_id else None)
         if not ok:
-            if verdict not in ("anonymous", users.SessionState.ok):
+            if verdict not in ("anonymous", users.SigninVerdict.ok):
                 self._audit_refused_session(verdict, "watch")
             self._clear_identity()
         return ok
 
     async def _forget_other_sessions_data(self, token: str) -> None:
         """Before a page hydrates: reset every page state unless its data was loaded by this same live session."""
-        owner = await offload.run_sync(signin.session_owner, token)
+        owner = await offload.run_sync(signin.signin_owner, token)
         if owner == self._data_owner:
             return
         if self._data_owner:  # the session that loaded this tab's data: ended since? then this is its refusal
             verdict = await offload.run_sync(signin.owner_verdict, self._data_owner)
-            if verdict != users.SessionState.ok:
+            if verdict != users.SigninVerdict.ok:
                 await offload.run_sync(self._audit_refused_session, verdict, "hydrate",
                                        user_id=uuid.UUID(self._data_owner.split(":")[0]), key=self._data_owner)
         await self._wipe_tab()
@@ -381,7 +381,7 @@ class AuthState(rx.State):
         owner = f"{user.id}:{user.session_version}"
         if self._data_owner and self._data_owner != owner:
             await self._wipe_tab()  # rows another session loaded into this tab are not this person's
-        self.token = signin.issue_token(user_id=user.id, session_version=user.session_version, ttl_seconds=ttl_seconds,
+        self.token = signin.issue_token(user_id=user.id, signin_version=user.session_version, ttl_seconds=ttl_seconds,
                                         break_glass_by=break_glass_by)
         self._view_org_id = ""
         self._data_owner = owner
