@@ -31,7 +31,7 @@ def upload_limit() -> int:
     return media.largest_limit() + OVERHEAD_BYTES
 
 
-def session_token(scope: Scope) -> str:
+def signin_token(scope: Scope) -> str:
     """The dashboard session token the request's cookie carries, or ""."""
     raw = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"cookie"), "")
     cookies = SimpleCookie()
@@ -43,7 +43,7 @@ def session_token(scope: Scope) -> str:
     return morsel.value if morsel else ""
 
 
-def _live_session(token: str) -> bool:
+def _signed_in(token: str) -> bool:
     return signin.signin_user(token)[0] is not None
 
 
@@ -72,7 +72,7 @@ class UploadGate:
         if declared_too_large(scope, self.max_bytes):
             await reject_too_large(send, self.max_bytes)
             return
-        if not await offload.run_sync(_live_session, session_token(scope)):
+        if not await offload.run_sync(_signed_in, signin_token(scope)):
             await _unauthorized(send)
             return
         await self._capped(scope, receive, send)

@@ -14,13 +14,13 @@ LOGOUT = "تسجيل الخروج"
 # ---- Dashboard (pages, state, components) ----
 LOGIN_OIDC = "الدخول عبر مزوّد الهوية"
 # Why a tab that was signed in lands on the login page (the session's verdict, users.SigninVerdict).
-SESSION_ENDED = {
+SIGNIN_ENDED = {
     "ended": "انتهت جلستك على هذا الجهاز: سُجّل الخروج من كل الأجهزة، أو تغيّرت كلمة المرور أو صلاحياتك من جهاز آخر. "
              "سجّل الدخول من جديد.",
     "deactivated": "أُوقف حسابك، فانتهت جلستك. تواصل مع مالك المؤسسة إن كان ذلك خطأً.",
     "unknown_user": "لم يعد حسابك موجوداً، فانتهت جلستك.",
 }
-SESSION_ENDED_OTHER = "انتهت جلستك. سجّل الدخول من جديد."
+SIGNIN_ENDED_OTHER = "انتهت جلستك. سجّل الدخول من جديد."
 LOGIN_OIDC_FAILED = "تعذّر الدخول عبر مزوّد الهوية. حاول مرة أخرى."
 LOGIN_WAIT = "جارٍ التحقق…"
 LOGIN_HINT = "ادخل بحساب مؤسستك لإدارة إشعارات واتساب."

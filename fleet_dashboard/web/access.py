@@ -363,7 +363,7 @@ class AccessMiddleware(Middleware):
                 return StateUpdate()
             if handler.fn.__name__ in HYDRATE_HANDLERS:
                 auth = await state.get_state(self.auth_state)
-                await auth._forget_other_sessions_data(_hydrating_token(auth, event.payload))
+                await auth._forget_other_signins_data(_hydrating_token(auth, event.payload))
             return None
         if rule is None or rule is NOBODY:
             log.warning("refused event %s: %s", name, "nobody may call it" if rule else "it declares no permission")

@@ -109,7 +109,7 @@ def test_organisation_owner_and_member_without_a_shell(page: Page, browser: Brow
         # The first browser held the old password's session: it is out, told why, and the new password lets it in.
         member_page.goto("/history")
         expect(member_page).to_have_url(at("/login", "next=/history"))
-        expect(member_page.get_by_test_id("login-note")).to_have_text(strings.SESSION_ENDED["ended"])
+        expect(member_page.get_by_test_id("login-note")).to_have_text(strings.SIGNIN_ENDED["ended"])
         login(member_page, _as(member_email, NEW_PASSWORD, None), path="/login?next=/history")
         expect(member_page).to_have_url(at("/history"))
         other_page.reload()

@@ -34,8 +34,8 @@ def account() -> rx.Component:
             submit_id="change-password", on_submit=S.change_password, max_width="28rem",
         ),
         rx.card(rx.vstack(
-            rx.heading(strings.ACCOUNT_SESSIONS_TITLE, as_="h2", size="4"),
-            rx.text(strings.ACCOUNT_SESSIONS_HELP, size="2", color_scheme="gray"),
+            rx.heading(strings.ACCOUNT_SIGNINS_TITLE, as_="h2", size="4"),
+            rx.text(strings.ACCOUNT_SIGNINS_HELP, size="2", color_scheme="gray"),
             rx.alert_dialog.root(
                 rx.alert_dialog.trigger(rx.button(rx.icon("log-out", size=16), strings.ACCOUNT_SIGN_OUT_EVERYWHERE,
                                                   color_scheme="red", variant="soft",

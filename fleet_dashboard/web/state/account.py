@@ -51,7 +51,7 @@ class AccountState(AuthState):
             self.password_error = strings.error_text(exc.code, **exc.params)
             return
         self.password_error = ""
-        await self._start_session(user)  # this tab's token, under the new session version
+        await self._start_signin(user)  # this tab's token, under the new session version
         self.account_email = user.email  # the new session's first load reset the page's rows: show it again
         return rx.toast.success(strings.ACCOUNT_PASSWORD_CHANGED)
 

@@ -92,25 +92,25 @@ class AuthState(rx.State):
     zone_label: str = ""
     _zone_key: str = ""
     # The session ("user:version") whose refusal this tab already audited: one row per tab and session.
-    _refused_session: str = ""
+    _refused_signin: str = ""
     # Whose session ("user:version") loaded the data this tab's states hold; a page hydrating under any other
     # session (logged out, expired, another person) gets them all reset first.
     _data_owner: str = ""
 
     # ---- identity ----
-    def _session_user(self) -> tuple[User | None, str]:
+    def _signin_user(self) -> tuple[User | None, str]:
         """The person this tab's token speaks for, and why not when it speaks for nobody."""
         return signin.signin_user(self.token)
 
     def _user(self) -> User | None:
-        return self._session_user()[0]
+        return self._signin_user()[0]
 
     def _signed_in_ctx(self, *, handler: str = "") -> Ctx:
         """The caller behind a live session (org not yet required); raises NotSignedIn and audits a dead one."""
-        user, verdict = self._session_user()
+        user, verdict = self._signin_user()
         if user is None:
             if verdict != "anonymous":
-                self._audit_refused_session(verdict, handler)
+                self._audit_refused_signin(verdict, handler)
             self._clear_identity()
             raise NotSignedIn()
         org_id = user.org_id
@@ -181,7 +181,7 @@ class AuthState(rx.State):
 
     def _still_admitted(self, started: Ctx, rule: Rule | None) -> bool:
         """A watcher's re-check before each batch: the same person, session, role and organisation, still allowed."""
-        user, verdict = self._session_user()
+        user, verdict = self._signin_user()
         ok = (user is not None and user.id == started.user_id and user.role == started.role
               and user.org_id == started.home_org_id and user.session_version == started.signin_version
               and (rule is None or rule.kind != "action" or permissions.can(user.role, rule.action)))
@@ -189,11 +189,11 @@ class AuthState(rx.State):
             ok = (self._view_org_id or None) == (str(started.org_id) if started.org_id else None)
         if not ok:
             if verdict not in ("anonymous", users.SigninVerdict.ok):
-                self._audit_refused_session(verdict, "watch")
+                self._audit_refused_signin(verdict, "watch")
             self._clear_identity()
         return ok
 
-    async def _forget_other_sessions_data(self, token: str) -> None:
+    async def _forget_other_signins_data(self, token: str) -> None:
         """Before a page hydrates: reset every page state unless its data was loaded by this same live session."""
         owner = await offload.run_sync(signin.signin_owner, token)
         if owner == self._data_owner:
@@ -201,7 +201,7 @@ class AuthState(rx.State):
         if self._data_owner:  # the session that loaded this tab's data: ended since? then this is its refusal
             verdict = await offload.run_sync(signin.owner_verdict, self._data_owner)
             if verdict != users.SigninVerdict.ok:
-                await offload.run_sync(self._audit_refused_session, verdict, "hydrate",
+                await offload.run_sync(self._audit_refused_signin, verdict, "hydrate",
                                        user_id=uuid.UUID(self._data_owner.split(":")[0]), key=self._data_owner)
         await self._wipe_tab()
         self._data_owner = owner
@@ -213,9 +213,9 @@ class AuthState(rx.State):
             cls = pending.pop()
             await self.get_state(cls)
             pending.extend(cls.get_substates())
-        tz, refused, ended = self._tz, self._refused_session, self._ended_reason
+        tz, refused, ended = self._tz, self._refused_signin, self._ended_reason
         self.reset()
-        self._tz, self._refused_session, self._ended_reason = tz, refused, ended
+        self._tz, self._refused_signin, self._ended_reason = tz, refused, ended
 
     def _forget_private(self) -> None:
         """What a page clears when its watcher loses the caller (a QR, say); pages override it."""
@@ -246,14 +246,14 @@ class AuthState(rx.State):
         self._set(signed_in=False, is_super_admin=False, can_manage=False, read_only=False, user_label="",
                   role_label="", org_label="", _label_org_id="", zone_label="", may={})
 
-    def _audit_refused_session(self, reason: str, handler: str, *, user_id: uuid.UUID | None = None,
+    def _audit_refused_signin(self, reason: str, handler: str, *, user_id: uuid.UUID | None = None,
                                key: str | None = None) -> None:
         """A genuine token that no longer opens anything: logged out elsewhere, deactivated, or expired."""
         key = key or signin.token_owner(self.token) or self.token
         self._ended_reason = reason  # the login page this tab is sent to says why
-        if self._refused_session == key:
+        if self._refused_signin == key:
             return
-        self._refused_session = key
+        self._refused_signin = key
         user_id = user_id or signin.token_user_id(self.token)
         with session_scope() as session:
             user = session.get(User, user_id) if user_id else None
@@ -291,7 +291,7 @@ class AuthState(rx.State):
     # ---- events ----
     @rx.event
     @allow_signed_in
-    def require_session(self):
+    def require_signin(self):
         """on_load of pages that need a signed-in person but no organisation."""
         self._authorize(org=False)
 
@@ -306,7 +306,7 @@ class AuthState(rx.State):
         if self._user() is not None:
             return rx.redirect(routes.safe_next(self.router.url.query_parameters.get("next")))
         reason, self._ended_reason = self._ended_reason, ""
-        self.login_note = strings.SESSION_ENDED.get(reason, strings.SESSION_ENDED_OTHER) if reason else ""
+        self.login_note = strings.SIGNIN_ENDED.get(reason, strings.SIGNIN_ENDED_OTHER) if reason else ""
 
     @rx.event
     @allow_anyone
@@ -327,7 +327,7 @@ class AuthState(rx.State):
                     return AuthState.login_countdown
             return
         self.login_error = self.login_note = ""
-        await self._start_session(user)
+        await self._start_signin(user)
         home = routes.ADMIN if user.role == Role.super_admin.value else routes.HOME
         next_path = routes.safe_next(self.router.url.query_parameters.get("next"))
         return rx.redirect(home if next_path == routes.HOME else next_path)
@@ -374,7 +374,7 @@ class AuthState(rx.State):
         limiter.succeeded(email=email, ip=ip)
         return "", user, 0
 
-    async def _start_session(self, user: User, *, ttl_seconds: int | None = None,
+    async def _start_signin(self, user: User, *, ttl_seconds: int | None = None,
                              break_glass_by: uuid.UUID | None = None) -> None:
         """Sign this tab in as `user` (password, one-time link or OIDC): a token of their current session version;
         a break-glass link's token is shorter-lived and names the super_admin acting through it."""
@@ -391,12 +391,12 @@ class AuthState(rx.State):
     @allow_anyone
     async def logout(self):
         """End every session of this person (all tabs, every copy of the token), audit, and forget this tab's data."""
-        await offload.run_sync(self._end_sessions)
+        await offload.run_sync(self._end_signins)
         await self._wipe_tab()  # the token, the identity and every page's rows
         self._clear_identity()
         return rx.redirect(routes.LOGIN)
 
-    def _end_sessions(self) -> None:
+    def _end_signins(self) -> None:
         user = self._user()
         if user is not None:
             with session_scope() as session:

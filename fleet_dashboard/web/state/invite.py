@@ -57,6 +57,6 @@ class InviteState(AuthState):
                 self.invite_ready, self.invite_link_error = False, self.accept_error
             return
         self.accept_error = ""
-        await self._start_session(user)
+        await self._start_signin(user)
         # replace: the spent link leaves the browser's history.
         return rx.redirect(routes.HOME, replace=True)

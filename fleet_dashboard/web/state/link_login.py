@@ -32,7 +32,7 @@ class LinkLoginState(AuthState):
         except DomainError as exc:
             self.link_error = strings.error_text(exc.code)
             return
-        await self._start_session(signed.user, ttl_seconds=signed.session_seconds,
+        await self._start_signin(signed.user, ttl_seconds=signed.session_seconds,
                                   break_glass_by=signed.break_glass_by)
         # replace: the spent link leaves the browser's history, so Back does not show an error page.
         return rx.redirect(signed.next_path, replace=True)

@@ -73,5 +73,5 @@ class OidcState(AuthState):
         if user is None:
             self.oidc_error = strings.error_text(outcome.refused or "oidc_no_account")
             return
-        await self._start_session(user)
+        await self._start_signin(user)
         return rx.redirect(routes.ADMIN if user.role == Role.super_admin.value else routes.HOME)
