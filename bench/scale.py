@@ -155,7 +155,7 @@ def seed(url: str, *, orgs: int, big: int, total: int, small: int, queue_rows: i
                 SELECT gen_random_uuid(), 'مؤسسة نقل ' || lpad(g::text, 5, '0'), 'org-' || lpad(g::text, 5, '0'),
                        now() - make_interval(days => g % 700)
                 FROM generate_series(1, {int(others)}) g""")
-            _sessions(conn)
+            _seed_whatsapp_rows(conn)
         ids = dict(conn.execute("SELECT slug, id FROM organizations WHERE slug IN ('big', 'small')").fetchall())
         big_id, small_id = f"'{ids['big']}'::uuid", f"'{ids['small']}'::uuid"
         tpl = _array(TEMPLATES)
@@ -194,7 +194,7 @@ def seed(url: str, *, orgs: int, big: int, total: int, small: int, queue_rows: i
     return {"big": ids["big"], "small": ids["small"]}
 
 
-def _sessions(conn) -> None:
+def _seed_whatsapp_rows(conn) -> None:
     conn.execute("""
         INSERT INTO whatsapp_sessions (id, org_id, status, phone_number, retry_count, enabled, created_at,
                                        updated_at, connection_error, connection_error_code)
@@ -224,7 +224,7 @@ def grow_to(url: str, orgs: int, messages_each: int = 30) -> None:
             INSERT INTO organizations (id, name, slug, created_at)
             SELECT gen_random_uuid(), 'شركة توصيل ' || lpad(g::text, 5, '0'), 'more-' || lpad(g::text, 5, '0'), now()
             FROM generate_series(1, {int(extra)}) g""")
-        _sessions(conn)
+        _seed_whatsapp_rows(conn)
         more = "(SELECT array_agg(id ORDER BY slug) AS ids FROM organizations WHERE slug LIKE 'more-%') o,"
         conn.execute(_MESSAGES.format(org=f"o.ids[1 + g % {extra}]", templates=_array(TEMPLATES), prefix="m.",
                                       spacing=7 * 86400.0 / (extra * messages_each), source=more,

@@ -126,7 +126,7 @@ def test_a_riyadh_organisation_reads_and_schedules_in_riyadh_time(page: Page, ap
     connect_whatsapp(page, app_server, owner)
     last = page.get_by_test_id("session-last-connected")
     expect(last).to_contain_text("(UTC+03:00)")
-    connected_at = datetime.fromisoformat(app_server.session_status(owner.org_id)["last_connected_at"])
+    connected_at = datetime.fromisoformat(app_server.whatsapp_status(owner.org_id)["last_connected_at"])
     from zoneinfo import ZoneInfo
 
     expect(last).to_contain_text(connected_at.astimezone(ZoneInfo(RIYADH)).strftime("%Y-%m-%d %H:%M:%S"))

@@ -64,7 +64,7 @@ def test_member_cannot_connect_or_edit_even_with_crafted_events(page: Page, app_
     assert crafted == [CONNECT, "delete_template", "save"]
 
     assert app_server.template_names(org.id) == {"visit_reminder"}
-    status = app_server.session_status(org.id)
+    status = app_server.whatsapp_status(org.id)
     assert (status["status"], status["enabled"]) == ("disconnected", False)
     denied = app_server.audit_data(org.id, "access_denied")
     # Each refusal names the permission matrix's column (docs/SECURITY.md).

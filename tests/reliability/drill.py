@@ -78,7 +78,7 @@ class Drill:
                 s.add(row)
                 _, key = api_keys.create_key(session=s, org_id=account.org_id, name="drill", actor=SYSTEM)
             self.orgs.append(Org(account=account, api_key=key, phone=phone))
-        wait_until(lambda: all(self.server.session_status(o.id)["status"] == "connected" for o in self.orgs), 60,
+        wait_until(lambda: all(self.server.whatsapp_status(o.id)["status"] == "connected" for o in self.orgs), 60,
                    "every organisation connected")
         self.idle = self.server.owner()
         return self.orgs

@@ -136,10 +136,10 @@ def test_over_the_socket_a_break_glass_tab_acts_as_the_owner_in_the_super_admins
         path = f"/login/link?token={token}"
         tab.hydrate(path)
         tab.send(f"{LinkLoginState.get_full_name()}.use_link", path=path)
-        session_token = tab.delta_value(AUTH, "token")
-        assert session_token, tab.updates()[-3:]
-        tab.session_token = session_token
-        body = json.loads(signin._unb64(session_token.split(".")[0]))  # signed with the app's key, read here
+        signin_token = tab.delta_value(AUTH, "token")
+        assert signin_token, tab.updates()[-3:]
+        tab.signin_token = signin_token
+        body = json.loads(signin._unb64(signin_token.split(".")[0]))  # signed with the app's key, read here
         assert body["bg"] == str(root.user_id) and body["exp"] - body["iat"] == 5 * 60
         tab.send(f"{SettingsState.get_full_name()}.load", path="/settings")
         tab.send(f"{SettingsState.get_full_name()}.create_key", {"form_data": {"name": "bg", "scope_read": "on"}},

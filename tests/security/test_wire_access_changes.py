@@ -69,7 +69,7 @@ def test_a_deactivated_then_reactivated_persons_copied_token_stays_dead(app):
     victim = build_victim(app)
     owner = Actor(role="owner", org_id=victim.org.id, user_id=victim.owner.user_id)
     tab = history_tab(app, victim, victim.admin.email)
-    stolen = tab.session_token
+    stolen = tab.signin_token
     try:
         with app.session() as s:
             people.deactivate(session=s, actor=owner, org_id=victim.org.id, user_id=victim.admin.user_id)
@@ -80,7 +80,7 @@ def test_a_deactivated_then_reactivated_persons_copied_token_stays_dead(app):
         assert late not in "\n".join(tab.frames[mark:]), "the watcher kept pushing after the deactivation"
         with app.session() as s:
             people.reactivate(session=s, actor=owner, org_id=victim.org.id, user_id=victim.admin.user_id)
-        copy = Tab(app.base_url, session_token=stolen)  # the cookie someone copied while it was live
+        copy = Tab(app.base_url, signin_token=stolen)  # the cookie someone copied while it was live
         try:
             copy.hydrate("/history")
             mark = len(copy.updates())

@@ -31,14 +31,14 @@ MEMBER_MAY_NOT_SEE = ("qr", "hook", "key", "ip", "audit")
 
 
 # Handlers that end the caller's session: fired after every other one.
-ENDS_SESSION = ("AccountState.sign_out_everywhere", "AuthState.logout")
+ENDS_SIGNINS = ("AccountState.sign_out_everywhere", "AuthState.logout")
 # Handlers that may check a password hash (slow on purpose): fired after the rest, so a long hash on a busy
 # machine cannot end the drain before the refusals are written.
 HASHES = ("AuthState.login", "AccountState.change_password", "InviteState.accept")
 
 
 def firing_order(h: HandlerInfo) -> int:
-    return 2 if h.label in ENDS_SESSION else 1 if h.label in HASHES else 0
+    return 2 if h.label in ENDS_SIGNINS else 1 if h.label in HASHES else 0
 
 
 def payloads(h: HandlerInfo, victim: Victim) -> list[dict[str, Any]]:
@@ -166,7 +166,7 @@ def test_a_logged_out_tab_and_a_copied_token_are_refused_and_audited(app, victim
     try:
         first.hydrate("/login")
         token = first.login(victim.owner.email, PASSWORD)
-        second.session_token = token  # another tab of the same browser, or a copy of the cookie
+        second.signin_token = token  # another tab of the same browser, or a copy of the cookie
         second.hydrate("/connect")
         second.send(f"{CONNECT}.load", path="/connect")
         assert second.delta_value(AUTH, "signed_in") is True
@@ -189,7 +189,7 @@ def test_an_expired_or_forged_token_is_refused_and_audited(app, victim):
     expired = mint(victim.admin, ttl_seconds=-60)
     forged = mint(victim.admin).rsplit(".", 1)[0] + ".AAAA"
     for token in (expired, forged):
-        tab = Tab(app.base_url, session_token=token)
+        tab = Tab(app.base_url, signin_token=token)
         try:
             tab.hydrate("/connect")
             blast(tab, victim)

@@ -43,7 +43,7 @@ def watching_tab(server: AppServer, victim: Victim) -> Tab:
 
 
 def _logout_elsewhere(server: AppServer, victim: Victim, tab: Tab) -> None:
-    other = Tab(server.base_url, session_token=tab.session_token)  # another tab of the same browser
+    other = Tab(server.base_url, signin_token=tab.signin_token)  # another tab of the same browser
     try:
         other.hydrate("/connect")
         other.send(f"{AUTH}.logout", path="/connect")
@@ -107,7 +107,7 @@ def test_logout_ends_every_session_and_a_new_sign_in_works(app):
         laptop = tabs[1]
         laptop.hydrate("/login")
         laptop.login(victim.admin.email, PASSWORD)  # a second sign-in (another computer)
-        tabs[2].session_token = token  # a copy of the first browser's cookie
+        tabs[2].signin_token = token  # a copy of the first browser's cookie
         tabs[2].hydrate("/connect")
         tabs[0].send(f"{AUTH}.logout", path="/")
         for tab in tabs[1:]:

@@ -197,7 +197,7 @@ class AppServer:
                                                               WhatsAppAuditLog.event_type == event_type)
             return list(s.exec(query.order_by(WhatsAppAuditLog.created_at)))
 
-    def session_status(self, org_id: uuid.UUID) -> dict:
+    def whatsapp_status(self, org_id: uuid.UUID) -> dict:
         """The organisation's WhatsApp session row as the status view (status, enabled, ...)."""
         from fleet_dashboard.whatsapp import sessions
 

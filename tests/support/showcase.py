@@ -81,9 +81,9 @@ def connect_whatsapp_by_api(server: AppServer, owner: Account, *, phone: str) ->
     server.request_connect(owner.org_id, owner.user_id)
     server.simulate(owner.org_id, "scan", phone=phone, name="هاتف الأسطول")
     deadline = time.monotonic() + 15
-    while server.session_status(owner.org_id)["status"] != "connected":
+    while server.whatsapp_status(owner.org_id)["status"] != "connected":
         if time.monotonic() > deadline:
-            raise TimeoutError(f"the simulated session did not connect: {server.session_status(owner.org_id)}")
+            raise TimeoutError(f"the simulated session did not connect: {server.whatsapp_status(owner.org_id)}")
         time.sleep(0.2)
 
 

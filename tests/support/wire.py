@@ -22,7 +22,7 @@ EVENT_PREFIX = f"42{NAMESPACE},"
 class Tab:
     """One socket.io connection with its own client token: what one browser tab holds."""
 
-    def __init__(self, base_url: str, *, session_token: str = "") -> None:
+    def __init__(self, base_url: str, *, signin_token: str = "") -> None:
         self.client_token = str(uuid.uuid4())
         url = base_url.replace("http", "ws", 1) + f"/_event/?EIO=4&transport=websocket&token={self.client_token}"
         self.ws = Client.connect(url)
@@ -30,7 +30,7 @@ class Tab:
         self._recv(expect="0")
         self.ws.send(f"40{NAMESPACE},")
         self._recv(expect=f"40{NAMESPACE}")
-        self.session_token = session_token
+        self.signin_token = signin_token
 
     def close(self) -> None:
         self.ws.close()
@@ -89,7 +89,7 @@ class Tab:
 
     def hydrate(self, path: str = "/") -> list[dict[str, Any]]:
         """What the page sends on connect: hydrate with the session cookie, then the page's on_load."""
-        variables = {TOKEN_VAR: self.session_token} if self.session_token else {}
+        variables = {TOKEN_VAR: self.signin_token} if self.signin_token else {}
         return self.send(f"{ROOT}.hydrate_and_load", {"vars": variables}, path=path)
 
     def delta_value(self, state_full_name: str, var: str) -> Any:
@@ -122,7 +122,7 @@ class Tab:
         self.send(f"{AUTH}.login", {"form_data": {"email": email, "password": password}}, path=path)
         token = self.delta_value(AUTH, "token")
         assert token, f"login failed: {self.updates()[-3:]}"
-        self.session_token = token
+        self.signin_token = token
         return token
 
     def events_named(self, name: str) -> list[dict[str, Any]]:

@@ -60,7 +60,7 @@ class Victim:
                 "templates": "SELECT name, is_active, message_template FROM whatsapp_templates WHERE org_id = :o "
                              "ORDER BY name",
                 "queue": "SELECT id::text, status FROM notification_queue WHERE org_id = :o ORDER BY id",
-                "session": "SELECT status, enabled, qr_code FROM whatsapp_sessions WHERE org_id = :o",
+                "whatsapp": "SELECT status, enabled, qr_code FROM whatsapp_sessions WHERE org_id = :o",
                 "webhooks": "SELECT url, is_active FROM webhooks WHERE org_id = :o ORDER BY url",
                 "keys": "SELECT prefix, revoked_at IS NULL FROM api_keys WHERE org_id = :o ORDER BY prefix",
                 "messages": "SELECT count(*) FROM whatsapp_messages WHERE org_id = :o",

@@ -126,7 +126,7 @@ def test_live_updates_reach_every_tab_whichever_worker_serves_it(browser: Browse
             context.close()
 
 
-def _sessions(topo: Topology, org_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str | None]]:
+def _whatsapp_rows(topo: Topology, org_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str | None]]:
     """org -> (status, owning engine id), straight from whatsapp_sessions."""
     with topo.server.session() as s:
         rows = s.execute(text("SELECT org_id, status, engine_id FROM whatsapp_sessions WHERE org_id = ANY(:ids)"),
@@ -141,9 +141,9 @@ def test_killing_an_engine_moves_its_organisations_within_the_lease(topology: To
     for account in accounts:
         server.request_connect(account.org_id, account.user_id)
     for account in accounts:
-        wait_until(lambda a=account: server.session_status(a.org_id).get("qr_code"), 20, 0.2, what="a QR")
+        wait_until(lambda a=account: server.whatsapp_status(a.org_id).get("qr_code"), 20, 0.2, what="a QR")
         server.simulate(account.org_id, "scan", phone=PHONE, name="هاتف")
-    owners = wait_until(lambda: (rows := _sessions(topo, org_ids)) and all(st == "connected" for st, _ in
+    owners = wait_until(lambda: (rows := _whatsapp_rows(topo, org_ids)) and all(st == "connected" for st, _ in
                                                                            rows.values()) and rows,
                         20, 0.2, what="every organisation connected")
     with server.session() as s:
@@ -160,7 +160,7 @@ def test_killing_an_engine_moves_its_organisations_within_the_lease(topology: To
     os.kill(pids[victim], signal.SIGKILL)
 
     def all_moved() -> bool:
-        rows = _sessions(topo, moved)
+        rows = _whatsapp_rows(topo, moved)
         return all(row == ("connected", survivor) for row in rows.values())
 
     wait_until(all_moved, LEASE_SECONDS * 3, 0.05, what=f"{len(moved)} organisations to move to {survivor}")
@@ -199,7 +199,7 @@ def test_a_frozen_engine_loses_its_organisations_within_the_lease(topology: Topo
     frozen_at = time.monotonic()
     os.kill(pid, signal.SIGSTOP)
     try:
-        wait_until(lambda: all(row == ("connected", new_owner) for row in _sessions(topo, list(frozen)).values()),
+        wait_until(lambda: all(row == ("connected", new_owner) for row in _whatsapp_rows(topo, list(frozen)).values()),
                    LEASE_SECONDS * 3, 0.05, what=f"{len(frozen)} organisations to leave the frozen engine")
         took = time.monotonic() - frozen_at
     finally:
