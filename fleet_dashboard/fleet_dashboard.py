@@ -28,7 +28,7 @@ app = rx.App(
     stylesheets=["/fleet.css"],  # self-hosted Cairo font and RTL helpers (assets/)
     head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
     # The API (Reflex mounts itself inside it), then the upload gate around everything: Reflex reads a whole
-    # /_upload body before any handler or the chokepoint runs, so size and session are checked first.
+    # /_upload body before any handler or the chokepoint runs, so size and sign-in are checked first.
     api_transformer=[create_api(), UploadGate],
     # Whatever a browser reports is logged as a warning: a script can send any text as a "frontend error".
     frontend_exception_handler=frontend_exception_warning,
@@ -47,5 +47,5 @@ app.register_lifespan_task(housekeeping_lifespan)
 app.register_lifespan_task(loop_lag_lifespan)
 # With REDIS_URL: when Redis answers again after an outage, the open tabs of this worker work again (redis_watch.py).
 app.register_lifespan_task(redis_watch_lifespan)
-# Alerts: sessions down too long, ended bans, and the e-mails of every incident (one process at a time).
+# Alerts: WhatsApp sessions down too long, ended bans, and the e-mails of every incident (one process at a time).
 app.register_lifespan_task(alerts_lifespan)

@@ -186,7 +186,7 @@ def break_glass(*, session: Session, actor: Actor, user_id: uuid.UUID, reason: s
     """A super_admin's explicit, time-limited entry into an organisation as one of its users.
 
     Only a super_admin person (their own JWT: someone answers for it), with a reason. The link works once within
-    LOGIN_LINK_TTL_SECONDS; the session it opens ends by itself after `minutes` (at most BREAK_GLASS_MAX_MINUTES)
+    LOGIN_LINK_TTL_SECONDS; the sign-in it opens ends by itself after `minutes` (at most BREAK_GLASS_MAX_MINUTES)
     and every audit row it writes names the super_admin (`via: break_glass`). The organisation's audit log shows
     `break_glass_started` (who, as whom, why, until) and the caller e-mails its owners (`email_break_glass`)."""
     permissions.require(actor, Action.organizations)
@@ -212,11 +212,11 @@ def break_glass(*, session: Session, actor: Actor, user_id: uuid.UUID, reason: s
 
 
 def open_break_glass(*, session: Session, org_id: uuid.UUID, now: datetime | None = None) -> list[dict[str, object]]:
-    """The organisation's break-glass windows still open (the link may still be used, or its session is running):
+    """The organisation's break-glass windows still open (the link may still be used, or its sign-in is running):
     who, as whom, why and until when, oldest first. Every page of the organisation shows them."""
     now = now or utcnow()
     settings = get_settings()
-    # No window outlasts its link's life plus the longest session: older rows need not be read.
+    # No window outlasts its link's life plus the longest sign-in: older rows need not be read.
     oldest = now - timedelta(seconds=settings.login_link_ttl_seconds, minutes=settings.break_glass_max_minutes + 1)
     rows = session.exec(select(WhatsAppAuditLog).where(
         WhatsAppAuditLog.org_id == org_id, WhatsAppAuditLog.event_type == "break_glass_started",
@@ -245,7 +245,7 @@ def email_break_glass(*, session: Session, notice: BreakGlass) -> int:
 
 @dataclass(frozen=True)
 class LinkSignIn:
-    """Whom a used sign-in link signs in, where to, and on what terms (a break-glass session is short and named)."""
+    """Whom a used sign-in link signs in, where to, and on what terms (a break-glass sign-in is short and named)."""
 
     user: User
     next_path: str

@@ -42,7 +42,7 @@ class Organization(SQLModel, table=True):
     created_at: datetime = created_field()
     # IANA zone the dashboard shows its times in; None follows the DEFAULT_TIMEZONE setting.
     timezone: str | None = Field(default=None, max_length=64)
-    # Set while suspended: its session stays down, its API calls get 403 and its queue holds.
+    # Set while suspended: its WhatsApp session stays down, its API calls get 403 and its queue holds.
     suspended_at: datetime | None = timestamp_field()
 
 
@@ -65,7 +65,7 @@ class User(SQLModel, table=True):
     last_login_at: datetime | None = timestamp_field()
     # Last change of email, role, organisation or activity; older JWT claims never overwrite it.
     updated_at: datetime = created_field()
-    # Every session token names the version it was issued under; bumping it ends them all at once.
+    # Every sign-in token names the version it was issued under; bumping it ends them all at once.
     session_version: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
     # What the fleet SaaS last said this person is (bridge PUT or JWT claims): claims that still say the same do
     # not undo a change made since on the dashboard (a demotion on /people, say).
@@ -128,7 +128,7 @@ class OneTimeLink(SQLModel, table=True):
     role: str | None = Field(default=None, max_length=20)
     next_path: str | None = Field(default=None, max_length=500)
     created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
-    # A break-glass link (a super_admin acting as this user): how long its session lasts, in seconds.
+    # A break-glass link (a super_admin acting as this user): how long its sign-in lasts, in seconds.
     session_seconds: int | None = Field(default=None)
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     used_at: datetime | None = timestamp_field()

@@ -260,7 +260,7 @@ def _set_active(session: Session, actor: Actor, org_id: uuid.UUID, user_id: uuid
 
 
 def deactivate(*, session: Session, actor: Actor, org_id: uuid.UUID, user_id: uuid.UUID | str) -> User:
-    """Take a person's access away at once (their sessions and JWTs stop working); their history stays."""
+    """Take a person's access away at once (their sign-ins and JWTs stop working); their history stays."""
     return _set_active(session, actor, org_id, user_id, active=False)
 
 
@@ -299,7 +299,7 @@ def change_password(*, session: Session, actor: Actor, current_password: str | N
 
 
 def sign_out_everywhere(*, session: Session, actor: Actor) -> User:
-    """End every session of the caller at once (each browser, each copied token), audited."""
+    """End every sign-in of the caller at once (each browser, each copied token), audited."""
     if actor.user_id is None:
         raise PermissionDenied("only a signed-in person has sessions", code="forbidden")
     user = users.end_signins(session=session, user_id=actor.user_id)

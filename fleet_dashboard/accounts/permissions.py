@@ -20,7 +20,7 @@ from fleet_dashboard.core.errors import NotFound, PermissionDenied
 class Action(enum.StrEnum):
     """The matrix's columns: one per thing a person can be allowed or refused."""
 
-    view = "view"                    # read the organisation's session status, history, queue and templates
+    view = "view"                    # read the organisation's WhatsApp session status, history, queue and templates
     connect = "connect"              # pair or resume WhatsApp, and see the pairing QR (it links a phone)
     logout = "logout"                # unlink the organisation's WhatsApp device
     send = "send"                    # send a message now
@@ -97,7 +97,7 @@ def allowed_actions(role: str | None) -> dict[str, bool]:
 class Actor:
     """Who asks a service to act: a person, an API credential, the fleet SaaS (platform), or the system itself.
 
-    Re-derived by every entry point from a signed session or a verified credential, never from input."""
+    Re-derived by every entry point from a signed sign-in token or a verified credential, never from input."""
 
     role: str
     org_id: uuid.UUID | None = None  # the organisation they belong to; None for a super_admin or the system

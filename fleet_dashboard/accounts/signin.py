@@ -1,4 +1,4 @@
-"""Dashboard sign-in, free of Reflex: signed expiring session tokens, the login rate limit, and OIDC."""
+"""Dashboard sign-in, free of Reflex: signed expiring sign-in tokens, the login rate limit, and OIDC."""
 
 from __future__ import annotations
 
@@ -27,21 +27,21 @@ from fleet_dashboard.core.errors import ValidationError
 from fleet_dashboard.core.ratelimit import Limiter, limit_key
 from fleet_dashboard.core.settings import get_settings
 
-# 2: tokens carry the user's session version ("sv"); a version-1 token can no longer be ended, so it is refused.
+# 2: tokens carry the user's sign-in version ("sv"); a version-1 token can no longer be ended, so it is refused.
 TOKEN_VERSION = 2
-# The dashboard's session cookie (web/state/auth.py sets it; the streamed downloads read it).
+# The dashboard's sign-in cookie (web/state/auth.py sets it; the streamed downloads read it).
 SIGNIN_COOKIE = "fd_session"
 
 
 @dataclass(frozen=True)
 class SigninClaims:
-    """Who a session token speaks for, under which of their session versions, and until when."""
+    """Who a sign-in token speaks for, under which of their sign-in versions, and until when."""
 
     user_id: uuid.UUID
     issued_at: int
     expires_at: int
     signin_version: int = 0  # users.session_version when the token was issued
-    # A break-glass session: the super_admin who acts as this user (every audit row of the session names them).
+    # A break-glass sign-in: the super_admin who acts as this user (every audit row of the sign-in names them).
     break_glass_by: uuid.UUID | None = None
 
 
@@ -64,7 +64,7 @@ def _sign(payload: str) -> str:
 
 def issue_token(*, user_id: uuid.UUID, signin_version: int = 0, ttl_seconds: int | None = None,
                 now: float | None = None, break_glass_by: uuid.UUID | None = None) -> str:
-    """A signed token naming the user and their current session version, valid for SESSION_TTL_HOURS (or
+    """A signed token naming the user and their current sign-in version, valid for SESSION_TTL_HOURS (or
     `ttl_seconds`); a break-glass token also names the super_admin acting through it."""
     issued = int(now if now is not None else time.time())
     ttl = ttl_seconds if ttl_seconds is not None else get_settings().session_ttl_hours * 3600
@@ -107,19 +107,19 @@ def read_token(token: str | None, *, now: float | None = None) -> SigninClaims |
 
 
 def token_user_id(token: str | None) -> uuid.UUID | None:
-    """Whom a genuine token names, expired or not: to audit a refused session, never to admit one."""
+    """Whom a genuine token names, expired or not: to audit a refused sign-in, never to admit one."""
     body = _genuine_body(token)
     return uuid.UUID(body["uid"]) if body else None
 
 
 def token_owner(token: str | None) -> str:
-    """"user:version" a genuine token was issued for, expired or not ("" for anything else): one session's name."""
+    """"user:version" a genuine token was issued for, expired or not ("" for anything else): one sign-in's name."""
     body = _genuine_body(token)
     return f"{body['uid']}:{body.get('sv', 0)}" if body else ""
 
 
 def signin_user(token: str | None):
-    """(user, "ok") for a live session token; else (None, why): anonymous, expired, unknown_user, deactivated, ended."""
+    """(user, "ok") for a live sign-in token; else (None, why): anonymous, expired, unknown_user, deactivated, ended."""
     claims = read_token(token)
     if claims is None:
         return None, ("expired" if token_user_id(token) else "anonymous")
@@ -130,13 +130,13 @@ def signin_user(token: str | None):
 
 
 def signin_owner(token: str | None) -> str:
-    """"user:version" of a live session token, "" otherwise: whose data a tab may keep."""
+    """"user:version" of a live sign-in token, "" otherwise: whose data a tab may keep."""
     user, _ = signin_user(token)
     return f"{user.id}:{user.session_version}" if user is not None else ""
 
 
 def owner_verdict(owner: str) -> str:
-    """Whether the session named by an owner string ("user:version") is still live ("ok") or why not."""
+    """Whether the sign-in named by an owner string ("user:version") is still live ("ok") or why not."""
     user_id, _, version = owner.partition(":")
     with session_scope() as session:
         return users.signin_verdict(session.get(User, uuid.UUID(user_id)), int(version))
@@ -202,7 +202,7 @@ class LoginLimiter:
 
     def attempt_current_password(self, *, user_id: uuid.UUID, ip: str) -> Attempt:
         """Count one guess at a signed-in person's current password (/account): the pair rule per person, and
-        the address window sign-in uses, so a stolen session cannot guess the password it lacks."""
+        the address window sign-in uses, so a stolen sign-in token cannot guess the password it lacks."""
         return self._count([(self.rule, "password-user", str(user_id)),
                             (self.ip_rule, "login-ip", limit_key(ip or "-"))])
 

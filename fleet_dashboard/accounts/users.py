@@ -122,7 +122,7 @@ def sign_in(*, session: Session, email: str, password: str, ip_address: str | No
 
 
 def log_out(*, session: Session, user_id: uuid.UUID, ip_address: str | None) -> User:
-    """A person logs out: every session of theirs ends (each tab, each copied token), audited as `logout`."""
+    """A person logs out: every sign-in of theirs ends (each tab, each copied token), audited as `logout`."""
     user = end_signins(session=session, user_id=user_id)
     audit.record(session=session, org_id=user.org_id, actor_id=user.id, event_type="logout",
                  event_data={"email": user.email}, ip_address=ip_address)
@@ -137,10 +137,10 @@ def get_user(*, session: Session, user_id: uuid.UUID) -> User:
     return user
 
 
-# ---- sessions: one version number per user, carried by every session token ----
+# ---- sign-ins: one version number per user (users.session_version), carried by every sign-in token ----
 
 class SigninVerdict:
-    """Why a session token is or is not honoured; the names are what the audit log records."""
+    """Why a sign-in token is or is not honoured; the names are what the audit log records."""
 
     ok = "ok"
     unknown_user = "unknown_user"
@@ -160,7 +160,7 @@ def signin_verdict(user: User | None, signin_version: int) -> str:
 
 
 def end_signins(*, session: Session, user_id: uuid.UUID) -> User:
-    """End every session of this user at once: each tab and each copied token is refused at its next event."""
+    """End every sign-in of this user at once: each tab and each copied token is refused at its next event."""
     user = get_user(session=session, user_id=user_id)
     user.session_version += 1
     session.add(user)
@@ -169,8 +169,8 @@ def end_signins(*, session: Session, user_id: uuid.UUID) -> User:
 
 
 def access_changed(*, session: Session, user: User) -> User:
-    """The person's organisation, role or active state changed: every session of theirs ends (each tab, each
-    watcher, each copied token: a new session version) and every unused sign-in link is cancelled, so nothing
+    """The person's organisation, role or active state changed: every sign-in of theirs ends (each tab, each
+    watcher, each copied token: a new sign-in version) and every unused sign-in link is cancelled, so nothing
     issued for the old access outlives it, not even across a deactivation and a reactivation."""
     from fleet_dashboard.accounts import links
 
@@ -183,7 +183,7 @@ def access_changed(*, session: Session, user: User) -> User:
 
 
 def set_password(*, session: Session, user_id: uuid.UUID, password: str, actor: Actor) -> User:
-    """A new argon2 hash (an operator resets it); every session signed in with the old password ends."""
+    """A new argon2 hash (an operator resets it); every sign-in made with the old password ends."""
     if len(password or "") < 8:
         raise ValidationError("password must be at least 8 characters", code="weak_password")
     user = get_user(session=session, user_id=user_id)
@@ -195,7 +195,7 @@ def set_password(*, session: Session, user_id: uuid.UUID, password: str, actor: 
 
 
 def set_active(*, session: Session, user_id: uuid.UUID, active: bool, actor: Actor) -> User:
-    """Deactivate (ending every session) or reactivate; a reactivated user signs in again."""
+    """Deactivate (ending every sign-in) or reactivate; a reactivated user signs in again."""
     user = get_user(session=session, user_id=user_id)
     user.is_active = bool(active)
     session.add(user)
@@ -205,7 +205,7 @@ def set_active(*, session: Session, user_id: uuid.UUID, active: bool, actor: Act
 
 
 def sign_out(*, session: Session, user_id: uuid.UUID, actor: Actor) -> User:
-    """End every session of this person for `actor` (an operator), audited `signed_out_everywhere`."""
+    """End every sign-in of this person for `actor` (an operator), audited `signed_out_everywhere`."""
     user = end_signins(session=session, user_id=user_id)
     audit.record_action(session=session, actor=actor, org_id=user.org_id, event_type="signed_out_everywhere",
                         email=user.email)

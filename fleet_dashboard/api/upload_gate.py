@@ -3,8 +3,8 @@
 Reflex parses the whole multipart body (spooled to the temporary directory) before any event handler, and so
 before the access chokepoint, sees it. So this ASGI gate, around the whole app, refuses first:
 1. a Content-Length above the largest media file plus the multipart's overhead (413), before reading;
-2. a request without a live dashboard session (the `fd_session` cookie, checked as every event checks it:
-   signed, unexpired, the current session version, an active person) with 401, before reading;
+2. a request without a live dashboard sign-in (the `fd_session` cookie, checked as every event checks it:
+   signed, unexpired, the current sign-in version, an active person) with 401, before reading;
 3. a body that streams past the cap without announcing its length: cut off at the cap (413).
 """
 
@@ -32,7 +32,7 @@ def upload_limit() -> int:
 
 
 def signin_token(scope: Scope) -> str:
-    """The dashboard session token the request's cookie carries, or ""."""
+    """The dashboard sign-in token the request's cookie carries, or ""."""
     raw = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"cookie"), "")
     cookies = SimpleCookie()
     try:
@@ -57,7 +57,7 @@ async def _unauthorized(send: Send) -> None:
 
 
 class UploadGate:
-    """ASGI middleware: the size cap and the session check for `POST /_upload`, before a byte of body is read."""
+    """ASGI middleware: the size cap and the sign-in check for `POST /_upload`, before a byte of body is read."""
 
     def __init__(self, app: ASGIApp, max_bytes: int | None = None):
         self.app = app

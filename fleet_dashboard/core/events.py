@@ -50,7 +50,7 @@ class EventType(enum.StrEnum):
     queue_changed = "queue.changed"
     simulator_command = "simulator.command"
     simulator_ack = "simulator.ack"
-    # An engine process died; `run` marked the sessions it held down (org_id None).
+    # An engine process died; `run` marked the WhatsApp sessions it held down (org_id None).
     engine_status = "engine.status"
     # The listener lost its connection and is back: events sent meanwhile are gone, so re-read the database.
     bus_resumed = "bus.resumed"

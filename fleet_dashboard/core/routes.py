@@ -31,7 +31,7 @@ ADMIN_ORG = "/admin/org/[org_slug]"
 ORGANIZATIONS = "/admin/organizations"
 PEOPLE = "/people"
 ACCOUNT = "/account"
-# The history page's CSV export, streamed by the backend (api/routes/downloads.py) under the dashboard's session cookie.
+# The history page's CSV export, streamed by the backend (api/routes/downloads.py) under the dashboard's sign-in cookie.
 EXPORT_MESSAGES = "/export/messages.csv"
 # The file a message carried (a PDF or an image), for its page and its conversation, under the same cookie.
 MESSAGE_FILE = "/files/messages/{message_id}"

@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     run_engine: bool = True
     run_worker: bool = True
     session_ttl_hours: int = 12
-    # The session cookie's Secure flag. Unset: on in production (served over https), off elsewhere;
+    # The sign-in cookie's Secure flag. Unset: on in production (served over https), off elsewhere;
     # browsers drop a Secure cookie set by a plain-http page, so set it false only for an http-only install.
     session_cookie_secure: bool | None = None
     send_rate_per_minute: float = 20.0
@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     # The dashboard's public address for links in API answers and e-mails; else the request's own.
     public_url: str | None = None
     login_link_ttl_seconds: int = Field(default=300, ge=30, le=3600)
-    # The longest a super_admin's break-glass session as an organisation user may last (it ends by itself).
+    # The longest a super_admin's break-glass sign-in as an organisation user may last (it ends by itself).
     break_glass_max_minutes: int = Field(default=60, ge=5, le=720)
     invitation_ttl_hours: int = Field(default=72, ge=1, le=720)
     # Invitations are e-mailed only when SMTP_HOST is set; the link is always shown to copy.
@@ -181,7 +181,7 @@ class Settings(BaseSettings):
     health_first_contact_red: float = 0.90
     health_not_on_whatsapp_amber: float = 0.05
     health_not_on_whatsapp_red: float = 0.15
-    # Alerts: a session out of `connected` this long is an incident; incidents are checked this often.
+    # Alerts: a WhatsApp session out of `connected` this long is an incident; incidents are checked this often.
     alert_after_seconds: float = Field(default=300.0, ge=0)
     alert_check_seconds: float = Field(default=5.0, gt=0)
     # A pairing the phone accepted that does not complete within this time is explained, not left hanging.
@@ -208,7 +208,7 @@ class Settings(BaseSettings):
 
     @property
     def cookie_secure(self) -> bool:
-        """Whether the session cookie is Secure: SESSION_COOKIE_SECURE, else on in production."""
+        """Whether the sign-in cookie is Secure: SESSION_COOKIE_SECURE, else on in production."""
         if self.session_cookie_secure is not None:
             return self.session_cookie_secure
         return self.environment == "production"

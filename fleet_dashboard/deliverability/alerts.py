@@ -1,4 +1,4 @@
-"""The alert sweeper: opens an incident for a session out of `connected` past ALERT_AFTER_SECONDS, ends ban
+"""The alert sweeper: opens an incident for a WhatsApp session out of `connected` past ALERT_AFTER_SECONDS, ends ban
 pauses whose time is up, and e-mails each incident's opening and all-clear to the organisation's owners and
 admins, once. A lifespan task of every web process; an advisory lock makes one of them do it at a time."""
 
@@ -24,13 +24,13 @@ from fleet_dashboard.whatsapp.models import SessionReason
 
 log = logging.getLogger(__name__)
 LOCK_KEY = 0x46_6C_41_4C  # "FlAL"
-# Ended sessions that still mean danger (the phone unlinked us, the device is gone, another client took over).
+# Ended WhatsApp sessions that still mean danger (the phone unlinked us, the device is gone, another client took over).
 DANGER_REASONS = (SessionReason.logged_out_phone, SessionReason.needs_relink, SessionReason.stream_replaced,
                   SessionReason.client_outdated)
 # A refused e-mail is tried again after this long (in this process), never in a loop.
 MAIL_RETRY_SECONDS = 60.0
 
-# Sessions linked before, not connected now, and still wanted (or ended by a danger).
+# WhatsApp sessions linked before, not connected now, and still wanted (or ended by a danger).
 _DOWN_NOW = """
 SELECT s.org_id, COALESCE(s.connection_error_code, 'connect_failed') AS reason, s.connection_error AS detail,
        COALESCE(s.last_disconnected_at, now()) AS since
@@ -60,7 +60,7 @@ WHERE i.kind = 'disconnected' AND i.closed_at IS NULL
 
 
 def sweep_incidents(*, session: Session) -> None:
-    """One pass over the dangers only time reveals: ended bans, and sessions down for too long (or back up)."""
+    """One pass over the dangers only time reveals: ended bans, and WhatsApp sessions down for too long (or back up)."""
     pauses.end_expired(session=session)
     dangers = [r.value for r in DANGER_REASONS]
     for row in session.execute(_BACK, {"dangers": dangers}):

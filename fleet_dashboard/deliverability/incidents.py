@@ -1,4 +1,4 @@
-"""Incidents: one per danger (a session down too long, a red number, a pause), opened once and closed once.
+"""Incidents: one per danger (a WhatsApp session down too long, a red number, a pause), opened once and closed once.
 
 Opening or closing one emits `session.alert` in the caller's transaction (webhooks, the pages' banner); the
 e-mails follow from the sweeper (alerts.py), which records each so none is sent twice."""

@@ -82,7 +82,7 @@ class SendingState(SQLModel, table=True):
     risk: str = Field(default=Risk.green.value, max_length=10)
     risk_reasons: list[Any] = json_field(list)
     risk_checked_at: datetime | None = timestamp_field()
-    # Since when the session is out of `connected` (the alert sweeper's first sight; each retry moves
+    # Since when the WhatsApp session is out of `connected` (the alert sweeper's first sight; each retry moves
     # whatsapp_sessions.last_disconnected_at, so that column cannot say how long the outage is).
     down_since: datetime | None = timestamp_field()
 

@@ -1,4 +1,4 @@
-"""The super_admin's numbers across organisations: session state, volumes, failure rate and queue depth.
+"""The super_admin's numbers across organisations: WhatsApp session state, volumes, failure rate and queue depth.
 
 Volumes and queue depth come from the status counters (stats/counters.py), never from a scan of
 messages: one page of organisations costs the same with 1,000 or 10,000 of them.
@@ -135,7 +135,7 @@ def _row(r: Any) -> dict[str, Any]:
     return {
         "org_id": r.id, "name": r.name, "slug": r.slug, "status": r.status, "phone": r.phone_number or "",
         "risk": r.risk, **_numbers(r),
-        # The session's trouble first, else the latest failed message; the code says it in any language.
+        # The WhatsApp session's trouble first, else the latest failed message; the code says it in any language.
         "last_error": r.connection_error or r.last_failure or "",
         "last_error_code": r.connection_error_code if r.connection_error else r.last_failure_code,
     }
@@ -209,7 +209,7 @@ def messages_per_day(*, session: Session, days: int = 14, now: datetime | None =
 
 
 def open_incidents(*, session: Session, actor: Actor) -> list[dict[str, Any]]:
-    """Every organisation's open alerts (a session down, a red number, a pause), newest first."""
+    """Every organisation's open alerts (a WhatsApp session down, a red number, a pause), newest first."""
     permissions.require(actor, Action.overview)
     return incidents.open_everywhere(session=session)
 

@@ -1,4 +1,4 @@
-"""Error and reason codes (core.errors.DomainError.code, session reasons) to the Arabic a person reads."""
+"""Error and reason codes (core.errors.DomainError.code, WhatsApp session reasons) to the Arabic a person reads."""
 
 from __future__ import annotations
 

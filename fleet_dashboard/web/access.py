@@ -6,8 +6,8 @@ A handler is reachable only when it declares who may call it, right under `@rx.e
     @allow(Action.view)         # a matrix column (accounts/permissions.py); the role must have it
     def load(self): ...
 
-    @allow_anyone               # login, logout, the time zone: no session needed
-    @allow_signed_in            # any valid session, no organisation needed
+    @allow_anyone               # login, logout, the time zone: no sign-in needed
+    @allow_signed_in            # any valid sign-in, no organisation needed
 
 `AccessMiddleware` runs for browser events, events chained from other handlers and background events
 alike (Reflex calls app middleware before every handler, background ones included). An undeclared
@@ -64,7 +64,7 @@ class Ctx:
     signin_version: int = 0  # the users.session_version the token was issued under
     # The tab's client address (TRUSTED_PROXIES honoured), for the audit rows the services write.
     ip_address: str | None = None
-    # A break-glass session: the super_admin acting as this user, named in every audit row it writes.
+    # A break-glass sign-in: the super_admin acting as this user, named in every audit row it writes.
     break_glass_by: uuid.UUID | None = None
 
     @property
@@ -82,7 +82,7 @@ class Ctx:
 
 
 class NotSignedIn(Exception):
-    """No valid session: the browser goes to the login page."""
+    """No valid sign-in: the browser goes to the login page."""
 
 
 class NoOrgChosen(Exception):
@@ -103,7 +103,7 @@ class Rule:
 ANYONE, SIGNED_IN, FRAMEWORK, NOBODY = Rule("anyone"), Rule("signed_in"), Rule("framework"), Rule("nobody")
 
 # Reflex's own handlers the page runtime sends: hydration, on_load dispatch, client storage (the
-# session cookie reaches the state this way; it is verified on every later event), error reports.
+# sign-in cookie reaches the state this way; it is verified on every later event), error reports.
 # `setvar`, which Reflex generates on every state and which would call any `set_*` method by name, is
 # declared NOBODY: no page uses it. Anything else without a declaration is refused as well.
 FRAMEWORK_HANDLERS = frozenset({
@@ -113,7 +113,7 @@ FRAMEWORK_HANDLERS = frozenset({
     ("FrontendEventExceptionState", "handle_frontend_exception"),
 })
 
-# A (re)connecting page gets the whole state tree back: it must not carry what another (or a dead) session loaded.
+# A (re)connecting page gets the whole state tree back: it must not carry what another (or a dead) sign-in loaded.
 HYDRATE_HANDLERS = frozenset({"hydrate", "hydrate_and_load"})
 
 _CALLER: contextvars.ContextVar[tuple[Rule, Ctx] | None] = contextvars.ContextVar("fd_caller", default=None)
@@ -286,7 +286,7 @@ def payload_problem(handler: Any, payload: Any) -> str | None:
 
 
 def _hydrating_token(auth: Any, payload: dict) -> str:
-    """The session token the page hydrates with: the cookie it sends, else the one the tab held."""
+    """The sign-in token the page hydrates with: the cookie it sends, else the one the tab held."""
     for key, value in (payload.get("vars") or {}).items():
         if str(key).removesuffix("_rx_state_") == f"{auth.get_full_name()}.token":
             return str(value or "")
@@ -342,7 +342,7 @@ REPLAY_EVERY_SECONDS = 10.0
 class AccessMiddleware(Middleware):
     """Runs before every event handler: refuse undeclared handlers, malformed payloads and unentitled callers.
 
-    `auth_state` is the state that knows the session (web/state/auth.AuthState): its `_admit` decides."""
+    `auth_state` is the state that knows the sign-in (web/state/auth.AuthState): its `_admit` decides."""
 
     def __init__(self, auth_state: type) -> None:
         self.auth_state = auth_state
@@ -378,7 +378,7 @@ class AccessMiddleware(Middleware):
             ctx = await offload.run_sync(auth._admit, rule, handler=name)
         except (NotSignedIn, NoOrgChosen, DomainError) as exc:
             if isinstance(exc, NotSignedIn) and self._state_lost(auth, event):
-                # The tab's state is gone (Redis restarted empty) but the browser still holds the session: it
+                # The tab's state is gone (Redis restarted empty) but the browser still holds the sign-in: it
                 # hydrates again from its cookie, then this very event runs, so the click is not lost.
                 log.warning("event %s came to a lost state: the tab hydrates again and the event is replayed", name)
                 return await self._answer(state, name,
@@ -390,7 +390,7 @@ class AccessMiddleware(Middleware):
     _replayed: dict[str, float] = {}
 
     def _state_lost(self, auth: Any, event: Any) -> bool:
-        """The state holds no session but the event's socket carried the session cookie: the state was lost, not
+        """The state holds no sign-in but the event's socket carried the sign-in cookie: the state was lost, not
         signed out (a sign-out removes the cookie). Once per tab in a while, so a bad cookie cannot loop."""
         if auth.token:
             return False

@@ -126,7 +126,7 @@ def run_prod_backend(host: str | None, port: int) -> None:
 
 
 # A local-storage key nobody uses: removing it is how a tab is told to hydrate again (Reflex's frontend re-sends
-# its initial events, with the session cookie, after any storage removal) without reloading the page.
+# its initial events, with the sign-in cookie, after any storage removal) without reloading the page.
 REHYDRATE_KEY = "fleet-dashboard-rehydrate"
 
 
@@ -136,7 +136,7 @@ async def after_redis_returned(app: Any, *, state_lost: bool) -> int:
     Reflex's three Redis listeners (lock releases, socket records, updates forwarded from other workers) give up
     after five errors in a minute and its keyspace notifications are set once per process, which a restarted Redis
     forgets; the records of which worker holds which tab's socket are gone with a restarted one, and so is every
-    tab's state (`state_lost`), which only the browser can rebuild (its session cookie)."""
+    tab's state (`state_lost`), which only the browser can rebuild (its sign-in cookie)."""
     manager = app.state_manager
     if isinstance(manager, StateManagerRedis):
         manager._redis_notify_keyspace_events_enabled = False
@@ -159,7 +159,7 @@ async def after_redis_returned(app: Any, *, state_lost: bool) -> int:
 
 
 def rehydrate_events() -> list[Any]:
-    """Events that make a tab hydrate again from its browser storage (session cookie), with no page reload."""
+    """Events that make a tab hydrate again from its browser storage (sign-in cookie), with no page reload."""
     return [remove_local_storage(REHYDRATE_KEY)]
 
 

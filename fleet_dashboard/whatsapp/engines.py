@@ -38,7 +38,7 @@ def mark_stopped(*, session: Session, engine_id: str) -> None:
 
 
 def engine_candidates(*, session: Session, org_id: uuid.UUID | None = None) -> list[Any]:
-    """Organisations an engine must own: sessions that should be up (not suspended), and devices still to unlink."""
+    """Organisations an engine must own: WhatsApp sessions that should be up (not suspended), devices to unlink."""
     query = (select(WhatsAppSession.org_id).join(Organization, Organization.id == WhatsAppSession.org_id)
              .where(wanted_up() | WhatsAppSession.unlink_jid.is_not(None)))
     if org_id is not None:
@@ -46,16 +46,16 @@ def engine_candidates(*, session: Session, org_id: uuid.UUID | None = None) -> l
     return list(session.execute(query).scalars())
 
 
-# Engine deaths in a row during a session's start after which it is parked until a person retries it.
+# Engine deaths in a row during a WhatsApp session's start after which it is parked until a person retries it.
 CRASH_LOOP_DEATHS = 2
 CRASH_LOOP_REASON = ("engine processes died {deaths} times in a row while this session's start was inside the "
                      "WhatsApp library; parked so it cannot take down the next engine too (the others stay up)")
 
 
 def blame_start(*, session: Session, org_ids: list[uuid.UUID], engine_id: str) -> list[uuid.UUID]:
-    """An engine died while these sessions' starts were inside the library: count it against each; one present at
-    CRASH_LOOP_DEATHS deaths in a row (a connect in between resets the count) is parked with `engine_crash_loop`:
-    disabled until a person connects it again. Returns the parked organisations."""
+    """An engine died while these WhatsApp sessions' starts were inside the library: count it against each; one
+    present at CRASH_LOOP_DEATHS deaths in a row (a connect in between resets the count) is parked with
+    `engine_crash_loop`: disabled until a person connects it again. Returns the parked organisations."""
     if not org_ids:
         return []
     counted = session.execute(update(WhatsAppSession).where(WhatsAppSession.org_id.in_(org_ids))
@@ -91,7 +91,7 @@ def alive(*, session: Session, stale_seconds: float) -> list[dict[str, Any]]:
 
 
 def mark_crashed(*, session: Session, engine_id: str, reason: str) -> int:
-    """An engine died without cleaning up: its sessions are down until another engine takes them; say so."""
+    """An engine died without cleaning up: its WhatsApp sessions are down until another engine takes them; say so."""
     rows = session.execute(
         update(WhatsAppSession)
         .where(WhatsAppSession.engine_id == engine_id, WhatsAppSession.status.in_(LIVE_STATUSES))

@@ -22,7 +22,7 @@ COMMAND_ACTIONS = ("connect", "logout", "retry", "stop", "pair_code")
 
 
 def get_or_create(*, session: Session, org_id: uuid.UUID) -> WhatsAppSession:
-    """The organisation's one session row, created disconnected on first use."""
+    """The organisation's one WhatsApp session row, created disconnected on first use."""
     session.execute(insert(WhatsAppSession).values(id=uuid.uuid4(), org_id=org_id, status="disconnected",
                                                    retry_count=0, enabled=False)
                     .on_conflict_do_nothing(index_elements=["org_id"]))
@@ -30,7 +30,7 @@ def get_or_create(*, session: Session, org_id: uuid.UUID) -> WhatsAppSession:
 
 
 def get_for_update(*, session: Session, org_id: uuid.UUID) -> WhatsAppSession:
-    """The session row locked for this transaction, so two requests do not interleave."""
+    """The WhatsApp session row locked for this transaction, so two requests do not interleave."""
     get_or_create(session=session, org_id=org_id)
     query = (select(WhatsAppSession).where(WhatsAppSession.org_id == org_id).with_for_update()
              .execution_options(populate_existing=True))
@@ -68,7 +68,7 @@ def status_event(row: WhatsAppSession) -> dict[str, Any]:
 
 
 def get_status(*, session: Session, org_id: uuid.UUID) -> dict[str, Any]:
-    """The organisation's session as a status dict (a disconnected one if it never had a row)."""
+    """The organisation's WhatsApp session as a status dict (a disconnected one if it never had a row)."""
     row = session.exec(select(WhatsAppSession).where(WhatsAppSession.org_id == org_id)).first()
     return status_view(row or WhatsAppSession(org_id=org_id))
 
@@ -96,17 +96,17 @@ def command_event(org_id: uuid.UUID, action: str, actor_id: uuid.UUID | None, *,
 
 
 def _locked_for(session: Session, org_id: uuid.UUID, actor: Actor, action: Action) -> WhatsAppSession:
-    """The session row, locked, once the actor may `action` it and the organisation is not suspended."""
+    """The WhatsApp session row, locked, once the actor may `action` it and the organisation is not suspended."""
     permissions.require(actor, action, org_id)
     orgs.ensure_active(session=session, org_id=org_id)
     return get_for_update(session=session, org_id=org_id)
 
 
 def request_connect(*, session: Session, org_id: uuid.UUID, actor: Actor) -> WhatsAppSession:
-    """Ask the engine to bring the session up: resume the paired device, or show a QR to pair one."""
+    """Ask the engine to bring the WhatsApp session up: resume the paired device, or show a QR to pair one."""
     row = _locked_for(session, org_id, actor, Action.connect)
     row.enabled = True
-    row.start_crashes = 0  # a person asked: a session parked for crashing engines gets its chances again
+    row.start_crashes = 0  # a person asked: a WhatsApp session parked for crashing engines gets its chances again
     row.pair_phone, row.pair_code, row.pair_code_expires_at = None, None, None  # a QR, not a code
     if row.status in (SessionStatus.disconnected.value, SessionStatus.error.value):
         row.status, row.retry_count, row.connection_error = SessionStatus.connecting.value, 0, None
@@ -128,7 +128,7 @@ def request_logout(*, session: Session, org_id: uuid.UUID, actor: Actor) -> What
     """Unlink the device: the engine logs it out; the next connect needs a new scan."""
     row = _locked_for(session, org_id, actor, Action.logout)
     # A cleared whatsapp_id is the durable mark of a logout: an owner that misses the command
-    # still sees it when it notices the session was disabled. unlink_jid keeps the device until an
+    # still sees it when it notices the WhatsApp session was disabled. unlink_jid keeps the device until an
     # engine has unlinked it, even if its socket was down at the time.
     if row.whatsapp_id:
         row.unlink_jid = row.whatsapp_id
@@ -170,12 +170,12 @@ def request_pair_code(*, session: Session, org_id: uuid.UUID, phone: str, actor:
 
 
 def wanted_up():
-    """The condition of a session that should be up: enabled by its owner, and its organisation not suspended."""
+    """The condition of a WhatsApp session that should be up: enabled by its owner, its organisation not suspended."""
     return WhatsAppSession.enabled.is_(True) & Organization.suspended_at.is_(None)
 
 
 def enabled_org_ids(*, session: Session) -> list[uuid.UUID]:
-    """Organisations whose session should be up; a suspended one's is not."""
+    """Organisations whose WhatsApp session should be up; a suspended one's is not."""
     query = (select(WhatsAppSession.org_id).join(Organization, Organization.id == WhatsAppSession.org_id)
              .where(wanted_up()))
     return list(session.exec(query))

@@ -3,7 +3,7 @@
 A suspended organisation's WhatsApp socket is closed (its paired device kept), the engine does not take it
 back (`sessions.enabled_org_ids`), its API calls and dashboard writes are refused (`orgs.ensure_active`),
 and its queue holds: the worker claims nothing for it, and resuming sends what waited. In whatsapp/, not
-accounts/: suspending is mostly about the organisation's session, which the accounts package may not touch.
+accounts/: suspending is mostly about the organisation's WhatsApp session, which the accounts package may not touch.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def suspend_org(*, session: Session, actor: Actor, org_id: uuid.UUID, reason: st
 
 
 def resume_org(*, session: Session, actor: Actor, org_id: uuid.UUID) -> Organization:
-    """Resume: the session comes back if it was enabled, and the held queue is sent."""
+    """Resume: the WhatsApp session comes back if it was enabled, and the held queue is sent."""
     permissions.require(actor, Action.organizations)
     org = locked_org(session, org_id)
     if org.suspended_at is None:

@@ -3,9 +3,9 @@
 The history page's export button sends the browser here (web/state/history.py): the rows leave page by page as
 the browser reads them, each made in a helper process (offload.in_process), so neither memory nor the web
 process's event loop carries 50,000 rows at once.
-The caller is the dashboard's signed-in person, read from the session cookie (SameSite=strict, so another
+The caller is the dashboard's signed-in person, read from the sign-in cookie (SameSite=strict, so another
 site cannot start a download), with the permission matrix's `export` column, and only for their own
-organisation: the organisation comes from the session, never from the request. The service records the
+organisation: the organisation comes from the sign-in, never from the request. The service records the
 export in the audit log before the first byte.
 
 The route lives outside /api: it is the dashboard's, not the HTTP API's (no API key or X-Org-Id opens it); it is
@@ -36,7 +36,7 @@ router = APIRouter()
 
 
 class DashboardCaller:
-    """A dependency: the signed-in dashboard person behind the session cookie, holding one matrix column."""
+    """A dependency: the signed-in dashboard person behind the sign-in cookie, holding one matrix column."""
 
     scope = "dashboard"
 

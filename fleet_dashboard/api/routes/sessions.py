@@ -126,7 +126,7 @@ def _pair_code(org_id: uuid.UUID, phone: str, actor: Actor) -> None:
 
 
 def _pair_settled(view: dict[str, Any]) -> bool:
-    """A code arrived, or asking for one failed (or the session went away meanwhile)."""
+    """A code arrived, or asking for one failed (or the WhatsApp session went away meanwhile)."""
     return (bool(view.get("pair_code")) or view.get("connection_error_code") in PAIR_FAILURES
             or not view.get("enabled", True))
 

@@ -127,13 +127,13 @@ async def command(org_id: uuid.UUID, action: str, body: dict[str, Any] | None = 
 
 @router.post("/{org_id}/scan")
 async def scan(org_id: uuid.UUID, body: ScanIn) -> dict[str, Any]:
-    """Scan the current QR code with a phone: the session pairs and connects."""
+    """Scan the current QR code with a phone: the WhatsApp session pairs and connects."""
     return await command(org_id, "scan", {"phone": body.phone, "name": body.name, "passkey": body.passkey})
 
 
 @router.post("/{org_id}/confirm-code")
 async def confirm_code(org_id: uuid.UUID, body: ConfirmCodeIn) -> dict[str, Any]:
-    """Type the linking code on the phone whose number was given: the session pairs and connects."""
+    """Type the linking code on the phone whose number was given: the WhatsApp session pairs and connects."""
     return await command(org_id, "confirm-code", {"code": body.code, "name": body.name})
 
 

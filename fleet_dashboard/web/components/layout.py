@@ -25,7 +25,7 @@ ORG_NAV = (
 )
 ADMIN_NAV = (routes.ADMIN, strings.NAV_ADMIN, "layout-dashboard", "nav-admin")
 ORGANIZATIONS_NAV = (routes.ORGANIZATIONS, strings.NAV_ORGANIZATIONS, "building-2", "nav-organizations")
-# Every signed-in person's own account: password and sessions.
+# Every signed-in person's own account: password and sign-ins.
 ACCOUNT_NAV = (routes.ACCOUNT, strings.NAV_ACCOUNT, "user-cog", "nav-account")
 # Pages only some matrix rows may open (accounts/permissions.py): shown when any of these columns is allowed.
 NAV_NEEDS = {routes.AUDIT: ("audit",), routes.SETTINGS: ("webhooks", "api_keys"), routes.PEOPLE: ("team",),
@@ -176,7 +176,7 @@ MAIN_ID = "main-content"
 
 
 def page_frame(content: rx.Component, title: str) -> rx.Component:
-    """The shell every signed-in page shares; content shows only once the server accepted the session and loaded
+    """The shell every signed-in page shares; content shows only once the server accepted the sign-in and loaded
     the page."""
     return rx.flex(
         skip_link(),

@@ -1,4 +1,4 @@
-"""Status chips: one colour and one Arabic word per session, message and queue status."""
+"""Status chips: one colour and one Arabic word per WhatsApp session, message and queue status."""
 
 from __future__ import annotations
 

@@ -51,14 +51,14 @@ class AccountState(AuthState):
             self.password_error = strings.error_text(exc.code, **exc.params)
             return
         self.password_error = ""
-        await self._start_signin(user)  # this tab's token, under the new session version
-        self.account_email = user.email  # the new session's first load reset the page's rows: show it again
+        await self._start_signin(user)  # this tab's token, under the new sign-in version
+        self.account_email = user.email  # the new sign-in's first load reset the page's rows: show it again
         return rx.toast.success(strings.ACCOUNT_PASSWORD_CHANGED)
 
     @rx.event
     @allow_signed_in
     async def sign_out_everywhere(self):
-        """End every session of this person, this tab's included, and go to the login page."""
+        """End every sign-in of this person, this tab's included, and go to the login page."""
         ctx = self._authorize(org=False)
         with session_scope() as session:
             people.sign_out_everywhere(session=session, actor=ctx.actor)

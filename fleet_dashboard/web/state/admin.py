@@ -39,7 +39,7 @@ def _numbers(o: dict[str, Any]) -> dict[str, str]:
 
 
 def _reason(event: dict[str, Any]) -> dict[str, str]:
-    """A session's new reason (down, or degraded while connected) replaces the row's last error at once."""
+    """A WhatsApp session's new reason (down, or degraded while connected) replaces the row's last error at once."""
     code = event.get("connection_error_code")
     return {"last_error": short(failure(code, event.get("connection_error")), 120)} if code else {}
 
@@ -58,7 +58,7 @@ class AdminState(LiveState, AuthState):
     org_total: int = 0
     # Engine processes with a recent heartbeat (the web tier never hosts one).
     engines: list[dict[str, str]] = []
-    # Open alerts across the fleet (a session down too long, a red number, a pause), newest first.
+    # Open alerts across the fleet (a WhatsApp session down too long, a red number, a pause), newest first.
     incidents: list[dict[str, str]] = []
     _live_routes: ClassVar = (routes.ADMIN,)
     _live_events: ClassVar = (EventType.session_status, EventType.message_status, EventType.session_alert)

@@ -1,4 +1,4 @@
-"""The signed-in person: session cookie, login and logout, and the server-side role check every page uses."""
+"""The signed-in person: sign-in cookie, login and logout, and the server-side role check every page uses."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def zone_caption(zone: ZoneInfo) -> str:
 
 
 class AuthState(rx.State):
-    """Parent of every page state: the session cookie, the identity the pages show, and the check behind
+    """Parent of every page state: the sign-in cookie, the identity the pages show, and the check behind
     the chokepoint (web/access.py) that every event passes."""
 
     token: str = rx.Cookie("", name=signin.SIGNIN_COOKIE, max_age=get_settings().session_ttl_hours * 3600,
@@ -68,7 +68,7 @@ class AuthState(rx.State):
     login_busy: bool = False
     # Seconds until the sign-in limits take another attempt from this tab's address and account (0: now).
     login_retry_seconds: int = 0
-    # Why this tab was sent to the login page, when its session ended elsewhere (another device, a deactivation).
+    # Why this tab was sent to the login page, when its sign-in ended elsewhere (another device, a deactivation).
     login_note: str = ""
     _ended_reason: str = ""
     # The sign-in limits' lock ends at this wall-clock time; the refusal counts down to it.
@@ -91,10 +91,10 @@ class AuthState(rx.State):
     # The organisation's zone as the pages caption it, e.g. "الرياض (UTC+03:00)" (zone_caption).
     zone_label: str = ""
     _zone_key: str = ""
-    # The session ("user:version") whose refusal this tab already audited: one row per tab and session.
+    # The sign-in ("user:version") whose refusal this tab already audited: one row per tab and sign-in.
     _refused_signin: str = ""
-    # Whose session ("user:version") loaded the data this tab's states hold; a page hydrating under any other
-    # session (logged out, expired, another person) gets them all reset first.
+    # Whose sign-in ("user:version") loaded the data this tab's states hold; a page hydrating under any other
+    # sign-in (logged out, expired, another person) gets them all reset first.
     _data_owner: str = ""
 
     # ---- identity ----
@@ -106,7 +106,7 @@ class AuthState(rx.State):
         return self._signin_user()[0]
 
     def _signed_in_ctx(self, *, handler: str = "") -> Ctx:
-        """The caller behind a live session (org not yet required); raises NotSignedIn and audits a dead one."""
+        """The caller behind a live sign-in (org not yet required); raises NotSignedIn and audits a dead one."""
         user, verdict = self._signin_user()
         if user is None:
             if verdict != "anonymous":
@@ -180,7 +180,7 @@ class AuthState(rx.State):
         return ctx
 
     def _still_admitted(self, started: Ctx, rule: Rule | None) -> bool:
-        """A watcher's re-check before each batch: the same person, session, role and organisation, still allowed."""
+        """A watcher's re-check before each batch: the same person, sign-in, role and organisation, still allowed."""
         user, verdict = self._signin_user()
         ok = (user is not None and user.id == started.user_id and user.role == started.role
               and user.org_id == started.home_org_id and user.session_version == started.signin_version
@@ -194,11 +194,11 @@ class AuthState(rx.State):
         return ok
 
     async def _forget_other_signins_data(self, token: str) -> None:
-        """Before a page hydrates: reset every page state unless its data was loaded by this same live session."""
+        """Before a page hydrates: reset every page state unless its data was loaded by this same live sign-in."""
         owner = await offload.run_sync(signin.signin_owner, token)
         if owner == self._data_owner:
             return
-        if self._data_owner:  # the session that loaded this tab's data: ended since? then this is its refusal
+        if self._data_owner:  # the sign-in that loaded this tab's data: ended since? then this is its refusal
             verdict = await offload.run_sync(signin.owner_verdict, self._data_owner)
             if verdict != users.SigninVerdict.ok:
                 await offload.run_sync(self._audit_refused_signin, verdict, "hydrate",
@@ -311,7 +311,7 @@ class AuthState(rx.State):
     @rx.event
     @allow_anyone
     async def login(self, form_data: dict):
-        """Check the password (argon2), count failures, and issue a signed session token."""
+        """Check the password (argon2), count failures, and issue a signed sign-in token."""
         email = str(form_data.get("email", ""))[:320].strip()
         password = str(form_data.get("password", ""))[:1024]
         self.login_busy = False
@@ -376,11 +376,11 @@ class AuthState(rx.State):
 
     async def _start_signin(self, user: User, *, ttl_seconds: int | None = None,
                              break_glass_by: uuid.UUID | None = None) -> None:
-        """Sign this tab in as `user` (password, one-time link or OIDC): a token of their current session version;
+        """Sign this tab in as `user` (password, one-time link or OIDC): a token of their current sign-in version;
         a break-glass link's token is shorter-lived and names the super_admin acting through it."""
         owner = f"{user.id}:{user.session_version}"
         if self._data_owner and self._data_owner != owner:
-            await self._wipe_tab()  # rows another session loaded into this tab are not this person's
+            await self._wipe_tab()  # rows another sign-in loaded into this tab are not this person's
         self.token = signin.issue_token(user_id=user.id, signin_version=user.session_version, ttl_seconds=ttl_seconds,
                                         break_glass_by=break_glass_by)
         self._view_org_id = ""
@@ -390,7 +390,7 @@ class AuthState(rx.State):
     @rx.event
     @allow_anyone
     async def logout(self):
-        """End every session of this person (all tabs, every copy of the token), audit, and forget this tab's data."""
+        """End every sign-in of this person (all tabs, every copy of the token), audit, and forget this tab's data."""
         await offload.run_sync(self._end_signins)
         await self._wipe_tab()  # the token, the identity and every page's rows
         self._clear_identity()
@@ -427,7 +427,7 @@ class AuthState(rx.State):
         Read afresh (one primary-key lookup), so a change on the settings page shows on the next read."""
         ctx = current_caller()
         org_id = ctx.org_id if ctx is not None else None
-        if ctx is None:  # not inside an admitted event: the organisation this tab's session shows
+        if ctx is None:  # not inside an admitted event: the organisation this tab's sign-in shows
             user = self._user()
             org_id = uuid.UUID(self._view_org_id) if self._view_org_id else (user.org_id if user else None)
         with session_scope() as session:

@@ -36,14 +36,14 @@ def _seconds_until(iso: str | None) -> int:
 
 
 class ConnectState(LiveState, AuthState):
-    """One organisation's session as the page shows it."""
+    """One organisation's WhatsApp session as the page shows it."""
 
     status: str = "disconnected"
     phone: str = ""
     display_name: str = ""
     last_connected_at: str = ""
     connection_error: str = ""
-    # Why the session is down, in Arabic ("" when there is no reason or no code for it).
+    # Why the WhatsApp session is down, in Arabic ("" when there is no reason or no code for it).
     reason_text: str = ""
     retry_count: int = 0
     qr_src: str = ""
@@ -64,7 +64,7 @@ class ConnectState(LiveState, AuthState):
     pair_seconds_left: int = 0
     _pair_expires_at: str = ""
     next_retry_at: str = ""
-    # No engine process has a recent heartbeat: every session is down until one is back.
+    # No engine process has a recent heartbeat: every WhatsApp session is down until one is back.
     engine_down: bool = False
     _engine_checked: float = 0.0
     # WHATSAPP_BACKEND=simulator: the page offers the simulated phone's scan (no shell, no org id from psql).
@@ -119,7 +119,7 @@ class ConnectState(LiveState, AuthState):
     @rx.event
     @allow(Action.view)
     def load(self):
-        """Read the session row, then follow its changes live."""
+        """Read the WhatsApp session row, then follow its changes live."""
         ctx = self._authorize()
         self._may_see_qr = permissions.can(ctx.role, Action.connect)
         self.simulator = get_settings().whatsapp_backend == "simulator"

@@ -171,7 +171,7 @@ class HistoryState(Paged, LiveState, AuthState):
     @allow(Action.export)
     def export_csv(self):
         """Every message matching the current filters as a CSV download, streamed by the backend
-        (api/routes/downloads.py): the browser fetches it under its session cookie, so no row passes through this
+        (api/routes/downloads.py): the browser fetches it under its sign-in cookie, so no row passes through this
         handler or the event loop."""
         self._authorize()
         since, until = day_range(self.date_from, self.date_to, self._zone())

@@ -1,4 +1,4 @@
-"""Sign-in by a one-time link (the SaaS's login-link): the same signed session token as the password form."""
+"""Sign-in by a one-time link (the SaaS's login-link): the same signed sign-in token as the password form."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class LinkLoginState(AuthState):
     @rx.event
     @allow_anyone
     async def use_link(self):
-        """Use the token in ?token=, issue the session, and go where the link says (home by default)."""
+        """Use the token in ?token=, issue the sign-in, and go where the link says (home by default)."""
         self.link_error = ""
         token = str(self.router.url.query_parameters.get("token", "") or "")
         def use(ip: str):

@@ -1,4 +1,4 @@
-"""OIDC sign-in through authlib: a round trip to the provider that ends in the same signed session token."""
+"""OIDC sign-in through authlib: a round trip to the provider that ends in the same signed sign-in token."""
 
 from __future__ import annotations
 
