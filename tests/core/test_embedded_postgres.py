@@ -30,3 +30,22 @@ def test_embedded_server_survives_restart_with_data():
     finally:
         server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def test_run_gives_its_embedded_server_room_for_a_large_fleet():
+    """PostgreSQL's default 100 connections ran out under the 21 engine processes of 1,000 organisations."""
+    from fleet_dashboard.core.settings import get_settings
+
+    wanted = get_settings().embedded_pg_max_connections
+    data_dir = tempfile.mkdtemp(prefix="fdemb", dir="/tmp")
+    server = EmbeddedPostgres(f"{data_dir}/pg")
+    try:
+        for _ in range(2):  # a fresh data directory, then a start on the one kept
+            url = server.start(max_connections=wanted)
+            with psycopg.connect(url) as conn:
+                allowed = int(conn.execute("SHOW max_connections").fetchone()[0])
+            server.stop()
+            assert allowed == wanted >= 1000
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
