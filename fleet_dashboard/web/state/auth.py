@@ -290,12 +290,6 @@ class AuthState(rx.State):
 
     # ---- events ----
     @rx.event
-    @allow_signed_in
-    def require_signin(self):
-        """on_load of pages that need a signed-in person but no organisation."""
-        self._authorize(org=False)
-
-    @rx.event
     @allow_anyone
     def login_page_load(self):
         """Send a person who is already signed in straight on."""
