@@ -104,13 +104,15 @@ def ping_url() -> str:
     return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{get_settings().port}/ping"
 
 
-def supervise(web_command: list[str], env: dict[str, str], server: EmbeddedPostgres | None) -> int:
+def supervise(web_command: list[str], env: dict[str, str], server: EmbeddedPostgres | None, *,
+              web_after_engines: bool = False) -> int:
     """Run the web process and, unless RUN_ENGINE=false, the engine processes, keeping them and the embedded
     PostgreSQL alive (cli/supervise.py) until SIGTERM or Ctrl-C. A restarted web process serves the frontend
-    the first start built (`serve`'s backend), so it answers again within seconds."""
+    the first start built (`serve`'s backend), so it answers again within seconds. `web_after_engines`: the
+    first web start (a build) waits for the engines (keep_alive)."""
     engines = processes.from_settings(env)
     web = Web(web_command, cwd=ROOT, env=env, ping_url=ping_url(), restart_command=WEB_BACKEND)
-    return keep_alive(web, engines=engines, database=server)
+    return keep_alive(web, engines=engines, database=server, web_after_engines=web_after_engines)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -130,7 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                   "--frontend-port", port, "--backend-port", port]
         if os.environ.get("BACKEND_HOST"):  # e.g. 127.0.0.1 for tests; reflex binds 0.0.0.0 otherwise
             reflex += ["--backend-host", os.environ["BACKEND_HOST"]]
-        return supervise(reflex, env, server)
+        return supervise(reflex, env, server, web_after_engines=True)
     finally:
         if server is not None:
             server.stop()

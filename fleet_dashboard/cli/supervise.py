@@ -28,6 +28,8 @@ TICK_SECONDS = 0.5
 STOP_SECONDS = 20.0
 # A web process that served this long starts its restart backoff afresh.
 HEALTHY_AFTER_SECONDS = 60.0
+# `run`'s first web start (the frontend build) waits at most this long for the engines to be up.
+WEB_AFTER_ENGINES_SECONDS = 30.0
 
 
 class Web:
@@ -113,9 +115,14 @@ class Web:
         return proc.returncode
 
 
-def keep_alive(web: Web, *, engines: Any = None, database: Any = None) -> int:
-    """Supervise until SIGTERM or Ctrl-C (0), or until the web process fails its first start (its code)."""
+def keep_alive(web: Web, *, engines: Any = None, database: Any = None, web_after_engines: bool = False) -> int:
+    """Supervise until SIGTERM or Ctrl-C (0), or until the web process fails its first start (its code).
+
+    `web_after_engines` (`run`, whose first web start builds the frontend): that start waits until every engine
+    process is up (WEB_AFTER_ENGINES_SECONDS at most). The build is minutes of CPU that takes no part in
+    connecting or sending; started beside a fleet's engine processes it slowed their cold start."""
     stopping: list[bool] = []
+    web_not_before = time.monotonic() + WEB_AFTER_ENGINES_SECONDS if web_after_engines and engines else 0.0
     # SIGTERM (docker stop, systemd): the web server exits first, then the engines; the caller stops PostgreSQL.
     previous = signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     db_failures, db_next_try = 0, 0.0
@@ -133,7 +140,10 @@ def keep_alive(web: Web, *, engines: Any = None, database: Any = None) -> int:
                         log.error("embedded PostgreSQL could not be started again (%s); retrying", exc)
                 if engines is not None:
                     engines.poll()
-                code = web.poll(now)
+                if web_not_before and (now >= web_not_before or engines.all_up()):
+                    web_not_before = 0.0
+                    log.info("engine processes up; starting the web process")
+                code = web.poll(now) if not web_not_before else None
                 if code is not None:
                     return code
                 time.sleep(TICK_SECONDS)

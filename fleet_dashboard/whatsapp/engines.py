@@ -79,6 +79,13 @@ def blame_start(*, session: Session, org_ids: list[uuid.UUID], engine_id: str) -
     return [row.org_id for row in rows]
 
 
+def running_pids(*, session: Session, hostname: str, pids: list[int]) -> set[int]:
+    """Which of these engine processes of this host have written a heartbeat and not stopped."""
+    return set(session.execute(select(WhatsAppEngine.pid).where(
+        WhatsAppEngine.hostname == hostname, WhatsAppEngine.pid.in_(pids),
+        WhatsAppEngine.stopped_at.is_(None))).scalars())
+
+
 def alive(*, session: Session, stale_seconds: float) -> list[dict[str, Any]]:
     """Engines whose heartbeat is recent, newest first."""
     since = utcnow() - timedelta(seconds=stale_seconds)

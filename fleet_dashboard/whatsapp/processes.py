@@ -21,7 +21,7 @@ from fleet_dashboard.core.backoff import backoff_delay
 from fleet_dashboard.core.db import session_scope
 from fleet_dashboard.core.settings import get_settings
 from fleet_dashboard.whatsapp import start_marker
-from fleet_dashboard.whatsapp.engines import blame_start, engine_candidates, mark_crashed
+from fleet_dashboard.whatsapp.engines import blame_start, engine_candidates, mark_crashed, running_pids
 
 log = logging.getLogger(__name__)
 RECYCLE_EXIT_CODE = 75  # whatsapp.engine.runtime.RECYCLE_EXIT_CODE (not imported: that module loads the engine)
@@ -93,6 +93,17 @@ class EngineProcesses:
         """Processes needed so every session that should be up has an engine with room for it, plus spares: when
         one dies, the others have room to take its sessions over at once, before it is even restarted."""
         return min(self.maximum, max(self.minimum, math.ceil(candidates / self.shard_size)) + self.spare)
+
+    def all_up(self) -> bool:
+        """Every engine process wanted so far is running and has written its first heartbeat."""
+        pids = self.pids()
+        if not pids or len(pids) < len(self.slots):
+            return False
+        try:
+            with session_scope() as session:
+                return running_pids(session=session, hostname=socket.gethostname(), pids=pids) == set(pids)
+        except Exception:  # the database may be briefly away
+            return False
 
     def poll(self, now: float | None = None) -> None:
         """Notice deaths, start what is due, and add processes when the sessions outgrow them."""
