@@ -110,9 +110,14 @@ def supervise(web_command: list[str], env: dict[str, str], server: EmbeddedPostg
     PostgreSQL alive (cli/supervise.py) until SIGTERM or Ctrl-C. A restarted web process serves the frontend
     the first start built (`serve`'s backend), so it answers again within seconds. `web_after_engines`: the
     first web start (a build) waits for the engines (keep_alive)."""
-    engines = processes.from_settings(env)
+    engines = processes.from_settings(env, entry=engine_child)
     web = Web(web_command, cwd=ROOT, env=env, ping_url=ping_url(), restart_command=WEB_BACKEND)
     return keep_alive(web, engines=engines, database=server, web_after_engines=web_after_engines)
+
+
+def engine_child() -> int:
+    """The body of an engine process forked from `run` or `serve`: the engine's modules are loaded already."""
+    return asyncio.run(run_engine_forever())
 
 
 def cmd_run(args: argparse.Namespace) -> int:
