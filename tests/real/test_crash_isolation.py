@@ -33,7 +33,10 @@ def _tree(server: AppServer) -> list[psutil.Process]:
 
 
 def _engine_procs(server: AppServer) -> list[psutil.Process]:
-    return [p for p in _tree(server) if _cmdline(p)[-1:] == ["fleet_dashboard.whatsapp.engine"]]
+    """`run`'s engines: forks of `run` itself (its own command line), or `python -m` of the engine's module."""
+    run = psutil.Process(server.run_process.pid)
+    return [p for p in run.children() if _cmdline(p) == run.cmdline()
+            or _cmdline(p)[-1:] == ["fleet_dashboard.whatsapp.engine"]]
 
 
 def _web_procs(server: AppServer) -> list[psutil.Process]:
