@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 from fleet_dashboard.core.errors import InvalidPhone
@@ -20,6 +22,18 @@ def normalize_phone(raw: str, *, region: str | None = None) -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidPhone(f"invalid phone number: {text!r}", phone=text)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+# What normalize_phone returns: a plus, a country code that does not start with 0, at most 15 digits.
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def stored_phone(raw: str) -> str:
+    """A number read back from our own rows, for sending: every writer stored it through normalize_phone, so one
+    already in E.164 is taken as is (the parser costs ~0.1 ms, a sixth of a queued send's CPU); any other form is
+    parsed again, and refused with InvalidPhone if it is not a number."""
+    text = raw or ""
+    return text if _E164.fullmatch(text) else normalize_phone(text)
 
 
 def spaced(e164: str) -> str:

@@ -48,7 +48,7 @@ def prepare(row: Claimed) -> Outcome | None:
         else:
             row.body = templates.render_for_send(row.template_name, row.template_body, row.template_active,
                                                  row.variables)
-        row.recipient_phone = phones.normalize_phone(row.recipient_phone or "")
+        row.recipient_phone = phones.stored_phone(row.recipient_phone)
     except DomainError as exc:
         return failed(exc.message, exc.code)
     return None

@@ -29,3 +29,14 @@ def test_a_picked_time_must_be_ahead() -> None:
     with pytest.raises(ValidationError) as refused:
         queue.picked_time(utcnow() - timedelta(minutes=1))
     assert refused.value.code == "schedule_in_past"
+
+
+def test_a_stored_number_is_sent_as_stored_and_any_other_form_is_checked_again() -> None:
+    # What normalize_phone wrote is taken as is: the worker does not parse each number it sends a second time.
+    assert phones.stored_phone("+201001234567") == "+201001234567"
+    # A row written some other way (a local form) is parsed as when it was typed, and refused if it is no number.
+    assert phones.stored_phone("01001234567") == phones.normalize_phone("01001234567")
+    with pytest.raises(ValidationError):
+        phones.stored_phone("12")
+    with pytest.raises(ValidationError):
+        phones.stored_phone("")
