@@ -35,6 +35,21 @@ def _sql(statement: str) -> Any:
     """A statement with its {q_pending}, {m_sent}, ... placeholders filled from the vocabulary."""
     return text(statement.format(**_V))
 
+
+def batch_json(rows: list[dict[str, Any]]) -> str:
+    """A batch's rows as one JSON document for jsonb_to_recordset: json's C encoder writes 500 rows in a fraction
+    of what the driver's per-element array adapters cost (about 40 microseconds of CPU per row for a dozen
+    columns), and the worker's CPU is what bounds the queue's throughput. UUIDs and times go as their text."""
+    return json.dumps(rows, ensure_ascii=False, default=_json_text)
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} has no JSON form here")
+
 UNKNOWN_REASON = ("the worker stopped during the send: WhatsApp may have the message, "
                   "so it is not resent automatically; retry it only after checking")
 UNKNOWN_CODE = "outcome_unknown"
@@ -156,12 +171,9 @@ def claim_batch(
 
 _MARK_SQL = _sql("""
 WITH d AS (
-    SELECT * FROM unnest(CAST(:qids AS uuid[]), CAST(:mids AS uuid[]), CAST(:is_new AS boolean[]),
-                         CAST(:orgs AS uuid[]), CAST(:phones AS text[]), CAST(:bodies AS text[]),
-                         CAST(:tids AS uuid[]), CAST(:tnames AS text[]), CAST(:params AS jsonb[]),
-                         CAST(:mtypes AS text[]), CAST(:media AS uuid[]), CAST(:mnames AS text[]),
-                         CAST(:leases AS timestamptz[]))
-        AS d(qid, mid, is_new, org_id, phone, body, tid, tname, params, mtype, media_id, media_filename, lease)
+    SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+        AS d(qid uuid, mid uuid, is_new boolean, org_id uuid, phone text, body text, tid uuid, tname text,
+             params jsonb, mtype text, media_id uuid, media_filename text, lease timestamptz)
 ), ok AS (
     SELECT d.* FROM d JOIN notification_queue q ON q.id = d.qid
     WHERE q.status = {q_processing} AND q.lease_expires_at > now() + make_interval(secs => :margin)
@@ -191,18 +203,12 @@ def mark_sending(*, conn: Connection, rows: list[Claimed], margin_seconds: float
     for row in rows:
         if row.message_id is None:
             row.message_id, row.new_message = uuid.uuid4(), True
-    params = {
-        "qids": [r.id for r in rows], "mids": [r.message_id for r in rows],
-        "is_new": [r.new_message for r in rows], "orgs": [r.org_id for r in rows],
-        "phones": [r.recipient_phone for r in rows], "bodies": [r.body for r in rows],
-        "tids": [r.template_id for r in rows], "tnames": [r.template_name for r in rows],
-        "params": [json.dumps({k: str(v) for k, v in (r.variables or {}).items()}, ensure_ascii=False)
-                   for r in rows],
-        "mtypes": [r.media_type or MessageType.template.value for r in rows],
-        "media": [r.media_id for r in rows], "mnames": [r.media_filename for r in rows],
-        "leases": [r.lease_expires_at for r in rows], "margin": margin_seconds,
-    }
-    return {row[0] for row in conn.execute(_MARK_SQL, params)}
+    data = [{"qid": r.id, "mid": r.message_id, "is_new": r.new_message, "org_id": r.org_id,
+             "phone": r.recipient_phone, "body": r.body, "tid": r.template_id, "tname": r.template_name,
+             "params": {k: str(v) for k, v in (r.variables or {}).items()},
+             "mtype": r.media_type or MessageType.template.value, "media_id": r.media_id,
+             "media_filename": r.media_filename, "lease": r.lease_expires_at} for r in rows]
+    return {row[0] for row in conn.execute(_MARK_SQL, {"rows": batch_json(data), "margin": margin_seconds})}
 
 
 @dataclass(slots=True)
@@ -227,10 +233,8 @@ class Outcome:
 # Bump: a release (organisation not connected) costs no attempt; everything else costs one.
 _COMPLETE_SQL = _sql("""
 WITH d AS (
-    SELECT * FROM unnest(CAST(:qids AS uuid[]), CAST(:mids AS uuid[]), CAST(:kinds AS text[]),
-                         CAST(:wids AS text[]), CAST(:errors AS text[]), CAST(:codes AS text[]),
-                         CAST(:retry_at AS timestamptz[]), CAST(:waits AS text[]))
-        AS d(qid, mid, kind, wid, err, code, retry_at, wait)
+    SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+        AS d(qid uuid, mid uuid, kind text, wid text, err text, code text, retry_at timestamptz, wait text)
 ), m AS (
     UPDATE whatsapp_messages m SET
         status = CASE d.kind WHEN 'sent' THEN {m_sent} WHEN 'retry' THEN {m_queued} WHEN 'release' THEN {m_queued}
@@ -271,14 +275,10 @@ def complete(*, conn: Connection, outcomes: list[Outcome]) -> list[Any]:
     """Write every outcome, count template uses; returns the message rows that changed (for events)."""
     if not outcomes:
         return []
-    params = {
-        "qids": [o.queue_id for o in outcomes], "mids": [o.message_id for o in outcomes],
-        "kinds": [o.kind for o in outcomes], "wids": [o.whatsapp_message_id for o in outcomes],
-        "errors": [(o.error or "")[:2000] or None for o in outcomes],
-        "codes": [o.code if o.error else None for o in outcomes],
-        "retry_at": [o.retry_at for o in outcomes], "waits": [o.wait for o in outcomes],
-    }
-    return conn.execute(_COMPLETE_SQL, params).all()
+    data = [{"qid": o.queue_id, "mid": o.message_id, "kind": o.kind, "wid": o.whatsapp_message_id,
+             "err": (o.error or "")[:2000] or None, "code": o.code if o.error else None,
+             "retry_at": o.retry_at, "wait": o.wait} for o in outcomes]
+    return conn.execute(_COMPLETE_SQL, {"rows": batch_json(data)}).all()
 
 
 # A released row's send never started: a message that was marked sending for it (the worker lost the database
