@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import json
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,3 +62,18 @@ def not_in(column: str, values: tuple[str, ...]) -> Any:
 def trigram_index(name: str, column: str) -> Index:
     """A pg_trgm GIN index, so ILIKE '%text%' searches are not a scan of the organisation's rows."""
     return Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
+
+
+def batch_json(rows: list[dict[str, Any]]) -> str:
+    """A batch's rows as one JSON document for jsonb_to_recordset: json's C encoder writes 500 rows in a fraction
+    of what the driver's per-element array adapters cost (about 40 microseconds of CPU per row for a dozen
+    columns), and the worker's CPU is what bounds the queue's throughput. UUIDs and times go as their text."""
+    return json.dumps(rows, ensure_ascii=False, default=_json_text)
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} has no JSON form here")
