@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from fleet_dashboard.core import dbadmin
 from fleet_dashboard.core.db import EmbeddedPostgres
-from tests.support import databases, frontend, schedule
+from tests.support import databases, frontend, leftovers, schedule
 from tests.support.mail import smtp_env, smtp_server
 from tests.support.process_state import reset_database_caches as reset_caches  # noqa: F401  (tests import it here)
 from tests.support.server import AppServer, free_port, own_database, running_app
@@ -29,7 +29,8 @@ DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 def pytest_configure(config: pytest.Config) -> None:
     schedule.name_live_ids_file(config)
-    databases.start_run()
+    leftovers.install()
+    databases.start_run(os.environ.get("TEST_DATABASE_URL") or DEFAULT_SERVER)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -181,7 +182,7 @@ def database_url(pg_server: str) -> Iterator[str]:
             os.environ.pop("DATABASE_URL", None)
         else:
             os.environ["DATABASE_URL"] = previous
-        dbadmin.drop_database(pg_server, name)
+        databases.drop(pg_server, name)
 
 
 def wipe(session: Session) -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from fleet_dashboard.core import dbadmin
 from fleet_dashboard.models import ALL_TABLES
+from tests.support import databases
 
 SYSTEM_TEMPLATES = {"trial_welcome", "subscription_expiring", "subscription_activated", "payment_reminder"}
 
@@ -14,9 +15,9 @@ SYSTEM_TEMPLATES = {"trial_welcome", "subscription_expiring", "subscription_acti
 @pytest.fixture
 def empty_database(pg_server):
     name = f"fleet_mig_{uuid.uuid4().hex[:10]}"
-    url = dbadmin.create_database(pg_server, name)
+    url = databases.create(pg_server, name)
     yield url
-    dbadmin.drop_database(pg_server, name)
+    databases.drop(pg_server, name)
 
 
 def _tables(url: str) -> set[str]:

@@ -20,6 +20,7 @@ from fleet_dashboard.deliverability import pauses
 from fleet_dashboard.messaging import templates
 from tests.deliverability.conftest import enqueue, pair, scalar_rows, set_rules
 from tests.notifications.conftest import scalar
+from tests.support import leftovers
 
 WORKER = ("import asyncio, logging\n"
           "from fleet_dashboard.notifications.worker import WorkerConfig\n"
@@ -32,8 +33,8 @@ PER_ORG = 40
 
 def _start(env: dict[str, str], log_path: Path) -> subprocess.Popen:
     log = open(log_path, "ab")  # noqa: SIM115 - the child owns it for its life
-    return subprocess.Popen([sys.executable, "-c", WORKER], env={**os.environ, **env}, stdout=log,
-                            stderr=subprocess.STDOUT)
+    return leftovers.popen([sys.executable, "-c", WORKER], env={**os.environ, **env}, stdout=log,
+                           stderr=subprocess.STDOUT)
 
 
 def _wait(predicate, timeout: float, what: str) -> None:

@@ -15,6 +15,7 @@ from fleet_dashboard.accounts.permissions import SYSTEM
 from fleet_dashboard.messaging import templates
 from fleet_dashboard.notifications import queue
 from tests.notifications.conftest import pair, scalar
+from tests.support import leftovers
 
 WORKER = ("import asyncio, logging\n"
           "from fleet_dashboard.notifications.worker import WorkerConfig\n"
@@ -28,8 +29,8 @@ TOTAL = ORGS * PER_ORG
 
 def _start(env: dict[str, str], log_path: str) -> subprocess.Popen:
     log = open(log_path, "ab")  # noqa: SIM115 - the child owns it for its life
-    return subprocess.Popen([sys.executable, "-c", WORKER], env={**os.environ, **env}, stdout=log,
-                            stderr=subprocess.STDOUT)
+    return leftovers.popen([sys.executable, "-c", WORKER], env={**os.environ, **env}, stdout=log,
+                           stderr=subprocess.STDOUT)
 
 
 def _count(status: str) -> int:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import psutil
 
+from tests.support import leftovers
+
 
 def _pg_bin() -> Path:
     """The Debian PostgreSQL binaries (the newest installed)."""
@@ -134,9 +136,9 @@ class PrivateRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                                      "--save", "", "--appendonly", "no", "--dir", str(self.root)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = leftovers.popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                                     "--save", "", "--appendonly", "no", "--dir", str(self.root)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with socket.socket() as probe:

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser
 
 from tests.reliability.conftest import DRILL_ENV
 from tests.reliability.drill import RECOVERY_SECONDS, Drill, utc_now, wait_until
+from tests.support import leftovers
 from tests.support.server import ROOT, AppServer, _wait_for_ping, app_env, free_port, stop_group
 
 
@@ -43,8 +44,8 @@ def embedded_run(log_dir: Path) -> Iterator[tuple[Drill, Path]]:
     server = AppServer(base_url=f"http://127.0.0.1:{port}", log_path=log_path,
                        database_url=f"postgresql://postgres@/postgres?host={data_dir}")
     with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen([str(ROOT / ".venv/bin/fleet-dashboard"), "run"], cwd=ROOT, env=env,
-                                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = leftovers.popen([str(ROOT / ".venv/bin/fleet-dashboard"), "run"], cwd=ROOT, env=env,
+                               stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_for_ping(server, proc)
         server.run_process = proc

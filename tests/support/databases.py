@@ -23,11 +23,14 @@ from psycopg import sql
 import fleet_dashboard.models  # noqa: F401
 from fleet_dashboard.core import dbadmin
 from fleet_dashboard.core.db import libpq_url
+from tests.support import leftovers
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_ENV = "FLEET_TEST_RUN"
 # Any fixed key: the processes of one run (and of other runs on the same server) take turns building a template.
 _LOCK_KEY = 0x466C_5450  # "FlTP"
+# Whether this process named the run (and so owns its template): not its xdist workers, nor a pytest it starts.
+_named_here = False
 
 
 def schema_digest() -> str:
@@ -44,9 +47,14 @@ def _exists(conn: psycopg.Connection, name: str) -> bool:
     return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
 
 
-def start_run() -> None:
-    """Name this run (the first pytest process calls it; its workers inherit the name)."""
-    os.environ.setdefault(RUN_ENV, uuid.uuid4().hex[:10])
+def start_run(server_url: str) -> None:
+    """Name this run (the first pytest process calls it; its workers inherit the name). The first process owns the
+    run's template on the server: dropped at its end (end_run), or however it ends (tests/support/leftovers.py)."""
+    global _named_here
+    if RUN_ENV not in os.environ:
+        os.environ[RUN_ENV] = uuid.uuid4().hex[:10]
+        _named_here = True
+        leftovers.track_database(server_url, _template_name())
 
 
 def _template_name() -> str:
@@ -63,14 +71,15 @@ def template(server_url: str) -> str:
         try:
             if not _exists(conn, name):
                 building = f"fleet_tmpb_{uuid.uuid4().hex[:10]}"
-                url = dbadmin.create_database(server_url, building)
+                url = create(server_url, building)
                 try:
                     dbadmin.migrate(url)
                     conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(building),
                                                                                  sql.Identifier(name)))
                 except BaseException:
-                    dbadmin.drop_database(server_url, building)
+                    drop(server_url, building)
                     raise
+                leftovers.forget_database(building)  # renamed: the template is the run's (end_run)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
     return name
@@ -84,15 +93,31 @@ def create_migrated(server_url: str, dbname: str) -> str:
         dbadmin.migrate(url)
         return url
     source = template(server_url)
+    leftovers.track_database(server_url, dbname)
     with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(dbname),
                                                                      sql.Identifier(source)))
     return dbadmin.with_database(server_url, dbname)
 
 
+def create(server_url: str, dbname: str) -> str:
+    """An empty database, dropped however this test process ends (tests/support/leftovers.py); its URL."""
+    leftovers.track_database(server_url, dbname)
+    return dbadmin.create_database(server_url, dbname)
+
+
+def drop(server_url: str, dbname: str) -> None:
+    """Drop a database this process created, and stop tracking it."""
+    dbadmin.drop_database(server_url, dbname)
+    leftovers.forget_database(dbname)
+
+
 def end_run(server_url: str) -> None:
-    """Drop this run's template on the server, if one was built there."""
+    """Drop this run's template on the server, if one was built there (by the process that named the run)."""
+    if not _named_here:
+        return
     name = _template_name()
     with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
         if _exists(conn, name):
             dbadmin.drop_database(server_url, name)
+    leftovers.forget_database(name)

@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
+from tests.support import leftovers
+
 ROOT = Path(__file__).resolve().parents[2]
 # One build directory per checkout; node_modules stays in it between runs.
 CACHE = Path(tempfile.gettempdir()) / f"fleet-frontend-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:12]}"
@@ -120,9 +122,9 @@ def _export() -> None:
         env.pop(name, None)
     started = time.monotonic()
     with open(LOG, "wb") as log:
-        _export_proc = subprocess.Popen([str(ROOT / ".venv/bin/reflex"), "export", "--frontend-only", "--no-zip",
-                                         "--env", "prod"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        _export_proc = leftovers.popen([str(ROOT / ".venv/bin/reflex"), "export", "--frontend-only", "--no-zip",
+                                        "--env", "prod"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
         try:
             code = _export_proc.wait(BUILD_TIMEOUT)
         finally:

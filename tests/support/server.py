@@ -23,7 +23,7 @@ from sqlmodel import Session
 from fleet_dashboard import strings
 from fleet_dashboard.accounts.models import Organization, User
 from fleet_dashboard.core.db import normalize_url
-from tests.support import databases, frontend
+from tests.support import databases, frontend, leftovers
 from tests.support.mail import MailSink
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -237,13 +237,13 @@ def own_database(server_url: str, prefix: str, *, template: bool = True) -> Iter
     from fleet_dashboard.core import dbadmin
 
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    url = databases.create_migrated(server_url, name) if template else dbadmin.create_database(server_url, name)
+    url = databases.create_migrated(server_url, name) if template else databases.create(server_url, name)
     try:
         if not template:
             dbadmin.migrate(url)
         yield url
     finally:
-        dbadmin.drop_database(server_url, name)
+        databases.drop(server_url, name)
 
 
 def free_port(first: int, last: int) -> int:
@@ -310,9 +310,9 @@ def running_app(database_url: str, *, port: int, log_path: Path, env: dict[str, 
     try:
         for args, proc_env, path in commands:
             log_file = open(path, "wb")  # noqa: SIM115  (closed after the process stops)
-            procs.append((subprocess.Popen([str(ROOT / ".venv/bin/fleet-dashboard"), *args], cwd=ROOT,
-                                           env=proc_env, stdout=log_file, stderr=subprocess.STDOUT,
-                                           start_new_session=True), log_file))
+            procs.append((leftovers.popen([str(ROOT / ".venv/bin/fleet-dashboard"), *args], cwd=ROOT,
+                                          env=proc_env, stdout=log_file, stderr=subprocess.STDOUT,
+                                          start_new_session=True), log_file))
         _wait_for_ping(server, procs[-1][0])
         server.run_process = procs[-1][0]
         yield server

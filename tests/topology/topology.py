@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import redis
 
-from tests.support import frontend
+from tests.support import frontend, leftovers
 from tests.support.server import ROOT, AppServer, _wait_for_ping, app_env, stop_group
 
 REDIS_SERVER = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -113,8 +113,8 @@ class Topology:
 def start_engine(env: dict[str, str], log_path: Path) -> subprocess.Popen:
     log_file = open(log_path, "ab")  # noqa: SIM115  (the child keeps its own copy of the descriptor)
     try:
-        return subprocess.Popen([str(ROOT / ".venv/bin/fleet-dashboard"), "engine"], cwd=ROOT, env=env,
-                                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        return leftovers.popen([str(ROOT / ".venv/bin/fleet-dashboard"), "engine"], cwd=ROOT, env=env,
+                               stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
     finally:
         log_file.close()
 
@@ -143,8 +143,8 @@ def running_topology(database_url: str, *, port: int, log_dir: Path, redis_url: 
             procs.append(start_engine(env, logs[1]))
             log_file = open(logs[2], "wb")  # noqa: SIM115
             try:
-                web = subprocess.Popen([str(ROOT / ".venv/bin/fleet-dashboard"), "serve", "--no-migrate"], cwd=ROOT,
-                                       env=web_env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+                web = leftovers.popen([str(ROOT / ".venv/bin/fleet-dashboard"), "serve", "--no-migrate"], cwd=ROOT,
+                                      env=web_env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
             finally:
                 log_file.close()
             procs.append(web)

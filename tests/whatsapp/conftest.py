@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from fleet_dashboard.accounts.models import WhatsAppAuditLog
 from fleet_dashboard.whatsapp.models import WhatsAppSession
+from tests.support import leftovers
 from tests.support.process_state import reset_process_state
 
 SIMULATOR_TOKEN = "simulator-token-for-the-engine-suite"
@@ -177,8 +178,8 @@ def spawn(args: list[str], env: dict[str, str], log_path) -> Any:
 
     full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
     log = open(log_path, "w")  # noqa: SIM115 - closed with the process by the caller
-    proc = subprocess.Popen([sys.executable, *args], env=full_env, stdout=log, stderr=subprocess.STDOUT,
-                            cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]))
+    proc = leftovers.popen([sys.executable, *args], env=full_env, stdout=log, stderr=subprocess.STDOUT,
+                           cwd=str(__import__("pathlib").Path(__file__).resolve().parents[2]))
     proc.log_path = log_path
     return proc
 
