@@ -30,6 +30,8 @@ import time  # noqa: E402
 import uuid  # noqa: E402
 
 SERVER = os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# A round that sends nothing for this long is stuck: it stops with what it knows rather than wait forever.
+STALL_SECONDS = 120.0
 
 
 class StatementCounter:
@@ -212,8 +214,15 @@ async def run_queue(org_ids: list[uuid.UUID], total: int, batch: int, counter: S
     worker_task = asyncio.create_task(worker.run(stop))
     await asyncio.to_thread(enqueue_all, org_ids, total)
     enqueued = time.perf_counter() - start
+    last, moved = worker.sent, time.perf_counter()
     while worker.sent < total:
         await asyncio.sleep(0.01)
+        if worker.sent != last:
+            last, moved = worker.sent, time.perf_counter()
+        elif time.perf_counter() - moved > STALL_SECONDS:  # a bench that never ends tells nobody anything
+            stuck = {o for o in org_ids if not engine.is_connected(o)}
+            raise SystemExit(f"no send for {STALL_SECONDS:.0f} s with {worker.sent} of {total} sent; "
+                             f"{len(stuck)} of {len(org_ids)} organisations not connected")
     elapsed = time.perf_counter() - start
     stmts = counter.count - stmts0
     txs = await asyncio.to_thread(xacts, url, dbname) - xacts0
@@ -299,12 +308,14 @@ def main() -> int:
     for r in range(args.rounds):
         _print(f"round {r + 1}, bare (SENDING_GUARDS=false)", results["bare"][r], args)
         _print(f"round {r + 1}, every guard on (cached look-ups, typing off)", results["guarded"][r], args)
-    best = {k: max(v, key=lambda x: x["rate"] / x["raw"]) for k, v in results.items()}
+    to_raw = [b["rate"] / b["raw"] for b in results["bare"]]
+    to_bare = [g["rate"] / b["rate"] for b, g in zip(results["bare"], results["guarded"], strict=True)]
     bare, guarded = (sum(x["rate"] for x in v) / len(v) for v in results.values())
-    print(f"bare, best round              {best['bare']['rate'] / best['bare']['raw']:.0%} of raw   "
-          "(target >= 90%)")
-    print(f"guarded / bare, same rounds   {guarded / bare:.0%} ({guarded:,.0f} vs {bare:,.0f} notifications/s, "
-          "mean of the rounds)   (target >= 80%)")
+    print(f"bare as % of raw              {', '.join(f'{r:.0%}' for r in to_raw)} (by round); best "
+          f"{max(to_raw):.0%}   (target >= 90%)")
+    print(f"guarded as % of bare          {', '.join(f'{r:.0%}' for r in to_bare)} (by round, each beside its own "
+          f"bare); mean of the rounds {guarded / bare:.0%} ({guarded:,.0f} vs {bare:,.0f} notifications/s)   "
+          "(target >= 80%)")
     if args.verbose:
         for text, count in counter.top():
             print(f"  {count:>7}  {text}")
