@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
@@ -55,8 +56,11 @@ def emit_all(session: Session, events_: list[dict[str, Any]]) -> None:
         return
     bus = events.get_bus()
     if isinstance(bus, events.PostgresBus):
-        session.execute(text("SELECT count(pg_notify(:channel, p)) FROM unnest(CAST(:payloads AS text[])) p"),
-                        {"channel": events.CHANNEL, "payloads": [events.encode(e) for e in events_]})
+        # The payloads as one JSON array (json's C encoder), not a text[] psycopg adapts element by element.
+        session.execute(text("SELECT count(pg_notify(:channel, p)) "
+                             "FROM jsonb_array_elements_text(CAST(:payloads AS jsonb)) p"),
+                        {"channel": events.CHANNEL,
+                         "payloads": json.dumps([events.encode(e) for e in events_], ensure_ascii=False)})
     else:
         for event in events_:
             events.emit(session, event)
