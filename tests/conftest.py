@@ -36,15 +36,15 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API keeps an event loop running in this thread for the
     rest of the session, and the engine and queue tests start their own with asyncio.run(). The other users
-    of the shared live app just before them, so it runs only as long as it is needed; `make test` runs these
-    live tests on a worker of their own (tests/support/schedule.py)."""
-    items.sort(key=lambda item: 2 if item.nodeid.startswith("tests/e2e/") else int("live_app" in item.fixturenames))
+    of the live app just before them, so it runs only as long as it is needed; `make test` shares these live
+    tests out by its own rules (tests/support/schedule.py)."""
+    items.sort(key=lambda item: 2 if schedule.is_browser_test(item.nodeid) else int("live_app" in item.fixturenames))
     schedule.write_live_ids(config, [item for item in items if "live_app" in item.fixturenames])
 
 
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: called only when it runs
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """`-n 2` (make test): the live tests on one worker, every other module on the others."""
+    """`-n 2` (make test): the live modules started by one worker once the build is over, and ended by both."""
     if config.getvalue("dist") != "each":
         return schedule.LiveApart(config, log)
     return None
@@ -60,7 +60,7 @@ LIVE_SUITES = ("e2e", "security", "real", "topology", "reliability")
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """In the controller of an xdist run (`make test`): when the run includes a suite that starts a live app, build
-    the frontend now, while the workers start and collect; the live worker's app waits for this build (the build
+    the frontend now, while the workers start and collect; a worker's live app waits for this build (the build
     directory's lock) instead of starting it after its own collection. The controller collects nothing, so it
     judges by the run's paths."""
     config = session.config
@@ -151,8 +151,8 @@ def pg_server() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def live_app(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     """The app in simulator mode (`serve` on the run's frontend build, and a split worker) on a database of its
-    own, signing sessions with a known key: one for every suite that drives it (e2e, security). Tests share it,
-    so none may assume it is alone in its database or its rate limits.
+    own, signing sessions with a known key: one per test process, for every suite that drives it (e2e, security).
+    Tests share it, so none may assume it is alone in its database or its rate limits.
 
     Its e-mail goes to a real SMTP server this fixture starts (`server.mail` keeps what arrived), and its alert
     sweeper looks every second, so a test sees an alert's e-mail within seconds."""

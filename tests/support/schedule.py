@@ -1,19 +1,17 @@
 """How `make test` shares the suite between pytest-xdist workers (`-n 2`).
 
-The tests that drive the shared live app (the security suite's socket tests, then the browser tests) run on one
-worker of their own, from the start: one app for all of them, and a worker that has run browser tests must run
-nothing else afterwards (Playwright's sync API keeps an event loop running in its thread, and the engine and
-queue tests start their own with asyncio.run()). Every other module goes, whole, to whichever other worker is
-free. With one worker the live tests simply come last, as without xdist.
+The tests that drive a live app (the security suite's socket tests, then the browser tests) need the frontend
+build, which the controller starts with the run (tests/conftest.py). While it runs, both workers take ordinary
+modules. Once it is over, the first worker to ask for work starts on the live modules (the socket ones first) and
+keeps to them; the other keeps to the ordinary modules, and when they are all given out it joins in on the live
+ones: each worker that runs a live test starts its own live app on the one build (its `live_app`), so the run does
+not end with one worker alone on the live tests. A worker that has run browser tests runs nothing but live tests
+afterwards (Playwright's sync API keeps an event loop running in its thread, and the engine and queue tests start
+their own with asyncio.run()). With one worker the live tests simply come last, as without xdist.
 
-Which tests those are, the workers know (their fixtures) and the scheduler in the controller does not (it sees
+Which tests are live, the workers know (their fixtures) and the scheduler in the controller does not (it sees
 test ids only; pytest 9 ignores xdist_group's way of renaming them): each worker writes the ids to a file the
-controller named in the environment before starting them.
-
-The live app needs the frontend build, which the controller starts with the run (tests/conftest.py). While it
-runs, the live worker takes ordinary modules like the other worker instead of waiting for it; the first time it
-asks for work once the build is over (or when nothing else is left), it gets the live tests. Ordinary modules
-before the live tests are the order a run without xdist has too."""
+controller named in the environment before starting them."""
 
 from __future__ import annotations
 
@@ -31,7 +29,8 @@ try:
 except ImportError:  # pytest-xdist is a test extra (`make install-test`); without it, one process runs everything
     LoadScopeScheduling = None
 
-LIVE = "live"
+LIVE = "live "  # a live module's unit is LIVE + its path
+BROWSER_SUITE = "tests/e2e/"  # the live modules that drive a browser
 LIVE_IDS_ENV = "FLEET_TEST_LIVE_IDS"
 
 
@@ -54,13 +53,22 @@ def write_live_ids(config: pytest.Config, live: list[pytest.Item]) -> None:
     os.replace(partial, path)
 
 
+def is_browser_test(nodeid: str) -> bool:
+    """Whether a test drives a browser (Playwright): after one, its worker runs only live tests."""
+    return nodeid.startswith(BROWSER_SUITE)
+
+
+def _drives_a_browser(scope: str) -> bool:
+    return scope.startswith(LIVE + BROWSER_SUITE)
+
+
 class LiveApart(LoadScopeScheduling or object):
-    """Load by module, with the live tests as one unit on a worker of its own."""
+    """Load by module; the live modules started by one worker once the build is over, and shared by both at the end."""
 
     def __init__(self, config, log=None, *, build_running=frontend.prebuilding):
         super().__init__(config, log)
-        self.live_node = None
-        self.live_given = False
+        self.live_node = None  # the worker that went to the live modules as soon as the build was over
+        self.browser_nodes: set = set()  # workers that were given browser tests
         self._build_running = build_running
         self._live_ids: set[str] | None = None
 
@@ -68,40 +76,38 @@ class LiveApart(LoadScopeScheduling or object):
         if self._live_ids is None:
             path = os.environ.get(LIVE_IDS_ENV)
             self._live_ids = set(Path(path).read_text().splitlines()) if path and Path(path).exists() else set()
-        return LIVE if nodeid in self._live_ids else nodeid.split("::", 1)[0]
+        module = nodeid.split("::", 1)[0]
+        return LIVE + module if nodeid in self._live_ids else module
+
+    def _pick(self, node) -> str | None:
+        """The unit this worker takes next, or None when it must wait (a browser worker, only ordinary ones left)."""
+        live = [scope for scope in self.workqueue if scope.startswith(LIVE)]
+        ordinary = [scope for scope in self.workqueue if not scope.startswith(LIVE)]
+        # The socket modules before the browser ones: a worker that has run a browser test keeps to live tests.
+        first_live = min(live, key=_drives_a_browser, default=None)
+        others = [n for n in self.nodes if n is not node and not n.shutting_down and n not in self.browser_nodes]
+        if not ordinary or (node in self.browser_nodes and (first_live or others)):
+            return first_live
+        if first_live is None or self._build_running() or not others and node not in self.browser_nodes:
+            return ordinary[0]
+        if self.live_node is None:
+            self.live_node = node
+        return first_live if node is self.live_node else ordinary[0]
 
     def _assign_work_unit(self, node) -> None:
-        if len(self.nodes) > 1 and (self.live_given or LIVE in self.workqueue):
-            if self.live_node is None:
-                self.live_node = node
-            if node is self.live_node:
-                if self.live_given:
-                    return  # it runs the live tests and nothing after them
-                if not self._build_running() or len(self.workqueue) == 1:
-                    self.live_given = True
-                    self.workqueue.move_to_end(LIVE, last=False)
-                    super()._assign_work_unit(node)
-                    self._let_idle_nodes_go()
-                    return
-            if LIVE in self.workqueue and next(iter(self.workqueue)) == LIVE:
-                if len(self.workqueue) == 1:
-                    return  # only the live tests are left: they wait for the live worker
-                self.workqueue.move_to_end(LIVE)
-        super()._assign_work_unit(node)
+        scope = self._pick(node)
+        if scope is not None:
+            self.workqueue.move_to_end(scope, last=False)
+            if _drives_a_browser(scope):
+                self.browser_nodes.add(node)
+            super()._assign_work_unit(node)
+        self._let_idle_nodes_go()
 
     def _let_idle_nodes_go(self) -> None:
-        """Once the queue is empty, nodes with nothing left to run end (their next test report would have)."""
+        """Once the queue is empty, every worker ends after the tests it holds (an idle one would wait for a test
+        report that never comes)."""
         if self.workqueue:
             return
         for other in self.nodes:
-            if other is not self.live_node and not other.shutting_down and \
-                    self._pending_of(self.assigned_work.get(other, {})) == 0:
+            if not other.shutting_down:
                 other.shutdown()
-
-    def _reschedule(self, node) -> None:
-        super()._reschedule(node)
-        # The live worker takes no more work: once the queue is empty and it is done, let it go too.
-        live = self.live_node
-        if (not self.workqueue and live is not None and not live.shutting_down
-                and self._pending_of(self.assigned_work.get(live, {})) == 0):
-            live.shutdown()
