@@ -1,7 +1,7 @@
 """How `make test` shares the suite between its two workers (tests/support/schedule.py), played with stand-in
-workers: while the frontend build runs, both take ordinary modules; then one goes to the live modules (the socket
-ones first) and the other joins it there once the ordinary ones are given out; a worker runs nothing but live tests
-after a browser test; every test runs once and every worker is let go at the end."""
+workers: both take the ordinary modules first, then the live app's socket modules, then its browser modules, so
+both end on the live tests together; a worker runs nothing but browser tests after one; every test runs once and
+every worker is let go at the end."""
 
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ class Worker:
         self.shutting_down = True
 
 
-def play(tmp_path, monkeypatch, build_running, *, workers: int = 2,
-         ordinary: list[str] = ORDINARY) -> tuple[list[Worker], object]:
+def play(tmp_path, monkeypatch, *, workers: int = 2, ordinary: list[str] = ORDINARY,
+         crash_after: int | None = None) -> tuple[list[Worker], object]:
     ids_file = tmp_path / "ids.txt"
     ids_file.write_text("\n".join(LIVE_IDS))
     monkeypatch.setenv(schedule.LIVE_IDS_ENV, str(ids_file))
@@ -44,7 +44,7 @@ def play(tmp_path, monkeypatch, build_running, *, workers: int = 2,
                              option=SimpleNamespace(loadscopereorder=True, numprocesses=workers, tx=None,
                                                     dist="loadscope"))
     monkeypatch.setattr("xdist.scheduler.loadscope.parse_tx_spec_config", lambda _config: ["popen"] * workers)
-    sched = schedule.LiveApart(config, build_running=build_running)
+    sched = schedule.LiveApart(config)
     collection = ordinary[:6] + LIVE_IDS + ordinary[6:]  # as the conftest sorts them: browser tests last
     pool = [Worker(f"gw{n}") for n in range(workers)]
     for worker in pool:
@@ -52,11 +52,16 @@ def play(tmp_path, monkeypatch, build_running, *, workers: int = 2,
         sched.add_node_collection(worker, collection)
     sched.schedule()
     # Each step, every worker runs the next test it was sent.
-    for step in range(1, 200):
+    for step in range(1, 400):
         busy = [w for w in pool if w.queue]
         if not busy:
             break
         for worker in busy:
+            if crash_after is not None and step == crash_after and worker is pool[0]:
+                worker.queue.clear()  # it died: what it held goes back to the queue
+                worker.shutting_down = True
+                sched.remove_node(worker)
+                continue
             index = worker.queue.pop(0)
             worker.ran.append(collection[index])
             worker.last_step = step
@@ -64,61 +69,41 @@ def play(tmp_path, monkeypatch, build_running, *, workers: int = 2,
     return pool, sched
 
 
-def steps(n: int):
-    """A build that is over after n questions."""
-    calls = {"n": 0}
-
-    def build_running() -> bool:
-        calls["n"] += 1
-        return calls["n"] <= n
-
-    return build_running
-
-
 def assert_a_whole_run(workers: list[Worker], sched, ordinary: list[str] = ORDINARY) -> None:
     ran = [test for w in workers for test in w.ran]
-    assert sorted(ran) == sorted(ordinary + LIVE_IDS), "every test once"
+    assert sorted(set(ran)) == sorted(ordinary + LIVE_IDS), "every test"
     for w in workers:
         browser = [i for i, test in enumerate(w.ran) if test in BROWSER_IDS]
         if browser:
-            assert all(test in LIVE_IDS for test in w.ran[browser[0]:]), "only live tests after a browser test"
-            assert not [t for t in w.ran[browser[0]:] if t in SOCKET_IDS], "the socket tests before the browser ones"
+            assert all(test in BROWSER_IDS for test in w.ran[browser[0]:]), "only browser tests after a browser test"
     assert all(w.shutting_down for w in workers), "every worker is let go"
     assert sched.tests_finished
 
 
-@pytest.mark.parametrize("build_steps", [0, 4, 1000], ids=["built_already", "built_after_four_steps", "never_ends"])
-def test_every_test_runs_once_nothing_but_live_tests_after_a_browser_test_and_every_worker_ends(
-        tmp_path, monkeypatch, build_steps):
-    workers, sched = play(tmp_path, monkeypatch, steps(build_steps))
-    assert_a_whole_run(workers, sched)
+@pytest.mark.parametrize("size", [5, 30], ids=["fewer_ordinary_than_live", "more_ordinary_than_live"])
+def test_every_test_runs_once_and_both_workers_end_on_the_browser_tests_together(tmp_path, monkeypatch, size):
+    ordinary = [f"tests/api/test_m{m}.py::test_{t}" for m in range(size) for t in range(3)]
+    workers, sched = play(tmp_path, monkeypatch, ordinary=ordinary)
+    assert_a_whole_run(workers, sched, ordinary)
+    assert len([t for w in workers for t in w.ran]) == len(ordinary + LIVE_IDS), "every test once"
+    for w in workers:
+        phases = [0 if t in ordinary else 1 if t in SOCKET_IDS else 2 for t in w.ran]
+        assert phases == sorted(phases), "ordinary modules, then the socket ones, then the browser ones"
+        assert phases[-1] == 2, "each worker ends on browser tests"
+    assert abs(workers[0].last_step - workers[1].last_step) <= 3, "neither ends alone with a module of the other's"
 
 
-def test_while_the_build_runs_both_workers_take_ordinary_modules(tmp_path, monkeypatch):
-    workers, sched = play(tmp_path, monkeypatch, steps(3))
-    assert all(w.ran[0] in ORDINARY for w in workers)
-    assert sched.live_node is not None and sched.live_node.ran[0] in ORDINARY
-
-
-def test_with_the_build_done_one_worker_starts_the_live_tests_and_both_end_on_them_together(tmp_path, monkeypatch):
-    workers, sched = play(tmp_path, monkeypatch, steps(0))
-    live, other = sched.live_node, next(w for w in workers if w is not sched.live_node)
-    assert live.ran[:len(SOCKET_IDS)] == SOCKET_IDS, "the live worker starts with the socket modules"
-    assert other.ran[:len(ORDINARY)] == [t for t in other.ran if t in ORDINARY] and other.ran[0] in ORDINARY
-    assert [t for t in other.ran if t in BROWSER_IDS], "the other worker joins in on the live modules"
-    assert abs(live.last_step - other.last_step) <= 3, "neither ends alone with a module of the other's left"
-
-
-def test_a_browser_worker_waits_while_the_other_ends_the_ordinary_modules(tmp_path, monkeypatch):
-    many = [f"tests/api/test_m{m}.py::test_{t}" for m in range(30) for t in range(3)]
-    workers, sched = play(tmp_path, monkeypatch, steps(0), ordinary=many)
-    assert_a_whole_run(workers, sched, many)
-    assert sched.live_node.ran == LIVE_IDS
+def test_a_crashed_workers_tests_go_to_the_other_even_when_it_has_run_browser_tests(tmp_path, monkeypatch):
+    big = [f"tests/api/test_big.py::test_{t}" for t in range(40)]  # the first worker's first module: it dies in it
+    workers, sched = play(tmp_path, monkeypatch, ordinary=big + ORDINARY, crash_after=25)
+    first, other = workers
+    assert [t for t in other.ran if t in BROWSER_IDS], "the other worker had reached the browser tests"
+    assert {t for w in workers for t in w.ran} == set(big + ORDINARY + LIVE_IDS), "every test, the lost ones too"
+    assert other.shutting_down and sched.tests_finished
 
 
 def test_one_worker_runs_the_ordinary_modules_then_the_socket_ones_then_the_browser_ones(tmp_path, monkeypatch):
-    (worker,), sched = play(tmp_path, monkeypatch, steps(0), workers=1)
-    assert worker.ran == sorted(ORDINARY, key=ORDINARY.index) + SOCKET_IDS + BROWSER_IDS or (
-        [t in ORDINARY for t in worker.ran] == [True] * len(ORDINARY) + [False] * len(LIVE_IDS)
-        and worker.ran[len(ORDINARY):] == SOCKET_IDS + BROWSER_IDS)
+    (worker,), sched = play(tmp_path, monkeypatch, workers=1)
+    assert [t in ORDINARY for t in worker.ran] == [True] * len(ORDINARY) + [False] * len(LIVE_IDS)
+    assert worker.ran[len(ORDINARY):] == SOCKET_IDS + BROWSER_IDS
     assert worker.shutting_down and sched.tests_finished

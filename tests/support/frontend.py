@@ -39,7 +39,6 @@ INPUTS = ("fleet_dashboard", "assets", "reflex.lock", "rxconfig.py", "pyproject.
 _lock = threading.Lock()
 _built: Path | None = None
 _export_proc: subprocess.Popen | None = None
-_prebuilding = threading.Event()  # set while prebuild() runs
 
 
 def inputs_digest() -> str:
@@ -85,23 +84,13 @@ def build() -> Path:
 
 def prebuild() -> None:
     """build(), started early on a thread of its own; a failure is raised again where the build is needed."""
-    _prebuilding.set()
-    try:
-        with contextlib.suppress(Exception):
-            build()
-    finally:
-        _prebuilding.clear()
+    with contextlib.suppress(Exception):
+        build()
 
 
 def start_prebuild() -> None:
-    """prebuild() on a daemon thread; prebuilding() is true from now until it ends."""
-    _prebuilding.set()
+    """prebuild() on a daemon thread."""
     threading.Thread(target=prebuild, name="frontend-build", daemon=True).start()
-
-
-def prebuilding() -> bool:
-    """Whether a build this process started early is still running."""
-    return _prebuilding.is_set()
 
 
 def cancel() -> None:

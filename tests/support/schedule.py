@@ -1,13 +1,12 @@
 """How `make test` shares the suite between pytest-xdist workers (`-n 2`).
 
-The tests that drive a live app (the security suite's socket tests, then the browser tests) need the frontend
-build, which the controller starts with the run (tests/conftest.py). While it runs, both workers take ordinary
-modules. Once it is over, the first worker to ask for work starts on the live modules (the socket ones first) and
-keeps to them; the other keeps to the ordinary modules, and when they are all given out it joins in on the live
-ones: each worker that runs a live test starts its own live app on the one build (its `live_app`), so the run does
-not end with one worker alone on the live tests. A worker that has run browser tests runs nothing but live tests
-afterwards (Playwright's sync API keeps an event loop running in its thread, and the engine and queue tests start
-their own with asyncio.run()). With one worker the live tests simply come last, as without xdist.
+Every worker takes modules from one queue in three phases: the ordinary modules first, then the modules of the
+security suite that drive a live app over its socket, then the browser tests. A worker starts its own live app (its
+`live_app`, on the one frontend build the controller starts with the run, tests/conftest.py) when it reaches the
+live modules, so both workers end the run on them together instead of one worker running them all alone while the
+other has finished. A worker that has run browser tests runs nothing else afterwards (Playwright's sync API keeps an
+event loop running in its thread, and the engine and queue tests start their own with asyncio.run()): the phases
+see to that. With one worker this is the order a run without xdist has.
 
 Which tests are live, the workers know (their fixtures) and the scheduler in the controller does not (it sees
 test ids only; pytest 9 ignores xdist_group's way of renaming them): each worker writes the ids to a file the
@@ -21,8 +20,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
-from tests.support import frontend
 
 try:
     from xdist.scheduler import LoadScopeScheduling
@@ -54,22 +51,16 @@ def write_live_ids(config: pytest.Config, live: list[pytest.Item]) -> None:
 
 
 def is_browser_test(nodeid: str) -> bool:
-    """Whether a test drives a browser (Playwright): after one, its worker runs only live tests."""
+    """Whether a test drives a browser (Playwright): after one, its worker runs only browser tests."""
     return nodeid.startswith(BROWSER_SUITE)
 
 
-def _drives_a_browser(scope: str) -> bool:
-    return scope.startswith(LIVE + BROWSER_SUITE)
-
-
 class LiveApart(LoadScopeScheduling or object):
-    """Load by module; the live modules started by one worker once the build is over, and shared by both at the end."""
+    """Load by module, ordinary modules first, then the live app's socket modules, then its browser modules."""
 
-    def __init__(self, config, log=None, *, build_running=frontend.prebuilding):
+    def __init__(self, config, log=None):
         super().__init__(config, log)
-        self.live_node = None  # the worker that went to the live modules as soon as the build was over
         self.browser_nodes: set = set()  # workers that were given browser tests
-        self._build_running = build_running
         self._live_ids: set[str] | None = None
 
     def _split_scope(self, nodeid: str) -> str:
@@ -79,26 +70,26 @@ class LiveApart(LoadScopeScheduling or object):
         module = nodeid.split("::", 1)[0]
         return LIVE + module if nodeid in self._live_ids else module
 
+    @staticmethod
+    def _phase(scope: str) -> int:
+        """0 for an ordinary module, 1 for a live app's socket module, 2 for a browser module."""
+        return 0 if not scope.startswith(LIVE) else 2 if is_browser_test(scope[len(LIVE):]) else 1
+
     def _pick(self, node) -> str | None:
-        """The unit this worker takes next, or None when it must wait (a browser worker, only ordinary ones left)."""
-        live = [scope for scope in self.workqueue if scope.startswith(LIVE)]
-        ordinary = [scope for scope in self.workqueue if not scope.startswith(LIVE)]
-        # The socket modules before the browser ones: a worker that has run a browser test keeps to live tests.
-        first_live = min(live, key=_drives_a_browser, default=None)
+        """The unit this worker takes next: the first of the earliest phase left, in the queue's order. None when it
+        has run browser tests and only other modules are left (one put back from a crashed worker) for a worker that
+        may run them."""
+        scope = min(self.workqueue, key=self._phase, default=None)
+        if scope is None or node not in self.browser_nodes or self._phase(scope) == 2:
+            return scope
         others = [n for n in self.nodes if n is not node and not n.shutting_down and n not in self.browser_nodes]
-        if not ordinary or (node in self.browser_nodes and (first_live or others)):
-            return first_live
-        if first_live is None or self._build_running() or not others and node not in self.browser_nodes:
-            return ordinary[0]
-        if self.live_node is None:
-            self.live_node = node
-        return first_live if node is self.live_node else ordinary[0]
+        return None if others else scope
 
     def _assign_work_unit(self, node) -> None:
         scope = self._pick(node)
         if scope is not None:
             self.workqueue.move_to_end(scope, last=False)
-            if _drives_a_browser(scope):
+            if self._phase(scope) == 2:
                 self.browser_nodes.add(node)
             super()._assign_work_unit(node)
         self._let_idle_nodes_go()
