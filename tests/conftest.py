@@ -44,7 +44,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: called only when it runs
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """`-n 2` (make test): the live modules started by one worker once the build is over, and ended by both."""
+    """`-n 2` (make test): ordinary modules first, then the live app's socket modules, then its browser ones."""
     if config.getvalue("dist") != "each":
         return schedule.LiveApart(config, log)
     return None
