@@ -101,6 +101,9 @@ class SimulatorGateway(Gateway):
         # This connection's socket at the simulated server, which keeps one socket per device.
         self.socket_id = secrets.token_hex(8)
         self.replaced = False
+        # Set once the server has this socket as the device's: only a socket the server took can be replaced (a
+        # client still connecting is not told StreamReplaced for the socket it is about to take over).
+        self.claimed = False
 
     @property
     def faults(self) -> OrgFaults:
@@ -132,6 +135,7 @@ class SimulatorGateway(Gateway):
     async def _claim(self) -> None:
         """Connect this socket for the device: the server replaces any socket it had before."""
         await asyncio.to_thread(sim_log.claim_device, self.device, self.socket_id, self.factory.engine_id)
+        self.claimed = True
 
     def _connect(self) -> None:
         if self.replaced:
@@ -395,7 +399,8 @@ class SimulatorFactory(GatewayFactory):
     async def check_sockets(self) -> None:
         """Tell each live connection whose device another client connected with since: StreamReplaced, as the
         server sends it (an engine frozen meanwhile reads it on its first sweep after it wakes)."""
-        live = [g for g in self.live.values() if g.jid and not g.replaced]
+        # Listed before the read: a socket claimed by then is in what the read sees, so only a later claim counts.
+        live = [g for g in self.live.values() if g.jid and g.claimed and not g.replaced]
         if not live:
             return
         owners = await asyncio.to_thread(sim_log.socket_owners, [g.device for g in live])
