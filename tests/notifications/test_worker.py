@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from datetime import timedelta
 
@@ -98,6 +99,29 @@ def test_sends_by_priority_then_schedule_and_records_every_link(sim, db, org_tpl
                                                                        "delivered")
     db.expire_all()
     assert db.get(WhatsAppTemplate, tpl.id).usage_count == 4
+
+
+def test_one_organisation_sends_in_call_order_when_typing_waits_end_out_of_order(sim, db, org_tpl, monkeypatch):
+    """A loaded machine wakes late: the typing waits of a wave then end together, a short text's first. The
+    recipient still reads the messages in the order they were handed to the engine."""
+    from tests.support.process_state import reset_process_state
+
+    org, _ = org_tpl
+    pair(db, org.id)
+    monkeypatch.setenv("TYPING_MAX_SECONDS", "1.0")  # a long text types for 1 s, a short one for 0.01 s
+    reset_process_state()
+    long_text, short_text = "first " + "x" * 200, "second"
+
+    async def body():
+        async with running(org.id) as engine:
+            sends = [asyncio.create_task(engine.send_text(org.id, "+201001234567", t, typing=True))
+                     for t in (long_text, short_text)]
+            await asyncio.sleep(0)  # both book their slots: the second's typing starts when the first's ends
+            time.sleep(1.2)  # the loop is starved past both waits' starts, as under a load of 10-40
+            await asyncio.gather(*sends)
+
+    run(body)
+    assert _sent_texts(org.id) == [long_text, short_text]
 
 
 def _resume(org_id) -> None:

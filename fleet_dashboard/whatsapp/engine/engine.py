@@ -92,6 +92,8 @@ class Engine:
         # Set when the engine recycles: it takes nothing new and hands its organisations over first.
         self.draining = False
         self._sending: collections.Counter[uuid.UUID] = collections.Counter()  # sends inside the gateway now
+        # Each organisation's last booked send: resolved once it is handed to the gateway (or never will be).
+        self._turns: dict[uuid.UUID, asyncio.Future] = {}
 
     # The contract -------------------------------------------------------------------------------
     def owned_org_ids(self) -> set[uuid.UUID]:
@@ -166,7 +168,26 @@ class Engine:
         sup = self._sups.get(org_id)
         if sup is None or not sup.connected or sup.gateway is None:
             raise NotConnected("WhatsApp is not connected for this organisation")
-        await self._type(org_id, presence)
+        # Sends of one organisation reach the gateway in booking (call) order: the waits before them (typing
+        # presence, a file's load, a busy loop) may end in any order, and one recipient must read them in order.
+        before, mine = self._turns.get(org_id), asyncio.get_running_loop().create_future()
+        self._turns[org_id] = mine
+        try:
+            await self._type(org_id, presence)
+            if before is not None and not before.done():
+                await asyncio.wait((before,))  # not `await before`: a cancelled send must not cancel its elder
+            return await self._send_now(sup, org_id, call, restricted, mine)
+        finally:
+            if not mine.done():  # left before its turn (timed out, refused): the next still waits for the elder
+                if before is None or before.done():
+                    mine.set_result(None)
+                else:
+                    before.add_done_callback(lambda _: mine.done() or mine.set_result(None))
+            if self._turns.get(org_id) is mine:
+                del self._turns[org_id]
+
+    async def _send_now(self, sup: Supervisor, org_id: uuid.UUID, call, restricted: set[uuid.UUID] | None,
+                        turn: asyncio.Future) -> str:
         gateway = sup.gateway
         if gateway is None or not sup.connected:  # dropped while we waited for our slot
             raise NotConnected("WhatsApp is not connected for this organisation")
@@ -174,7 +195,9 @@ class Engine:
             raise SendRefused(HELD_AFTER_RESTRICTION, code="restricted", pause=True)
         self._sending[org_id] += 1
         try:
-            wid = await call(gateway)
+            sending = call(gateway)
+            turn.set_result(None)  # the next send resumes only after this one has run up to its first wait
+            wid = await sending
         except (SendFailed, SendUnknown):
             if sup.connected:
                 sup.note_send(False)
