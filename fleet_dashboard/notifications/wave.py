@@ -67,20 +67,30 @@ async def send_all(
     Once WhatsApp answers one send with a restriction, that organisation's sends still in line are not tried:
     they wait in the pause with the rest of its queue."""
     restricted: set[uuid.UUID] = set()
-    return list(await asyncio.gather(*(_send_one(engine, row, policy, timeout, stopping, restricted)
-                                       for row in rows)))
+    # The files first: a send takes its turn in the engine when called, so calls in row order keep a
+    # recipient's messages in order (a text must not overtake the file queued before it while that loads).
+    files = await asyncio.gather(*(_file_of(row) for row in rows))
+    return list(await asyncio.gather(*(_send_one(engine, row, file, policy, timeout, stopping, restricted)
+                                       for row, file in zip(rows, files, strict=True))))
 
 
-async def _send_one(engine, row: Claimed, policy: RetryPolicy, timeout: float,
-                    stopping: Callable[[], bool], restricted: set[uuid.UUID]) -> Outcome:
+async def _file_of(row: Claimed) -> OutgoingFile | DomainError | None:
+    if row.media_id is None:
+        return None
+    try:
+        return await asyncio.to_thread(_load_file, row)
+    except DomainError as exc:  # the file is gone (retention): no retry can bring it back
+        return exc
+
+
+async def _send_one(engine, row: Claimed, file: OutgoingFile | DomainError | None, policy: RetryPolicy,
+                    timeout: float, stopping: Callable[[], bool], restricted: set[uuid.UUID]) -> Outcome:
     if stopping():
         return _release(row)
-    if row.media_id is not None:
-        try:
-            file = await asyncio.to_thread(_load_file, row)
-        except DomainError as exc:  # the file is gone (retention): no retry can bring it back
-            return Outcome(queue_id=row.id, message_id=row.message_id, kind="failed", error=exc.message,
-                           code=exc.code)
+    if isinstance(file, DomainError):
+        return Outcome(queue_id=row.id, message_id=row.message_id, kind="failed", error=file.message,
+                       code=file.code)
+    if file is not None:
         send = engine.send_file(row.org_id, row.recipient_phone, file, restricted=restricted, **_how(row))
     else:
         send = engine.send_text(row.org_id, row.recipient_phone, row.body, restricted=restricted, **_how(row))

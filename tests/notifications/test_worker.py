@@ -16,7 +16,7 @@ from fleet_dashboard.core.backoff import RetryPolicy
 from fleet_dashboard.core.db import get_engine
 from fleet_dashboard.core.events import get_bus
 from fleet_dashboard.core.tables import utcnow
-from fleet_dashboard.messaging import optouts, templates
+from fleet_dashboard.messaging import media, optouts, templates
 from fleet_dashboard.messaging.models import WhatsAppMessage, WhatsAppTemplate
 from fleet_dashboard.notifications import queue
 from fleet_dashboard.notifications.models import NotificationQueue
@@ -122,6 +122,26 @@ def test_one_organisation_sends_in_call_order_when_typing_waits_end_out_of_order
 
     run(body)
     assert _sent_texts(org.id) == [long_text, short_text]
+
+
+def test_a_text_queued_after_a_file_does_not_overtake_it_while_the_file_loads(sim, db, org_tpl):
+    org, _ = org_tpl
+    pair(db, org.id)
+    report = media.check(kind="document", data=b"%PDF-1.4 report", filename="report.pdf", mime_type="application/pdf")
+    now = utcnow()
+    queue.enqueue_many(session=db, org_id=org.id, actor=SYSTEM, items=[
+        {"recipient": "+201001234567", "template_name": "greet", "variables": {"name": "file"}, "media": report,
+         "scheduled_for": now - timedelta(seconds=2)},
+        {"recipient": "+201001234567", "template_name": "greet", "variables": {"name": "text"},
+         "scheduled_for": now - timedelta(seconds=1)}])
+    db.commit()
+
+    async def body():
+        async with running(org.id):
+            await wait_until(lambda: _all_in(org.id, {"completed"}), what="both sent")
+
+    run(body)
+    assert _sent_texts(org.id) == ["Hi file", "Hi text"]
 
 
 def _resume(org_id) -> None:
