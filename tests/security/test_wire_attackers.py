@@ -146,7 +146,7 @@ def test_a_member_reaches_no_secret_and_changes_only_what_a_member_may(app, vict
     finally:
         tab.close()
     after = victim.snapshot(app)
-    for kind in ("templates", "session", "webhooks", "keys"):
+    for kind in ("templates", "whatsapp", "webhooks", "keys"):
         assert after[kind] == before[kind], kind
     statuses = dict(after["queue"])
     assert statuses[str(victim.rows["unknown"])] == "unknown", "a member retried an unknown notification"
