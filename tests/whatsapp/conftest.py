@@ -170,6 +170,19 @@ def paired(db: Session, org_id: uuid.UUID, device: str, phone: str | None = None
     db.commit()
 
 
+def enabled_fleet(db: Session, orgs: list[Any], phone: Callable[[int], str]) -> list[uuid.UUID]:
+    """Organisations paired before (device and number `phone(k)`) and enabled: what engines take at start."""
+    from fleet_dashboard.whatsapp import sessions
+    from fleet_dashboard.whatsapp.engine.simulator import jid_for
+
+    for k, org in enumerate(orgs):
+        row = sessions.get_or_create(session=db, org_id=org.id)
+        row.whatsapp_id, row.phone_number, row.enabled = jid_for(phone(k)), phone(k), True
+        db.add(row)
+    db.commit()
+    return [org.id for org in orgs]
+
+
 def spawn(args: list[str], env: dict[str, str], log_path) -> Any:
     """Start a child process of this project with the test's settings, output to a log file."""
     import os

@@ -8,22 +8,17 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from fleet_dashboard.core.db import database_url, libpq_url
-from fleet_dashboard.whatsapp import sessions
 from fleet_dashboard.whatsapp.engine.engine import Engine
 from fleet_dashboard.whatsapp.engine.leases import Leases
-from fleet_dashboard.whatsapp.engine.simulator import SimulatorFactory, jid_for
-from tests.whatsapp.conftest import load_row, run, wait_row
+from fleet_dashboard.whatsapp.engine.simulator import SimulatorFactory
+from tests.whatsapp.conftest import enabled_fleet, load_row, run, wait_row
 
 ORGS = 40
 
 
 def test_an_engine_with_room_for_one_takes_the_one_organisation_nobody_holds(sim_env, db: Session, make_org):
     orgs = [make_org(name=f"Storm {k}") for k in range(ORGS)]
-    for k, org in enumerate(orgs):
-        row = sessions.get_or_create(session=db, org_id=org.id)
-        row.whatsapp_id, row.phone_number, row.enabled = jid_for(f"+2010077{k:05d}"), f"+2010077{k:05d}", True
-        db.add(row)
-    db.commit()
+    enabled_fleet(db, orgs, lambda k: f"+2010077{k:05d}")
     held, free = [o.id for o in orgs[1:]], orgs[0].id
 
     async def body():

@@ -12,10 +12,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from fleet_dashboard.core.db import get_engine
-from fleet_dashboard.whatsapp import sessions
 from fleet_dashboard.whatsapp.engine.leases import lock_key
-from fleet_dashboard.whatsapp.engine.simulator import jid_for
-from tests.whatsapp.conftest import audit_rows, spawn, stop_process, wait_row_sync
+from tests.whatsapp.conftest import audit_rows, enabled_fleet, spawn, stop_process, wait_row_sync
 
 ENGINE = ["-m", "fleet_dashboard.cli", "engine"]
 
@@ -44,13 +42,7 @@ def _engine_of(org_id) -> str:
 
 def test_two_engines_never_share_an_org_and_take_over_when_the_owner_is_killed(sim_env, db: Session,
                                                                                 make_org, tmp_path):
-    orgs = [make_org(name=f"Fleet {i}") for i in range(6)]
-    for i, org in enumerate(orgs):
-        row = sessions.get_or_create(session=db, org_id=org.id)
-        row.whatsapp_id, row.phone_number, row.enabled = jid_for(f"+20100123450{i}"), f"+20100123450{i}", True
-        db.add(row)
-    db.commit()
-    ids = [o.id for o in orgs]
+    ids = enabled_fleet(db, [make_org(name=f"Fleet {i}") for i in range(6)], lambda i: f"+20100123450{i}")
     a = spawn(ENGINE, sim_env, tmp_path / "a.log")
     b = spawn(ENGINE, sim_env, tmp_path / "b.log")
     try:

@@ -9,10 +9,9 @@ import asyncio
 import pytest
 from sqlmodel import Session
 
-from fleet_dashboard.whatsapp import sessions
 from fleet_dashboard.whatsapp.engine.engine import Engine
-from fleet_dashboard.whatsapp.engine.simulator import SimulatorFactory, jid_for
-from tests.whatsapp.conftest import audit_types, load_row, run, wait_row
+from fleet_dashboard.whatsapp.engine.simulator import SimulatorFactory
+from tests.whatsapp.conftest import audit_types, enabled_fleet, load_row, run, wait_row
 
 ORGS = 3
 
@@ -29,13 +28,7 @@ class StuckFactory(SimulatorFactory):
 def test_a_recycling_engine_hands_its_organisations_over_before_it_exits(sim_env, db: Session, make_org,
                                                                          monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("ENGINE_MAX_STUCK_THREADS", "4")
-    orgs = [make_org(name=f"Fleet {k}") for k in range(ORGS)]
-    for k, org in enumerate(orgs):
-        row = sessions.get_or_create(session=db, org_id=org.id)
-        row.whatsapp_id, row.phone_number, row.enabled = jid_for(f"+20100888000{k}"), f"+20100888000{k}", True
-        db.add(row)
-    db.commit()
-    ids = [o.id for o in orgs]
+    ids = enabled_fleet(db, [make_org(name=f"Fleet {k}") for k in range(ORGS)], lambda k: f"+20100888000{k}")
 
     async def body():
         old_factory = StuckFactory()
